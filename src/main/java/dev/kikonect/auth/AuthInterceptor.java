@@ -1,0 +1,70 @@
+package dev.kikonect.auth;
+
+import dev.kikonect.web.ApiException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import org.springframework.core.MethodParameter;
+import org.springframework.stereotype.Component;
+import org.springframework.web.bind.support.WebDataBinderFactory;
+import org.springframework.web.context.request.NativeWebRequest;
+import org.springframework.web.context.request.RequestAttributes;
+import org.springframework.web.method.HandlerMethod;
+import org.springframework.web.method.support.HandlerMethodArgumentResolver;
+import org.springframework.web.method.support.ModelAndViewContainer;
+import org.springframework.web.servlet.HandlerInterceptor;
+
+/**
+ * Requires {@code Authorization: Bearer <token>} on every API handler not marked {@link PublicEndpoint}, and hands
+ * the caller to handlers that declare a {@link Caller} parameter.
+ */
+@Component
+class AuthInterceptor implements HandlerInterceptor, HandlerMethodArgumentResolver {
+
+  private static final String CALLER = AuthInterceptor.class.getName() + ".caller";
+
+  private final AuthService auth;
+
+  AuthInterceptor(AuthService auth) {
+    this.auth = auth;
+  }
+
+  @Override
+  public boolean preHandle(HttpServletRequest request, HttpServletResponse response, Object handler) {
+    if (!(handler instanceof HandlerMethod method)) {
+      return true; // static resources and the like
+    }
+    if (method.hasMethodAnnotation(PublicEndpoint.class)
+        || method.getBeanType().isAnnotationPresent(PublicEndpoint.class)
+        || !method.getBeanType().getPackageName().startsWith("dev.kikonect")) {
+      return true;
+    }
+    String header = request.getHeader("Authorization");
+    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      throw ApiException.unauthorized("This endpoint needs an 'Authorization: Bearer <token>' header; get a token from POST /login.");
+    }
+    String token = header.substring(7).strip();
+    User user =
+        auth.authenticate(token)
+            .orElseThrow(() -> ApiException.unauthorized("The token is invalid, expired or revoked; log in again."));
+    request.setAttribute(CALLER, new Caller(user, token));
+    return true;
+  }
+
+  @Override
+  public boolean supportsParameter(MethodParameter parameter) {
+    return parameter.getParameterType() == Caller.class;
+  }
+
+  @Override
+  public Object resolveArgument(
+      MethodParameter parameter,
+      ModelAndViewContainer container,
+      NativeWebRequest request,
+      WebDataBinderFactory binderFactory) {
+    Object caller = request.getAttribute(CALLER, RequestAttributes.SCOPE_REQUEST);
+    if (caller == null) {
+      throw ApiException.unauthorized("Authentication required.");
+    }
+    return caller;
+  }
+}

@@ -1,0 +1,115 @@
+package dev.kikonect.auth;
+
+import dev.kikonect.KiKonectProperties;
+import dev.kikonect.common.Fields;
+import dev.kikonect.common.SecureTokens;
+import dev.kikonect.web.ApiException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import org.springframework.stereotype.Service;
+
+/** Registration, login, logout and bearer-token authentication. */
+@Service
+public class AuthService {
+
+  private static final Pattern EMAIL = Pattern.compile("^[^\\s@]+@[^\\s@.]+(\\.[^\\s@.]+)+$");
+  static final int MIN_PASSWORD = 8;
+  static final int MAX_PASSWORD = 1024;
+
+  private final UserStore users;
+  private final SessionStore sessions;
+  private final PasswordHasher hasher;
+  private final Clock clock;
+  private final KiKonectProperties properties;
+
+  AuthService(UserStore users, SessionStore sessions, PasswordHasher hasher, Clock clock, KiKonectProperties properties) {
+    this.users = users;
+    this.sessions = sessions;
+    this.hasher = hasher;
+    this.clock = clock;
+    this.properties = properties;
+  }
+
+  User register(Map<String, Object> body) {
+    Fields fields = Fields.of(body);
+    String email = fields.string("email", true, 3, 254);
+    if (email != null && !EMAIL.matcher(email).matches()) {
+      fields.problem("email", "must be an email address like name@example.com");
+    }
+    String password = password(fields);
+    String firstname = fields.string("firstname", true, 1, 100);
+    String lastname = fields.string("lastname", true, 1, 100);
+    fields.throwIfInvalid();
+    return users
+        .create(email, hasher.hash(password), firstname, lastname, clock.instant())
+        .orElseThrow(() -> ApiException.conflict("email-taken", "An account with this email already exists."));
+  }
+
+  private static String password(Fields fields) {
+    Object raw = fields.raw("password");
+    if (raw == null) {
+      fields.problem("password", "is required");
+      return null;
+    }
+    if (!(raw instanceof String password)) {
+      fields.problem("password", "must be a string");
+      return null;
+    }
+    // Passwords are taken exactly as typed: no trimming, spaces count.
+    if (password.length() < MIN_PASSWORD) {
+      fields.problem("password", "must be at least " + MIN_PASSWORD + " characters");
+    } else if (password.length() > MAX_PASSWORD) {
+      fields.problem("password", "must be at most " + MAX_PASSWORD + " characters");
+    }
+    return password;
+  }
+
+  Session login(Map<String, Object> body) {
+    Fields fields = Fields.of(body);
+    String email = fields.string("email", true, 1, 254);
+    Object raw = fields.raw("password");
+    if (raw == null) {
+      fields.problem("password", "is required");
+    } else if (!(raw instanceof String)) {
+      fields.problem("password", "must be a string");
+    }
+    fields.throwIfInvalid();
+    String password = (String) raw;
+    if (password.length() > MAX_PASSWORD) {
+      hasher.burn(password.substring(0, MAX_PASSWORD));
+      throw badCredentials();
+    }
+    Optional<UserStore.Credentials> found = users.findByEmail(email);
+    if (found.isEmpty()) {
+      hasher.burn(password);
+      throw badCredentials();
+    }
+    if (!hasher.matches(password, found.get().passwordHash())) {
+      throw badCredentials();
+    }
+    Instant now = clock.instant();
+    Instant expiresAt = now.plus(properties.auth().tokenTtl());
+    String token = SecureTokens.random("kks_", 32);
+    sessions.create(found.get().user().id(), SecureTokens.sha256(token), now, expiresAt);
+    return new Session(token, "Bearer", expiresAt, found.get().user());
+  }
+
+  private static ApiException badCredentials() {
+    return ApiException.unauthorized("The email or password is incorrect.");
+  }
+
+  void logout(String token) {
+    sessions.revoke(SecureTokens.sha256(token), clock.instant());
+  }
+
+  /** The user a bearer token belongs to, if it is valid, unexpired and not revoked. */
+  public Optional<User> authenticate(String token) {
+    if (token == null || token.isEmpty() || token.length() > 200) {
+      return Optional.empty();
+    }
+    return sessions.findUser(SecureTokens.sha256(token), clock.instant());
+  }
+}

@@ -1,0 +1,51 @@
+package dev.kikonect.auth;
+
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.Optional;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Repository;
+
+/** Login sessions, each known only by the SHA-256 of its bearer token. */
+@Repository
+class SessionStore {
+
+  private final JdbcClient jdbc;
+
+  SessionStore(JdbcClient jdbc) {
+    this.jdbc = jdbc;
+  }
+
+  void create(long userId, byte[] tokenHash, Instant now, Instant expiresAt) {
+    jdbc.sql(
+            """
+            INSERT INTO sessions (user_id, token_hash, created_at, expires_at)
+            VALUES (:user, :hash, :now, :expires)
+            """)
+        .param("user", userId)
+        .param("hash", tokenHash)
+        .param("now", Timestamp.from(now))
+        .param("expires", Timestamp.from(expiresAt))
+        .update();
+  }
+
+  Optional<User> findUser(byte[] tokenHash, Instant now) {
+    return jdbc.sql(
+            """
+            SELECT u.id, u.email, u.firstname, u.lastname, u.created_at
+            FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.token_hash = :hash AND s.revoked_at IS NULL AND s.expires_at > :now
+            """)
+        .param("hash", tokenHash)
+        .param("now", Timestamp.from(now))
+        .query(UserStore::user)
+        .optional();
+  }
+
+  void revoke(byte[] tokenHash, Instant now) {
+    jdbc.sql("UPDATE sessions SET revoked_at = :now WHERE token_hash = :hash AND revoked_at IS NULL")
+        .param("hash", tokenHash)
+        .param("now", Timestamp.from(now))
+        .update();
+  }
+}

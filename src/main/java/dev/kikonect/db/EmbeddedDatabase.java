@@ -1,0 +1,46 @@
+package dev.kikonect.db;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Starts zonky's embedded PostgreSQL durably on a data directory that outlives the process. */
+public final class EmbeddedDatabase {
+
+  private static final Logger log = LoggerFactory.getLogger(EmbeddedDatabase.class);
+
+  private EmbeddedDatabase() {}
+
+  /**
+   * Starts (initialising on first use) a PostgreSQL server whose data lives in {@code dataDir}.
+   *
+   * <p>zonky's builder defaults to {@code synchronous_commit=off} and passes {@code -F} (fsync off); both are turned
+   * back on here because this database holds users' data: a 202 must survive a power cut.
+   */
+  public static EmbeddedPostgres start(Path dataDir) throws IOException {
+    Files.createDirectories(dataDir.getParent());
+    EmbeddedPostgres.Builder builder =
+        EmbeddedPostgres.builder()
+            .setDataDirectory(dataDir)
+            .setCleanDataDirectory(false)
+            .setPGStartupWait(Duration.ofSeconds(60))
+            .setServerConfig("fsync", "on")
+            .setServerConfig("synchronous_commit", "on")
+            .setServerConfig("full_page_writes", "on")
+            .setServerConfig("listen_addresses", "localhost")
+            .setServerConfig("unix_socket_directories", "''")
+            .setServerConfig("max_connections", "200")
+            .setServerConfig("shared_buffers", "128MB")
+            .setServerConfig("wal_compression", "on")
+            .setServerConfig("timezone", "UTC");
+    // As root, zonky 2.2 runs initdb and pg_ctl under `unshare -U` (PostgreSQL refuses to run as root).
+    OrphanedPostmaster.stop(dataDir);
+    EmbeddedPostgres postgres = builder.start();
+    log.info("Embedded PostgreSQL on port {} with data in {}", postgres.getPort(), dataDir);
+    return postgres;
+  }
+}

@@ -1,0 +1,138 @@
+package dev.kikonect.trigger;
+
+import dev.kikonect.web.ApiException;
+import jakarta.servlet.http.HttpServletRequest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URLDecoder;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.Charset;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.stereotype.Component;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Turns an incoming trigger body into the JSON text that will be delivered: JSON exactly as it came (validated, not
+ * re-serialised, so key order and numbers survive), a form as a JSON object, nothing as {@code {}}.
+ */
+@Component
+class PayloadReader {
+
+  static final int MAX_BYTES = 1024 * 1024;
+
+  private final JsonMapper json;
+
+  PayloadReader(JsonMapper json) {
+    this.json = json;
+  }
+
+  String read(HttpServletRequest request) {
+    long declared = request.getContentLengthLong();
+    if (declared > MAX_BYTES) {
+      throw tooLarge();
+    }
+    byte[] body;
+    try (InputStream in = request.getInputStream()) {
+      body = in.readNBytes(MAX_BYTES + 1);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    if (body.length > MAX_BYTES) {
+      throw tooLarge();
+    }
+    if (body.length == 0) {
+      return "{}";
+    }
+    MediaType type = mediaType(request.getContentType());
+    if (type == null || type.isCompatibleWith(MediaType.APPLICATION_JSON) || "json".equals(type.getSubtypeSuffix())) {
+      String text = decode(body, type);
+      if (text.isBlank()) {
+        return "{}";
+      }
+      try {
+        json.readTree(text);
+      } catch (JacksonException e) {
+        throw ApiException.badRequest("malformed-json", "The body is not valid JSON: " + e.getOriginalMessage());
+      }
+      return text;
+    }
+    if (type.isCompatibleWith(MediaType.APPLICATION_FORM_URLENCODED)) {
+      return json.writeValueAsString(form(decode(body, type)));
+    }
+    throw new ApiException(
+        HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+        "Unsupported media type",
+        "Send application/json or application/x-www-form-urlencoded, not " + type + ".");
+  }
+
+  private static MediaType mediaType(String header) {
+    if (header == null || header.isBlank()) {
+      return null;
+    }
+    try {
+      return MediaType.parseMediaType(header);
+    } catch (IllegalArgumentException e) {
+      throw new ApiException(
+          HttpStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type", "Content-Type '" + header + "' cannot be parsed.");
+    }
+  }
+
+  private static String decode(byte[] body, MediaType type) {
+    Charset charset = type == null || type.getCharset() == null ? StandardCharsets.UTF_8 : type.getCharset();
+    try {
+      return charset
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(body))
+          .toString();
+    } catch (CharacterCodingException e) {
+      throw ApiException.badRequest("bad-encoding", "The body is not valid " + charset.name() + " text.");
+    }
+  }
+
+  /** {@code a=1&b=2&b=3} becomes {@code {"a":"1","b":["2","3"]}}: a repeated key becomes an array. */
+  @SuppressWarnings("unchecked")
+  static Map<String, Object> form(String body) {
+    Map<String, Object> result = new LinkedHashMap<>();
+    for (String pair : body.split("&")) {
+      if (pair.isEmpty()) {
+        continue;
+      }
+      int eq = pair.indexOf('=');
+      String key;
+      String value;
+      try {
+        key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+        value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+      } catch (IllegalArgumentException e) {
+        throw ApiException.badRequest("malformed-form", "The form body has a bad percent-escape near '" + pair + "'.");
+      }
+      result.merge(
+          key,
+          value,
+          (old, added) -> {
+            List<Object> list = old instanceof List<?> l ? (List<Object>) l : new ArrayList<>(List.of(old));
+            list.add(added);
+            return list;
+          });
+    }
+    return result;
+  }
+
+  private static ApiException tooLarge() {
+    return new ApiException(
+        HttpStatus.CONTENT_TOO_LARGE, "payload-too-large", "Payload too large", "Bodies are limited to 1 MiB.");
+  }
+}

@@ -1,0 +1,100 @@
+package dev.kikonect.trigger;
+
+import dev.kikonect.execution.WorkSignal;
+import dev.kikonect.run.Run;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Component;
+
+/**
+ * EnqueueRun from the seed: a run and its job, inserted by ONE statement (so in one transaction: there is never a
+ * run without a job or a job without a run). Every trigger (manual, webhook, interval, cron) comes through here.
+ */
+@Component
+public class Triggerer {
+
+  /** One firing for {@link #enqueueAll}. {@code payload} is JSON text. */
+  public record Firing(long workflowId, long userId, String trigger, String payload) {}
+
+  private final JdbcClient jdbc;
+  private final Clock clock;
+  private final WorkSignal signal;
+
+  Triggerer(JdbcClient jdbc, Clock clock, WorkSignal signal) {
+    this.jdbc = jdbc;
+    this.clock = clock;
+    this.signal = signal;
+  }
+
+  /** Enqueues one run in its own transaction and wakes this node's executor. */
+  public Run enqueue(long workflowId, long userId, String trigger, String payload) {
+    Instant now = clock.instant();
+    Run run =
+        jdbc.sql(
+                """
+                WITH run AS (
+                  INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, created_at)
+                  VALUES (:workflow, :user, 'pending', :trigger, :payload::json, :now)
+                  RETURNING *
+                ), job AS (
+                  INSERT INTO jobs (run_id, workflow_id, run_at, created_at)
+                  SELECT id, workflow_id, created_at, created_at FROM run
+                )
+                SELECT
+                """
+                    + Run.COLUMNS
+                    + " FROM run")
+            .param("workflow", workflowId)
+            .param("user", userId)
+            .param("trigger", trigger)
+            .param("payload", payload)
+            .param("now", Timestamp.from(now))
+            .query(Run::fromRow)
+            .single();
+    signal.wake();
+    return run;
+  }
+
+  /**
+   * Enqueues many runs with one statement, inside the caller's transaction. The caller wakes the executor after its
+   * commit (see {@link WorkSignal#wake()}).
+   */
+  public int enqueueAll(List<Firing> firings, Instant now) {
+    if (firings.isEmpty()) {
+      return 0;
+    }
+    int size = firings.size();
+    long[] workflows = new long[size];
+    long[] users = new long[size];
+    String[] triggers = new String[size];
+    String[] payloads = new String[size];
+    for (int i = 0; i < size; i++) {
+      Firing f = firings.get(i);
+      workflows[i] = f.workflowId();
+      users[i] = f.userId();
+      triggers[i] = f.trigger();
+      payloads[i] = f.payload();
+    }
+    return jdbc.sql(
+            """
+            WITH run AS (
+              INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, created_at)
+              SELECT f.workflow_id, f.user_id, 'pending', f.trigger, f.payload::json, :now
+              FROM unnest(:workflows::bigint[], :users::bigint[], :triggers::text[], :payloads::text[])
+                   AS f(workflow_id, user_id, trigger, payload)
+              RETURNING id, workflow_id, created_at
+            )
+            INSERT INTO jobs (run_id, workflow_id, run_at, created_at)
+            SELECT id, workflow_id, created_at, created_at FROM run
+            """)
+        .param("workflows", workflows)
+        .param("users", users)
+        .param("triggers", triggers)
+        .param("payloads", payloads)
+        .param("now", Timestamp.from(now))
+        .update();
+  }
+}

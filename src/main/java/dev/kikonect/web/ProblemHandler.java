@@ -1,0 +1,91 @@
+package dev.kikonect.web;
+
+import jakarta.servlet.http.HttpServletRequest;
+import java.net.URI;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.context.request.WebRequest;
+import org.springframework.web.method.annotation.MethodArgumentTypeMismatchException;
+import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
+
+/** Turns every error into {@code application/problem+json}: no stack traces, a stable type, a useful detail. */
+@RestControllerAdvice
+class ProblemHandler extends ResponseEntityExceptionHandler {
+
+  private static final Logger log = LoggerFactory.getLogger(ProblemHandler.class);
+
+  @ExceptionHandler(ApiException.class)
+  ResponseEntity<Object> api(ApiException e) {
+    ProblemDetail problem = Problems.of(e.status(), e.type(), e.title(), e.getMessage());
+    if (!e.errors().isEmpty()) {
+      problem.setProperty("errors", e.errors());
+    }
+    HttpHeaders headers = new HttpHeaders();
+    e.headers().forEach(headers::add);
+    return problem(problem, headers);
+  }
+
+  @ExceptionHandler(MethodArgumentTypeMismatchException.class)
+  ResponseEntity<Object> typeMismatch(MethodArgumentTypeMismatchException e) {
+    String reason = "must be a valid " + (e.getRequiredType() == null ? "value" : e.getRequiredType().getSimpleName().toLowerCase());
+    return api(ApiException.validation(List.of(new FieldProblem(e.getName(), reason))));
+  }
+
+  @ExceptionHandler(Exception.class)
+  ResponseEntity<Object> unexpected(Exception e, HttpServletRequest request) {
+    log.error("Unexpected error on {} {}", request.getMethod(), request.getRequestURI(), e);
+    ProblemDetail problem =
+        Problems.of(
+            HttpStatus.INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "Something went wrong on our side; the error was logged. Retrying may help.");
+    return problem(problem, new HttpHeaders());
+  }
+
+  @Override
+  protected ResponseEntity<Object> handleHttpMessageNotReadable(
+      HttpMessageNotReadableException ex, HttpHeaders headers, HttpStatusCode status, WebRequest request) {
+    ProblemDetail problem =
+        Problems.of(HttpStatus.BAD_REQUEST, "malformed-json", "Malformed request body", "The request body must be a valid JSON object.");
+    return problem(problem, headers);
+  }
+
+  @Override
+  protected ResponseEntity<Object> handleExceptionInternal(
+      Exception ex, Object body, HttpHeaders headers, HttpStatusCode statusCode, WebRequest request) {
+    ProblemDetail problem;
+    if (body instanceof ProblemDetail detail) {
+      problem = detail;
+    } else {
+      problem = ProblemDetail.forStatus(statusCode);
+    }
+    HttpStatus status = HttpStatus.resolve(statusCode.value());
+    String slug = status == null ? "http-" + statusCode.value() : status.name().toLowerCase().replace('_', '-');
+    problem.setType(URI.create(Problems.TYPE_BASE + slug));
+    if (problem.getTitle() == null && status != null) {
+      problem.setTitle(status.getReasonPhrase());
+    }
+    if (problem.getDetail() == null) {
+      problem.setDetail(ex.getMessage());
+    }
+    return problem(problem, headers == null ? new HttpHeaders() : headers);
+  }
+
+  private static ResponseEntity<Object> problem(ProblemDetail problem, HttpHeaders headers) {
+    HttpHeaders out = new HttpHeaders();
+    out.addAll(headers);
+    out.setContentType(MediaType.APPLICATION_PROBLEM_JSON);
+    return new ResponseEntity<>(problem, out, problem.getStatus());
+  }
+}

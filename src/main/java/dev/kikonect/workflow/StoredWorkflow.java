@@ -1,0 +1,17 @@
+package dev.kikonect.workflow;
+
+import java.time.Instant;
+
+/** A workflow row as the other features need it (trigger, scheduling); owner included. */
+public record StoredWorkflow(
+    long id,
+    long userId,
+    String name,
+    TriggerType triggerType,
+    String actionUrl,
+    String triggerConfig,
+    boolean enabled,
+    Instant nextRunAt,
+    Instant lastFiredAt,
+    Instant createdAt,
+    Instant updatedAt) {}

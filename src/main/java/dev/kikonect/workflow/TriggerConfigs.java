@@ -1,0 +1,72 @@
+package dev.kikonect.workflow;
+
+import dev.kikonect.common.Fields;
+import dev.kikonect.common.SecureTokens;
+import dev.kikonect.scheduling.Schedule;
+import java.time.ZoneId;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/** Validates a trigger_config for its trigger_type and returns it normalised (defaults filled in, secrets added). */
+final class TriggerConfigs {
+
+  static final long MAX_INTERVAL_MINUTES = 525_600;
+
+  private TriggerConfigs() {}
+
+  static Map<String, Object> validate(TriggerType type, Map<String, Object> config, Fields fields) {
+    Map<String, Object> given = config == null ? Map.of() : config;
+    Fields f = fields.nested("trigger_config", given);
+    Map<String, Object> normalized = new LinkedHashMap<>();
+    switch (type) {
+      case MANUAL -> rejectUnknown(given, Set.of(), f);
+      case WEBHOOK -> {
+        rejectUnknown(given, Set.of(), f);
+        normalized.put("token", SecureTokens.random("", 24));
+      }
+      case INTERVAL -> {
+        rejectUnknown(given, Set.of("interval_minutes", "payload"), f);
+        Long minutes = f.integer("interval_minutes", true, 1, MAX_INTERVAL_MINUTES);
+        normalized.put("interval_minutes", minutes);
+        if (given.containsKey("payload")) {
+          normalized.put("payload", given.get("payload"));
+        }
+      }
+      case CRON -> {
+        rejectUnknown(given, Set.of("expression", "timezone", "payload"), f);
+        String expression = f.string("expression", true, 1, 200);
+        String timezone = f.string("timezone", false, 1, 100);
+        ZoneId zone = ZoneId.of("UTC");
+        if (timezone != null) {
+          if (ZoneId.getAvailableZoneIds().contains(timezone)) {
+            zone = ZoneId.of(timezone);
+          } else {
+            f.problem("timezone", "must be an IANA time zone such as Europe/Berlin or America/New_York");
+          }
+        }
+        if (expression != null) {
+          try {
+            Schedule.cron(expression, zone);
+          } catch (IllegalArgumentException e) {
+            f.problem("expression", e.getMessage());
+          }
+        }
+        normalized.put("expression", expression);
+        normalized.put("timezone", zone.getId());
+        if (given.containsKey("payload")) {
+          normalized.put("payload", given.get("payload"));
+        }
+      }
+    }
+    return normalized;
+  }
+
+  private static void rejectUnknown(Map<String, Object> given, Set<String> allowed, Fields f) {
+    for (String key : given.keySet()) {
+      if (!allowed.contains(key)) {
+        f.problem(key, allowed.isEmpty() ? "is not a setting of this trigger type" : "is unknown; allowed: " + String.join(", ", allowed));
+      }
+    }
+  }
+}
