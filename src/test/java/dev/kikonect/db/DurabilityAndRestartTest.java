@@ -1,0 +1,65 @@
+package dev.kikonect.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kikonect.KiKonectApplication;
+import dev.kikonect.support.Api;
+import dev.kikonect.support.Sink;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import tools.jackson.databind.JsonNode;
+
+/** The embedded database is durable and keeps users' data across restarts of KiKonect. */
+class DurabilityAndRestartTest {
+
+  private static ConfigurableApplicationContext start(Path dataDir) {
+    return new SpringApplicationBuilder(KiKonectApplication.class)
+        .properties("server.port=0", "kikonect.data-dir=" + dataDir, "kikonect.executor.poll-interval=50ms")
+        .run();
+  }
+
+  private static int port(ConfigurableApplicationContext app) {
+    return Integer.parseInt(app.getEnvironment().getProperty("local.server.port"));
+  }
+
+  @Test
+  void the_embedded_database_runs_with_fsync_and_synchronous_commit_on_and_data_survives_a_restart() throws Exception {
+    Path dataDir = Files.createTempDirectory(Path.of("target"), "restart-");
+    Api.User user;
+    long workflowId;
+    long runId;
+    try (Sink sink = new Sink()) {
+      try (ConfigurableApplicationContext app = start(dataDir)) {
+        JdbcClient jdbc = app.getBean(JdbcClient.class);
+        assertThat(jdbc.sql("SHOW fsync").query(String.class).single()).isEqualTo("on");
+        assertThat(jdbc.sql("SHOW synchronous_commit").query(String.class).single()).isEqualTo("on");
+        assertThat(jdbc.sql("SHOW full_page_writes").query(String.class).single()).isEqualTo("on");
+
+        Api api = new Api(port(app));
+        user = api.newUser();
+        JsonNode wf = api.createWorkflow(user, "webhook", sink.url(), Map.of());
+        workflowId = wf.path("id").asLong();
+        runId = api.send("POST", wf.path("webhook_url").asString(), null, "application/json", "{\"kept\":true}").json().path("id").asLong();
+      }
+      assertThat(Files.exists(dataDir.resolve("postgres/PG_VERSION"))).isTrue();
+
+      try (ConfigurableApplicationContext app = start(dataDir)) {
+        Api api = new Api(port(app));
+        Api.Response login = api.post("/login", null, Map.of("email", user.email(), "password", user.password()));
+        assertThat(login.status()).isEqualTo(200);
+        String token = login.json().path("token").asString();
+        assertThat(api.get("/workflows/" + workflowId, token).status()).isEqualTo(200);
+        Api.Response run = api.get("/runs/" + runId, token);
+        assertThat(run.status()).isEqualTo(200);
+        assertThat(run.json().path("payload").path("kept").asBoolean()).isTrue();
+        // The old session token survives too: it is a row, not memory.
+        assertThat(api.get("/me", user.token()).status()).isEqualTo(200);
+      }
+    }
+  }
+}

@@ -1,0 +1,117 @@
+package dev.kikonect.execution;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kikonect.ApiTest;
+import dev.kikonect.KiKonectProperties;
+import dev.kikonect.support.Api;
+import dev.kikonect.support.Sink;
+import dev.kikonect.trigger.Triggerer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/** Several executors on one database share the queue without ever delivering a job twice. */
+class ExecutorConcurrencyTest extends ApiTest {
+
+  @Autowired JobQueue queue;
+  @Autowired Delivery delivery;
+  @Autowired WorkSignal signal;
+  @Autowired Triggerer triggerer;
+  @Autowired KiKonectProperties properties;
+  @Autowired JdbcClient jdbc;
+  @Autowired TransactionTemplate transactions;
+
+  @Test
+  void concurrent_claims_never_hand_out_the_same_job_twice() throws Exception {
+    Api.User user = api.newUser();
+    long workflowId = api.createWorkflow(user, "manual", "http://127.0.0.1:9/never-called", Map.of()).path("id").asLong();
+    // Enqueue with a run_at in the future of everyone else's jobs so that only the racers below take them.
+    List<Triggerer.Firing> firings = new ArrayList<>();
+    for (int i = 0; i < 400; i++) {
+      firings.add(new Triggerer.Firing(workflowId, user.id(), "manual", "{\"i\":" + i + "}"));
+    }
+    java.time.Instant later = clock.instant().plus(Duration.ofDays(3650));
+    transactions.executeWithoutResult(s -> triggerer.enqueueAll(firings, later));
+    java.time.Instant claimTime = later.plusSeconds(1);
+
+    ConcurrentLinkedQueue<Long> claimed = new ConcurrentLinkedQueue<>();
+    try (ExecutorService pool = Executors.newFixedThreadPool(4)) {
+      List<Future<?>> racers = new ArrayList<>();
+      for (int r = 0; r < 4; r++) {
+        racers.add(
+            pool.submit(
+                () -> {
+                  List<ClaimedJob> batch;
+                  do {
+                    batch = queue.claim(7, claimTime, Duration.ofSeconds(30), "racer");
+                    batch.stream().filter(j -> j.workflowId() == workflowId).forEach(j -> claimed.add(j.jobId()));
+                  } while (!batch.isEmpty());
+                }));
+      }
+      for (Future<?> racer : racers) {
+        racer.get();
+      }
+    }
+
+    assertThat(claimed).hasSize(400);
+    assertThat(new HashSet<>(claimed)).hasSize(400);
+  }
+
+  @Test
+  void two_executors_on_one_database_deliver_every_job_exactly_once() {
+    WorkSignal secondSignal = new WorkSignal();
+    Executor second = new Executor(queue, delivery, secondSignal, clock, properties);
+    second.start();
+    try (Sink sink = new Sink().replyWith(r -> {
+      try {
+        Thread.sleep(5); // a receiver that takes a little time, so both executors have work in flight
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return Sink.Reply.status(200);
+    })) {
+      Api.User user = api.newUser();
+      long workflowId = api.createWorkflow(user, "manual", sink.url(), Map.of()).path("id").asLong();
+      List<Triggerer.Firing> firings = new ArrayList<>();
+      for (int i = 0; i < 600; i++) {
+        firings.add(new Triggerer.Firing(workflowId, user.id(), "manual", "{\"i\":" + i + "}"));
+      }
+      transactions.executeWithoutResult(s -> triggerer.enqueueAll(firings, clock.instant()));
+      signal.wake();
+      secondSignal.wake();
+
+      try {
+        eventually().until(() -> sink.received().size() >= 600);
+      } finally {
+        System.out.println("DIAG received=" + sink.received().size() + " " + jdbc.sql("SELECT status || ':' || count(*) FROM jobs WHERE workflow_id = :id GROUP BY status").param("id", workflowId).query(String.class).list()
+            + jdbc.sql("SELECT coalesce(error,'-') || ':' || count(*) FROM workflow_runs WHERE workflow_id = :id GROUP BY error").param("id", workflowId).query(String.class).list());
+      }
+      List<String> ids = sink.received().stream().map(r -> r.header("webhook-id")).toList();
+      Set<String> bodies = new HashSet<>(sink.received().stream().map(Sink.Received::body).toList());
+      assertThat(ids).hasSize(600).doesNotHaveDuplicates();
+      assertThat(bodies).hasSize(600);
+      Long executors =
+          jdbc.sql("SELECT count(DISTINCT locked_by) FROM jobs WHERE workflow_id = :id")
+              .param("id", workflowId)
+              .query(Long.class)
+              .single();
+      assertThat(executors).as("both executors took part").isEqualTo(2L);
+      eventually().until(() -> jdbc.sql("SELECT count(*) FROM workflow_runs WHERE workflow_id = :id AND status = 'succeeded'")
+          .param("id", workflowId).query(Long.class).single() == 600L);
+    } finally {
+      second.stop();
+    }
+  }
+}

@@ -1,0 +1,110 @@
+package dev.kikonect.support;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** A thin real-HTTP client for the API under test. */
+public class Api {
+
+  public static final JsonMapper JSON = JsonMapper.builder().build();
+
+  /** A response with its body parsed as JSON when it is JSON. */
+  public record Response(int status, HttpResponse<String> raw, JsonNode json) {
+    public String header(String name) {
+      return raw.headers().firstValue(name).orElse(null);
+    }
+
+    public String contentType() {
+      return header("Content-Type");
+    }
+
+    public String body() {
+      return raw.body();
+    }
+  }
+
+  /** A logged-in user of the API. */
+  public record User(long id, String email, String password, String token) {}
+
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final String base;
+
+  public Api(int port) {
+    this.base = "http://localhost:" + port;
+  }
+
+  public String base() {
+    return base;
+  }
+
+  public Response send(String method, String path, String token, String contentType, String body) {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create(path.startsWith("http") ? path : base + path)).timeout(Duration.ofSeconds(30));
+    if (token != null) {
+      request.header("Authorization", "Bearer " + token);
+    }
+    if (contentType != null) {
+      request.header("Content-Type", contentType);
+    }
+    request.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    try {
+      HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+      JsonNode json = null;
+      String type = response.headers().firstValue("Content-Type").orElse("");
+      if (type.contains("json") && !response.body().isEmpty()) {
+        json = JSON.readTree(response.body());
+      }
+      return new Response(response.statusCode(), response, json);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public Response post(String path, String token, Object body) {
+    return send("POST", path, token, "application/json", body instanceof String s ? s : JSON.writeValueAsString(body));
+  }
+
+  public Response get(String path, String token) {
+    return send("GET", path, token, null, null);
+  }
+
+  /** Registers and logs in a fresh user with a unique email. */
+  public User newUser() {
+    String email = "user-" + UUID.randomUUID() + "@example.com";
+    String password = "correct horse " + UUID.randomUUID();
+    Response registered =
+        post("/register", null, Map.of("email", email, "password", password, "firstname", "Ada", "lastname", "Lovelace"));
+    if (registered.status() != 201) {
+      throw new IllegalStateException("register failed: " + registered.body());
+    }
+    Response login = post("/login", null, Map.of("email", email, "password", password));
+    if (login.status() != 200) {
+      throw new IllegalStateException("login failed: " + login.body());
+    }
+    return new User(registered.json().path("id").asLong(), email, password, login.json().path("token").asString());
+  }
+
+  /** Creates a workflow and returns its JSON. */
+  public JsonNode createWorkflow(User user, String triggerType, String actionUrl, Map<String, Object> triggerConfig) {
+    Response created =
+        post(
+            "/workflows",
+            user.token(),
+            Map.of("name", triggerType + " workflow", "trigger_type", triggerType, "action_url", actionUrl, "trigger_config", triggerConfig));
+    if (created.status() != 201) {
+      throw new IllegalStateException("create failed: " + created.body());
+    }
+    return created.json();
+  }
+}

@@ -1,0 +1,32 @@
+package dev.kikonect.support;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+
+/** Real time plus an offset that tests move forward, so schedules can be driven without waiting for them. */
+public class TestClock extends Clock {
+
+  private volatile Duration offset = Duration.ZERO;
+
+  public void advance(Duration by) {
+    offset = offset.plus(by);
+  }
+
+  @Override
+  public Instant instant() {
+    return Instant.now().plus(offset);
+  }
+
+  @Override
+  public ZoneId getZone() {
+    return ZoneOffset.UTC;
+  }
+
+  @Override
+  public Clock withZone(ZoneId zone) {
+    throw new UnsupportedOperationException();
+  }
+}
