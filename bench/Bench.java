@@ -1,0 +1,318 @@
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * KiKonect's end-to-end benchmark: starts KiKonect (the built jar, embedded PostgreSQL, durable commits) and a
+ * local action sink, drives webhooks at it closed-loop, and measures ingest (202s per second), deliveries per
+ * second and hook-accepted to sink-received latency. Run through bench/run, which builds the jar and picks the JDK.
+ */
+public class Bench {
+
+  static final Pattern SEQ = Pattern.compile("\"seq\":(\\d+)");
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> opts = new LinkedHashMap<>();
+    opts.put("duration", "20");
+    opts.put("concurrency", "32");
+    opts.put("jar", "target/kikonect.jar");
+    opts.put("heap", "256m");
+    for (String arg : args) {
+      String[] kv = arg.replaceFirst("^--", "").split("=", 2);
+      opts.put(kv[0], kv.length > 1 ? kv[1] : "true");
+    }
+    int seconds = Integer.parseInt(opts.get("duration"));
+    int concurrency = Integer.parseInt(opts.get("concurrency"));
+
+    // The sink: records when each delivery (by payload seq) arrived.
+    ConcurrentHashMap<Integer, Long> receivedAt = new ConcurrentHashMap<>();
+    AtomicInteger duplicates = new AtomicInteger();
+    HttpServer sink = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 1024);
+    sink.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+    sink.createContext(
+        "/",
+        exchange -> {
+          String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+          long now = System.nanoTime();
+          Matcher m = SEQ.matcher(body);
+          if (m.find() && receivedAt.putIfAbsent(Integer.parseInt(m.group(1)), now) != null) {
+            duplicates.incrementAndGet();
+          }
+          exchange.sendResponseHeaders(200, -1);
+          exchange.close();
+        });
+    sink.start();
+    String sinkUrl = "http://127.0.0.1:" + sink.getAddress().getPort() + "/sink";
+
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    Path dataDir = Files.createTempDirectory("kikonect-bench-");
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> command =
+        new ArrayList<>(
+            List.of(java, "-Xmx" + opts.get("heap"), "-jar", opts.get("jar"), "--server.port=" + port, "--kikonect.data-dir=" + dataDir));
+    Path appLog = Files.createTempFile("kikonect-bench-", ".log");
+    Process app = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(appLog.toFile()).start();
+    Runtime.getRuntime().addShutdownHook(new Thread(app::destroy));
+    String base = "http://127.0.0.1:" + port;
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+    waitForHealth(http, base, app, appLog);
+
+    String email = "bench-" + System.nanoTime() + "@example.com";
+    post(http, base + "/register", null, "{\"email\":\"" + email + "\",\"password\":\"benchmark-password\",\"firstname\":\"B\",\"lastname\":\"M\"}");
+    String login = post(http, base + "/login", null, "{\"email\":\"" + email + "\",\"password\":\"benchmark-password\"}");
+    String token = field(login, "token");
+    String workflow =
+        post(http, base + "/workflows", token, "{\"name\":\"bench\",\"trigger_type\":\"webhook\",\"action_url\":\"" + sinkUrl + "\"}");
+    String hook = field(workflow, "webhook_url").replace("http://localhost:" + port, base);
+
+    // Warm-up: a few seconds of load that is not measured.
+    runLoad(http, hook, concurrency, Duration.ofSeconds(Math.min(5, seconds)), new AtomicInteger(1_000_000_000), new ConcurrentHashMap<>());
+    awaitDrain(() -> receivedAt.size(), -1, Duration.ofSeconds(30));
+    receivedAt.clear();
+
+    System.out.printf("Measuring %d s of closed-loop webhooks with %d concurrent senders...%n", seconds, concurrency);
+    ConcurrentHashMap<Integer, Long> acceptedAt = new ConcurrentHashMap<>();
+    AtomicInteger seq = new AtomicInteger();
+    long start = System.nanoTime();
+    LoadResult load = runLoad(http, hook, concurrency, Duration.ofSeconds(seconds), seq, acceptedAt);
+    long loadEnd = System.nanoTime();
+    int accepted = acceptedAt.size();
+    awaitDrain(receivedAt::size, accepted, Duration.ofSeconds(120));
+    long lastReceived = receivedAt.values().stream().mapToLong(Long::longValue).max().orElse(loadEnd);
+
+    double ingestPerSec = accepted / ((loadEnd - start) / 1e9);
+    double deliveredPerSec = receivedAt.size() / ((lastReceived - start) / 1e9);
+    long[] latencies =
+        acceptedAt.entrySet().stream()
+            .filter(e -> receivedAt.containsKey(e.getKey()))
+            .mapToLong(e -> Math.max(0, receivedAt.get(e.getKey()) - e.getValue()))
+            .sorted()
+            .toArray();
+    long rss = rssKb(app.pid());
+    app.destroy();
+    app.waitFor();
+    sink.stop(0);
+    deleteRecursively(dataDir);
+
+    String machine = machine();
+    Map<String, String> rows = new LinkedHashMap<>();
+    rows.put("webhook ingest (202/s, executor running)", String.format("%.0f", ingestPerSec));
+    rows.put("end-to-end deliveries/s", String.format("%.0f", deliveredPerSec));
+    rows.put("accepted / delivered / lost / duplicate", accepted + " / " + receivedAt.size() + " / " + (accepted - receivedAt.size()) + " / " + duplicates.get());
+    rows.put("non-202 answers", Long.toString(load.errors.get()));
+    rows.put("latency accepted->received p50 (ms)", ms(percentile(latencies, 50)));
+    rows.put("latency accepted->received p95 (ms)", ms(percentile(latencies, 95)));
+    rows.put("latency accepted->received p99 (ms)", ms(percentile(latencies, 99)));
+    rows.put("latency accepted->received max (ms)", ms(latencies.length == 0 ? 0 : latencies[latencies.length - 1]));
+    rows.put("KiKonect RSS after run (MB)", Long.toString(rss / 1024));
+
+    StringBuilder table = new StringBuilder();
+    table.append("| figure | value |\n|---|---|\n");
+    rows.forEach((k, v) -> table.append("| ").append(k).append(" | ").append(v).append(" |\n"));
+    String settings =
+        String.format(
+            "closed loop, %d concurrent senders, %d s measured after a %d s warm-up; KiKonect -Xmx%s, embedded PostgreSQL "
+                + "(fsync on, synchronous_commit on); load generator, sink, KiKonect and PostgreSQL on the same machine",
+            concurrency, seconds, Math.min(5, seconds), opts.get("heap"));
+    String report =
+        "# KiKonect benchmark " + LocalDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE_TIME) + "\n\n"
+            + machine + "\n\nSettings: " + settings + "\n\n" + table;
+    System.out.println();
+    System.out.println(report);
+    Path results = Path.of("bench", "results");
+    Files.createDirectories(results);
+    Path out = results.resolve("e2e-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".md");
+    Files.writeString(out, report);
+    System.out.println("Written to " + out);
+    System.exit(0);
+  }
+
+  record LoadResult(AtomicLong errors) {}
+
+  static LoadResult runLoad(
+      HttpClient http, String hook, int concurrency, Duration duration, AtomicInteger seq, Map<Integer, Long> acceptedAt)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + duration.toNanos();
+    AtomicLong errors = new AtomicLong();
+    List<Thread> senders = new ArrayList<>();
+    for (int i = 0; i < concurrency; i++) {
+      senders.add(
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    while (System.nanoTime() < deadline) {
+                      int n = seq.getAndIncrement();
+                      String body = "{\"seq\":" + n + ",\"event\":\"order.created\",\"amount\":4200,\"currency\":\"EUR\"}";
+                      try {
+                        HttpResponse<Void> response =
+                            http.send(
+                                HttpRequest.newBuilder(URI.create(hook))
+                                    .header("Content-Type", "application/json")
+                                    .POST(HttpRequest.BodyPublishers.ofString(body))
+                                    .build(),
+                                HttpResponse.BodyHandlers.discarding());
+                        if (response.statusCode() == 202) {
+                          acceptedAt.put(n, System.nanoTime());
+                        } else {
+                          errors.incrementAndGet();
+                        }
+                      } catch (IOException | InterruptedException e) {
+                        errors.incrementAndGet();
+                      }
+                    }
+                  }));
+    }
+    for (Thread t : senders) {
+      t.join();
+    }
+    return new LoadResult(errors);
+  }
+
+  interface Count {
+    int get();
+  }
+
+  static void awaitDrain(Count received, int expected, Duration max) throws InterruptedException {
+    long deadline = System.nanoTime() + max.toNanos();
+    int last = -1;
+    long stableSince = System.nanoTime();
+    while (System.nanoTime() < deadline) {
+      int now = received.get();
+      if (expected >= 0 && now >= expected) {
+        return;
+      }
+      if (now != last) {
+        last = now;
+        stableSince = System.nanoTime();
+      } else if (expected < 0 && System.nanoTime() - stableSince > 1_000_000_000L) {
+        return;
+      }
+      Thread.sleep(5);
+    }
+  }
+
+  static void waitForHealth(HttpClient http, String base, Process app, Path log) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!app.isAlive()) {
+        throw new IllegalStateException("KiKonect exited; see " + log);
+      }
+      try {
+        HttpResponse<String> r =
+            http.send(HttpRequest.newBuilder(URI.create(base + "/actuator/health")).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200) {
+          return;
+        }
+      } catch (IOException e) {
+        // not up yet
+      }
+      Thread.sleep(200);
+    }
+    throw new IllegalStateException("KiKonect did not become healthy; see " + log);
+  }
+
+  static String post(HttpClient http, String url, String token, String json) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "application/json");
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    HttpResponse<String> r = http.send(b.POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() >= 300) {
+      throw new IllegalStateException(url + " answered " + r.statusCode() + ": " + r.body());
+    }
+    return r.body();
+  }
+
+  static String field(String json, String name) {
+    Matcher m = Pattern.compile("\"" + name + "\":\"([^\"]*)\"").matcher(json);
+    if (!m.find()) {
+      throw new IllegalStateException("no " + name + " in " + json);
+    }
+    return m.group(1);
+  }
+
+  static long percentile(long[] sorted, double p) {
+    if (sorted.length == 0) {
+      return 0;
+    }
+    int index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
+    return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+  }
+
+  static String ms(long nanos) {
+    return String.format("%.1f", nanos / 1e6);
+  }
+
+  static long rssKb(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        }
+      }
+    } catch (IOException e) {
+      // not Linux
+    }
+    return 0;
+  }
+
+  static String machine() {
+    String cpu = "unknown CPU";
+    long memKb = 0;
+    try {
+      cpu =
+          Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+              .filter(l -> l.startsWith("model name"))
+              .findFirst()
+              .map(l -> l.split(":", 2)[1].strip())
+              .orElse(cpu);
+      memKb =
+          Files.readAllLines(Path.of("/proc/meminfo")).stream()
+              .filter(l -> l.startsWith("MemTotal"))
+              .findFirst()
+              .map(l -> Long.parseLong(l.replaceAll("[^0-9]", "")))
+              .orElse(0L);
+    } catch (IOException e) {
+      // not Linux
+    }
+    return String.format(
+        "Machine: %d cores (%s), %.0f GiB RAM, %s %s; Java %s",
+        Runtime.getRuntime().availableProcessors(),
+        cpu,
+        memKb / 1024.0 / 1024.0,
+        System.getProperty("os.name"),
+        System.getProperty("os.version"),
+        System.getProperty("java.version"));
+  }
+
+  static void deleteRecursively(Path dir) throws IOException {
+    try (var paths = Files.walk(dir)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+}

@@ -1,0 +1,28 @@
+# Sourced by ./kikonect and bench/run.
+
+# Prints the home of the newest JDK >= 21: JAVA_HOME first, then /usr/lib/jvm/*. `java` on PATH may well be 17,
+# which cannot run KiKonect's Java 21 bytecode.
+find_jdk() {
+  local best="" best_version=0 candidate version
+  for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/*; do
+    [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] && [ -x "$candidate/bin/javac" ] || continue
+    version=$("$candidate/bin/java" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
+    version=${version%%.*}
+    if [ "${version:-0}" -ge 21 ] && [ "$version" -gt "$best_version" ]; then
+      best=$candidate
+      best_version=$version
+    fi
+  done
+  [ -n "$best" ] && echo "$best"
+}
+
+# Builds target/kikonect.jar when it is missing or older than the sources. The jar's own mtime is pinned by the
+# reproducible build, so a stamp file records when it was built.
+ensure_built() {
+  local jar=target/kikonect.jar stamp=target/.kikonect-built
+  if [ ! -f "$jar" ] || [ ! -f "$stamp" ] || [ -n "$(find pom.xml src web -newer "$stamp" -type f -print -quit 2>/dev/null)" ]; then
+    echo "Building KiKonect (mvn -DskipTests package)..." >&2
+    mvn -B -q -DskipTests package
+    touch "$stamp"
+  fi
+}
