@@ -2,6 +2,8 @@ package dev.kikonect;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Set;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 
@@ -10,34 +12,57 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *
  * @param dataDir where the embedded PostgreSQL keeps its data (only used without {@code spring.datasource.url})
  * @param publicBaseUrl base of the absolute webhook URLs handed to users; empty means http://localhost:PORT
+ * @param roles what this node does: any of api, scheduler, executor
  */
 @ConfigurationProperties("kikonect")
 public record KiKonectProperties(
     @DefaultValue("./data") Path dataDir,
     @DefaultValue("") String publicBaseUrl,
+    @DefaultValue({"api", "scheduler", "executor"}) Set<String> roles,
     @DefaultValue Auth auth,
     @DefaultValue Delivery delivery,
     @DefaultValue Executor executor,
     @DefaultValue Scheduler scheduler) {
 
+  public boolean hasRole(String role) {
+    return roles.contains(role);
+  }
+
   /** @param tokenTtl how long a login token stays valid */
   public record Auth(@DefaultValue("7d") Duration tokenTtl) {}
 
-  /** @param timeout how long one delivery may take, connect to last response header */
-  public record Delivery(@DefaultValue("10s") Duration timeout) {}
+  /**
+   * @param timeout how long one delivery attempt may take, connect to end of response
+   * @param maxAttempts attempts per run unless the workflow sets max_attempts
+   * @param retryDelays the wait before attempt 2, 3, ...; the last one repeats; each gets +-20% jitter
+   * @param maxRetryAfter the longest Retry-After (seconds or HTTP date) that is honoured as given
+   * @param allowPrivateNetworks deliver to loopback, private, link-local... addresses too (SSRF guard off)
+   * @param allowedCidrs address blocks allowed although not public, e.g. 10.1.0.0/16
+   */
+  public record Delivery(
+      @DefaultValue("10s") Duration timeout,
+      @DefaultValue("8") int maxAttempts,
+      @DefaultValue({"5s", "1m", "5m", "30m", "2h", "6h", "14h"}) List<Duration> retryDelays,
+      @DefaultValue("6h") Duration maxRetryAfter,
+      @DefaultValue("false") boolean allowPrivateNetworks,
+      @DefaultValue List<String> allowedCidrs) {}
 
   /**
    * @param concurrency deliveries in flight at once on this node (each on its own virtual thread)
    * @param batchSize jobs claimed per claim statement
    * @param pollInterval how often an idle executor looks for work enqueued by other nodes
-   * @param leaseDuration how long a claimed job belongs to this node before others may take it
+   * @param leaseDuration how long a claimed job belongs to this node unless renewed; renewed every third of it
+   * @param sweepInterval how often expired leases (of crashed nodes) are returned to the queue
+   * @param shutdownGrace how long a stopping node lets in-flight deliveries finish before handing them back
    */
   public record Executor(
       @DefaultValue("true") boolean enabled,
       @DefaultValue("256") int concurrency,
       @DefaultValue("64") int batchSize,
       @DefaultValue("250ms") Duration pollInterval,
-      @DefaultValue("30s") Duration leaseDuration) {}
+      @DefaultValue("30s") Duration leaseDuration,
+      @DefaultValue("10s") Duration sweepInterval,
+      @DefaultValue("30s") Duration shutdownGrace) {}
 
   /**
    * @param pollInterval how often the scheduler looks for due interval and cron workflows

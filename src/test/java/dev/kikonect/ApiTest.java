@@ -26,6 +26,9 @@ import tools.jackson.databind.JsonNode;
       "kikonect.delivery.timeout=1s",
       "kikonect.executor.poll-interval=50ms",
       "kikonect.scheduler.poll-interval=50ms",
+      "kikonect.executor.sweep-interval=200ms",
+      "kikonect.delivery.retry-delays=100ms,200ms",
+      "kikonect.delivery.allowed-cidrs=127.0.0.1/32",
       "logging.level.dev.kikonect=INFO"
     })
 @Import(ApiTest.ClockConfig.class)

@@ -3,85 +3,171 @@ package dev.kikonect.execution;
 import dev.kikonect.KiKonectProperties;
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
-import java.nio.channels.UnresolvedAddressException;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
-import java.util.concurrent.Executors;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import javax.net.ssl.SSLException;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Component;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
- * POSTs a job's payload to its action URL. Redirects are not followed (a 3xx is a failure: following one would let
- * a target bounce a signed delivery somewhere else). The outcome is a readable reason, never an exception.
+ * One delivery attempt: POST the payload, signed per Standard Webhooks, to the action URL through the SSRF guard,
+ * and describe the result for the attempt log. Never throws for anything the network or the receiver does.
  */
 @Component
 class Delivery implements AutoCloseable {
 
-  private final HttpClient client;
-  private final Duration timeout;
-  private final String userAgent;
+  /** Response headers that may carry credentials; the attempt log shows that they came, not what they said. */
+  private static final Set<String> SECRET_HEADERS =
+      Set.of("set-cookie", "set-cookie2", "authorization", "proxy-authorization", "cookie", "x-api-key", "x-auth-token");
 
-  Delivery(KiKonectProperties properties, @Value("${kikonect.build.version:dev}") String version) {
+  private final PinnedHttpClient client;
+  private final Duration timeout;
+  private final Duration maxRetryAfter;
+  private final String userAgent;
+  private final Clock clock;
+  private final JsonMapper json;
+
+  Delivery(
+      KiKonectProperties properties,
+      AddressGuard guard,
+      Clock clock,
+      JsonMapper json,
+      javax.net.ssl.SSLSocketFactory tls,
+      @Value("${kikonect.build.version:dev}") String version) {
     this.timeout = properties.delivery().timeout();
+    this.maxRetryAfter = properties.delivery().maxRetryAfter();
     this.userAgent = "KiKonect/" + version;
+    this.clock = clock;
+    this.json = json;
     Duration connectTimeout = timeout.compareTo(Duration.ofSeconds(5)) < 0 ? timeout : Duration.ofSeconds(5);
-    this.client =
-        HttpClient.newBuilder()
-            .followRedirects(HttpClient.Redirect.NEVER)
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(connectTimeout)
-            .executor(Executors.newVirtualThreadPerTaskExecutor())
-            .build();
+    this.client = new PinnedHttpClient(guard, tls, connectTimeout);
   }
 
-  Outcome deliver(ClaimedJob job) {
-    HttpRequest request;
+  Attempt deliver(ClaimedJob job) {
+    Instant started = clock.instant();
+    long startNanos = System.nanoTime();
+    byte[] body = job.payload().getBytes(StandardCharsets.UTF_8);
+    long timestamp = started.getEpochSecond();
+    List<Map.Entry<String, String>> headers = new ArrayList<>(6);
+    headers.add(Map.entry("Content-Type", "application/json"));
+    headers.add(Map.entry("User-Agent", userAgent));
+    headers.add(Map.entry("webhook-id", job.webhookId()));
+    headers.add(Map.entry("webhook-timestamp", Long.toString(timestamp)));
+    if (job.signingSecret() != null) {
+      String signature = Signatures.sign(job.signingSecret(), job.webhookId(), timestamp, body);
+      if (job.previousSecret() != null) {
+        signature += " " + Signatures.sign(job.previousSecret(), job.webhookId(), timestamp, body);
+      }
+      headers.add(Map.entry("webhook-signature", signature));
+    }
+    URI uri;
     try {
-      request =
-          HttpRequest.newBuilder(URI.create(job.actionUrl()))
-              .timeout(timeout)
-              .header("Content-Type", "application/json")
-              .header("User-Agent", userAgent)
-              .header("webhook-id", job.webhookId())
-              .POST(HttpRequest.BodyPublishers.ofString(job.payload()))
-              .build();
+      uri = URI.create(job.actionUrl());
     } catch (IllegalArgumentException e) {
-      return Outcome.failure(null, "invalid action URL: " + e.getMessage());
+      return failure(job, started, startNanos, false, "invalid action URL: " + e.getMessage());
     }
     try {
-      HttpResponse<Void> response = client.send(request, HttpResponse.BodyHandlers.discarding());
-      int status = response.statusCode();
-      if (status >= 200 && status < 300) {
-        return Outcome.success(status);
-      }
-      return Outcome.failure(status, "HTTP " + status);
-    } catch (HttpConnectTimeoutException e) {
-      return Outcome.failure(null, "connect timed out after " + seconds(timeout));
-    } catch (HttpTimeoutException e) {
-      return Outcome.failure(null, "timed out after " + seconds(timeout));
+      PinnedHttpClient.Response response = client.post(uri, headers, body, timeout);
+      int status = response.status();
+      boolean ok = status >= 200 && status < 300;
+      boolean retryable = status == 408 || status == 425 || status == 429 || status >= 500;
+      return new Attempt(
+          job.attempt(),
+          started,
+          elapsedMs(startNanos),
+          ok,
+          !ok && retryable,
+          status,
+          headersJson(response.headers()),
+          bodyText(response.body(), response.bodyTruncated()),
+          ok ? null : "HTTP " + status,
+          ok ? null : retryAfter(response));
+    } catch (PinnedHttpClient.RefusedAddressException e) {
+      return failure(job, started, startNanos, false, "refused: " + e.getMessage() + " (see kikonect.delivery.allow-private-networks)");
+    } catch (PinnedHttpClient.ConnectTimeoutException e) {
+      return failure(job, started, startNanos, true, "connect timed out after " + seconds(timeout));
+    } catch (SocketTimeoutException e) {
+      return failure(job, started, startNanos, true, "timed out after " + seconds(timeout));
+    } catch (UnknownHostException e) {
+      return failure(job, started, startNanos, true, "could not resolve host " + uri.getHost());
     } catch (ConnectException e) {
-      if (e.getCause() instanceof UnresolvedAddressException) {
-        return Outcome.failure(null, "could not resolve host " + request.uri().getHost());
-      }
-      return Outcome.failure(null, "connection refused");
+      return failure(job, started, startNanos, true, "connection refused");
+    } catch (SSLException e) {
+      return failure(job, started, startNanos, true, "TLS error: " + e.getMessage());
     } catch (IOException e) {
-      return Outcome.failure(null, "I/O error: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return Outcome.failure(null, "interrupted by shutdown");
+      String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+      return failure(job, started, startNanos, true, "I/O error: " + message);
     }
+  }
+
+  private Attempt failure(ClaimedJob job, Instant started, long startNanos, boolean retryable, String error) {
+    return new Attempt(job.attempt(), started, elapsedMs(startNanos), false, retryable, null, null, null, error, null);
+  }
+
+  private static long elapsedMs(long startNanos) {
+    return (System.nanoTime() - startNanos) / 1_000_000;
+  }
+
+  private String headersJson(List<Map.Entry<String, String>> headers) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (Map.Entry<String, String> h : headers) {
+      String name = h.getKey().toLowerCase(Locale.ROOT);
+      String value = SECRET_HEADERS.contains(name) ? "[redacted]" : h.getValue();
+      out.merge(name, value, (a, b) -> a + ", " + b);
+    }
+    return json.writeValueAsString(out);
+  }
+
+  private static String bodyText(byte[] body, boolean truncated) {
+    if (body.length == 0) {
+      return "";
+    }
+    // Lenient decoding (bad bytes become U+FFFD); PostgreSQL text cannot hold NUL.
+    String text = new String(body, StandardCharsets.UTF_8).replace('\u0000', '\uFFFD');
+    return truncated ? text + "\n[truncated to 4 KiB]" : text;
+  }
+
+  /** Retry-After as seconds or an HTTP date, capped at kikonect.delivery.max-retry-after; null when absent. */
+  private Duration retryAfter(PinnedHttpClient.Response response) {
+    return response.header("Retry-After").map(this::parseRetryAfter).orElse(null);
+  }
+
+  Duration parseRetryAfter(String value) {
+    String v = value.strip();
+    Duration wait;
+    if (v.matches("\\d{1,10}")) {
+      wait = Duration.ofSeconds(Long.parseLong(v));
+    } else {
+      try {
+        Instant at = ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+        wait = Duration.between(clock.instant(), at);
+      } catch (DateTimeParseException e) {
+        return null;
+      }
+    }
+    if (wait.isNegative()) {
+      return Duration.ZERO;
+    }
+    return wait.compareTo(maxRetryAfter) > 0 ? maxRetryAfter : wait;
   }
 
   static String seconds(Duration d) {
-    if (d.toMillis() % 1000 == 0) {
-      return d.toSeconds() + "s";
-    }
-    return d.toMillis() + "ms";
+    return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
   }
 
   @Override

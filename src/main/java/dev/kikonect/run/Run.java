@@ -1,14 +1,17 @@
 package dev.kikonect.run;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonRawValue;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.List;
 
 /**
- * One firing of a workflow and what became of it: pending, then running, then succeeded or failed. {@code payload}
- * is the exact JSON text that is (or was) delivered.
+ * One firing of a workflow and what became of it: pending, running, retrying (with next_attempt_at), then
+ * succeeded, failed or cancelled. {@code payload} is the exact JSON text that is (or was) delivered;
+ * {@code attempts} (the attempt log) is filled where one run is shown.
  */
 public record Run(
     long id,
@@ -17,14 +20,17 @@ public record Run(
     String trigger,
     @JsonRawValue String payload,
     String error,
-    int attempts,
+    int attemptCount,
+    Instant nextAttemptAt,
     Instant createdAt,
     Instant startedAt,
-    Instant endedAt) {
+    Instant endedAt,
+    @JsonInclude(JsonInclude.Include.NON_NULL) List<AttemptView> attempts) {
 
   /** The columns {@link #fromRow} reads, for SELECT and RETURNING clauses. */
   public static final String COLUMNS =
-      "id, workflow_id, status, trigger, payload::text AS payload, error, attempts, created_at, started_at, ended_at";
+      "id, workflow_id, status, trigger, payload::text AS payload, error, attempts AS attempt_count, next_attempt_at,"
+          + " created_at, started_at, ended_at";
 
   public static Run fromRow(ResultSet rs, int row) throws SQLException {
     return new Run(
@@ -34,13 +40,19 @@ public record Run(
         rs.getString("trigger"),
         rs.getString("payload"),
         rs.getString("error"),
-        rs.getInt("attempts"),
+        rs.getInt("attempt_count"),
+        instant(rs.getTimestamp("next_attempt_at")),
         instant(rs.getTimestamp("created_at")),
         instant(rs.getTimestamp("started_at")),
-        instant(rs.getTimestamp("ended_at")));
+        instant(rs.getTimestamp("ended_at")),
+        null);
   }
 
-  private static Instant instant(Timestamp ts) {
+  Run withAttempts(List<AttemptView> log) {
+    return new Run(id, workflowId, status, trigger, payload, error, attemptCount, nextAttemptAt, createdAt, startedAt, endedAt, log);
+  }
+
+  static Instant instant(Timestamp ts) {
     return ts == null ? null : ts.toInstant();
   }
 }

@@ -1,11 +1,13 @@
 package dev.kikonect.run;
 
+import java.sql.Timestamp;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
-/** Reads run history, always scoped to the owner. Runs are written by the Triggerer and the executor. */
+/** Reads run history, always scoped to the owner, and cancels runs. Runs are written by the Triggerer and executor. */
 @Repository
 class RunStore {
 
@@ -23,6 +25,27 @@ class RunStore {
         .optional();
   }
 
+  List<AttemptView> attempts(long runId) {
+    return jdbc.sql(
+            """
+            SELECT number, started_at, duration_ms, response_status, response_headers::text AS response_headers,
+                   response_body, error
+              FROM attempts WHERE run_id = :run ORDER BY number
+            """)
+        .param("run", runId)
+        .query(
+            (rs, n) ->
+                new AttemptView(
+                    rs.getInt("number"),
+                    rs.getTimestamp("started_at").toInstant(),
+                    rs.getLong("duration_ms"),
+                    (Integer) rs.getObject("response_status"),
+                    rs.getString("response_headers"),
+                    rs.getString("response_body"),
+                    rs.getString("error")))
+        .list();
+  }
+
   /** Newest first, {@code limit + 1} rows below {@code beforeId}. */
   List<Run> listForWorkflow(long userId, long workflowId, long beforeId, int limit) {
     return jdbc.sql(
@@ -38,5 +61,28 @@ class RunStore {
         .param("limit", limit + 1)
         .query(Run::fromRow)
         .list();
+  }
+
+  /**
+   * Cancels a pending or retrying run of this user; true if it was cancelled. The job row is locked first, so a
+   * concurrent claim either took the job (then this changes nothing) or never will.
+   */
+  boolean cancel(long userId, long runId, Instant now) {
+    return jdbc.sql(
+            """
+            WITH job AS (
+              UPDATE jobs SET status = 'cancelled', ended_at = :now
+               WHERE run_id = :run AND status = 'pending'
+                 AND EXISTS (SELECT 1 FROM workflow_runs r WHERE r.id = :run AND r.user_id = :user)
+              RETURNING run_id
+            )
+            UPDATE workflow_runs r SET status = 'cancelled', ended_at = :now, next_attempt_at = NULL
+              FROM job WHERE r.id = job.run_id
+            """)
+            .param("now", Timestamp.from(now))
+            .param("run", runId)
+            .param("user", userId)
+            .update()
+        == 1;
   }
 }

@@ -34,6 +34,7 @@ public class Scheduler implements SmartLifecycle {
   private final Clock clock;
   private final JsonMapper json;
   private final KiKonectProperties.Scheduler settings;
+  private final KiKonectProperties roles;
 
   private volatile boolean running;
   private Thread thread;
@@ -53,6 +54,7 @@ public class Scheduler implements SmartLifecycle {
     this.clock = clock;
     this.json = json;
     this.settings = properties.scheduler();
+    this.roles = properties;
   }
 
   /** Fires every workflow due at the clock's now, batch by batch; returns how many fired. */
@@ -99,7 +101,7 @@ public class Scheduler implements SmartLifecycle {
 
   @Override
   public synchronized void start() {
-    if (!settings.enabled() || running) {
+    if (!settings.enabled() || !roles.hasRole("scheduler") || running) {
       return;
     }
     running = true;

@@ -11,6 +11,7 @@ public record StoredWorkflow(
     String actionUrl,
     String triggerConfig,
     boolean enabled,
+    Integer maxAttempts,
     Instant nextRunAt,
     Instant lastFiredAt,
     Instant createdAt,

@@ -1,11 +1,12 @@
 package dev.kikonect.workflow;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonRawValue;
 import java.time.Instant;
 
 /**
  * A workflow as the API shows it. {@code triggerConfig} is raw JSON; {@code webhookUrl} is set for webhook
- * workflows only.
+ * workflows only; {@code signingSecret} only in the answer that creates it (it is shown once).
  */
 public record Workflow(
     long id,
@@ -14,8 +15,17 @@ public record Workflow(
     String actionUrl,
     @JsonRawValue String triggerConfig,
     boolean enabled,
+    Integer maxAttempts,
     Instant nextRunAt,
     Instant lastFiredAt,
     String webhookUrl,
     Instant createdAt,
-    Instant updatedAt) {}
+    Instant updatedAt,
+    @JsonInclude(JsonInclude.Include.NON_NULL) String signingSecret) {
+
+  Workflow withSigningSecret(String secret) {
+    return new Workflow(
+        id, name, triggerType, actionUrl, triggerConfig, enabled, maxAttempts, nextRunAt, lastFiredAt, webhookUrl,
+        createdAt, updatedAt, secret);
+  }
+}

@@ -33,6 +33,11 @@ class WorkflowController {
     return workflows.list(caller.userId(), cursor, limit);
   }
 
+  @PostMapping("/workflows/{id}/secret/rotate")
+  Map<String, Object> rotateSecret(Caller caller, @PathVariable long id) {
+    return workflows.rotateSecret(caller.userId(), id);
+  }
+
   @GetMapping("/workflows/{id}")
   Workflow get(Caller caller, @PathVariable long id) {
     return workflows.get(caller.userId(), id);

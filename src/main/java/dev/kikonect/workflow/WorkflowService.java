@@ -2,6 +2,8 @@ package dev.kikonect.workflow;
 
 import dev.kikonect.common.Fields;
 import dev.kikonect.common.Page;
+import dev.kikonect.execution.DeliveryTargets;
+import dev.kikonect.execution.Signatures;
 import dev.kikonect.web.ApiException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -23,9 +25,17 @@ public class WorkflowService {
   private final Environment environment;
   private final String configuredBaseUrl;
 
+  private final DeliveryTargets targets;
+
   WorkflowService(
-      WorkflowStore store, Clock clock, JsonMapper json, Environment environment, dev.kikonect.KiKonectProperties properties) {
+      WorkflowStore store,
+      Clock clock,
+      JsonMapper json,
+      Environment environment,
+      dev.kikonect.KiKonectProperties properties,
+      DeliveryTargets targets) {
     this.store = store;
+    this.targets = targets;
     this.clock = clock;
     this.json = json;
     this.environment = environment;
@@ -36,6 +46,7 @@ public class WorkflowService {
     Fields fields = Fields.of(body);
     String name = fields.string("name", true, 1, 200);
     String actionUrl = actionUrl(fields);
+    Long maxAttempts = fields.integer("max_attempts", false, 1, 20);
     String typeName = fields.string("trigger_type", true, 1, 20);
     TriggerType type = null;
     if (typeName != null) {
@@ -49,11 +60,33 @@ public class WorkflowService {
     fields.throwIfInvalid();
     Instant now = clock.instant();
     Instant next = type.scheduled() ? dev.kikonect.scheduling.Schedule.of(type.wire(), normalized).first(now) : null;
-    StoredWorkflow stored = store.insert(userId, name, type, actionUrl, json.writeValueAsString(normalized), next, now);
-    return view(stored);
+    String secret = Signatures.newSecret();
+    StoredWorkflow stored =
+        store.insert(
+            userId,
+            name,
+            type,
+            actionUrl,
+            json.writeValueAsString(normalized),
+            maxAttempts == null ? null : maxAttempts.intValue(),
+            secret,
+            next,
+            now);
+    return view(stored).withSigningSecret(secret);
   }
 
-  private static String actionUrl(Fields fields) {
+  /** A new signing secret, shown once; the old one keeps signing too for 24 hours. */
+  Map<String, Object> rotateSecret(long userId, long id) {
+    String secret = Signatures.newSecret();
+    Instant now = clock.instant();
+    Instant until =
+        store
+            .rotateSecret(userId, id, secret, now.plus(java.time.Duration.ofHours(24)), now)
+            .orElseThrow(() -> ApiException.notFound("Workflow " + id));
+    return Map.of("signing_secret", secret, "previous_secret_expires_at", until.toString());
+  }
+
+  private String actionUrl(Fields fields) {
     String url = fields.string("action_url", true, 1, 2048);
     if (url == null) {
       return null;
@@ -67,6 +100,14 @@ public class WorkflowService {
       }
       if (uri.getUserInfo() != null) {
         fields.problem("action_url", "must not contain credentials; use a signed delivery instead");
+        return null;
+      }
+      Optional<String> refusal = targets.refusal(uri);
+      if (refusal.isPresent()) {
+        fields.problem(
+            "action_url",
+            "is refused: " + refusal.get() + "; KiKonect delivers only to public addresses unless "
+                + "kikonect.delivery.allow-private-networks or kikonect.delivery.allowed-cidrs allow it");
         return null;
       }
     } catch (URISyntaxException e) {
@@ -108,11 +149,13 @@ public class WorkflowService {
         w.actionUrl(),
         w.triggerConfig(),
         w.enabled(),
+        w.maxAttempts(),
         w.nextRunAt(),
         w.lastFiredAt(),
         webhookUrl,
         w.createdAt(),
-        w.updatedAt());
+        w.updatedAt(),
+        null);
   }
 
   private String baseUrl() {

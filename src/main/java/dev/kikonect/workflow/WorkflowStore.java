@@ -14,7 +14,7 @@ class WorkflowStore {
 
   private static final String COLUMNS =
       """
-      id, user_id, name, trigger_type, action_url, trigger_config::text AS trigger_config, enabled,
+      id, user_id, name, trigger_type, action_url, trigger_config::text AS trigger_config, enabled, max_attempts,
       next_run_at, last_fired_at, created_at, updated_at
       """;
 
@@ -25,12 +25,21 @@ class WorkflowStore {
   }
 
   StoredWorkflow insert(
-      long userId, String name, TriggerType type, String actionUrl, String triggerConfig, Instant nextRunAt, Instant now) {
+      long userId,
+      String name,
+      TriggerType type,
+      String actionUrl,
+      String triggerConfig,
+      Integer maxAttempts,
+      String signingSecret,
+      Instant nextRunAt,
+      Instant now) {
     return jdbc.sql(
             """
-            INSERT INTO workflows (user_id, name, trigger_type, action_url, trigger_config, enabled, next_run_at,
-                                   created_at, updated_at)
-            VALUES (:user, :name, :type, :url, :config::jsonb, true, :next, :now, :now)
+            INSERT INTO workflows (user_id, name, trigger_type, action_url, trigger_config, enabled, max_attempts,
+                                   signing_secret, next_run_at, created_at, updated_at)
+            VALUES (:user, :name, :type, :url, :config::jsonb, true, CAST(:max_attempts AS int), :secret,
+                    CAST(:next AS timestamptz), :now, :now)
             RETURNING
             """
                 + COLUMNS)
@@ -39,7 +48,9 @@ class WorkflowStore {
         .param("type", type.wire())
         .param("url", actionUrl)
         .param("config", triggerConfig)
-        .param("next", nextRunAt == null ? null : Timestamp.from(nextRunAt))
+        .param("max_attempts", maxAttempts, java.sql.Types.INTEGER)
+        .param("secret", signingSecret)
+        .param("next", nextRunAt == null ? null : Timestamp.from(nextRunAt), java.sql.Types.TIMESTAMP)
         .param("now", Timestamp.from(now))
         .query(WorkflowStore::row)
         .single();
@@ -64,6 +75,28 @@ class WorkflowStore {
         .list();
   }
 
+  /**
+   * Replaces the signing secret; the old one keeps signing alongside until {@code previousValidUntil}, so that
+   * receivers can switch without dropping deliveries. Empty when the workflow is not the user's.
+   */
+  Optional<Instant> rotateSecret(long userId, long id, String newSecret, Instant previousValidUntil, Instant now) {
+    return jdbc.sql(
+            """
+            UPDATE workflows
+               SET previous_signing_secret = signing_secret, previous_secret_expires_at = :until,
+                   signing_secret = :secret, updated_at = :now
+             WHERE id = :id AND user_id = :user
+            RETURNING previous_secret_expires_at
+            """)
+        .param("until", Timestamp.from(previousValidUntil))
+        .param("secret", newSecret)
+        .param("now", Timestamp.from(now))
+        .param("id", id)
+        .param("user", userId)
+        .query((rs, n) -> rs.getTimestamp(1).toInstant())
+        .optional();
+  }
+
   Optional<StoredWorkflow> findByWebhookToken(String token) {
     return jdbc.sql(
             "SELECT " + COLUMNS + " FROM workflows WHERE trigger_type = 'webhook' AND trigger_config->>'token' = :token")
@@ -81,6 +114,7 @@ class WorkflowStore {
         rs.getString("action_url"),
         rs.getString("trigger_config"),
         rs.getBoolean("enabled"),
+        (Integer) rs.getObject("max_attempts"),
         instant(rs, "next_run_at"),
         instant(rs, "last_fired_at"),
         instant(rs, "created_at"),

@@ -19,8 +19,11 @@ class DurabilityAndRestartTest {
 
   private static ConfigurableApplicationContext start(Path dataDir) {
     return new SpringApplicationBuilder(KiKonectApplication.class)
-        .properties("server.port=0", "kikonect.data-dir=" + dataDir, "kikonect.executor.poll-interval=50ms")
-        .run();
+        .run(
+            "--server.port=0",
+            "--kikonect.data-dir=" + dataDir,
+            "--kikonect.executor.poll-interval=50ms",
+            "--kikonect.delivery.allowed-cidrs=127.0.0.1/32");
   }
 
   private static int port(ConfigurableApplicationContext app) {

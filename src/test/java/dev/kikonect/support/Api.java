@@ -97,11 +97,18 @@ public class Api {
 
   /** Creates a workflow and returns its JSON. */
   public JsonNode createWorkflow(User user, String triggerType, String actionUrl, Map<String, Object> triggerConfig) {
-    Response created =
-        post(
-            "/workflows",
-            user.token(),
-            Map.of("name", triggerType + " workflow", "trigger_type", triggerType, "action_url", actionUrl, "trigger_config", triggerConfig));
+    return createWorkflow(user, triggerType, actionUrl, triggerConfig, Map.of());
+  }
+
+  /** Creates a workflow with extra top-level fields ({@code max_attempts}...) and returns its JSON. */
+  public JsonNode createWorkflow(
+      User user, String triggerType, String actionUrl, Map<String, Object> triggerConfig, Map<String, Object> extra) {
+    Map<String, Object> body = new java.util.HashMap<>(extra);
+    body.put("name", triggerType + " workflow");
+    body.put("trigger_type", triggerType);
+    body.put("action_url", actionUrl);
+    body.put("trigger_config", triggerConfig);
+    Response created = post("/workflows", user.token(), body);
     if (created.status() != 201) {
       throw new IllegalStateException("create failed: " + created.body());
     }

@@ -1,0 +1,36 @@
+package dev.kikonect.execution;
+
+import dev.kikonect.KiKonectProperties;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import org.springframework.stereotype.Component;
+
+/**
+ * How long to wait before the next attempt. By default 8 attempts spread over about a day: after the 1st failure
+ * 5 s, then 1 min, 5 min, 30 min, 2 h, 6 h, 14 h (22 h 36 min in all), each with +-20% jitter so that a receiver
+ * that comes back is not hit by every queued retry at once. A receiver's Retry-After replaces the computed wait
+ * (capped by kikonect.delivery.max-retry-after).
+ */
+@Component
+class RetryPolicy {
+
+  private final List<Duration> delays;
+
+  RetryPolicy(KiKonectProperties properties) {
+    this.delays = List.copyOf(properties.delivery().retryDelays());
+    if (delays.isEmpty()) {
+      throw new IllegalArgumentException("kikonect.delivery.retry-delays must name at least one delay");
+    }
+  }
+
+  /** The wait after failed attempt number {@code attempt} (1-based). */
+  Duration delayAfter(int attempt, Duration retryAfter) {
+    if (retryAfter != null) {
+      return retryAfter;
+    }
+    Duration base = delays.get(Math.min(attempt, delays.size()) - 1);
+    double jitter = 0.8 + ThreadLocalRandom.current().nextDouble() * 0.4;
+    return Duration.ofMillis(Math.round(base.toMillis() * jitter));
+  }
+}

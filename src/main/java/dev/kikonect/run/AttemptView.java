@@ -1,0 +1,17 @@
+package dev.kikonect.run;
+
+import com.fasterxml.jackson.annotation.JsonRawValue;
+import java.time.Instant;
+
+/**
+ * One delivery attempt of a run: when, how long, and what came back (status, headers with credentials redacted, the
+ * first 4 KiB of the body) or what went wrong.
+ */
+public record AttemptView(
+    int number,
+    Instant startedAt,
+    long durationMs,
+    Integer responseStatus,
+    @JsonRawValue String responseHeaders,
+    String responseBody,
+    String error) {}

@@ -1,0 +1,42 @@
+package dev.kikonect.web;
+
+import dev.kikonect.KiKonectProperties;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.stereotype.Component;
+import org.springframework.web.filter.OncePerRequestFilter;
+
+/**
+ * A node started without the {@code api} role ({@code kikonect.roles=executor}, say) answers only its health and
+ * metrics endpoints, so that a load balancer never sends it traffic it should not take.
+ */
+@Component
+class RoleFilter extends OncePerRequestFilter {
+
+  private final boolean api;
+
+  RoleFilter(KiKonectProperties properties) {
+    this.api = properties.hasRole("api");
+  }
+
+  @Override
+  protected boolean shouldNotFilter(HttpServletRequest request) {
+    return api || request.getRequestURI().startsWith("/actuator");
+  }
+
+  @Override
+  protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+      throws IOException, ServletException {
+    response.setStatus(HttpStatus.SERVICE_UNAVAILABLE.value());
+    response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
+    response.getWriter()
+        .write(
+            "{\"type\":\"" + Problems.TYPE_BASE + "role-not-served\",\"title\":\"Service unavailable\",\"status\":503,"
+                + "\"detail\":\"This node runs without the api role (kikonect.roles); send API requests to an api node.\"}");
+  }
+}
