@@ -30,6 +30,7 @@ import java.util.regex.Pattern;
  * second and hook-accepted to sink-received latency. Run through bench/run, which builds the jar and picks the JDK.
  */
 public class Bench {
+  // helpers live in BenchSupport.java (same directory; the source launcher compiles both)
 
   static final Pattern SEQ = Pattern.compile("\"seq\":(\\d+)");
 
@@ -66,29 +67,19 @@ public class Bench {
     sink.start();
     String sinkUrl = "http://127.0.0.1:" + sink.getAddress().getPort() + "/sink";
 
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
+    int port = BenchSupport.freePort();
     Path dataDir = Files.createTempDirectory("kikonect-bench-");
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> command =
-        new ArrayList<>(
-            List.of(java, "-Xmx" + opts.get("heap"), "-jar", opts.get("jar"), "--server.port=" + port, "--kikonect.data-dir=" + dataDir));
     Path appLog = Files.createTempFile("kikonect-bench-", ".log");
-    Process app = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(appLog.toFile()).start();
-    Runtime.getRuntime().addShutdownHook(new Thread(app::destroy));
+    Process app =
+        BenchSupport.startKiKonect(
+            opts.get("jar"),
+            opts.get("heap"),
+            appLog,
+            List.of("--server.port=" + port, "--kikonect.data-dir=" + dataDir, "--kikonect.delivery.allowed-cidrs=127.0.0.1/32"));
     String base = "http://127.0.0.1:" + port;
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
-    waitForHealth(http, base, app, appLog);
-
-    String email = "bench-" + System.nanoTime() + "@example.com";
-    post(http, base + "/register", null, "{\"email\":\"" + email + "\",\"password\":\"benchmark-password\",\"firstname\":\"B\",\"lastname\":\"M\"}");
-    String login = post(http, base + "/login", null, "{\"email\":\"" + email + "\",\"password\":\"benchmark-password\"}");
-    String token = field(login, "token");
-    String workflow =
-        post(http, base + "/workflows", token, "{\"name\":\"bench\",\"trigger_type\":\"webhook\",\"action_url\":\"" + sinkUrl + "\"}");
-    String hook = field(workflow, "webhook_url").replace("http://localhost:" + port, base);
+    BenchSupport.waitForHealth(http, base, app, appLog, Duration.ofSeconds(120));
+    String hook = base + BenchSupport.webhookWorkflow(http, base, sinkUrl);
 
     // Warm-up: a few seconds of load that is not measured.
     runLoad(http, hook, concurrency, Duration.ofSeconds(Math.min(5, seconds)), new AtomicInteger(1_000_000_000), new ConcurrentHashMap<>());
@@ -113,22 +104,22 @@ public class Bench {
             .mapToLong(e -> Math.max(0, receivedAt.get(e.getKey()) - e.getValue()))
             .sorted()
             .toArray();
-    long rss = rssKb(app.pid());
+    long rss = BenchSupport.rssKb(app.pid());
     app.destroy();
     app.waitFor();
     sink.stop(0);
-    deleteRecursively(dataDir);
+    BenchSupport.deleteRecursively(dataDir);
 
-    String machine = machine();
+    String machine = BenchSupport.machine();
     Map<String, String> rows = new LinkedHashMap<>();
     rows.put("webhook ingest (202/s, executor running)", String.format("%.0f", ingestPerSec));
     rows.put("end-to-end deliveries/s", String.format("%.0f", deliveredPerSec));
     rows.put("accepted / delivered / lost / duplicate", accepted + " / " + receivedAt.size() + " / " + (accepted - receivedAt.size()) + " / " + duplicates.get());
     rows.put("non-202 answers", Long.toString(load.errors.get()));
-    rows.put("latency accepted->received p50 (ms)", ms(percentile(latencies, 50)));
-    rows.put("latency accepted->received p95 (ms)", ms(percentile(latencies, 95)));
-    rows.put("latency accepted->received p99 (ms)", ms(percentile(latencies, 99)));
-    rows.put("latency accepted->received max (ms)", ms(latencies.length == 0 ? 0 : latencies[latencies.length - 1]));
+    rows.put("latency accepted->received p50 (ms)", BenchSupport.ms(BenchSupport.percentile(latencies, 50)));
+    rows.put("latency accepted->received p95 (ms)", BenchSupport.ms(BenchSupport.percentile(latencies, 95)));
+    rows.put("latency accepted->received p99 (ms)", BenchSupport.ms(BenchSupport.percentile(latencies, 99)));
+    rows.put("latency accepted->received max (ms)", BenchSupport.ms(latencies.length == 0 ? 0 : latencies[latencies.length - 1]));
     rows.put("KiKonect RSS after run (MB)", Long.toString(rss / 1024));
 
     StringBuilder table = new StringBuilder();
@@ -216,103 +207,11 @@ public class Bench {
     }
   }
 
-  static void waitForHealth(HttpClient http, String base, Process app, Path log) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-    while (System.nanoTime() < deadline) {
-      if (!app.isAlive()) {
-        throw new IllegalStateException("KiKonect exited; see " + log);
-      }
-      try {
-        HttpResponse<String> r =
-            http.send(HttpRequest.newBuilder(URI.create(base + "/actuator/health")).build(), HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() == 200) {
-          return;
-        }
-      } catch (IOException e) {
-        // not up yet
-      }
-      Thread.sleep(200);
-    }
-    throw new IllegalStateException("KiKonect did not become healthy; see " + log);
-  }
 
-  static String post(HttpClient http, String url, String token, String json) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "application/json");
-    if (token != null) {
-      b.header("Authorization", "Bearer " + token);
-    }
-    HttpResponse<String> r = http.send(b.POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
-    if (r.statusCode() >= 300) {
-      throw new IllegalStateException(url + " answered " + r.statusCode() + ": " + r.body());
-    }
-    return r.body();
-  }
 
-  static String field(String json, String name) {
-    Matcher m = Pattern.compile("\"" + name + "\":\"([^\"]*)\"").matcher(json);
-    if (!m.find()) {
-      throw new IllegalStateException("no " + name + " in " + json);
-    }
-    return m.group(1);
-  }
 
-  static long percentile(long[] sorted, double p) {
-    if (sorted.length == 0) {
-      return 0;
-    }
-    int index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
-    return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
-  }
 
-  static String ms(long nanos) {
-    return String.format("%.1f", nanos / 1e6);
-  }
 
-  static long rssKb(long pid) {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-        if (line.startsWith("VmRSS:")) {
-          return Long.parseLong(line.replaceAll("[^0-9]", ""));
-        }
-      }
-    } catch (IOException e) {
-      // not Linux
-    }
-    return 0;
-  }
 
-  static String machine() {
-    String cpu = "unknown CPU";
-    long memKb = 0;
-    try {
-      cpu =
-          Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
-              .filter(l -> l.startsWith("model name"))
-              .findFirst()
-              .map(l -> l.split(":", 2)[1].strip())
-              .orElse(cpu);
-      memKb =
-          Files.readAllLines(Path.of("/proc/meminfo")).stream()
-              .filter(l -> l.startsWith("MemTotal"))
-              .findFirst()
-              .map(l -> Long.parseLong(l.replaceAll("[^0-9]", "")))
-              .orElse(0L);
-    } catch (IOException e) {
-      // not Linux
-    }
-    return String.format(
-        "Machine: %d cores (%s), %.0f GiB RAM, %s %s; Java %s",
-        Runtime.getRuntime().availableProcessors(),
-        cpu,
-        memKb / 1024.0 / 1024.0,
-        System.getProperty("os.name"),
-        System.getProperty("os.version"),
-        System.getProperty("java.version"));
-  }
 
-  static void deleteRecursively(Path dir) throws IOException {
-    try (var paths = Files.walk(dir)) {
-      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
-  }
 }

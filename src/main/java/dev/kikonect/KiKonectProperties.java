@@ -11,18 +11,28 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * Every {@code kikonect.*} setting, with its default. The README's configuration table mirrors this class.
  *
  * @param dataDir where the embedded PostgreSQL keeps its data (only used without {@code spring.datasource.url})
+ * @param embeddedDbPort the embedded PostgreSQL's port on localhost; 0 picks a free one
  * @param publicBaseUrl base of the absolute webhook URLs handed to users; empty means http://localhost:PORT
  * @param roles what this node does: any of api, scheduler, executor
  */
 @ConfigurationProperties("kikonect")
 public record KiKonectProperties(
     @DefaultValue("./data") Path dataDir,
+    @DefaultValue("0") int embeddedDbPort,
     @DefaultValue("") String publicBaseUrl,
     @DefaultValue({"api", "scheduler", "executor"}) Set<String> roles,
     @DefaultValue Auth auth,
     @DefaultValue Delivery delivery,
     @DefaultValue Executor executor,
     @DefaultValue Scheduler scheduler) {
+
+  public KiKonectProperties {
+    for (String role : roles) {
+      if (!Set.of("api", "scheduler", "executor", "none").contains(role)) {
+        throw new IllegalArgumentException("kikonect.roles: unknown role '" + role + "'; use api, scheduler, executor (or none)");
+      }
+    }
+  }
 
   public boolean hasRole(String role) {
     return roles.contains(role);

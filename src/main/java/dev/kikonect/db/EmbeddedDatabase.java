@@ -21,7 +21,7 @@ public final class EmbeddedDatabase {
    * <p>zonky's builder defaults to {@code synchronous_commit=off} and passes {@code -F} (fsync off); both are turned
    * back on here because this database holds users' data: a 202 must survive a power cut.
    */
-  public static EmbeddedPostgres start(Path dataDir) throws IOException {
+  public static EmbeddedPostgres start(Path dataDir, int port) throws IOException {
     Files.createDirectories(dataDir.getParent());
     EmbeddedPostgres.Builder builder =
         EmbeddedPostgres.builder()
@@ -37,6 +37,9 @@ public final class EmbeddedDatabase {
             .setServerConfig("shared_buffers", "128MB")
             .setServerConfig("wal_compression", "on")
             .setServerConfig("timezone", "UTC");
+    if (port > 0) {
+      builder.setPort(port);
+    }
     // As root, zonky 2.2 runs initdb and pg_ctl under `unshare -U` (PostgreSQL refuses to run as root).
     OrphanedPostmaster.stop(dataDir);
     EmbeddedPostgres postgres = builder.start();

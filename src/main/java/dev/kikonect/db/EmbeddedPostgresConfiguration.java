@@ -25,7 +25,7 @@ class EmbeddedPostgresConfiguration {
   @Bean(destroyMethod = "close")
   EmbeddedPostgres embeddedPostgres(KiKonectProperties properties) throws IOException {
     Path dir = properties.dataDir().toAbsolutePath().normalize().resolve("postgres");
-    return EmbeddedDatabase.start(dir);
+    return EmbeddedDatabase.start(dir, properties.embeddedDbPort());
   }
 
   @Bean

@@ -110,7 +110,7 @@ class JobQueue {
                   UPDATE jobs
                      SET status = :job_status, run_at = coalesce(CAST(:next_at AS timestamptz), run_at),
                          ended_at = CAST(:ended_at AS timestamptz), error = CAST(:error AS text),
-                         lease_token = NULL, lease_expires_at = NULL, locked_by = NULL
+                         lease_token = NULL, lease_expires_at = NULL
                    WHERE id = :id AND status = 'processing' AND lease_token = :token
                   RETURNING run_id
                 ), attempt AS (

@@ -93,12 +93,7 @@ class ExecutorConcurrencyTest extends ApiTest {
       signal.wake();
       secondSignal.wake();
 
-      try {
-        eventually().until(() -> sink.received().size() >= 600);
-      } finally {
-        System.out.println("DIAG received=" + sink.received().size() + " " + jdbc.sql("SELECT status || ':' || count(*) FROM jobs WHERE workflow_id = :id GROUP BY status").param("id", workflowId).query(String.class).list()
-            + jdbc.sql("SELECT coalesce(error,'-') || ':' || count(*) FROM workflow_runs WHERE workflow_id = :id GROUP BY error").param("id", workflowId).query(String.class).list());
-      }
+      eventually().until(() -> sink.received().size() >= 600);
       List<String> ids = sink.received().stream().map(r -> r.header("webhook-id")).toList();
       Set<String> bodies = new HashSet<>(sink.received().stream().map(Sink.Received::body).toList());
       assertThat(ids).hasSize(600).doesNotHaveDuplicates();

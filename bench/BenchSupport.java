@@ -1,0 +1,144 @@
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** What the benchmark programs share: starting KiKonect, talking to it, describing the machine. */
+final class BenchSupport {
+
+  private BenchSupport() {}
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** Starts the KiKonect jar with the JDK running this program; its output goes to {@code log}. */
+  static Process startKiKonect(String jar, String heap, Path log, List<String> args) throws IOException {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> command = new ArrayList<>(List.of(java, "-Xmx" + heap, "-jar", jar));
+    command.addAll(args);
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Runtime.getRuntime().addShutdownHook(new Thread(process::destroy));
+    return process;
+  }
+
+  static void waitForHealth(HttpClient http, String base, Process app, Path log, Duration max) throws Exception {
+    long deadline = System.nanoTime() + max.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!app.isAlive()) {
+        throw new IllegalStateException("KiKonect exited; see " + log);
+      }
+      try {
+        HttpResponse<String> r =
+            http.send(HttpRequest.newBuilder(URI.create(base + "/actuator/health")).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200) {
+          return;
+        }
+      } catch (IOException e) {
+        // not up yet
+      }
+      Thread.sleep(100);
+    }
+    throw new IllegalStateException("KiKonect did not become healthy; see " + log);
+  }
+
+  static String post(HttpClient http, String url, String token, String json) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "application/json");
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    HttpResponse<String> r = http.send(b.POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() >= 300) {
+      throw new IllegalStateException(url + " answered " + r.statusCode() + ": " + r.body());
+    }
+    return r.body();
+  }
+
+  static String field(String json, String name) {
+    Matcher m = Pattern.compile("\"" + name + "\":\"([^\"]*)\"").matcher(json);
+    if (!m.find()) {
+      throw new IllegalStateException("no " + name + " in " + json);
+    }
+    return m.group(1);
+  }
+
+  /** Registers a user, logs in and creates a webhook workflow delivering to {@code actionUrl}; returns the hook path. */
+  static String webhookWorkflow(HttpClient http, String base, String actionUrl) throws Exception {
+    String email = "bench-" + System.nanoTime() + "@example.com";
+    post(http, base + "/register", null, "{\"email\":\"" + email + "\",\"password\":\"benchmark-password\",\"firstname\":\"B\",\"lastname\":\"M\"}");
+    String token = field(post(http, base + "/login", null, "{\"email\":\"" + email + "\",\"password\":\"benchmark-password\"}"), "token");
+    String workflow = post(http, base + "/workflows", token, "{\"name\":\"bench\",\"trigger_type\":\"webhook\",\"action_url\":\"" + actionUrl + "\"}");
+    return URI.create(field(workflow, "webhook_url")).getPath();
+  }
+
+  static long percentile(long[] sorted, double p) {
+    if (sorted.length == 0) {
+      return 0;
+    }
+    int index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
+    return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+  }
+
+  static String ms(long nanos) {
+    return String.format("%.1f", nanos / 1e6);
+  }
+
+  static long rssKb(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        }
+      }
+    } catch (IOException e) {
+      // not Linux
+    }
+    return 0;
+  }
+
+  static String machine() {
+    String cpu = "unknown CPU";
+    long memKb = 0;
+    try {
+      cpu =
+          Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+              .filter(l -> l.startsWith("model name"))
+              .findFirst()
+              .map(l -> l.split(":", 2)[1].strip())
+              .orElse(cpu);
+      memKb =
+          Files.readAllLines(Path.of("/proc/meminfo")).stream()
+              .filter(l -> l.startsWith("MemTotal"))
+              .findFirst()
+              .map(l -> Long.parseLong(l.replaceAll("[^0-9]", "")))
+              .orElse(0L);
+    } catch (IOException e) {
+      // not Linux
+    }
+    return String.format(
+        "Machine: %d cores (%s), %.0f GiB RAM, %s %s; Java %s",
+        Runtime.getRuntime().availableProcessors(),
+        cpu,
+        memKb / 1024.0 / 1024.0,
+        System.getProperty("os.name"),
+        System.getProperty("os.version"),
+        System.getProperty("java.version"));
+  }
+
+  static void deleteRecursively(Path dir) throws IOException {
+    try (var paths = Files.walk(dir)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+}
