@@ -144,10 +144,11 @@ class Delivery implements AutoCloseable {
 
   /** Retry-After as seconds or an HTTP date, capped at kikonect.delivery.max-retry-after; null when absent. */
   private Duration retryAfter(PinnedHttpClient.Response response) {
-    return response.header("Retry-After").map(this::parseRetryAfter).orElse(null);
+    return response.header("Retry-After").map(v -> parseRetryAfter(v, clock.instant(), maxRetryAfter)).orElse(null);
   }
 
-  Duration parseRetryAfter(String value) {
+  /** Seconds or an RFC 1123 date; a date in the past means now; null when unreadable. */
+  static Duration parseRetryAfter(String value, Instant now, Duration maxRetryAfter) {
     String v = value.strip();
     Duration wait;
     if (v.matches("\\d{1,10}")) {
@@ -155,7 +156,7 @@ class Delivery implements AutoCloseable {
     } else {
       try {
         Instant at = ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
-        wait = Duration.between(clock.instant(), at);
+        wait = Duration.between(now, at);
       } catch (DateTimeParseException e) {
         return null;
       }
