@@ -77,9 +77,12 @@ public record KiKonectProperties(
   /**
    * @param pollInterval how often the scheduler looks for due interval and cron workflows
    * @param batchSize due workflows claimed per transaction
+   * @param misfireThreshold a firing later than this (or one whose next slot is also past) is a misfire, handled
+   *     by the workflow's misfire policy
    */
   public record Scheduler(
       @DefaultValue("true") boolean enabled,
       @DefaultValue("250ms") Duration pollInterval,
-      @DefaultValue("500") int batchSize) {}
+      @DefaultValue("500") int batchSize,
+      @DefaultValue("1m") Duration misfireThreshold) {}
 }

@@ -22,6 +22,7 @@ public record Run(
     String error,
     int attemptCount,
     Instant nextAttemptAt,
+    Instant scheduledFor,
     Instant createdAt,
     Instant startedAt,
     Instant endedAt,
@@ -30,7 +31,7 @@ public record Run(
   /** The columns {@link #fromRow} reads, for SELECT and RETURNING clauses. */
   public static final String COLUMNS =
       "id, workflow_id, status, trigger, payload::text AS payload, error, attempts AS attempt_count, next_attempt_at,"
-          + " created_at, started_at, ended_at";
+          + " scheduled_for, created_at, started_at, ended_at";
 
   public static Run fromRow(ResultSet rs, int row) throws SQLException {
     return new Run(
@@ -42,6 +43,7 @@ public record Run(
         rs.getString("error"),
         rs.getInt("attempt_count"),
         instant(rs.getTimestamp("next_attempt_at")),
+        instant(rs.getTimestamp("scheduled_for")),
         instant(rs.getTimestamp("created_at")),
         instant(rs.getTimestamp("started_at")),
         instant(rs.getTimestamp("ended_at")),
@@ -49,7 +51,9 @@ public record Run(
   }
 
   Run withAttempts(List<AttemptView> log) {
-    return new Run(id, workflowId, status, trigger, payload, error, attemptCount, nextAttemptAt, createdAt, startedAt, endedAt, log);
+    return new Run(
+        id, workflowId, status, trigger, payload, error, attemptCount, nextAttemptAt, scheduledFor, createdAt, startedAt,
+        endedAt, log);
   }
 
   static Instant instant(Timestamp ts) {

@@ -4,7 +4,11 @@ import dev.kikonect.auth.Caller;
 import dev.kikonect.common.Page;
 import dev.kikonect.web.ApiException;
 import dev.kikonect.workflow.WorkflowService;
+import dev.kikonect.web.FieldProblem;
 import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -13,6 +17,10 @@ import org.springframework.web.bind.annotation.RestController;
 
 @RestController
 class RunController {
+
+  static final List<String> STATUSES =
+      List.of("pending", "running", "retrying", "succeeded", "failed", "cancelled", "skipped");
+  static final List<String> TRIGGERS = List.of("manual", "webhook", "interval", "cron");
 
   private final RunStore runs;
   private final WorkflowService workflows;
@@ -35,11 +43,59 @@ class RunController {
   Page<Run> forWorkflow(
       Caller caller,
       @PathVariable long id,
+      @RequestParam(required = false) String status,
+      @RequestParam(required = false) String trigger,
+      @RequestParam(name = "created_after", required = false) String createdAfter,
+      @RequestParam(name = "created_before", required = false) String createdBefore,
       @RequestParam(required = false) String cursor,
       @RequestParam(required = false) Integer limit) {
     workflows.owned(caller.userId(), id);
+    return list(caller, id, status, trigger, createdAfter, createdBefore, cursor, limit);
+  }
+
+  /** All the caller's runs, newest first, filtered by workflow, status, trigger and creation time. */
+  @GetMapping("/runs")
+  Page<Run> all(
+      Caller caller,
+      @RequestParam(name = "workflow_id", required = false) Long workflowId,
+      @RequestParam(required = false) String status,
+      @RequestParam(required = false) String trigger,
+      @RequestParam(name = "created_after", required = false) String createdAfter,
+      @RequestParam(name = "created_before", required = false) String createdBefore,
+      @RequestParam(required = false) String cursor,
+      @RequestParam(required = false) Integer limit) {
+    return list(caller, workflowId, status, trigger, createdAfter, createdBefore, cursor, limit);
+  }
+
+  private Page<Run> list(
+      Caller caller, Long workflowId, String status, String trigger, String after, String before, String cursor, Integer limit) {
+    List<FieldProblem> problems = new ArrayList<>();
+    if (status != null && !STATUSES.contains(status)) {
+      problems.add(new FieldProblem("status", "must be one of " + String.join(", ", STATUSES)));
+    }
+    if (trigger != null && !TRIGGERS.contains(trigger)) {
+      problems.add(new FieldProblem("trigger", "must be one of " + String.join(", ", TRIGGERS)));
+    }
+    Instant createdAfter = time("created_after", after, problems);
+    Instant createdBefore = time("created_before", before, problems);
+    if (!problems.isEmpty()) {
+      throw ApiException.validation(problems);
+    }
     int pageSize = Page.limit(limit);
-    return Page.of(runs.listForWorkflow(caller.userId(), id, Page.before(cursor), pageSize), pageSize, Run::id);
+    RunStore.Filter filter = new RunStore.Filter(workflowId, status, trigger, createdAfter, createdBefore);
+    return Page.of(runs.list(caller.userId(), filter, Page.before(cursor), pageSize), pageSize, Run::id);
+  }
+
+  private static Instant time(String field, String value, List<FieldProblem> problems) {
+    if (value == null) {
+      return null;
+    }
+    try {
+      return java.time.OffsetDateTime.parse(value).toInstant();
+    } catch (java.time.format.DateTimeParseException e) {
+      problems.add(new FieldProblem(field, "must be an ISO-8601 time with offset, like 2026-11-26T09:00:00Z"));
+      return null;
+    }
   }
 
   /** Stops a pending or retrying run: its next attempt never happens. */

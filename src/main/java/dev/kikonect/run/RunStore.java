@@ -46,18 +46,30 @@ class RunStore {
         .list();
   }
 
-  /** Newest first, {@code limit + 1} rows below {@code beforeId}. */
-  List<Run> listForWorkflow(long userId, long workflowId, long beforeId, int limit) {
+  /** Which runs a listing shows; null fields do not filter. */
+  record Filter(Long workflowId, String status, String trigger, Instant createdAfter, Instant createdBefore) {}
+
+  /** Newest first, {@code limit + 1} rows below {@code beforeId} (a keyset: stable while new runs arrive). */
+  List<Run> list(long userId, Filter filter, long beforeId, int limit) {
     return jdbc.sql(
             "SELECT " + Run.COLUMNS
                 + """
                  FROM workflow_runs
-                WHERE workflow_id = :workflow AND user_id = :user AND id < :before
+                WHERE user_id = :user AND id < :before
+                  AND (CAST(:workflow AS bigint) IS NULL OR workflow_id = CAST(:workflow AS bigint))
+                  AND (CAST(:status AS text) IS NULL OR status = CAST(:status AS text))
+                  AND (CAST(:trigger AS text) IS NULL OR trigger = CAST(:trigger AS text))
+                  AND (CAST(:after AS timestamptz) IS NULL OR created_at >= CAST(:after AS timestamptz))
+                  AND (CAST(:before_time AS timestamptz) IS NULL OR created_at < CAST(:before_time AS timestamptz))
                 ORDER BY id DESC LIMIT :limit
                 """)
-        .param("workflow", workflowId)
         .param("user", userId)
         .param("before", beforeId)
+        .param("workflow", filter.workflowId(), java.sql.Types.BIGINT)
+        .param("status", filter.status(), java.sql.Types.VARCHAR)
+        .param("trigger", filter.trigger(), java.sql.Types.VARCHAR)
+        .param("after", filter.createdAfter() == null ? null : Timestamp.from(filter.createdAfter()), java.sql.Types.TIMESTAMP)
+        .param("before_time", filter.createdBefore() == null ? null : Timestamp.from(filter.createdBefore()), java.sql.Types.TIMESTAMP)
         .param("limit", limit + 1)
         .query(Run::fromRow)
         .list();

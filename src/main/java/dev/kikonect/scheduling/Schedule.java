@@ -3,7 +3,6 @@ package dev.kikonect.scheduling;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
-import java.time.ZonedDateTime;
 import java.util.Set;
 import org.springframework.scheduling.support.CronExpression;
 
@@ -36,8 +35,8 @@ public sealed interface Schedule {
     }
   }
 
-  /** A cron expression evaluated in an IANA time zone. */
-  record Cron(String expression, ZoneId zone, CronExpression cron) implements Schedule {
+  /** A cron expression evaluated in an IANA time zone; see {@link CronSchedule} for daylight saving time. */
+  record Cron(String expression, ZoneId zone, CronSchedule times) implements Schedule {
     @Override
     public Instant nextAfter(Instant due, Instant now) {
       return first(now);
@@ -45,9 +44,22 @@ public sealed interface Schedule {
 
     @Override
     public Instant first(Instant now) {
-      ZonedDateTime next = cron.next(now.atZone(zone));
-      return next == null ? null : next.toInstant();
+      return times.next(now);
     }
+  }
+
+  /**
+   * {@code count} fire times starting with {@code firstFire} (fewer if the schedule ends); with a null
+   * {@code firstFire}, starting with the first fire time after {@code now}.
+   */
+  default java.util.List<Instant> upcoming(Instant firstFire, Instant now, int count) {
+    java.util.List<Instant> times = new java.util.ArrayList<>(count);
+    Instant next = firstFire != null ? firstFire : first(now);
+    while (next != null && times.size() < count) {
+      times.add(next);
+      next = nextAfter(next, next);
+    }
+    return times;
   }
 
   /**
@@ -93,7 +105,8 @@ public sealed interface Schedule {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("is not a valid cron expression: " + e.getMessage());
     }
-    Cron result = new Cron(trimmed, zone, cron);
+    String hourField = trimmed.startsWith("@") ? (trimmed.equalsIgnoreCase("@hourly") ? "*" : "0") : normalized.split("\\s+")[2];
+    Cron result = new Cron(trimmed, zone, new CronSchedule(cron, zone, hourField.equals("*")));
     if (result.first(Instant.now()) == null) {
       throw new IllegalArgumentException("never fires");
     }

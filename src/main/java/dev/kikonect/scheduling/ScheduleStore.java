@@ -10,8 +10,19 @@ import org.springframework.stereotype.Repository;
 @Repository
 class ScheduleStore {
 
-  /** A due workflow, locked by this transaction until it commits. */
-  record Due(long id, long userId, String triggerType, String triggerConfig, String payload, Instant nextRunAt) {}
+  /**
+   * A due workflow, locked by this transaction until it commits. {@code busy}: its overlap policy is skip and an
+   * earlier run is still pending, running or retrying.
+   */
+  record Due(
+      long id,
+      long userId,
+      String triggerType,
+      String triggerConfig,
+      String payload,
+      Instant nextRunAt,
+      String misfire,
+      boolean busy) {}
 
   private final JdbcClient jdbc;
 
@@ -23,13 +34,17 @@ class ScheduleStore {
   List<Due> claimDue(Instant now, int limit) {
     return jdbc.sql(
             """
-            SELECT id, user_id, trigger_type, trigger_config::text AS trigger_config,
-                   coalesce(trigger_config->'payload', '{}'::jsonb)::text AS payload, next_run_at
-              FROM workflows
-             WHERE enabled AND next_run_at <= :now AND trigger_type IN ('interval', 'cron')
-             ORDER BY next_run_at
+            SELECT w.id, w.user_id, w.trigger_type, w.trigger_config::text AS trigger_config,
+                   coalesce(w.trigger_config->'payload', '{}'::jsonb)::text AS payload, w.next_run_at, w.misfire,
+                   CASE WHEN w.overlap = 'skip' THEN EXISTS (
+                     SELECT 1 FROM workflow_runs r
+                      WHERE r.workflow_id = w.id AND r.status IN ('pending', 'running', 'retrying'))
+                   ELSE false END AS busy
+              FROM workflows w
+             WHERE w.enabled AND w.next_run_at <= :now AND w.trigger_type IN ('interval', 'cron')
+             ORDER BY w.next_run_at
              LIMIT :limit
-               FOR UPDATE SKIP LOCKED
+               FOR UPDATE OF w SKIP LOCKED
             """)
         .param("now", Timestamp.from(now))
         .param("limit", limit)
@@ -41,21 +56,32 @@ class ScheduleStore {
                     rs.getString("trigger_type"),
                     rs.getString("trigger_config"),
                     rs.getString("payload"),
-                    rs.getTimestamp("next_run_at").toInstant()))
+                    rs.getTimestamp("next_run_at").toInstant(),
+                    rs.getString("misfire"),
+                    rs.getBoolean("busy")))
         .list();
   }
 
-  /** One statement for the whole batch: each workflow gets its next fire time and last_fired_at = now. */
-  void advance(long[] ids, String[] nextRunAts, Instant now) {
+  /**
+   * One statement for the whole batch: each workflow gets its next fire time; those that fired also get
+   * last_fired_at = now.
+   */
+  void advance(long[] ids, String[] nextRunAts, boolean[] fired, Instant now) {
+    Boolean[] firedBoxed = new Boolean[fired.length];
+    for (int i = 0; i < fired.length; i++) {
+      firedBoxed[i] = fired[i];
+    }
     jdbc.sql(
             """
             UPDATE workflows w
-               SET next_run_at = u.next_run_at, last_fired_at = :now
-              FROM unnest(:ids::bigint[], :nexts::timestamptz[]) AS u(id, next_run_at)
+               SET next_run_at = u.next_run_at,
+                   last_fired_at = CASE WHEN u.fired THEN :now ELSE w.last_fired_at END
+              FROM unnest(:ids::bigint[], :nexts::timestamptz[], :fired::boolean[]) AS u(id, next_run_at, fired)
              WHERE w.id = u.id
             """)
         .param("ids", ids)
         .param("nexts", nextRunAts)
+        .param("fired", firedBoxed)
         .param("now", Timestamp.from(now))
         .update();
   }

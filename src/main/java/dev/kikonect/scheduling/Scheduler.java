@@ -3,7 +3,10 @@ package dev.kikonect.scheduling;
 import dev.kikonect.KiKonectProperties;
 import dev.kikonect.execution.WorkSignal;
 import dev.kikonect.trigger.Triggerer;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,7 +22,13 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * The interval/cron loop of the seed. Each tick, in ONE transaction: lock due workflows with FOR UPDATE SKIP LOCKED,
  * insert their runs and jobs, advance next_run_at. A crash before commit fires nothing; after commit everything is
- * fired exactly once; a second scheduler on the same database skips the rows this one holds.
+ * fired exactly once; a second scheduler on the same database skips the rows this one holds, and a unique index on
+ * (workflow, slot) makes a second run for one slot impossible anyway.
+ *
+ * <p>Misfires (a firing later than kikonect.scheduler.misfire-threshold, or one whose next slot is already past too:
+ * downtime, a pause) follow the workflow's policy: {@code fire_once} fires once now, {@code skip} does not fire;
+ * either way the schedule continues with its first slot after now, never with a burst of catch-up runs. With
+ * {@code overlap: skip}, a firing while an earlier run is unfinished is recorded as a skipped run.
  */
 @Component
 public class Scheduler implements SmartLifecycle {
@@ -36,6 +45,8 @@ public class Scheduler implements SmartLifecycle {
   private final KiKonectProperties.Scheduler settings;
   private final KiKonectProperties roles;
 
+  private final Timer lag;
+
   private volatile boolean running;
   private Thread thread;
 
@@ -46,7 +57,8 @@ public class Scheduler implements SmartLifecycle {
       WorkSignal signal,
       Clock clock,
       JsonMapper json,
-      KiKonectProperties properties) {
+      KiKonectProperties properties,
+      MeterRegistry meters) {
     this.store = store;
     this.triggerer = triggerer;
     this.transactions = transactions;
@@ -55,6 +67,11 @@ public class Scheduler implements SmartLifecycle {
     this.json = json;
     this.settings = properties.scheduler();
     this.roles = properties;
+    this.lag =
+        Timer.builder("kikonect.scheduler.lag")
+            .description("How late scheduled firings are: fire time minus due time")
+            .publishPercentileHistogram()
+            .register(meters);
   }
 
   /** Fires every workflow due at the clock's now, batch by batch; returns how many fired. */
@@ -81,21 +98,36 @@ public class Scheduler implements SmartLifecycle {
     List<Triggerer.Firing> firings = new ArrayList<>(due.size());
     long[] ids = new long[due.size()];
     String[] nexts = new String[due.size()];
+    boolean[] fired = new boolean[due.size()];
     for (int i = 0; i < due.size(); i++) {
       ScheduleStore.Due workflow = due.get(i);
-      Instant next;
+      ids[i] = workflow.id();
+      Schedule schedule;
       try {
-        next = Schedule.of(workflow.triggerType(), json.readValue(workflow.triggerConfig(), MAP)).nextAfter(workflow.nextRunAt(), now);
+        schedule = Schedule.of(workflow.triggerType(), json.readValue(workflow.triggerConfig(), MAP));
       } catch (RuntimeException e) {
         log.error("Workflow {} has an unusable schedule; it will not fire again until edited", workflow.id(), e);
-        next = null;
+        nexts[i] = null;
+        continue;
       }
-      ids[i] = workflow.id();
+      Instant slot = workflow.nextRunAt();
+      Instant next = schedule.nextAfter(slot, now);
       nexts[i] = next == null ? null : next.toString();
-      firings.add(new Triggerer.Firing(workflow.id(), workflow.userId(), workflow.triggerType(), workflow.payload()));
+      Instant following = schedule.nextAfter(slot, slot);
+      boolean misfired =
+          Duration.between(slot, now).compareTo(settings.misfireThreshold()) > 0
+              || (following != null && !following.isAfter(now));
+      if (misfired && "skip".equals(workflow.misfire())) {
+        log.info("Workflow {} missed its firing due {}; misfire policy skip: next at {}", workflow.id(), slot, next);
+        continue;
+      }
+      fired[i] = true;
+      lag.record(Duration.between(slot, now));
+      String skip = workflow.busy() ? "skipped: an earlier run of this workflow is still pending, running or retrying (overlap: skip)" : null;
+      firings.add(new Triggerer.Firing(workflow.id(), workflow.userId(), workflow.triggerType(), workflow.payload(), slot, skip));
     }
     triggerer.enqueueAll(firings, now);
-    store.advance(ids, nexts, now);
+    store.advance(ids, nexts, fired, now);
     return due.size();
   }
 

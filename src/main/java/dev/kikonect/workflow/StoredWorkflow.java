@@ -12,7 +12,11 @@ public record StoredWorkflow(
     String triggerConfig,
     boolean enabled,
     Integer maxAttempts,
+    String misfire,
+    String overlap,
     Instant nextRunAt,
     Instant lastFiredAt,
+    String lastRunStatus,
+    Instant lastRunAt,
     Instant createdAt,
     Instant updatedAt) {}

@@ -15,7 +15,17 @@ final class TriggerConfigs {
 
   private TriggerConfigs() {}
 
-  static Map<String, Object> validate(TriggerType type, Map<String, Object> config, Fields fields) {
+  /** A webhook token: 24 random bytes, URL-safe (192 bits). */
+  static String newToken() {
+    return SecureTokens.random("", 24);
+  }
+
+  /**
+   * @param current the stored config when updating (keeps server-generated parts such as the webhook token), or
+   *     null when creating
+   */
+  static Map<String, Object> validate(
+      TriggerType type, Map<String, Object> config, Map<String, Object> current, Fields fields) {
     Map<String, Object> given = config == null ? Map.of() : config;
     Fields f = fields.nested("trigger_config", given);
     Map<String, Object> normalized = new LinkedHashMap<>();
@@ -23,7 +33,7 @@ final class TriggerConfigs {
       case MANUAL -> rejectUnknown(given, Set.of(), f);
       case WEBHOOK -> {
         rejectUnknown(given, Set.of(), f);
-        normalized.put("token", SecureTokens.random("", 24));
+        normalized.put("token", current != null && current.get("token") != null ? current.get("token") : newToken());
       }
       case INTERVAL -> {
         rejectUnknown(given, Set.of("interval_minutes", "payload"), f);

@@ -16,8 +16,12 @@ public record Workflow(
     @JsonRawValue String triggerConfig,
     boolean enabled,
     Integer maxAttempts,
+    String misfire,
+    String overlap,
     Instant nextRunAt,
     Instant lastFiredAt,
+    String lastRunStatus,
+    Instant lastRunAt,
     String webhookUrl,
     Instant createdAt,
     Instant updatedAt,
@@ -25,7 +29,7 @@ public record Workflow(
 
   Workflow withSigningSecret(String secret) {
     return new Workflow(
-        id, name, triggerType, actionUrl, triggerConfig, enabled, maxAttempts, nextRunAt, lastFiredAt, webhookUrl,
-        createdAt, updatedAt, secret);
+        id, name, triggerType, actionUrl, triggerConfig, enabled, maxAttempts, misfire, overlap, nextRunAt, lastFiredAt,
+        lastRunStatus, lastRunAt, webhookUrl, createdAt, updatedAt, secret);
   }
 }

@@ -4,7 +4,9 @@ import dev.kikonect.auth.Caller;
 import dev.kikonect.common.Page;
 import java.util.Map;
 import org.springframework.http.HttpStatus;
+import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PatchMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
@@ -29,8 +31,28 @@ class WorkflowController {
 
   @GetMapping("/workflows")
   Page<Workflow> list(
-      Caller caller, @RequestParam(required = false) String cursor, @RequestParam(required = false) Integer limit) {
-    return workflows.list(caller.userId(), cursor, limit);
+      Caller caller,
+      @RequestParam(name = "trigger_type", required = false) String triggerType,
+      @RequestParam(required = false) Boolean enabled,
+      @RequestParam(required = false) String cursor,
+      @RequestParam(required = false) Integer limit) {
+    return workflows.list(caller.userId(), triggerType, enabled, cursor, limit);
+  }
+
+  @GetMapping("/workflows/{id}")
+  Workflow get(Caller caller, @PathVariable long id) {
+    return workflows.get(caller.userId(), id);
+  }
+
+  @PatchMapping("/workflows/{id}")
+  Workflow update(Caller caller, @PathVariable long id, @RequestBody Map<String, Object> body) {
+    return workflows.update(caller.userId(), id, body);
+  }
+
+  @DeleteMapping("/workflows/{id}")
+  @ResponseStatus(HttpStatus.NO_CONTENT)
+  void delete(Caller caller, @PathVariable long id) {
+    workflows.delete(caller.userId(), id);
   }
 
   @PostMapping("/workflows/{id}/secret/rotate")
@@ -38,8 +60,18 @@ class WorkflowController {
     return workflows.rotateSecret(caller.userId(), id);
   }
 
-  @GetMapping("/workflows/{id}")
-  Workflow get(Caller caller, @PathVariable long id) {
-    return workflows.get(caller.userId(), id);
+  @PostMapping("/workflows/{id}/token/rotate")
+  Workflow rotateToken(Caller caller, @PathVariable long id) {
+    return workflows.rotateToken(caller.userId(), id);
+  }
+
+  @GetMapping("/workflows/{id}/schedule")
+  Map<String, Object> schedule(Caller caller, @PathVariable long id, @RequestParam(required = false) Integer count) {
+    return workflows.schedule(caller.userId(), id, count);
+  }
+
+  @PostMapping("/schedule/preview")
+  Map<String, Object> preview(Caller caller, @RequestBody Map<String, Object> body) {
+    return workflows.preview(body);
   }
 }

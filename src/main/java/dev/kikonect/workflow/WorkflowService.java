@@ -1,30 +1,43 @@
 package dev.kikonect.workflow;
 
+import dev.kikonect.KiKonectProperties;
 import dev.kikonect.common.Fields;
 import dev.kikonect.common.Page;
+import dev.kikonect.common.SecureTokens;
 import dev.kikonect.execution.DeliveryTargets;
 import dev.kikonect.execution.Signatures;
+import dev.kikonect.scheduling.Schedule;
 import dev.kikonect.web.ApiException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneId;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.springframework.core.env.Environment;
 import org.springframework.stereotype.Service;
+import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
-/** Creating, reading and listing workflows, always scoped to their owner. */
+/** Creating, changing, reading and deleting workflows, always scoped to their owner. */
 @Service
 public class WorkflowService {
+
+  private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {};
+  private static final Set<String> MISFIRE = Set.of("fire_once", "skip");
+  private static final Set<String> OVERLAP = Set.of("allow", "skip");
+  static final int MAX_PREVIEW = 100;
 
   private final WorkflowStore store;
   private final Clock clock;
   private final JsonMapper json;
   private final Environment environment;
   private final String configuredBaseUrl;
-
   private final DeliveryTargets targets;
 
   WorkflowService(
@@ -32,47 +45,95 @@ public class WorkflowService {
       Clock clock,
       JsonMapper json,
       Environment environment,
-      dev.kikonect.KiKonectProperties properties,
+      KiKonectProperties properties,
       DeliveryTargets targets) {
     this.store = store;
-    this.targets = targets;
     this.clock = clock;
     this.json = json;
     this.environment = environment;
     this.configuredBaseUrl = properties.publicBaseUrl();
+    this.targets = targets;
   }
 
   Workflow create(long userId, Map<String, Object> body) {
     Fields fields = Fields.of(body);
     String name = fields.string("name", true, 1, 200);
-    String actionUrl = actionUrl(fields);
-    Long maxAttempts = fields.integer("max_attempts", false, 1, 20);
-    String typeName = fields.string("trigger_type", true, 1, 20);
-    TriggerType type = null;
-    if (typeName != null) {
-      type = TriggerType.fromWire(typeName).orElse(null);
-      if (type == null) {
-        fields.problem("trigger_type", "must be one of manual, webhook, interval, cron");
-      }
-    }
+    String actionUrl = actionUrl(fields, true);
+    Integer maxAttempts = maxAttempts(fields);
+    String misfire = choice(fields, "misfire", MISFIRE, "fire_once");
+    String overlap = choice(fields, "overlap", OVERLAP, "allow");
+    Boolean enabled = fields.bool("enabled");
+    TriggerType type = triggerType(fields, true);
     Map<String, Object> config = fields.object("trigger_config", false);
-    Map<String, Object> normalized = type == null ? Map.of() : TriggerConfigs.validate(type, config, fields);
+    Map<String, Object> normalized = type == null ? Map.of() : TriggerConfigs.validate(type, config, null, fields);
     fields.throwIfInvalid();
     Instant now = clock.instant();
-    Instant next = type.scheduled() ? dev.kikonect.scheduling.Schedule.of(type.wire(), normalized).first(now) : null;
+    Instant next = type.scheduled() ? Schedule.of(type.wire(), normalized).first(now) : null;
     String secret = Signatures.newSecret();
-    StoredWorkflow stored =
-        store.insert(
-            userId,
-            name,
-            type,
-            actionUrl,
-            json.writeValueAsString(normalized),
-            maxAttempts == null ? null : maxAttempts.intValue(),
-            secret,
-            next,
-            now);
-    return view(stored).withSigningSecret(secret);
+    WorkflowStore.Settings settings =
+        new WorkflowStore.Settings(
+            name, type, actionUrl, json.writeValueAsString(normalized), enabled == null || enabled, maxAttempts, misfire, overlap);
+    long id = store.insert(userId, settings, secret, next, now);
+    return view(owned(userId, id)).withSigningSecret(secret);
+  }
+
+  /**
+   * Changes any of name, action_url, trigger_config, enabled, max_attempts, misfire and overlap, validated as on
+   * create. A new schedule starts from now; resuming a paused workflow leaves its missed slot in place, so the
+   * scheduler treats it under the misfire policy (fire_once: once now; skip: not at all).
+   */
+  Workflow update(long userId, long id, Map<String, Object> body) {
+    StoredWorkflow current = owned(userId, id);
+    Fields fields = Fields.of(body);
+    if (body.containsKey("trigger_type") && !current.triggerType().wire().equals(body.get("trigger_type"))) {
+      fields.problem("trigger_type", "cannot be changed; create a new workflow instead");
+    }
+    String name = body.containsKey("name") ? fields.string("name", true, 1, 200) : current.name();
+    String actionUrl = body.containsKey("action_url") ? actionUrl(fields, true) : current.actionUrl();
+    Integer maxAttempts = body.containsKey("max_attempts") ? maxAttempts(fields) : current.maxAttempts();
+    String misfire = body.containsKey("misfire") ? choice(fields, "misfire", MISFIRE, null) : current.misfire();
+    String overlap = body.containsKey("overlap") ? choice(fields, "overlap", OVERLAP, null) : current.overlap();
+    boolean enabled = current.enabled();
+    if (body.containsKey("enabled")) {
+      Boolean given = fields.bool("enabled");
+      if (given == null) {
+        fields.problem("enabled", "must be true or false");
+      } else {
+        enabled = given;
+      }
+    }
+    Map<String, Object> currentConfig = json.readValue(current.triggerConfig(), MAP);
+    Map<String, Object> config = currentConfig;
+    boolean reschedule = false;
+    if (body.containsKey("trigger_config")) {
+      Map<String, Object> given = fields.object("trigger_config", true);
+      if (given != null) {
+        config = TriggerConfigs.validate(current.triggerType(), given, currentConfig, fields);
+        reschedule = current.triggerType().scheduled() && !config.equals(currentConfig);
+      }
+    }
+    fields.throwIfInvalid();
+    Instant now = clock.instant();
+    Instant next = null;
+    if (reschedule) {
+      next = Schedule.of(current.triggerType().wire(), config).first(now);
+    } else if (enabled && current.triggerType().scheduled() && current.nextRunAt() == null) {
+      reschedule = true;
+      next = Schedule.of(current.triggerType().wire(), config).first(now);
+    }
+    WorkflowStore.Settings settings =
+        new WorkflowStore.Settings(
+            name, current.triggerType(), actionUrl, json.writeValueAsString(config), enabled, maxAttempts, misfire, overlap);
+    if (!store.update(userId, id, current.updatedAt(), settings, reschedule, next, now)) {
+      throw ApiException.conflict("concurrent-update", "Workflow " + id + " was changed by another request; read it again and retry.");
+    }
+    return view(owned(userId, id));
+  }
+
+  void delete(long userId, long id) {
+    if (!store.delete(userId, id)) {
+      throw ApiException.notFound("Workflow " + id);
+    }
   }
 
   /** A new signing secret, shown once; the old one keeps signing too for 24 hours. */
@@ -81,13 +142,117 @@ public class WorkflowService {
     Instant now = clock.instant();
     Instant until =
         store
-            .rotateSecret(userId, id, secret, now.plus(java.time.Duration.ofHours(24)), now)
+            .rotateSecret(userId, id, secret, now.plus(Duration.ofHours(24)), now)
             .orElseThrow(() -> ApiException.notFound("Workflow " + id));
     return Map.of("signing_secret", secret, "previous_secret_expires_at", until.toString());
   }
 
-  private String actionUrl(Fields fields) {
-    String url = fields.string("action_url", true, 1, 2048);
+  /** A new webhook token (and URL); the old one stops working at once. */
+  Workflow rotateToken(long userId, long id) {
+    StoredWorkflow current = owned(userId, id);
+    if (current.triggerType() != TriggerType.WEBHOOK) {
+      throw ApiException.conflict("not-a-webhook", "Workflow " + id + " is a " + current.triggerType().wire() + " workflow; only webhook workflows have a token.");
+    }
+    store.rotateToken(userId, id, TriggerConfigs.newToken(), clock.instant());
+    return view(owned(userId, id));
+  }
+
+  Page<Workflow> list(long userId, String triggerType, Boolean enabled, String cursor, Integer limit) {
+    if (triggerType != null && TriggerType.fromWire(triggerType).isEmpty()) {
+      throw ApiException.validation(List.of(new dev.kikonect.web.FieldProblem("trigger_type", "must be one of manual, webhook, interval, cron")));
+    }
+    int pageSize = Page.limit(limit);
+    Page<StoredWorkflow> page =
+        Page.of(store.list(userId, triggerType, enabled, Page.before(cursor), pageSize), pageSize, StoredWorkflow::id);
+    return new Page<>(page.items().stream().map(this::view).toList(), page.nextCursor());
+  }
+
+  Workflow get(long userId, long id) {
+    return view(owned(userId, id));
+  }
+
+  /** The next fire times of a stored workflow. */
+  Map<String, Object> schedule(long userId, long id, Integer count) {
+    StoredWorkflow w = owned(userId, id);
+    if (!w.triggerType().scheduled()) {
+      throw ApiException.conflict("not-scheduled", "Workflow " + id + " is a " + w.triggerType().wire() + " workflow; it has no schedule.");
+    }
+    Map<String, Object> config = json.readValue(w.triggerConfig(), MAP);
+    return preview(w.triggerType(), config, w.nextRunAt(), count);
+  }
+
+  /** The next fire times of a trigger that is not saved yet; invalid configs get the same 400 as on create. */
+  Map<String, Object> preview(Map<String, Object> body) {
+    Fields fields = Fields.of(body);
+    TriggerType type = triggerType(fields, true);
+    if (type != null && !type.scheduled()) {
+      fields.problem("trigger_type", "must be interval or cron to have a schedule");
+    }
+    Map<String, Object> config = fields.object("trigger_config", true);
+    Map<String, Object> normalized = type == null || !type.scheduled() ? Map.of() : TriggerConfigs.validate(type, config, null, fields);
+    Long count = fields.integer("count", false, 1, MAX_PREVIEW);
+    fields.throwIfInvalid();
+    return preview(type, normalized, null, count == null ? null : count.intValue());
+  }
+
+  private Map<String, Object> preview(TriggerType type, Map<String, Object> config, Instant nextRunAt, Integer count) {
+    int n = count == null ? 10 : count;
+    if (n < 1 || n > MAX_PREVIEW) {
+      throw ApiException.validation(List.of(new dev.kikonect.web.FieldProblem("count", "must be between 1 and " + MAX_PREVIEW)));
+    }
+    Schedule schedule = Schedule.of(type.wire(), config);
+    ZoneId zone = ZoneId.of(type == TriggerType.CRON ? (String) config.get("timezone") : "UTC");
+    List<Map<String, Object>> times =
+        schedule.upcoming(nextRunAt, clock.instant(), n).stream()
+            .map(t -> Map.<String, Object>of("at", t.toString(), "local", t.atZone(zone).toOffsetDateTime().toString()))
+            .toList();
+    Map<String, Object> result = new LinkedHashMap<>();
+    result.put("trigger_type", type.wire());
+    result.put("timezone", zone.getId());
+    result.put("fire_times", times);
+    return result;
+  }
+
+  /** The caller's workflow; another user's answers exactly like a missing one. */
+  public StoredWorkflow owned(long userId, long id) {
+    return store.findOwned(userId, id).orElseThrow(() -> ApiException.notFound("Workflow " + id));
+  }
+
+  public Optional<StoredWorkflow> byWebhookToken(String token) {
+    return store.findByWebhookToken(token);
+  }
+
+  private static TriggerType triggerType(Fields fields, boolean required) {
+    String typeName = fields.string("trigger_type", required, 1, 20);
+    if (typeName == null) {
+      return null;
+    }
+    Optional<TriggerType> type = TriggerType.fromWire(typeName);
+    if (type.isEmpty()) {
+      fields.problem("trigger_type", "must be one of manual, webhook, interval, cron");
+    }
+    return type.orElse(null);
+  }
+
+  private static Integer maxAttempts(Fields fields) {
+    Long value = fields.integer("max_attempts", false, 1, 20);
+    return value == null ? null : value.intValue();
+  }
+
+  private static String choice(Fields fields, String field, Set<String> allowed, String fallback) {
+    String value = fields.string(field, fallback == null, 1, 20);
+    if (value == null) {
+      return fallback;
+    }
+    if (!allowed.contains(value)) {
+      fields.problem(field, "must be one of " + String.join(", ", allowed.stream().sorted().toList()));
+      return fallback;
+    }
+    return value;
+  }
+
+  private String actionUrl(Fields fields, boolean required) {
+    String url = fields.string("action_url", required, 1, 2048);
     if (url == null) {
       return null;
     }
@@ -117,29 +282,10 @@ public class WorkflowService {
     return url;
   }
 
-  Page<Workflow> list(long userId, String cursor, Integer limit) {
-    int pageSize = Page.limit(limit);
-    Page<StoredWorkflow> page = Page.of(store.list(userId, Page.before(cursor), pageSize), pageSize, StoredWorkflow::id);
-    return new Page<>(page.items().stream().map(this::view).toList(), page.nextCursor());
-  }
-
-  Workflow get(long userId, long id) {
-    return view(owned(userId, id));
-  }
-
-  /** The caller's workflow; another user's answers exactly like a missing one. */
-  public StoredWorkflow owned(long userId, long id) {
-    return store.findOwned(userId, id).orElseThrow(() -> ApiException.notFound("Workflow " + id));
-  }
-
-  public Optional<StoredWorkflow> byWebhookToken(String token) {
-    return store.findByWebhookToken(token);
-  }
-
   Workflow view(StoredWorkflow w) {
     String webhookUrl = null;
     if (w.triggerType() == TriggerType.WEBHOOK) {
-      Map<?, ?> config = json.readValue(w.triggerConfig(), Map.class);
+      Map<String, Object> config = json.readValue(w.triggerConfig(), MAP);
       webhookUrl = baseUrl() + "/hooks/" + config.get("token");
     }
     return new Workflow(
@@ -150,8 +296,12 @@ public class WorkflowService {
         w.triggerConfig(),
         w.enabled(),
         w.maxAttempts(),
+        w.misfire(),
+        w.overlap(),
         w.nextRunAt(),
         w.lastFiredAt(),
+        w.lastRunStatus(),
+        w.lastRunAt(),
         webhookUrl,
         w.createdAt(),
         w.updatedAt(),

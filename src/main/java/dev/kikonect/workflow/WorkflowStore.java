@@ -3,6 +3,7 @@ package dev.kikonect.workflow;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.sql.Types;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -12,10 +13,16 @@ import org.springframework.stereotype.Repository;
 @Repository
 class WorkflowStore {
 
-  private static final String COLUMNS =
+  /** Every column a {@link StoredWorkflow} needs, from {@code workflows w}, with its latest run. */
+  private static final String SELECT =
       """
-      id, user_id, name, trigger_type, action_url, trigger_config::text AS trigger_config, enabled, max_attempts,
-      next_run_at, last_fired_at, created_at, updated_at
+      SELECT w.id, w.user_id, w.name, w.trigger_type, w.action_url, w.trigger_config::text AS trigger_config,
+             w.enabled, w.max_attempts, w.misfire, w.overlap, w.next_run_at, w.last_fired_at, w.created_at,
+             w.updated_at, last.status AS last_run_status, last.created_at AS last_run_at
+        FROM workflows w
+        LEFT JOIN LATERAL (
+          SELECT r.status, r.created_at FROM workflow_runs r WHERE r.workflow_id = w.id ORDER BY r.id DESC LIMIT 1
+        ) last ON true
       """;
 
   private final JdbcClient jdbc;
@@ -24,52 +31,101 @@ class WorkflowStore {
     this.jdbc = jdbc;
   }
 
-  StoredWorkflow insert(
-      long userId,
+  /** The settings of a workflow that create and update write. */
+  record Settings(
       String name,
       TriggerType type,
       String actionUrl,
       String triggerConfig,
+      boolean enabled,
       Integer maxAttempts,
-      String signingSecret,
-      Instant nextRunAt,
-      Instant now) {
+      String misfire,
+      String overlap) {}
+
+  long insert(long userId, Settings s, String signingSecret, Instant nextRunAt, Instant now) {
     return jdbc.sql(
             """
             INSERT INTO workflows (user_id, name, trigger_type, action_url, trigger_config, enabled, max_attempts,
-                                   signing_secret, next_run_at, created_at, updated_at)
-            VALUES (:user, :name, :type, :url, :config::jsonb, true, CAST(:max_attempts AS int), :secret,
-                    CAST(:next AS timestamptz), :now, :now)
-            RETURNING
-            """
-                + COLUMNS)
+                                   misfire, overlap, signing_secret, next_run_at, created_at, updated_at)
+            VALUES (:user, :name, :type, :url, :config::jsonb, :enabled, CAST(:max_attempts AS int), :misfire,
+                    :overlap, :secret, CAST(:next AS timestamptz), :now, :now)
+            RETURNING id
+            """)
         .param("user", userId)
-        .param("name", name)
-        .param("type", type.wire())
-        .param("url", actionUrl)
-        .param("config", triggerConfig)
-        .param("max_attempts", maxAttempts, java.sql.Types.INTEGER)
+        .param("name", s.name())
+        .param("type", s.type().wire())
+        .param("url", s.actionUrl())
+        .param("config", s.triggerConfig())
+        .param("enabled", s.enabled())
+        .param("max_attempts", s.maxAttempts(), Types.INTEGER)
+        .param("misfire", s.misfire())
+        .param("overlap", s.overlap())
         .param("secret", signingSecret)
-        .param("next", nextRunAt == null ? null : Timestamp.from(nextRunAt), java.sql.Types.TIMESTAMP)
+        .param("next", nextRunAt == null ? null : Timestamp.from(nextRunAt), Types.TIMESTAMP)
         .param("now", Timestamp.from(now))
-        .query(WorkflowStore::row)
+        .query(Long.class)
         .single();
   }
 
+  /**
+   * Writes new settings if the row is still as it was read ({@code readAt} = its updated_at): false when someone
+   * else changed it in between. {@code reschedule}: next_run_at becomes {@code nextRunAt}; otherwise the
+   * scheduler's value stands.
+   */
+  boolean update(long userId, long id, Instant readAt, Settings s, boolean reschedule, Instant nextRunAt, Instant now) {
+    return jdbc.sql(
+                """
+                UPDATE workflows
+                   SET name = :name, action_url = :url, trigger_config = :config::jsonb, enabled = :enabled,
+                       max_attempts = CAST(:max_attempts AS int), misfire = :misfire, overlap = :overlap,
+                       next_run_at = CASE WHEN :reschedule THEN CAST(:next AS timestamptz) ELSE next_run_at END,
+                       updated_at = :now
+                 WHERE id = :id AND user_id = :user AND updated_at = :read_at
+                """)
+            .param("name", s.name())
+            .param("url", s.actionUrl())
+            .param("config", s.triggerConfig())
+            .param("enabled", s.enabled())
+            .param("max_attempts", s.maxAttempts(), Types.INTEGER)
+            .param("misfire", s.misfire())
+            .param("overlap", s.overlap())
+            .param("reschedule", reschedule)
+            .param("next", nextRunAt == null ? null : Timestamp.from(nextRunAt), Types.TIMESTAMP)
+            .param("now", Timestamp.from(now))
+            .param("id", id)
+            .param("user", userId)
+            .param("read_at", Timestamp.from(readAt))
+            .update()
+        == 1;
+  }
+
+  /** Deletes the workflow with its runs, attempts and queued jobs. */
+  boolean delete(long userId, long id) {
+    return jdbc.sql("DELETE FROM workflows WHERE id = :id AND user_id = :user").param("id", id).param("user", userId).update() == 1;
+  }
+
   Optional<StoredWorkflow> findOwned(long userId, long id) {
-    return jdbc.sql("SELECT " + COLUMNS + " FROM workflows WHERE id = :id AND user_id = :user")
+    return jdbc.sql(SELECT + " WHERE w.id = :id AND w.user_id = :user")
         .param("id", id)
         .param("user", userId)
         .query(WorkflowStore::row)
         .optional();
   }
 
-  /** Newest first, {@code limit + 1} rows below {@code beforeId}. */
-  List<StoredWorkflow> list(long userId, long beforeId, int limit) {
+  /** Newest first, {@code limit + 1} rows below {@code beforeId}, optionally of one trigger type or enabled state. */
+  List<StoredWorkflow> list(long userId, String triggerType, Boolean enabled, long beforeId, int limit) {
     return jdbc.sql(
-            "SELECT " + COLUMNS + " FROM workflows WHERE user_id = :user AND id < :before ORDER BY id DESC LIMIT :limit")
+            SELECT
+                + """
+                 WHERE w.user_id = :user AND w.id < :before
+                   AND (CAST(:type AS text) IS NULL OR w.trigger_type = CAST(:type AS text))
+                   AND (CAST(:enabled AS boolean) IS NULL OR w.enabled = CAST(:enabled AS boolean))
+                 ORDER BY w.id DESC LIMIT :limit
+                """)
         .param("user", userId)
         .param("before", beforeId)
+        .param("type", triggerType, Types.VARCHAR)
+        .param("enabled", enabled, Types.BOOLEAN)
         .param("limit", limit + 1)
         .query(WorkflowStore::row)
         .list();
@@ -97,9 +153,31 @@ class WorkflowStore {
         .optional();
   }
 
+  /** Gives a webhook workflow a new token; the old URL stops working with this commit. */
+  boolean rotateToken(long userId, long id, String token, Instant now) {
+    return jdbc.sql(
+                """
+                UPDATE workflows SET trigger_config = jsonb_set(trigger_config, '{token}', to_jsonb(CAST(:token AS text))),
+                                     updated_at = :now
+                 WHERE id = :id AND user_id = :user AND trigger_type = 'webhook'
+                """)
+            .param("token", token)
+            .param("now", Timestamp.from(now))
+            .param("id", id)
+            .param("user", userId)
+            .update()
+        == 1;
+  }
+
   Optional<StoredWorkflow> findByWebhookToken(String token) {
     return jdbc.sql(
-            "SELECT " + COLUMNS + " FROM workflows WHERE trigger_type = 'webhook' AND trigger_config->>'token' = :token")
+            """
+            SELECT w.id, w.user_id, w.name, w.trigger_type, w.action_url, w.trigger_config::text AS trigger_config,
+                   w.enabled, w.max_attempts, w.misfire, w.overlap, w.next_run_at, w.last_fired_at, w.created_at,
+                   w.updated_at, NULL AS last_run_status, NULL AS last_run_at
+              FROM workflows w
+             WHERE w.trigger_type = 'webhook' AND w.trigger_config->>'token' = :token
+            """)
         .param("token", token)
         .query(WorkflowStore::row)
         .optional();
@@ -115,8 +193,12 @@ class WorkflowStore {
         rs.getString("trigger_config"),
         rs.getBoolean("enabled"),
         (Integer) rs.getObject("max_attempts"),
+        rs.getString("misfire"),
+        rs.getString("overlap"),
         instant(rs, "next_run_at"),
         instant(rs, "last_fired_at"),
+        rs.getString("last_run_status"),
+        instant(rs, "last_run_at"),
         instant(rs, "created_at"),
         instant(rs, "updated_at"));
   }

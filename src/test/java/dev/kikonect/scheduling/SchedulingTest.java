@@ -129,14 +129,129 @@ class SchedulingTest extends ApiTest {
   }
 
   @Test
-  void a_paused_workflow_does_not_fire() {
+  void a_paused_workflow_does_not_fire_and_answers_409_to_triggers() {
     Api.User user = api.newUser();
     long id = api.createWorkflow(user, "interval", sink.url(), Map.of("interval_minutes", 2)).path("id").asLong();
-    jdbc.sql("UPDATE workflows SET enabled = false WHERE id = :id").param("id", id).update();
+    assertThat(api.send("PATCH", "/workflows/" + id, user.token(), "application/json", "{\"enabled\":false}").status()).isEqualTo(200);
 
     clock.advance(Duration.ofMinutes(3));
     scheduler.fireDue();
 
     assertThat(runs(user, id)).isEmpty();
+    Api.Response manual = api.post("/workflows/" + id + "/trigger", user.token(), "{}");
+    assertThat(manual.status()).isEqualTo(409);
+    assertThat(manual.json().path("detail").asString()).contains("paused");
+  }
+
+  @Test
+  void a_workflow_paused_through_five_firings_fires_once_after_resuming_with_fire_once() {
+    Api.User user = api.newUser();
+    long id = api.createWorkflow(user, "interval", sink.url(), Map.of("interval_minutes", 1)).path("id").asLong();
+    patch(user, id, "{\"enabled\":false}");
+
+    clock.advance(Duration.ofMinutes(5).plusSeconds(30));
+    patch(user, id, "{\"enabled\":true}");
+
+    eventually().until(() -> runs(user, id).size() == 1);
+    scheduler.fireDue();
+    assertThat(runs(user, id)).hasSize(1);
+    Instant next = Instant.parse(api.get("/workflows/" + id, user.token()).json().path("next_run_at").asString());
+    assertThat(next).isAfter(clock.instant());
+  }
+
+  @Test
+  void a_workflow_paused_through_five_firings_does_not_fire_after_resuming_with_skip() {
+    Api.User user = api.newUser();
+    long id =
+        api.createWorkflow(user, "interval", sink.url(), Map.of("interval_minutes", 1), Map.of("misfire", "skip")).path("id").asLong();
+    patch(user, id, "{\"enabled\":false}");
+
+    clock.advance(Duration.ofMinutes(5).plusSeconds(30));
+    patch(user, id, "{\"enabled\":true}");
+
+    eventually()
+        .until(() -> Instant.parse(api.get("/workflows/" + id, user.token()).json().path("next_run_at").asString()).isAfter(clock.instant()));
+    assertThat(runs(user, id)).isEmpty();
+    // ...and it is back on its grid: the next slot fires normally.
+    clock.advance(Duration.ofMinutes(1));
+    eventually().until(() -> runs(user, id).size() == 1);
+  }
+
+  @Test
+  void overlap_skip_records_firings_as_skipped_while_a_slow_run_is_unfinished() {
+    sink.replyWith(r -> Sink.Reply.hanging());
+    Api.User user = api.newUser();
+    long id =
+        api.createWorkflow(user, "interval", sink.url(), Map.of("interval_minutes", 1), Map.of("overlap", "skip", "max_attempts", 20))
+            .path("id")
+            .asLong();
+
+    clock.advance(Duration.ofSeconds(61));
+    eventually().until(() -> sink.received().size() >= 1);
+    clock.advance(Duration.ofSeconds(60));
+    eventually().until(() -> runs(user, id).size() == 2);
+
+    List<JsonNode> runs = runs(user, id);
+    assertThat(runs.get(0).path("status").asString()).isEqualTo("skipped");
+    assertThat(runs.get(0).path("error").asString()).contains("overlap");
+    assertThat(runs.get(0).path("scheduled_for").isNull()).isFalse();
+    assertThat(runs.get(1).path("status").asString()).isIn("running", "retrying", "pending");
+    assertThat(jdbc.sql("SELECT count(*) FROM jobs WHERE run_id = :r").param("r", runs.get(0).path("id").asLong()).query(Long.class).single())
+        .isZero();
+  }
+
+  @Test
+  void each_scheduled_run_names_the_slot_it_was_fired_for_and_the_lag_is_measured() {
+    Api.User user = api.newUser();
+    JsonNode wf = api.createWorkflow(user, "interval", sink.url(), Map.of("interval_minutes", 7));
+    long id = wf.path("id").asLong();
+
+    clock.advance(Duration.ofMinutes(7).plusSeconds(1));
+
+    eventually().until(() -> runs(user, id).size() == 1);
+    JsonNode run = runs(user, id).get(0);
+    assertThat(Instant.parse(run.path("scheduled_for").asString())).isEqualTo(Instant.parse(wf.path("next_run_at").asString()));
+    Api.Response lag = api.get("/actuator/metrics/kikonect.scheduler.lag", null);
+    assertThat(lag.status()).isEqualTo(200);
+    assertThat(lag.json().path("measurements").get(0).path("value").asDouble()).isPositive();
+  }
+
+  @Test
+  void the_next_fire_times_are_previewed_in_utc_and_in_the_workflow_zone() {
+    Api.User user = api.newUser();
+    long id =
+        api.createWorkflow(user, "cron", sink.url(), Map.of("expression", "0 9 * * MON-FRI", "timezone", "America/New_York"))
+            .path("id")
+            .asLong();
+
+    Api.Response preview = api.get("/workflows/" + id + "/schedule?count=7", user.token());
+
+    assertThat(preview.status()).isEqualTo(200);
+    assertThat(preview.json().path("timezone").asString()).isEqualTo("America/New_York");
+    List<JsonNode> times = preview.json().path("fire_times").valueStream().toList();
+    assertThat(times).hasSize(7);
+    assertThat(times).allSatisfy(t -> assertThat(t.path("local").asString()).contains("T09:00"));
+    assertThat(api.get("/workflows/" + id + "/schedule?count=101", user.token()).status()).isEqualTo(400);
+  }
+
+  @Test
+  void an_unsaved_schedule_can_be_previewed_and_a_bad_one_is_explained() {
+    Api.User user = api.newUser();
+    Api.Response ok =
+        api.post("/schedule/preview", user.token(), Map.of("trigger_type", "interval", "trigger_config", Map.of("interval_minutes", 90), "count", 3));
+    Api.Response bad =
+        api.post("/schedule/preview", user.token(), Map.of("trigger_type", "cron", "trigger_config", Map.of("expression", "0 25 * * *")));
+
+    assertThat(ok.status()).isEqualTo(200);
+    List<Instant> times = ok.json().path("fire_times").valueStream().map(t -> Instant.parse(t.path("at").asString())).toList();
+    assertThat(times).hasSize(3);
+    assertThat(Duration.between(times.get(0), times.get(1))).isEqualTo(Duration.ofMinutes(90));
+    assertThat(bad.status()).isEqualTo(400);
+    assertThat(bad.json().path("errors").get(0).path("field").asString()).isEqualTo("trigger_config.expression");
+  }
+
+  private void patch(Api.User user, long id, String body) {
+    Api.Response response = api.send("PATCH", "/workflows/" + id, user.token(), "application/json", body);
+    assertThat(response.status()).as(response.body()).isEqualTo(200);
   }
 }
