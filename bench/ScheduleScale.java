@@ -1,0 +1,233 @@
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Scheduler at scale: N interval workflows at a 1-minute interval (100,000 by default: about 1,667 firings/s),
+ * served by two scheduler nodes on one PostgreSQL. Measures, for every slot due in the measured window, whether it
+ * fired (missed), how often (duplicates) and how late (fire time - due time: p50, p99, max).
+ *
+ * <p>The nodes run the api and scheduler roles and no executor, so that the figure is the scheduler's own; the
+ * runs' jobs simply queue. The database is the embedded PostgreSQL of a third KiKonect process with no roles.
+ */
+public class ScheduleScale {
+
+  static final Pattern ID = Pattern.compile("\"id\":(\\d+)");
+  static final Pattern NEXT = Pattern.compile("\"next_run_at\":\"([^\"]+)\"");
+  static final Pattern RUN =
+      Pattern.compile("\"workflow_id\":(\\d+),.*?\"scheduled_for\":\"([^\"]+)\",\"created_at\":\"([^\"]+)\"");
+  static final Pattern CURSOR = Pattern.compile("\"next_cursor\":\"([^\"]+)\"");
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> opts = new LinkedHashMap<>();
+    opts.put("workflows", "100000");
+    opts.put("duration", "120");
+    opts.put("jar", "target/kikonect.jar");
+    opts.put("heap", "256m");
+    opts.put("create-concurrency", "48");
+    for (String arg : args) {
+      String[] kv = arg.replaceFirst("^--", "").split("=", 2);
+      opts.put(kv[0], kv.length > 1 ? kv[1] : "true");
+    }
+    int count = Integer.parseInt(opts.get("workflows"));
+    int seconds = Integer.parseInt(opts.get("duration"));
+    String jar = opts.get("jar");
+    Path work = Files.createTempDirectory("kikonect-schedule-");
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+
+    int dbPort = BenchSupport.freePort();
+    int hostPort = BenchSupport.freePort();
+    Process dbHost =
+        BenchSupport.startKiKonect(
+            jar, "128m", work.resolve("db-host.log"),
+            List.of("--server.port=" + hostPort, "--kikonect.roles=none", "--kikonect.data-dir=" + work.resolve("data"),
+                "--kikonect.embedded-db-port=" + dbPort));
+    BenchSupport.waitForHealth(http, "http://127.0.0.1:" + hostPort, dbHost, work.resolve("db-host.log"), Duration.ofSeconds(120));
+    String dbUrl = "jdbc:postgresql://localhost:" + dbPort + "/postgres";
+
+    int[] ports = {BenchSupport.freePort(), BenchSupport.freePort()};
+    List<Process> nodes = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      nodes.add(
+          BenchSupport.startKiKonect(
+              jar, opts.get("heap"), work.resolve("node" + i + ".log"),
+              List.of("--server.port=" + ports[i], "--spring.datasource.url=" + dbUrl, "--spring.datasource.username=postgres",
+                  "--kikonect.roles=api,scheduler", "--kikonect.delivery.allow-private-networks=true")));
+    }
+    for (int i = 0; i < 2; i++) {
+      BenchSupport.waitForHealth(http, "http://127.0.0.1:" + ports[i], nodes.get(i), work.resolve("node" + i + ".log"), Duration.ofSeconds(120));
+    }
+    String base = "http://127.0.0.1:" + ports[0];
+    String email = "scale-" + System.nanoTime() + "@example.com";
+    BenchSupport.post(http, base + "/register", null, "{\"email\":\"" + email + "\",\"password\":\"benchmark-password\",\"firstname\":\"B\",\"lastname\":\"M\"}");
+    String token = BenchSupport.field(BenchSupport.post(http, base + "/login", null, "{\"email\":\"" + email + "\",\"password\":\"benchmark-password\"}"), "token");
+
+    // Create the workflows, paced over one minute so that their slots spread evenly over the minute.
+    System.out.printf("Creating %d interval workflows (1 min) over about a minute...%n", count);
+    Map<Long, Instant> firstSlot = new ConcurrentHashMap<>();
+    AtomicInteger failures = new AtomicInteger();
+    Semaphore inFlight = new Semaphore(Integer.parseInt(opts.get("create-concurrency")));
+    long createStart = System.nanoTime();
+    long pace = Duration.ofSeconds(60).toNanos() / count;
+    List<Thread> creators = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      long due = createStart + i * pace;
+      long wait = due - System.nanoTime();
+      if (wait > 0) {
+        java.util.concurrent.locks.LockSupport.parkNanos(wait);
+      }
+      inFlight.acquire();
+      int n = i;
+      creators.add(
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    try {
+                      String body =
+                          "{\"name\":\"wf " + n + "\",\"trigger_type\":\"interval\",\"action_url\":\"http://127.0.0.1:9/x\","
+                              + "\"trigger_config\":{\"interval_minutes\":1}}";
+                      HttpResponse<String> r =
+                          http.send(
+                              HttpRequest.newBuilder(URI.create(base + "/workflows"))
+                                  .header("Content-Type", "application/json")
+                                  .header("Authorization", "Bearer " + token)
+                                  .POST(HttpRequest.BodyPublishers.ofString(body))
+                                  .build(),
+                              HttpResponse.BodyHandlers.ofString());
+                      Matcher id = ID.matcher(r.body());
+                      Matcher next = NEXT.matcher(r.body());
+                      if (r.statusCode() == 201 && id.find() && next.find()) {
+                        firstSlot.put(Long.parseLong(id.group(1)), Instant.parse(next.group(1)));
+                      } else {
+                        failures.incrementAndGet();
+                      }
+                    } catch (Exception e) {
+                      failures.incrementAndGet();
+                    } finally {
+                      inFlight.release();
+                    }
+                  }));
+    }
+    for (Thread t : creators) {
+      t.join();
+    }
+    double createSeconds = (System.nanoTime() - createStart) / 1e9;
+    System.out.printf("Created %d workflows in %.1f s (%.0f/s, %d failed)%n", firstSlot.size(), createSeconds, firstSlot.size() / createSeconds, failures.get());
+
+    // Measure every slot due in [windowStart, windowEnd).
+    Instant windowStart = Instant.now().plusSeconds(5);
+    Instant windowEnd = windowStart.plusSeconds(seconds);
+    System.out.printf("Measuring slots due in the next %d s (two scheduler nodes)...%n", seconds);
+    while (Instant.now().isBefore(windowEnd.plusSeconds(10))) {
+      Thread.sleep(1000);
+    }
+
+    // Collect the runs (newest first) until before the window.
+    Map<Long, Map<Instant, Integer>> fired = new HashMap<>();
+    List<Long> lateness = new ArrayList<>();
+    String cursor = null;
+    int pages = 0;
+    boolean done = false;
+    while (!done) {
+      String url = base + "/runs?limit=200" + (cursor == null ? "" : "&cursor=" + cursor);
+      HttpResponse<String> r =
+          http.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
+      pages++;
+      Matcher m = RUN.matcher(r.body());
+      int inPage = 0;
+      int beforeWindow = 0;
+      while (m.find()) {
+        inPage++;
+        long wf = Long.parseLong(m.group(1));
+        Instant slot = Instant.parse(m.group(2));
+        Instant at = Instant.parse(m.group(3));
+        if (slot.isBefore(windowStart)) {
+          beforeWindow++;
+          continue;
+        }
+        if (!slot.isBefore(windowEnd)) {
+          continue;
+        }
+        fired.computeIfAbsent(wf, k -> new HashMap<>()).merge(slot, 1, Integer::sum);
+        lateness.add(Duration.between(slot, at).toNanos());
+      }
+      Matcher c = CURSOR.matcher(r.body());
+      cursor = c.find() ? c.group(1) : null;
+      done = cursor == null || inPage == 0 || beforeWindow == inPage;
+    }
+
+    long expected = 0;
+    long missed = 0;
+    long duplicates = 0;
+    for (Map.Entry<Long, Instant> e : firstSlot.entrySet()) {
+      Map<Instant, Integer> got = fired.getOrDefault(e.getKey(), Map.of());
+      for (Instant slot = e.getValue(); slot.isBefore(windowEnd); slot = slot.plusSeconds(60)) {
+        if (slot.isBefore(windowStart)) {
+          continue;
+        }
+        expected++;
+        int n = got.getOrDefault(slot, 0);
+        if (n == 0) {
+          missed++;
+        } else {
+          duplicates += n - 1;
+        }
+      }
+    }
+    long[] sorted = lateness.stream().mapToLong(Long::longValue).sorted().toArray();
+    long rss0 = BenchSupport.rssKb(nodes.get(0).pid());
+    long rss1 = BenchSupport.rssKb(nodes.get(1).pid());
+    for (Process p : nodes) {
+      p.destroy();
+      p.waitFor();
+    }
+    dbHost.destroy();
+    dbHost.waitFor();
+
+    Map<String, String> rows = new LinkedHashMap<>();
+    rows.put("interval workflows (1 min)", String.format("%d (created at %.0f/s)", firstSlot.size(), firstSlot.size() / createSeconds));
+    rows.put("slots due in the window / fired", expected + " / " + (expected - missed));
+    rows.put("firings per second", String.format("%.0f", expected / (double) seconds));
+    rows.put("missed", Long.toString(missed));
+    rows.put("duplicates", Long.toString(duplicates));
+    rows.put("lateness p50 (ms)", BenchSupport.ms(BenchSupport.percentile(sorted, 50)));
+    rows.put("lateness p99 (ms)", BenchSupport.ms(BenchSupport.percentile(sorted, 99)));
+    rows.put("lateness max (ms)", BenchSupport.ms(sorted.length == 0 ? 0 : sorted[sorted.length - 1]));
+    rows.put("scheduler nodes RSS (MB)", (rss0 / 1024) + ", " + (rss1 / 1024));
+    StringBuilder table = new StringBuilder("| figure | value |\n|---|---|\n");
+    rows.forEach((k, v) -> table.append("| ").append(k).append(" | ").append(v).append(" |\n"));
+    String report =
+        "# KiKonect scheduler scale run " + LocalDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE_TIME) + "\n\n"
+            + BenchSupport.machine() + "\n\nSettings: two KiKonect nodes with roles api,scheduler (-Xmx" + opts.get("heap")
+            + ", poll 250 ms, batches of 500) on one embedded PostgreSQL (fsync and synchronous_commit on) hosted by a third"
+            + " process; no executor (jobs queue); window of " + seconds + " s measured from the runs' scheduled_for and"
+            + " created_at; all processes on the same machine\n\n" + table;
+    System.out.println();
+    System.out.println(report);
+    Path results = Path.of("bench", "results");
+    Files.createDirectories(results);
+    Path out = results.resolve("schedule-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".md");
+    Files.writeString(out, report);
+    System.out.println("Written to " + out + "; logs in " + work);
+    System.exit(0);
+  }
+}
