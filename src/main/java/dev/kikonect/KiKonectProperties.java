@@ -24,7 +24,20 @@ public record KiKonectProperties(
     @DefaultValue Auth auth,
     @DefaultValue Delivery delivery,
     @DefaultValue Executor executor,
-    @DefaultValue Scheduler scheduler) {
+    @DefaultValue Scheduler scheduler,
+    @DefaultValue Retention retention) {
+
+  /**
+   * @param succeeded how long succeeded runs (with their attempts) are kept
+   * @param failed how long failed, cancelled and skipped runs are kept
+   * @param interval how often the pruning runs
+   * @param batchSize rows deleted per statement (small, so deliveries never wait behind it)
+   */
+  public record Retention(
+      @DefaultValue("30d") Duration succeeded,
+      @DefaultValue("90d") Duration failed,
+      @DefaultValue("10m") Duration interval,
+      @DefaultValue("1000") int batchSize) {}
 
   public KiKonectProperties {
     for (String role : roles) {
@@ -38,8 +51,18 @@ public record KiKonectProperties(
     return roles.contains(role);
   }
 
-  /** @param tokenTtl how long a login token stays valid */
-  public record Auth(@DefaultValue("7d") Duration tokenTtl) {}
+  /**
+   * @param tokenTtl how long a login token stays valid
+   * @param maxFailuresPerAccount failed logins for one email (within 15 minutes) before it is locked for
+   *     {@code lockout}
+   * @param maxFailuresPerAddress failed logins from one client address (within 15 minutes) before it is locked
+   * @param lockout how long a locked email or address gets 429
+   */
+  public record Auth(
+      @DefaultValue("7d") Duration tokenTtl,
+      @DefaultValue("10") int maxFailuresPerAccount,
+      @DefaultValue("100") int maxFailuresPerAddress,
+      @DefaultValue("1m") Duration lockout) {}
 
   /**
    * @param timeout how long one delivery attempt may take, connect to end of response

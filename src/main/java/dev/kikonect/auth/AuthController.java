@@ -26,8 +26,8 @@ class AuthController {
 
   @PublicEndpoint
   @PostMapping("/login")
-  Session login(@RequestBody Map<String, Object> body) {
-    return auth.login(body);
+  Session login(@RequestBody Map<String, Object> body, jakarta.servlet.http.HttpServletRequest request) {
+    return auth.login(body, request.getRemoteAddr());
   }
 
   @PostMapping("/logout")

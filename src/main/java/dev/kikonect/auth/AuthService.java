@@ -15,6 +15,8 @@ import org.springframework.stereotype.Service;
 @Service
 public class AuthService {
 
+  static final String SESSION_PREFIX = "kks_";
+  static final String API_KEY_PREFIX = "kka_";
   private static final Pattern EMAIL = Pattern.compile("^[^\\s@]+@[^\\s@.]+(\\.[^\\s@.]+)+$");
   static final int MIN_PASSWORD = 8;
   static final int MAX_PASSWORD = 1024;
@@ -24,8 +26,19 @@ public class AuthService {
   private final PasswordHasher hasher;
   private final Clock clock;
   private final KiKonectProperties properties;
+  private final ApiKeyStore apiKeys;
+  private final LoginThrottle throttle;
 
-  AuthService(UserStore users, SessionStore sessions, PasswordHasher hasher, Clock clock, KiKonectProperties properties) {
+  AuthService(
+      UserStore users,
+      SessionStore sessions,
+      PasswordHasher hasher,
+      Clock clock,
+      KiKonectProperties properties,
+      ApiKeyStore apiKeys,
+      LoginThrottle throttle) {
+    this.apiKeys = apiKeys;
+    this.throttle = throttle;
     this.users = users;
     this.sessions = sessions;
     this.hasher = hasher;
@@ -67,7 +80,7 @@ public class AuthService {
     return password;
   }
 
-  Session login(Map<String, Object> body) {
+  Session login(Map<String, Object> body, String clientAddress) {
     Fields fields = Fields.of(body);
     String email = fields.string("email", true, 1, 254);
     Object raw = fields.raw("password");
@@ -78,21 +91,36 @@ public class AuthService {
     }
     fields.throwIfInvalid();
     String password = (String) raw;
+    Optional<java.time.Duration> locked = throttle.lockedFor(email, clientAddress);
+    if (locked.isPresent()) {
+      long seconds = Math.max(1, (locked.get().toMillis() + 999) / 1000);
+      throw new ApiException(
+          org.springframework.http.HttpStatus.TOO_MANY_REQUESTS,
+          "login-throttled",
+          "Too many failed logins",
+          "Too many failed logins for this account or from this address; try again in " + seconds + " s.",
+          java.util.List.of(),
+          Map.of("Retry-After", Long.toString(seconds)));
+    }
     if (password.length() > MAX_PASSWORD) {
       hasher.burn(password.substring(0, MAX_PASSWORD));
+      throttle.failed(email, clientAddress);
       throw badCredentials();
     }
     Optional<UserStore.Credentials> found = users.findByEmail(email);
     if (found.isEmpty()) {
       hasher.burn(password);
+      throttle.failed(email, clientAddress);
       throw badCredentials();
     }
     if (!hasher.matches(password, found.get().passwordHash())) {
+      throttle.failed(email, clientAddress);
       throw badCredentials();
     }
+    throttle.succeeded(email);
     Instant now = clock.instant();
     Instant expiresAt = now.plus(properties.auth().tokenTtl());
-    String token = SecureTokens.random("kks_", 32);
+    String token = SecureTokens.random(SESSION_PREFIX, 32);
     sessions.create(found.get().user().id(), SecureTokens.sha256(token), now, expiresAt);
     return new Session(token, "Bearer", expiresAt, found.get().user());
   }
@@ -105,11 +133,37 @@ public class AuthService {
     sessions.revoke(SecureTokens.sha256(token), clock.instant());
   }
 
-  /** The user a bearer token belongs to, if it is valid, unexpired and not revoked. */
+  /** The user a bearer token (login session or API key) belongs to, if it is valid, unexpired and not revoked. */
   public Optional<User> authenticate(String token) {
     if (token == null || token.isEmpty() || token.length() > 200) {
       return Optional.empty();
     }
+    if (token.startsWith(API_KEY_PREFIX)) {
+      return apiKeys.findUser(SecureTokens.sha256(token), clock.instant());
+    }
     return sessions.findUser(SecureTokens.sha256(token), clock.instant());
+  }
+
+  /** Checks the current password, stores the new one and revokes every other session of the user. */
+  void changePassword(Caller caller, Map<String, Object> body) {
+    Fields fields = Fields.of(body);
+    Object current = fields.raw("current_password");
+    if (!(current instanceof String)) {
+      fields.problem("current_password", current == null ? "is required" : "must be a string");
+    }
+    Map<String, Object> renamed = new java.util.HashMap<>();
+    renamed.put("password", body == null ? null : body.get("new_password"));
+    Fields newFields = Fields.of(renamed);
+    String next = password(newFields);
+    for (var p : newFields.problems()) {
+      fields.problem("new_password", p.reason());
+    }
+    fields.throwIfInvalid();
+    UserStore.Credentials stored = users.findByEmail(caller.user().email()).orElseThrow(() -> ApiException.unauthorized("Account is gone."));
+    if (!hasher.matches((String) current, stored.passwordHash())) {
+      throw ApiException.validation(java.util.List.of(new dev.kikonect.web.FieldProblem("current_password", "is not your current password")));
+    }
+    users.setPassword(caller.userId(), hasher.hash(next));
+    sessions.revokeAllExcept(caller.userId(), SecureTokens.sha256(caller.token()), clock.instant());
   }
 }

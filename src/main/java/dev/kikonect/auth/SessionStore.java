@@ -42,6 +42,15 @@ class SessionStore {
         .optional();
   }
 
+  /** Signs the user out everywhere but the session with {@code keepHash} (which may be an API key's: then all). */
+  void revokeAllExcept(long userId, byte[] keepHash, Instant now) {
+    jdbc.sql("UPDATE sessions SET revoked_at = :now WHERE user_id = :user AND token_hash <> :keep AND revoked_at IS NULL")
+        .param("now", Timestamp.from(now))
+        .param("user", userId)
+        .param("keep", keepHash)
+        .update();
+  }
+
   void revoke(byte[] tokenHash, Instant now) {
     jdbc.sql("UPDATE sessions SET revoked_at = :now WHERE token_hash = :hash AND revoked_at IS NULL")
         .param("hash", tokenHash)

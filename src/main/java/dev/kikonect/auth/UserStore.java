@@ -41,6 +41,10 @@ class UserStore {
     }
   }
 
+  void setPassword(long userId, String passwordHash) {
+    jdbc.sql("UPDATE users SET password_hash = :hash WHERE id = :id").param("hash", passwordHash).param("id", userId).update();
+  }
+
   Optional<Credentials> findByEmail(String email) {
     return jdbc.sql(
             """

@@ -17,4 +17,6 @@ record ClaimedJob(
     String payload,
     String webhookId,
     String signingSecret,
-    String previousSecret) {}
+    String previousSecret,
+    String trigger,
+    java.time.Instant runCreatedAt) {}

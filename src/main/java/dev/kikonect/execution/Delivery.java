@@ -59,27 +59,32 @@ class Delivery implements AutoCloseable {
   }
 
   Attempt deliver(ClaimedJob job) {
+    return send(job.actionUrl(), job.webhookId(), job.signingSecret(), job.previousSecret(), job.payload(), job.attempt());
+  }
+
+  /** One signed POST of {@code payload} to {@code url}; the secrets may be null (unsigned). */
+  Attempt send(String url, String webhookId, String signingSecret, String previousSecret, String payload, int number) {
     Instant started = clock.instant();
     long startNanos = System.nanoTime();
-    byte[] body = job.payload().getBytes(StandardCharsets.UTF_8);
+    byte[] body = payload.getBytes(StandardCharsets.UTF_8);
     long timestamp = started.getEpochSecond();
     List<Map.Entry<String, String>> headers = new ArrayList<>(6);
     headers.add(Map.entry("Content-Type", "application/json"));
     headers.add(Map.entry("User-Agent", userAgent));
-    headers.add(Map.entry("webhook-id", job.webhookId()));
+    headers.add(Map.entry("webhook-id", webhookId));
     headers.add(Map.entry("webhook-timestamp", Long.toString(timestamp)));
-    if (job.signingSecret() != null) {
-      String signature = Signatures.sign(job.signingSecret(), job.webhookId(), timestamp, body);
-      if (job.previousSecret() != null) {
-        signature += " " + Signatures.sign(job.previousSecret(), job.webhookId(), timestamp, body);
+    if (signingSecret != null) {
+      String signature = Signatures.sign(signingSecret, webhookId, timestamp, body);
+      if (previousSecret != null) {
+        signature += " " + Signatures.sign(previousSecret, webhookId, timestamp, body);
       }
       headers.add(Map.entry("webhook-signature", signature));
     }
     URI uri;
     try {
-      uri = URI.create(job.actionUrl());
+      uri = URI.create(url);
     } catch (IllegalArgumentException e) {
-      return failure(job, started, startNanos, false, "invalid action URL: " + e.getMessage());
+      return failure(number, started, startNanos, false, "invalid action URL: " + e.getMessage());
     }
     try {
       PinnedHttpClient.Response response = client.post(uri, headers, body, timeout);
@@ -87,7 +92,7 @@ class Delivery implements AutoCloseable {
       boolean ok = status >= 200 && status < 300;
       boolean retryable = status == 408 || status == 425 || status == 429 || status >= 500;
       return new Attempt(
-          job.attempt(),
+          number,
           started,
           elapsedMs(startNanos),
           ok,
@@ -98,25 +103,25 @@ class Delivery implements AutoCloseable {
           ok ? null : "HTTP " + status,
           ok ? null : retryAfter(response));
     } catch (PinnedHttpClient.RefusedAddressException e) {
-      return failure(job, started, startNanos, false, "refused: " + e.getMessage() + " (see kikonect.delivery.allow-private-networks)");
+      return failure(number, started, startNanos, false, "refused: " + e.getMessage() + " (see kikonect.delivery.allow-private-networks)");
     } catch (PinnedHttpClient.ConnectTimeoutException e) {
-      return failure(job, started, startNanos, true, "connect timed out after " + seconds(timeout));
+      return failure(number, started, startNanos, true, "connect timed out after " + seconds(timeout));
     } catch (SocketTimeoutException e) {
-      return failure(job, started, startNanos, true, "timed out after " + seconds(timeout));
+      return failure(number, started, startNanos, true, "timed out after " + seconds(timeout));
     } catch (UnknownHostException e) {
-      return failure(job, started, startNanos, true, "could not resolve host " + uri.getHost());
+      return failure(number, started, startNanos, true, "could not resolve host " + uri.getHost());
     } catch (ConnectException e) {
-      return failure(job, started, startNanos, true, "connection refused");
+      return failure(number, started, startNanos, true, "connection refused");
     } catch (SSLException e) {
-      return failure(job, started, startNanos, true, "TLS error: " + e.getMessage());
+      return failure(number, started, startNanos, true, "TLS error: " + e.getMessage());
     } catch (IOException e) {
       String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-      return failure(job, started, startNanos, true, "I/O error: " + message);
+      return failure(number, started, startNanos, true, "I/O error: " + message);
     }
   }
 
-  private Attempt failure(ClaimedJob job, Instant started, long startNanos, boolean retryable, String error) {
-    return new Attempt(job.attempt(), started, elapsedMs(startNanos), false, retryable, null, null, null, error, null);
+  private Attempt failure(int number, Instant started, long startNanos, boolean retryable, String error) {
+    return new Attempt(number, started, elapsedMs(startNanos), false, retryable, null, null, null, error, null);
   }
 
   private static long elapsedMs(long startNanos) {

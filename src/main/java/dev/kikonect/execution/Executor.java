@@ -15,6 +15,9 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
@@ -42,6 +45,8 @@ class Executor implements SmartLifecycle {
   private final Semaphore slots;
   private final String node;
   private final Map<Long, ClaimedJob> inFlight = new ConcurrentHashMap<>();
+  private final MeterRegistry meters;
+  private final Timer deliveryDuration;
 
   private volatile boolean running;
   private Thread dispatcher;
@@ -54,7 +59,11 @@ class Executor implements SmartLifecycle {
       RetryPolicy retries,
       WorkSignal signal,
       Clock clock,
-      KiKonectProperties properties) {
+      KiKonectProperties properties,
+      MeterRegistry meters) {
+    this.meters = meters;
+    this.deliveryDuration =
+        Timer.builder("kikonect.delivery.duration").description("How long one delivery attempt took").publishPercentileHistogram().register(meters);
     this.queue = queue;
     this.delivery = delivery;
     this.retries = retries;
@@ -147,8 +156,11 @@ class Executor implements SmartLifecycle {
   }
 
   private void deliverAndRecord(ClaimedJob job) {
+    MDC.put("run_id", Long.toString(job.runId()));
+    MDC.put("workflow_id", Long.toString(job.workflowId()));
     try {
       Attempt attempt = delivery.deliver(job);
+      deliveryDuration.record(Duration.ofMillis(attempt.durationMs()));
       if (Thread.currentThread().isInterrupted()) {
         return; // shutting down: the job was handed back and will be delivered again elsewhere
       }
@@ -165,12 +177,28 @@ class Executor implements SmartLifecycle {
       }
       if (!queue.complete(job, attempt, next, retryAt, now)) {
         log.warn("Job {} (run {}) lost its lease before completing; its newer attempt stands", job.jobId(), job.runId());
+      } else {
+        String outcome = attempt.succeeded() ? "success" : next == JobQueue.Next.RETRY ? "retryable_failure" : "permanent_failure";
+        meters.counter("kikonect.deliveries", "outcome", outcome).increment();
+        if (next != JobQueue.Next.RETRY) {
+          meters.counter("kikonect.runs", "trigger", job.trigger(), "outcome", next == JobQueue.Next.SUCCEEDED ? "succeeded" : "failed").increment();
+          Timer.builder("kikonect.run.latency")
+              .description("From run created to run finished (succeeded or failed)")
+              .tag("outcome", next == JobQueue.Next.SUCCEEDED ? "succeeded" : "failed")
+              .publishPercentileHistogram()
+              .register(meters)
+              .record(Duration.between(job.runCreatedAt(), now));
+        }
+        if (!attempt.succeeded()) {
+          log.info("Delivery attempt {} of run {} failed: {}", attempt.number(), job.runId(), attempt.error());
+        }
       }
     } catch (RuntimeException e) {
       log.error("Recording the outcome of job {} (run {}) failed; its lease will expire and it will be retried", job.jobId(), job.runId(), e);
     } finally {
       inFlight.remove(job.jobId());
       slots.release();
+      MDC.clear();
     }
   }
 

@@ -55,11 +55,11 @@ class JobQueue {
                      next_attempt_at = NULL
                 FROM claimed
                WHERE r.id = claimed.run_id
-              RETURNING r.id, r.payload::text AS payload, r.webhook_id
+              RETURNING r.id, r.payload::text AS payload, r.webhook_id, r.trigger, r.created_at
             )
             SELECT claimed.id, claimed.run_id, claimed.workflow_id, claimed.attempt, claimed.lease_token,
                    coalesce(w.max_attempts, :default_max_attempts) AS max_attempts,
-                   w.action_url, run.payload, run.webhook_id, w.signing_secret,
+                   w.action_url, run.payload, run.webhook_id, run.trigger, run.created_at AS run_created_at, w.signing_secret,
                    CASE WHEN w.previous_secret_expires_at > :now THEN w.previous_signing_secret END AS previous_secret
               FROM claimed
               JOIN run ON run.id = claimed.run_id
@@ -84,7 +84,9 @@ class JobQueue {
                     rs.getString("payload"),
                     rs.getString("webhook_id"),
                     rs.getString("signing_secret"),
-                    rs.getString("previous_secret")))
+                    rs.getString("previous_secret"),
+                    rs.getString("trigger"),
+                    rs.getTimestamp("run_created_at").toInstant()))
         .list();
   }
 
@@ -120,6 +122,11 @@ class JobQueue {
                          CAST(:response_headers AS jsonb), CAST(:response_body AS text), CAST(:error AS text)
                     FROM job
                   ON CONFLICT (run_id, number) DO NOTHING
+                ), alert AS (
+                  INSERT INTO failure_alerts (run_id, next_at, created_at)
+                  SELECT job.run_id, :now_ts, :now_ts FROM job JOIN workflows w ON w.id = :workflow
+                   WHERE :run_status = 'failed' AND w.on_failure_url IS NOT NULL
+                  ON CONFLICT (run_id) DO NOTHING
                 )
                 UPDATE workflow_runs r
                    SET status = :run_status, ended_at = CAST(:ended_at AS timestamptz), error = CAST(:error AS text),
@@ -129,6 +136,8 @@ class JobQueue {
                 """)
             .param("job_status", jobStatus)
             .param("run_status", runStatus)
+            .param("now_ts", Timestamp.from(now))
+            .param("workflow", job.workflowId())
             .param("next_at", nextAt, java.sql.Types.TIMESTAMP)
             .param("ended_at", endedAt, java.sql.Types.TIMESTAMP)
             .param("error", attempt.error(), java.sql.Types.VARCHAR)

@@ -23,6 +23,7 @@ public record Run(
     int attemptCount,
     Instant nextAttemptAt,
     Instant scheduledFor,
+    Long replayOf,
     Instant createdAt,
     Instant startedAt,
     Instant endedAt,
@@ -31,7 +32,7 @@ public record Run(
   /** The columns {@link #fromRow} reads, for SELECT and RETURNING clauses. */
   public static final String COLUMNS =
       "id, workflow_id, status, trigger, payload::text AS payload, error, attempts AS attempt_count, next_attempt_at,"
-          + " scheduled_for, created_at, started_at, ended_at";
+          + " scheduled_for, replay_of, created_at, started_at, ended_at";
 
   public static Run fromRow(ResultSet rs, int row) throws SQLException {
     return new Run(
@@ -44,6 +45,7 @@ public record Run(
         rs.getInt("attempt_count"),
         instant(rs.getTimestamp("next_attempt_at")),
         instant(rs.getTimestamp("scheduled_for")),
+        (Long) rs.getObject("replay_of"),
         instant(rs.getTimestamp("created_at")),
         instant(rs.getTimestamp("started_at")),
         instant(rs.getTimestamp("ended_at")),
@@ -52,8 +54,8 @@ public record Run(
 
   Run withAttempts(List<AttemptView> log) {
     return new Run(
-        id, workflowId, status, trigger, payload, error, attemptCount, nextAttemptAt, scheduledFor, createdAt, startedAt,
-        endedAt, log);
+        id, workflowId, status, trigger, payload, error, attemptCount, nextAttemptAt, scheduledFor, replayOf, createdAt,
+        startedAt, endedAt, log);
   }
 
   static Instant instant(Timestamp ts) {

@@ -37,6 +37,11 @@ class PayloadReader {
   }
 
   String read(HttpServletRequest request) {
+    return toPayload(readBytes(request), request.getContentType());
+  }
+
+  /** The raw body, at most 1 MiB (413 beyond). */
+  byte[] readBytes(HttpServletRequest request) {
     long declared = request.getContentLengthLong();
     if (declared > MAX_BYTES) {
       throw tooLarge();
@@ -45,15 +50,23 @@ class PayloadReader {
     try (InputStream in = request.getInputStream()) {
       body = in.readNBytes(MAX_BYTES + 1);
     } catch (IOException e) {
+      if (e.getMessage() != null && e.getMessage().contains("larger than 1 MiB")) {
+        throw tooLarge();
+      }
       throw new UncheckedIOException(e);
     }
     if (body.length > MAX_BYTES) {
       throw tooLarge();
     }
+    return body;
+  }
+
+  /** The JSON text to deliver for a raw body of this content type. */
+  String toPayload(byte[] body, String contentType) {
     if (body.length == 0) {
       return "{}";
     }
-    MediaType type = mediaType(request.getContentType());
+    MediaType type = mediaType(contentType);
     if (type == null || type.isCompatibleWith(MediaType.APPLICATION_JSON) || "json".equals(type.getSubtypeSuffix())) {
       String text = decode(body, type);
       if (text.isBlank()) {

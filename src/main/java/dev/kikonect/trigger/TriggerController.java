@@ -2,30 +2,59 @@ package dev.kikonect.trigger;
 
 import dev.kikonect.auth.Caller;
 import dev.kikonect.auth.PublicEndpoint;
+import dev.kikonect.common.Fields;
 import dev.kikonect.run.Run;
 import dev.kikonect.web.ApiException;
+import dev.kikonect.web.FieldProblem;
 import dev.kikonect.workflow.StoredWorkflow;
 import dev.kikonect.workflow.TriggerType;
 import dev.kikonect.workflow.WorkflowService;
 import jakarta.servlet.http.HttpServletRequest;
 import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.json.JsonMapper;
 
-/** The two entry points that fire a workflow on request: manual triggers and webhooks. */
+/** The entry points that fire a workflow on request: manual triggers, webhooks and replays. */
 @RestController
 class TriggerController {
+
+  private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {};
+  static final int MAX_BULK_REPLAY = 10_000;
 
   private final WorkflowService workflows;
   private final Triggerer triggerer;
   private final PayloadReader payloads;
+  private final HookRateLimiter rateLimiter;
+  private final JsonMapper json;
+  private final Clock clock;
 
-  TriggerController(WorkflowService workflows, Triggerer triggerer, PayloadReader payloads) {
+  TriggerController(
+      WorkflowService workflows,
+      Triggerer triggerer,
+      PayloadReader payloads,
+      HookRateLimiter rateLimiter,
+      JsonMapper json,
+      Clock clock) {
     this.workflows = workflows;
     this.triggerer = triggerer;
     this.payloads = payloads;
+    this.rateLimiter = rateLimiter;
+    this.json = json;
+    this.clock = clock;
   }
 
   @PostMapping("/workflows/{id}/trigger")
@@ -33,21 +62,108 @@ class TriggerController {
     StoredWorkflow workflow = workflows.owned(caller.userId(), id);
     requireEnabled(workflow);
     String payload = payloads.read(request);
-    return accepted(triggerer.enqueue(workflow.id(), workflow.userId(), "manual", payload));
+    return enqueue(workflow, "manual", payload, request);
   }
 
-  /** No login: the unguessable token in the URL is the credential. */
+  /** No login: the unguessable token in the URL is the credential (plus a signature, if the workflow asks). */
   @PublicEndpoint
   @PostMapping("/hooks/{token}")
   ResponseEntity<Run> hook(@PathVariable String token, HttpServletRequest request) {
+    Optional<Duration> wait = rateLimiter.acquire(token);
+    if (wait.isPresent()) {
+      long seconds = Math.max(1, (wait.get().toMillis() + 999) / 1000);
+      throw new ApiException(
+          HttpStatus.TOO_MANY_REQUESTS,
+          "rate-limited",
+          "Too many requests",
+          "This webhook takes at most its configured rate (kikonect.hooks.rate-limit); retry after " + seconds + " s.",
+          List.of(),
+          Map.of("Retry-After", Long.toString(seconds)));
+    }
     StoredWorkflow workflow =
         workflows
             .byWebhookToken(token)
             .filter(w -> w.triggerType() == TriggerType.WEBHOOK)
             .orElseThrow(() -> ApiException.notFound("Webhook"));
     requireEnabled(workflow);
-    String payload = payloads.read(request);
-    return accepted(triggerer.enqueue(workflow.id(), workflow.userId(), "webhook", payload));
+    byte[] body = payloads.readBytes(request);
+    Map<String, Object> config = json.readValue(workflow.triggerConfig(), MAP);
+    Optional<String> refused = HookVerifier.check(config, request, body, clock.instant());
+    if (refused.isPresent()) {
+      throw ApiException.unauthorized("Signature verification failed: " + refused.get() + ".");
+    }
+    return enqueue(workflow, "webhook", payloads.toPayload(body, request.getContentType()), request);
+  }
+
+  private ResponseEntity<Run> enqueue(StoredWorkflow workflow, String trigger, String payload, HttpServletRequest request) {
+    String key = request.getHeader("Idempotency-Key");
+    if (key == null) {
+      return accepted(triggerer.enqueue(workflow.id(), workflow.userId(), trigger, payload));
+    }
+    if (key.isBlank() || key.length() > 255) {
+      throw ApiException.validation(List.of(new FieldProblem("Idempotency-Key", "must be 1 to 255 characters")));
+    }
+    Triggerer.Enqueued result = triggerer.enqueueIdempotent(workflow.id(), workflow.userId(), trigger, payload, key);
+    if (result.repeated()) {
+      return ResponseEntity.ok()
+          .location(URI.create("/runs/" + result.run().id()))
+          .header("Idempotent-Replayed", "true")
+          .body(result.run());
+    }
+    return accepted(result.run());
+  }
+
+  /** A new run with the same payload, or with {@code {"payload": ...}} from the body; linked by replay_of. */
+  @PostMapping("/runs/{id}/replay")
+  ResponseEntity<Run> replay(Caller caller, @PathVariable long id, @RequestBody(required = false) Map<String, Object> body) {
+    String payload = null;
+    if (body != null && body.containsKey("payload")) {
+      payload = json.writeValueAsString(body.get("payload"));
+    }
+    Run original = triggerer.replaySource(caller.userId(), id).orElseThrow(() -> ApiException.notFound("Run " + id));
+    requireEnabled(workflows.owned(caller.userId(), original.workflowId()));
+    Run run = triggerer.replay(caller.userId(), id, payload).orElseThrow(() -> ApiException.notFound("Run " + id));
+    return accepted(run);
+  }
+
+  /** Replays every run a filter matches (at most 10,000), in one transaction; says how many. */
+  @PostMapping("/runs/replay")
+  ResponseEntity<Map<String, Object>> replayMany(Caller caller, @RequestBody Map<String, Object> body) {
+    Fields fields = Fields.of(body);
+    Long workflowId = fields.integer("workflow_id", false, 1, Long.MAX_VALUE);
+    String status = fields.string("status", false, 1, 20);
+    if (status != null && !List.of("succeeded", "failed", "cancelled", "skipped", "pending", "running", "retrying").contains(status)) {
+      fields.problem("status", "must be a run status such as failed or succeeded");
+    }
+    Instant after = time(fields, "created_after");
+    Instant before = time(fields, "created_before");
+    if (workflowId == null && status == null && after == null && before == null) {
+      fields.problem("workflow_id", "give at least one of workflow_id, status, created_after, created_before");
+    }
+    fields.throwIfInvalid();
+    if (workflowId != null) {
+      workflows.owned(caller.userId(), workflowId);
+    }
+    Triggerer.ReplayFilter filter = new Triggerer.ReplayFilter(workflowId, status, after, before);
+    int matching = triggerer.countReplayable(caller.userId(), filter, MAX_BULK_REPLAY);
+    if (matching > MAX_BULK_REPLAY) {
+      throw ApiException.badRequest("too-many-runs", "The filter matches more than " + MAX_BULK_REPLAY + " runs; narrow it (time range, status, workflow).");
+    }
+    int replayed = matching == 0 ? 0 : triggerer.replayAll(caller.userId(), filter);
+    return ResponseEntity.status(HttpStatus.ACCEPTED).body(Map.of("replayed", replayed));
+  }
+
+  private static Instant time(Fields fields, String field) {
+    String value = fields.string(field, false, 1, 64);
+    if (value == null) {
+      return null;
+    }
+    try {
+      return OffsetDateTime.parse(value).toInstant();
+    } catch (DateTimeParseException e) {
+      fields.problem(field, "must be an ISO-8601 time with offset, like 2026-11-26T09:00:00Z");
+      return null;
+    }
   }
 
   private static void requireEnabled(StoredWorkflow workflow) {

@@ -13,7 +13,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * A node started without the {@code api} role ({@code kikonect.roles=executor}, say) answers only its health and
- * metrics endpoints, so that a load balancer never sends it traffic it should not take.
+ * metrics endpoints (/health, /metrics), so that a load balancer never sends it traffic it should not take.
  */
 @Component
 class RoleFilter extends OncePerRequestFilter {
@@ -26,7 +26,8 @@ class RoleFilter extends OncePerRequestFilter {
 
   @Override
   protected boolean shouldNotFilter(HttpServletRequest request) {
-    return api || request.getRequestURI().startsWith("/actuator");
+    String uri = request.getRequestURI();
+    return api || uri.startsWith("/health") || uri.equals("/metrics");
   }
 
   @Override
@@ -37,6 +38,6 @@ class RoleFilter extends OncePerRequestFilter {
     response.getWriter()
         .write(
             "{\"type\":\"" + Problems.TYPE_BASE + "role-not-served\",\"title\":\"Service unavailable\",\"status\":503,"
-                + "\"detail\":\"This node runs without the api role (kikonect.roles); send API requests to an api node.\"}");
+                + "\"detail\":\"This node runs without the api role (kikonect.roles); send API requests to an api node; this one serves /health and /metrics.\"}");
   }
 }

@@ -14,6 +14,7 @@ public record StoredWorkflow(
     Integer maxAttempts,
     String misfire,
     String overlap,
+    String onFailureUrl,
     Instant nextRunAt,
     Instant lastFiredAt,
     String lastRunStatus,

@@ -32,8 +32,9 @@ final class TriggerConfigs {
     switch (type) {
       case MANUAL -> rejectUnknown(given, Set.of(), f);
       case WEBHOOK -> {
-        rejectUnknown(given, Set.of(), f);
+        rejectUnknown(given, Set.of("verify", "secret", "header_name"), f);
         normalized.put("token", current != null && current.get("token") != null ? current.get("token") : newToken());
+        verification(given, normalized, f);
       }
       case INTERVAL -> {
         rejectUnknown(given, Set.of("interval_minutes", "payload"), f);
@@ -70,6 +71,50 @@ final class TriggerConfigs {
       }
     }
     return normalized;
+  }
+
+  static final Set<String> VERIFY_MODES = Set.of("none", "standard_webhooks", "github", "stripe", "header");
+
+  /** The optional check of incoming webhook signatures: see {@code trigger.HookVerifier}. */
+  private static void verification(Map<String, Object> given, Map<String, Object> normalized, Fields f) {
+    String mode = f.string("verify", false, 1, 40);
+    if (mode == null || mode.equals("none")) {
+      if (given.containsKey("secret") || given.containsKey("header_name")) {
+        f.problem("verify", "must be standard_webhooks, github, stripe or header when a secret is given");
+      }
+      return;
+    }
+    if (!VERIFY_MODES.contains(mode)) {
+      f.problem("verify", "must be one of none, standard_webhooks, github, stripe, header");
+      return;
+    }
+    normalized.put("verify", mode);
+    String secret = f.string("secret", !mode.equals("standard_webhooks"), 8, 256);
+    if (mode.equals("standard_webhooks")) {
+      if (secret == null) {
+        secret = dev.kikonect.execution.Signatures.newSecret();
+      } else if (!secret.startsWith("whsec_") || !isBase64(secret.substring(6))) {
+        f.problem("secret", "must be whsec_ followed by base64, as Standard Webhooks secrets are");
+      }
+    }
+    if (mode.equals("header")) {
+      String header = f.string("header_name", true, 1, 100);
+      if (header != null && !header.matches("[A-Za-z0-9!#$%&'*+.^_`|~-]+")) {
+        f.problem("header_name", "must be an HTTP header name");
+      }
+      normalized.put("header_name", header);
+    } else if (given.containsKey("header_name")) {
+      f.problem("header_name", "is only for verify: header");
+    }
+    normalized.put("secret", secret);
+  }
+
+  private static boolean isBase64(String s) {
+    try {
+      return java.util.Base64.getDecoder().decode(s).length >= 16;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
   }
 
   private static void rejectUnknown(Map<String, Object> given, Set<String> allowed, Fields f) {

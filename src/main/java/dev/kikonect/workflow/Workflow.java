@@ -18,6 +18,7 @@ public record Workflow(
     Integer maxAttempts,
     String misfire,
     String overlap,
+    String onFailureUrl,
     Instant nextRunAt,
     Instant lastFiredAt,
     String lastRunStatus,
@@ -29,7 +30,7 @@ public record Workflow(
 
   Workflow withSigningSecret(String secret) {
     return new Workflow(
-        id, name, triggerType, actionUrl, triggerConfig, enabled, maxAttempts, misfire, overlap, nextRunAt, lastFiredAt,
+        id, name, triggerType, actionUrl, triggerConfig, enabled, maxAttempts, misfire, overlap, onFailureUrl, nextRunAt, lastFiredAt,
         lastRunStatus, lastRunAt, webhookUrl, createdAt, updatedAt, secret);
   }
 }

@@ -58,7 +58,8 @@ public class WorkflowService {
   Workflow create(long userId, Map<String, Object> body) {
     Fields fields = Fields.of(body);
     String name = fields.string("name", true, 1, 200);
-    String actionUrl = actionUrl(fields, true);
+    String actionUrl = actionUrl(fields, "action_url", true);
+    String onFailureUrl = actionUrl(fields, "on_failure_url", false);
     Integer maxAttempts = maxAttempts(fields);
     String misfire = choice(fields, "misfire", MISFIRE, "fire_once");
     String overlap = choice(fields, "overlap", OVERLAP, "allow");
@@ -72,7 +73,8 @@ public class WorkflowService {
     String secret = Signatures.newSecret();
     WorkflowStore.Settings settings =
         new WorkflowStore.Settings(
-            name, type, actionUrl, json.writeValueAsString(normalized), enabled == null || enabled, maxAttempts, misfire, overlap);
+            name, type, actionUrl, json.writeValueAsString(normalized), enabled == null || enabled, maxAttempts, misfire, overlap,
+            onFailureUrl);
     long id = store.insert(userId, settings, secret, next, now);
     return view(owned(userId, id)).withSigningSecret(secret);
   }
@@ -89,7 +91,8 @@ public class WorkflowService {
       fields.problem("trigger_type", "cannot be changed; create a new workflow instead");
     }
     String name = body.containsKey("name") ? fields.string("name", true, 1, 200) : current.name();
-    String actionUrl = body.containsKey("action_url") ? actionUrl(fields, true) : current.actionUrl();
+    String actionUrl = body.containsKey("action_url") ? actionUrl(fields, "action_url", true) : current.actionUrl();
+    String onFailureUrl = body.containsKey("on_failure_url") ? actionUrl(fields, "on_failure_url", false) : current.onFailureUrl();
     Integer maxAttempts = body.containsKey("max_attempts") ? maxAttempts(fields) : current.maxAttempts();
     String misfire = body.containsKey("misfire") ? choice(fields, "misfire", MISFIRE, null) : current.misfire();
     String overlap = body.containsKey("overlap") ? choice(fields, "overlap", OVERLAP, null) : current.overlap();
@@ -123,7 +126,8 @@ public class WorkflowService {
     }
     WorkflowStore.Settings settings =
         new WorkflowStore.Settings(
-            name, current.triggerType(), actionUrl, json.writeValueAsString(config), enabled, maxAttempts, misfire, overlap);
+            name, current.triggerType(), actionUrl, json.writeValueAsString(config), enabled, maxAttempts, misfire, overlap,
+            onFailureUrl);
     if (!store.update(userId, id, current.updatedAt(), settings, reschedule, next, now)) {
       throw ApiException.conflict("concurrent-update", "Workflow " + id + " was changed by another request; read it again and retry.");
     }
@@ -251,8 +255,8 @@ public class WorkflowService {
     return value;
   }
 
-  private String actionUrl(Fields fields, boolean required) {
-    String url = fields.string("action_url", required, 1, 2048);
+  private String actionUrl(Fields fields, String field, boolean required) {
+    String url = fields.string(field, required, 1, 2048);
     if (url == null) {
       return null;
     }
@@ -260,23 +264,23 @@ public class WorkflowService {
       URI uri = new URI(url);
       String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase();
       if (!uri.isAbsolute() || !(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
-        fields.problem("action_url", "must be an absolute http or https URL, like https://example.com/hook");
+        fields.problem(field, "must be an absolute http or https URL, like https://example.com/hook");
         return null;
       }
       if (uri.getUserInfo() != null) {
-        fields.problem("action_url", "must not contain credentials; use a signed delivery instead");
+        fields.problem(field, "must not contain credentials; use a signed delivery instead");
         return null;
       }
       Optional<String> refusal = targets.refusal(uri);
       if (refusal.isPresent()) {
         fields.problem(
-            "action_url",
+            field,
             "is refused: " + refusal.get() + "; KiKonect delivers only to public addresses unless "
                 + "kikonect.delivery.allow-private-networks or kikonect.delivery.allowed-cidrs allow it");
         return null;
       }
     } catch (URISyntaxException e) {
-      fields.problem("action_url", "is not a valid URL: " + e.getReason());
+      fields.problem(field, "is not a valid URL: " + e.getReason());
       return null;
     }
     return url;
@@ -298,6 +302,7 @@ public class WorkflowService {
         w.maxAttempts(),
         w.misfire(),
         w.overlap(),
+        w.onFailureUrl(),
         w.nextRunAt(),
         w.lastFiredAt(),
         w.lastRunStatus(),

@@ -17,7 +17,7 @@ class WorkflowStore {
   private static final String SELECT =
       """
       SELECT w.id, w.user_id, w.name, w.trigger_type, w.action_url, w.trigger_config::text AS trigger_config,
-             w.enabled, w.max_attempts, w.misfire, w.overlap, w.next_run_at, w.last_fired_at, w.created_at,
+             w.enabled, w.max_attempts, w.misfire, w.overlap, w.on_failure_url, w.next_run_at, w.last_fired_at, w.created_at,
              w.updated_at, last.status AS last_run_status, last.created_at AS last_run_at
         FROM workflows w
         LEFT JOIN LATERAL (
@@ -40,15 +40,16 @@ class WorkflowStore {
       boolean enabled,
       Integer maxAttempts,
       String misfire,
-      String overlap) {}
+      String overlap,
+      String onFailureUrl) {}
 
   long insert(long userId, Settings s, String signingSecret, Instant nextRunAt, Instant now) {
     return jdbc.sql(
             """
             INSERT INTO workflows (user_id, name, trigger_type, action_url, trigger_config, enabled, max_attempts,
-                                   misfire, overlap, signing_secret, next_run_at, created_at, updated_at)
+                                   misfire, overlap, on_failure_url, signing_secret, next_run_at, created_at, updated_at)
             VALUES (:user, :name, :type, :url, :config::jsonb, :enabled, CAST(:max_attempts AS int), :misfire,
-                    :overlap, :secret, CAST(:next AS timestamptz), :now, :now)
+                    :overlap, CAST(:on_failure AS text), :secret, CAST(:next AS timestamptz), :now, :now)
             RETURNING id
             """)
         .param("user", userId)
@@ -60,6 +61,7 @@ class WorkflowStore {
         .param("max_attempts", s.maxAttempts(), Types.INTEGER)
         .param("misfire", s.misfire())
         .param("overlap", s.overlap())
+        .param("on_failure", s.onFailureUrl(), Types.VARCHAR)
         .param("secret", signingSecret)
         .param("next", nextRunAt == null ? null : Timestamp.from(nextRunAt), Types.TIMESTAMP)
         .param("now", Timestamp.from(now))
@@ -78,6 +80,7 @@ class WorkflowStore {
                 UPDATE workflows
                    SET name = :name, action_url = :url, trigger_config = :config::jsonb, enabled = :enabled,
                        max_attempts = CAST(:max_attempts AS int), misfire = :misfire, overlap = :overlap,
+                       on_failure_url = CAST(:on_failure AS text),
                        next_run_at = CASE WHEN :reschedule THEN CAST(:next AS timestamptz) ELSE next_run_at END,
                        updated_at = :now
                  WHERE id = :id AND user_id = :user AND updated_at = :read_at
@@ -89,6 +92,7 @@ class WorkflowStore {
             .param("max_attempts", s.maxAttempts(), Types.INTEGER)
             .param("misfire", s.misfire())
             .param("overlap", s.overlap())
+            .param("on_failure", s.onFailureUrl(), Types.VARCHAR)
             .param("reschedule", reschedule)
             .param("next", nextRunAt == null ? null : Timestamp.from(nextRunAt), Types.TIMESTAMP)
             .param("now", Timestamp.from(now))
@@ -173,7 +177,7 @@ class WorkflowStore {
     return jdbc.sql(
             """
             SELECT w.id, w.user_id, w.name, w.trigger_type, w.action_url, w.trigger_config::text AS trigger_config,
-                   w.enabled, w.max_attempts, w.misfire, w.overlap, w.next_run_at, w.last_fired_at, w.created_at,
+                   w.enabled, w.max_attempts, w.misfire, w.overlap, w.on_failure_url, w.next_run_at, w.last_fired_at, w.created_at,
                    w.updated_at, NULL AS last_run_status, NULL AS last_run_at
               FROM workflows w
              WHERE w.trigger_type = 'webhook' AND w.trigger_config->>'token' = :token
@@ -195,6 +199,7 @@ class WorkflowStore {
         (Integer) rs.getObject("max_attempts"),
         rs.getString("misfire"),
         rs.getString("overlap"),
+        rs.getString("on_failure_url"),
         instant(rs, "next_run_at"),
         instant(rs, "last_fired_at"),
         rs.getString("last_run_status"),

@@ -73,7 +73,7 @@ class ExecutorConcurrencyTest extends ApiTest {
   @Test
   void two_executors_on_one_database_deliver_every_job_exactly_once() {
     WorkSignal secondSignal = new WorkSignal();
-    Executor second = new Executor(queue, delivery, retries, secondSignal, clock, properties);
+    Executor second = new Executor(queue, delivery, retries, secondSignal, clock, properties, new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
     second.start();
     try (Sink sink = new Sink().replyWith(r -> {
       try {

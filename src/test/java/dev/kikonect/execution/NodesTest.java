@@ -123,7 +123,8 @@ class NodesTest {
         Api.Response refused = executorApi.get("/workflows", user.token());
         assertThat(refused.status()).isEqualTo(503);
         assertThat(refused.contentType()).startsWith("application/problem+json");
-        assertThat(executorApi.get("/actuator/health", null).status()).isEqualTo(200);
+        assertThat(executorApi.get("/health/ready", null).status()).isEqualTo(200);
+        assertThat(executorApi.get("/metrics", null).status()).isEqualTo(200);
       }
     }
   }

@@ -211,9 +211,12 @@ class SchedulingTest extends ApiTest {
     eventually().until(() -> runs(user, id).size() == 1);
     JsonNode run = runs(user, id).get(0);
     assertThat(Instant.parse(run.path("scheduled_for").asString())).isEqualTo(Instant.parse(wf.path("next_run_at").asString()));
-    Api.Response lag = api.get("/actuator/metrics/kikonect.scheduler.lag", null);
-    assertThat(lag.status()).isEqualTo(200);
-    assertThat(lag.json().path("measurements").get(0).path("value").asDouble()).isPositive();
+    Api.Response metrics = api.get("/metrics", null);
+    assertThat(metrics.status()).isEqualTo(200);
+    String count =
+        metrics.body().lines().filter(l -> l.startsWith("kikonect_scheduler_lag_seconds_count")).findFirst().orElseThrow();
+    assertThat(Double.parseDouble(count.substring(count.lastIndexOf(' ') + 1))).isPositive();
+    assertThat(metrics.body()).contains("kikonect_scheduler_lag_seconds_bucket");
   }
 
   @Test

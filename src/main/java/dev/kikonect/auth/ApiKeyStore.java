@@ -1,0 +1,94 @@
+package dev.kikonect.auth;
+
+import java.sql.Timestamp;
+import java.sql.Types;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Repository;
+
+/** Personal API keys, each known only by the SHA-256 of the key. */
+@Repository
+class ApiKeyStore {
+
+  /** A key as its owner sees it in the list: never the key itself. */
+  record ApiKey(long id, String name, String prefix, Instant createdAt, Instant lastUsedAt, Instant expiresAt) {}
+
+  private final JdbcClient jdbc;
+
+  ApiKeyStore(JdbcClient jdbc) {
+    this.jdbc = jdbc;
+  }
+
+  ApiKey create(long userId, String name, byte[] hash, String prefix, Instant expiresAt, Instant now) {
+    return jdbc.sql(
+            """
+            INSERT INTO api_keys (user_id, name, key_hash, prefix, created_at, expires_at)
+            VALUES (:user, :name, :hash, :prefix, :now, CAST(:expires AS timestamptz))
+            RETURNING id, name, prefix, created_at, last_used_at, expires_at
+            """)
+        .param("user", userId)
+        .param("name", name)
+        .param("hash", hash)
+        .param("prefix", prefix)
+        .param("now", Timestamp.from(now))
+        .param("expires", expiresAt == null ? null : Timestamp.from(expiresAt), Types.TIMESTAMP)
+        .query(ApiKeyStore::row)
+        .single();
+  }
+
+  List<ApiKey> list(long userId) {
+    return jdbc.sql(
+            "SELECT id, name, prefix, created_at, last_used_at, expires_at FROM api_keys WHERE user_id = :user ORDER BY id DESC")
+        .param("user", userId)
+        .query(ApiKeyStore::row)
+        .list();
+  }
+
+  boolean delete(long userId, long id) {
+    return jdbc.sql("DELETE FROM api_keys WHERE id = :id AND user_id = :user").param("id", id).param("user", userId).update() == 1;
+  }
+
+  /** The owner of a valid, unexpired key; notes its use (at most once a minute, to keep reads cheap). */
+  Optional<User> findUser(byte[] hash, Instant now) {
+    Optional<Map.Entry<Long, User>> found =
+        jdbc.sql(
+                """
+                SELECT k.id AS key_id, k.last_used_at, u.id, u.email, u.firstname, u.lastname, u.created_at
+                  FROM api_keys k JOIN users u ON u.id = k.user_id
+                 WHERE k.key_hash = :hash AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > :now)
+                """)
+            .param("hash", hash)
+            .param("now", Timestamp.from(now))
+            .query(
+                (rs, n) -> {
+                  Timestamp last = rs.getTimestamp("last_used_at");
+                  long keyId = last == null || last.toInstant().isBefore(now.minus(Duration.ofMinutes(1))) ? rs.getLong("key_id") : -1;
+                  return Map.entry(keyId, UserStore.user(rs, n));
+                })
+            .optional();
+    found.filter(e -> e.getKey() > 0)
+        .ifPresent(
+            e ->
+                jdbc.sql("UPDATE api_keys SET last_used_at = :now WHERE id = :id")
+                    .param("now", Timestamp.from(now))
+                    .param("id", e.getKey())
+                    .update());
+    return found.map(Map.Entry::getValue);
+  }
+
+  private static ApiKey row(java.sql.ResultSet rs, int n) throws java.sql.SQLException {
+    Timestamp last = rs.getTimestamp("last_used_at");
+    Timestamp expires = rs.getTimestamp("expires_at");
+    return new ApiKey(
+        rs.getLong("id"),
+        rs.getString("name"),
+        rs.getString("prefix"),
+        rs.getTimestamp("created_at").toInstant(),
+        last == null ? null : last.toInstant(),
+        expires == null ? null : expires.toInstant());
+  }
+}

@@ -1,0 +1,119 @@
+package dev.kikonect.run;
+
+import dev.kikonect.KiKonectProperties;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Component;
+
+/**
+ * Prunes history: succeeded runs after {@code kikonect.retention.succeeded} (30 days), failed, cancelled and
+ * skipped ones after {@code kikonect.retention.failed} (90 days), with their attempts and jobs; also expired
+ * Idempotency-Keys and login sessions. Deletes in small batches with a pause between them, so that deliveries never
+ * queue behind a long delete. Runs on scheduler nodes; several at once are harmless (SKIP LOCKED).
+ */
+@Component
+public class Retention implements SmartLifecycle {
+
+  private static final Logger log = LoggerFactory.getLogger(Retention.class);
+
+  private final JdbcClient jdbc;
+  private final Clock clock;
+  private final KiKonectProperties.Retention settings;
+  private final boolean enabled;
+  private volatile boolean running;
+  private Thread thread;
+
+  Retention(JdbcClient jdbc, Clock clock, KiKonectProperties properties) {
+    this.jdbc = jdbc;
+    this.clock = clock;
+    this.settings = properties.retention();
+    this.enabled = properties.hasRole("scheduler");
+  }
+
+  /** One full pass; returns the number of runs deleted. */
+  public int prune() {
+    Instant now = clock.instant();
+    int runs = 0;
+    runs += deleteRuns("status = 'succeeded'", now.minus(settings.succeeded()));
+    runs += deleteRuns("status IN ('failed', 'cancelled', 'skipped')", now.minus(settings.failed()));
+    jdbc.sql("DELETE FROM idempotency_keys WHERE created_at < :cutoff").param("cutoff", Timestamp.from(now.minus(Duration.ofHours(24)))).update();
+    jdbc.sql("DELETE FROM sessions WHERE expires_at < :now OR revoked_at < :now").param("now", Timestamp.from(now.minus(Duration.ofDays(1)))).update();
+    if (runs > 0) {
+      log.info("Retention removed {} finished runs", runs);
+    }
+    return runs;
+  }
+
+  private int deleteRuns(String which, Instant cutoff) {
+    int total = 0;
+    while (true) {
+      int deleted =
+          jdbc.sql(
+                  "DELETE FROM workflow_runs WHERE id IN (SELECT id FROM workflow_runs WHERE "
+                      + which
+                      + " AND ended_at < :cutoff LIMIT :batch FOR UPDATE SKIP LOCKED)")
+              .param("cutoff", Timestamp.from(cutoff))
+              .param("batch", settings.batchSize())
+              .update();
+      total += deleted;
+      if (deleted < settings.batchSize() || !running) {
+        return total;
+      }
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return total;
+      }
+    }
+  }
+
+  @Override
+  public synchronized void start() {
+    if (!enabled || running) {
+      return;
+    }
+    running = true;
+    thread =
+        Thread.ofPlatform()
+            .name("kikonect-retention")
+            .daemon(true)
+            .start(
+                () -> {
+                  while (running) {
+                    try {
+                      prune();
+                      Thread.sleep(settings.interval().toMillis());
+                    } catch (InterruptedException e) {
+                      return;
+                    } catch (RuntimeException e) {
+                      log.warn("Retention pass failed; next one in {}: {}", settings.interval(), e.toString());
+                      try {
+                        Thread.sleep(settings.interval().toMillis());
+                      } catch (InterruptedException interrupted) {
+                        return;
+                      }
+                    }
+                  }
+                });
+  }
+
+  @Override
+  public synchronized void stop() {
+    running = false;
+    if (thread != null) {
+      thread.interrupt();
+    }
+  }
+
+  @Override
+  public boolean isRunning() {
+    return running;
+  }
+}
