@@ -29,6 +29,7 @@ import tools.jackson.databind.JsonNode;
       "kikonect.executor.sweep-interval=200ms",
       "kikonect.delivery.retry-delays=100ms,200ms",
       "kikonect.delivery.allowed-cidrs=127.0.0.1/32",
+      "kikonect.auth.max-failures-per-address=100000",
       "logging.level.dev.kikonect=INFO"
     })
 @Import(ApiTest.ClockConfig.class)

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
 /** Retries, the attempt log, signatures and cancellation, end to end. (Test retry delays: 100 ms, then 200 ms.) */
-class DeliveryGuaranteesTest extends ApiTest {
+public class DeliveryGuaranteesTest extends ApiTest {
 
   private final Sink sink = new Sink();
 
@@ -199,7 +199,7 @@ class DeliveryGuaranteesTest extends ApiTest {
     assertThat(sink.received()).hasSize(1);
   }
 
-  static String hmac(String secret, String content) throws Exception {
+  public static String hmac(String secret, String content) throws Exception {
     Mac mac = Mac.getInstance("HmacSHA256");
     mac.init(new SecretKeySpec(Base64.getDecoder().decode(secret.substring("whsec_".length())), "HmacSHA256"));
     return Base64.getEncoder().encodeToString(mac.doFinal(content.getBytes(StandardCharsets.UTF_8)));
