@@ -71,6 +71,10 @@ public class AuthService {
       fields.problem("password", "must be a string");
       return null;
     }
+    if (password.indexOf('\u0000') >= 0) {
+      fields.problem("password", "must not contain NUL characters");
+      return null;
+    }
     // Passwords are taken exactly as typed: no trimming, spaces count.
     if (password.length() < MIN_PASSWORD) {
       fields.problem("password", "must be at least " + MIN_PASSWORD + " characters");
@@ -91,6 +95,9 @@ public class AuthService {
     }
     fields.throwIfInvalid();
     String password = (String) raw;
+    if (email.indexOf('\u0000') >= 0 || password.indexOf('\u0000') >= 0) {
+      throw badCredentials();
+    }
     Optional<java.time.Duration> locked = throttle.lockedFor(email, clientAddress);
     if (locked.isPresent()) {
       long seconds = Math.max(1, (locked.get().toMillis() + 999) / 1000);

@@ -53,6 +53,10 @@ public final class Fields {
       problem(field, "must be a string");
       return null;
     }
+    if (s.indexOf('\u0000') >= 0) {
+      problem(field, "must not contain NUL characters");
+      return null;
+    }
     String trimmed = s.strip();
     if (trimmed.isEmpty() && required) {
       problem(field, "must not be blank");
@@ -116,6 +120,20 @@ public final class Fields {
       return null;
     }
     return (Map<String, Object>) map;
+  }
+
+  /** Whether a parsed JSON value holds a NUL character in any string or key (PostgreSQL text cannot store one). */
+  public static boolean containsNul(Object value) {
+    if (value instanceof String s) {
+      return s.indexOf('\u0000') >= 0;
+    }
+    if (value instanceof Map<?, ?> map) {
+      return map.entrySet().stream().anyMatch(e -> containsNul(e.getKey()) || containsNul(e.getValue()));
+    }
+    if (value instanceof List<?> list) {
+      return list.stream().anyMatch(Fields::containsNul);
+    }
+    return false;
   }
 
   public void problem(String field, String reason) {

@@ -50,6 +50,16 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     return false;
   }
 
+  @ExceptionHandler({
+    org.springframework.web.multipart.MultipartException.class,
+    org.apache.tomcat.util.http.InvalidParameterException.class
+  })
+  ResponseEntity<Object> unreadableBody(Exception e) {
+    return problem(
+        Problems.of(HttpStatus.BAD_REQUEST, "malformed-body", "Malformed request body", "The request body or its parameters cannot be parsed."),
+        new HttpHeaders());
+  }
+
   @ExceptionHandler(Exception.class)
   ResponseEntity<Object> unexpected(Exception e, HttpServletRequest request) {
     if (tooLarge(e)) {

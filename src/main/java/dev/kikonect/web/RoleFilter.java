@@ -27,7 +27,7 @@ class RoleFilter extends OncePerRequestFilter {
   @Override
   protected boolean shouldNotFilter(HttpServletRequest request) {
     String uri = request.getRequestURI();
-    return api || uri.startsWith("/health") || uri.equals("/metrics");
+    return api || uri.startsWith("/health") || uri.equals("/metrics") || uri.equals("/openapi.json");
   }
 
   @Override

@@ -28,6 +28,10 @@ final class TriggerConfigs {
       TriggerType type, Map<String, Object> config, Map<String, Object> current, Fields fields) {
     Map<String, Object> given = config == null ? Map.of() : config;
     Fields f = fields.nested("trigger_config", given);
+    if (Fields.containsNul(given)) {
+      f.problem("payload", "must not contain NUL characters (\\u0000) anywhere");
+      return Map.of();
+    }
     Map<String, Object> normalized = new LinkedHashMap<>();
     switch (type) {
       case MANUAL -> rejectUnknown(given, Set.of(), f);

@@ -1,0 +1,64 @@
+package dev.kikonect.web;
+
+import dev.kikonect.auth.PublicEndpoint;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.Map;
+import org.springframework.core.io.ClassPathResource;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RestController;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Serves the API description (written by hand in {@code openapi.yaml}, checked by OpenApiContractTest) as JSON at
+ * /openapi.json; Swagger UI at /docs reads it from there.
+ */
+@RestController
+class OpenApiController {
+
+  private final String json;
+
+  OpenApiController(JsonMapper mapper) {
+    try (InputStream in = new ClassPathResource("openapi.yaml").getInputStream()) {
+      Map<String, Object> document = new Yaml(new LoaderOptions()).load(in);
+      this.json = mapper.writeValueAsString(document);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Swagger UI (from its webjar) reading /openapi.json. springdoc is not used: its UI only works with its own
+   * generated description, and ours is written by hand because request bodies are read as raw JSON (to name every
+   * bad field at once), which generation cannot describe.
+   */
+  @PublicEndpoint
+  @GetMapping(value = "/docs", produces = MediaType.TEXT_HTML_VALUE)
+  String docs() {
+    String base = "/webjars/swagger-ui/" + SWAGGER_UI_VERSION;
+    return """
+        <!doctype html>
+        <html lang="en">
+        <head><meta charset="utf-8"><title>KiKonect API</title>
+        <link rel="stylesheet" href="%1$s/swagger-ui.css"></head>
+        <body><div id="ui"></div>
+        <script src="%1$s/swagger-ui-bundle.js"></script>
+        <script>window.onload = () => { window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"}); };</script>
+        </body></html>
+        """
+        .formatted(base);
+  }
+
+  static final String SWAGGER_UI_VERSION = "5.32.2";
+
+  @PublicEndpoint
+  @GetMapping(value = "/openapi.json", produces = MediaType.APPLICATION_JSON_VALUE)
+  ResponseEntity<String> openApi() {
+    return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(json);
+  }
+}

@@ -1,0 +1,265 @@
+package dev.kikonect.web;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kikonect.ApiTest;
+import dev.kikonect.support.Api;
+import dev.kikonect.support.Sink;
+import java.io.InputStream;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.core.io.ClassPathResource;
+import org.springframework.web.method.HandlerMethod;
+import org.springframework.web.servlet.mvc.method.RequestMappingInfo;
+import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandlerMapping;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import tools.jackson.databind.JsonNode;
+
+/** Keeps openapi.yaml honest: every served route is described, and real responses match the described schemas. */
+class OpenApiContractTest extends ApiTest {
+
+  @Autowired
+  @Qualifier("requestMappingHandlerMapping")
+  RequestMappingHandlerMapping mappings;
+
+  private Map<String, Object> spec;
+  private final List<String> violations = new ArrayList<>();
+  private final Sink sink = new Sink();
+
+  @BeforeEach
+  void loadSpec() throws Exception {
+    try (InputStream in = new ClassPathResource("openapi.yaml").getInputStream()) {
+      spec = new Yaml(new LoaderOptions()).load(in);
+    }
+  }
+
+  @AfterEach
+  void closeSink() {
+    sink.close();
+  }
+
+  @SuppressWarnings("unchecked")
+  private Map<String, Object> paths() {
+    return (Map<String, Object>) spec.get("paths");
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void every_route_the_application_serves_is_described() {
+    Set<String> missing = new TreeSet<>();
+    for (Map.Entry<RequestMappingInfo, HandlerMethod> e : mappings.getHandlerMethods().entrySet()) {
+      if (!e.getValue().getBeanType().getPackageName().startsWith("dev.kikonect")) {
+        continue;
+      }
+      for (String path : e.getKey().getPatternValues()) {
+        if (path.equals("/error") || path.equals("/docs")) {
+          continue;
+        }
+        for (var method : e.getKey().getMethodsCondition().getMethods()) {
+          Map<String, Object> item = (Map<String, Object>) paths().get(path);
+          if (item == null || !item.containsKey(method.name().toLowerCase())) {
+            missing.add(method + " " + path);
+          }
+        }
+      }
+    }
+    for (String ops : List.of("/health", "/health/live", "/health/ready", "/metrics")) {
+      if (!paths().containsKey(ops)) {
+        missing.add("GET " + ops);
+      }
+    }
+    assertThat(missing).as("routes served but not in openapi.yaml").isEmpty();
+    // ...and the other way round: every described operation exists (answers something other than 404/405 routing).
+    assertThat(api.get("/openapi.json", null).json().path("paths").size()).isEqualTo(paths().size());
+  }
+
+  @Test
+  void real_responses_match_the_described_schemas() {
+    Api.Response registered = api.post("/register", null, Map.of("email", "contract-" + System.nanoTime() + "@example.com", "password", "contract password", "firstname", "C", "lastname", "T"));
+    check("post", "/register", registered);
+    check("post", "/register", api.post("/register", null, Map.of("email", "bad")));
+    String email = registered.json().path("email").asString();
+    Api.Response login = api.post("/login", null, Map.of("email", email, "password", "contract password"));
+    check("post", "/login", login);
+    check("post", "/login", api.post("/login", null, Map.of("email", email, "password", "wrong password")));
+    String token = login.json().path("token").asString();
+    check("get", "/me", api.get("/me", token));
+    check("get", "/me", api.get("/me", null));
+
+    Api.Response key = api.post("/api-keys", token, Map.of("name", "contract"));
+    check("post", "/api-keys", key);
+    check("get", "/api-keys", api.get("/api-keys", token));
+
+    Api.Response webhook = api.post("/workflows", token, Map.of("name", "w", "trigger_type", "webhook", "action_url", sink.url()));
+    check("post", "/workflows", webhook);
+    check("post", "/workflows", api.post("/workflows", token, Map.of("name", "")));
+    long wf = webhook.json().path("id").asLong();
+    Api.Response interval =
+        api.post("/workflows", token, Map.of("name", "i", "trigger_type", "interval", "action_url", sink.url(), "trigger_config", Map.of("interval_minutes", 5)));
+    check("post", "/workflows", interval);
+    long iv = interval.json().path("id").asLong();
+    check("get", "/workflows", api.get("/workflows?limit=1", token));
+    check("get", "/workflows/{id}", api.get("/workflows/" + wf, token));
+    check("get", "/workflows/{id}", api.get("/workflows/999999999", token));
+    check("patch", "/workflows/{id}", api.send("PATCH", "/workflows/" + wf, token, "application/json", "{\"name\":\"renamed\"}"));
+    check("get", "/workflows/{id}/schedule", api.get("/workflows/" + iv + "/schedule?count=3", token));
+    check("get", "/workflows/{id}/schedule", api.get("/workflows/" + wf + "/schedule", token));
+    check("post", "/schedule/preview", api.post("/schedule/preview", token, Map.of("trigger_type", "cron", "trigger_config", Map.of("expression", "0 9 * * *"))));
+    check("post", "/workflows/{id}/secret/rotate", api.post("/workflows/" + wf + "/secret/rotate", token, ""));
+
+    Api.Response hooked = api.send("POST", webhook.json().path("webhook_url").asString(), null, "application/json", "{\"a\":1}");
+    check("post", "/hooks/{token}", hooked);
+    check("post", "/hooks/{token}", api.send("POST", "/hooks/nope", null, "application/json", "{}"));
+    check("post", "/hooks/{token}", api.send("POST", webhook.json().path("webhook_url").asString(), null, "text/plain", "x"));
+    long run = hooked.json().path("id").asLong();
+    awaitFinished(new Api.User(0, email, "", token), run);
+    check("get", "/runs/{id}", api.get("/runs/" + run, token));
+    check("get", "/runs", api.get("/runs?limit=5", token));
+    check("get", "/workflows/{id}/runs", api.get("/workflows/" + wf + "/runs", token));
+    check("post", "/runs/{id}/cancel", api.post("/runs/" + run + "/cancel", token, ""));
+    check("post", "/runs/{id}/replay", api.post("/runs/" + run + "/replay", token, ""));
+    check("post", "/runs/replay", api.post("/runs/replay", token, Map.of("workflow_id", wf, "status", "succeeded")));
+    check("post", "/workflows/{id}/trigger", api.post("/workflows/" + wf + "/trigger", token, "{}"));
+    check("post", "/workflows/{id}/token/rotate", api.post("/workflows/" + wf + "/token/rotate", token, ""));
+    check("post", "/workflows/{id}/token/rotate", api.post("/workflows/" + iv + "/token/rotate", token, ""));
+    check("get", "/health", api.get("/health", null));
+    check("get", "/health/live", api.get("/health/live", null));
+    check("get", "/health/ready", api.get("/health/ready", null));
+    check("get", "/openapi.json", api.get("/openapi.json", null));
+    check("delete", "/workflows/{id}", api.send("DELETE", "/workflows/" + iv, token, null, null));
+    check("delete", "/api-keys/{id}", api.send("DELETE", "/api-keys/" + key.json().path("id").asLong(), token, null, null));
+    check("post", "/password", api.post("/password", token, Map.of("current_password", "contract password", "new_password", "another password")));
+    check("post", "/logout", api.post("/logout", token, ""));
+
+    assertThat(violations).isEmpty();
+  }
+
+  @SuppressWarnings("unchecked")
+  private void check(String method, String template, Api.Response response) {
+    Map<String, Object> operation = (Map<String, Object>) ((Map<String, Object>) paths().get(template)).get(method);
+    assertThat(operation).as(method + " " + template + " is described").isNotNull();
+    Map<String, Object> responses = (Map<String, Object>) operation.get("responses");
+    Map<String, Object> described = (Map<String, Object>) responses.get(Integer.toString(response.status()));
+    String where = method.toUpperCase() + " " + template + " " + response.status();
+    if (described == null) {
+      violations.add(where + ": status not described");
+      return;
+    }
+    described = resolve(described);
+    Map<String, Object> content = (Map<String, Object>) described.get("content");
+    if (content == null) {
+      if (!response.body().isEmpty()) {
+        violations.add(where + ": body not described");
+      }
+      return;
+    }
+    String type = response.contentType() == null ? "" : response.contentType().split(";")[0].strip();
+    Map<String, Object> media = (Map<String, Object>) content.get(type);
+    if (media == null) {
+      violations.add(where + ": content type " + type + " not described (" + content.keySet() + ")");
+      return;
+    }
+    if (response.json() != null) {
+      validate(response.json(), (Map<String, Object>) media.get("schema"), where + " $", violations);
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private Map<String, Object> resolve(Map<String, Object> node) {
+    Object ref = node.get("$ref");
+    if (ref == null) {
+      return node;
+    }
+    Object target = spec;
+    for (String part : ref.toString().substring(2).split("/")) {
+      target = ((Map<String, Object>) target).get(part);
+    }
+    return resolve((Map<String, Object>) target);
+  }
+
+  /** A small JSON Schema checker: type (with null), enum, required, properties, additionalProperties, items, date-time. */
+  @SuppressWarnings("unchecked")
+  private void validate(JsonNode node, Map<String, Object> schema, String at, List<String> errors) {
+    if (schema == null) {
+      return;
+    }
+    schema = resolve(schema);
+    Object type = schema.get("type");
+    if (type != null) {
+      List<String> types = type instanceof List<?> l ? (List<String>) l : List.of(type.toString());
+      if (!types.contains(jsonType(node)) && !(types.contains("number") && jsonType(node).equals("integer"))) {
+        errors.add(at + ": is " + jsonType(node) + ", described as " + types);
+        return;
+      }
+    }
+    if (node.isNull()) {
+      return;
+    }
+    if (schema.containsKey("enum") && !((List<Object>) schema.get("enum")).contains(node.asString())) {
+      errors.add(at + ": " + node + " not in " + schema.get("enum"));
+    }
+    if ("date-time".equals(schema.get("format")) && node.isString()) {
+      try {
+        OffsetDateTime.parse(node.asString());
+      } catch (DateTimeParseException e) {
+        errors.add(at + ": not a date-time: " + node.asString());
+      }
+    }
+    if (node.isObject()) {
+      Map<String, Object> properties = (Map<String, Object>) schema.getOrDefault("properties", Map.of());
+      for (Object required : (List<Object>) schema.getOrDefault("required", List.of())) {
+        if (!node.has(required.toString())) {
+          errors.add(at + ": missing required " + required);
+        }
+      }
+      for (Iterator<Map.Entry<String, JsonNode>> it = node.properties().iterator(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> field = it.next();
+        Object sub = properties.get(field.getKey());
+        if (sub == null) {
+          if (Boolean.FALSE.equals(schema.get("additionalProperties"))) {
+            errors.add(at + ": undescribed property " + field.getKey());
+          }
+        } else {
+          validate(field.getValue(), (Map<String, Object>) sub, at + "." + field.getKey(), errors);
+        }
+      }
+    }
+    if (node.isArray() && schema.get("items") instanceof Map<?, ?> items) {
+      int i = 0;
+      for (JsonNode element : node) {
+        validate(element, (Map<String, Object>) items, at + "[" + i++ + "]", errors);
+      }
+    }
+  }
+
+  private static String jsonType(JsonNode node) {
+    if (node.isNull()) {
+      return "null";
+    }
+    if (node.isIntegralNumber()) {
+      return "integer";
+    }
+    if (node.isNumber()) {
+      return "number";
+    }
+    if (node.isBoolean()) {
+      return "boolean";
+    }
+    if (node.isString()) {
+      return "string";
+    }
+    return node.isArray() ? "array" : "object";
+  }
+}
