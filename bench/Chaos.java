@@ -110,7 +110,7 @@ public class Chaos {
       ports[i] = BenchSupport.freePort();
       nodeArgs.add(
           List.of("--server.port=" + ports[i], "--spring.datasource.url=" + dbUrl, "--spring.datasource.username=postgres",
-              "--kikonect.delivery.allowed-cidrs=127.0.0.1/32"));
+              "--kikonect.delivery.allowed-cidrs=127.0.0.1/32", "--kikonect.hooks.rate-limit=0"));
       procs[i] = BenchSupport.startKiKonect(jar, heap, work.resolve("node" + i + ".log"), nodeArgs.get(i));
     }
     for (int i = 0; i < nodes; i++) {
