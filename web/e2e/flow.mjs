@@ -1,0 +1,188 @@
+// End-to-end: the real app (the packaged jar, embedded PostgreSQL) and a local sink, driven through Debian's
+// Chromium with playwright-core: register -> create a webhook workflow -> POST to its hook -> the run appears as
+// succeeded without a reload -> open its attempts -> replay it. Screenshots of the main pages at desktop and
+// phone widths go to web/e2e/screenshots/. Any console error fails the run.
+import { chromium } from 'playwright-core';
+import { execSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const shots = path.join(here, 'screenshots');
+fs.mkdirSync(shots, { recursive: true });
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+if (!fs.existsSync(CHROMIUM)) {
+  console.error(`e2e: no Chromium at ${CHROMIUM}. Install it with: apt-get install -y chromium (bin/test does this).`);
+  process.exit(1);
+}
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+async function waitFor(url, ms = 120_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`not ready: ${url}`);
+}
+
+// The action sink.
+const received = [];
+const sink = http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => (body += c));
+  req.on('end', () => {
+    received.push({ headers: req.headers, body });
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end('thanks');
+  });
+});
+await new Promise((r) => sink.listen(0, '127.0.0.1', r));
+const sinkUrl = `http://127.0.0.1:${sink.address().port}/orders`;
+
+// KiKonect itself.
+const java = execSync('bash -c "source bin/common.sh && find_jdk"', { cwd: root }).toString().trim() + '/bin/java';
+const port = await freePort();
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kikonect-e2e-'));
+const log = fs.openSync(path.join(os.tmpdir(), `kikonect-e2e-${port}.log`), 'w');
+const app = spawn(
+  java,
+  ['-Xmx256m', '-jar', path.join(root, 'target/kikonect.jar'), `--server.port=${port}`, `--kikonect.data-dir=${dataDir}`,
+    '--kikonect.delivery.allowed-cidrs=127.0.0.1/32'],
+  { stdio: ['ignore', log, log] },
+);
+const base = `http://localhost:${port}`;
+let browser;
+let failed = false;
+const consoleErrors = [];
+const step = (s) => console.log(`e2e: ${s}`);
+
+try {
+  await waitFor(`${base}/health/ready`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  const shoot = async (name) => {
+    const size = page.viewportSize();
+    await page.screenshot({ path: path.join(shots, `${name}-${size.width < 600 ? 'phone' : 'desktop'}.png`), fullPage: true });
+  };
+
+  step('register');
+  await page.goto(`${base}/`);
+  await page.getByRole('heading', { name: 'Log in' }).waitFor();
+  await shoot('login');
+  await page.getByRole('button', { name: /Create one/ }).click();
+  await page.getByLabel('Email').fill(`e2e-${Date.now()}@example.com`);
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByLabel('First name').fill('Ada');
+  await page.getByLabel('Last name').fill('Lovelace');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+
+  step('create a webhook workflow');
+  await page.getByRole('link', { name: 'Workflows' }).click();
+  await page.getByText('No workflows yet').waitFor();
+  await page.getByRole('link', { name: 'New workflow' }).click();
+  await page.getByLabel('Name').fill('Orders to ERP');
+  await page.getByLabel(/Action URL/).fill(sinkUrl);
+  await page.getByRole('button', { name: 'Create workflow' }).click();
+  const hookUrl = (await page.getByTestId('webhook-url').textContent()).trim();
+  await page.getByTestId('secret').waitFor();
+  await shoot('workflow');
+
+  step('POST to its hook; the run must appear as succeeded without a reload');
+  const accepted = await fetch(hookUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"order": 42}' });
+  if (accepted.status !== 202) throw new Error(`hook answered ${accepted.status}`);
+  await page.locator('[data-testid=runs] .status-succeeded').first().waitFor({ timeout: 20_000 });
+  if (received.length !== 1 || received[0].body !== '{"order": 42}') throw new Error(`sink got ${JSON.stringify(received)}`);
+
+  step('open its attempts');
+  await page.locator('[data-testid=runs] a').first().click();
+  const attempt = page.getByTestId('attempts').locator('li').first();
+  await attempt.waitFor();
+  if (!(await attempt.textContent()).includes('HTTP 200')) throw new Error('attempt does not show HTTP 200');
+  await shoot('run');
+
+  step('replay it');
+  const firstRunUrl = page.url();
+  await page.getByRole('button', { name: 'Replay', exact: true }).click();
+  await page.waitForURL((u) => u.toString() !== firstRunUrl && /#\/runs\/\d+$/.test(u.toString()));
+  await page.getByText(/replay of #/).waitFor();
+  await page.locator('.badge.status-succeeded').waitFor({ timeout: 20_000 });
+  if (received.length !== 2) throw new Error(`expected 2 deliveries after the replay, got ${received.length}`);
+
+  step('the other pages');
+  await page.getByRole('link', { name: 'Runs' }).click();
+  await page.getByTestId('runs').waitFor();
+  await shoot('runs');
+  await page.getByRole('link', { name: 'Workflows' }).click();
+  await page.getByRole('link', { name: 'Orders to ERP' }).waitFor();
+  await shoot('workflows');
+  await page.goto(`${base}/app/#/workflows/new`);
+  await page.getByLabel('Trigger').selectOption('cron');
+  await page.locator('.preview li').first().waitFor();
+  await shoot('new-cron-workflow');
+  await page.getByRole('link', { name: 'API keys' }).click();
+  await page.getByRole('heading', { name: 'API keys' }).waitFor();
+  await page.locator('input[name=key-name]').fill('CI');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await page.getByText('Copy the key now').waitFor();
+  await shoot('api-keys');
+  await page.getByRole('link', { name: 'Dashboard' }).click();
+  await page.getByText('runs in 24 h').waitFor();
+  await shoot('dashboard');
+
+  step('phone width (375 px)');
+  await page.setViewportSize({ width: 375, height: 812 });
+  for (const [route, name, ready] of [
+    ['#/dashboard', 'dashboard', 'runs in 24 h'],
+    ['#/workflows', 'workflows', 'Orders to ERP'],
+    ['#/runs', 'runs', 'Runs'],
+  ]) {
+    await page.evaluate((r) => (window.location.hash = r), route);
+    await page.getByText(ready).first().waitFor();
+    await shoot(name);
+  }
+  await page.locator('[data-testid=runs] a').first().click();
+  await page.getByTestId('attempts').waitFor();
+  await shoot('run');
+
+  const manifest = await fetch(`${base}/app/manifest.webmanifest`);
+  if (!manifest.ok) throw new Error('no web app manifest');
+  if (consoleErrors.length) throw new Error('console errors:\n' + consoleErrors.join('\n'));
+  step(`passed; screenshots in ${path.relative(root, shots)}/`);
+} catch (e) {
+  failed = true;
+  console.error('e2e FAILED:', e.message);
+  if (consoleErrors.length) console.error('console errors:', consoleErrors);
+} finally {
+  if (browser) await browser.close();
+  app.kill('SIGTERM');
+  sink.close();
+  await new Promise((r) => app.once('exit', r));
+  fs.rmSync(dataDir, { recursive: true, force: true });
+}
+console.log(failed ? '0 passed, 1 failed' : '1 passed, 0 failed');
+process.exit(failed ? 1 : 0);

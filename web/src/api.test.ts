@@ -1,0 +1,49 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ApiError, request, setToken } from './api';
+
+function response(status: number, body: unknown, type = 'application/json') {
+  return new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'Content-Type': type } });
+}
+
+describe('the API client', () => {
+  it('sends the bearer token and JSON body and returns the parsed answer', async () => {
+    const fetcher = vi.fn().mockResolvedValue(response(201, { id: 7 }));
+    setToken('kks_test');
+    const result = await request<{ id: number }>('POST', '/workflows', { name: 'x' }, fetcher);
+
+    expect(result.id).toBe(7);
+    const [path, init] = fetcher.mock.calls[0];
+    expect(path).toBe('/workflows');
+    expect(init.headers.Authorization).toBe('Bearer kks_test');
+    expect(init.headers['Content-Type']).toBe('application/json');
+    expect(JSON.parse(init.body)).toEqual({ name: 'x' });
+    setToken(null);
+  });
+
+  it('turns a problem+json answer into an ApiError naming every bad field', async () => {
+    const problem = {
+      type: 'https://kikonect.dev/problems/validation',
+      title: 'Invalid request',
+      status: 400,
+      detail: '2 fields are invalid',
+      errors: [
+        { field: 'name', reason: 'must not be blank' },
+        { field: 'action_url', reason: 'must be an absolute http or https URL' },
+      ],
+    };
+    const fetcher = vi.fn().mockResolvedValue(response(400, problem, 'application/problem+json'));
+
+    const error = await request('POST', '/workflows', {}, fetcher).catch((e) => e);
+
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error.status).toBe(400);
+    expect(error.fieldError('name')).toBe('must not be blank');
+    expect(error.fieldError('action_url')).toContain('absolute');
+    expect(error.fieldError('other')).toBeUndefined();
+  });
+
+  it('returns nothing for 204', async () => {
+    const fetcher = vi.fn().mockResolvedValue(new Response(null, { status: 204 }));
+    await expect(request('DELETE', '/workflows/1', undefined, fetcher)).resolves.toBeUndefined();
+  });
+});

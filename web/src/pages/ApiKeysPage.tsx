@@ -1,0 +1,60 @@
+import { FormEvent, useState } from 'react';
+import { api, ApiError, ApiKey } from '../api';
+import { confirmed, CopyButton, Empty, ErrorNote, Field, Loading, usePolling, when } from '../ui';
+
+/** Personal API keys for scripts and CI: created here, shown once, revoked with a click. */
+export function ApiKeysPage() {
+  const { data, error, reload } = usePolling(() => api.apiKeys(), 10000, []);
+  const [name, setName] = useState('');
+  const [created, setCreated] = useState<ApiKey | null>(null);
+  const [formError, setFormError] = useState<ApiError | null>(null);
+
+  async function create(e: FormEvent) {
+    e.preventDefault();
+    setFormError(null);
+    try {
+      setCreated(await api.createApiKey({ name }));
+      setName('');
+      reload();
+    } catch (err) {
+      setFormError(err as ApiError);
+    }
+  }
+
+  return (
+    <section>
+      <h1>API keys</h1>
+      <form onSubmit={create} className="card" aria-label="New API key">
+        <Field label="Name" error={formError?.fieldError('name')} hint="What the key is for, e.g. CI pipeline">
+          <input name="key-name" required value={name} onChange={(e) => setName(e.target.value)} />
+        </Field>
+        <button type="submit">Create key</button>
+      </form>
+      {created?.key && (
+        <div className="note">
+          <p>Copy the key now — it is not shown again. Use it as <code>Authorization: Bearer …</code>.</p>
+          <div className="copy-row"><code className="mono">{created.key}</code><CopyButton text={created.key} /></div>
+        </div>
+      )}
+      <ErrorNote error={error} />
+      {!data && !error && <Loading />}
+      {data && data.items.length === 0 && <Empty>No API keys.</Empty>}
+      {data && data.items.length > 0 && (
+        <table className="list">
+          <thead><tr><th>Name</th><th>Key</th><th>Created</th><th>Last used</th><th></th></tr></thead>
+          <tbody>
+            {data.items.map((k) => (
+              <tr key={k.id}>
+                <td data-label="Name">{k.name}</td>
+                <td data-label="Key" className="mono">{k.prefix}…</td>
+                <td data-label="Created">{when(k.created_at)}</td>
+                <td data-label="Last used">{when(k.last_used_at)}</td>
+                <td><button type="button" className="danger" onClick={() => confirmed(`Revoke "${k.name}"? Scripts using it stop working.`) && api.deleteApiKey(k.id).then(reload)}>Revoke</button></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,69 @@
+import { FormEvent, useState } from 'react';
+import { api, ApiError, setToken, User } from '../api';
+import { Field } from '../ui';
+
+/** Login and registration; errors from the API appear next to the field they are about. */
+export function AuthPage({ onLogin }: { onLogin: (user: User) => void }) {
+  const [mode, setMode] = useState<'login' | 'register'>('login');
+  const [form, setForm] = useState({ email: '', password: '', firstname: '', lastname: '' });
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      if (mode === 'register') await api.register(form);
+      const session = await api.login({ email: form.email, password: form.password });
+      setToken(session.token);
+      onLogin(session.user);
+    } catch (err) {
+      setError(err instanceof ApiError ? err : new ApiError(0, '', 'Network error', String(err), []));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const fieldError = (f: string) => error?.fieldError(f);
+  return (
+    <div className="auth">
+      <h1>KiKonect</h1>
+      <p className="muted">When this happens, POST it there — reliably.</p>
+      <form onSubmit={submit} aria-label={mode === 'login' ? 'Log in' : 'Create account'}>
+        <h2>{mode === 'login' ? 'Log in' : 'Create an account'}</h2>
+        <Field label="Email" error={fieldError('email')}>
+          <input name="email" type="email" autoComplete="email" required value={form.email} onChange={set('email')} />
+        </Field>
+        <Field label="Password" error={fieldError('password')} hint={mode === 'register' ? 'At least 8 characters' : undefined}>
+          <input
+            name="password"
+            type="password"
+            autoComplete={mode === 'login' ? 'current-password' : 'new-password'}
+            required
+            value={form.password}
+            onChange={set('password')}
+          />
+        </Field>
+        {mode === 'register' && (
+          <div className="row">
+            <Field label="First name" error={fieldError('firstname')}>
+              <input name="firstname" autoComplete="given-name" value={form.firstname} onChange={set('firstname')} />
+            </Field>
+            <Field label="Last name" error={fieldError('lastname')}>
+              <input name="lastname" autoComplete="family-name" value={form.lastname} onChange={set('lastname')} />
+            </Field>
+          </div>
+        )}
+        {error && error.errors.length === 0 && <p className="error" role="alert">{error.message}</p>}
+        <button type="submit" disabled={busy}>
+          {busy ? 'Please wait…' : mode === 'login' ? 'Log in' : 'Create account'}
+        </button>
+        <button type="button" className="link" onClick={() => { setMode(mode === 'login' ? 'register' : 'login'); setError(null); }}>
+          {mode === 'login' ? 'No account yet? Create one' : 'Have an account? Log in'}
+        </button>
+      </form>
+    </div>
+  );
+}

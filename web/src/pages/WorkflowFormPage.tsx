@@ -1,0 +1,218 @@
+import { FormEvent, useEffect, useState } from 'react';
+import { api, ApiError, SchedulePreview, Workflow } from '../api';
+import { go } from '../App';
+import { ErrorNote, Field, Loading } from '../ui';
+
+const ZONES: string[] = (Intl as unknown as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf?.('timeZone') ?? ['UTC'];
+
+interface FormState {
+  name: string;
+  trigger_type: string;
+  action_url: string;
+  interval_minutes: string;
+  expression: string;
+  timezone: string;
+  payload: string;
+  max_attempts: string;
+  misfire: string;
+  overlap: string;
+  on_failure_url: string;
+}
+
+function toForm(w?: Workflow): FormState {
+  const c = (w?.trigger_config ?? {}) as Record<string, unknown>;
+  return {
+    name: w?.name ?? '',
+    trigger_type: w?.trigger_type ?? 'webhook',
+    action_url: w?.action_url ?? '',
+    interval_minutes: c.interval_minutes ? String(c.interval_minutes) : '15',
+    expression: (c.expression as string) ?? '0 9 * * MON-FRI',
+    timezone: (c.timezone as string) ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC',
+    payload: c.payload === undefined ? '' : JSON.stringify(c.payload, null, 2),
+    max_attempts: w?.max_attempts ? String(w.max_attempts) : '',
+    misfire: w?.misfire ?? 'fire_once',
+    overlap: w?.overlap ?? 'allow',
+    on_failure_url: w?.on_failure_url ?? '',
+  };
+}
+
+/** Builds the trigger_config of the chosen type; returns an error message for a payload that is not JSON. */
+export function triggerConfig(f: FormState): { config: Record<string, unknown>; payloadError?: string } {
+  const config: Record<string, unknown> = {};
+  if (f.trigger_type === 'interval' || f.trigger_type === 'cron') {
+    if (f.payload.trim()) {
+      try {
+        config.payload = JSON.parse(f.payload);
+      } catch (e) {
+        return { config, payloadError: 'Payload is not valid JSON: ' + (e as Error).message };
+      }
+    }
+  }
+  if (f.trigger_type === 'interval') config.interval_minutes = Number(f.interval_minutes);
+  if (f.trigger_type === 'cron') {
+    config.expression = f.expression;
+    config.timezone = f.timezone;
+  }
+  return { config };
+}
+
+/** Create and edit, one form per trigger type, with a live preview of the next fire times. */
+export function WorkflowFormPage({ id }: { id?: number }) {
+  const [form, setForm] = useState<FormState | null>(id ? null : toForm());
+  const [error, setError] = useState<ApiError | null>(null);
+  const [payloadError, setPayloadError] = useState<string>();
+  const [preview, setPreview] = useState<SchedulePreview | null>(null);
+  const [previewError, setPreviewError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    if (id) api.workflow(id).then((w) => setForm(toForm(w)), setError);
+  }, [id]);
+
+  useEffect(() => {
+    if (!form || (form.trigger_type !== 'interval' && form.trigger_type !== 'cron')) {
+      setPreview(null);
+      return;
+    }
+    const { config, payloadError } = triggerConfig(form);
+    if (payloadError) return;
+    const timer = setTimeout(() => {
+      api.preview({ trigger_type: form.trigger_type, trigger_config: config, count: 5 }).then(
+        (p) => { setPreview(p); setPreviewError(undefined); },
+        (e: ApiError) => { setPreview(null); setPreviewError(e.errors[0]?.reason ?? e.message); },
+      );
+    }, 300);
+    return () => clearTimeout(timer);
+  }, [form?.trigger_type, form?.interval_minutes, form?.expression, form?.timezone]);
+
+  if (!form) return error ? <ErrorNote error={error} /> : <Loading />;
+  const set = (k: keyof FormState) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
+  const fe = (f: string) => error?.fieldError(f);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    if (!form) return;
+    const { config, payloadError } = triggerConfig(form);
+    setPayloadError(payloadError);
+    if (payloadError) return;
+    const body: Record<string, unknown> = {
+      name: form.name,
+      action_url: form.action_url,
+      misfire: form.misfire,
+      overlap: form.overlap,
+      max_attempts: form.max_attempts ? Number(form.max_attempts) : null,
+      on_failure_url: form.on_failure_url || null,
+    };
+    if (form.trigger_type !== 'webhook' && form.trigger_type !== 'manual') body.trigger_config = config;
+    setBusy(true);
+    setError(null);
+    try {
+      let saved: Workflow;
+      if (id) {
+        saved = await api.updateWorkflow(id, body);
+      } else {
+        body.trigger_type = form.trigger_type;
+        if (body.max_attempts === null) delete body.max_attempts;
+        if (body.on_failure_url === null) delete body.on_failure_url;
+        body.trigger_config = form.trigger_type === 'webhook' || form.trigger_type === 'manual' ? {} : config;
+        saved = await api.createWorkflow(body);
+        if (saved.signing_secret) sessionSecret.set(saved.id, saved.signing_secret);
+      }
+      go(`/workflows/${saved.id}`);
+    } catch (err) {
+      setError(err as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const scheduled = form.trigger_type === 'interval' || form.trigger_type === 'cron';
+  return (
+    <section>
+      <h1>{id ? 'Edit workflow' : 'New workflow'}</h1>
+      <form onSubmit={submit} className="card" aria-label="Workflow">
+        <Field label="Name" error={fe('name')}>
+          <input name="name" required value={form.name} onChange={set('name')} />
+        </Field>
+        <Field label="Trigger" error={fe('trigger_type')}>
+          <select name="trigger_type" value={form.trigger_type} onChange={set('trigger_type')} disabled={!!id}>
+            <option value="webhook">Webhook — a URL that fires it</option>
+            <option value="manual">Manual — fired from here or the API</option>
+            <option value="interval">Interval — every N minutes</option>
+            <option value="cron">Cron — on a calendar schedule</option>
+          </select>
+        </Field>
+        <Field label="Action URL (where the payload is POSTed)" error={fe('action_url')}>
+          <input name="action_url" type="url" required placeholder="https://example.com/hook" value={form.action_url} onChange={set('action_url')} />
+        </Field>
+        {form.trigger_type === 'interval' && (
+          <Field label="Every (minutes)" error={fe('trigger_config.interval_minutes')}>
+            <input name="interval_minutes" type="number" min={1} max={525600} value={form.interval_minutes} onChange={set('interval_minutes')} />
+          </Field>
+        )}
+        {form.trigger_type === 'cron' && (
+          <div className="row">
+            <Field label="Cron expression" error={fe('trigger_config.expression') ?? previewError} hint="minute hour day month weekday, e.g. 0 9 * * MON-FRI">
+              <input name="expression" value={form.expression} onChange={set('expression')} />
+            </Field>
+            <Field label="Time zone" error={fe('trigger_config.timezone')}>
+              <select name="timezone" value={form.timezone} onChange={set('timezone')}>
+                {(ZONES.includes(form.timezone) ? ZONES : [form.timezone, ...ZONES]).map((z) => <option key={z}>{z}</option>)}
+              </select>
+            </Field>
+          </div>
+        )}
+        {scheduled && (
+          <>
+            <Field label="Payload (JSON, optional)" error={payloadError ?? fe('trigger_config.payload')}>
+              <textarea name="payload" rows={4} value={form.payload} onChange={set('payload')} placeholder='{"report": "daily"}' />
+            </Field>
+            <div className="preview" aria-live="polite">
+              <strong>Next fire times</strong>
+              {form.trigger_type === 'interval' && previewError && <p className="error">{previewError}</p>}
+              {preview ? (
+                <ol>{preview.fire_times.map((t) => <li key={t.at}>{t.local.replace('T', ' ')} <span className="muted">({preview.timezone})</span></li>)}</ol>
+              ) : (
+                !previewError && <p className="muted">…</p>
+              )}
+            </div>
+            <div className="row">
+              <Field label="Missed firings (after downtime or a pause)" error={fe('misfire')}>
+                <select name="misfire" value={form.misfire} onChange={set('misfire')}>
+                  <option value="fire_once">fire once</option>
+                  <option value="skip">skip</option>
+                </select>
+              </Field>
+              <Field label="While a run is unfinished" error={fe('overlap')}>
+                <select name="overlap" value={form.overlap} onChange={set('overlap')}>
+                  <option value="allow">fire anyway</option>
+                  <option value="skip">skip the firing</option>
+                </select>
+              </Field>
+            </div>
+          </>
+        )}
+        <div className="row">
+          <Field label="Max attempts (1–20, empty = default 8)" error={fe('max_attempts')}>
+            <input name="max_attempts" type="number" min={1} max={20} value={form.max_attempts} onChange={set('max_attempts')} />
+          </Field>
+          <Field label="Alert URL when a run fails (optional)" error={fe('on_failure_url')}>
+            <input name="on_failure_url" type="url" value={form.on_failure_url} onChange={set('on_failure_url')} />
+          </Field>
+        </div>
+        {error && error.errors.length === 0 && <p className="error" role="alert">{error.message}</p>}
+        <div className="actions">
+          <button type="submit" disabled={busy}>{busy ? 'Saving…' : id ? 'Save' : 'Create workflow'}</button>
+          <a className="button secondary" href={id ? `#/workflows/${id}` : '#/workflows'}>Cancel</a>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+/** A signing secret is shown once by the API; keep it for this browser tab so the workflow page can reveal it. */
+export const sessionSecret = {
+  secrets: new Map<number, string>(),
+  set(id: number, secret: string) { this.secrets.set(id, secret); },
+  get(id: number) { return this.secrets.get(id); },
+};

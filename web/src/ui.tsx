@@ -1,0 +1,84 @@
+import { ReactNode, useEffect, useState } from 'react';
+
+export function when(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+}
+
+export function StatusBadge({ status }: { status: string | null }) {
+  if (!status) return <span className="badge">never ran</span>;
+  return <span className={`badge status-${status}`}>{status}</span>;
+}
+
+export function Loading() {
+  return <p className="muted" role="status">Loading…</p>;
+}
+
+export function Empty({ children }: { children: ReactNode }) {
+  return <div className="empty">{children}</div>;
+}
+
+export function ErrorNote({ error }: { error: unknown }) {
+  if (!error) return null;
+  const message = error instanceof Error ? error.message : String(error);
+  return <p className="error" role="alert">{message}</p>;
+}
+
+/** Calls {@code load} now and every {@code ms} milliseconds while mounted (live updates without a reload). */
+export function usePolling<T>(load: () => Promise<T>, ms: number, deps: unknown[]): { data: T | undefined; error: unknown; reload: () => void } {
+  const [data, setData] = useState<T>();
+  const [error, setError] = useState<unknown>();
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let alive = true;
+    const run = () =>
+      load().then(
+        (d) => alive && (setData(d), setError(undefined)),
+        (e) => alive && setError(e),
+      );
+    run();
+    const timer = setInterval(run, ms);
+    return () => {
+      alive = false;
+      clearInterval(timer);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [...deps, tick]);
+  return { data, error, reload: () => setTick((t) => t + 1) };
+}
+
+export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
+  const [done, setDone] = useState(false);
+  return (
+    <button
+      type="button"
+      className="secondary"
+      onClick={() => {
+        navigator.clipboard?.writeText(text).then(
+          () => setDone(true),
+          () => setDone(false),
+        );
+        setTimeout(() => setDone(false), 1500);
+      }}
+    >
+      {done ? 'Copied' : label}
+    </button>
+  );
+}
+
+export function Field({ label, error, children, hint }: { label: string; error?: string; children: ReactNode; hint?: string }) {
+  return (
+    <label className={`field ${error ? 'invalid' : ''}`}>
+      <span>{label}</span>
+      {children}
+      {hint && !error && <small className="muted">{hint}</small>}
+      {error && <small className="error">{error}</small>}
+    </label>
+  );
+}
+
+/** Asks before a destructive action. */
+export function confirmed(question: string): boolean {
+  return window.confirm(question);
+}
