@@ -9,6 +9,7 @@ import { RunsTable } from './RunsPage';
 export function WorkflowPage({ id }: { id: number }) {
   const { data: w, error, reload } = usePolling(() => api.workflow(id), 5000, [id]);
   const [secret, setSecret] = useState<string | undefined>(() => sessionSecret.get(id));
+  const [revealed, setRevealed] = useState(false);
   const [payload, setPayload] = useState('{\n  "hello": "world"\n}');
   const [payloadError, setPayloadError] = useState<string>();
   const [message, setMessage] = useState<string>();
@@ -76,7 +77,11 @@ export function WorkflowPage({ id }: { id: number }) {
         <h2>Signing secret</h2>
         <p className="muted">Deliveries carry Standard Webhooks signatures made with this secret.</p>
         {secret ? (
-          <div className="copy-row"><code className="mono" data-testid="secret">{secret}</code><CopyButton text={secret} /></div>
+          <div className="copy-row">
+            <code className="mono" data-testid="secret">{revealed ? secret : 'whsec_' + '•'.repeat(24)}</code>
+            <button type="button" className="secondary" onClick={() => setRevealed(!revealed)}>{revealed ? 'Hide' : 'Reveal'}</button>
+            <CopyButton text={secret} />
+          </div>
         ) : (
           <p className="muted">Shown only when created or rotated.</p>
         )}
