@@ -18,6 +18,7 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import dev.kikonect.common.Batcher;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
@@ -47,6 +48,8 @@ class Executor implements SmartLifecycle {
   private final Map<Long, ClaimedJob> inFlight = new ConcurrentHashMap<>();
   private final MeterRegistry meters;
   private final Timer deliveryDuration;
+  /** Completions of many deliveries share one statement and one commit (see {@link Batcher}). */
+  private final Batcher<JobQueue.Completion, Boolean> completer;
 
   private volatile boolean running;
   private Thread dispatcher;
@@ -65,6 +68,12 @@ class Executor implements SmartLifecycle {
     this.deliveryDuration =
         Timer.builder("kikonect.delivery.duration").description("How long one delivery attempt took").publishPercentileHistogram().register(meters);
     this.queue = queue;
+    this.completer =
+        new Batcher<>(
+            "kikonect-completer",
+            500,
+            batch -> queue.completeAll(batch, clock.instant()),
+            one -> queue.completeAll(java.util.List.of(one), clock.instant()).get(0));
     this.delivery = delivery;
     this.retries = retries;
     this.signal = signal;
@@ -175,7 +184,7 @@ class Executor implements SmartLifecycle {
       } else {
         next = JobQueue.Next.FAILED;
       }
-      if (!queue.complete(job, attempt, next, retryAt, now)) {
+      if (!completer.submit(new JobQueue.Completion(job, attempt, next, retryAt)).join()) {
         log.warn("Job {} (run {}) lost its lease before completing; its newer attempt stands", job.jobId(), job.runId());
       } else {
         String outcome = attempt.succeeded() ? "success" : next == JobQueue.Next.RETRY ? "retryable_failure" : "permanent_failure";
@@ -195,6 +204,7 @@ class Executor implements SmartLifecycle {
       }
     } catch (RuntimeException e) {
       log.error("Recording the outcome of job {} (run {}) failed; its lease will expire and it will be retried", job.jobId(), job.runId(), e);
+
     } finally {
       inFlight.remove(job.jobId());
       slots.release();
@@ -228,6 +238,11 @@ class Executor implements SmartLifecycle {
       log.error("Handing unfinished jobs back failed; their leases will expire instead", e);
     }
     log.info("Executor {} stopped", node);
+  }
+
+  @jakarta.annotation.PreDestroy
+  void closeCompleter() {
+    completer.close();
   }
 
   @Override

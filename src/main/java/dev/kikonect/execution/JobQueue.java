@@ -90,67 +90,123 @@ class JobQueue {
         .list();
   }
 
+  /** One attempt's outcome for {@link #completeAll}: where the run goes next, and when (for a retry). */
+  record Completion(ClaimedJob job, Attempt attempt, Next next, Instant retryAt) {}
+
   /**
    * Records the attempt and moves job and run to {@code next} (with {@code retryAt} for a retry). Returns false
    * when the lease was lost (another node took the job over): then nothing is written, so a late worker can never
    * overwrite a newer attempt.
    */
   boolean complete(ClaimedJob job, Attempt attempt, Next next, Instant retryAt, Instant now) {
-    String jobStatus =
-        switch (next) {
-          case SUCCEEDED -> "succeeded";
-          case RETRY -> "pending";
-          case FAILED -> "failed";
-        };
-    String runStatus = next == Next.RETRY ? "retrying" : jobStatus;
-    Timestamp endedAt = next == Next.RETRY ? null : Timestamp.from(now);
-    Timestamp nextAt = next == Next.RETRY ? Timestamp.from(retryAt) : null;
-    int updated =
-        jdbc.sql(
-                """
-                WITH job AS (
-                  UPDATE jobs
-                     SET status = :job_status, run_at = coalesce(CAST(:next_at AS timestamptz), run_at),
-                         ended_at = CAST(:ended_at AS timestamptz), error = CAST(:error AS text),
-                         lease_token = NULL, lease_expires_at = NULL
-                   WHERE id = :id AND status = 'processing' AND lease_token = :token
-                  RETURNING run_id
-                ), attempt AS (
-                  INSERT INTO attempts (run_id, number, started_at, duration_ms, response_status, response_headers,
-                                        response_body, error)
-                  SELECT run_id, :number, :started_at, :duration_ms, CAST(:response_status AS int),
-                         CAST(:response_headers AS jsonb), CAST(:response_body AS text), CAST(:error AS text)
-                    FROM job
-                  ON CONFLICT (run_id, number) DO NOTHING
-                ), alert AS (
-                  INSERT INTO failure_alerts (run_id, next_at, created_at)
-                  SELECT job.run_id, :now_ts, :now_ts FROM job JOIN workflows w ON w.id = :workflow
-                   WHERE :run_status = 'failed' AND w.on_failure_url IS NOT NULL
-                  ON CONFLICT (run_id) DO NOTHING
-                )
-                UPDATE workflow_runs r
-                   SET status = :run_status, ended_at = CAST(:ended_at AS timestamptz), error = CAST(:error AS text),
-                       next_attempt_at = CAST(:next_at AS timestamptz)
-                  FROM job
-                 WHERE r.id = job.run_id
-                """)
-            .param("job_status", jobStatus)
-            .param("run_status", runStatus)
-            .param("now_ts", Timestamp.from(now))
-            .param("workflow", job.workflowId())
-            .param("next_at", nextAt, java.sql.Types.TIMESTAMP)
-            .param("ended_at", endedAt, java.sql.Types.TIMESTAMP)
-            .param("error", attempt.error(), java.sql.Types.VARCHAR)
-            .param("id", job.jobId())
-            .param("token", job.leaseToken())
-            .param("number", attempt.number())
-            .param("started_at", Timestamp.from(attempt.startedAt()))
-            .param("duration_ms", attempt.durationMs())
-            .param("response_status", attempt.statusCode(), java.sql.Types.INTEGER)
-            .param("response_headers", attempt.responseHeaders(), java.sql.Types.VARCHAR)
-            .param("response_body", attempt.responseBody(), java.sql.Types.VARCHAR)
-            .update();
-    return updated == 1;
+    return completeAll(List.of(new Completion(job, attempt, next, retryAt)), now).get(0);
+  }
+
+  /**
+   * Completes a batch with ONE statement: per job, the attempt row, the job's and the run's new state and, for a run
+   * that ends failed with an on_failure_url, its alert. Each job is fenced by its lease token; the result says, in
+   * order, which completions took effect.
+   */
+  List<Boolean> completeAll(List<Completion> batch, Instant now) {
+    int n = batch.size();
+    long[] ids = new long[n];
+    String[] tokens = new String[n];
+    String[] jobStatus = new String[n];
+    String[] runStatus = new String[n];
+    String[] nextAt = new String[n];
+    String[] endedAt = new String[n];
+    String[] errors = new String[n];
+    long[] numbers = new long[n];
+    String[] startedAt = new String[n];
+    long[] durations = new long[n];
+    String[] responseStatus = new String[n];
+    String[] responseHeaders = new String[n];
+    String[] responseBodies = new String[n];
+    long[] workflows = new long[n];
+    for (int i = 0; i < n; i++) {
+      Completion c = batch.get(i);
+      ids[i] = c.job().jobId();
+      tokens[i] = c.job().leaseToken().toString();
+      jobStatus[i] =
+          switch (c.next()) {
+            case SUCCEEDED -> "succeeded";
+            case RETRY -> "pending";
+            case FAILED -> "failed";
+          };
+      runStatus[i] = c.next() == Next.RETRY ? "retrying" : jobStatus[i];
+      nextAt[i] = c.next() == Next.RETRY ? c.retryAt().toString() : null;
+      endedAt[i] = c.next() == Next.RETRY ? null : now.toString();
+      errors[i] = c.attempt().error();
+      numbers[i] = c.attempt().number();
+      startedAt[i] = c.attempt().startedAt().toString();
+      durations[i] = c.attempt().durationMs();
+      responseStatus[i] = c.attempt().statusCode() == null ? null : c.attempt().statusCode().toString();
+      responseHeaders[i] = c.attempt().responseHeaders();
+      responseBodies[i] = c.attempt().responseBody();
+      workflows[i] = c.job().workflowId();
+    }
+    java.util.Set<Long> done =
+        new java.util.HashSet<>(
+            jdbc.sql(
+                    """
+                    WITH input AS (
+                      SELECT * FROM unnest(:ids::bigint[], :tokens::uuid[], :job_status::text[], :run_status::text[],
+                                           :next_at::timestamptz[], :ended_at::timestamptz[], :errors::text[],
+                                           :numbers::int[], :started_at::timestamptz[], :durations::bigint[],
+                                           :response_status::int[], :response_headers::jsonb[], :response_bodies::text[],
+                                           :workflows::bigint[])
+                        AS t(job_id, token, job_status, run_status, next_at, ended_at, error, number, started_at,
+                             duration_ms, response_status, response_headers, response_body, workflow_id)
+                    ), job AS (
+                      UPDATE jobs j
+                         SET status = i.job_status, run_at = coalesce(i.next_at, j.run_at), ended_at = i.ended_at,
+                             error = i.error, lease_token = NULL, lease_expires_at = NULL
+                        FROM input i
+                       WHERE j.id = i.job_id AND j.status = 'processing' AND j.lease_token = i.token
+                      RETURNING j.id, j.run_id
+                    ), attempt AS (
+                      INSERT INTO attempts (run_id, number, started_at, duration_ms, response_status, response_headers,
+                                            response_body, error)
+                      SELECT job.run_id, i.number, i.started_at, i.duration_ms, i.response_status, i.response_headers,
+                             i.response_body, i.error
+                        FROM job JOIN input i ON i.job_id = job.id
+                      ON CONFLICT (run_id, number) DO NOTHING
+                    ), alert AS (
+                      INSERT INTO failure_alerts (run_id, next_at, created_at)
+                      SELECT job.run_id, :now, :now
+                        FROM job JOIN input i ON i.job_id = job.id JOIN workflows w ON w.id = i.workflow_id
+                       WHERE i.run_status = 'failed' AND w.on_failure_url IS NOT NULL
+                      ON CONFLICT (run_id) DO NOTHING
+                    ), run AS (
+                      UPDATE workflow_runs r
+                         SET status = i.run_status, ended_at = i.ended_at, error = i.error, next_attempt_at = i.next_at
+                        FROM job JOIN input i ON i.job_id = job.id
+                       WHERE r.id = job.run_id
+                    )
+                    SELECT id FROM job
+                    """)
+                .param("ids", ids)
+                .param("tokens", tokens)
+                .param("job_status", jobStatus)
+                .param("run_status", runStatus)
+                .param("next_at", nextAt)
+                .param("ended_at", endedAt)
+                .param("errors", errors)
+                .param("numbers", numbers)
+                .param("started_at", startedAt)
+                .param("durations", durations)
+                .param("response_status", responseStatus)
+                .param("response_headers", responseHeaders)
+                .param("response_bodies", responseBodies)
+                .param("workflows", workflows)
+                .param("now", Timestamp.from(now))
+                .query(Long.class)
+                .list());
+    List<Boolean> result = new java.util.ArrayList<>(n);
+    for (Completion c : batch) {
+      result.add(done.contains(c.job().jobId()));
+    }
+    return result;
   }
 
   /** Extends the leases of jobs this node is still delivering; a job whose token changed is left alone. */

@@ -1,5 +1,6 @@
 package dev.kikonect.trigger;
 
+import dev.kikonect.common.Batcher;
 import dev.kikonect.execution.WorkSignal;
 import dev.kikonect.run.Run;
 import java.sql.Timestamp;
@@ -63,13 +64,84 @@ public class Triggerer {
     this.clock = clock;
     this.signal = signal;
     this.transactions = transactions;
+    this.ingest = new Batcher<>("kikonect-ingest", 500, this::insertAll, r -> insertAll(List.of(r)).get(0));
   }
 
-  /** Enqueues one run in its own transaction and wakes this node's executor. */
+  /** One request to enqueue, for the ingest {@link Batcher}. */
+  private record Request(long workflowId, long userId, String trigger, String payload, String webhookId) {}
+
+  private final Batcher<Request, Run> ingest;
+
+  /**
+   * Enqueues one run and wakes this node's executor. Returns once the run is committed (durably): concurrent
+   * requests share that commit (micro-batched ingest), so many webhooks cost one fsync.
+   */
   public Run enqueue(long workflowId, long userId, String trigger, String payload) {
-    Run run = insert(workflowId, userId, trigger, payload, null, clock.instant());
+    Run run;
+    try {
+      run = ingest.submit(new Request(workflowId, userId, trigger, payload, newWebhookId())).join();
+    } catch (java.util.concurrent.CompletionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : e;
+    }
     signal.wake();
     return run;
+  }
+
+  @jakarta.annotation.PreDestroy
+  void close() {
+    ingest.close();
+  }
+
+  private static String newWebhookId() {
+    return "msg_" + java.util.UUID.randomUUID().toString().replace("-", "");
+  }
+
+  /** Inserts the runs and jobs of many requests with one statement; results in request order. */
+  private List<Run> insertAll(List<Request> requests) {
+    int n = requests.size();
+    long[] workflows = new long[n];
+    long[] users = new long[n];
+    String[] triggers = new String[n];
+    String[] payloads = new String[n];
+    String[] webhookIds = new String[n];
+    for (int i = 0; i < n; i++) {
+      Request r = requests.get(i);
+      workflows[i] = r.workflowId();
+      users[i] = r.userId();
+      triggers[i] = r.trigger();
+      payloads[i] = r.payload();
+      webhookIds[i] = r.webhookId();
+    }
+    java.util.Map<String, Run> byWebhookId = new java.util.HashMap<>();
+    jdbc.sql(
+            """
+            WITH run AS (
+              INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, webhook_id, created_at)
+              SELECT f.workflow_id, f.user_id, 'pending', f.trigger, f.payload::json, f.webhook_id, :now
+                FROM unnest(:workflows::bigint[], :users::bigint[], :triggers::text[], :payloads::text[],
+                            :webhook_ids::text[]) AS f(workflow_id, user_id, trigger, payload, webhook_id)
+              RETURNING *
+            ), job AS (
+              INSERT INTO jobs (run_id, workflow_id, run_at, created_at)
+              SELECT id, workflow_id, created_at, created_at FROM run
+            )
+            SELECT webhook_id,
+            """
+                + Run.COLUMNS
+                + " FROM run")
+        .param("workflows", workflows)
+        .param("users", users)
+        .param("triggers", triggers)
+        .param("payloads", payloads)
+        .param("webhook_ids", webhookIds)
+        .param("now", Timestamp.from(clock.instant()))
+        .query(
+            (rs, i) -> {
+              byWebhookId.put(rs.getString("webhook_id"), Run.fromRow(rs, i));
+              return null;
+            })
+        .list();
+    return requests.stream().map(r -> byWebhookId.get(r.webhookId())).toList();
   }
 
   private Run insert(long workflowId, long userId, String trigger, String payload, Long replayOf, Instant now) {

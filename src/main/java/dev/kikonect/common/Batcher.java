@@ -1,0 +1,110 @@
+package dev.kikonect.common;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Group commit: callers submit one item each and wait; a single writer thread takes everything that queued up while
+ * the previous batch was being written and writes it with one statement (one commit, one fsync). No item waits for
+ * a timer: under light load a batch is one item, under heavy load batches grow by themselves.
+ *
+ * @param <I> an item
+ * @param <R> its result
+ */
+public final class Batcher<I, R> implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(Batcher.class);
+
+  private record Pending<I, R>(I item, CompletableFuture<R> result) {}
+
+  private final BlockingQueue<Pending<I, R>> queue = new LinkedBlockingQueue<>();
+  private final int maxBatch;
+  private final Function<List<I>, List<R>> writeBatch;
+  private final Function<I, R> writeOne;
+  private final Thread writer;
+  private volatile boolean open = true;
+
+  /**
+   * @param writeBatch writes a batch and returns one result per item, in order
+   * @param writeOne writes a single item; used for each item of a batch that failed as a whole, so that one bad item
+   *     does not fail the others
+   */
+  public Batcher(String name, int maxBatch, Function<List<I>, List<R>> writeBatch, Function<I, R> writeOne) {
+    this.maxBatch = maxBatch;
+    this.writeBatch = writeBatch;
+    this.writeOne = writeOne;
+    this.writer = Thread.ofPlatform().name(name).daemon(true).start(this::run);
+  }
+
+  /** Queues {@code item}; the future completes once its batch is committed. */
+  public CompletableFuture<R> submit(I item) {
+    CompletableFuture<R> result = new CompletableFuture<>();
+    if (!open) {
+      result.completeExceptionally(new IllegalStateException("shutting down"));
+      return result;
+    }
+    queue.add(new Pending<>(item, result));
+    return result;
+  }
+
+  private void run() {
+    List<Pending<I, R>> batch = new ArrayList<>(maxBatch);
+    while (open || !queue.isEmpty()) {
+      try {
+        Pending<I, R> first = queue.poll(100, TimeUnit.MILLISECONDS);
+        if (first == null) {
+          continue;
+        }
+        batch.add(first);
+        queue.drainTo(batch, maxBatch - 1);
+        write(batch);
+      } catch (InterruptedException e) {
+        if (!open) {
+          break;
+        }
+      } finally {
+        batch.clear();
+      }
+    }
+  }
+
+  private void write(List<Pending<I, R>> batch) {
+    List<I> items = batch.stream().map(Pending::item).toList();
+    try {
+      List<R> results = writeBatch.apply(items);
+      for (int i = 0; i < batch.size(); i++) {
+        batch.get(i).result().complete(results.get(i));
+      }
+    } catch (RuntimeException batchFailure) {
+      if (batch.size() == 1) {
+        batch.get(0).result().completeExceptionally(batchFailure);
+        return;
+      }
+      log.debug("A batch of {} failed ({}); writing its items one by one", batch.size(), batchFailure.toString());
+      for (Pending<I, R> p : batch) {
+        try {
+          p.result().complete(writeOne.apply(p.item()));
+        } catch (RuntimeException e) {
+          p.result().completeExceptionally(e);
+        }
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    open = false; // the writer finishes what is queued, then stops within its 100 ms poll
+    try {
+      writer.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
