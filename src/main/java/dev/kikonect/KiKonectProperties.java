@@ -90,7 +90,7 @@ public record KiKonectProperties(
    */
   public record Executor(
       @DefaultValue("true") boolean enabled,
-      @DefaultValue("256") int concurrency,
+      @DefaultValue("1024") int concurrency,
       @DefaultValue("64") int batchSize,
       @DefaultValue("250ms") Duration pollInterval,
       @DefaultValue("30s") Duration leaseDuration,

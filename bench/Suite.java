@@ -1,0 +1,358 @@
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The performance suite of issue 7, in one sitting on one machine: the pgbench reference (PostgreSQL alone, against
+ * the very server KiKonect uses), then KiKonect's ingest with the executor paused, sustained end-to-end deliveries,
+ * open-loop latency at a fixed rate, a slow receiver, and memory. Prints a table with each figure, its ratio to the
+ * reference and its target, and writes it to bench/results/.
+ */
+public class Suite {
+
+  static final Pattern SEQ = Pattern.compile("\"seq\":(\\d+)");
+  static final Pattern TPS = Pattern.compile("tps = ([0-9.]+)");
+
+  // sink state: by path kind
+  static final Map<Integer, Long> received = new ConcurrentHashMap<>();
+  static final AtomicInteger duplicates = new AtomicInteger();
+  static final AtomicInteger slowDone = new AtomicInteger();
+  static volatile long lastSlow;
+  static final AtomicLong maxRssKb = new AtomicLong();
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> opts = new LinkedHashMap<>();
+    opts.put("jar", "target/kikonect.jar");
+    opts.put("heap", "256m");
+    opts.put("e2e-seconds", "60");
+    opts.put("concurrency", "64");
+    opts.put("rate", "500");
+    for (String arg : args) {
+      String[] kv = arg.replaceFirst("^--", "").split("=", 2);
+      opts.put(kv[0], kv.length > 1 ? kv[1] : "true");
+    }
+    String jar = opts.get("jar");
+    String heap = opts.get("heap");
+    int concurrency = Integer.parseInt(opts.get("concurrency"));
+    Path work = Files.createTempDirectory("kikonect-suite-");
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+
+    HttpServer sink = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 4096);
+    sink.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+    sink.createContext(
+        "/",
+        exchange -> {
+          String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+          long now = System.nanoTime();
+          if (exchange.getRequestURI().getPath().startsWith("/slow")) {
+            try {
+              Thread.sleep(2000);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            slowDone.incrementAndGet();
+            lastSlow = System.nanoTime();
+          } else if (exchange.getRequestURI().getPath().startsWith("/fast")) {
+            Matcher m = SEQ.matcher(body);
+            if (m.find() && received.putIfAbsent(Integer.parseInt(m.group(1)), now) != null) {
+              duplicates.incrementAndGet();
+            }
+          }
+          exchange.sendResponseHeaders(200, -1);
+          exchange.close();
+        });
+    sink.start();
+    String sinkBase = "http://127.0.0.1:" + sink.getAddress().getPort();
+
+    int dbPort = BenchSupport.freePort();
+    int port = BenchSupport.freePort();
+    String base = "http://127.0.0.1:" + port;
+    List<String> common =
+        List.of("--server.port=" + port, "--kikonect.data-dir=" + work.resolve("data"), "--kikonect.embedded-db-port=" + dbPort,
+            "--kikonect.delivery.allowed-cidrs=127.0.0.1/32", "--kikonect.hooks.rate-limit=0");
+
+    // Phase 1: KiKonect without executor (ingest only), and the pgbench reference on its database server.
+    List<String> ingestArgs = new ArrayList<>(common);
+    ingestArgs.add("--kikonect.roles=api,scheduler");
+    Process app = BenchSupport.startKiKonect(jar, heap, work.resolve("ingest.log"), ingestArgs);
+    BenchSupport.waitForHealth(http, base, app, work.resolve("ingest.log"), Duration.ofSeconds(120));
+    Thread sampler = Thread.ofPlatform().daemon(true).start(() -> sample(app));
+
+    double pgIngest = Double.NaN;
+    double pgLifecycle = Double.NaN;
+    String pgbench = "/usr/lib/postgresql/15/bin/pgbench";
+    if (Files.isExecutable(Path.of(pgbench)) && Files.isExecutable(Path.of("/usr/bin/psql"))) {
+      System.out.println("pgbench reference on KiKonect's own PostgreSQL...");
+      psql(dbPort, "postgres", "DROP DATABASE IF EXISTS lim");
+      psql(dbPort, "postgres", "CREATE DATABASE lim");
+      run(List.of("/usr/bin/psql", "-q", "-h", "localhost", "-p", "" + dbPort, "-U", "postgres", "-f", "bench/pgbench/schema.sql", "lim"));
+      pgIngest = tps(run(List.of(pgbench, "-n", "-h", "localhost", "-p", "" + dbPort, "-U", "postgres", "-f", "bench/pgbench/ingest.sql", "-c", "16", "-j", "2", "-T", "10", "lim")));
+      psql(dbPort, "lim", "TRUNCATE jobs, runs");
+      run(List.of(pgbench, "-n", "-h", "localhost", "-p", "" + dbPort, "-U", "postgres", "-f", "bench/pgbench/ingest.sql@50", "-f", "bench/pgbench/claim_batch.sql@1",
+          "-f", "bench/pgbench/complete_batch.sql@1", "-c", "16", "-j", "2", "-T", "15", "lim"));
+      pgLifecycle = Double.parseDouble(psql(dbPort, "lim", "SELECT count(*) FROM jobs WHERE status = 'succeeded'").strip()) / 15.0;
+      psql(dbPort, "postgres", "DROP DATABASE lim");
+    } else {
+      System.out.println("No pgbench/psql (PostgreSQL 15 client tools) on this machine: the reference is skipped.");
+    }
+
+    String ingestToken = login(http, base);
+    String ingestWorkflow = BenchSupport.post(http, base + "/workflows", ingestToken,
+        "{\"name\":\"ingest\",\"trigger_type\":\"webhook\",\"action_url\":\"" + sinkBase + "/ignored\"}");
+    String ingestHook = base + URI.create(BenchSupport.field(ingestWorkflow, "webhook_url")).getPath();
+    System.out.println("Ingest, executor paused: closed loop, " + concurrency + " senders, 15 s...");
+    closedLoop(http, ingestHook, concurrency, Duration.ofSeconds(3), new AtomicInteger(2_000_000_000), new ConcurrentHashMap<>()); // warm-up
+    Map<Integer, Long> ingestAccepted = new ConcurrentHashMap<>();
+    long t0 = System.nanoTime();
+    closedLoop(http, ingestHook, concurrency, Duration.ofSeconds(15), new AtomicInteger(), ingestAccepted);
+    double ingestRate = ingestAccepted.size() / ((System.nanoTime() - t0) / 1e9);
+    // Drop the queued ingest runs (deleting the workflow takes its runs and jobs), so phase 2 starts empty.
+    Matcher id = Pattern.compile("\"id\":(\\d+)").matcher(ingestWorkflow);
+    id.find();
+    http.send(
+        HttpRequest.newBuilder(URI.create(base + "/workflows/" + id.group(1))).header("Authorization", "Bearer " + ingestToken).DELETE().build(),
+        HttpResponse.BodyHandlers.discarding());
+    app.destroy();
+    app.waitFor();
+    sampler.interrupt();
+
+    // Phase 2: the whole node. The queued ingest jobs are dropped first (their workflow is deleted).
+    Process node = BenchSupport.startKiKonect(jar, heap, work.resolve("node.log"), common);
+    BenchSupport.waitForHealth(http, base, node, work.resolve("node.log"), Duration.ofSeconds(120));
+    Thread.ofPlatform().daemon(true).start(() -> sample(node));
+    String token = login(http, base);
+
+    String fastHook = base + hookFor(http, base, token, sinkBase + "/fast");
+    int e2eSeconds = Integer.parseInt(opts.get("e2e-seconds"));
+    System.out.println("End to end: closed loop, " + concurrency + " senders, " + e2eSeconds + " s...");
+    closedLoop(http, fastHook, concurrency, Duration.ofSeconds(3), new AtomicInteger(1_500_000_000), new ConcurrentHashMap<>());
+    waitQuiet(Duration.ofSeconds(30));
+    received.clear();
+    Map<Integer, Long> accepted = new ConcurrentHashMap<>();
+    long e2eStart = System.nanoTime();
+    closedLoop(http, fastHook, concurrency, Duration.ofSeconds(e2eSeconds), new AtomicInteger(), accepted);
+    waitFor(() -> received.keySet().containsAll(accepted.keySet()), Duration.ofSeconds(120));
+    long lastReceived = received.values().stream().mapToLong(Long::longValue).max().orElse(System.nanoTime());
+    double e2eRate = received.size() / ((lastReceived - e2eStart) / 1e9);
+    long lost = accepted.keySet().stream().filter(k -> !received.containsKey(k)).count();
+
+    int rate = Integer.parseInt(opts.get("rate"));
+    System.out.println("Latency: open loop at " + rate + " req/s for 20 s...");
+    received.clear();
+    Map<Integer, Long> latAccepted = new ConcurrentHashMap<>();
+    openLoop(http, fastHook, rate, Duration.ofSeconds(20), latAccepted);
+    waitFor(() -> received.keySet().containsAll(latAccepted.keySet()), Duration.ofSeconds(60));
+    long[] latencies =
+        latAccepted.entrySet().stream()
+            .filter(e -> received.containsKey(e.getKey()))
+            .mapToLong(e -> Math.max(0, received.get(e.getKey()) - e.getValue()))
+            .sorted()
+            .toArray();
+
+    System.out.println("Slow receiver: 1000 deliveries to a sink that answers after 2 s...");
+    String slowHook = base + hookFor(http, base, token, sinkBase + "/slow");
+    slowDone.set(0);
+    Map<Integer, Long> slowAccepted = new ConcurrentHashMap<>();
+    long slowStart = System.nanoTime();
+    AtomicInteger slowSeq = new AtomicInteger();
+    List<Thread> senders = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      senders.add(
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    int n;
+                    while ((n = slowSeq.getAndIncrement()) < 1000) {
+                      post(http, slowHook, n, slowAccepted);
+                    }
+                  }));
+    }
+    for (Thread t : senders) {
+      t.join();
+    }
+    waitFor(() -> slowDone.get() >= 1000, Duration.ofSeconds(60));
+    double slowSeconds = (lastSlow - slowStart) / 1e9;
+    node.destroy();
+    node.waitFor();
+    sink.stop(0);
+    BenchSupport.deleteRecursively(work);
+
+    Map<String, String[]> rows = new LinkedHashMap<>();
+    rows.put("pgbench ingest (tx/s, 16 clients)", new String[] {fmt(pgIngest), "reference", ""});
+    rows.put("pgbench whole lifecycle (jobs/s, batched)", new String[] {fmt(pgLifecycle), "reference", ""});
+    rows.put("webhook ingest, durable 202, executor paused (req/s)", new String[] {fmt(ingestRate), ratio(ingestRate, pgIngest), ">= 4,000 and >= 75%"});
+    rows.put("end-to-end deliveries, " + e2eSeconds + " s sustained (/s)", new String[] {fmt(e2eRate), ratio(e2eRate, pgLifecycle), ">= 2,000 and >= 65%"});
+    rows.put("  accepted / lost / duplicates", new String[] {accepted.size() + " / " + lost + " / " + duplicates.get(), "", "0 lost"});
+    rows.put("sent -> received p50 at " + rate + " req/s (ms)", new String[] {BenchSupport.ms(BenchSupport.percentile(latencies, 50)), "", "<= 5"});
+    rows.put("sent -> received p99 at " + rate + " req/s (ms)", new String[] {BenchSupport.ms(BenchSupport.percentile(latencies, 99)), "", "<= 25"});
+    rows.put("1,000 deliveries to a 2 s receiver (s)", new String[] {String.format("%.1f", slowSeconds), "", "<= 4"});
+    rows.put("KiKonect RSS, max (MB)", new String[] {Long.toString(maxRssKb.get() / 1024), "", "<= 400"});
+    StringBuilder table = new StringBuilder("| figure | value | ratio to reference | target |\n|---|---|---|---|\n");
+    rows.forEach((k, v) -> table.append("| ").append(k).append(" | ").append(v[0]).append(" | ").append(v[1]).append(" | ").append(v[2]).append(" |\n"));
+    String report =
+        "# KiKonect performance suite " + LocalDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE_TIME) + "\n\n"
+            + BenchSupport.machine() + "\n\nSettings: KiKonect -Xmx" + heap + " on embedded PostgreSQL 18 (fsync and"
+            + " synchronous_commit on); pgbench 15 against that same server; load generator (JDK HttpClient, closed loop with "
+            + concurrency + " senders for throughput, open loop for latency), receiver, KiKonect and PostgreSQL all on this machine\n\n"
+            + table;
+    System.out.println();
+    System.out.println(report);
+    Path results = Path.of("bench", "results");
+    Files.createDirectories(results);
+    Path out = results.resolve("suite-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".md");
+    Files.writeString(out, report);
+    System.out.println("Written to " + out);
+    System.exit(0);
+  }
+
+  static String fmt(double v) {
+    return Double.isNaN(v) ? "n/a" : String.format("%,.0f", v);
+  }
+
+  static String ratio(double v, double reference) {
+    return Double.isNaN(reference) ? "n/a" : String.format("%.0f%%", 100 * v / reference);
+  }
+
+  static void sample(Process p) {
+    while (p.isAlive()) {
+      maxRssKb.accumulateAndGet(BenchSupport.rssKb(p.pid()), Math::max);
+      try {
+        Thread.sleep(500);
+      } catch (InterruptedException e) {
+        return;
+      }
+    }
+  }
+
+  interface Check {
+    boolean ok();
+  }
+
+  static void waitFor(Check check, Duration max) throws InterruptedException {
+    long deadline = System.nanoTime() + max.toNanos();
+    while (!check.ok() && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+  }
+
+  static void waitQuiet(Duration max) throws InterruptedException {
+    long deadline = System.nanoTime() + max.toNanos();
+    int last = -1;
+    while (System.nanoTime() < deadline) {
+      int now = received.size();
+      if (now == last) {
+        return;
+      }
+      last = now;
+      Thread.sleep(1000);
+    }
+  }
+
+  /** Sends one webhook; if it got its 202, records when it was SENT (so latency includes ingest: conservative). */
+  static void post(HttpClient http, String hook, int n, Map<Integer, Long> accepted) {
+    long sent = System.nanoTime();
+    try {
+      HttpResponse<Void> r =
+          http.send(
+              HttpRequest.newBuilder(URI.create(hook))
+                  .header("Content-Type", "application/json")
+                  .POST(HttpRequest.BodyPublishers.ofString("{\"seq\":" + n + ",\"event\":\"order.created\",\"amount\":4200}"))
+                  .build(),
+              HttpResponse.BodyHandlers.discarding());
+      if (r.statusCode() == 202) {
+        accepted.put(n, sent);
+      }
+    } catch (IOException | InterruptedException e) {
+      // not accepted
+    }
+  }
+
+  static void closedLoop(HttpClient http, String hook, int senders, Duration duration, AtomicInteger seq, Map<Integer, Long> accepted)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + duration.toNanos();
+    List<Thread> threads = new ArrayList<>();
+    for (int i = 0; i < senders; i++) {
+      threads.add(
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    while (System.nanoTime() < deadline) {
+                      post(http, hook, seq.getAndIncrement(), accepted);
+                    }
+                  }));
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+  }
+
+  /** Sends at a fixed rate whatever the server does, so that slow answers show up as latency, not as fewer sends. */
+  static void openLoop(HttpClient http, String hook, int rate, Duration duration, Map<Integer, Long> accepted) throws InterruptedException {
+    long interval = 1_000_000_000L / rate;
+    long start = System.nanoTime();
+    long end = start + duration.toNanos();
+    List<Thread> threads = new ArrayList<>();
+    int n = 0;
+    for (long next = start; next < end; next += interval) {
+      long wait = next - System.nanoTime();
+      if (wait > 0) {
+        LockSupport.parkNanos(wait);
+      }
+      int seq = 1_000_000 + n++;
+      threads.add(Thread.ofVirtual().start(() -> post(http, hook, seq, accepted)));
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+  }
+
+  static String login(HttpClient http, String base) throws Exception {
+    String email = "suite-" + System.nanoTime() + "@example.com";
+    BenchSupport.post(http, base + "/register", null, "{\"email\":\"" + email + "\",\"password\":\"benchmark-password\",\"firstname\":\"B\",\"lastname\":\"M\"}");
+    return BenchSupport.field(BenchSupport.post(http, base + "/login", null, "{\"email\":\"" + email + "\",\"password\":\"benchmark-password\"}"), "token");
+  }
+
+  static String hookFor(HttpClient http, String base, String token, String actionUrl) throws Exception {
+    String workflow = BenchSupport.post(http, base + "/workflows", token, "{\"name\":\"suite\",\"trigger_type\":\"webhook\",\"action_url\":\"" + actionUrl + "\"}");
+    return URI.create(BenchSupport.field(workflow, "webhook_url")).getPath();
+  }
+
+  static String psql(int port, String db, String sql) throws Exception {
+    return run(List.of("/usr/bin/psql", "-qAt", "-h", "localhost", "-p", "" + port, "-U", "postgres", "-c", sql, db));
+  }
+
+  static double tps(String output) {
+    Matcher m = TPS.matcher(output);
+    return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
+  }
+
+  static String run(List<String> command) throws Exception {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException(command + " failed: " + out);
+    }
+    return out;
+  }
+}
