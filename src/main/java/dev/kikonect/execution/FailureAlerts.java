@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.context.SmartLifecycle;
-import org.springframework.core.env.Environment;
+import dev.kikonect.common.BackgroundLoop;
+import dev.kikonect.common.PublicUrls;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 import tools.jackson.databind.json.JsonMapper;
@@ -22,7 +22,7 @@ import tools.jackson.databind.json.JsonMapper;
  * a signed summary there, retrying a few times (1, 5, 30 min) if the alert receiver is down.
  */
 @Component
-class FailureAlerts implements SmartLifecycle {
+class FailureAlerts extends BackgroundLoop {
 
   private static final Logger log = LoggerFactory.getLogger(FailureAlerts.class);
   private static final List<Duration> RETRIES = List.of(Duration.ofMinutes(1), Duration.ofMinutes(5), Duration.ofMinutes(30));
@@ -34,20 +34,15 @@ class FailureAlerts implements SmartLifecycle {
   private final Delivery delivery;
   private final Clock clock;
   private final JsonMapper json;
-  private final Environment environment;
-  private final String publicBaseUrl;
-  private final boolean enabled;
-  private volatile boolean running;
-  private Thread thread;
+  private final PublicUrls urls;
 
-  FailureAlerts(JdbcClient jdbc, Delivery delivery, Clock clock, JsonMapper json, Environment environment, KiKonectProperties properties) {
+  FailureAlerts(JdbcClient jdbc, Delivery delivery, Clock clock, JsonMapper json, PublicUrls urls, KiKonectProperties properties) {
+    super("kikonect-alerts", properties.hasRole("executor") && properties.executor().enabled());
     this.jdbc = jdbc;
     this.delivery = delivery;
     this.clock = clock;
     this.json = json;
-    this.environment = environment;
-    this.publicBaseUrl = properties.publicBaseUrl();
-    this.enabled = properties.hasRole("executor") && properties.executor().enabled();
+    this.urls = urls;
   }
 
   /** Sends the alerts that are due; returns how many were tried. */
@@ -99,7 +94,7 @@ class FailureAlerts implements SmartLifecycle {
     summary.put("type", "run.failed");
     summary.put("workflow", Map.of("id", alert.workflowId(), "name", alert.workflowName()));
     summary.put("run", run);
-    summary.put("link", baseUrl() + "/runs/" + alert.runId());
+    summary.put("link", urls.base() + "/runs/" + alert.runId());
     Attempt attempt =
         delivery.send(alert.url(), "alert_" + alert.runId(), alert.secret(), null, json.writeValueAsString(summary), alert.alertAttempts());
     Instant now = clock.instant();
@@ -122,54 +117,8 @@ class FailureAlerts implements SmartLifecycle {
     }
   }
 
-  private String baseUrl() {
-    if (publicBaseUrl != null && !publicBaseUrl.isBlank()) {
-      return publicBaseUrl.replaceAll("/+$", "");
-    }
-    return "http://localhost:" + environment.getProperty("local.server.port", environment.getProperty("server.port", "8080"));
-  }
-
   @Override
-  public synchronized void start() {
-    if (!enabled || running) {
-      return;
-    }
-    running = true;
-    thread =
-        Thread.ofPlatform()
-            .name("kikonect-alerts")
-            .daemon(true)
-            .start(
-                () -> {
-                  while (running) {
-                    try {
-                      if (sendDue() == 0) {
-                        Thread.sleep(500);
-                      }
-                    } catch (InterruptedException e) {
-                      return;
-                    } catch (RuntimeException e) {
-                      log.warn("Sending failure alerts failed; retrying: {}", e.toString());
-                      try {
-                        Thread.sleep(1000);
-                      } catch (InterruptedException interrupted) {
-                        return;
-                      }
-                    }
-                  }
-                });
-  }
-
-  @Override
-  public synchronized void stop() {
-    running = false;
-    if (thread != null) {
-      thread.interrupt();
-    }
-  }
-
-  @Override
-  public boolean isRunning() {
-    return running;
+  protected Duration runOnce() {
+    return sendDue() == 0 ? Duration.ofMillis(500) : Duration.ZERO;
   }
 }

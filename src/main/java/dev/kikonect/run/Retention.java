@@ -7,7 +7,7 @@ import java.time.Duration;
 import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.context.SmartLifecycle;
+import dev.kikonect.common.BackgroundLoop;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 
@@ -18,22 +18,19 @@ import org.springframework.stereotype.Component;
  * queue behind a long delete. Runs on scheduler nodes; several at once are harmless (SKIP LOCKED).
  */
 @Component
-public class Retention implements SmartLifecycle {
+public class Retention extends BackgroundLoop {
 
   private static final Logger log = LoggerFactory.getLogger(Retention.class);
 
   private final JdbcClient jdbc;
   private final Clock clock;
   private final KiKonectProperties.Retention settings;
-  private final boolean enabled;
-  private volatile boolean running;
-  private Thread thread;
 
   Retention(JdbcClient jdbc, Clock clock, KiKonectProperties properties) {
+    super("kikonect-retention", properties.hasRole("scheduler"));
     this.jdbc = jdbc;
     this.clock = clock;
     this.settings = properties.retention();
-    this.enabled = properties.hasRole("scheduler");
   }
 
   /** One full pass; returns the number of runs deleted. */
@@ -62,7 +59,7 @@ public class Retention implements SmartLifecycle {
               .param("batch", settings.batchSize())
               .update();
       total += deleted;
-      if (deleted < settings.batchSize() || !running) {
+      if (deleted < settings.batchSize()) {
         return total;
       }
       try {
@@ -75,45 +72,8 @@ public class Retention implements SmartLifecycle {
   }
 
   @Override
-  public synchronized void start() {
-    if (!enabled || running) {
-      return;
-    }
-    running = true;
-    thread =
-        Thread.ofPlatform()
-            .name("kikonect-retention")
-            .daemon(true)
-            .start(
-                () -> {
-                  while (running) {
-                    try {
-                      prune();
-                      Thread.sleep(settings.interval().toMillis());
-                    } catch (InterruptedException e) {
-                      return;
-                    } catch (RuntimeException e) {
-                      log.warn("Retention pass failed; next one in {}: {}", settings.interval(), e.toString());
-                      try {
-                        Thread.sleep(settings.interval().toMillis());
-                      } catch (InterruptedException interrupted) {
-                        return;
-                      }
-                    }
-                  }
-                });
-  }
-
-  @Override
-  public synchronized void stop() {
-    running = false;
-    if (thread != null) {
-      thread.interrupt();
-    }
-  }
-
-  @Override
-  public boolean isRunning() {
-    return running;
+  protected Duration runOnce() {
+    prune();
+    return settings.interval();
   }
 }

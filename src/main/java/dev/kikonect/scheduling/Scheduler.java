@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.context.SmartLifecycle;
+import dev.kikonect.common.BackgroundLoop;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.core.type.TypeReference;
@@ -31,7 +31,7 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code overlap: skip}, a firing while an earlier run is unfinished is recorded as a skipped run.
  */
 @Component
-public class Scheduler implements SmartLifecycle {
+public class Scheduler extends BackgroundLoop {
 
   private static final Logger log = LoggerFactory.getLogger(Scheduler.class);
   private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {};
@@ -43,12 +43,8 @@ public class Scheduler implements SmartLifecycle {
   private final Clock clock;
   private final JsonMapper json;
   private final KiKonectProperties.Scheduler settings;
-  private final KiKonectProperties roles;
 
   private final Timer lag;
-
-  private volatile boolean running;
-  private Thread thread;
 
   Scheduler(
       ScheduleStore store,
@@ -59,6 +55,7 @@ public class Scheduler implements SmartLifecycle {
       JsonMapper json,
       KiKonectProperties properties,
       MeterRegistry meters) {
+    super("kikonect-scheduler", properties.scheduler().enabled() && properties.hasRole("scheduler"));
     this.store = store;
     this.triggerer = triggerer;
     this.transactions = transactions;
@@ -66,7 +63,6 @@ public class Scheduler implements SmartLifecycle {
     this.clock = clock;
     this.json = json;
     this.settings = properties.scheduler();
-    this.roles = properties;
     this.lag =
         Timer.builder("kikonect.scheduler.lag")
             .description("How late scheduled firings are: fire time minus due time")
@@ -132,48 +128,8 @@ public class Scheduler implements SmartLifecycle {
   }
 
   @Override
-  public synchronized void start() {
-    if (!settings.enabled() || !roles.hasRole("scheduler") || running) {
-      return;
-    }
-    running = true;
-    thread = Thread.ofPlatform().name("kikonect-scheduler").daemon(true).start(this::loop);
-  }
-
-  private void loop() {
-    while (running) {
-      try {
-        fireDue();
-        Thread.sleep(settings.pollInterval().toMillis());
-      } catch (InterruptedException e) {
-        return;
-      } catch (RuntimeException e) {
-        log.warn("Scheduler tick failed; retrying: {}", e.toString());
-        try {
-          Thread.sleep(1000);
-        } catch (InterruptedException interrupted) {
-          return;
-        }
-      }
-    }
-  }
-
-  @Override
-  public synchronized void stop() {
-    if (!running) {
-      return;
-    }
-    running = false;
-    thread.interrupt();
-    try {
-      thread.join(5000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  @Override
-  public boolean isRunning() {
-    return running;
+  protected Duration runOnce() {
+    fireDue();
+    return settings.pollInterval();
   }
 }

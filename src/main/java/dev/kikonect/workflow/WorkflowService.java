@@ -1,6 +1,5 @@
 package dev.kikonect.workflow;
 
-import dev.kikonect.KiKonectProperties;
 import dev.kikonect.common.Fields;
 import dev.kikonect.common.Page;
 import dev.kikonect.common.SecureTokens;
@@ -19,7 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import org.springframework.core.env.Environment;
+import dev.kikonect.common.PublicUrls;
 import org.springframework.stereotype.Service;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
@@ -36,22 +35,19 @@ public class WorkflowService {
   private final WorkflowStore store;
   private final Clock clock;
   private final JsonMapper json;
-  private final Environment environment;
-  private final String configuredBaseUrl;
+  private final PublicUrls urls;
   private final DeliveryTargets targets;
 
   WorkflowService(
       WorkflowStore store,
       Clock clock,
       JsonMapper json,
-      Environment environment,
-      KiKonectProperties properties,
+      PublicUrls urls,
       DeliveryTargets targets) {
     this.store = store;
     this.clock = clock;
     this.json = json;
-    this.environment = environment;
-    this.configuredBaseUrl = properties.publicBaseUrl();
+    this.urls = urls;
     this.targets = targets;
   }
 
@@ -290,7 +286,7 @@ public class WorkflowService {
     String webhookUrl = null;
     if (w.triggerType() == TriggerType.WEBHOOK) {
       Map<String, Object> config = json.readValue(w.triggerConfig(), MAP);
-      webhookUrl = baseUrl() + "/hooks/" + config.get("token");
+      webhookUrl = urls.base() + "/hooks/" + config.get("token");
     }
     return new Workflow(
         w.id(),
@@ -311,12 +307,5 @@ public class WorkflowService {
         w.createdAt(),
         w.updatedAt(),
         null);
-  }
-
-  private String baseUrl() {
-    if (configuredBaseUrl != null && !configuredBaseUrl.isBlank()) {
-      return configuredBaseUrl.replaceAll("/+$", "");
-    }
-    return "http://localhost:" + environment.getProperty("local.server.port", environment.getProperty("server.port", "8080"));
   }
 }
