@@ -26,7 +26,12 @@ final class BenchSupport {
   /** Starts the KiKonect jar with the JDK running this program; its output goes to {@code log}. */
   static Process startKiKonect(String jar, String heap, Path log, List<String> args) throws IOException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> command = new ArrayList<>(List.of(java, "-Xmx" + heap, "-jar", jar));
+    List<String> command = new ArrayList<>(List.of(java, "-Xmx" + heap));
+    String extra = System.getenv("KIKONECT_BENCH_JVM_ARGS"); // e.g. a JFR recording for profiling
+    if (extra != null && !extra.isBlank()) {
+      command.addAll(List.of(extra.trim().split("\\s+")));
+    }
+    command.addAll(List.of("-jar", jar));
     command.addAll(args);
     Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     Runtime.getRuntime().addShutdownHook(new Thread(process::destroy));
