@@ -41,7 +41,17 @@ public class Suite {
   static volatile long lastSlow;
   static final AtomicLong maxRssKb = new AtomicLong();
 
-  public static void main(String[] args) throws Exception {
+  public static void main(String[] args) {
+    try {
+      measure(args);
+    } catch (Throwable e) {
+      // Without this, a failure would leave the sink's threads keeping this JVM (and its KiKonect processes) alive.
+      e.printStackTrace();
+      System.exit(1);
+    }
+  }
+
+  static void measure(String[] args) throws Exception {
     Map<String, String> opts = new LinkedHashMap<>();
     opts.put("jar", "target/kikonect.jar");
     opts.put("heap", "256m");
@@ -338,6 +348,7 @@ public class Suite {
       HttpResponse<Void> r =
           http.send(
               HttpRequest.newBuilder(URI.create(hook))
+                  .timeout(Duration.ofSeconds(30))
                   .header("Content-Type", "application/json")
                   .POST(HttpRequest.BodyPublishers.ofString("{\"seq\":" + n + ",\"event\":\"order.created\",\"amount\":4200}"))
                   .build(),
