@@ -35,15 +35,7 @@ public class Bench {
   static final Pattern SEQ = Pattern.compile("\"seq\":(\\d+)");
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> opts = new LinkedHashMap<>();
-    opts.put("duration", "20");
-    opts.put("concurrency", "32");
-    opts.put("jar", "target/kikonect.jar");
-    opts.put("heap", "256m");
-    for (String arg : args) {
-      String[] kv = arg.replaceFirst("^--", "").split("=", 2);
-      opts.put(kv[0], kv.length > 1 ? kv[1] : "true");
-    }
+    Map<String, String> opts = BenchSupport.options(args, "duration", "20", "concurrency", "32", "jar", "target/kikonect.jar", "heap", "256m");
     int seconds = Integer.parseInt(opts.get("duration"));
     int concurrency = Integer.parseInt(opts.get("concurrency"));
 

@@ -17,6 +17,25 @@ final class BenchSupport {
 
   private BenchSupport() {}
 
+  /**
+   * Command-line options {@code --name=value} over defaults given as {@code "name", "value", ...}; an unknown name is
+   * refused, so that a typo does not silently run with the default.
+   */
+  static java.util.Map<String, String> options(String[] args, String... defaults) {
+    java.util.Map<String, String> opts = new java.util.LinkedHashMap<>();
+    for (int i = 0; i + 1 < defaults.length; i += 2) {
+      opts.put(defaults[i], defaults[i + 1]);
+    }
+    for (String arg : args) {
+      String[] kv = arg.replaceFirst("^--", "").split("=", 2);
+      if (!opts.containsKey(kv[0])) {
+        throw new IllegalArgumentException("unknown option --" + kv[0] + "; known: " + opts.keySet());
+      }
+      opts.put(kv[0], kv.length > 1 ? kv[1] : "true");
+    }
+    return opts;
+  }
+
   static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();

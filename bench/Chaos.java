@@ -41,18 +41,7 @@ public class Chaos {
   record Delivery(String webhookId, long at) {}
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> opts = new LinkedHashMap<>();
-    opts.put("duration", "120");
-    opts.put("rate", "100");
-    opts.put("kill-every", "5");
-    opts.put("jar", "target/kikonect.jar");
-    opts.put("heap", "192m");
-    opts.put("db-url", "");
-    opts.put("sink-delay-ms", "200");
-    for (String arg : args) {
-      String[] kv = arg.replaceFirst("^--", "").split("=", 2);
-      opts.put(kv[0], kv.length > 1 ? kv[1] : "true");
-    }
+    Map<String, String> opts = BenchSupport.options(args, "duration", "120", "rate", "100", "kill-every", "5", "jar", "target/kikonect.jar", "heap", "192m", "db-url", "", "sink-delay-ms", "200");
     int seconds = Integer.parseInt(opts.get("duration"));
     int rate = Integer.parseInt(opts.get("rate"));
     int killEvery = Integer.parseInt(opts.get("kill-every"));

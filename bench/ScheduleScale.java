@@ -38,16 +38,7 @@ public class ScheduleScale {
   static final Pattern CURSOR = Pattern.compile("\"next_cursor\":\"([^\"]+)\"");
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> opts = new LinkedHashMap<>();
-    opts.put("workflows", "100000");
-    opts.put("duration", "120");
-    opts.put("jar", "target/kikonect.jar");
-    opts.put("heap", "256m");
-    opts.put("create-concurrency", "48");
-    for (String arg : args) {
-      String[] kv = arg.replaceFirst("^--", "").split("=", 2);
-      opts.put(kv[0], kv.length > 1 ? kv[1] : "true");
-    }
+    Map<String, String> opts = BenchSupport.options(args, "workflows", "100000", "duration", "120", "jar", "target/kikonect.jar", "heap", "256m", "create-concurrency", "48");
     int count = Integer.parseInt(opts.get("workflows"));
     int seconds = Integer.parseInt(opts.get("duration"));
     String jar = opts.get("jar");

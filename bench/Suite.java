@@ -52,16 +52,7 @@ public class Suite {
   }
 
   static void measure(String[] args) throws Exception {
-    Map<String, String> opts = new LinkedHashMap<>();
-    opts.put("jar", "target/kikonect.jar");
-    opts.put("heap", "256m");
-    opts.put("e2e-seconds", "60");
-    opts.put("concurrency", "64");
-    opts.put("rate", "500");
-    for (String arg : args) {
-      String[] kv = arg.replaceFirst("^--", "").split("=", 2);
-      opts.put(kv[0], kv.length > 1 ? kv[1] : "true");
-    }
+    Map<String, String> opts = BenchSupport.options(args, "jar", "target/kikonect.jar", "heap", "256m", "e2e-seconds", "60", "concurrency", "64", "rate", "500");
     String jar = opts.get("jar");
     String heap = opts.get("heap");
     int concurrency = Integer.parseInt(opts.get("concurrency"));
