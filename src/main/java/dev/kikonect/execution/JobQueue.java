@@ -13,6 +13,10 @@ import org.springframework.stereotype.Repository;
  * The jobs table as a queue. Every state change is one statement: a claim takes a batch of due jobs and marks their
  * runs running; a completion records the attempt and moves job and run on together, and only while this node
  * still holds the job's lease (the lease token is the fencing token).
+ *
+ * <p>The table holds only work still to do: a job that ends (succeeded, failed, cancelled) is deleted by the statement
+ * that ends its run, so the queue stays as small as the backlog however long the history grows; the history is in
+ * workflow_runs and attempts.
  */
 @Repository
 class JobQueue {
@@ -103,8 +107,9 @@ class JobQueue {
   }
 
   /**
-   * Completes a batch with ONE statement: per job, the attempt row, the job's and the run's new state and, for a run
-   * that ends failed with an on_failure_url, its alert. Each job is fenced by its lease token; the result says, in
+   * Completes a batch with ONE statement: per job, the attempt row, the job's and the run's new state (a finished
+   * job is deleted, a retried one goes back to pending) and, for a run that ends failed with an on_failure_url, its
+   * alert. Each job is fenced by its lease token; the result says, in
    * order, which completions took effect.
    */
   List<Boolean> completeAll(List<Completion> batch, Instant now) {
@@ -157,13 +162,22 @@ class JobQueue {
                                            :workflows::bigint[])
                         AS t(job_id, token, job_status, run_status, next_at, ended_at, error, number, started_at,
                              duration_ms, response_status, response_headers, response_body, workflow_id)
-                    ), job AS (
+                    ), finished AS (
+                      DELETE FROM jobs j
+                       USING input i
+                       WHERE j.id = i.job_id AND j.status = 'processing' AND j.lease_token = i.token
+                         AND i.job_status <> 'pending'
+                      RETURNING j.id, j.run_id
+                    ), retried AS (
                       UPDATE jobs j
-                         SET status = i.job_status, run_at = coalesce(i.next_at, j.run_at), ended_at = i.ended_at,
-                             error = i.error, lease_token = NULL, lease_expires_at = NULL
+                         SET status = 'pending', run_at = i.next_at, error = i.error, lease_token = NULL,
+                             lease_expires_at = NULL
                         FROM input i
                        WHERE j.id = i.job_id AND j.status = 'processing' AND j.lease_token = i.token
+                         AND i.job_status = 'pending'
                       RETURNING j.id, j.run_id
+                    ), job AS (
+                      SELECT id, run_id FROM finished UNION ALL SELECT id, run_id FROM retried
                     ), attempt AS (
                       INSERT INTO attempts (run_id, number, started_at, duration_ms, response_status, response_headers,
                                             response_body, error)

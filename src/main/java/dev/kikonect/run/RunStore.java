@@ -76,14 +76,14 @@ class RunStore {
   }
 
   /**
-   * Cancels a pending or retrying run of this user; true if it was cancelled. The job row is locked first, so a
-   * concurrent claim either took the job (then this changes nothing) or never will.
+   * Cancels a pending or retrying run of this user; true if it was cancelled. Its job leaves the queue (deleted,
+   * which locks the row first), so a concurrent claim either took the job (then this changes nothing) or never will.
    */
   boolean cancel(long userId, long runId, Instant now) {
     return jdbc.sql(
             """
             WITH job AS (
-              UPDATE jobs SET status = 'cancelled', ended_at = :now
+              DELETE FROM jobs
                WHERE run_id = :run AND status = 'pending'
                  AND EXISTS (SELECT 1 FROM workflow_runs r WHERE r.id = :run AND r.user_id = :user)
               RETURNING run_id

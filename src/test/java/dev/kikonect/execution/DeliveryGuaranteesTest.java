@@ -84,6 +84,34 @@ public class DeliveryGuaranteesTest extends ApiTest {
   }
 
   @Test
+  void a_finished_run_leaves_the_queue_while_a_retrying_one_stays_in_it() {
+    AtomicInteger calls = new AtomicInteger();
+    sink.replyWith(r -> switch (calls.incrementAndGet()) {
+      case 1 -> Sink.Reply.status(200);
+      case 2 -> Sink.Reply.status(400);
+      default -> new Sink.Reply(503, Map.of("Retry-After", "3600"), "", false);
+    });
+    Api.User user = api.newUser();
+    JsonNode workflow = api.createWorkflow(user, "webhook", sink.url(), Map.of());
+    long succeeded = fire(user, workflow, "{}");
+    awaitFinished(user, succeeded);
+    long failed = fire(user, workflow, "{}");
+    awaitFinished(user, failed);
+    long retrying = fire(user, workflow, "{}");
+    eventually().until(() -> api.get("/runs/" + retrying, user.token()).json().path("status").asString().equals("retrying"));
+
+    assertThat(jobsOf(succeeded)).isZero();
+    assertThat(jobsOf(failed)).isZero();
+    assertThat(jobsOf(retrying)).isOne();
+    assertThat(api.get("/runs/" + succeeded, user.token()).json().path("status").asString()).isEqualTo("succeeded");
+    assertThat(api.get("/runs/" + failed, user.token()).json().path("status").asString()).isEqualTo("failed");
+  }
+
+  private long jobsOf(long runId) {
+    return jdbc.sql("SELECT count(*) FROM jobs WHERE run_id = :id").param("id", runId).query(Long.class).single();
+  }
+
+  @Test
   void a_400_fails_at_once_with_one_attempt() {
     sink.replyWith(400);
     Api.User user = api.newUser();
@@ -194,8 +222,7 @@ public class DeliveryGuaranteesTest extends ApiTest {
     assertThat(again.status()).isEqualTo(409);
     assertThat(again.json().path("detail").asString()).contains("cancelled");
     // The job left the queue: no claim can take it again.
-    assertThat(jdbc.sql("SELECT status FROM jobs WHERE run_id = :id").param("id", runId).query(String.class).single())
-        .isEqualTo("cancelled");
+    assertThat(jdbc.sql("SELECT count(*) FROM jobs WHERE run_id = :id").param("id", runId).query(Long.class).single()).isZero();
     assertThat(sink.received()).hasSize(1);
   }
 

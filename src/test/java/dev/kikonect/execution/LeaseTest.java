@@ -60,6 +60,7 @@ class LeaseTest extends ApiTest {
               .update();
         });
     long runId = jdbc.sql("SELECT id FROM workflow_runs WHERE workflow_id = :wf").param("wf", workflowId).query(Long.class).single();
+    long jobId = jdbc.sql("SELECT id FROM jobs WHERE run_id = :r").param("r", runId).query(Long.class).single();
 
     JsonNode run = awaitFinished(user, runId);
 
@@ -73,7 +74,7 @@ class LeaseTest extends ApiTest {
     // The dead node wakes up and reports a failure: fenced off by its stale lease token.
     ClaimedJob stale =
         new ClaimedJob(
-            jdbc.sql("SELECT id FROM jobs WHERE run_id = :r").param("r", runId).query(Long.class).single(),
+            jobId,
             runId, workflowId, 1, 8, deadToken, sink.url(), "{}", "msg_x", null, null, "manual", now);
     Attempt late = new Attempt(1, now, 5, false, false, 500, "{}", "", "HTTP 500", null);
     assertThat(queue.complete(stale, late, JobQueue.Next.FAILED, null, clock.instant())).isFalse();
