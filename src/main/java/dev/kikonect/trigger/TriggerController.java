@@ -25,20 +25,19 @@ import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
-import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
 /** The entry points that fire a workflow on request: manual triggers, webhooks and replays. */
 @RestController
 class TriggerController {
 
-  private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {};
   static final int MAX_BULK_REPLAY = 10_000;
 
   private final WorkflowService workflows;
   private final Triggerer triggerer;
   private final PayloadReader payloads;
   private final HookRateLimiter rateLimiter;
+  private final HookLookup hooks;
   private final JsonMapper json;
   private final Clock clock;
 
@@ -47,12 +46,14 @@ class TriggerController {
       Triggerer triggerer,
       PayloadReader payloads,
       HookRateLimiter rateLimiter,
+      HookLookup hooks,
       JsonMapper json,
       Clock clock) {
     this.workflows = workflows;
     this.triggerer = triggerer;
     this.payloads = payloads;
     this.rateLimiter = rateLimiter;
+    this.hooks = hooks;
     this.json = json;
     this.clock = clock;
   }
@@ -80,25 +81,45 @@ class TriggerController {
           List.of(),
           Map.of("Retry-After", Long.toString(seconds)));
     }
-    StoredWorkflow workflow =
-        workflows
-            .byWebhookToken(token)
-            .filter(w -> w.triggerType() == TriggerType.WEBHOOK)
-            .orElseThrow(() -> ApiException.notFound("Webhook"));
-    requireEnabled(workflow);
+    boolean idempotent = request.getHeader("Idempotency-Key") != null;
+    HookLookup.Hook hook = (idempotent ? hooks.fresh(token) : hooks.find(token)).orElseThrow(() -> ApiException.notFound("Webhook"));
+    requireEnabled(hook.workflow());
     byte[] body = payloads.readBytes(request);
-    Map<String, Object> config = json.readValue(workflow.triggerConfig(), MAP);
-    Optional<String> refused = HookVerifier.check(config, request, body, clock.instant());
+    Optional<ResponseEntity<Run>> accepted = acceptHook(hook, body, request);
+    if (accepted.isEmpty()) {
+      // The remembered workflow was out of date (paused, deleted, token or verification settings changed): check
+      // the request again against the workflow as it is now.
+      hook = hooks.fresh(token).orElseThrow(() -> ApiException.notFound("Webhook"));
+      requireEnabled(hook.workflow());
+      accepted = acceptHook(hook, body, request);
+    }
+    return accepted.orElseThrow(
+        () -> ApiException.conflict("workflow-changed", "The workflow changed while this webhook was being accepted; send it again."));
+  }
+
+  /** Verifies and enqueues; empty when the workflow changed since {@code hook} was read (nothing enqueued then). */
+  private Optional<ResponseEntity<Run>> acceptHook(HookLookup.Hook hook, byte[] body, HttpServletRequest request) {
+    StoredWorkflow workflow = hook.workflow();
+    Optional<String> refused = HookVerifier.check(hook.config(), request, body, clock.instant());
     if (refused.isPresent()) {
       throw ApiException.unauthorized("Signature verification failed: " + refused.get() + ".");
     }
-    return enqueue(workflow, "webhook", payloads.toPayload(body, request.getContentType()), request);
+    String payload = payloads.toPayload(body, request.getContentType());
+    if (request.getHeader("Idempotency-Key") != null) {
+      return Optional.of(enqueue(workflow, "webhook", payload, request)); // read fresh above
+    }
+    return triggerer
+        .enqueueIfCurrent(workflow.id(), workflow.userId(), "webhook", payload, workflow.triggerConfig())
+        .map(TriggerController::accepted);
   }
 
   private ResponseEntity<Run> enqueue(StoredWorkflow workflow, String trigger, String payload, HttpServletRequest request) {
     String key = request.getHeader("Idempotency-Key");
     if (key == null) {
-      return accepted(triggerer.enqueue(workflow.id(), workflow.userId(), trigger, payload));
+      return accepted(
+          triggerer
+              .enqueueIfCurrent(workflow.id(), workflow.userId(), trigger, payload, null)
+              .orElseThrow(() -> ApiException.conflict("workflow-paused", "Workflow " + workflow.id() + " was paused or deleted meanwhile.")));
     }
     if (key.isBlank() || key.length() > 255) {
       throw ApiException.validation(List.of(new FieldProblem("Idempotency-Key", "must be 1 to 255 characters")));

@@ -67,24 +67,31 @@ public class Triggerer {
     this.ingest = new Batcher<>("kikonect-ingest", 500, this::insertAll, r -> insertAll(List.of(r)).get(0));
   }
 
-  /** One request to enqueue, for the ingest {@link Batcher}. */
-  private record Request(long workflowId, long userId, String trigger, String payload, String webhookId) {}
+  /**
+   * One request to enqueue, for the ingest {@link Batcher}. With an {@code expectedConfig} the run is inserted only if
+   * the workflow's trigger_config still is exactly that (what the request was checked against).
+   */
+  private record Request(long workflowId, long userId, String trigger, String payload, String webhookId, String expectedConfig) {}
 
   private final Batcher<Request, Run> ingest;
 
   /**
    * Enqueues one run and wakes this node's executor. Returns once the run is committed (durably): concurrent
-   * requests share that commit (micro-batched ingest), so many webhooks cost one fsync.
+   * requests share that commit (micro-batched ingest), so many webhooks cost one fsync. Empty, and nothing
+   * enqueued, when the workflow is no longer enabled (paused or deleted meanwhile) or, with an {@code
+   * expectedConfig}, its trigger_config is no longer that one.
    */
-  public Run enqueue(long workflowId, long userId, String trigger, String payload) {
+  Optional<Run> enqueueIfCurrent(long workflowId, long userId, String trigger, String payload, String expectedConfig) {
     Run run;
     try {
-      run = ingest.submit(new Request(workflowId, userId, trigger, payload, newWebhookId())).join();
+      run = ingest.submit(new Request(workflowId, userId, trigger, payload, newWebhookId(), expectedConfig)).join();
     } catch (java.util.concurrent.CompletionException e) {
       throw e.getCause() instanceof RuntimeException r ? r : e;
     }
-    signal.wake();
-    return run;
+    if (run != null) {
+      signal.wake();
+    }
+    return Optional.ofNullable(run);
   }
 
   @jakarta.annotation.PreDestroy
@@ -104,6 +111,7 @@ public class Triggerer {
     String[] triggers = new String[n];
     String[] payloads = new String[n];
     String[] webhookIds = new String[n];
+    String[] configs = new String[n];
     for (int i = 0; i < n; i++) {
       Request r = requests.get(i);
       workflows[i] = r.workflowId();
@@ -111,15 +119,21 @@ public class Triggerer {
       triggers[i] = r.trigger();
       payloads[i] = r.payload();
       webhookIds[i] = r.webhookId();
+      configs[i] = r.expectedConfig();
     }
     java.util.Map<String, Run> byWebhookId = new java.util.HashMap<>();
+    // The join re-checks each request's workflow in the statement that commits it (see HookLookup): a run is only
+    // created for a workflow that is still there, enabled and, if asked, configured as the request was checked.
     jdbc.sql(
             """
             WITH run AS (
               INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, webhook_id, created_at)
               SELECT f.workflow_id, f.user_id, 'pending', f.trigger, f.payload::json, f.webhook_id, :now
                 FROM unnest(:workflows::bigint[], :users::bigint[], :triggers::text[], :payloads::text[],
-                            :webhook_ids::text[]) AS f(workflow_id, user_id, trigger, payload, webhook_id)
+                            :webhook_ids::text[], :configs::text[])
+                     AS f(workflow_id, user_id, trigger, payload, webhook_id, config)
+                JOIN workflows w ON w.id = f.workflow_id AND w.user_id = f.user_id AND w.enabled
+                                AND (f.config IS NULL OR w.trigger_config = f.config::jsonb)
               RETURNING *
             ), job AS (
               INSERT INTO jobs (run_id, workflow_id, run_at, created_at)
@@ -134,6 +148,7 @@ public class Triggerer {
         .param("triggers", triggers)
         .param("payloads", payloads)
         .param("webhook_ids", webhookIds)
+        .param("configs", configs)
         .param("now", Timestamp.from(clock.instant()))
         .query(
             (rs, i) -> {

@@ -23,6 +23,8 @@ import tools.jackson.databind.JsonNode;
 /** Each verify mode with signatures computed here, independently of the server's code. */
 class VerifiedSendersTest extends ApiTest {
 
+  @org.springframework.beans.factory.annotation.Autowired org.springframework.jdbc.core.simple.JdbcClient jdbc;
+
   private static final String BODY = "{\"event\":\"paid\",\"amount\":100}";
 
   private record Hook(Api.User user, long workflowId, String url, JsonNode config) {}
@@ -113,6 +115,31 @@ class VerifiedSendersTest extends ApiTest {
     assertThat(send(hook, Map.of("X-Hook-Token", "s3cr3t-valuf"), BODY)).isEqualTo(401);
     assertThat(send(hook, Map.of(), BODY)).isEqualTo(401);
     assertThat(runs(hook)).isEqualTo(1);
+  }
+
+  @Test
+  void a_hook_this_node_remembers_is_checked_against_the_workflow_as_another_node_just_changed_it() throws Exception {
+    Hook hook = hook(Map.of("verify", "header", "header_name", "X-Hook-Token", "secret", "first-secret"));
+    assertThat(send(hook, Map.of("X-Hook-Token", "first-secret"), BODY)).isEqualTo(202); // now remembered
+
+    // Changed behind this node's back, as another node would: the new secret counts at once, the old one no more.
+    jdbc.sql("UPDATE workflows SET trigger_config = jsonb_set(trigger_config, '{secret}', '\"second-secret\"') WHERE id = :id")
+        .param("id", hook.workflowId())
+        .update();
+    assertThat(send(hook, Map.of("X-Hook-Token", "first-secret"), BODY)).isEqualTo(401);
+    assertThat(send(hook, Map.of("X-Hook-Token", "second-secret"), BODY)).isEqualTo(202);
+
+    jdbc.sql("UPDATE workflows SET enabled = false WHERE id = :id").param("id", hook.workflowId()).update();
+    assertThat(send(hook, Map.of("X-Hook-Token", "second-secret"), BODY)).isEqualTo(409);
+    jdbc.sql("UPDATE workflows SET enabled = true WHERE id = :id").param("id", hook.workflowId()).update();
+    assertThat(send(hook, Map.of("X-Hook-Token", "second-secret"), BODY)).isEqualTo(202);
+
+    jdbc.sql("UPDATE workflows SET trigger_config = jsonb_set(trigger_config, '{token}', '\"moved-elsewhere\"') WHERE id = :id")
+        .param("id", hook.workflowId())
+        .update();
+    assertThat(send(hook, Map.of("X-Hook-Token", "second-secret"), BODY)).isEqualTo(404);
+
+    assertThat(runs(hook)).isEqualTo(3);
   }
 
   @Test

@@ -67,6 +67,7 @@ class WorkflowChangeTest extends ApiTest {
     Api.User user = api.newUser();
     JsonNode wf = api.createWorkflow(user, "webhook", "https://example.com/a", Map.of());
     String oldUrl = wf.path("webhook_url").asString();
+    assertThat(api.send("POST", oldUrl, null, "application/json", "{}").status()).isEqualTo(202); // the node remembers it
 
     Api.Response rotated = api.post("/workflows/" + wf.path("id").asLong() + "/token/rotate", user.token(), "");
 
