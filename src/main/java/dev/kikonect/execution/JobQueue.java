@@ -36,16 +36,26 @@ class JobQueue {
     this.defaultMaxAttempts = properties.delivery().maxAttempts();
   }
 
-  /** Claims up to {@code limit} due jobs, oldest first, skipping rows other executors have locked. */
+  /**
+   * Claims up to {@code limit} due jobs, oldest first, skipping rows other executors have locked.
+   *
+   * <p>The claim commits asynchronously (synchronous_commit off for this one statement): one fsync fewer per job on
+   * the path from webhook to delivery. Losing a claim in a database crash loses nothing: the job is simply pending
+   * again and is delivered again, with the same webhook-id, as after any lost lease. A completion cannot survive
+   * without its claim, because it commits synchronously and the log is flushed in order.
+   */
   List<ClaimedJob> claim(int limit, Instant now, Duration lease, String node) {
     return jdbc.sql(
             """
-            WITH due AS (
-              SELECT id FROM jobs
+            WITH no_fsync AS (
+              -- This statement's commit does not wait for the disk (see the method's comment).
+              SELECT set_config('synchronous_commit', 'off', true)
+            ), due AS (
+              SELECT id FROM jobs, no_fsync
               WHERE status = 'pending' AND run_at <= :now
               ORDER BY run_at, id
               LIMIT :limit
-              FOR UPDATE SKIP LOCKED
+              FOR UPDATE OF jobs SKIP LOCKED
             ), claimed AS (
               UPDATE jobs j
                  SET status = 'processing', attempt = j.attempt + 1, lease_token = gen_random_uuid(),
