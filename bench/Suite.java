@@ -225,6 +225,11 @@ public class Suite {
               }
             });
         Map<Double, Long> serverAfter = runLatencyBuckets(http, base);
+        String metricsText = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        Matcher slowestCommit = Pattern.compile("kikonect_batch_write_seconds_max\\{batcher=\"kikonect-ingest\"[^}]*\\} ([0-9.eE+-]+)").matcher(metricsText);
+        if (slowestCommit.find()) {
+          System.out.printf("  longest ingest group commit (last 2 min): %.1f ms%n", Double.parseDouble(slowestCommit.group(1)) * 1000);
+        }
         serverP99 = bucketQuantile(serverBefore, serverAfter, 0.99);
         System.out.printf(
             "  KiKonect's own view (kikonect_run_latency, run created -> delivered): p50 <= %s ms, p99 <= %s ms%n",

@@ -7,6 +7,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,6 +31,7 @@ public final class Batcher<I, R> implements AutoCloseable {
   private final Function<List<I>, List<R>> writeBatch;
   private final Function<I, R> writeOne;
   private final Thread writer;
+  private final Timer writes;
   private volatile boolean open = true;
 
   /**
@@ -36,7 +39,13 @@ public final class Batcher<I, R> implements AutoCloseable {
    * @param writeOne writes a single item; used for each item of a batch that failed as a whole, so that one bad item
    *     does not fail the others
    */
-  public Batcher(String name, int maxBatch, Function<List<I>, List<R>> writeBatch, Function<I, R> writeOne) {
+  public Batcher(String name, int maxBatch, Function<List<I>, List<R>> writeBatch, Function<I, R> writeOne, MeterRegistry meters) {
+    this.writes =
+        Timer.builder("kikonect.batch.write")
+            .description("How long one group commit took (statement and commit); its max shows database stalls")
+            .tag("batcher", name)
+            .publishPercentileHistogram()
+            .register(meters);
     this.maxBatch = maxBatch;
     this.writeBatch = writeBatch;
     this.writeOne = writeOne;
@@ -77,8 +86,14 @@ public final class Batcher<I, R> implements AutoCloseable {
 
   private void write(List<Pending<I, R>> batch) {
     List<I> items = batch.stream().map(Pending::item).toList();
+    long start = System.nanoTime();
     try {
-      List<R> results = writeBatch.apply(items);
+      List<R> results;
+      try {
+        results = writeBatch.apply(items);
+      } finally {
+        writes.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+      }
       for (int i = 0; i < batch.size(); i++) {
         batch.get(i).result().complete(results.get(i));
       }

@@ -73,7 +73,8 @@ class Executor implements SmartLifecycle {
             "kikonect-completer",
             500,
             batch -> queue.completeAll(batch, clock.instant()),
-            one -> queue.completeAll(java.util.List.of(one), clock.instant()).get(0));
+            one -> queue.completeAll(java.util.List.of(one), clock.instant()).get(0),
+            meters);
     this.delivery = delivery;
     this.retries = retries;
     this.signal = signal;

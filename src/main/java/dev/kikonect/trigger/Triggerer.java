@@ -59,12 +59,12 @@ public class Triggerer {
   private final WorkSignal signal;
   private final TransactionTemplate transactions;
 
-  Triggerer(JdbcClient jdbc, Clock clock, WorkSignal signal, TransactionTemplate transactions) {
+  Triggerer(JdbcClient jdbc, Clock clock, WorkSignal signal, TransactionTemplate transactions, io.micrometer.core.instrument.MeterRegistry meters) {
     this.jdbc = jdbc;
     this.clock = clock;
     this.signal = signal;
     this.transactions = transactions;
-    this.ingest = new Batcher<>("kikonect-ingest", 500, this::insertAll, r -> insertAll(List.of(r)).get(0));
+    this.ingest = new Batcher<>("kikonect-ingest", 500, this::insertAll, r -> insertAll(List.of(r)).get(0), meters);
   }
 
   /**

@@ -77,7 +77,9 @@ class ErrorsAndOperationsTest extends ApiTest {
         .contains("kikonect_delivery_duration_seconds_bucket")
         .contains("kikonect_run_latency_seconds_bucket")
         .contains("kikonect_queue_depth")
-        .contains("kikonect_queue_oldest_age_seconds");
+        .contains("kikonect_queue_oldest_age_seconds")
+        .contains("kikonect_batch_write_seconds_max{batcher=\"kikonect-ingest\"")
+        .contains("kikonect_batch_write_seconds_max{batcher=\"kikonect-completer\"");
   }
 
   @Test
