@@ -119,13 +119,15 @@ class SchedulingTest extends ApiTest {
       }
     }
 
-    // The application's own scheduler loop raced too; whoever won, each workflow fired once.
-    List<Long> counts =
-        jdbc.sql("SELECT count(*) FROM workflow_runs WHERE workflow_id IN (:ids) GROUP BY workflow_id")
+    // The application's own scheduler loop raced too, and may still be committing the firings it won (the racers
+    // skipped the rows it had locked): wait for all 40, then each must have fired exactly once.
+    Callable<List<Long>> counts =
+        () -> jdbc.sql("SELECT count(*) FROM workflow_runs WHERE workflow_id IN (:ids) GROUP BY workflow_id")
             .param("ids", ids)
             .query(Long.class)
             .list();
-    assertThat(counts).hasSize(40).containsOnly(1L);
+    eventually().until(() -> counts.call().size() == 40);
+    assertThat(counts.call()).hasSize(40).containsOnly(1L);
   }
 
   @Test
