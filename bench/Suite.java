@@ -475,7 +475,7 @@ public class Suite {
    */
   static void openLoop(String hook, int rate, Duration duration, Map<Integer, Long> accepted) throws InterruptedException {
     try (LeanHttp.Senders senders = new LeanHttp.Senders(32, URI.create(hook))) {
-      java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+      AtomicInteger done = new AtomicInteger();
       long interval = 1_000_000_000L / rate;
       long start = System.nanoTime();
       long end = start + duration.toNanos();

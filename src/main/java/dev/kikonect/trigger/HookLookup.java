@@ -77,8 +77,4 @@ class HookLookup {
     entries.put(token, new Entry(hook.get(), clock.instant().plus(TTL)));
     return hook;
   }
-
-  int size() {
-    return entries.size();
-  }
 }

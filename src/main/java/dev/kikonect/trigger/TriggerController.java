@@ -85,28 +85,28 @@ class TriggerController {
     HookLookup.Hook hook = (idempotent ? hooks.fresh(token) : hooks.find(token)).orElseThrow(() -> ApiException.notFound("Webhook"));
     requireEnabled(hook.workflow());
     byte[] body = payloads.readBytes(request);
-    Optional<ResponseEntity<Run>> accepted = acceptHook(hook, body, request);
+    Optional<ResponseEntity<Run>> accepted = acceptHook(hook, body, idempotent, request);
     if (accepted.isEmpty()) {
       // The remembered workflow was out of date (paused, deleted, token or verification settings changed): check
       // the request again against the workflow as it is now.
       hook = hooks.fresh(token).orElseThrow(() -> ApiException.notFound("Webhook"));
       requireEnabled(hook.workflow());
-      accepted = acceptHook(hook, body, request);
+      accepted = acceptHook(hook, body, idempotent, request);
     }
     return accepted.orElseThrow(
         () -> ApiException.conflict("workflow-changed", "The workflow changed while this webhook was being accepted; send it again."));
   }
 
   /** Verifies and enqueues; empty when the workflow changed since {@code hook} was read (nothing enqueued then). */
-  private Optional<ResponseEntity<Run>> acceptHook(HookLookup.Hook hook, byte[] body, HttpServletRequest request) {
+  private Optional<ResponseEntity<Run>> acceptHook(HookLookup.Hook hook, byte[] body, boolean idempotent, HttpServletRequest request) {
     StoredWorkflow workflow = hook.workflow();
     Optional<String> refused = HookVerifier.check(hook.config(), request, body, clock.instant());
     if (refused.isPresent()) {
       throw ApiException.unauthorized("Signature verification failed: " + refused.get() + ".");
     }
     String payload = payloads.toPayload(body, request.getContentType());
-    if (request.getHeader("Idempotency-Key") != null) {
-      return Optional.of(enqueue(workflow, "webhook", payload, request)); // read fresh above
+    if (idempotent) {
+      return Optional.of(enqueue(workflow, "webhook", payload, request)); // the workflow was read fresh for it
     }
     return triggerer
         .enqueueIfCurrent(workflow.id(), workflow.userId(), "webhook", payload, workflow.triggerConfig())

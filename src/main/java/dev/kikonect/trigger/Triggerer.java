@@ -3,6 +3,7 @@ package dev.kikonect.trigger;
 import dev.kikonect.common.Batcher;
 import dev.kikonect.execution.WorkSignal;
 import dev.kikonect.run.Run;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Timestamp;
 import java.sql.Types;
 import java.time.Clock;
@@ -59,7 +60,7 @@ public class Triggerer {
   private final WorkSignal signal;
   private final TransactionTemplate transactions;
 
-  Triggerer(JdbcClient jdbc, Clock clock, WorkSignal signal, TransactionTemplate transactions, io.micrometer.core.instrument.MeterRegistry meters) {
+  Triggerer(JdbcClient jdbc, Clock clock, WorkSignal signal, TransactionTemplate transactions, MeterRegistry meters) {
     this.jdbc = jdbc;
     this.clock = clock;
     this.signal = signal;
