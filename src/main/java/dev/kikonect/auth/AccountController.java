@@ -1,8 +1,8 @@
 package dev.kikonect.auth;
 
+import dev.kikonect.common.DomainException;
 import dev.kikonect.common.Fields;
 import dev.kikonect.common.SecureTokens;
-import dev.kikonect.web.ApiException;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -75,7 +75,7 @@ class AccountController {
   @ResponseStatus(HttpStatus.NO_CONTENT)
   void delete(Caller caller, @PathVariable long id) {
     if (!keys.delete(caller.userId(), id)) {
-      throw ApiException.notFound("API key " + id);
+      throw new DomainException.NotFound("API key " + id);
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.kikonect.auth;
 
+import dev.kikonect.web.PublicEndpoint;
 import java.util.Map;
 import org.springframework.http.HttpStatus;
 import org.springframework.web.bind.annotation.GetMapping;

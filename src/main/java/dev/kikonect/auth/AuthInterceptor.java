@@ -1,6 +1,7 @@
 package dev.kikonect.auth;
 
-import dev.kikonect.web.ApiException;
+import dev.kikonect.web.PublicEndpoint;
+import dev.kikonect.common.DomainException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.springframework.core.MethodParameter;
@@ -40,12 +41,12 @@ class AuthInterceptor implements HandlerInterceptor, HandlerMethodArgumentResolv
     }
     String header = request.getHeader("Authorization");
     if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      throw ApiException.unauthorized("This endpoint needs an 'Authorization: Bearer <token>' header; get a token from POST /login.");
+      throw new DomainException.NotAuthenticated("This endpoint needs an 'Authorization: Bearer <token>' header; get a token from POST /login.");
     }
     String token = header.substring(7).strip();
     User user =
         auth.authenticate(token)
-            .orElseThrow(() -> ApiException.unauthorized("The token is invalid, expired or revoked; log in again."));
+            .orElseThrow(() -> new DomainException.NotAuthenticated("The token is invalid, expired or revoked; log in again."));
     request.setAttribute(CALLER, new Caller(user, token));
     return true;
   }
@@ -63,7 +64,7 @@ class AuthInterceptor implements HandlerInterceptor, HandlerMethodArgumentResolv
       WebDataBinderFactory binderFactory) {
     Object caller = request.getAttribute(CALLER, RequestAttributes.SCOPE_REQUEST);
     if (caller == null) {
-      throw ApiException.unauthorized("Authentication required.");
+      throw new DomainException.NotAuthenticated("Authentication required.");
     }
     return caller;
   }

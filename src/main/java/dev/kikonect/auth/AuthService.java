@@ -1,9 +1,9 @@
 package dev.kikonect.auth;
 
+import dev.kikonect.common.DomainException;
 import dev.kikonect.KiKonectProperties;
 import dev.kikonect.common.Fields;
 import dev.kikonect.common.SecureTokens;
-import dev.kikonect.web.ApiException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Map;
@@ -58,7 +58,7 @@ public class AuthService {
     fields.throwIfInvalid();
     return users
         .create(email, hasher.hash(password), firstname, lastname, clock.instant())
-        .orElseThrow(() -> ApiException.conflict("email-taken", "An account with this email already exists."));
+        .orElseThrow(() -> new DomainException.Conflict("email-taken", "An account with this email already exists."));
   }
 
   private static String password(Fields fields) {
@@ -101,13 +101,11 @@ public class AuthService {
     Optional<java.time.Duration> locked = throttle.lockedFor(email, clientAddress);
     if (locked.isPresent()) {
       long seconds = Math.max(1, (locked.get().toMillis() + 999) / 1000);
-      throw new ApiException(
-          org.springframework.http.HttpStatus.TOO_MANY_REQUESTS,
+      throw new DomainException.RateLimited(
           "login-throttled",
           "Too many failed logins",
           "Too many failed logins for this account or from this address; try again in " + seconds + " s.",
-          java.util.List.of(),
-          Map.of("Retry-After", Long.toString(seconds)));
+          java.time.Duration.ofSeconds(seconds));
     }
     if (password.length() > MAX_PASSWORD) {
       hasher.burn(password.substring(0, MAX_PASSWORD));
@@ -132,8 +130,8 @@ public class AuthService {
     return new Session(token, "Bearer", expiresAt, found.get().user());
   }
 
-  private static ApiException badCredentials() {
-    return ApiException.unauthorized("The email or password is incorrect.");
+  private static DomainException badCredentials() {
+    return new DomainException.NotAuthenticated("The email or password is incorrect.");
   }
 
   void logout(String token) {
@@ -166,9 +164,9 @@ public class AuthService {
       fields.problem("new_password", p.reason());
     }
     fields.throwIfInvalid();
-    UserStore.Credentials stored = users.findByEmail(caller.user().email()).orElseThrow(() -> ApiException.unauthorized("Account is gone."));
+    UserStore.Credentials stored = users.findByEmail(caller.user().email()).orElseThrow(() -> new DomainException.NotAuthenticated("Account is gone."));
     if (!hasher.matches((String) current, stored.passwordHash())) {
-      throw ApiException.validation(java.util.List.of(new dev.kikonect.web.FieldProblem("current_password", "is not your current password")));
+      throw new DomainException.InvalidInput(java.util.List.of(new dev.kikonect.common.FieldProblem("current_password", "is not your current password")));
     }
     users.setPassword(caller.userId(), hasher.hash(next));
     sessions.revokeAllExcept(caller.userId(), SecureTokens.sha256(caller.token()), clock.instant());

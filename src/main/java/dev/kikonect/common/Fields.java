@@ -1,7 +1,5 @@
 package dev.kikonect.common;
 
-import dev.kikonect.web.ApiException;
-import dev.kikonect.web.FieldProblem;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -151,7 +149,7 @@ public final class Fields {
   /** Throws a 400 naming every problem found so far. */
   public void throwIfInvalid() {
     if (!problems.isEmpty()) {
-      throw ApiException.validation(problems);
+      throw new DomainException.InvalidInput(problems);
     }
   }
 }

@@ -1,7 +1,5 @@
 package dev.kikonect.common;
 
-import dev.kikonect.web.ApiException;
-import dev.kikonect.web.FieldProblem;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
@@ -30,7 +28,7 @@ public record Page<T>(List<T> items, String nextCursor) {
       return DEFAULT_LIMIT;
     }
     if (requested < 1 || requested > MAX_LIMIT) {
-      throw ApiException.validation(List.of(new FieldProblem("limit", "must be between 1 and " + MAX_LIMIT)));
+      throw new DomainException.InvalidInput(List.of(new FieldProblem("limit", "must be between 1 and " + MAX_LIMIT)));
     }
     return requested;
   }
@@ -47,7 +45,7 @@ public record Page<T>(List<T> items, String nextCursor) {
       }
       return Long.parseLong(decoded.substring(3));
     } catch (IllegalArgumentException e) {
-      throw ApiException.validation(List.of(new FieldProblem("cursor", "is not a cursor returned by this API")));
+      throw new DomainException.InvalidInput(List.of(new FieldProblem("cursor", "is not a cursor returned by this API")));
     }
   }
 

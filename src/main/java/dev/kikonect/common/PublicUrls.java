@@ -1,6 +1,5 @@
 package dev.kikonect.common;
 
-import dev.kikonect.KiKonectProperties;
 import org.springframework.core.env.Environment;
 import org.springframework.stereotype.Component;
 
@@ -11,8 +10,8 @@ public class PublicUrls {
   private final String configured;
   private final Environment environment;
 
-  PublicUrls(KiKonectProperties properties, Environment environment) {
-    this.configured = properties.publicBaseUrl();
+  PublicUrls(Environment environment) {
+    this.configured = environment.getProperty("kikonect.public-base-url", "");
     this.environment = environment;
   }
 

@@ -1,5 +1,8 @@
 package dev.kikonect.execution;
 
+import dev.kikonect.lifecycle.Attempt;
+import dev.kikonect.lifecycle.ClaimedJob;
+
 import dev.kikonect.KiKonectProperties;
 import java.io.IOException;
 import java.net.ConnectException;

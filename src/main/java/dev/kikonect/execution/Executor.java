@@ -1,5 +1,10 @@
 package dev.kikonect.execution;
 
+import dev.kikonect.lifecycle.Attempt;
+import dev.kikonect.lifecycle.ClaimedJob;
+import dev.kikonect.lifecycle.JobQueue;
+import dev.kikonect.lifecycle.WorkSignal;
+
 import dev.kikonect.KiKonectProperties;
 import java.lang.management.ManagementFactory;
 import java.time.Clock;
@@ -191,10 +196,10 @@ class Executor implements SmartLifecycle {
         String outcome = attempt.succeeded() ? "success" : next == JobQueue.Next.RETRY ? "retryable_failure" : "permanent_failure";
         meters.counter("kikonect.deliveries", "outcome", outcome).increment();
         if (next != JobQueue.Next.RETRY) {
-          meters.counter("kikonect.runs", "trigger", job.trigger(), "outcome", next == JobQueue.Next.SUCCEEDED ? "succeeded" : "failed").increment();
+          meters.counter("kikonect.runs", "trigger", job.trigger(), "outcome", next.runStatus().wire()).increment();
           Timer.builder("kikonect.run.latency")
               .description("From run created to run finished (succeeded or failed)")
-              .tag("outcome", next == JobQueue.Next.SUCCEEDED ? "succeeded" : "failed")
+              .tag("outcome", next.runStatus().wire())
               .publishPercentileHistogram()
               .register(meters)
               .record(Duration.between(job.runCreatedAt(), now));

@@ -1,5 +1,6 @@
 package dev.kikonect.execution;
 
+
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Timestamp;

@@ -1,10 +1,14 @@
 package dev.kikonect.run;
 
+import dev.kikonect.lifecycle.JobQueue;
+import dev.kikonect.lifecycle.Run;
+import dev.kikonect.lifecycle.RunStatus;
+
+import dev.kikonect.common.DomainException;
 import dev.kikonect.auth.Caller;
 import dev.kikonect.common.Page;
-import dev.kikonect.web.ApiException;
 import dev.kikonect.workflow.WorkflowService;
-import dev.kikonect.web.FieldProblem;
+import dev.kikonect.common.FieldProblem;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -18,16 +22,16 @@ import org.springframework.web.bind.annotation.RestController;
 @RestController
 class RunController {
 
-  static final List<String> STATUSES =
-      List.of("pending", "running", "retrying", "succeeded", "failed", "cancelled", "skipped");
   static final List<String> TRIGGERS = List.of("manual", "webhook", "interval", "cron");
 
   private final RunStore runs;
+  private final JobQueue queue;
   private final WorkflowService workflows;
   private final Clock clock;
 
-  RunController(RunStore runs, WorkflowService workflows, Clock clock) {
+  RunController(RunStore runs, JobQueue queue, WorkflowService workflows, Clock clock) {
     this.runs = runs;
+    this.queue = queue;
     this.workflows = workflows;
     this.clock = clock;
   }
@@ -35,7 +39,7 @@ class RunController {
   /** One run with its attempt log. */
   @GetMapping("/runs/{id}")
   Run get(Caller caller, @PathVariable long id) {
-    Run run = runs.findOwned(caller.userId(), id).orElseThrow(() -> ApiException.notFound("Run " + id));
+    Run run = runs.findOwned(caller.userId(), id).orElseThrow(() -> new DomainException.NotFound("Run " + id));
     return run.withAttempts(runs.attempts(id));
   }
 
@@ -70,8 +74,9 @@ class RunController {
   private Page<Run> list(
       Caller caller, Long workflowId, String status, String trigger, String after, String before, String cursor, Integer limit) {
     List<FieldProblem> problems = new ArrayList<>();
-    if (status != null && !STATUSES.contains(status)) {
-      problems.add(new FieldProblem("status", "must be one of " + String.join(", ", STATUSES)));
+    RunStatus runStatus = status == null ? null : RunStatus.parse(status).orElse(null);
+    if (status != null && runStatus == null) {
+      problems.add(new FieldProblem("status", "must be one of " + RunStatus.names()));
     }
     if (trigger != null && !TRIGGERS.contains(trigger)) {
       problems.add(new FieldProblem("trigger", "must be one of " + String.join(", ", TRIGGERS)));
@@ -79,10 +84,10 @@ class RunController {
     Instant createdAfter = time("created_after", after, problems);
     Instant createdBefore = time("created_before", before, problems);
     if (!problems.isEmpty()) {
-      throw ApiException.validation(problems);
+      throw new DomainException.InvalidInput(problems);
     }
     int pageSize = Page.limit(limit);
-    RunStore.Filter filter = new RunStore.Filter(workflowId, status, trigger, createdAfter, createdBefore);
+    RunStore.Filter filter = new RunStore.Filter(workflowId, runStatus, trigger, createdAfter, createdBefore);
     return Page.of(runs.list(caller.userId(), filter, Page.before(cursor), pageSize), pageSize, Run::id);
   }
 
@@ -101,11 +106,11 @@ class RunController {
   /** Stops a pending or retrying run: its next attempt never happens. */
   @PostMapping("/runs/{id}/cancel")
   Run cancel(Caller caller, @PathVariable long id) {
-    Run run = runs.findOwned(caller.userId(), id).orElseThrow(() -> ApiException.notFound("Run " + id));
-    if (!runs.cancel(caller.userId(), id, clock.instant())) {
+    Run run = runs.findOwned(caller.userId(), id).orElseThrow(() -> new DomainException.NotFound("Run " + id));
+    if (!queue.cancel(caller.userId(), id, clock.instant())) {
       Run now = runs.findOwned(caller.userId(), id).orElse(run);
-      throw ApiException.conflict(
-          "run-not-cancellable", "Run " + id + " is " + now.status() + "; only pending or retrying runs can be cancelled.");
+      throw new DomainException.Conflict(
+          "run-not-cancellable", "Run " + id + " is " + now.status().wire() + "; only pending or retrying runs can be cancelled.");
     }
     return get(caller, id);
   }

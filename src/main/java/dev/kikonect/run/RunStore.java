@@ -1,5 +1,9 @@
 package dev.kikonect.run;
 
+import dev.kikonect.lifecycle.AttemptView;
+import dev.kikonect.lifecycle.Run;
+import dev.kikonect.lifecycle.RunStatus;
+
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.List;
@@ -7,7 +11,7 @@ import java.util.Optional;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
-/** Reads run history, always scoped to the owner, and cancels runs. Runs are written by the Triggerer and executor. */
+/** Reads run history, always scoped to the owner. Runs are written only by the {@code lifecycle} package. */
 @Repository
 class RunStore {
 
@@ -47,7 +51,7 @@ class RunStore {
   }
 
   /** Which runs a listing shows; null fields do not filter. */
-  record Filter(Long workflowId, String status, String trigger, Instant createdAfter, Instant createdBefore) {}
+  record Filter(Long workflowId, RunStatus status, String trigger, Instant createdAfter, Instant createdBefore) {}
 
   /** Newest first, {@code limit + 1} rows below {@code beforeId} (a keyset: stable while new runs arrive). */
   List<Run> list(long userId, Filter filter, long beforeId, int limit) {
@@ -66,35 +70,12 @@ class RunStore {
         .param("user", userId)
         .param("before", beforeId)
         .param("workflow", filter.workflowId(), java.sql.Types.BIGINT)
-        .param("status", filter.status(), java.sql.Types.VARCHAR)
+        .param("status", filter.status() == null ? null : filter.status().wire(), java.sql.Types.VARCHAR)
         .param("trigger", filter.trigger(), java.sql.Types.VARCHAR)
         .param("after", filter.createdAfter() == null ? null : Timestamp.from(filter.createdAfter()), java.sql.Types.TIMESTAMP)
         .param("before_time", filter.createdBefore() == null ? null : Timestamp.from(filter.createdBefore()), java.sql.Types.TIMESTAMP)
         .param("limit", limit + 1)
         .query(Run::fromRow)
         .list();
-  }
-
-  /**
-   * Cancels a pending or retrying run of this user; true if it was cancelled. Its job leaves the queue (deleted,
-   * which locks the row first), so a concurrent claim either took the job (then this changes nothing) or never will.
-   */
-  boolean cancel(long userId, long runId, Instant now) {
-    return jdbc.sql(
-            """
-            WITH job AS (
-              DELETE FROM jobs
-               WHERE run_id = :run AND status = 'pending'
-                 AND EXISTS (SELECT 1 FROM workflow_runs r WHERE r.id = :run AND r.user_id = :user)
-              RETURNING run_id
-            )
-            UPDATE workflow_runs r SET status = 'cancelled', ended_at = :now, next_attempt_at = NULL
-              FROM job WHERE r.id = job.run_id
-            """)
-            .param("now", Timestamp.from(now))
-            .param("run", runId)
-            .param("user", userId)
-            .update()
-        == 1;
   }
 }

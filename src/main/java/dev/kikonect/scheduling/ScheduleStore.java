@@ -3,6 +3,7 @@ package dev.kikonect.scheduling;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.List;
+import dev.kikonect.lifecycle.RunStatus;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
@@ -38,8 +39,10 @@ class ScheduleStore {
                    coalesce(w.trigger_config->'payload', '{}'::jsonb)::text AS payload, w.next_run_at, w.misfire,
                    CASE WHEN w.overlap = 'skip' THEN EXISTS (
                      SELECT 1 FROM workflow_runs r
-                      WHERE r.workflow_id = w.id AND r.status IN ('pending', 'running', 'retrying'))
-                   ELSE false END AS busy
+                      WHERE r.workflow_id = w.id AND r.status IN """
+                + RunStatus.ACTIVE_SQL
+                + """
+                   ) ELSE false END AS busy
               FROM workflows w
              WHERE w.enabled AND w.next_run_at <= :now AND w.trigger_type IN ('interval', 'cron')
              ORDER BY w.next_run_at

@@ -1,8 +1,8 @@
 package dev.kikonect.scheduling;
 
 import dev.kikonect.KiKonectProperties;
-import dev.kikonect.execution.WorkSignal;
-import dev.kikonect.trigger.Triggerer;
+import dev.kikonect.lifecycle.ScheduledRuns;
+import dev.kikonect.lifecycle.WorkSignal;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
@@ -37,7 +37,7 @@ public class Scheduler extends BackgroundLoop {
   private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {};
 
   private final ScheduleStore store;
-  private final Triggerer triggerer;
+  private final ScheduledRuns runs;
   private final TransactionTemplate transactions;
   private final WorkSignal signal;
   private final Clock clock;
@@ -48,7 +48,7 @@ public class Scheduler extends BackgroundLoop {
 
   Scheduler(
       ScheduleStore store,
-      Triggerer triggerer,
+      ScheduledRuns runs,
       TransactionTemplate transactions,
       WorkSignal signal,
       Clock clock,
@@ -57,7 +57,7 @@ public class Scheduler extends BackgroundLoop {
       MeterRegistry meters) {
     super("kikonect-scheduler", properties.scheduler().enabled() && properties.hasRole("scheduler"));
     this.store = store;
-    this.triggerer = triggerer;
+    this.runs = runs;
     this.transactions = transactions;
     this.signal = signal;
     this.clock = clock;
@@ -91,7 +91,7 @@ public class Scheduler extends BackgroundLoop {
     if (due.isEmpty()) {
       return 0;
     }
-    List<Triggerer.Firing> firings = new ArrayList<>(due.size());
+    List<ScheduledRuns.Firing> firings = new ArrayList<>(due.size());
     long[] ids = new long[due.size()];
     String[] nexts = new String[due.size()];
     boolean[] fired = new boolean[due.size()];
@@ -120,9 +120,9 @@ public class Scheduler extends BackgroundLoop {
       fired[i] = true;
       lag.record(Duration.between(slot, now));
       String skip = workflow.busy() ? "skipped: an earlier run of this workflow is still pending, running or retrying (overlap: skip)" : null;
-      firings.add(new Triggerer.Firing(workflow.id(), workflow.userId(), workflow.triggerType(), workflow.payload(), slot, skip));
+      firings.add(new ScheduledRuns.Firing(workflow.id(), workflow.userId(), workflow.triggerType(), workflow.payload(), slot, skip));
     }
-    triggerer.enqueueAll(firings, now);
+    runs.enqueueAll(firings, now);
     store.advance(ids, nexts, fired, now);
     return due.size();
   }

@@ -1,5 +1,6 @@
 package dev.kikonect.trigger;
 
+import dev.kikonect.common.DomainException;
 import dev.kikonect.web.ApiException;
 import jakarta.servlet.http.HttpServletRequest;
 import java.io.IOException;
@@ -75,7 +76,7 @@ class PayloadReader {
       try {
         json.readTree(text);
       } catch (JacksonException e) {
-        throw ApiException.badRequest("malformed-json", "The body is not valid JSON: " + e.getOriginalMessage());
+        throw new DomainException.InvalidRequest("malformed-json", "The body is not valid JSON: " + e.getOriginalMessage());
       }
       return text;
     }
@@ -111,7 +112,7 @@ class PayloadReader {
           .decode(ByteBuffer.wrap(body))
           .toString();
     } catch (CharacterCodingException e) {
-      throw ApiException.badRequest("bad-encoding", "The body is not valid " + charset.name() + " text.");
+      throw new DomainException.InvalidRequest("bad-encoding", "The body is not valid " + charset.name() + " text.");
     }
   }
 
@@ -130,7 +131,7 @@ class PayloadReader {
         key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
         value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
       } catch (IllegalArgumentException e) {
-        throw ApiException.badRequest("malformed-form", "The form body has a bad percent-escape near '" + pair + "'.");
+        throw new DomainException.InvalidRequest("malformed-form", "The form body has a bad percent-escape near '" + pair + "'.");
       }
       result.merge(
           key,

@@ -1,13 +1,16 @@
 package dev.kikonect.trigger;
 
+import dev.kikonect.common.DomainException;
 import dev.kikonect.auth.Caller;
-import dev.kikonect.auth.PublicEndpoint;
+import dev.kikonect.web.PublicEndpoint;
 import dev.kikonect.common.Fields;
-import dev.kikonect.run.Run;
-import dev.kikonect.web.ApiException;
-import dev.kikonect.web.FieldProblem;
+import dev.kikonect.lifecycle.Idempotency;
+import dev.kikonect.lifecycle.Ingest;
+import dev.kikonect.lifecycle.Replays;
+import dev.kikonect.lifecycle.Run;
+import dev.kikonect.lifecycle.RunStatus;
+import dev.kikonect.common.FieldProblem;
 import dev.kikonect.workflow.StoredWorkflow;
-import dev.kikonect.workflow.TriggerType;
 import dev.kikonect.workflow.WorkflowService;
 import jakarta.servlet.http.HttpServletRequest;
 import java.net.URI;
@@ -34,7 +37,9 @@ class TriggerController {
   static final int MAX_BULK_REPLAY = 10_000;
 
   private final WorkflowService workflows;
-  private final Triggerer triggerer;
+  private final Ingest ingest;
+  private final Idempotency idempotency;
+  private final Replays replays;
   private final PayloadReader payloads;
   private final HookRateLimiter rateLimiter;
   private final HookLookup hooks;
@@ -43,14 +48,18 @@ class TriggerController {
 
   TriggerController(
       WorkflowService workflows,
-      Triggerer triggerer,
+      Ingest ingest,
+      Idempotency idempotency,
+      Replays replays,
       PayloadReader payloads,
       HookRateLimiter rateLimiter,
       HookLookup hooks,
       JsonMapper json,
       Clock clock) {
     this.workflows = workflows;
-    this.triggerer = triggerer;
+    this.ingest = ingest;
+    this.idempotency = idempotency;
+    this.replays = replays;
     this.payloads = payloads;
     this.rateLimiter = rateLimiter;
     this.hooks = hooks;
@@ -73,28 +82,26 @@ class TriggerController {
     Optional<Duration> wait = rateLimiter.acquire(token);
     if (wait.isPresent()) {
       long seconds = Math.max(1, (wait.get().toMillis() + 999) / 1000);
-      throw new ApiException(
-          HttpStatus.TOO_MANY_REQUESTS,
+      throw new DomainException.RateLimited(
           "rate-limited",
           "Too many requests",
           "This webhook takes at most its configured rate (kikonect.hooks.rate-limit); retry after " + seconds + " s.",
-          List.of(),
-          Map.of("Retry-After", Long.toString(seconds)));
+          Duration.ofSeconds(seconds));
     }
     boolean idempotent = request.getHeader("Idempotency-Key") != null;
-    HookLookup.Hook hook = (idempotent ? hooks.fresh(token) : hooks.find(token)).orElseThrow(() -> ApiException.notFound("Webhook"));
+    HookLookup.Hook hook = (idempotent ? hooks.fresh(token) : hooks.find(token)).orElseThrow(() -> new DomainException.NotFound("Webhook"));
     requireEnabled(hook.workflow());
     byte[] body = payloads.readBytes(request);
     Optional<ResponseEntity<Run>> accepted = acceptHook(hook, body, idempotent, request);
     if (accepted.isEmpty()) {
       // The remembered workflow was out of date (paused, deleted, token or verification settings changed): check
       // the request again against the workflow as it is now.
-      hook = hooks.fresh(token).orElseThrow(() -> ApiException.notFound("Webhook"));
+      hook = hooks.fresh(token).orElseThrow(() -> new DomainException.NotFound("Webhook"));
       requireEnabled(hook.workflow());
       accepted = acceptHook(hook, body, idempotent, request);
     }
     return accepted.orElseThrow(
-        () -> ApiException.conflict("workflow-changed", "The workflow changed while this webhook was being accepted; send it again."));
+        () -> new DomainException.Conflict("workflow-changed", "The workflow changed while this webhook was being accepted; send it again."));
   }
 
   /** Verifies and enqueues; empty when the workflow changed since {@code hook} was read (nothing enqueued then). */
@@ -102,13 +109,13 @@ class TriggerController {
     StoredWorkflow workflow = hook.workflow();
     Optional<String> refused = HookVerifier.check(hook.config(), request, body, clock.instant());
     if (refused.isPresent()) {
-      throw ApiException.unauthorized("Signature verification failed: " + refused.get() + ".");
+      throw new DomainException.NotAuthenticated("Signature verification failed: " + refused.get() + ".");
     }
     String payload = payloads.toPayload(body, request.getContentType());
     if (idempotent) {
       return Optional.of(enqueue(workflow, "webhook", payload, request)); // the workflow was read fresh for it
     }
-    return triggerer
+    return ingest
         .enqueueIfCurrent(workflow.id(), workflow.userId(), "webhook", payload, workflow.triggerConfig())
         .map(TriggerController::accepted);
   }
@@ -117,14 +124,14 @@ class TriggerController {
     String key = request.getHeader("Idempotency-Key");
     if (key == null) {
       return accepted(
-          triggerer
+          ingest
               .enqueueIfCurrent(workflow.id(), workflow.userId(), trigger, payload, null)
-              .orElseThrow(() -> ApiException.conflict("workflow-paused", "Workflow " + workflow.id() + " was paused or deleted meanwhile.")));
+              .orElseThrow(() -> new DomainException.Conflict("workflow-paused", "Workflow " + workflow.id() + " was paused or deleted meanwhile.")));
     }
     if (key.isBlank() || key.length() > 255) {
-      throw ApiException.validation(List.of(new FieldProblem("Idempotency-Key", "must be 1 to 255 characters")));
+      throw new DomainException.InvalidInput(List.of(new FieldProblem("Idempotency-Key", "must be 1 to 255 characters")));
     }
-    Triggerer.Enqueued result = triggerer.enqueueIdempotent(workflow.id(), workflow.userId(), trigger, payload, key);
+    Idempotency.Enqueued result = idempotency.enqueue(workflow.id(), workflow.userId(), trigger, payload, key);
     if (result.repeated()) {
       return ResponseEntity.ok()
           .location(URI.create("/runs/" + result.run().id()))
@@ -141,9 +148,9 @@ class TriggerController {
     if (body != null && body.containsKey("payload")) {
       payload = json.writeValueAsString(body.get("payload"));
     }
-    Run original = triggerer.replaySource(caller.userId(), id).orElseThrow(() -> ApiException.notFound("Run " + id));
+    Run original = replays.source(caller.userId(), id).orElseThrow(() -> new DomainException.NotFound("Run " + id));
     requireEnabled(workflows.owned(caller.userId(), original.workflowId()));
-    Run run = triggerer.replay(caller.userId(), id, payload).orElseThrow(() -> ApiException.notFound("Run " + id));
+    Run run = replays.replay(caller.userId(), id, payload).orElseThrow(() -> new DomainException.NotFound("Run " + id));
     return accepted(run);
   }
 
@@ -152,25 +159,26 @@ class TriggerController {
   ResponseEntity<Map<String, Object>> replayMany(Caller caller, @RequestBody Map<String, Object> body) {
     Fields fields = Fields.of(body);
     Long workflowId = fields.integer("workflow_id", false, 1, Long.MAX_VALUE);
-    String status = fields.string("status", false, 1, 20);
-    if (status != null && !List.of("succeeded", "failed", "cancelled", "skipped", "pending", "running", "retrying").contains(status)) {
-      fields.problem("status", "must be a run status such as failed or succeeded");
+    String statusName = fields.string("status", false, 1, 20);
+    RunStatus status = statusName == null ? null : RunStatus.parse(statusName).orElse(null);
+    if (statusName != null && status == null) {
+      fields.problem("status", "must be one of " + RunStatus.names());
     }
     Instant after = time(fields, "created_after");
     Instant before = time(fields, "created_before");
-    if (workflowId == null && status == null && after == null && before == null) {
+    if (workflowId == null && statusName == null && after == null && before == null) {
       fields.problem("workflow_id", "give at least one of workflow_id, status, created_after, created_before");
     }
     fields.throwIfInvalid();
     if (workflowId != null) {
       workflows.owned(caller.userId(), workflowId);
     }
-    Triggerer.ReplayFilter filter = new Triggerer.ReplayFilter(workflowId, status, after, before);
-    int matching = triggerer.countReplayable(caller.userId(), filter, MAX_BULK_REPLAY);
+    Replays.Filter filter = new Replays.Filter(workflowId, status, after, before);
+    int matching = replays.countReplayable(caller.userId(), filter, MAX_BULK_REPLAY);
     if (matching > MAX_BULK_REPLAY) {
-      throw ApiException.badRequest("too-many-runs", "The filter matches more than " + MAX_BULK_REPLAY + " runs; narrow it (time range, status, workflow).");
+      throw new DomainException.InvalidRequest("too-many-runs", "The filter matches more than " + MAX_BULK_REPLAY + " runs; narrow it (time range, status, workflow).");
     }
-    int replayed = matching == 0 ? 0 : triggerer.replayAll(caller.userId(), filter);
+    int replayed = matching == 0 ? 0 : replays.replayAll(caller.userId(), filter);
     return ResponseEntity.status(HttpStatus.ACCEPTED).body(Map.of("replayed", replayed));
   }
 
@@ -189,7 +197,7 @@ class TriggerController {
 
   private static void requireEnabled(StoredWorkflow workflow) {
     if (!workflow.enabled()) {
-      throw ApiException.conflict("workflow-paused", "Workflow " + workflow.id() + " is paused; resume it to accept triggers.");
+      throw new DomainException.Conflict("workflow-paused", "Workflow " + workflow.id() + " is paused; resume it to accept triggers.");
     }
   }
 

@@ -1,6 +1,5 @@
 package dev.kikonect.web;
 
-import dev.kikonect.auth.PublicEndpoint;
 import org.springframework.stereotype.Controller;
 import org.springframework.web.bind.annotation.GetMapping;
 

@@ -1,6 +1,5 @@
 package dev.kikonect.web;
 
-import dev.kikonect.auth.PublicEndpoint;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

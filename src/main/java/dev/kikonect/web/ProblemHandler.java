@@ -1,5 +1,7 @@
 package dev.kikonect.web;
 
+import dev.kikonect.common.DomainException;
+import dev.kikonect.common.FieldProblem;
 import jakarta.servlet.http.HttpServletRequest;
 import java.net.URI;
 import java.util.List;
@@ -26,19 +28,39 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
 
   @ExceptionHandler(ApiException.class)
   ResponseEntity<Object> api(ApiException e) {
-    ProblemDetail problem = Problems.of(e.status(), e.type(), e.title(), e.getMessage());
-    if (!e.errors().isEmpty()) {
-      problem.setProperty("errors", e.errors());
-    }
+    return problem(Problems.of(e.status(), e.type(), e.title(), e.getMessage()), new HttpHeaders());
+  }
+
+  /** The one place where domain errors become HTTP statuses. */
+  @ExceptionHandler(DomainException.class)
+  ResponseEntity<Object> domain(DomainException e) {
     HttpHeaders headers = new HttpHeaders();
-    e.headers().forEach(headers::add);
+    ProblemDetail problem =
+        switch (e) {
+          case DomainException.InvalidInput invalid -> {
+            ProblemDetail p = Problems.of(HttpStatus.BAD_REQUEST, e.type(), "Invalid request", e.getMessage());
+            p.setProperty("errors", invalid.problems());
+            yield p;
+          }
+          case DomainException.InvalidRequest r -> Problems.of(HttpStatus.BAD_REQUEST, e.type(), "Bad request", e.getMessage());
+          case DomainException.NotFound n -> Problems.of(HttpStatus.NOT_FOUND, e.type(), "Not found", e.getMessage());
+          case DomainException.Conflict c -> Problems.of(HttpStatus.CONFLICT, e.type(), "Conflict", e.getMessage());
+          case DomainException.NotAuthenticated u -> {
+            headers.add(HttpHeaders.WWW_AUTHENTICATE, "Bearer");
+            yield Problems.of(HttpStatus.UNAUTHORIZED, e.type(), "Unauthorized", e.getMessage());
+          }
+          case DomainException.RateLimited limited -> {
+            headers.add(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, limited.retryAfter().toSeconds())));
+            yield Problems.of(HttpStatus.TOO_MANY_REQUESTS, e.type(), limited.title(), e.getMessage());
+          }
+        };
     return problem(problem, headers);
   }
 
   @ExceptionHandler(MethodArgumentTypeMismatchException.class)
   ResponseEntity<Object> typeMismatch(MethodArgumentTypeMismatchException e) {
     String reason = "must be a valid " + (e.getRequiredType() == null ? "value" : e.getRequiredType().getSimpleName().toLowerCase());
-    return api(ApiException.validation(List.of(new FieldProblem(e.getName(), reason))));
+    return domain(new DomainException.InvalidInput(List.of(new FieldProblem(e.getName(), reason))));
   }
 
   private static boolean tooLarge(Throwable e) {

@@ -1,12 +1,11 @@
 package dev.kikonect.workflow;
 
+import dev.kikonect.common.DomainException;
 import dev.kikonect.common.Fields;
 import dev.kikonect.common.Page;
-import dev.kikonect.common.SecureTokens;
 import dev.kikonect.execution.DeliveryTargets;
 import dev.kikonect.execution.Signatures;
 import dev.kikonect.scheduling.Schedule;
-import dev.kikonect.web.ApiException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Clock;
@@ -125,14 +124,14 @@ public class WorkflowService {
             name, current.triggerType(), actionUrl, json.writeValueAsString(config), enabled, maxAttempts, misfire, overlap,
             onFailureUrl);
     if (!store.update(userId, id, current.updatedAt(), settings, reschedule, next, now)) {
-      throw ApiException.conflict("concurrent-update", "Workflow " + id + " was changed by another request; read it again and retry.");
+      throw new DomainException.Conflict("concurrent-update", "Workflow " + id + " was changed by another request; read it again and retry.");
     }
     return view(owned(userId, id));
   }
 
   void delete(long userId, long id) {
     if (!store.delete(userId, id)) {
-      throw ApiException.notFound("Workflow " + id);
+      throw new DomainException.NotFound("Workflow " + id);
     }
   }
 
@@ -143,7 +142,7 @@ public class WorkflowService {
     Instant until =
         store
             .rotateSecret(userId, id, secret, now.plus(Duration.ofHours(24)), now)
-            .orElseThrow(() -> ApiException.notFound("Workflow " + id));
+            .orElseThrow(() -> new DomainException.NotFound("Workflow " + id));
     return Map.of("signing_secret", secret, "previous_secret_expires_at", until.toString());
   }
 
@@ -151,7 +150,7 @@ public class WorkflowService {
   Workflow rotateToken(long userId, long id) {
     StoredWorkflow current = owned(userId, id);
     if (current.triggerType() != TriggerType.WEBHOOK) {
-      throw ApiException.conflict("not-a-webhook", "Workflow " + id + " is a " + current.triggerType().wire() + " workflow; only webhook workflows have a token.");
+      throw new DomainException.Conflict("not-a-webhook", "Workflow " + id + " is a " + current.triggerType().wire() + " workflow; only webhook workflows have a token.");
     }
     store.rotateToken(userId, id, TriggerConfigs.newToken(), clock.instant());
     return view(owned(userId, id));
@@ -159,7 +158,7 @@ public class WorkflowService {
 
   Page<Workflow> list(long userId, String triggerType, Boolean enabled, String cursor, Integer limit) {
     if (triggerType != null && TriggerType.fromWire(triggerType).isEmpty()) {
-      throw ApiException.validation(List.of(new dev.kikonect.web.FieldProblem("trigger_type", "must be one of manual, webhook, interval, cron")));
+      throw new DomainException.InvalidInput(List.of(new dev.kikonect.common.FieldProblem("trigger_type", "must be one of manual, webhook, interval, cron")));
     }
     int pageSize = Page.limit(limit);
     Page<StoredWorkflow> page =
@@ -175,7 +174,7 @@ public class WorkflowService {
   Map<String, Object> schedule(long userId, long id, Integer count) {
     StoredWorkflow w = owned(userId, id);
     if (!w.triggerType().scheduled()) {
-      throw ApiException.conflict("not-scheduled", "Workflow " + id + " is a " + w.triggerType().wire() + " workflow; it has no schedule.");
+      throw new DomainException.Conflict("not-scheduled", "Workflow " + id + " is a " + w.triggerType().wire() + " workflow; it has no schedule.");
     }
     Map<String, Object> config = json.readValue(w.triggerConfig(), MAP);
     return preview(w.triggerType(), config, w.nextRunAt(), count);
@@ -198,7 +197,7 @@ public class WorkflowService {
   private Map<String, Object> preview(TriggerType type, Map<String, Object> config, Instant nextRunAt, Integer count) {
     int n = count == null ? 10 : count;
     if (n < 1 || n > MAX_PREVIEW) {
-      throw ApiException.validation(List.of(new dev.kikonect.web.FieldProblem("count", "must be between 1 and " + MAX_PREVIEW)));
+      throw new DomainException.InvalidInput(List.of(new dev.kikonect.common.FieldProblem("count", "must be between 1 and " + MAX_PREVIEW)));
     }
     Schedule schedule = Schedule.of(type.wire(), config);
     ZoneId zone = ZoneId.of(type == TriggerType.CRON ? (String) config.get("timezone") : "UTC");
@@ -215,7 +214,7 @@ public class WorkflowService {
 
   /** The caller's workflow; another user's answers exactly like a missing one. */
   public StoredWorkflow owned(long userId, long id) {
-    return store.findOwned(userId, id).orElseThrow(() -> ApiException.notFound("Workflow " + id));
+    return store.findOwned(userId, id).orElseThrow(() -> new DomainException.NotFound("Workflow " + id));
   }
 
   public Optional<StoredWorkflow> byWebhookToken(String token) {

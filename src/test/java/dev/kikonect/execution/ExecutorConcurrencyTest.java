@@ -1,12 +1,16 @@
 package dev.kikonect.execution;
 
+import dev.kikonect.lifecycle.ClaimedJob;
+import dev.kikonect.lifecycle.JobQueue;
+import dev.kikonect.lifecycle.WorkSignal;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kikonect.ApiTest;
 import dev.kikonect.KiKonectProperties;
 import dev.kikonect.support.Api;
 import dev.kikonect.support.Sink;
-import dev.kikonect.trigger.Triggerer;
+import dev.kikonect.lifecycle.ScheduledRuns;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -29,7 +33,7 @@ class ExecutorConcurrencyTest extends ApiTest {
   @Autowired Delivery delivery;
   @Autowired RetryPolicy retries;
   @Autowired WorkSignal signal;
-  @Autowired Triggerer triggerer;
+  @Autowired ScheduledRuns triggerer;
   @Autowired KiKonectProperties properties;
   @Autowired JdbcClient jdbc;
   @Autowired TransactionTemplate transactions;
@@ -39,9 +43,9 @@ class ExecutorConcurrencyTest extends ApiTest {
     Api.User user = api.newUser();
     long workflowId = api.createWorkflow(user, "manual", "http://127.0.0.1:9/never-called", Map.of()).path("id").asLong();
     // Enqueue with a run_at in the future of everyone else's jobs so that only the racers below take them.
-    List<Triggerer.Firing> firings = new ArrayList<>();
+    List<ScheduledRuns.Firing> firings = new ArrayList<>();
     for (int i = 0; i < 400; i++) {
-      firings.add(new Triggerer.Firing(workflowId, user.id(), "manual", "{\"i\":" + i + "}"));
+      firings.add(new ScheduledRuns.Firing(workflowId, user.id(), "manual", "{\"i\":" + i + "}"));
     }
     java.time.Instant later = clock.instant().plus(Duration.ofDays(3650));
     transactions.executeWithoutResult(s -> triggerer.enqueueAll(firings, later));
@@ -86,9 +90,9 @@ class ExecutorConcurrencyTest extends ApiTest {
     })) {
       Api.User user = api.newUser();
       long workflowId = api.createWorkflow(user, "manual", sink.url(), Map.of()).path("id").asLong();
-      List<Triggerer.Firing> firings = new ArrayList<>();
+      List<ScheduledRuns.Firing> firings = new ArrayList<>();
       for (int i = 0; i < 600; i++) {
-        firings.add(new Triggerer.Firing(workflowId, user.id(), "manual", "{\"i\":" + i + "}"));
+        firings.add(new ScheduledRuns.Firing(workflowId, user.id(), "manual", "{\"i\":" + i + "}"));
       }
       transactions.executeWithoutResult(s -> triggerer.enqueueAll(firings, clock.instant()));
       signal.wake();

@@ -1,11 +1,15 @@
 package dev.kikonect.execution;
 
+import dev.kikonect.lifecycle.Attempt;
+import dev.kikonect.lifecycle.ClaimedJob;
+import dev.kikonect.lifecycle.JobQueue;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kikonect.ApiTest;
 import dev.kikonect.support.Api;
 import dev.kikonect.support.Sink;
-import dev.kikonect.trigger.Triggerer;
+import dev.kikonect.lifecycle.ScheduledRuns;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,7 +30,7 @@ import tools.jackson.databind.JsonNode;
 class LeaseTest extends ApiTest {
 
   @Autowired JdbcClient jdbc;
-  @Autowired Triggerer triggerer;
+  @Autowired ScheduledRuns triggerer;
   @Autowired TransactionTemplate transactions;
   @Autowired JobQueue queue;
 
@@ -46,7 +50,7 @@ class LeaseTest extends ApiTest {
     // A node claimed the job and died: processing, its lease running out in 1 s, nobody renewing it.
     transactions.executeWithoutResult(
         s -> {
-          triggerer.enqueueAll(List.of(new Triggerer.Firing(workflowId, user.id(), "manual", "{\"lost\":false}")), now);
+          triggerer.enqueueAll(List.of(new ScheduledRuns.Firing(workflowId, user.id(), "manual", "{\"lost\":false}")), now);
           jdbc.sql(
                   """
                   UPDATE jobs SET status = 'processing', attempt = 1, lease_token = :token, lease_expires_at = :until,

@@ -1,5 +1,7 @@
 package dev.kikonect.trigger;
 
+import dev.kikonect.lifecycle.ScheduledRuns;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kikonect.ApiTest;
@@ -161,9 +163,9 @@ class IdempotencyAndReplayTest extends ApiTest {
   void paging_through_a_thousand_runs_while_new_ones_arrive_returns_each_old_run_once() {
     Api.User user = api.newUser();
     long id = api.createWorkflow(user, "manual", sink.url(), Map.of()).path("id").asLong();
-    List<Triggerer.Firing> firings = new ArrayList<>();
+    List<ScheduledRuns.Firing> firings = new ArrayList<>();
     for (int i = 0; i < 1000; i++) {
-      firings.add(new Triggerer.Firing(id, user.id(), "manual", "{}"));
+      firings.add(new ScheduledRuns.Firing(id, user.id(), "manual", "{}"));
     }
     transactions.executeWithoutResult(s -> triggerer.enqueueAll(firings, clock.instant()));
     Set<Long> old = new HashSet<>();
@@ -187,7 +189,7 @@ class IdempotencyAndReplayTest extends ApiTest {
     assertThat(seen).containsAll(originals);
   }
 
-  @org.springframework.beans.factory.annotation.Autowired Triggerer triggerer;
+  @org.springframework.beans.factory.annotation.Autowired ScheduledRuns triggerer;
   @org.springframework.beans.factory.annotation.Autowired org.springframework.transaction.support.TransactionTemplate transactions;
   @org.springframework.beans.factory.annotation.Autowired org.springframework.jdbc.core.simple.JdbcClient jdbc;
 }

@@ -3,14 +3,13 @@ package dev.kikonect.web;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kikonect.ApiTest;
-import dev.kikonect.run.Retention;
+import dev.kikonect.lifecycle.Retention;
 import dev.kikonect.support.Api;
 import dev.kikonect.support.Sink;
 import java.io.OutputStream;
 import java.io.InputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;

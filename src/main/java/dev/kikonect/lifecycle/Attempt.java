@@ -1,4 +1,4 @@
-package dev.kikonect.execution;
+package dev.kikonect.lifecycle;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -7,7 +7,7 @@ import java.time.Instant;
  * What one delivery attempt came to, as stored in the attempt log. {@code statusCode} is null when no response
  * arrived; {@code retryAfter} is the receiver's Retry-After, if it sent one.
  */
-record Attempt(
+public record Attempt(
     int number,
     Instant startedAt,
     long durationMs,

@@ -1,4 +1,4 @@
-package dev.kikonect.auth;
+package dev.kikonect.web;
 
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;

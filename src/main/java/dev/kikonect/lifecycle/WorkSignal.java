@@ -1,4 +1,4 @@
-package dev.kikonect.execution;
+package dev.kikonect.lifecycle;
 
 import java.time.Duration;
 import java.util.concurrent.locks.Condition;
@@ -28,7 +28,7 @@ public class WorkSignal {
   }
 
   /** Waits until {@link #wake()} was called (since the last await) or {@code max} passed. */
-  void await(Duration max) throws InterruptedException {
+  public void await(Duration max) throws InterruptedException {
     lock.lock();
     try {
       long nanos = max.toNanos();

@@ -1,4 +1,4 @@
-package dev.kikonect.run;
+package dev.kikonect.lifecycle;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonRawValue;
@@ -16,7 +16,7 @@ import java.util.List;
 public record Run(
     long id,
     long workflowId,
-    String status,
+    RunStatus status,
     String trigger,
     @JsonRawValue String payload,
     String error,
@@ -38,7 +38,7 @@ public record Run(
     return new Run(
         rs.getLong("id"),
         rs.getLong("workflow_id"),
-        rs.getString("status"),
+        RunStatus.of(rs.getString("status")),
         rs.getString("trigger"),
         rs.getString("payload"),
         rs.getString("error"),
@@ -52,7 +52,7 @@ public record Run(
         null);
   }
 
-  Run withAttempts(List<AttemptView> log) {
+  public Run withAttempts(List<AttemptView> log) {
     return new Run(
         id, workflowId, status, trigger, payload, error, attemptCount, nextAttemptAt, scheduledFor, replayOf, createdAt,
         startedAt, endedAt, log);

@@ -1,4 +1,4 @@
-package dev.kikonect.execution;
+package dev.kikonect.lifecycle;
 
 import java.sql.Timestamp;
 import java.time.Duration;
@@ -19,13 +19,24 @@ import org.springframework.stereotype.Repository;
  * workflow_runs and attempts.
  */
 @Repository
-class JobQueue {
+public class JobQueue {
 
   /** Where a run goes after an attempt. */
-  enum Next {
-    SUCCEEDED,
-    RETRY,
-    FAILED
+  public enum Next {
+    SUCCEEDED(RunStatus.SUCCEEDED),
+    RETRY(RunStatus.RETRYING),
+    FAILED(RunStatus.FAILED);
+
+    private final RunStatus runStatus;
+
+    Next(RunStatus runStatus) {
+      this.runStatus = runStatus;
+    }
+
+    /** The run's status after this outcome. */
+    public RunStatus runStatus() {
+      return runStatus;
+    }
   }
 
   private final JdbcClient jdbc;
@@ -44,7 +55,7 @@ class JobQueue {
    * again and is delivered again, with the same webhook-id, as after any lost lease. A completion cannot survive
    * without its claim, because it commits synchronously and the log is flushed in order.
    */
-  List<ClaimedJob> claim(int limit, Instant now, Duration lease, String node) {
+  public List<ClaimedJob> claim(int limit, Instant now, Duration lease, String node) {
     return jdbc.sql(
             """
             WITH no_fsync AS (
@@ -105,14 +116,14 @@ class JobQueue {
   }
 
   /** One attempt's outcome for {@link #completeAll}: where the run goes next, and when (for a retry). */
-  record Completion(ClaimedJob job, Attempt attempt, Next next, Instant retryAt) {}
+  public record Completion(ClaimedJob job, Attempt attempt, Next next, Instant retryAt) {}
 
   /**
    * Records the attempt and moves job and run to {@code next} (with {@code retryAt} for a retry). Returns false
    * when the lease was lost (another node took the job over): then nothing is written, so a late worker can never
    * overwrite a newer attempt.
    */
-  boolean complete(ClaimedJob job, Attempt attempt, Next next, Instant retryAt, Instant now) {
+  public boolean complete(ClaimedJob job, Attempt attempt, Next next, Instant retryAt, Instant now) {
     return completeAll(List.of(new Completion(job, attempt, next, retryAt)), now).get(0);
   }
 
@@ -122,7 +133,7 @@ class JobQueue {
    * alert. Each job is fenced by its lease token; the result says, in
    * order, which completions took effect.
    */
-  List<Boolean> completeAll(List<Completion> batch, Instant now) {
+  public List<Boolean> completeAll(List<Completion> batch, Instant now) {
     int n = batch.size();
     long[] ids = new long[n];
     String[] tokens = new String[n];
@@ -148,7 +159,7 @@ class JobQueue {
             case RETRY -> "pending";
             case FAILED -> "failed";
           };
-      runStatus[i] = c.next() == Next.RETRY ? "retrying" : jobStatus[i];
+      runStatus[i] = c.next().runStatus().wire();
       nextAt[i] = c.next() == Next.RETRY ? c.retryAt().toString() : null;
       endedAt[i] = c.next() == Next.RETRY ? null : now.toString();
       errors[i] = c.attempt().error();
@@ -234,7 +245,7 @@ class JobQueue {
   }
 
   /** Extends the leases of jobs this node is still delivering; a job whose token changed is left alone. */
-  int renew(Collection<ClaimedJob> inFlight, Instant until) {
+  public int renew(Collection<ClaimedJob> inFlight, Instant until) {
     if (inFlight.isEmpty()) {
       return 0;
     }
@@ -256,7 +267,7 @@ class JobQueue {
    * Returns jobs whose lease ran out (their node died or lost the database) to the queue, logging the lost attempt.
    * The delivery may or may not have reached the receiver: it is retried with the same webhook-id.
    */
-  int requeueExpired(Instant now, int limit) {
+  public int requeueExpired(Instant now, int limit) {
     return jdbc.sql(
             """
             WITH expired AS (
@@ -290,7 +301,7 @@ class JobQueue {
    * Hands jobs this node cannot finish (shutdown) straight back to the queue, as if they had never been claimed, so
    * that another node takes them at once instead of after the lease.
    */
-  int release(Collection<ClaimedJob> jobs, Instant now) {
+  public int release(Collection<ClaimedJob> jobs, Instant now) {
     if (jobs.isEmpty()) {
       return 0;
     }
@@ -315,5 +326,28 @@ class JobQueue {
         .param("ids", ids)
         .param("tokens", tokens)
         .update();
+  }
+
+  /**
+   * Cancels a pending or retrying run of this user; true if it was cancelled. Its job leaves the queue (deleted,
+   * which locks the row first), so a concurrent claim either took the job (then this changes nothing) or never will.
+   */
+  public boolean cancel(long userId, long runId, Instant now) {
+    return jdbc.sql(
+            """
+            WITH job AS (
+              DELETE FROM jobs
+               WHERE run_id = :run AND status = 'pending'
+                 AND EXISTS (SELECT 1 FROM workflow_runs r WHERE r.id = :run AND r.user_id = :user)
+              RETURNING run_id
+            )
+            UPDATE workflow_runs r SET status = 'cancelled', ended_at = :now, next_attempt_at = NULL
+              FROM job WHERE r.id = job.run_id
+            """)
+            .param("now", Timestamp.from(now))
+            .param("run", runId)
+            .param("user", userId)
+            .update()
+        == 1;
   }
 }

@@ -1,10 +1,11 @@
-package dev.kikonect.run;
+package dev.kikonect.lifecycle;
 
 import dev.kikonect.KiKonectProperties;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import dev.kikonect.common.BackgroundLoop;
@@ -14,7 +15,7 @@ import org.springframework.stereotype.Component;
 /**
  * Prunes history: succeeded runs after {@code kikonect.retention.succeeded} (30 days), failed, cancelled and
  * skipped ones after {@code kikonect.retention.failed} (90 days), with their attempts and jobs; also expired
- * Idempotency-Keys and login sessions. Deletes in small batches with a pause between them, so that deliveries never
+ * Idempotency-Keys. (Login sessions are pruned by auth's own {@code SessionStore}.) Deletes in small batches with a pause between them, so that deliveries never
  * queue behind a long delete. Runs on scheduler nodes; several at once are harmless (SKIP LOCKED).
  */
 @Component
@@ -26,8 +27,11 @@ public class Retention extends BackgroundLoop {
   private final Clock clock;
   private final KiKonectProperties.Retention settings;
 
-  Retention(JdbcClient jdbc, Clock clock, KiKonectProperties properties) {
+  private final Idempotency idempotency;
+
+  Retention(JdbcClient jdbc, Clock clock, Idempotency idempotency, KiKonectProperties properties) {
     super("kikonect-retention", properties.hasRole("scheduler"));
+    this.idempotency = idempotency;
     this.jdbc = jdbc;
     this.clock = clock;
     this.settings = properties.retention();
@@ -37,23 +41,22 @@ public class Retention extends BackgroundLoop {
   public int prune() {
     Instant now = clock.instant();
     int runs = 0;
-    runs += deleteRuns("status = 'succeeded'", now.minus(settings.succeeded()));
-    runs += deleteRuns("status IN ('failed', 'cancelled', 'skipped')", now.minus(settings.failed()));
-    jdbc.sql("DELETE FROM idempotency_keys WHERE created_at < :cutoff").param("cutoff", Timestamp.from(now.minus(Duration.ofHours(24)))).update();
-    jdbc.sql("DELETE FROM sessions WHERE expires_at < :now OR revoked_at < :now").param("now", Timestamp.from(now.minus(Duration.ofDays(1)))).update();
+    runs += deleteRuns(RunStatus.sqlList(List.of(RunStatus.SUCCEEDED)), now.minus(settings.succeeded()));
+    runs += deleteRuns(RunStatus.sqlList(List.of(RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.SKIPPED)), now.minus(settings.failed()));
+    idempotency.pruneExpired(now);
     if (runs > 0) {
       log.info("Retention removed {} finished runs", runs);
     }
     return runs;
   }
 
-  private int deleteRuns(String which, Instant cutoff) {
+  private int deleteRuns(String statuses, Instant cutoff) {
     int total = 0;
     while (true) {
       int deleted =
           jdbc.sql(
-                  "DELETE FROM workflow_runs WHERE id IN (SELECT id FROM workflow_runs WHERE "
-                      + which
+                  "DELETE FROM workflow_runs WHERE id IN (SELECT id FROM workflow_runs WHERE status IN "
+                      + statuses
                       + " AND ended_at < :cutoff LIMIT :batch FOR UPDATE SKIP LOCKED)")
               .param("cutoff", Timestamp.from(cutoff))
               .param("batch", settings.batchSize())

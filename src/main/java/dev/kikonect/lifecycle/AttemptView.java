@@ -1,4 +1,4 @@
-package dev.kikonect.run;
+package dev.kikonect.lifecycle;
 
 import com.fasterxml.jackson.annotation.JsonRawValue;
 import java.time.Instant;

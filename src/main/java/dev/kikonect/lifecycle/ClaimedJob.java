@@ -1,4 +1,4 @@
-package dev.kikonect.execution;
+package dev.kikonect.lifecycle;
 
 import java.util.UUID;
 
@@ -6,7 +6,7 @@ import java.util.UUID;
  * A job this node holds a lease on, with everything needed to deliver it. {@code previousSecret} is set while a
  * rotated-out signing secret still signs (24 hours after rotation).
  */
-record ClaimedJob(
+public record ClaimedJob(
     long jobId,
     long runId,
     long workflowId,

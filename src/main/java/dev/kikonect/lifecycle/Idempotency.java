@@ -1,0 +1,123 @@
+package dev.kikonect.lifecycle;
+
+import dev.kikonect.common.DomainException;
+import org.springframework.transaction.support.TransactionTemplate;
+import java.sql.Timestamp;
+import java.sql.Types;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Component;
+
+/**
+ * Triggers with an {@code Idempotency-Key}: the first request with a key creates the run, every repeat within
+ * {@link #WINDOW} gets that run back. Owns {@code idempotency_keys}.
+ */
+@Component
+public class Idempotency {
+
+  /** How long an Idempotency-Key keeps answering with the run it created. */
+  public static final Duration WINDOW = Duration.ofHours(24);
+
+  /** The run an enqueue produced; {@code repeated}: the key matched, the run is the earlier one. */
+  public record Enqueued(Run run, boolean repeated) {}
+
+  private static final String INSERT_ONE =
+      """
+      WITH run AS (
+        INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, replay_of, created_at)
+        VALUES (:workflow, :user, 'pending', :trigger, :payload::json, CAST(:replay_of AS bigint), :now)
+        RETURNING *
+      ), job AS (
+        INSERT INTO jobs (run_id, workflow_id, run_at, created_at)
+        SELECT id, workflow_id, created_at, created_at FROM run
+      )
+      SELECT
+      """
+          + Run.COLUMNS
+          + " FROM run";
+
+  private final JdbcClient jdbc;
+  private final Clock clock;
+  private final WorkSignal signal;
+  private final TransactionTemplate transactions;
+
+  Idempotency(JdbcClient jdbc, Clock clock, WorkSignal signal, TransactionTemplate transactions) {
+    this.jdbc = jdbc;
+    this.clock = clock;
+    this.signal = signal;
+    this.transactions = transactions;
+  }
+
+  /**
+   * Enqueues one run unless {@code key} was used on this workflow within 24 hours; then the run that request created
+   * is returned instead. Two requests racing with one key get one run: the second waits on the key's unique index
+   * until the first commits, then finds its run.
+   */
+  public Enqueued enqueue(long workflowId, long userId, String trigger, String payload, String key) {
+    Enqueued result =
+        transactions.execute(
+            status -> {
+              Instant now = clock.instant();
+              boolean claimed =
+                  jdbc.sql(
+                              """
+                              INSERT INTO idempotency_keys (workflow_id, key, created_at) VALUES (:workflow, :key, :now)
+                              ON CONFLICT (workflow_id, key) DO UPDATE SET created_at = EXCLUDED.created_at, run_id = NULL
+                               WHERE idempotency_keys.created_at < :expired
+                              RETURNING 1
+                              """)
+                          .param("workflow", workflowId)
+                          .param("key", key)
+                          .param("now", Timestamp.from(now))
+                          .param("expired", Timestamp.from(now.minus(WINDOW)))
+                          .query(Integer.class)
+                          .optional()
+                          .isPresent();
+              if (!claimed) {
+                Run earlier =
+                    jdbc.sql(
+                            "SELECT " + Run.COLUMNS + " FROM workflow_runs WHERE id ="
+                                + " (SELECT run_id FROM idempotency_keys WHERE workflow_id = :workflow AND key = :key)")
+                        .param("workflow", workflowId)
+                        .param("key", key)
+                        .query(Run::fromRow)
+                        .optional()
+                        .orElseThrow(
+                            () ->
+                                new DomainException.Conflict(
+                                    "idempotency-key-reused", "The run this Idempotency-Key created no longer exists; use a new key."));
+                return new Enqueued(earlier, true);
+              }
+              Run run = insert(workflowId, userId, trigger, payload, null, now);
+              jdbc.sql("UPDATE idempotency_keys SET run_id = :run WHERE workflow_id = :workflow AND key = :key")
+                  .param("run", run.id())
+                  .param("workflow", workflowId)
+                  .param("key", key)
+                  .update();
+              return new Enqueued(run, false);
+            });
+    if (!result.repeated()) {
+      signal.wake();
+    }
+    return result;
+  }
+
+  private Run insert(long workflowId, long userId, String trigger, String payload, Long replayOf, Instant now) {
+    return jdbc.sql(INSERT_ONE)
+        .param("workflow", workflowId)
+        .param("user", userId)
+        .param("trigger", trigger)
+        .param("payload", payload)
+        .param("replay_of", replayOf, Types.BIGINT)
+        .param("now", Timestamp.from(now))
+        .query(Run::fromRow)
+        .single();
+  }
+
+  /** Forgets keys older than the window; returns how many. */
+  int pruneExpired(Instant now) {
+    return jdbc.sql("DELETE FROM idempotency_keys WHERE created_at < :cutoff").param("cutoff", Timestamp.from(now.minus(WINDOW))).update();
+  }
+}

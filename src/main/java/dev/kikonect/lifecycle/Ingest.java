@@ -1,0 +1,120 @@
+package dev.kikonect.lifecycle;
+
+import dev.kikonect.common.Batcher;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Component;
+
+/**
+ * Webhook and manual triggers: a run and its job, inserted by ONE statement (never a run without a job or a job
+ * without a run). Concurrent requests are gathered by a {@link Batcher} into one statement and one commit, and each
+ * caller returns only once that commit is durable (micro-batched ingest: many webhooks, one fsync).
+ */
+@Component
+public class Ingest {
+
+  /**
+   * One request to enqueue. With an {@code expectedConfig} the run is inserted only if the workflow's
+   * trigger_config still is exactly that (what the request was checked against).
+   */
+  private record Request(long workflowId, long userId, String trigger, String payload, String webhookId, String expectedConfig) {}
+
+  private final JdbcClient jdbc;
+  private final Clock clock;
+  private final WorkSignal signal;
+  private final Batcher<Request, Run> batcher;
+
+  Ingest(JdbcClient jdbc, Clock clock, WorkSignal signal, MeterRegistry meters) {
+    this.jdbc = jdbc;
+    this.clock = clock;
+    this.signal = signal;
+    this.batcher = new Batcher<>("kikonect-ingest", 500, this::insertAll, r -> insertAll(List.of(r)).get(0), meters);
+  }
+
+  /**
+   * Enqueues one run and wakes this node's executor. Returns once the run is committed (durably). Empty, and nothing
+   * enqueued, when the workflow is no longer enabled (paused or deleted meanwhile) or, with an {@code
+   * expectedConfig}, its trigger_config is no longer that one.
+   */
+  public Optional<Run> enqueueIfCurrent(long workflowId, long userId, String trigger, String payload, String expectedConfig) {
+    Run run;
+    try {
+      run = batcher.submit(new Request(workflowId, userId, trigger, payload, newWebhookId(), expectedConfig)).join();
+    } catch (java.util.concurrent.CompletionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : e;
+    }
+    if (run != null) {
+      signal.wake();
+    }
+    return Optional.ofNullable(run);
+  }
+
+  @jakarta.annotation.PreDestroy
+  void close() {
+    batcher.close();
+  }
+
+  private static String newWebhookId() {
+    return "msg_" + java.util.UUID.randomUUID().toString().replace("-", "");
+  }
+
+  /** Inserts the runs and jobs of many requests with one statement; results in request order. */
+  private List<Run> insertAll(List<Request> requests) {
+    int n = requests.size();
+    long[] workflows = new long[n];
+    long[] users = new long[n];
+    String[] triggers = new String[n];
+    String[] payloads = new String[n];
+    String[] webhookIds = new String[n];
+    String[] configs = new String[n];
+    for (int i = 0; i < n; i++) {
+      Request r = requests.get(i);
+      workflows[i] = r.workflowId();
+      users[i] = r.userId();
+      triggers[i] = r.trigger();
+      payloads[i] = r.payload();
+      webhookIds[i] = r.webhookId();
+      configs[i] = r.expectedConfig();
+    }
+    java.util.Map<String, Run> byWebhookId = new java.util.HashMap<>();
+    // The join re-checks each request's workflow in the statement that commits it (see trigger/HookLookup): a run is only
+    // created for a workflow that is still there, enabled and, if asked, configured as the request was checked.
+    jdbc.sql(
+            """
+            WITH run AS (
+              INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, webhook_id, created_at)
+              SELECT f.workflow_id, f.user_id, 'pending', f.trigger, f.payload::json, f.webhook_id, :now
+                FROM unnest(:workflows::bigint[], :users::bigint[], :triggers::text[], :payloads::text[],
+                            :webhook_ids::text[], :configs::text[])
+                     AS f(workflow_id, user_id, trigger, payload, webhook_id, config)
+                JOIN workflows w ON w.id = f.workflow_id AND w.user_id = f.user_id AND w.enabled
+                                AND (f.config IS NULL OR w.trigger_config = f.config::jsonb)
+              RETURNING *
+            ), job AS (
+              INSERT INTO jobs (run_id, workflow_id, run_at, created_at)
+              SELECT id, workflow_id, created_at, created_at FROM run
+            )
+            SELECT webhook_id,
+            """
+                + Run.COLUMNS
+                + " FROM run")
+        .param("workflows", workflows)
+        .param("users", users)
+        .param("triggers", triggers)
+        .param("payloads", payloads)
+        .param("webhook_ids", webhookIds)
+        .param("configs", configs)
+        .param("now", Timestamp.from(clock.instant()))
+        .query(
+            (rs, i) -> {
+              byWebhookId.put(rs.getString("webhook_id"), Run.fromRow(rs, i));
+              return null;
+            })
+        .list();
+    return requests.stream().map(r -> byWebhookId.get(r.webhookId())).toList();
+  }
+}
