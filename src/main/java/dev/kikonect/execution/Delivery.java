@@ -6,7 +6,6 @@ import dev.kikonect.lifecycle.ClaimedJob;
 import dev.kikonect.KiKonectProperties;
 import java.io.IOException;
 import java.net.ConnectException;
-import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
@@ -38,7 +37,7 @@ class Delivery implements AutoCloseable {
   private static final Set<String> SECRET_HEADERS =
       Set.of("set-cookie", "set-cookie2", "authorization", "proxy-authorization", "cookie", "x-api-key", "x-auth-token");
 
-  private final PinnedHttpClient client;
+  private final DeliveryClient client;
   private final Duration timeout;
   private final Duration maxRetryAfter;
   private final String userAgent;
@@ -50,7 +49,7 @@ class Delivery implements AutoCloseable {
       AddressGuard guard,
       Clock clock,
       JsonMapper json,
-      javax.net.ssl.SSLSocketFactory tls,
+      DeliveryClient.Tls tls,
       @Value("${kikonect.build.version:dev}") String version) {
     this.timeout = properties.delivery().timeout();
     this.maxRetryAfter = properties.delivery().maxRetryAfter();
@@ -58,7 +57,7 @@ class Delivery implements AutoCloseable {
     this.clock = clock;
     this.json = json;
     Duration connectTimeout = timeout.compareTo(Duration.ofSeconds(5)) < 0 ? timeout : Duration.ofSeconds(5);
-    this.client = new PinnedHttpClient(guard, tls, connectTimeout);
+    this.client = new DeliveryClient(guard, tls, connectTimeout);
   }
 
   Attempt deliver(ClaimedJob job) {
@@ -90,7 +89,7 @@ class Delivery implements AutoCloseable {
       return failure(number, started, startNanos, false, "invalid action URL: " + e.getMessage());
     }
     try {
-      PinnedHttpClient.Response response = client.post(uri, headers, body, timeout);
+      DeliveryClient.Response response = client.post(uri, headers, body, timeout);
       int status = response.status();
       boolean ok = status >= 200 && status < 300;
       boolean retryable = status == 408 || status == 425 || status == 429 || status >= 500;
@@ -105,12 +104,12 @@ class Delivery implements AutoCloseable {
           bodyText(response.body(), response.bodyTruncated()),
           ok ? null : "HTTP " + status,
           ok ? null : retryAfter(response));
-    } catch (PinnedHttpClient.RefusedAddressException e) {
+    } catch (IllegalArgumentException e) {
+      return failure(number, started, startNanos, false, "invalid action URL: " + e.getMessage());
+    } catch (DeliveryClient.RefusedAddressException e) {
       return failure(number, started, startNanos, false, "refused: " + e.getMessage() + " (see kikonect.delivery.allow-private-networks)");
-    } catch (PinnedHttpClient.ConnectTimeoutException e) {
-      return failure(number, started, startNanos, true, "connect timed out after " + seconds(timeout));
-    } catch (SocketTimeoutException e) {
-      return failure(number, started, startNanos, true, "timed out after " + seconds(timeout));
+    } catch (DeliveryClient.DeadlineException e) {
+      return failure(number, started, startNanos, true, (e.connected ? "timed out after " : "connect timed out after ") + seconds(timeout));
     } catch (UnknownHostException e) {
       return failure(number, started, startNanos, true, "could not resolve host " + uri.getHost());
     } catch (ConnectException e) {
@@ -151,7 +150,7 @@ class Delivery implements AutoCloseable {
   }
 
   /** Retry-After as seconds or an HTTP date, capped at kikonect.delivery.max-retry-after; null when absent. */
-  private Duration retryAfter(PinnedHttpClient.Response response) {
+  private Duration retryAfter(DeliveryClient.Response response) {
     return response.header("Retry-After").map(v -> parseRetryAfter(v, clock.instant(), maxRetryAfter)).orElse(null);
   }
 

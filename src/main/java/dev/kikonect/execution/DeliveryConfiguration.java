@@ -1,7 +1,6 @@
 package dev.kikonect.execution;
 
 import dev.kikonect.KiKonectProperties;
-import javax.net.ssl.SSLSocketFactory;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -19,7 +18,7 @@ class DeliveryConfiguration {
   /** The JVM's default trust store; tests replace it to trust their own certificate. */
   @Bean
   @ConditionalOnMissingBean
-  SSLSocketFactory deliveryTls() {
-    return (SSLSocketFactory) SSLSocketFactory.getDefault();
+  DeliveryClient.Tls deliveryTls() {
+    return DeliveryClient.Tls.SYSTEM;
   }
 }

@@ -231,4 +231,38 @@ public class DeliveryGuaranteesTest extends ApiTest {
     mac.init(new SecretKeySpec(Base64.getDecoder().decode(secret.substring("whsec_".length())), "HmacSHA256"));
     return Base64.getEncoder().encodeToString(mac.doFinal(content.getBytes(StandardCharsets.UTF_8)));
   }
+
+  @org.springframework.beans.factory.annotation.Autowired Delivery delivery;
+
+  @Test
+  @org.junit.jupiter.api.Timeout(20)
+  void a_4_mib_body_to_a_receiver_that_never_reads_fails_the_attempt_at_the_workflow_timeout() throws Exception {
+    try (java.net.ServerSocket stalled = new java.net.ServerSocket()) {
+      stalled.setReceiveBufferSize(4096);
+      stalled.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
+      List<java.net.Socket> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
+      Thread.ofVirtual().start(() -> {
+        try {
+          accepted.add(stalled.accept()); // accepts, never reads
+        } catch (java.io.IOException e) {
+          // closed at the end
+        }
+      });
+      String payload = "{\"blob\":\"" + "x".repeat(4 * 1024 * 1024) + "\"}";
+
+      try {
+        dev.kikonect.lifecycle.Attempt attempt =
+            delivery.send("http://127.0.0.1:" + stalled.getLocalPort() + "/", "msg_stalled", null, null, payload, 1);
+
+        assertThat(attempt.error()).isEqualTo("timed out after 1s"); // kikonect.delivery.timeout=1s in tests
+        assertThat(attempt.retryable()).isTrue();
+        assertThat(attempt.durationMs()).isBetween(900L, 2500L);
+        assertThat(accepted).hasSize(1);
+      } finally {
+        for (java.net.Socket s : accepted) {
+          s.close();
+        }
+      }
+    }
+  }
 }

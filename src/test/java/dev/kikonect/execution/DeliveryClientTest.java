@@ -1,0 +1,371 @@
+package dev.kikonect.execution;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
+import java.io.FileInputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.X509TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The contract of the delivery HTTP client, against real local HTTP and HTTPS servers. */
+class DeliveryClientTest {
+
+  private static SSLContext serverTls;
+  private static DeliveryClient.Tls clientTls;
+
+  private final List<Map.Entry<String, String>> headers = List.of(Map.entry("Content-Type", "application/json"));
+  private final Set<Integer> clientPorts = ConcurrentHashMap.newKeySet();
+  private final CountDownLatch release = new CountDownLatch(1);
+  private HttpServer server;
+
+  /** A throwaway certificate for "localhost" (and no IP), made with the JDK's keytool. */
+  @BeforeAll
+  static void certificate() throws Exception {
+    Path store = Files.createTempDirectory(Path.of("target"), "tls-").resolve("localhost.p12");
+    String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
+    Process p =
+        new ProcessBuilder(
+                keytool, "-genkeypair", "-alias", "localhost", "-keyalg", "EC", "-groupname", "secp256r1",
+                "-dname", "CN=localhost", "-ext", "SAN=dns:localhost", "-validity", "2",
+                "-keystore", store.toString(), "-storetype", "PKCS12", "-storepass", "changeit")
+            .redirectErrorStream(true)
+            .start();
+    assertThat(p.waitFor()).as(new String(p.getInputStream().readAllBytes())).isZero();
+    KeyStore keys = KeyStore.getInstance("PKCS12");
+    try (FileInputStream in = new FileInputStream(store.toFile())) {
+      keys.load(in, "changeit".toCharArray());
+    }
+    KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+    kmf.init(keys, "changeit".toCharArray());
+    serverTls = SSLContext.getInstance("TLS");
+    serverTls.init(kmf.getKeyManagers(), null, null);
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(keys);
+    SSLContext client = SSLContext.getInstance("TLS");
+    client.init(null, tmf.getTrustManagers(), null);
+    clientTls = new DeliveryClient.Tls(client.getSocketFactory(), (X509TrustManager) tmf.getTrustManagers()[0]);
+  }
+
+  @AfterEach
+  void stop() {
+    release.countDown();
+    if (server != null) {
+      server.stop(0);
+    }
+  }
+
+  private DeliveryClient client(boolean allowPrivate) {
+    return new DeliveryClient(new AddressGuard(allowPrivate, List.of()), clientTls, Duration.ofSeconds(2));
+  }
+
+  private String start(HttpServer s, String responseBody, boolean chunked) {
+    server = s;
+    if (s instanceof HttpsServer https) {
+      https.setHttpsConfigurator(new HttpsConfigurator(serverTls));
+    }
+    s.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+    s.createContext(
+        "/",
+        exchange -> {
+          clientPorts.add(exchange.getRemoteAddress().getPort());
+          byte[] in = exchange.getRequestBody().readAllBytes();
+          if (exchange.getRequestURI().getPath().equals("/hang")) {
+            try {
+              release.await();
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            return;
+          }
+          byte[] out = (responseBody.isEmpty() ? new String(in, StandardCharsets.UTF_8) : responseBody).getBytes(StandardCharsets.UTF_8);
+          exchange.getResponseHeaders().add("X-Echo", exchange.getRequestHeaders().getFirst("Host"));
+          exchange.sendResponseHeaders(201, chunked ? 0 : out.length);
+          exchange.getResponseBody().write(out);
+          exchange.close();
+        });
+    s.start();
+    return String.valueOf(s.getAddress().getPort());
+  }
+
+  @Test
+  void posts_over_https_with_the_host_name_for_sni_and_certificate_checks() throws Exception {
+    String port = start(HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 50), "", false);
+
+    try (DeliveryClient client = client(true)) {
+      DeliveryClient.Response response =
+          client.post(URI.create("https://localhost:" + port + "/in?x=1"), headers, "{\"a\":1}".getBytes(), Duration.ofSeconds(5));
+
+      assertThat(response.status()).isEqualTo(201);
+      assertThat(new String(response.body(), StandardCharsets.UTF_8)).isEqualTo("{\"a\":1}");
+      assertThat(response.header("X-Echo")).hasValue("localhost:" + port);
+    }
+  }
+
+  @Test
+  void a_certificate_for_another_name_is_rejected() throws Exception {
+    String port = start(HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 50), "", false);
+
+    try (DeliveryClient client = client(true)) {
+      assertThatThrownBy(() -> client.post(URI.create("https://127.0.0.1:" + port + "/"), headers, new byte[0], Duration.ofSeconds(5)))
+          .isInstanceOf(javax.net.ssl.SSLException.class);
+    }
+  }
+
+  @Test
+  void chunked_responses_are_read_and_the_connection_is_kept_alive() throws Exception {
+    String port = start(HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50), "chunk-body", true);
+
+    try (DeliveryClient client = client(true)) {
+      for (int i = 0; i < 3; i++) {
+        DeliveryClient.Response response =
+            client.post(URI.create("http://127.0.0.1:" + port + "/"), headers, "{}".getBytes(), Duration.ofSeconds(5));
+        assertThat(response.status()).isEqualTo(201);
+        assertThat(new String(response.body(), StandardCharsets.UTF_8)).isEqualTo("chunk-body");
+      }
+    }
+    assertThat(clientPorts).hasSize(1);
+  }
+
+  @Test
+  void only_the_first_four_kibibytes_of_a_response_are_kept() throws Exception {
+    String port = start(HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50), "x".repeat(100_000), false);
+
+    try (DeliveryClient client = client(true)) {
+      DeliveryClient.Response response =
+          client.post(URI.create("http://127.0.0.1:" + port + "/"), headers, "{}".getBytes(), Duration.ofSeconds(5));
+
+      assertThat(response.body()).hasSize(4096);
+      assertThat(response.bodyTruncated()).isTrue();
+    }
+  }
+
+  @Test
+  void a_refused_address_is_never_connected_to() throws Exception {
+    String port = start(HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50), "", false);
+
+    try (DeliveryClient client = client(false)) {
+      assertThatThrownBy(() -> client.post(URI.create("http://127.0.0.1:" + port + "/"), headers, new byte[0], Duration.ofSeconds(5)))
+          .isInstanceOf(DeliveryClient.RefusedAddressException.class)
+          .hasMessageContaining("loopback");
+      assertThatThrownBy(() -> client.post(URI.create("http://localhost:" + port + "/"), headers, new byte[0], Duration.ofSeconds(5)))
+          .isInstanceOf(DeliveryClient.RefusedAddressException.class);
+    }
+    assertThat(clientPorts).isEmpty();
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(20)
+  void a_server_that_never_answers_times_out_at_the_deadline() throws Exception {
+    String port = start(HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50), "", false);
+
+    try (DeliveryClient client = client(true)) {
+      long start = System.nanoTime();
+      assertThatThrownBy(() -> client.post(URI.create("http://127.0.0.1:" + port + "/hang"), headers, new byte[0], Duration.ofMillis(500)))
+          .isInstanceOfSatisfying(DeliveryClient.DeadlineException.class, e -> assertThat(e.connected).isTrue());
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(450), Duration.ofSeconds(3));
+    }
+  }
+  @Test
+  void gzip_responses_are_decoded() throws Exception {
+    server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
+    server.createContext(
+        "/",
+        exchange -> {
+          exchange.getRequestBody().readAllBytes();
+          String accepted = String.valueOf(exchange.getRequestHeaders().getFirst("Accept-Encoding"));
+          java.io.ByteArrayOutputStream zipped = new java.io.ByteArrayOutputStream();
+          try (java.util.zip.GZIPOutputStream gzip = new java.util.zip.GZIPOutputStream(zipped)) {
+            gzip.write(("{\"accepted\":\"" + accepted + "\"}").getBytes(StandardCharsets.UTF_8));
+          }
+          exchange.getResponseHeaders().add("Content-Encoding", "gzip");
+          exchange.sendResponseHeaders(200, zipped.size());
+          exchange.getResponseBody().write(zipped.toByteArray());
+          exchange.close();
+        });
+    server.start();
+
+    try (DeliveryClient client = client(true)) {
+      DeliveryClient.Response response =
+          client.post(URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/"), headers, "{}".getBytes(), Duration.ofSeconds(5));
+
+      assertThat(new String(response.body(), StandardCharsets.UTF_8)).isEqualTo("{\"accepted\":\"gzip\"}");
+    }
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(20)
+  void a_long_response_is_cut_at_four_kibibytes_without_reading_the_rest() throws Exception {
+    java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+    CountDownLatch writerDone = new CountDownLatch(1);
+    long total = 256L * 1024 * 1024;
+    server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
+    server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+    server.createContext(
+        "/",
+        exchange -> {
+          exchange.getRequestBody().readAllBytes();
+          exchange.sendResponseHeaders(200, total);
+          byte[] chunk = new byte[64 * 1024];
+          try {
+            while (written.get() < total) {
+              exchange.getResponseBody().write(chunk);
+              written.addAndGet(chunk.length);
+            }
+          } catch (java.io.IOException e) {
+            // the client went away: what this test expects
+          } finally {
+            writerDone.countDown();
+            exchange.close();
+          }
+        });
+    server.start();
+
+    try (DeliveryClient client = client(true)) {
+      DeliveryClient.Response response =
+          client.post(URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/"), headers, "{}".getBytes(), Duration.ofSeconds(30));
+
+      assertThat(response.body()).hasSize(4096);
+      assertThat(response.bodyTruncated()).isTrue();
+    }
+    assertThat(writerDone.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    assertThat(written.get()).as("bytes the server got to write before the client hung up").isLessThan(total / 4);
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(20)
+  void a_receiver_that_stops_reading_the_request_cannot_hold_the_delivery_past_its_deadline() throws Exception {
+    try (java.net.ServerSocket stalled = new java.net.ServerSocket()) {
+      stalled.setReceiveBufferSize(4096);
+      stalled.bind(new InetSocketAddress("127.0.0.1", 0));
+      List<java.net.Socket> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
+      Thread.ofVirtual().start(() -> {
+        try {
+          accepted.add(stalled.accept()); // and never read a byte
+        } catch (java.io.IOException e) {
+          // closed at the end of the test
+        }
+      });
+      byte[] body = new byte[16 * 1024 * 1024];
+
+      try (DeliveryClient client = client(true)) {
+        long start = System.nanoTime();
+        assertThatThrownBy(
+                () -> client.post(URI.create("http://127.0.0.1:" + stalled.getLocalPort() + "/"), headers, body, Duration.ofSeconds(1)))
+            .isInstanceOfSatisfying(DeliveryClient.DeadlineException.class, e -> assertThat(e.connected).isTrue());
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(900), Duration.ofMillis(2500));
+      } finally {
+        for (java.net.Socket s : accepted) {
+          s.close();
+        }
+      }
+    }
+  }
+
+  @Test
+  void redirects_are_returned_not_followed() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger targetHits = new java.util.concurrent.atomic.AtomicInteger();
+    server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
+    server.createContext(
+        "/",
+        exchange -> {
+          exchange.getRequestBody().readAllBytes();
+          if (exchange.getRequestURI().getPath().equals("/target")) {
+            targetHits.incrementAndGet();
+          }
+          exchange.getResponseHeaders().add("Location", "/target");
+          exchange.sendResponseHeaders(307, -1);
+          exchange.close();
+        });
+    server.start();
+
+    try (DeliveryClient client = client(true)) {
+      DeliveryClient.Response response =
+          client.post(URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/from"), headers, "{}".getBytes(), Duration.ofSeconds(5));
+
+      assertThat(response.status()).isEqualTo(307);
+      assertThat(response.header("Location")).hasValue("/target");
+    }
+    assertThat(targetHits).hasValue(0);
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(20)
+  void a_connection_dropped_before_the_response_is_not_retried_by_the_client() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+    try (java.net.ServerSocket dropper = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+      Thread.ofVirtual().start(() -> {
+        while (!dropper.isClosed()) {
+          try (java.net.Socket s = dropper.accept()) {
+            s.getInputStream().read(new byte[8192]);
+            requests.incrementAndGet();
+          } catch (java.io.IOException e) {
+            return;
+          }
+        }
+      });
+
+      try (DeliveryClient client = client(true)) {
+        assertThatThrownBy(
+                () -> client.post(URI.create("http://127.0.0.1:" + dropper.getLocalPort() + "/"), headers, "{}".getBytes(), Duration.ofSeconds(5)))
+            .isInstanceOf(java.io.IOException.class);
+      }
+      assertThat(requests).hasValue(1);
+    }
+  }
+
+  @Test
+  void the_system_proxy_is_never_used() throws Exception {
+    String port = start(HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50), "direct", false);
+    java.net.ProxySelector before = java.net.ProxySelector.getDefault();
+    java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+    java.net.ProxySelector.setDefault(
+        new java.net.ProxySelector() {
+          @Override
+          public List<java.net.Proxy> select(URI uri) {
+            asked.incrementAndGet();
+            return List.of(new java.net.Proxy(java.net.Proxy.Type.HTTP, new InetSocketAddress("127.0.0.1", 9)));
+          }
+
+          @Override
+          public void connectFailed(URI uri, java.net.SocketAddress sa, java.io.IOException ioe) {}
+        });
+    try (DeliveryClient client = client(true)) {
+      DeliveryClient.Response response =
+          client.post(URI.create("http://127.0.0.1:" + port + "/"), headers, "{}".getBytes(), Duration.ofSeconds(5));
+
+      assertThat(new String(response.body(), StandardCharsets.UTF_8)).isEqualTo("direct");
+      assertThat(asked).hasValue(0);
+    } finally {
+      java.net.ProxySelector.setDefault(before);
+    }
+  }
+
+  @Test
+  void a_url_that_is_not_http_is_refused_before_any_connection() {
+    try (DeliveryClient client = client(true)) {
+      assertThatThrownBy(() -> client.post(URI.create("ftp://127.0.0.1/x"), headers, new byte[0], Duration.ofSeconds(1)))
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+}
