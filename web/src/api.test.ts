@@ -33,7 +33,7 @@ describe('the API client', () => {
     };
     const fetcher = vi.fn().mockResolvedValue(response(400, problem, 'application/problem+json'));
 
-    const error = await request('POST', '/workflows', {}, fetcher).catch((e) => e);
+    const error = (await request('POST', '/workflows', {}, fetcher).catch((e: unknown) => e)) as ApiError;
 
     expect(error).toBeInstanceOf(ApiError);
     expect(error.status).toBe(400);

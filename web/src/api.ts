@@ -1,3 +1,6 @@
+import type { components } from './api-types';
+import { changed } from './query';
+
 // The KiKonect API client. The session token lives in memory only (never in localStorage or a cookie), so a
 // script injected into another page cannot steal it from storage, and there is no cookie to forge requests with;
 // the price is a new login after a reload.
@@ -24,76 +27,20 @@ export class ApiError extends Error {
   }
 }
 
-export interface User {
-  id: number;
-  email: string;
-  firstname: string;
-  lastname: string;
-  created_at: string;
-}
-
-export interface Workflow {
-  id: number;
-  name: string;
-  trigger_type: 'manual' | 'webhook' | 'interval' | 'cron';
-  action_url: string;
-  trigger_config: Record<string, unknown>;
-  enabled: boolean;
-  max_attempts: number | null;
-  misfire: 'fire_once' | 'skip';
-  overlap: 'allow' | 'skip';
-  on_failure_url: string | null;
-  next_run_at: string | null;
-  last_fired_at: string | null;
-  last_run_status: string | null;
-  last_run_at: string | null;
-  webhook_url: string | null;
-  created_at: string;
-  updated_at: string;
-  signing_secret?: string;
-}
-
-export interface Attempt {
-  number: number;
-  started_at: string;
-  duration_ms: number;
-  response_status: number | null;
-  response_headers: Record<string, string> | null;
-  response_body: string | null;
-  error: string | null;
-}
-
-export interface Run {
-  id: number;
-  workflow_id: number;
-  status: string;
-  trigger: string;
-  payload: unknown;
-  error: string | null;
-  attempt_count: number;
-  next_attempt_at: string | null;
-  scheduled_for: string | null;
-  replay_of: number | null;
-  created_at: string;
-  started_at: string | null;
-  ended_at: string | null;
-  attempts?: Attempt[];
-}
-
-export interface Page<T> {
-  items: T[];
-  next_cursor: string | null;
-}
-
-export interface ApiKey {
-  id: number;
-  name: string;
-  prefix: string;
-  created_at: string;
-  last_used_at: string | null;
-  expires_at: string | null;
-  key?: string;
-}
+// The models come from openapi.yaml (generated into api-types.ts by openapi-typescript at build time), so the web app
+// and the API cannot drift apart unnoticed: a changed schema fails the type check.
+type Schemas = components['schemas'];
+export type User = Schemas['User'];
+export type Workflow = Schemas['Workflow'];
+export type Attempt = Schemas['Attempt'];
+export type Run = Schemas['Run'];
+export type RunSummary = Schemas['RunSummary'];
+export type RunStatus = Schemas['RunStatus'];
+export type Stats = Schemas['Stats'];
+export type ApiKey = Schemas['ApiKey'] & { key?: string };
+export type SchedulePreview = Schemas['SchedulePreview'];
+export type Page<T> = { items: T[]; next_cursor: string | null };
+export { runStatusValues as RUN_STATUSES, triggerTypeValues as TRIGGER_TYPES } from './api-types';
 
 let token: string | null = null;
 let onUnauthorized: () => void = () => {};
@@ -115,6 +62,7 @@ export async function request<T>(method: string, path: string, body?: unknown, f
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const response = await fetcher(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (response.ok && method !== 'GET') changed();
   if (response.status === 204) return undefined as T;
   const text = await response.text();
   const data = text ? JSON.parse(text) : undefined;
@@ -148,7 +96,8 @@ export const api = {
   schedule: (id: number, count = 5) => request<SchedulePreview>('GET', `/workflows/${id}/schedule?count=${count}`),
   preview: (b: Record<string, unknown>) => request<SchedulePreview>('POST', '/schedule/preview', b),
   runs: (params: { workflow_id?: number; status?: string; trigger?: string; cursor?: string; limit?: number; created_after?: string } = {}) =>
-    request<Page<Run>>('GET', '/runs' + q(params)),
+    request<Page<RunSummary>>('GET', '/runs' + q(params)),
+  stats: () => request<Stats>('GET', '/stats'),
   run: (id: number) => request<Run>('GET', `/runs/${id}`),
   cancel: (id: number) => request<Run>('POST', `/runs/${id}/cancel`),
   replay: (id: number, payload?: unknown) => request<Run>('POST', `/runs/${id}/replay`, payload === undefined ? undefined : { payload }),
@@ -157,8 +106,3 @@ export const api = {
   deleteApiKey: (id: number) => request<void>('DELETE', `/api-keys/${id}`),
 };
 
-export interface SchedulePreview {
-  trigger_type: string;
-  timezone: string;
-  fire_times: { at: string; local: string }[];
-}

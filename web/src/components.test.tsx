@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { render, screen } from '@testing-library/react';
 import { triggerConfig } from './pages/WorkflowFormPage';
-import { bucketRuns } from './pages/DashboardPage';
+import { headline } from './pages/DashboardPage';
+import { successRate } from './pages/WorkflowsPage';
 import { Field, StatusBadge } from './ui';
-import type { Run } from './api';
+import type { Stats, Workflow } from './api';
 
 describe('the workflow form', () => {
   const base = {
@@ -38,14 +39,21 @@ describe('fields and badges', () => {
   });
 });
 
-describe('the dashboard chart', () => {
-  it('counts runs per hour by outcome', () => {
-    const now = Date.parse('2026-11-26T12:00:00Z');
-    const run = (created: string, status: string) => ({ created_at: created, status }) as Run;
-    const buckets = bucketRuns([run('2026-11-26T11:30:00Z', 'succeeded'), run('2026-11-26T11:45:00Z', 'failed'), run('2026-11-25T01:00:00Z', 'succeeded')], now);
+describe('the dashboard figures', () => {
+  const stats = {
+    since: '2026-11-25T13:00:00Z', until: '2026-11-26T12:30:00Z', runs: 10_000,
+    by_status: { pending: 0, running: 0, retrying: 0, succeeded: 8_000, failed: 1_500, cancelled: 300, skipped: 200 },
+    success_rate: 8_000 / 9_500, latency: { p50_ms: 4, p95_ms: 40, max_ms: 900 }, hourly: [],
+    workflows: [{ workflow_id: 3, runs: 10, succeeded: 9, failed: 1, success_rate: 0.9, last_run_at: '2026-11-26T12:00:00Z' }],
+  } as Stats;
 
-    expect(buckets).toHaveLength(24);
-    expect(buckets[23]).toMatchObject({ succeeded: 1, failed: 1, other: 0 });
-    expect(buckets.slice(0, 23).every((b) => b.succeeded + b.failed + b.other === 0)).toBe(true);
+  it('shows what the database counted, not a sample', () => {
+    expect(headline(stats)).toEqual({ runs: 10_000, failed: 1_500, successPercent: 84.2, p50: 4, p95: 40 });
+  });
+
+  it('gives each workflow its own 24-hour success rate and a dash when it has none', () => {
+    expect(successRate({ id: 3 } as Workflow, stats)).toBe('90%');
+    expect(successRate({ id: 4 } as Workflow, stats)).toBe('—');
+    expect(successRate({ id: 3 } as Workflow, undefined)).toBe('—');
   });
 });

@@ -1,4 +1,4 @@
-import { ReactNode, useEffect, useState } from 'react';
+import { ReactNode, useState } from 'react';
 
 export function when(iso: string | null | undefined): string {
   if (!iso) return '—';
@@ -23,29 +23,6 @@ export function ErrorNote({ error }: { error: unknown }) {
   if (!error) return null;
   const message = error instanceof Error ? error.message : String(error);
   return <p className="error" role="alert">{message}</p>;
-}
-
-/** Calls {@code load} now and every {@code ms} milliseconds while mounted (live updates without a reload). */
-export function usePolling<T>(load: () => Promise<T>, ms: number, deps: unknown[]): { data: T | undefined; error: unknown; reload: () => void } {
-  const [data, setData] = useState<T>();
-  const [error, setError] = useState<unknown>();
-  const [tick, setTick] = useState(0);
-  useEffect(() => {
-    let alive = true;
-    const run = () =>
-      load().then(
-        (d) => alive && (setData(d), setError(undefined)),
-        (e) => alive && setError(e),
-      );
-    run();
-    const timer = setInterval(run, ms);
-    return () => {
-      alive = false;
-      clearInterval(timer);
-    };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [...deps, tick]);
-  return { data, error, reload: () => setTick((t) => t + 1) };
 }
 
 export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {

@@ -1,10 +1,11 @@
 import { FormEvent, useState } from 'react';
 import { api, ApiError, ApiKey } from '../api';
-import { confirmed, CopyButton, Empty, ErrorNote, Field, Loading, usePolling, when } from '../ui';
+import { useLive } from '../query';
+import { confirmed, CopyButton, Empty, ErrorNote, Field, Loading, when } from '../ui';
 
 /** Personal API keys for scripts and CI: created here, shown once, revoked with a click. */
 export function ApiKeysPage() {
-  const { data, error, reload } = usePolling(() => api.apiKeys(), 10000, []);
+  const { data, error, reload } = useLive(['api-keys'], () => api.apiKeys(), 10000);
   const [name, setName] = useState('');
   const [created, setCreated] = useState<ApiKey | null>(null);
   const [formError, setFormError] = useState<ApiError | null>(null);

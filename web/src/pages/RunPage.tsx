@@ -1,11 +1,12 @@
 import { useState } from 'react';
 import { api, ApiError } from '../api';
 import { go } from '../App';
-import { ErrorNote, Field, Loading, StatusBadge, usePolling, when } from '../ui';
+import { useLive } from '../query';
+import { ErrorNote, Field, Loading, StatusBadge, when } from '../ui';
 
 /** One run: its payload and the timeline of its attempts; replay as is or with an edited payload; cancel. */
 export function RunPage({ id }: { id: number }) {
-  const { data: run, error, reload } = usePolling(() => api.run(id), 2000, [id]);
+  const { data: run, error, reload } = useLive(['run', id], () => api.run(id), 2000);
   const [editing, setEditing] = useState(false);
   const [payload, setPayload] = useState('');
   const [payloadError, setPayloadError] = useState<string>();

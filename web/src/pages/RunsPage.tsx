@@ -1,25 +1,26 @@
 import { useState } from 'react';
-import { api } from '../api';
-import { Empty, ErrorNote, Loading, StatusBadge, usePolling, when } from '../ui';
+import { api, RUN_STATUSES, TRIGGER_TYPES } from '../api';
+import { useLive } from '../query';
+import { Empty, ErrorNote, Loading, StatusBadge, when } from '../ui';
 
 /** Runs, newest first, refreshed every 2 seconds: new runs and status changes appear without a reload. */
 export function RunsTable({ workflowId }: { workflowId?: number }) {
   const [status, setStatus] = useState('');
   const [trigger, setTrigger] = useState('');
-  const { data, error } = usePolling(() => api.runs({ workflow_id: workflowId, status: status || undefined, trigger: trigger || undefined, limit: 50 }), 2000, [workflowId, status, trigger]);
+  const { data, error } = useLive(['runs', { workflowId, status, trigger }], () => api.runs({ workflow_id: workflowId, status: status || undefined, trigger: trigger || undefined, limit: 50 }), 2000);
   return (
     <div>
       <div className="filters">
         <label className="inline">Status{' '}
           <select value={status} onChange={(e) => setStatus(e.target.value)} aria-label="Filter by status">
             <option value="">all</option>
-            {['pending', 'running', 'retrying', 'succeeded', 'failed', 'cancelled', 'skipped'].map((s) => <option key={s}>{s}</option>)}
+            {RUN_STATUSES.map((s) => <option key={s}>{s}</option>)}
           </select>
         </label>
         <label className="inline">Trigger{' '}
           <select value={trigger} onChange={(e) => setTrigger(e.target.value)} aria-label="Filter by trigger">
             <option value="">all</option>
-            {['webhook', 'manual', 'interval', 'cron'].map((s) => <option key={s}>{s}</option>)}
+            {TRIGGER_TYPES.map((s) => <option key={s}>{s}</option>)}
           </select>
         </label>
       </div>

@@ -1,13 +1,14 @@
 import { useState } from 'react';
 import { api, ApiError } from '../api';
 import { go } from '../App';
-import { confirmed, CopyButton, ErrorNote, Field, Loading, StatusBadge, usePolling, when } from '../ui';
+import { useLive } from '../query';
+import { confirmed, CopyButton, ErrorNote, Field, Loading, StatusBadge, when } from '../ui';
 import { sessionSecret } from './WorkflowFormPage';
 import { RunsTable } from './RunsPage';
 
 /** One workflow: its webhook URL and curl example, secret, manual trigger, pause/resume, delete, and its runs. */
 export function WorkflowPage({ id }: { id: number }) {
-  const { data: w, error, reload } = usePolling(() => api.workflow(id), 5000, [id]);
+  const { data: w, error, reload } = useLive(['workflow', id], () => api.workflow(id), 5000);
   const [secret, setSecret] = useState<string | undefined>(() => sessionSecret.get(id));
   const [revealed, setRevealed] = useState(false);
   const [payload, setPayload] = useState('{\n  "hello": "world"\n}');

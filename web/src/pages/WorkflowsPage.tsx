@@ -1,21 +1,22 @@
 import { useState } from 'react';
-import { api, Run, Workflow } from '../api';
-import { Empty, ErrorNote, Loading, StatusBadge, usePolling, when } from '../ui';
+import { api, Stats, Workflow } from '../api';
+import { useLive } from '../query';
+import { Empty, ErrorNote, Loading, StatusBadge, when } from '../ui';
 
-/** The workflow list: trigger, state, next run, last run and the success rate of recent runs. */
+/** Succeeded of finished runs in the last 24 hours, counted by the database; a dash without finished runs. */
+export function successRate(w: Workflow, stats: Stats | undefined): string {
+  const figures = stats?.workflows.find((s) => s.workflow_id === w.id);
+  if (!figures || figures.success_rate === null) return '—';
+  return `${Math.round(figures.success_rate * 1000) / 10}%`;
+}
+
+/** The workflow list: trigger, state, next run, last run and the success rate of the last 24 hours. */
 export function WorkflowsPage() {
   const [type, setType] = useState('');
-  const { data, error } = usePolling(async () => {
-    const page = await api.workflows({ trigger_type: type || undefined, limit: 100 });
-    const recent = await api.runs({ limit: 200 });
-    return { workflows: page.items, recent: recent.items };
-  }, 5000, [type]);
-
-  const rate = (w: Workflow, runs: Run[]) => {
-    const finished = runs.filter((r) => r.workflow_id === w.id && (r.status === 'succeeded' || r.status === 'failed'));
-    if (finished.length === 0) return '—';
-    return `${Math.round((100 * finished.filter((r) => r.status === 'succeeded').length) / finished.length)}%`;
-  };
+  const list = useLive(['workflows', type], () => api.workflows({ trigger_type: type || undefined, limit: 100 }), 5000);
+  const stats = useLive(['stats'], () => api.stats(), 10_000);
+  const data = list.data && { workflows: list.data.items };
+  const error = list.error;
 
   return (
     <section>
@@ -43,7 +44,7 @@ export function WorkflowsPage() {
       {data && data.workflows.length > 0 && (
         <table className="list">
           <thead>
-            <tr><th>Name</th><th>Trigger</th><th>State</th><th>Next run</th><th>Last run</th><th>Success (recent)</th></tr>
+            <tr><th>Name</th><th>Trigger</th><th>State</th><th>Next run</th><th>Last run</th><th>Success (24 h)</th></tr>
           </thead>
           <tbody>
             {data.workflows.map((w) => (
@@ -53,7 +54,7 @@ export function WorkflowsPage() {
                 <td data-label="State">{w.enabled ? 'active' : 'paused'}</td>
                 <td data-label="Next run">{when(w.next_run_at)}</td>
                 <td data-label="Last run"><StatusBadge status={w.last_run_status} /> {w.last_run_at ? when(w.last_run_at) : ''}</td>
-                <td data-label="Success">{rate(w, data.recent)}</td>
+                <td data-label="Success">{successRate(w, stats.data)}</td>
               </tr>
             ))}
           </tbody>

@@ -10,15 +10,15 @@ import java.util.List;
 
 /**
  * One firing of a workflow and what became of it: pending, running, retrying (with next_attempt_at), then
- * succeeded, failed or cancelled. {@code payload} is the exact JSON text that is (or was) delivered;
- * {@code attempts} (the attempt log) is filled where one run is shown.
+ * succeeded, failed or cancelled. {@code payload} is the exact JSON text that is (or was) delivered, null (and left
+ * out of the JSON) in lists; {@code attempts} (the attempt log) is filled where one run is shown.
  */
 public record Run(
     long id,
     long workflowId,
     RunStatus status,
     String trigger,
-    @JsonRawValue String payload,
+    @JsonInclude(JsonInclude.Include.NON_NULL) @JsonRawValue String payload,
     String error,
     int attemptCount,
     Instant nextAttemptAt,
@@ -33,6 +33,9 @@ public record Run(
   public static final String COLUMNS =
       "id, workflow_id, status, trigger, payload::text AS payload, error, attempts AS attempt_count, next_attempt_at,"
           + " scheduled_for, replay_of, created_at, started_at, ended_at";
+
+  /** {@link #COLUMNS} without the payload, for lists: a list item says what happened, the run page what was sent. */
+  public static final String SUMMARY_COLUMNS = COLUMNS.replace("payload::text AS payload", "NULL::text AS payload");
 
   public static Run fromRow(ResultSet rs, int row) throws SQLException {
     return new Run(

@@ -25,15 +25,23 @@ class RunController {
   static final List<String> TRIGGERS = List.of("manual", "webhook", "interval", "cron");
 
   private final RunStore runs;
+  private final RunStats stats;
   private final JobQueue queue;
   private final WorkflowService workflows;
   private final Clock clock;
 
-  RunController(RunStore runs, JobQueue queue, WorkflowService workflows, Clock clock) {
+  RunController(RunStore runs, RunStats stats, JobQueue queue, WorkflowService workflows, Clock clock) {
     this.runs = runs;
+    this.stats = stats;
     this.queue = queue;
     this.workflows = workflows;
     this.clock = clock;
+  }
+
+  /** The dashboard's figures over every run of the caller in the last 24 hours, counted by the database. */
+  @GetMapping("/stats")
+  RunStats.Stats stats(Caller caller) {
+    return stats.of(caller.userId(), clock.instant());
   }
 
   /** One run with its attempt log. */

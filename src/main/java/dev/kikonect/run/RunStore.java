@@ -56,7 +56,7 @@ class RunStore {
   /** Newest first, {@code limit + 1} rows below {@code beforeId} (a keyset: stable while new runs arrive). */
   List<Run> list(long userId, Filter filter, long beforeId, int limit) {
     return jdbc.sql(
-            "SELECT " + Run.COLUMNS
+            "SELECT " + Run.SUMMARY_COLUMNS
                 + """
                  FROM workflow_runs
                 WHERE user_id = :user AND id < :before

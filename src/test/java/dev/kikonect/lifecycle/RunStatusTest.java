@@ -41,6 +41,14 @@ class RunStatusTest extends ApiTest {
   }
 
   @Test
+  void the_web_app_knows_every_status() throws IOException {
+    String types = Files.readString(Path.of("web/src/api-types.ts"));
+    Matcher m = Pattern.compile("RunStatus: \"([^;]*)\";").matcher(types);
+    assertThat(m.find()).as("RunStatus in web/src/api-types.ts (generated from openapi.yaml)").isTrue();
+    assertThat(new LinkedHashSet<>(List.of(m.group(1).split("\" \\| \"")))).isEqualTo(ENUM);
+  }
+
+  @Test
   void only_pending_running_and_retrying_are_unfinished() {
     assertThat(RunStatus.ACTIVE).containsExactly(RunStatus.PENDING, RunStatus.RUNNING, RunStatus.RETRYING);
     assertThat(Arrays.stream(RunStatus.values()).filter(RunStatus::finished))
