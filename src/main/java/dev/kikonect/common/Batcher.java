@@ -1,5 +1,6 @@
 package dev.kikonect.common;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -17,6 +18,10 @@ import org.slf4j.LoggerFactory;
  * the previous batch was being written and writes it with one statement (one commit, one fsync). No item waits for
  * a timer: under light load a batch is one item, under heavy load batches grow by themselves.
  *
+ * <p>The queue is bounded ({@code maxBacklog}, like River's batch completer): when the database falls that far
+ * behind, {@link #submit} refuses at once with {@link DomainException.Unavailable} instead of letting memory grow.
+ * The writer thread survives anything a batch throws; the items of that batch fail, the next batch is written.
+ *
  * @param <I> an item
  * @param <R> its result
  */
@@ -26,8 +31,10 @@ public final class Batcher<I, R> implements AutoCloseable {
 
   private record Pending<I, R>(I item, CompletableFuture<R> result) {}
 
-  private final BlockingQueue<Pending<I, R>> queue = new LinkedBlockingQueue<>();
+  private final BlockingQueue<Pending<I, R>> queue;
   private final int maxBatch;
+  private final int maxBacklog;
+  private final String name;
   private final Function<List<I>, List<R>> writeBatch;
   private final Function<I, R> writeOne;
   private final Thread writer;
@@ -40,6 +47,20 @@ public final class Batcher<I, R> implements AutoCloseable {
    *     does not fail the others
    */
   public Batcher(String name, int maxBatch, Function<List<I>, List<R>> writeBatch, Function<I, R> writeOne, MeterRegistry meters) {
+    this(name, maxBatch, 20 * maxBatch, writeBatch, writeOne, meters);
+  }
+
+  /** @param maxBacklog items that may wait at most; beyond it {@link #submit} refuses */
+  public Batcher(
+      String name,
+      int maxBatch,
+      int maxBacklog,
+      Function<List<I>, List<R>> writeBatch,
+      Function<I, R> writeOne,
+      MeterRegistry meters) {
+    this.name = name;
+    this.maxBacklog = maxBacklog;
+    this.queue = new LinkedBlockingQueue<>(maxBacklog);
     this.writes =
         Timer.builder("kikonect.batch.write")
             .description("How long one group commit took (statement and commit); its max shows database stalls")
@@ -52,15 +73,27 @@ public final class Batcher<I, R> implements AutoCloseable {
     this.writer = Thread.ofPlatform().name(name).daemon(true).start(this::run);
   }
 
-  /** Queues {@code item}; the future completes once its batch is committed. */
+  /**
+   * Queues {@code item}; the future completes once its batch is committed. Fails at once (the future completes
+   * exceptionally) when the backlog is full or the batcher is closed.
+   */
   public CompletableFuture<R> submit(I item) {
     CompletableFuture<R> result = new CompletableFuture<>();
     if (!open) {
-      result.completeExceptionally(new IllegalStateException("shutting down"));
+      result.completeExceptionally(new DomainException.Unavailable("shutting-down", "This node is shutting down; retry.", Duration.ofSeconds(1)));
       return result;
     }
-    queue.add(new Pending<>(item, result));
+    if (!queue.offer(new Pending<>(item, result))) {
+      result.completeExceptionally(
+          new DomainException.Unavailable(
+              "overloaded", "The database is " + maxBacklog + " writes behind (" + name + "); retry shortly.", Duration.ofSeconds(1)));
+    }
     return result;
+  }
+
+  /** Items waiting now. */
+  public int backlog() {
+    return queue.size();
   }
 
   private void run() {
@@ -77,6 +110,12 @@ public final class Batcher<I, R> implements AutoCloseable {
       } catch (InterruptedException e) {
         if (!open) {
           break;
+        }
+      } catch (Throwable e) {
+        // Never let the writer die: fail what this batch still owes and go on with the next one.
+        log.error("Writing a batch of {} failed unexpectedly; its items fail, the writer goes on", batch.size(), e);
+        for (Pending<I, R> p : batch) {
+          p.result().completeExceptionally(e);
         }
       } finally {
         batch.clear();

@@ -93,4 +93,18 @@ public abstract sealed class DomainException extends RuntimeException {
       return retryAfter;
     }
   }
+
+  /** KiKonect cannot take this now (overloaded, shutting down); nothing was done, the caller may retry. */
+  public static final class Unavailable extends DomainException {
+    private final Duration retryAfter;
+
+    public Unavailable(String type, String detail, Duration retryAfter) {
+      super(type, detail);
+      this.retryAfter = retryAfter;
+    }
+
+    public Duration retryAfter() {
+      return retryAfter;
+    }
+  }
 }

@@ -1,14 +1,14 @@
 package dev.kikonect.trigger;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.kikonect.workflow.StoredWorkflow;
 import dev.kikonect.workflow.TriggerType;
 import dev.kikonect.workflow.WorkflowService;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import org.springframework.stereotype.Component;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
@@ -35,17 +35,20 @@ class HookLookup {
   /** A webhook workflow and its parsed trigger_config. */
   record Hook(StoredWorkflow workflow, Map<String, Object> config) {}
 
-  private record Entry(Hook hook, Instant expires) {}
-
   private final WorkflowService workflows;
   private final JsonMapper json;
-  private final Clock clock;
-  private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+  /** Caffeine: at most {@link #MAX_ENTRIES} hooks, each for {@link #TTL} after it was read, on the injected clock. */
+  private final Cache<String, Hook> entries;
 
   HookLookup(WorkflowService workflows, JsonMapper json, Clock clock) {
     this.workflows = workflows;
     this.json = json;
-    this.clock = clock;
+    this.entries =
+        Caffeine.newBuilder()
+            .maximumSize(MAX_ENTRIES)
+            .expireAfterWrite(TTL)
+            .ticker(() -> clock.instant().toEpochMilli() * 1_000_000L)
+            .build();
   }
 
   /**
@@ -53,9 +56,9 @@ class HookLookup {
    * is read again (it may have been resumed): only a "yes" is taken from memory, a "no" always from the database.
    */
   Optional<Hook> find(String token) {
-    Entry entry = entries.get(token);
-    if (entry != null && entry.hook().workflow().enabled() && clock.instant().isBefore(entry.expires())) {
-      return Optional.of(entry.hook());
+    Hook remembered = entries.getIfPresent(token);
+    if (remembered != null && remembered.workflow().enabled()) {
+      return Optional.of(remembered);
     }
     return fresh(token);
   }
@@ -68,13 +71,10 @@ class HookLookup {
             .filter(w -> w.triggerType() == TriggerType.WEBHOOK)
             .map(w -> new Hook(w, json.readValue(w.triggerConfig(), MAP)));
     if (hook.isEmpty()) {
-      entries.remove(token); // unknown tokens are not remembered: a scan of random tokens must not fill memory
+      entries.invalidate(token); // unknown tokens are not remembered: a scan of random tokens must not fill memory
       return hook;
     }
-    if (entries.size() >= MAX_ENTRIES) {
-      entries.clear(); // crude but bounded; the busy hooks are back after one request each
-    }
-    entries.put(token, new Entry(hook.get(), clock.instant().plus(TTL)));
+    entries.put(token, hook.get());
     return hook;
   }
 }

@@ -1,61 +1,62 @@
 package dev.kikonect.trigger;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.github.bucket4j.Bandwidth;
+import io.github.bucket4j.Bucket;
+import io.github.bucket4j.ConsumptionProbe;
 import java.time.Duration;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Component;
 
 /**
- * A token bucket per hook token (per node): {@code kikonect.hooks.rate-limit} requests per second with bursts of
- * {@code kikonect.hooks.burst}. A rate of 0 turns it off (benchmarks do).
+ * A token bucket (Bucket4j) per hook token, per node: {@code kikonect.hooks.rate-limit} requests per second with
+ * bursts of {@code kikonect.hooks.burst}. A rate of 0 turns it off (benchmarks do).
+ *
+ * <p>The buckets live in a Caffeine cache bounded in bytes, not entries (a token is whatever the caller put in the
+ * URL, up to the request line's limit), and a bucket idle for a minute is forgotten: it would be full again by then.
  */
 @Component
 class HookRateLimiter {
 
-  private final double rate;
-  private final double burst;
-  private final Map<String, Bucket> buckets = new ConcurrentHashMap<>();
+  /** What the buckets may hold at most, counted as the tokens' characters plus a bucket's own size. */
+  static final long MAX_BYTES = 16L * 1024 * 1024;
+  private static final int BUCKET_BYTES = 200;
+
+  private final long perSecond;
+  private final long burst;
+  private final Cache<String, Bucket> buckets;
 
   HookRateLimiter(@Value("${kikonect.hooks.rate-limit:50}") double rate, @Value("${kikonect.hooks.burst:100}") double burst) {
-    this.rate = rate;
-    this.burst = Math.max(1, burst);
+    this.perSecond = (long) Math.ceil(rate);
+    this.burst = Math.max(1, (long) burst);
+    this.buckets =
+        Caffeine.newBuilder()
+            .maximumWeight(MAX_BYTES)
+            .weigher((String token, Bucket bucket) -> BUCKET_BYTES + 2 * token.length())
+            .expireAfterAccess(Duration.ofMinutes(1))
+            .build();
   }
 
   /** Empty when the request may pass; otherwise how long until it would. */
   Optional<Duration> acquire(String token) {
-    if (rate <= 0) {
+    if (perSecond <= 0) {
       return Optional.empty();
     }
-    long now = System.nanoTime();
-    if (buckets.size() > 100_000) {
-      buckets.entrySet().removeIf(e -> e.getValue().idleSince(now) > 60_000_000_000L);
-    }
-    return buckets.computeIfAbsent(token, t -> new Bucket(burst, now)).take(now, rate, burst);
+    ConsumptionProbe probe = buckets.get(token, t -> newBucket()).tryConsumeAndReturnRemaining(1);
+    return probe.isConsumed() ? Optional.empty() : Optional.of(Duration.ofNanos(probe.getNanosToWaitForRefill()));
   }
 
-  private static final class Bucket {
-    private double tokens;
-    private long last;
+  private Bucket newBucket() {
+    return Bucket.builder()
+        .addLimit(Bandwidth.builder().capacity(burst).refillGreedy(perSecond, Duration.ofSeconds(1)).build())
+        .build();
+  }
 
-    Bucket(double tokens, long now) {
-      this.tokens = tokens;
-      this.last = now;
-    }
-
-    synchronized Optional<Duration> take(long now, double rate, double burst) {
-      tokens = Math.min(burst, tokens + (now - last) / 1e9 * rate);
-      last = now;
-      if (tokens >= 1) {
-        tokens -= 1;
-        return Optional.empty();
-      }
-      return Optional.of(Duration.ofMillis((long) Math.ceil((1 - tokens) / rate * 1000)));
-    }
-
-    synchronized long idleSince(long now) {
-      return now - last;
-    }
+  /** How many buckets are held now (for tests). */
+  long size() {
+    buckets.cleanUp();
+    return buckets.estimatedSize();
   }
 }

@@ -113,7 +113,9 @@ final class HookVerifier {
     } catch (NumberFormatException e) {
       return Optional.of("the timestamp is not a number");
     }
-    if (Math.abs(now.getEpochSecond() - seconds) > TOLERANCE.toSeconds()) {
+    // Compared, not subtracted: now - seconds overflows for timestamps near Long.MIN_VALUE and would pass.
+    long tolerance = TOLERANCE.toSeconds();
+    if (seconds < now.getEpochSecond() - tolerance || seconds > now.getEpochSecond() + tolerance) {
       return Optional.of("the timestamp is more than 5 minutes away from now (replayed or clock skew)");
     }
     return Optional.empty();

@@ -49,6 +49,10 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
             headers.add(HttpHeaders.WWW_AUTHENTICATE, "Bearer");
             yield Problems.of(HttpStatus.UNAUTHORIZED, e.type(), "Unauthorized", e.getMessage());
           }
+          case DomainException.Unavailable unavailable -> {
+            headers.add(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, unavailable.retryAfter().toSeconds())));
+            yield Problems.of(HttpStatus.SERVICE_UNAVAILABLE, e.type(), "Service unavailable", e.getMessage());
+          }
           case DomainException.RateLimited limited -> {
             headers.add(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, limited.retryAfter().toSeconds())));
             yield Problems.of(HttpStatus.TOO_MANY_REQUESTS, e.type(), limited.title(), e.getMessage());

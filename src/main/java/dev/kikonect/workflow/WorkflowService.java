@@ -203,7 +203,7 @@ public class WorkflowService {
     ZoneId zone = ZoneId.of(type == TriggerType.CRON ? (String) config.get("timezone") : "UTC");
     List<Map<String, Object>> times =
         schedule.upcoming(nextRunAt, clock.instant(), n).stream()
-            .map(t -> Map.<String, Object>of("at", t.toString(), "local", t.atZone(zone).toOffsetDateTime().toString()))
+            .map(t -> Map.<String, Object>of("at", t.toString(), "local", t.atZone(zone).format(java.time.format.DateTimeFormatter.ISO_OFFSET_DATE_TIME)))
             .toList();
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("trigger_type", type.wire());

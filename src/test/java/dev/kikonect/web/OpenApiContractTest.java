@@ -6,10 +6,7 @@ import dev.kikonect.ApiTest;
 import dev.kikonect.support.Api;
 import dev.kikonect.support.Sink;
 import java.io.InputStream;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,7 +22,12 @@ import org.springframework.web.servlet.mvc.method.RequestMappingInfo;
 import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandlerMapping;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
-import tools.jackson.databind.JsonNode;
+import com.networknt.schema.InputFormat;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaLocation;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SchemaRegistryConfig;
+import com.networknt.schema.dialect.Dialects;
 
 /** Keeps openapi.yaml honest: every served route is described, and real responses match the described schemas. */
 class OpenApiContractTest extends ApiTest {
@@ -128,6 +130,8 @@ class OpenApiContractTest extends ApiTest {
     awaitFinished(new Api.User(0, email, "", token), run);
     check("get", "/runs/{id}", api.get("/runs/" + run, token));
     check("get", "/runs", api.get("/runs?limit=5", token));
+    check("get", "/stats", api.get("/stats", token));
+    check("get", "/stats", api.get("/stats", null));
     check("get", "/workflows/{id}/runs", api.get("/workflows/" + wf + "/runs", token));
     check("post", "/runs/{id}/cancel", api.post("/runs/" + run + "/cancel", token, ""));
     check("post", "/runs/{id}/replay", api.post("/runs/" + run + "/replay", token, ""));
@@ -147,18 +151,34 @@ class OpenApiContractTest extends ApiTest {
     assertThat(violations).isEmpty();
   }
 
+  /** The library validator (networknt, OpenAPI 3.1 dialect), with format assertions (date-time) on. */
+  private static final SchemaRegistry SCHEMAS =
+      SchemaRegistry.withDialect(
+          Dialects.getOpenApi31(),
+          builder -> builder.schemaRegistryConfig(SchemaRegistryConfig.builder().formatAssertionsEnabled(true).build()));
+
+  /**
+   * Validates a real response against openapi.yaml: its status and content type must be described, and its body must
+   * match the described schema (the library resolves every $ref within the document).
+   */
   @SuppressWarnings("unchecked")
   private void check(String method, String template, Api.Response response) {
     Map<String, Object> operation = (Map<String, Object>) ((Map<String, Object>) paths().get(template)).get(method);
     assertThat(operation).as(method + " " + template + " is described").isNotNull();
     Map<String, Object> responses = (Map<String, Object>) operation.get("responses");
-    Map<String, Object> described = (Map<String, Object>) responses.get(Integer.toString(response.status()));
+    String status = Integer.toString(response.status());
+    Map<String, Object> described = (Map<String, Object>) responses.get(status);
     String where = method.toUpperCase() + " " + template + " " + response.status();
     if (described == null) {
       violations.add(where + ": status not described");
       return;
     }
-    described = resolve(described);
+    String pointer = "/paths/" + escape(template) + "/" + method + "/responses/" + status;
+    if (described.get("$ref") instanceof String ref) {
+      pointer = ref.substring(1); // '#/components/responses/Problem' -> '/components/responses/Problem'
+      described = (Map<String, Object>) ((Map<String, Object>) ((Map<String, Object>) spec.get("components")).get("responses"))
+          .get(ref.substring(ref.lastIndexOf('/') + 1));
+    }
     Map<String, Object> content = (Map<String, Object>) described.get("content");
     if (content == null) {
       if (!response.body().isEmpty()) {
@@ -167,100 +187,31 @@ class OpenApiContractTest extends ApiTest {
       return;
     }
     String type = response.contentType() == null ? "" : response.contentType().split(";")[0].strip();
-    Map<String, Object> media = (Map<String, Object>) content.get(type);
-    if (media == null) {
+    if (!content.containsKey(type)) {
       violations.add(where + ": content type " + type + " not described (" + content.keySet() + ")");
       return;
     }
-    if (response.json() != null) {
-      validate(response.json(), (Map<String, Object>) media.get("schema"), where + " $", violations);
-    }
-  }
-
-  @SuppressWarnings("unchecked")
-  private Map<String, Object> resolve(Map<String, Object> node) {
-    Object ref = node.get("$ref");
-    if (ref == null) {
-      return node;
-    }
-    Object target = spec;
-    for (String part : ref.toString().substring(2).split("/")) {
-      target = ((Map<String, Object>) target).get(part);
-    }
-    return resolve((Map<String, Object>) target);
-  }
-
-  /** A small JSON Schema checker: type (with null), enum, required, properties, additionalProperties, items, date-time. */
-  @SuppressWarnings("unchecked")
-  private void validate(JsonNode node, Map<String, Object> schema, String at, List<String> errors) {
-    if (schema == null) {
+    if (response.json() == null) {
       return;
     }
-    schema = resolve(schema);
-    Object type = schema.get("type");
-    if (type != null) {
-      List<String> types = type instanceof List<?> l ? (List<String>) l : List.of(type.toString());
-      if (!types.contains(jsonType(node)) && !(types.contains("number") && jsonType(node).equals("integer"))) {
-        errors.add(at + ": is " + jsonType(node) + ", described as " + types);
-        return;
-      }
-    }
-    if (node.isNull()) {
-      return;
-    }
-    if (schema.containsKey("enum") && !((List<Object>) schema.get("enum")).contains(node.asString())) {
-      errors.add(at + ": " + node + " not in " + schema.get("enum"));
-    }
-    if ("date-time".equals(schema.get("format")) && node.isString()) {
-      try {
-        OffsetDateTime.parse(node.asString());
-      } catch (DateTimeParseException e) {
-        errors.add(at + ": not a date-time: " + node.asString());
-      }
-    }
-    if (node.isObject()) {
-      Map<String, Object> properties = (Map<String, Object>) schema.getOrDefault("properties", Map.of());
-      for (Object required : (List<Object>) schema.getOrDefault("required", List.of())) {
-        if (!node.has(required.toString())) {
-          errors.add(at + ": missing required " + required);
-        }
-      }
-      for (Iterator<Map.Entry<String, JsonNode>> it = node.properties().iterator(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> field = it.next();
-        Object sub = properties.get(field.getKey());
-        if (sub == null) {
-          if (Boolean.FALSE.equals(schema.get("additionalProperties"))) {
-            errors.add(at + ": undescribed property " + field.getKey());
-          }
-        } else {
-          validate(field.getValue(), (Map<String, Object>) sub, at + "." + field.getKey(), errors);
-        }
-      }
-    }
-    if (node.isArray() && schema.get("items") instanceof Map<?, ?> items) {
-      int i = 0;
-      for (JsonNode element : node) {
-        validate(element, (Map<String, Object>) items, at + "[" + i++ + "]", errors);
-      }
+    Schema schema = SCHEMAS.getSchema(SchemaLocation.of("classpath:openapi.yaml#" + pointer + "/content/" + escape(type) + "/schema"));
+    for (com.networknt.schema.Error error : schema.validate(response.body(), InputFormat.JSON)) {
+      violations.add(where + ": " + error);
     }
   }
 
-  private static String jsonType(JsonNode node) {
-    if (node.isNull()) {
-      return "null";
-    }
-    if (node.isIntegralNumber()) {
-      return "integer";
-    }
-    if (node.isNumber()) {
-      return "number";
-    }
-    if (node.isBoolean()) {
-      return "boolean";
-    }
-    if (node.isString()) {
-      return "string";
-    }
-    return node.isArray() ? "array" : "object";
+  /** A JSON Pointer token in a URI fragment: ~ and / escaped (RFC 6901), then braces percent-encoded. */
+  private static String escape(String token) {
+    return token.replace("~", "~0").replace("/", "~1").replace("{", "%7B").replace("}", "%7D");
+  }
+
+  @Test
+  void the_validator_reports_a_response_that_breaks_its_schema() {
+    Schema run = SCHEMAS.getSchema(SchemaLocation.of("classpath:openapi.yaml#/components/schemas/RunSummary"));
+    String bad = "{\"id\":\"one\",\"status\":\"exploded\",\"created_at\":\"yesterday\",\"surprise\":1}";
+
+    List<String> errors = run.validate(bad, InputFormat.JSON).stream().map(Object::toString).toList();
+
+    assertThat(String.join("\n", errors)).contains("/id").contains("/status").contains("enumeration").contains("/created_at").contains("surprise");
   }
 }
