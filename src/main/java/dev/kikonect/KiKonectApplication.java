@@ -15,9 +15,14 @@ public class KiKonectApplication {
     SpringApplication.run(KiKonectApplication.class, args);
   }
 
-  /** All scheduling and execution logic reads time from this clock; tests replace it with a settable one. */
+  /**
+   * All scheduling and execution logic reads time from this clock; tests replace it with a settable one. It ticks in
+   * whole microseconds, the database's precision: PostgreSQL rounds a bound timestamp to the nearest microsecond, so
+   * a nanosecond "now" of 08:59:59.9999996 compared as 09:00:00.000000 and fired a 09:00 slot 400 ns early (seen as
+   * a negative scheduler lag). Truncated, "now" is never later in the database than in Java.
+   */
   @Bean
   Clock clock() {
-    return Clock.systemUTC();
+    return Clock.tick(Clock.systemUTC(), java.time.Duration.ofNanos(1_000));
   }
 }

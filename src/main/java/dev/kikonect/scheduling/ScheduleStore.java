@@ -2,6 +2,7 @@ package dev.kikonect.scheduling;
 
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import dev.kikonect.lifecycle.RunStatus;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -31,7 +32,11 @@ class ScheduleStore {
     this.jdbc = jdbc;
   }
 
-  /** Locks up to {@code limit} due workflows; rows another scheduler holds are skipped, never waited for. */
+  /**
+   * Locks up to {@code limit} workflows due at {@code now}; rows another scheduler holds are skipped, never waited
+   * for. {@code now} is truncated to the database's microseconds (PostgreSQL would round it, possibly up: a slot
+   * could then be claimed before it is due).
+   */
   List<Due> claimDue(Instant now, int limit) {
     return jdbc.sql(
             """
@@ -49,7 +54,7 @@ class ScheduleStore {
              LIMIT :limit
                FOR UPDATE OF w SKIP LOCKED
             """)
-        .param("now", Timestamp.from(now))
+        .param("now", Timestamp.from(now.truncatedTo(ChronoUnit.MICROS)))
         .param("limit", limit)
         .query(
             (rs, n) ->

@@ -107,6 +107,11 @@ public class Scheduler extends BackgroundLoop {
         continue;
       }
       Instant slot = workflow.nextRunAt();
+      if (slot.isAfter(now)) {
+        // Never fire early (the claim compares in microseconds; this is the last word in Java's terms).
+        nexts[i] = slot.toString();
+        continue;
+      }
       Instant next = schedule.nextAfter(slot, now);
       nexts[i] = next == null ? null : next.toString();
       Instant following = schedule.nextAfter(slot, slot);

@@ -259,4 +259,25 @@ class SchedulingTest extends ApiTest {
     Api.Response response = api.send("PATCH", "/workflows/" + id, user.token(), "application/json", body);
     assertThat(response.status()).as(response.body()).isEqualTo(200);
   }
+
+  @Autowired ScheduleStore store;
+
+  @Test
+  void a_slot_is_never_claimed_before_its_time_not_even_by_400_nanoseconds() {
+    Api.User user = api.newUser();
+    long id = api.createWorkflow(user, "cron", sink.url(), Map.of("expression", "0 9 * * *")).path("id").asLong();
+    Instant slot = Instant.parse("2099-01-01T09:00:00Z"); // far from anything the running scheduler will reach
+    jdbc.sql("UPDATE workflows SET next_run_at = :slot WHERE id = :id")
+        .param("slot", java.sql.Timestamp.from(slot))
+        .param("id", id)
+        .update();
+    try {
+      // PostgreSQL rounds a bound 08:59:59.9999996 up to 09:00:00.000000; the claim must not take the slot then.
+      assertThat(store.claimDue(slot.minusNanos(400), 1_000_000)).extracting(ScheduleStore.Due::id).doesNotContain(id);
+      assertThat(store.claimDue(slot.minusNanos(1), 1_000_000)).extracting(ScheduleStore.Due::id).doesNotContain(id);
+      assertThat(store.claimDue(slot, 1_000_000)).extracting(ScheduleStore.Due::id).contains(id);
+    } finally {
+      api.send("DELETE", "/workflows/" + id, user.token(), null, null);
+    }
+  }
 }

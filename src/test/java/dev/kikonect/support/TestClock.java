@@ -17,7 +17,8 @@ public class TestClock extends Clock {
 
   @Override
   public Instant instant() {
-    return Instant.now().plus(offset);
+    // Microseconds, like the application's clock (see KiKonectApplication.clock).
+    return Instant.now().plus(offset).truncatedTo(java.time.temporal.ChronoUnit.MICROS);
   }
 
   @Override
