@@ -21,8 +21,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * KiKonect's end-to-end benchmark: starts KiKonect (the built jar, embedded PostgreSQL, durable commits) and a
@@ -32,10 +30,15 @@ import java.util.regex.Pattern;
 public class Bench {
   // helpers live in BenchSupport.java (same directory; the source launcher compiles both)
 
-  static final Pattern SEQ = Pattern.compile("\"seq\":(\\d+)");
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> opts = BenchSupport.options(args, "duration", "20", "concurrency", "32", "jar", "target/kikonect.jar", "heap", "256m");
+    Map<String, String> opts =
+        BenchSupport.options(args, "duration", "20", "concurrency", "32", "jar", "target/kikonect.jar", "heap", "256m", "tiny", "false");
+    // --tiny (bin/test): 3 s, then exits 1 unless every accepted webhook was delivered once.
+    boolean tiny = Boolean.parseBoolean(opts.get("tiny"));
+    if (tiny) {
+      opts.put("duration", "3");
+    }
     int seconds = Integer.parseInt(opts.get("duration"));
     int concurrency = Integer.parseInt(opts.get("concurrency"));
 
@@ -49,8 +52,8 @@ public class Bench {
         exchange -> {
           String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
           long now = System.nanoTime();
-          Matcher m = SEQ.matcher(body);
-          if (m.find() && receivedAt.putIfAbsent(Integer.parseInt(m.group(1)), now) != null) {
+          var seq = BenchSupport.json(body).path("seq");
+          if (seq.isNumber() && receivedAt.putIfAbsent(seq.asInt(), now) != null) {
             duplicates.incrementAndGet();
           }
           exchange.sendResponseHeaders(200, -1);
@@ -127,6 +130,14 @@ public class Bench {
             + machine + "\n\nSettings: " + settings + "\n\n" + table;
     System.out.println();
     System.out.println(report);
+    if (tiny) {
+      List<String> insane = new ArrayList<>();
+      if (accepted == 0) insane.add("nothing accepted");
+      if (receivedAt.size() < accepted) insane.add((accepted - receivedAt.size()) + " accepted webhooks not delivered");
+      if (duplicates.get() > 0) insane.add(duplicates.get() + " duplicate deliveries");
+      if (load.errors.get() > 0) insane.add(load.errors.get() + " non-202 answers");
+      BenchSupport.verdict("bench/run", insane);
+    }
     Path results = Path.of("bench", "results");
     Files.createDirectories(results);
     Path out = results.resolve("e2e-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".md");

@@ -9,8 +9,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** What the benchmark programs share: starting KiKonect, talking to it, describing the machine. */
 final class BenchSupport {
@@ -89,12 +87,37 @@ final class BenchSupport {
     return r.body();
   }
 
+  /** KiKonect's JSON, parsed as JSON (with the project's own Jackson, put on the class path by bin/common.sh). */
+  static final tools.jackson.databind.json.JsonMapper JSON = tools.jackson.databind.json.JsonMapper.builder().build();
+
+  static tools.jackson.databind.JsonNode json(String text) {
+    return JSON.readTree(text);
+  }
+
+  static tools.jackson.databind.JsonNode json(byte[] utf8) {
+    return JSON.readTree(utf8);
+  }
+
+  /** A string field of a JSON object; fails loudly when it is not there. */
   static String field(String json, String name) {
-    Matcher m = Pattern.compile("\"" + name + "\":\"([^\"]*)\"").matcher(json);
-    if (!m.find()) {
-      throw new IllegalStateException("no " + name + " in " + json);
+    tools.jackson.databind.JsonNode value = json(json).get(name);
+    if (value == null || !value.isString()) {
+      throw new IllegalStateException("no string " + name + " in " + json);
     }
-    return m.group(1);
+    return value.asString();
+  }
+
+  /**
+   * The end of a --check run (bin/test runs every benchmark tiny): prints "bench/x: figures sane" and returns, or
+   * prints what is wrong and exits 1, so that a benchmark that breaks fails the build.
+   */
+  static void verdict(String bench, List<String> insane) {
+    if (insane.isEmpty()) {
+      System.out.println(bench + ": figures sane");
+      System.exit(0);
+    }
+    System.out.println(bench + ": FIGURES NOT SANE: " + String.join("; ", insane));
+    System.exit(1);
   }
 
   /** Registers a user, logs in and creates a webhook workflow delivering to {@code actionUrl}; returns the hook path. */

@@ -22,8 +22,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Chaos run: three KiKonect nodes on one PostgreSQL under steady webhook load; every few seconds one node is killed
@@ -36,12 +34,18 @@ import java.util.regex.Pattern;
  */
 public class Chaos {
 
-  static final Pattern SEQ = Pattern.compile("\"seq\":(\\d+)");
 
   record Delivery(String webhookId, long at) {}
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> opts = BenchSupport.options(args, "duration", "120", "rate", "100", "kill-every", "5", "jar", "target/kikonect.jar", "heap", "192m", "db-url", "", "sink-delay-ms", "200");
+    Map<String, String> opts = BenchSupport.options(args, "duration", "120", "rate", "100", "kill-every", "5", "jar", "target/kikonect.jar", "heap", "192m", "db-url", "", "sink-delay-ms", "200",
+        "tiny", "false");
+    // --tiny (bin/test): 15 s, a kill every 5 s, 5 s leases so the drain is short; exits 1 when anything was lost.
+    boolean tiny = Boolean.parseBoolean(opts.get("tiny"));
+    if (tiny) {
+      opts.put("duration", "15");
+      opts.put("rate", "50");
+    }
     int seconds = Integer.parseInt(opts.get("duration"));
     int rate = Integer.parseInt(opts.get("rate"));
     int killEvery = Integer.parseInt(opts.get("kill-every"));
@@ -59,10 +63,10 @@ public class Chaos {
         "/",
         exchange -> {
           String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-          Matcher m = SEQ.matcher(body);
-          if (m.find()) {
+          var seq = BenchSupport.json(body).path("seq");
+          if (seq.isNumber()) {
             received
-                .computeIfAbsent(Integer.parseInt(m.group(1)), k -> new CopyOnWriteArrayList<>())
+                .computeIfAbsent(seq.asInt(), k -> new CopyOnWriteArrayList<>())
                 .add(new Delivery(exchange.getRequestHeaders().getFirst("webhook-id"), System.nanoTime()));
           }
           try {
@@ -99,7 +103,8 @@ public class Chaos {
       ports[i] = BenchSupport.freePort();
       nodeArgs.add(
           List.of("--server.port=" + ports[i], "--spring.datasource.url=" + dbUrl, "--spring.datasource.username=postgres",
-              "--kikonect.delivery.allowed-cidrs=127.0.0.1/32", "--kikonect.hooks.rate-limit=0"));
+              "--kikonect.delivery.allowed-cidrs=127.0.0.1/32", "--kikonect.hooks.rate-limit=0",
+              "--kikonect.executor.lease-duration=" + (tiny ? "5s" : "30s"), "--kikonect.executor.sweep-interval=" + (tiny ? "1s" : "10s")));
       procs[i] = BenchSupport.startKiKonect(jar, heap, work.resolve("node" + i + ".log"), nodeArgs.get(i));
     }
     for (int i = 0; i < nodes; i++) {
@@ -217,6 +222,15 @@ public class Chaos {
             + " s, receiver answering after " + sinkDelay + " ms, default lease 30 s and sweep 10 s\n\n" + table;
     System.out.println();
     System.out.println(report);
+    if (tiny) {
+      List<String> insane = new ArrayList<>();
+      if (accepted == 0) insane.add("nothing accepted");
+      if (kills == 0) insane.add("no node was killed");
+      if (lost > 0) insane.add(lost + " accepted webhooks lost");
+      if (duplicatesWithOtherId > 0) insane.add(duplicatesWithOtherId + " duplicates with another webhook-id");
+      BenchSupport.deleteRecursively(work);
+      BenchSupport.verdict("bench/chaos", insane);
+    }
     Path results = Path.of("bench", "results");
     Files.createDirectories(results);
     Path out = results.resolve("chaos-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".md");

@@ -18,8 +18,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Scheduler at scale: N interval workflows at a 1-minute interval (100,000 by default: about 1,667 firings/s),
@@ -31,14 +29,18 @@ import java.util.regex.Pattern;
  */
 public class ScheduleScale {
 
-  static final Pattern ID = Pattern.compile("\"id\":(\\d+)");
-  static final Pattern NEXT = Pattern.compile("\"next_run_at\":\"([^\"]+)\"");
-  static final Pattern RUN =
-      Pattern.compile("\"workflow_id\":(\\d+),.*?\"scheduled_for\":\"([^\"]+)\",\"created_at\":\"([^\"]+)\"");
-  static final Pattern CURSOR = Pattern.compile("\"next_cursor\":\"([^\"]+)\"");
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> opts = BenchSupport.options(args, "workflows", "100000", "duration", "120", "jar", "target/kikonect.jar", "heap", "256m", "create-concurrency", "48");
+    Map<String, String> opts =
+        BenchSupport.options(args, "workflows", "100000", "duration", "120", "jar", "target/kikonect.jar", "heap", "256m", "create-concurrency", "48",
+            "cron-seconds", "0", "check", "false");
+    // --cron-seconds=N: cron workflows firing every N seconds (*/N * * * * *) instead of 1-minute intervals, so that a
+    // tiny run (bin/test) sees many slots in a few seconds. --check: exit 1 unless every due slot fired exactly once
+    // and none before its time.
+    int cronSeconds = Integer.parseInt(opts.get("cron-seconds"));
+    boolean everySecond = cronSeconds > 0;
+    boolean check = Boolean.parseBoolean(opts.get("check"));
+    Duration step = everySecond ? Duration.ofSeconds(cronSeconds) : Duration.ofMinutes(1);
     int count = Integer.parseInt(opts.get("workflows"));
     int seconds = Integer.parseInt(opts.get("duration"));
     String jar = opts.get("jar");
@@ -73,12 +75,12 @@ public class ScheduleScale {
     String token = BenchSupport.field(BenchSupport.post(http, base + "/login", null, "{\"email\":\"" + email + "\",\"password\":\"benchmark-password\"}"), "token");
 
     // Create the workflows, paced over one minute so that their slots spread evenly over the minute.
-    System.out.printf("Creating %d interval workflows (1 min) over about a minute...%n", count);
+    System.out.printf(everySecond ? "Creating %d cron workflows (every " + cronSeconds + " s)...%n" : "Creating %d interval workflows (1 min) over about a minute...%n", count);
     Map<Long, Instant> firstSlot = new ConcurrentHashMap<>();
     AtomicInteger failures = new AtomicInteger();
     Semaphore inFlight = new Semaphore(Integer.parseInt(opts.get("create-concurrency")));
     long createStart = System.nanoTime();
-    long pace = Duration.ofSeconds(60).toNanos() / count;
+    long pace = everySecond ? 0 : Duration.ofSeconds(60).toNanos() / count;
     List<Thread> creators = new ArrayList<>();
     for (int i = 0; i < count; i++) {
       long due = createStart + i * pace;
@@ -94,8 +96,11 @@ public class ScheduleScale {
                   () -> {
                     try {
                       String body =
-                          "{\"name\":\"wf " + n + "\",\"trigger_type\":\"interval\",\"action_url\":\"http://127.0.0.1:9/x\","
-                              + "\"trigger_config\":{\"interval_minutes\":1}}";
+                          everySecond
+                              ? "{\"name\":\"wf " + n + "\",\"trigger_type\":\"cron\",\"action_url\":\"http://127.0.0.1:9/x\","
+                                  + "\"trigger_config\":{\"expression\":\"*/" + cronSeconds + " * * * * *\"}}"
+                              : "{\"name\":\"wf " + n + "\",\"trigger_type\":\"interval\",\"action_url\":\"http://127.0.0.1:9/x\","
+                                  + "\"trigger_config\":{\"interval_minutes\":1}}";
                       HttpResponse<String> r =
                           http.send(
                               HttpRequest.newBuilder(URI.create(base + "/workflows"))
@@ -104,10 +109,9 @@ public class ScheduleScale {
                                   .POST(HttpRequest.BodyPublishers.ofString(body))
                                   .build(),
                               HttpResponse.BodyHandlers.ofString());
-                      Matcher id = ID.matcher(r.body());
-                      Matcher next = NEXT.matcher(r.body());
-                      if (r.statusCode() == 201 && id.find() && next.find()) {
-                        firstSlot.put(Long.parseLong(id.group(1)), Instant.parse(next.group(1)));
+                      var created = r.statusCode() == 201 ? BenchSupport.json(r.body()) : null;
+                      if (created != null && created.path("id").isNumber() && created.path("next_run_at").isString()) {
+                        firstSlot.put(created.path("id").asLong(), Instant.parse(created.path("next_run_at").asString()));
                       } else {
                         failures.incrementAndGet();
                       }
@@ -135,6 +139,7 @@ public class ScheduleScale {
     // Collect the runs (newest first) until before the window.
     Map<Long, Map<Instant, Integer>> fired = new HashMap<>();
     List<Long> lateness = new ArrayList<>();
+    long early = 0;
     String cursor = null;
     int pages = 0;
     boolean done = false;
@@ -143,14 +148,20 @@ public class ScheduleScale {
       HttpResponse<String> r =
           http.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
       pages++;
-      Matcher m = RUN.matcher(r.body());
+      if (r.statusCode() != 200) {
+        throw new IllegalStateException("GET /runs answered " + r.statusCode() + ": " + r.body());
+      }
+      var page = BenchSupport.json(r.body());
       int inPage = 0;
       int beforeWindow = 0;
-      while (m.find()) {
+      for (var run : page.path("items")) {
         inPage++;
-        long wf = Long.parseLong(m.group(1));
-        Instant slot = Instant.parse(m.group(2));
-        Instant at = Instant.parse(m.group(3));
+        if (!run.path("scheduled_for").isString()) {
+          continue;
+        }
+        long wf = run.path("workflow_id").asLong();
+        Instant slot = Instant.parse(run.path("scheduled_for").asString());
+        Instant at = Instant.parse(run.path("created_at").asString());
         if (slot.isBefore(windowStart)) {
           beforeWindow++;
           continue;
@@ -160,9 +171,11 @@ public class ScheduleScale {
         }
         fired.computeIfAbsent(wf, k -> new HashMap<>()).merge(slot, 1, Integer::sum);
         lateness.add(Duration.between(slot, at).toNanos());
+        if (at.isBefore(slot)) {
+          early++;
+        }
       }
-      Matcher c = CURSOR.matcher(r.body());
-      cursor = c.find() ? c.group(1) : null;
+      cursor = page.path("next_cursor").isString() ? page.path("next_cursor").asString() : null;
       done = cursor == null || inPage == 0 || beforeWindow == inPage;
     }
 
@@ -171,7 +184,7 @@ public class ScheduleScale {
     long duplicates = 0;
     for (Map.Entry<Long, Instant> e : firstSlot.entrySet()) {
       Map<Instant, Integer> got = fired.getOrDefault(e.getKey(), Map.of());
-      for (Instant slot = e.getValue(); slot.isBefore(windowEnd); slot = slot.plusSeconds(60)) {
+      for (Instant slot = e.getValue(); slot.isBefore(windowEnd); slot = slot.plus(step)) {
         if (slot.isBefore(windowStart)) {
           continue;
         }
@@ -195,11 +208,12 @@ public class ScheduleScale {
     dbHost.waitFor();
 
     Map<String, String> rows = new LinkedHashMap<>();
-    rows.put("interval workflows (1 min)", String.format("%d (created at %.0f/s)", firstSlot.size(), firstSlot.size() / createSeconds));
+    rows.put(everySecond ? "cron workflows (every " + cronSeconds + " s)" : "interval workflows (1 min)", String.format("%d (created at %.0f/s)", firstSlot.size(), firstSlot.size() / createSeconds));
     rows.put("slots due in the window / fired", expected + " / " + (expected - missed));
     rows.put("firings per second", String.format("%.0f", expected / (double) seconds));
     rows.put("missed", Long.toString(missed));
     rows.put("duplicates", Long.toString(duplicates));
+    rows.put("fired before their slot", Long.toString(early));
     rows.put("lateness p50 (ms)", BenchSupport.ms(BenchSupport.percentile(sorted, 50)));
     rows.put("lateness p99 (ms)", BenchSupport.ms(BenchSupport.percentile(sorted, 99)));
     rows.put("lateness max (ms)", BenchSupport.ms(sorted.length == 0 ? 0 : sorted[sorted.length - 1]));
@@ -214,6 +228,17 @@ public class ScheduleScale {
             + " created_at; all processes on the same machine\n\n" + table;
     System.out.println();
     System.out.println(report);
+    if (check) {
+      List<String> insane = new ArrayList<>();
+      if (expected == 0) insane.add("no slot was due in the window");
+      if (missed > 0) insane.add(missed + " slots missed");
+      if (duplicates > 0) insane.add(duplicates + " duplicate firings");
+      if (early > 0) insane.add(early + " firings before their slot");
+      if (failures.get() > 0) insane.add(failures.get() + " workflows not created");
+      BenchSupport.deleteRecursively(work);
+      BenchSupport.verdict("bench/schedule", insane);
+      return;
+    }
     Path results = Path.of("bench", "results");
     Files.createDirectories(results);
     Path out = results.resolve("schedule-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".md");

@@ -28,7 +28,6 @@ import java.util.regex.Pattern;
  */
 public class Suite {
 
-  static final Pattern SEQ = Pattern.compile("\"seq\":(\\d+)");
   static final Pattern TPS = Pattern.compile("tps = ([0-9.]+)");
 
   // sink state: by path kind
@@ -50,7 +49,19 @@ public class Suite {
 
   static void measure(String[] args) throws Exception {
     Map<String, String> opts = BenchSupport.options(args, "jar", "target/kikonect.jar", "heap", "256m", "e2e-seconds", "60", "concurrency", "64", "rate", "500",
-        "phases", "reference,ingest,e2e,latency,slow");
+        "phases", "reference,ingest,e2e,latency,slow", "tiny", "false");
+    // --tiny: every phase for a few seconds with small counts, then a sanity check (nothing lost, every slow delivery
+    // done, figures above zero) that exits 1 when it fails. bin/test runs it so that a broken suite fails the build.
+    boolean tiny = Boolean.parseBoolean(opts.get("tiny"));
+    int warmup = tiny ? 2 : 10;
+    int ingestSeconds = tiny ? 3 : 15;
+    int latencySeconds = tiny ? 3 : 20;
+    int slowCount = tiny ? 100 : 1000;
+    int pgSeconds = tiny ? 2 : 10;
+    if (tiny) {
+      opts.put("e2e-seconds", "5");
+      opts.put("rate", "200");
+    }
     // --phases picks a subset for quick before/after measurements of one figure; the README's table uses all.
     java.util.Set<String> phases = java.util.Set.of(opts.get("phases").split(","));
     String jar = opts.get("jar");
@@ -68,8 +79,8 @@ public class Suite {
                 slowDone.incrementAndGet();
                 lastSlow = System.nanoTime();
               } else if (request.path().startsWith("/fast")) {
-                Matcher m = SEQ.matcher(new String(request.body(), StandardCharsets.UTF_8));
-                if (m.find() && received.putIfAbsent(Long.parseLong(m.group(1)), now) != null) {
+                var seq = BenchSupport.json(request.body()).path("seq");
+                if (seq.isNumber() && received.putIfAbsent(seq.asLong(), now) != null) {
                   duplicates.incrementAndGet();
                 }
               }
@@ -102,11 +113,11 @@ public class Suite {
         psql(dbPort, "postgres", "DROP DATABASE IF EXISTS lim");
         psql(dbPort, "postgres", "CREATE DATABASE lim");
         run(List.of("/usr/bin/psql", "-q", "-h", "localhost", "-p", "" + dbPort, "-U", "postgres", "-f", "bench/pgbench/schema.sql", "lim"));
-        pgIngest = tps(run(List.of(pgbench, "-n", "-h", "localhost", "-p", "" + dbPort, "-U", "postgres", "-f", "bench/pgbench/ingest.sql", "-c", "16", "-j", "2", "-T", "10", "lim")));
+        pgIngest = tps(run(List.of(pgbench, "-n", "-h", "localhost", "-p", "" + dbPort, "-U", "postgres", "-f", "bench/pgbench/ingest.sql", "-c", "16", "-j", "2", "-T", "" + pgSeconds, "lim")));
         psql(dbPort, "lim", "TRUNCATE jobs, runs");
         run(List.of(pgbench, "-n", "-h", "localhost", "-p", "" + dbPort, "-U", "postgres", "-f", "bench/pgbench/ingest.sql@50", "-f", "bench/pgbench/claim_batch.sql@1",
-            "-f", "bench/pgbench/complete_batch.sql@1", "-c", "16", "-j", "2", "-T", "15", "lim"));
-        pgLifecycle = Double.parseDouble(psql(dbPort, "lim", "SELECT count(*) FROM jobs WHERE status = 'succeeded'").strip()) / 15.0;
+            "-f", "bench/pgbench/complete_batch.sql@1", "-c", "16", "-j", "2", "-T", "" + (pgSeconds * 3 / 2), "lim"));
+        pgLifecycle = Double.parseDouble(psql(dbPort, "lim", "SELECT count(*) FROM jobs WHERE status = 'succeeded'").strip()) / (pgSeconds * 3 / 2);
         psql(dbPort, "postgres", "DROP DATABASE lim");
       } else {
         System.out.println("No pgbench/psql (PostgreSQL 15 client tools) on this machine: the reference is skipped.");
@@ -117,27 +128,26 @@ public class Suite {
         String ingestWorkflow = BenchSupport.post(http, base + "/workflows", ingestToken,
             "{\"name\":\"ingest\",\"trigger_type\":\"webhook\",\"action_url\":\"" + sinkBase + "/ignored\"}");
         String ingestHook = base + URI.create(BenchSupport.field(ingestWorkflow, "webhook_url")).getPath();
-        System.out.println("Ingest, executor paused: closed loop, " + concurrency + " senders, 15 s...");
+        System.out.println("Ingest, executor paused: closed loop, " + concurrency + " senders, " + ingestSeconds + " s...");
         // Warm-up (JIT), not measured.
         if (WRK != null) {
-          wrk(ingestHook, concurrency, 10, 9_000_000_000_000L);
+          wrk(ingestHook, concurrency, warmup, 9_000_000_000_000L);
         } else {
           closedLoop(http, ingestHook, concurrency, Duration.ofSeconds(5), new AtomicInteger(2_000_000_000), new ConcurrentHashMap<>());
         }
         if (WRK != null) {
-          WrkResult r = wrk(ingestHook, concurrency, 15, 5_000_000_000_000L);
+          WrkResult r = wrk(ingestHook, concurrency, ingestSeconds, 5_000_000_000_000L);
           ingestRate = r.accepted() / r.seconds();
         } else {
           Map<Integer, Long> ingestAccepted = new ConcurrentHashMap<>();
           long t0 = System.nanoTime();
-          closedLoop(http, ingestHook, concurrency, Duration.ofSeconds(15), new AtomicInteger(), ingestAccepted);
+          closedLoop(http, ingestHook, concurrency, Duration.ofSeconds(ingestSeconds), new AtomicInteger(), ingestAccepted);
           ingestRate = ingestAccepted.size() / ((System.nanoTime() - t0) / 1e9);
         }
         // Drop the queued ingest runs (deleting the workflow takes its runs and jobs), so phase 2 starts empty.
-        Matcher id = Pattern.compile("\"id\":(\\d+)").matcher(ingestWorkflow);
-        id.find();
+        long id = BenchSupport.json(ingestWorkflow).path("id").asLong();
         http.send(
-            HttpRequest.newBuilder(URI.create(base + "/workflows/" + id.group(1))).header("Authorization", "Bearer " + ingestToken).DELETE().build(),
+            HttpRequest.newBuilder(URI.create(base + "/workflows/" + id)).header("Authorization", "Bearer " + ingestToken).DELETE().build(),
             HttpResponse.BodyHandlers.discarding());
       }
       app.destroy();
@@ -150,6 +160,7 @@ public class Suite {
     long acceptedCount = 0;
     long lost = 0;
     long[] latencies = new long[0];
+    long[] pgLatency = new long[0];
     String serverP99 = "n/a";
     double slowSeconds = Double.NaN;
     int e2eSeconds = Integer.parseInt(opts.get("e2e-seconds"));
@@ -170,9 +181,9 @@ public class Suite {
       String fastHook = base + hookFor(http, base, token, sinkBase + "/fast");
       // Warm-up (JIT), not measured: 10 s, as for ingest (with 3 s the first 20 s measured ran at half speed).
       if (WRK != null) {
-        wrk(fastHook, concurrency, 10, 8_000_000_000_000L);
+        wrk(fastHook, concurrency, warmup, 8_000_000_000_000L);
       } else {
-        closedLoop(http, fastHook, concurrency, Duration.ofSeconds(10), new AtomicInteger(1_500_000_000), new ConcurrentHashMap<>());
+        closedLoop(http, fastHook, concurrency, Duration.ofSeconds(warmup), new AtomicInteger(1_500_000_000), new ConcurrentHashMap<>());
       }
       waitQuiet(Duration.ofSeconds(30));
       if (phases.contains("e2e")) {
@@ -199,13 +210,13 @@ public class Suite {
       }
 
       if (phases.contains("latency")) {
-        System.out.println("Latency: open loop at " + rate + " req/s for 20 s (after 10 s at that rate, not measured)...");
-        openLoop(fastHook, rate, Duration.ofSeconds(10), new ConcurrentHashMap<>());
+        System.out.println("Latency: open loop at " + rate + " req/s for " + latencySeconds + " s (after " + warmup + " s at that rate, not measured)...");
+        openLoop(fastHook, rate, Duration.ofSeconds(warmup), new ConcurrentHashMap<>());
         waitQuiet(Duration.ofSeconds(30));
         received.clear();
         Map<Double, Long> serverBefore = runLatencyBuckets(http, base);
         Map<Integer, Long> latAccepted = new ConcurrentHashMap<>();
-        openLoop(fastHook, rate, Duration.ofSeconds(20), latAccepted);
+        openLoop(fastHook, rate, Duration.ofSeconds(latencySeconds), latAccepted);
         waitFor(() -> latAccepted.keySet().stream().allMatch(k -> received.containsKey((long) k)), Duration.ofSeconds(60));
         latencies =
             latAccepted.entrySet().stream()
@@ -239,6 +250,12 @@ public class Suite {
             BenchSupport.ms(BenchSupport.percentile(latencies, 50)), BenchSupport.ms(BenchSupport.percentile(latencies, 90)),
             BenchSupport.ms(BenchSupport.percentile(latencies, 99)), BenchSupport.ms(BenchSupport.percentile(latencies, 99.9)),
             BenchSupport.ms(BenchSupport.percentile(latencies, 100)), slowPerSecond);
+        pgLatency = pgbenchAtRate(dbPort, rate, tiny ? 3 : 20, work);
+        if (pgLatency.length > 0) {
+          System.out.printf(
+              "  PostgreSQL alone at %d tx/s (pgbench, one ingest transaction each, same server, just after): commit p50 %s ms, p99 %s ms%n",
+              rate, BenchSupport.ms(BenchSupport.percentile(pgLatency, 50)), BenchSupport.ms(BenchSupport.percentile(pgLatency, 99)));
+        }
         if (System.getenv("KIKONECT_BENCH_DIAGNOSE") != null) {
           System.out.println(psql(dbPort, "postgres",
               "SELECT relname, extract(epoch FROM last_autovacuum)::bigint, extract(epoch FROM last_autoanalyze)::bigint,"
@@ -248,7 +265,7 @@ public class Suite {
       }
 
       if (phases.contains("slow")) {
-        System.out.println("Slow receiver: 1000 deliveries to a sink that answers after 2 s...");
+        System.out.println("Slow receiver: " + slowCount + " deliveries to a sink that answers after 2 s...");
         String slowHook = base + hookFor(http, base, token, sinkBase + "/slow");
         slowDone.set(0);
         Map<Integer, Long> slowAccepted = new ConcurrentHashMap<>();
@@ -261,7 +278,7 @@ public class Suite {
                   .start(
                       () -> {
                         int n;
-                        while ((n = slowSeq.getAndIncrement()) < 1000) {
+                        while ((n = slowSeq.getAndIncrement()) < slowCount) {
                           post(http, slowHook, n, slowAccepted);
                         }
                       }));
@@ -269,7 +286,7 @@ public class Suite {
         for (Thread t : senders) {
           t.join();
         }
-        waitFor(() -> slowDone.get() >= 1000, Duration.ofSeconds(60));
+        waitFor(() -> slowDone.get() >= slowCount, Duration.ofSeconds(60));
         slowSeconds = (lastSlow - slowStart) / 1e9;
       }
       node.destroy();
@@ -291,7 +308,9 @@ public class Suite {
     rows.put("sent -> received p50 at " + rate + " req/s (ms)", new String[] {latencies.length == 0 ? "n/a" : BenchSupport.ms(BenchSupport.percentile(latencies, 50)), "", "<= 5"});
     rows.put("sent -> received p99 at " + rate + " req/s (ms)", new String[] {latencies.length == 0 ? "n/a" : BenchSupport.ms(BenchSupport.percentile(latencies, 99)), "", "<= 25"});
     rows.put("  the same p99 as KiKonect measures it, run created -> delivered (ms, histogram bucket)", new String[] {serverP99, "", ""});
-    rows.put("1,000 deliveries to a 2 s receiver (s)", new String[] {Double.isNaN(slowSeconds) ? "n/a" : String.format("%.1f", slowSeconds), "", "<= 4"});
+    rows.put("  PostgreSQL alone at " + rate + " tx/s, commit p50 / p99 (ms; pgbench -R, same server, same sitting)",
+        new String[] {pgLatency.length == 0 ? "n/a" : BenchSupport.ms(BenchSupport.percentile(pgLatency, 50)) + " / " + BenchSupport.ms(BenchSupport.percentile(pgLatency, 99)), "reference", ""});
+    rows.put(String.format("%,d deliveries to a 2 s receiver (s)", slowCount), new String[] {Double.isNaN(slowSeconds) ? "n/a" : String.format("%.1f", slowSeconds), "", "<= 4"});
     rows.put("KiKonect RSS, max (MB)", new String[] {Long.toString(maxRssKb.get() / 1024), "", "<= 400"});
     StringBuilder table = new StringBuilder("| figure | value | ratio to reference | target |\n|---|---|---|---|\n");
     rows.forEach((k, v) -> table.append("| ").append(k).append(" | ").append(v[0]).append(" | ").append(v[1]).append(" | ").append(v[2]).append(" |\n"));
@@ -304,6 +323,20 @@ public class Suite {
             + table;
     System.out.println();
     System.out.println(report);
+    if (tiny) {
+      List<String> insane = new ArrayList<>();
+      if (!(ingestRate > 0)) insane.add("no ingest rate");
+      if (!(e2eRate > 0)) insane.add("no end-to-end rate");
+      if (acceptedCount == 0) insane.add("nothing accepted end to end");
+      if (lost > 0) insane.add(lost + " accepted webhooks never delivered");
+      if (duplicates.get() > 0) insane.add(duplicates.get() + " duplicate deliveries");
+      if (latencies.length == 0) insane.add("no latency measured");
+      if (slowDone.get() < slowCount) insane.add("only " + slowDone.get() + " of " + slowCount + " slow deliveries done");
+      if (maxRssKb.get() == 0) insane.add("no RSS sampled");
+      if (WRK != null && Files.isExecutable(Path.of("/usr/lib/postgresql/15/bin/pgbench")) && (pgLatency.length == 0 || !(pgIngest > 0)))
+        insane.add("no pgbench reference");
+      BenchSupport.verdict("bench/suite", insane);
+    }
     if (phases.size() < 5) {
       System.out.println("(some phases only: not written to bench/results)");
     } else {
@@ -314,6 +347,43 @@ public class Suite {
       System.out.println("Written to " + out);
     }
     System.exit(0);
+  }
+
+  /**
+   * PostgreSQL's own commit latency at the latency phase's fixed rate: pgbench runs one ingest transaction (the same
+   * as bench/pgbench/ingest.sql) {@code rate} times a second for 20 s against KiKonect's database server, with a
+   * per-transaction log. Returns each transaction's latency from its scheduled start (pgbench's time plus its schedule
+   * lag), in nanoseconds, sorted; empty without pgbench. On a virtual disk this moves from one minute to the next
+   * (fsync stalls), so KiKonect's latency is judged next to it.
+   */
+  static long[] pgbenchAtRate(int dbPort, int rate, int seconds, Path work) throws Exception {
+    String pgbench = "/usr/lib/postgresql/15/bin/pgbench";
+    if (!Files.isExecutable(Path.of(pgbench)) || !Files.isExecutable(Path.of("/usr/bin/psql"))) {
+      System.out.println("  (no pgbench: PostgreSQL's own latency reference is skipped)");
+      return new long[0];
+    }
+    psql(dbPort, "postgres", "DROP DATABASE IF EXISTS lat");
+    psql(dbPort, "postgres", "CREATE DATABASE lat");
+    run(List.of("/usr/bin/psql", "-q", "-h", "localhost", "-p", "" + dbPort, "-U", "postgres", "-f", "bench/pgbench/schema.sql", "lat"));
+    Path logs = Files.createDirectories(work.resolve("pgbench-latency"));
+    run(List.of(pgbench, "-n", "-h", "localhost", "-p", "" + dbPort, "-U", "postgres", "-f", "bench/pgbench/ingest.sql", "-c", "8", "-j", "2",
+        "-R", "" + rate, "-T", "" + seconds, "-l", "--log-prefix=" + logs.resolve("tx"), "lat"));
+    psql(dbPort, "postgres", "DROP DATABASE lat");
+    List<Long> values = new ArrayList<>();
+    try (var files = Files.list(logs)) {
+      for (Path f : files.toList()) {
+        for (String line : Files.readAllLines(f)) {
+          // client_id transaction_no time_us script_no time_epoch time_us_part [schedule_lag_us]
+          String[] p = line.trim().split("\\s+");
+          if (p.length >= 7) {
+            values.add((Long.parseLong(p[2]) + Long.parseLong(p[6])) * 1000L);
+          } else if (p.length >= 3) {
+            values.add(Long.parseLong(p[2]) * 1000L);
+          }
+        }
+      }
+    }
+    return values.stream().mapToLong(Long::longValue).sorted().toArray();
   }
 
   /** Cumulative counts of KiKonect's run latency histogram (succeeded runs), by upper bound in seconds. */

@@ -1,4 +1,4 @@
-# Sourced by ./kikonect and bench/run.
+# Sourced by ./kikonect, bin/test and the bench scripts.
 
 # Prints the home of the newest JDK >= 21: JAVA_HOME first, then /usr/lib/jvm/*. `java` on PATH may well be 17,
 # which cannot run KiKonect's Java 21 bytecode.
@@ -25,4 +25,16 @@ ensure_built() {
     mvn -B -q -DskipTests package
     touch "$stamp"
   fi
+}
+
+# The bench programs parse KiKonect's JSON with the project's own Jackson: prints a class path holding it (resolved
+# by Maven once, then cached in target/).
+bench_classpath() {
+  local file=target/bench-classpath.txt
+  if [ ! -s "$file" ] || [ pom.xml -nt "$file" ]; then
+    mkdir -p target
+    mvn -B -q dependency:build-classpath -DincludeGroupIds=tools.jackson.core,com.fasterxml.jackson.core \
+      -Dmdep.outputFile="$PWD/$file" >/dev/null
+  fi
+  cat "$file"
 }
