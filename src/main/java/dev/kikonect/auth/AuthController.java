@@ -1,5 +1,6 @@
 package dev.kikonect.auth;
 
+import dev.kikonect.common.DomainException;
 import dev.kikonect.web.PublicEndpoint;
 import java.util.Map;
 import org.springframework.http.HttpStatus;
@@ -34,6 +35,11 @@ class AuthController {
   @PostMapping("/logout")
   @ResponseStatus(HttpStatus.NO_CONTENT)
   void logout(Caller caller) {
+    if (caller.token().startsWith(AuthService.API_KEY_PREFIX)) {
+      // A 204 here once suggested the key was revoked while it kept working.
+      throw new DomainException.InvalidRequest(
+          "api-key-logout", "An API key is not logged out: delete it (DELETE /api-keys/{id}) to revoke it.");
+    }
     auth.logout(caller.token());
   }
 

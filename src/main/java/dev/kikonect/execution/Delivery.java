@@ -33,9 +33,19 @@ import tools.jackson.databind.json.JsonMapper;
 @Component
 class Delivery implements AutoCloseable {
 
-  /** Response headers that may carry credentials; the attempt log shows that they came, not what they said. */
+  /**
+   * Response headers that may carry credentials; the attempt log shows that they came, not what they said: these,
+   * and any header whose name contains one of {@link #SECRET_WORDS}.
+   */
   private static final Set<String> SECRET_HEADERS =
-      Set.of("set-cookie", "set-cookie2", "authorization", "proxy-authorization", "cookie", "x-api-key", "x-auth-token");
+      Set.of("set-cookie", "set-cookie2", "authorization", "proxy-authorization", "cookie", "x-api-key", "x-auth-token",
+          "x-vault-token", "x-amz-security-token");
+
+  private static final List<String> SECRET_WORDS = List.of("token", "secret", "key", "auth", "cookie", "session", "password");
+
+  static boolean secretHeader(String lowerCaseName) {
+    return SECRET_HEADERS.contains(lowerCaseName) || SECRET_WORDS.stream().anyMatch(lowerCaseName::contains);
+  }
 
   private final DeliveryClient client;
   private final Duration timeout;
@@ -134,7 +144,7 @@ class Delivery implements AutoCloseable {
     Map<String, String> out = new LinkedHashMap<>();
     for (Map.Entry<String, String> h : headers) {
       String name = h.getKey().toLowerCase(Locale.ROOT);
-      String value = SECRET_HEADERS.contains(name) ? "[redacted]" : h.getValue();
+      String value = secretHeader(name) ? "[redacted]" : h.getValue();
       out.merge(name, value, (a, b) -> a + ", " + b);
     }
     return json.writeValueAsString(out);

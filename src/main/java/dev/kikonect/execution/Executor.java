@@ -174,7 +174,7 @@ class Executor implements SmartLifecycle {
     MDC.put("run_id", Long.toString(job.runId()));
     MDC.put("workflow_id", Long.toString(job.workflowId()));
     try {
-      Attempt attempt = delivery.deliver(job);
+      Attempt attempt = attempt(job);
       deliveryDuration.record(Duration.ofMillis(attempt.durationMs()));
       if (Thread.currentThread().isInterrupted()) {
         return; // shutting down: the job was handed back and will be delivered again elsewhere
@@ -215,6 +215,24 @@ class Executor implements SmartLifecycle {
       inFlight.remove(job.jobId());
       slots.release();
       MDC.clear();
+    }
+  }
+
+  /**
+   * One attempt. Whatever the attempt throws (a bug, a corrupt row) still counts as an attempt, so the job goes
+   * through the retry policy to its end instead of losing its lease and coming back forever.
+   */
+  private Attempt attempt(ClaimedJob job) {
+    Instant started = clock.instant();
+    try {
+      return delivery.deliver(job);
+    } catch (OutOfMemoryError e) {
+      throw e; // the process exits (-XX:+ExitOnOutOfMemoryError); the lease brings the job back elsewhere
+    } catch (Throwable e) {
+      log.error("Delivery attempt {} of run {} failed inside KiKonect; counted as a failed attempt", job.attempt(), job.runId(), e);
+      return new Attempt(
+          job.attempt(), started, Duration.between(started, clock.instant()).toMillis(), false, true, null, null, null,
+          "internal error: " + e.getClass().getSimpleName(), null);
     }
   }
 

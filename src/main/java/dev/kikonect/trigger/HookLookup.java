@@ -32,6 +32,23 @@ class HookLookup {
 
   static final int MAX_ENTRIES = 10_000;
 
+  /** Hook tokens are 32 URL-safe base64 characters (24 random bytes); anything else cannot be one. */
+  static final int MAX_TOKEN_LENGTH = 64;
+
+  /** Whether {@code token} could be a hook token at all: short and URL-safe base64 only. */
+  static boolean plausible(String token) {
+    if (token.isEmpty() || token.length() > MAX_TOKEN_LENGTH) {
+      return false;
+    }
+    for (int i = 0; i < token.length(); i++) {
+      char c = token.charAt(i);
+      if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** A webhook workflow and its parsed trigger_config. */
   record Hook(StoredWorkflow workflow, Map<String, Object> config) {}
 

@@ -79,6 +79,13 @@ class TriggerController {
   @PublicEndpoint
   @PostMapping("/hooks/{token}")
   ResponseEntity<Run> hook(@PathVariable String token, HttpServletRequest request) {
+    // Unknown tokens cost no state: an implausible one is refused before anything, a well-formed one is looked up
+    // (unknown tokens are not remembered) before it gets a rate-limit bucket.
+    if (!HookLookup.plausible(token)) {
+      throw new DomainException.NotFound("Webhook");
+    }
+    boolean idempotent = request.getHeader("Idempotency-Key") != null;
+    HookLookup.Hook hook = (idempotent ? hooks.fresh(token) : hooks.find(token)).orElseThrow(() -> new DomainException.NotFound("Webhook"));
     Optional<Duration> wait = rateLimiter.acquire(token);
     if (wait.isPresent()) {
       long seconds = Math.max(1, (wait.get().toMillis() + 999) / 1000);
@@ -88,8 +95,6 @@ class TriggerController {
           "This webhook takes at most its configured rate (kikonect.hooks.rate-limit); retry after " + seconds + " s.",
           Duration.ofSeconds(seconds));
     }
-    boolean idempotent = request.getHeader("Idempotency-Key") != null;
-    HookLookup.Hook hook = (idempotent ? hooks.fresh(token) : hooks.find(token)).orElseThrow(() -> new DomainException.NotFound("Webhook"));
     requireEnabled(hook.workflow());
     byte[] body = payloads.readBytes(request);
     Optional<ResponseEntity<Run>> accepted = acceptHook(hook, body, idempotent, request);

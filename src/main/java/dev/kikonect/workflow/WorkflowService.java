@@ -262,6 +262,10 @@ public class WorkflowService {
         fields.problem(field, "must be an absolute http or https URL, like https://example.com/hook");
         return null;
       }
+      if (uri.getPort() == 0 || uri.getPort() > 65535) {
+        fields.problem(field, "has port " + uri.getPort() + "; a port is 1 to 65535");
+        return null;
+      }
       if (uri.getUserInfo() != null) {
         fields.problem(field, "must not contain credentials; use a signed delivery instead");
         return null;

@@ -111,4 +111,16 @@ class AccountsTest extends ApiTest {
     double ratio = (double) unknownNanos / wrongNanos;
     assertThat(ratio).as("mean time unknown / wrong").isBetween(0.6, 1.6);
   }
+
+  @Test
+  void logging_out_with_an_api_key_is_refused_because_only_deleting_it_revokes_it() {
+    Api.User user = api.newUser();
+    String key = api.post("/api-keys", user.token(), Map.of("name", "script")).json().path("key").asString();
+
+    Api.Response logout = api.post("/logout", key, "");
+
+    assertThat(logout.status()).isEqualTo(400);
+    assertThat(logout.json().path("type").asString()).endsWith("api-key-logout");
+    assertThat(api.get("/me", key).status()).as("the key still works, and the caller was told so").isEqualTo(200);
+  }
 }

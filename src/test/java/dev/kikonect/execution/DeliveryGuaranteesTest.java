@@ -154,14 +154,25 @@ public class DeliveryGuaranteesTest extends ApiTest {
 
   @Test
   void response_headers_with_credentials_are_redacted_in_the_attempt_log() {
-    sink.replyWith(r -> new Sink.Reply(200, Map.of("Set-Cookie", "session=very-secret", "X-Request-Id", "abc"), "ok", false));
+    sink.replyWith(
+        r ->
+            new Sink.Reply(
+                200,
+                Map.of("Set-Cookie", "session=very-secret", "X-Request-Id", "abc", "X-Vault-Token", "vault-secret",
+                    "X-Amz-Security-Token", "amz-secret", "X-Upstream-Secret-Hint", "hint-secret", "X-Session-Key", "key-secret"),
+                "ok",
+                false));
     Api.User user = api.newUser();
     JsonNode run = awaitFinished(user, fire(user, api.createWorkflow(user, "webhook", sink.url(), Map.of()), "{}"));
 
     JsonNode headers = run.path("attempts").get(0).path("response_headers");
     assertThat(headers.path("x-request-id").asString()).isEqualTo("abc");
     assertThat(headers.path("set-cookie").asString()).isEqualTo("[redacted]");
-    assertThat(run.toString()).doesNotContain("very-secret");
+    for (String name : List.of("x-vault-token", "x-amz-security-token", "x-upstream-secret-hint", "x-session-key")) {
+      assertThat(headers.path(name).asString()).as(name).isEqualTo("[redacted]");
+    }
+    assertThat(run.toString()).doesNotContain("very-secret").doesNotContain("vault-secret").doesNotContain("amz-secret")
+        .doesNotContain("hint-secret").doesNotContain("key-secret");
   }
 
   @Test
@@ -264,5 +275,20 @@ public class DeliveryGuaranteesTest extends ApiTest {
         }
       }
     }
+  }
+
+  @Test
+  void an_attempt_that_throws_inside_kikonect_counts_against_max_attempts_instead_of_looping_on_its_lease() {
+    Api.User user = api.newUser();
+    JsonNode workflow = api.createWorkflow(user, "webhook", sink.url(), Map.of(), Map.of("max_attempts", 2));
+    // A signing secret that is not base64 makes signing throw: an error inside KiKonect, not the receiver's.
+    jdbc.sql("UPDATE workflows SET signing_secret = 'whsec_%%%not-base64%%%' WHERE id = :id").param("id", workflow.path("id").asLong()).update();
+
+    JsonNode run = awaitFinished(user, fire(user, workflow, "{}"));
+
+    assertThat(run.path("status").asString()).isEqualTo("failed");
+    assertThat(run.path("attempt_count").asInt()).isEqualTo(2);
+    assertThat(run.path("error").asString()).startsWith("internal error: ");
+    assertThat(sink.received()).isEmpty();
   }
 }

@@ -34,8 +34,13 @@ class RetryPolicyTest {
   }
 
   @Test
-  void the_receivers_retry_after_replaces_the_computed_wait() {
+  void a_retry_after_longer_than_the_computed_wait_replaces_it() {
     assertThat(policy.delayAfter(1, Duration.ofSeconds(42))).isEqualTo(Duration.ofSeconds(42));
+  }
+
+  @Test
+  void a_retry_after_shorter_than_the_computed_wait_does_not_burn_the_attempts_faster() {
+    assertThat(policy.delayAfter(3, Duration.ofSeconds(1))).isBetween(Duration.ofMinutes(4), Duration.ofMinutes(6));
   }
 
   @Test

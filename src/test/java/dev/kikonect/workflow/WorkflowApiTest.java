@@ -191,4 +191,17 @@ class WorkflowApiTest extends ApiTest {
     assertThat(api.get("/workflows/1/runs", null).status()).isEqualTo(401);
     assertThat(api.get("/runs/1", null).status()).isEqualTo(401);
   }
+
+  @Test
+  void a_port_outside_1_to_65535_is_refused_at_save_naming_the_field() {
+    Api.User user = api.newUser();
+    for (String url : java.util.List.of("http://example.com:70000/hook", "http://example.com:0/hook")) {
+      Api.Response response =
+          api.post("/workflows", user.token(), Map.of("name", "p", "trigger_type", "manual", "action_url", url));
+
+      assertThat(response.status()).as(url).isEqualTo(400);
+      assertThat(response.json().path("errors").get(0).path("field").asString()).isEqualTo("action_url");
+      assertThat(response.json().path("errors").get(0).path("reason").asString()).contains("1 to 65535");
+    }
+  }
 }
