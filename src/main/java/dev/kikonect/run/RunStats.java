@@ -64,7 +64,9 @@ class RunStats {
 
   private Stats read(long userId, Instant since, Instant until, Instant firstHour) {
     Map<String, Object> params =
-        Map.of("user", userId, "since", Timestamp.from(since), "until", Timestamp.from(until), "first_hour", Timestamp.from(firstHour));
+        Map.of(
+            "user", userId, "since", Timestamp.from(since), "until", Timestamp.from(until), "first_hour", Timestamp.from(firstHour),
+            "succeeded", RunStatus.SUCCEEDED.wire(), "failed", RunStatus.FAILED.wire());
     Map<String, Long> byStatus = new LinkedHashMap<>();
     for (RunStatus s : RunStatus.values()) {
       byStatus.put(s.wire(), 0L);
@@ -89,7 +91,7 @@ class RunStats {
                        percentile_disc(0.95) WITHIN GROUP (ORDER BY ended_at - created_at) AS p95,
                        max(ended_at - created_at) AS max
                   FROM workflow_runs
-                 WHERE user_id = :user AND created_at >= :since AND created_at <= :until AND status = 'succeeded'
+                 WHERE user_id = :user AND created_at >= :since AND created_at <= :until AND status = :succeeded
                 """)
             .params(params)
             .query((rs, n) -> new Latency(millis(rs.getObject("p50")), millis(rs.getObject("p95")), millis(rs.getObject("max"))))
@@ -99,9 +101,9 @@ class RunStats {
         jdbc.sql(
                 """
                 SELECT h.hour,
-                       count(r.status) FILTER (WHERE r.status = 'succeeded') AS succeeded,
-                       count(r.status) FILTER (WHERE r.status = 'failed') AS failed,
-                       count(r.status) FILTER (WHERE r.status NOT IN ('succeeded', 'failed')) AS other
+                       count(r.status) FILTER (WHERE r.status = :succeeded) AS succeeded,
+                       count(r.status) FILTER (WHERE r.status = :failed) AS failed,
+                       count(r.status) FILTER (WHERE r.status NOT IN (:succeeded, :failed)) AS other
                   FROM generate_series(CAST(:first_hour AS timestamptz), CAST(:first_hour AS timestamptz) + interval '23 hours',
                                        interval '1 hour') AS h(hour)
                   LEFT JOIN workflow_runs r
@@ -117,8 +119,8 @@ class RunStats {
         jdbc.sql(
                 """
                 SELECT workflow_id, count(*) AS runs,
-                       count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
-                       count(*) FILTER (WHERE status = 'failed') AS failed,
+                       count(*) FILTER (WHERE status = :succeeded) AS succeeded,
+                       count(*) FILTER (WHERE status = :failed) AS failed,
                        max(created_at) AS last_run_at
                   FROM workflow_runs
                  WHERE user_id = :user AND created_at >= :since AND created_at <= :until
