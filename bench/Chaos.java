@@ -40,10 +40,10 @@ public class Chaos {
   public static void main(String[] args) throws Exception {
     Map<String, String> opts = BenchSupport.options(args, "duration", "120", "rate", "100", "kill-every", "5", "jar", "target/kikonect.jar", "heap", "192m", "db-url", "", "sink-delay-ms", "200",
         "tiny", "false");
-    // --tiny (bin/test): 15 s, a kill every 5 s, 5 s leases so the drain is short; exits 1 when anything was lost.
+    // --tiny (bin/test): 11 s, a kill every 5 s, 5 s leases so the drain is short; exits 1 when anything was lost.
     boolean tiny = Boolean.parseBoolean(opts.get("tiny"));
     if (tiny) {
-      opts.put("duration", "15");
+      opts.put("duration", "11");
       opts.put("rate", "50");
     }
     int seconds = Integer.parseInt(opts.get("duration"));

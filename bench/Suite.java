@@ -53,11 +53,11 @@ public class Suite {
     // --tiny: every phase for a few seconds with small counts, then a sanity check (nothing lost, every slow delivery
     // done, figures above zero) that exits 1 when it fails. bin/test runs it so that a broken suite fails the build.
     boolean tiny = Boolean.parseBoolean(opts.get("tiny"));
-    int warmup = tiny ? 2 : 10;
+    int warmup = tiny ? 1 : 10;
     int ingestSeconds = tiny ? 3 : 15;
     int latencySeconds = tiny ? 3 : 20;
     int slowCount = tiny ? 100 : 1000;
-    int pgSeconds = tiny ? 2 : 10;
+    int pgSeconds = tiny ? 1 : 10;
     if (tiny) {
       opts.put("e2e-seconds", "5");
       opts.put("rate", "200");
