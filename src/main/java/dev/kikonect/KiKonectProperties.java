@@ -25,7 +25,8 @@ public record KiKonectProperties(
     @DefaultValue Delivery delivery,
     @DefaultValue Executor executor,
     @DefaultValue Scheduler scheduler,
-    @DefaultValue Retention retention) {
+    @DefaultValue Retention retention,
+    @DefaultValue Quotas quotas) {
 
   /**
    * @param succeeded how long succeeded runs (with their attempts) are kept
@@ -103,6 +104,20 @@ public record KiKonectProperties(
    * @param misfireThreshold a firing later than this (or one whose next slot is also past) is a misfire, handled
    *     by the workflow's misfire policy
    */
+  /**
+   * Limits per owner, so that one account cannot fill the database or the scheduler. Past one: 429 problem+json
+   * naming the quota (a cron expression that fires too often: 400 naming the field).
+   *
+   * @param maxWorkflows workflows one user may have
+   * @param maxApiKeys API keys one user may have (revoked ones do not count)
+   * @param minCronInterval the shortest gap between two firings of a cron workflow (six-field expressions may fire
+   *     every second otherwise)
+   */
+  public record Quotas(
+      @DefaultValue("10000") int maxWorkflows,
+      @DefaultValue("100") int maxApiKeys,
+      @DefaultValue("10s") Duration minCronInterval) {}
+
   public record Scheduler(
       @DefaultValue("true") boolean enabled,
       @DefaultValue("250ms") Duration pollInterval,

@@ -27,7 +27,10 @@ class AccountController {
   private final AuthService auth;
   private final Clock clock;
 
-  AccountController(ApiKeyStore keys, AuthService auth, Clock clock) {
+  private final int maxKeys;
+
+  AccountController(ApiKeyStore keys, AuthService auth, Clock clock, dev.kikonect.KiKonectProperties properties) {
+    this.maxKeys = properties.quotas().maxApiKeys();
     this.keys = keys;
     this.auth = auth;
     this.clock = clock;
@@ -54,7 +57,12 @@ class AccountController {
     }
     fields.throwIfInvalid();
     String key = SecureTokens.random(AuthService.API_KEY_PREFIX, 32);
-    ApiKeyStore.ApiKey created = keys.create(caller.userId(), name, SecureTokens.sha256(key), key.substring(0, 12), expiresAt, now);
+    ApiKeyStore.ApiKey created =
+        keys.create(caller.userId(), name, SecureTokens.sha256(key), key.substring(0, 12), expiresAt, now, maxKeys)
+            .orElseThrow(
+                () ->
+                    new DomainException.QuotaExceeded(
+                        "kikonect.quotas.max-api-keys", "You have " + maxKeys + " API keys, the most one account may have; delete one first."));
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("id", created.id());
     result.put("name", created.name());

@@ -23,13 +23,16 @@ class ApiKeyStore {
     this.jdbc = jdbc;
   }
 
-  ApiKey create(long userId, String name, byte[] hash, String prefix, Instant expiresAt, Instant now) {
+  /** Creates the key unless the user already has {@code maxKeys} unrevoked ones; empty then (the quota). */
+  java.util.Optional<ApiKey> create(long userId, String name, byte[] hash, String prefix, Instant expiresAt, Instant now, int maxKeys) {
     return jdbc.sql(
             """
             INSERT INTO api_keys (user_id, name, key_hash, prefix, created_at, expires_at)
-            VALUES (:user, :name, :hash, :prefix, :now, CAST(:expires AS timestamptz))
+            SELECT :user, :name, :hash, :prefix, :now, CAST(:expires AS timestamptz)
+             WHERE (SELECT count(*) FROM api_keys WHERE user_id = :user AND revoked_at IS NULL) < :max_keys
             RETURNING id, name, prefix, created_at, last_used_at, expires_at
             """)
+        .param("max_keys", maxKeys)
         .param("user", userId)
         .param("name", name)
         .param("hash", hash)
@@ -37,7 +40,7 @@ class ApiKeyStore {
         .param("now", Timestamp.from(now))
         .param("expires", expiresAt == null ? null : Timestamp.from(expiresAt), Types.TIMESTAMP)
         .query(ApiKeyStore::row)
-        .single();
+        .optional();
   }
 
   List<ApiKey> list(long userId) {

@@ -94,6 +94,20 @@ public abstract sealed class DomainException extends RuntimeException {
     }
   }
 
+  /** A per-owner limit is reached ({@link #quota()} names the setting); nothing was done. */
+  public static final class QuotaExceeded extends DomainException {
+    private final String quota;
+
+    public QuotaExceeded(String quota, String detail) {
+      super("quota-exceeded", detail + " (quota " + quota + ")");
+      this.quota = quota;
+    }
+
+    public String quota() {
+      return quota;
+    }
+  }
+
   /** KiKonect cannot take this now (overloaded, shutting down); nothing was done, the caller may retry. */
   public static final class Unavailable extends DomainException {
     private final Duration retryAfter;

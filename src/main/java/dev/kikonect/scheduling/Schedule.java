@@ -63,6 +63,23 @@ public sealed interface Schedule {
   }
 
   /**
+   * The shortest gap between two of the next {@code firings} fire times from {@code now} (a schedule that fires
+   * fewer than twice: {@link Duration#ofSeconds(long) Long.MAX_VALUE seconds}). Used to refuse cron expressions that
+   * fire more often than the configured minimum.
+   */
+  default Duration shortestGap(Instant now, int firings) {
+    java.util.List<Instant> times = upcoming(null, now, firings);
+    Duration shortest = Duration.ofSeconds(Long.MAX_VALUE);
+    for (int i = 1; i < times.size(); i++) {
+      Duration gap = Duration.between(times.get(i - 1), times.get(i));
+      if (gap.compareTo(shortest) < 0) {
+        shortest = gap;
+      }
+    }
+    return shortest;
+  }
+
+  /**
    * The schedule a stored trigger_config describes.
    *
    * @throws IllegalArgumentException for trigger types without a schedule or an invalid config

@@ -49,6 +49,11 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
             headers.add(HttpHeaders.WWW_AUTHENTICATE, "Bearer");
             yield Problems.of(HttpStatus.UNAUTHORIZED, e.type(), "Unauthorized", e.getMessage());
           }
+          case DomainException.QuotaExceeded exceeded -> {
+            ProblemDetail p = Problems.of(HttpStatus.TOO_MANY_REQUESTS, e.type(), "Quota exceeded", e.getMessage());
+            p.setProperty("quota", exceeded.quota());
+            yield p;
+          }
           case DomainException.Unavailable unavailable -> {
             headers.add(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, unavailable.retryAfter().toSeconds())));
             yield Problems.of(HttpStatus.SERVICE_UNAVAILABLE, e.type(), "Service unavailable", e.getMessage());

@@ -25,7 +25,7 @@ final class TriggerConfigs {
    *     null when creating
    */
   static Map<String, Object> validate(
-      TriggerType type, Map<String, Object> config, Map<String, Object> current, Fields fields) {
+      TriggerType type, Map<String, Object> config, Map<String, Object> current, Fields fields, java.time.Duration minCronInterval) {
     Map<String, Object> given = config == null ? Map.of() : config;
     Fields f = fields.nested("trigger_config", given);
     if (Fields.containsNul(given)) {
@@ -62,7 +62,13 @@ final class TriggerConfigs {
         }
         if (expression != null) {
           try {
-            Schedule.cron(expression, zone);
+            java.time.Duration gap = Schedule.cron(expression, zone).shortestGap(java.time.Instant.now(), 120);
+            if (gap.compareTo(minCronInterval) < 0) {
+              f.problem(
+                  "expression",
+                  "fires " + gap.toSeconds() + " s apart; the shortest allowed interval is " + minCronInterval.toSeconds()
+                      + " s (quota kikonect.quotas.min-cron-interval)");
+            }
           } catch (IllegalArgumentException e) {
             f.problem("expression", e.getMessage());
           }

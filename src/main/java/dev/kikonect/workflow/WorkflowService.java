@@ -36,13 +36,16 @@ public class WorkflowService {
   private final JsonMapper json;
   private final PublicUrls urls;
   private final DeliveryTargets targets;
+  private final dev.kikonect.KiKonectProperties.Quotas quotas;
 
   WorkflowService(
       WorkflowStore store,
       Clock clock,
       JsonMapper json,
       PublicUrls urls,
-      DeliveryTargets targets) {
+      DeliveryTargets targets,
+      dev.kikonect.KiKonectProperties properties) {
+    this.quotas = properties.quotas();
     this.store = store;
     this.clock = clock;
     this.json = json;
@@ -61,7 +64,7 @@ public class WorkflowService {
     Boolean enabled = fields.bool("enabled");
     TriggerType type = triggerType(fields, true);
     Map<String, Object> config = fields.object("trigger_config", false);
-    Map<String, Object> normalized = type == null ? Map.of() : TriggerConfigs.validate(type, config, null, fields);
+    Map<String, Object> normalized = type == null ? Map.of() : TriggerConfigs.validate(type, config, null, fields, quotas.minCronInterval());
     fields.throwIfInvalid();
     Instant now = clock.instant();
     Instant next = type.scheduled() ? Schedule.of(type.wire(), normalized).first(now) : null;
@@ -70,7 +73,14 @@ public class WorkflowService {
         new WorkflowStore.Settings(
             name, type, actionUrl, json.writeValueAsString(normalized), enabled == null || enabled, maxAttempts, misfire, overlap,
             onFailureUrl);
-    long id = store.insert(userId, settings, secret, next, now);
+    long id =
+        store
+            .insert(userId, settings, secret, next, now, quotas.maxWorkflows())
+            .orElseThrow(
+                () ->
+                    new DomainException.QuotaExceeded(
+                        "kikonect.quotas.max-workflows",
+                        "You have " + quotas.maxWorkflows() + " workflows, the most one account may have; delete some first."));
     return view(owned(userId, id)).withSigningSecret(secret);
   }
 
@@ -106,7 +116,7 @@ public class WorkflowService {
     if (body.containsKey("trigger_config")) {
       Map<String, Object> given = fields.object("trigger_config", true);
       if (given != null) {
-        config = TriggerConfigs.validate(current.triggerType(), given, currentConfig, fields);
+        config = TriggerConfigs.validate(current.triggerType(), given, currentConfig, fields, quotas.minCronInterval());
         reschedule = current.triggerType().scheduled() && !config.equals(currentConfig);
       }
     }
@@ -188,7 +198,7 @@ public class WorkflowService {
       fields.problem("trigger_type", "must be interval or cron to have a schedule");
     }
     Map<String, Object> config = fields.object("trigger_config", true);
-    Map<String, Object> normalized = type == null || !type.scheduled() ? Map.of() : TriggerConfigs.validate(type, config, null, fields);
+    Map<String, Object> normalized = type == null || !type.scheduled() ? Map.of() : TriggerConfigs.validate(type, config, null, fields, quotas.minCronInterval());
     Long count = fields.integer("count", false, 1, MAX_PREVIEW);
     fields.throwIfInvalid();
     return preview(type, normalized, null, count == null ? null : count.intValue());

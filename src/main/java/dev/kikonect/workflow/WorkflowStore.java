@@ -43,15 +43,18 @@ class WorkflowStore {
       String overlap,
       String onFailureUrl) {}
 
-  long insert(long userId, Settings s, String signingSecret, Instant nextRunAt, Instant now) {
+  /** Inserts the workflow unless its owner already has {@code maxWorkflows}; empty then (the quota). */
+  java.util.Optional<Long> insert(long userId, Settings s, String signingSecret, Instant nextRunAt, Instant now, int maxWorkflows) {
     return jdbc.sql(
             """
             INSERT INTO workflows (user_id, name, trigger_type, action_url, trigger_config, enabled, max_attempts,
                                    misfire, overlap, on_failure_url, signing_secret, next_run_at, created_at, updated_at)
-            VALUES (:user, :name, :type, :url, :config::jsonb, :enabled, CAST(:max_attempts AS int), :misfire,
-                    :overlap, CAST(:on_failure AS text), :secret, CAST(:next AS timestamptz), :now, :now)
+            SELECT :user, :name, :type, :url, :config::jsonb, :enabled, CAST(:max_attempts AS int), :misfire,
+                   :overlap, CAST(:on_failure AS text), :secret, CAST(:next AS timestamptz), :now, :now
+             WHERE (SELECT count(*) FROM workflows WHERE user_id = :user) < :max_workflows
             RETURNING id
             """)
+        .param("max_workflows", maxWorkflows)
         .param("user", userId)
         .param("name", s.name())
         .param("type", s.type().wire())
@@ -66,7 +69,7 @@ class WorkflowStore {
         .param("next", nextRunAt == null ? null : Timestamp.from(nextRunAt), Types.TIMESTAMP)
         .param("now", Timestamp.from(now))
         .query(Long.class)
-        .single();
+        .optional();
   }
 
   /**

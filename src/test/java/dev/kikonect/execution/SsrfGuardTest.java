@@ -69,4 +69,15 @@ class SsrfGuardTest extends ApiTest {
     assertThat(run.path("error").asString()).startsWith("refused: 127.0.0.1 is a loopback address");
     assertThat(run.path("attempts").size()).isEqualTo(1);
   }
+
+  @Test
+  void a_host_name_that_resolves_inside_is_refused_without_naming_the_internal_address() {
+    Api.User user = api.newUser();
+    Api.Response response =
+        api.post("/workflows", user.token(), Map.of("name", "x", "trigger_type", "manual", "action_url", "http://localhost:8080/x"));
+
+    String reason = response.json().path("errors").get(0).path("reason").asString();
+    assertThat(reason).contains("the host resolves to a loopback address");
+    assertThat(reason).doesNotContain("127.0.0.1").doesNotContain("0:0:0:0:0:0:0:1").doesNotContain("::1");
+  }
 }
