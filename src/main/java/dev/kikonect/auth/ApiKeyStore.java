@@ -51,6 +51,11 @@ class ApiKeyStore {
         .list();
   }
 
+  /** Deletes every key of the user (a password change); returns how many. */
+  int deleteAll(long userId) {
+    return jdbc.sql("DELETE FROM api_keys WHERE user_id = :user").param("user", userId).update();
+  }
+
   boolean delete(long userId, long id) {
     return jdbc.sql("DELETE FROM api_keys WHERE id = :id AND user_id = :user").param("id", id).param("user", userId).update() == 1;
   }

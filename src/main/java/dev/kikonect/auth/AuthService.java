@@ -149,7 +149,10 @@ public class AuthService {
     return sessions.findUser(SecureTokens.sha256(token), clock.instant());
   }
 
-  /** Checks the current password, stores the new one and revokes every other session of the user. */
+  /**
+   * Checks the current password, stores the new one, revokes every other session of the user and deletes every API
+   * key: whoever changes a password because it leaked should not have to remember the keys made with it.
+   */
   void changePassword(Caller caller, Map<String, Object> body) {
     Fields fields = Fields.of(body);
     Object current = fields.raw("current_password");
@@ -170,5 +173,6 @@ public class AuthService {
     }
     users.setPassword(caller.userId(), hasher.hash(next));
     sessions.revokeAllExcept(caller.userId(), SecureTokens.sha256(caller.token()), clock.instant());
+    apiKeys.deleteAll(caller.userId());
   }
 }

@@ -25,6 +25,29 @@ final class HookVerifier {
 
   private HookVerifier() {}
 
+  /**
+   * What identifies this signed delivery, so that a replay of it within the tolerance window (the same request sent
+   * again) gets the run it created instead of a new one: the {@code webhook-id} for Standard Webhooks, the whole
+   * {@code Stripe-Signature} (its timestamp and signatures) for Stripe, {@code X-GitHub-Delivery} for GitHub (GitHub
+   * sends no timestamp; that id is its only replay protection). Empty for unsigned modes. Only meaningful once
+   * {@link #check} passed.
+   */
+  static Optional<String> deliveryKey(Map<String, Object> config, HttpServletRequest request) {
+    String mode = (String) config.getOrDefault("verify", "none");
+    String id =
+        switch (mode) {
+          case "standard_webhooks" -> request.getHeader("webhook-id");
+          case "stripe" -> request.getHeader("Stripe-Signature");
+          case "github" -> request.getHeader("X-GitHub-Delivery");
+          default -> null;
+        };
+    if (id == null || id.isBlank()) {
+      return Optional.empty();
+    }
+    // Keys live beside Idempotency-Keys (255 characters at most): hashed, and in a namespace of their own.
+    return Optional.of("signed:" + mode + ":" + HexFormat.of().formatHex(dev.kikonect.common.SecureTokens.sha256(id)));
+  }
+
   /** Why the request fails verification, or empty when it passes (or the workflow does not verify). */
   static Optional<String> check(Map<String, Object> config, HttpServletRequest request, byte[] body, Instant now) {
     String mode = (String) config.getOrDefault("verify", "none");

@@ -72,7 +72,7 @@ class TriggerController {
     StoredWorkflow workflow = workflows.owned(caller.userId(), id);
     requireEnabled(workflow);
     String payload = payloads.read(request);
-    return enqueue(workflow, "manual", payload, request);
+    return enqueue(workflow, "manual", payload, request.getHeader("Idempotency-Key"));
   }
 
   /** No login: the unguessable token in the URL is the credential (plus a signature, if the workflow asks). */
@@ -94,6 +94,11 @@ class TriggerController {
           "Too many requests",
           "This webhook takes at most its configured rate (kikonect.hooks.rate-limit); retry after " + seconds + " s.",
           Duration.ofSeconds(seconds));
+    }
+    if (!idempotent && HookVerifier.deliveryKey(hook.config(), request).isPresent()) {
+      // A signed delivery is remembered by its id (replays get the earlier run): that path reads the workflow fresh.
+      hook = hooks.fresh(token).orElseThrow(() -> new DomainException.NotFound("Webhook"));
+      idempotent = true;
     }
     requireEnabled(hook.workflow());
     byte[] body = payloads.readBytes(request);
@@ -118,15 +123,16 @@ class TriggerController {
     }
     String payload = payloads.toPayload(body, request.getContentType());
     if (idempotent) {
-      return Optional.of(enqueue(workflow, "webhook", payload, request)); // the workflow was read fresh for it
+      // The workflow was read fresh for it. The caller's Idempotency-Key wins; else the signed delivery's own id.
+      String key = request.getHeader("Idempotency-Key");
+      return Optional.of(enqueue(workflow, "webhook", payload, key != null ? key : HookVerifier.deliveryKey(hook.config(), request).orElse(null)));
     }
     return ingest
         .enqueueIfCurrent(workflow.id(), workflow.userId(), "webhook", payload, workflow.triggerConfig())
         .map(TriggerController::accepted);
   }
 
-  private ResponseEntity<Run> enqueue(StoredWorkflow workflow, String trigger, String payload, HttpServletRequest request) {
-    String key = request.getHeader("Idempotency-Key");
+  private ResponseEntity<Run> enqueue(StoredWorkflow workflow, String trigger, String payload, String key) {
     if (key == null) {
       return accepted(
           ingest

@@ -123,4 +123,17 @@ class AccountsTest extends ApiTest {
     assertThat(logout.json().path("type").asString()).endsWith("api-key-logout");
     assertThat(api.get("/me", key).status()).as("the key still works, and the caller was told so").isEqualTo(200);
   }
+
+  @Test
+  void changing_the_password_deletes_every_api_key() {
+    Api.User user = api.newUser();
+    String key = api.post("/api-keys", user.token(), Map.of("name", "ci")).json().path("key").asString();
+    assertThat(api.get("/me", key).status()).isEqualTo(200);
+
+    Api.Response changed = api.post("/password", user.token(), Map.of("current_password", user.password(), "new_password", "a brand new passphrase"));
+
+    assertThat(changed.status()).isEqualTo(204);
+    assertThat(api.get("/me", key).status()).isEqualTo(401);
+    assertThat(api.get("/api-keys", user.token()).json().path("items").size()).isZero();
+  }
 }

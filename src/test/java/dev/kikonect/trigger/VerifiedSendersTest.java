@@ -183,4 +183,25 @@ class VerifiedSendersTest extends ApiTest {
     assertThat(retryAfter).isNotNull();
     assertThat(Integer.parseInt(retryAfter)).isPositive();
   }
+
+  @Test
+  void a_replayed_signed_delivery_gets_the_run_it_created_instead_of_a_second_one() throws Exception {
+    Hook standard = hook(Map.of("verify", "standard_webhooks"));
+    byte[] key = Base64.getDecoder().decode(standard.config().path("secret").asString().substring(6));
+    long ts = now();
+    Map<String, String> signed =
+        Map.of("webhook-id", "msg_replayed", "webhook-timestamp", "" + ts,
+            "webhook-signature", "v1," + Base64.getEncoder().encodeToString(hmac(key, "msg_replayed." + ts + "." + BODY)));
+    Hook stripe = hook(Map.of("verify", "stripe", "secret", "whsec_stripe_test_secret"));
+    String stripeHeader =
+        "t=" + ts + ",v1=" + HexFormat.of().formatHex(hmac("whsec_stripe_test_secret".getBytes(StandardCharsets.UTF_8), ts + "." + BODY));
+
+    assertThat(send(standard, signed, BODY)).isEqualTo(202);
+    assertThat(send(standard, signed, BODY)).as("the same request again").isEqualTo(200);
+    assertThat(send(stripe, Map.of("Stripe-Signature", stripeHeader), BODY)).isEqualTo(202);
+    assertThat(send(stripe, Map.of("Stripe-Signature", stripeHeader), BODY)).isEqualTo(200);
+
+    assertThat(runs(standard)).isEqualTo(1);
+    assertThat(runs(stripe)).isEqualTo(1);
+  }
 }
