@@ -3,7 +3,6 @@ package dev.kikonect.lifecycle;
 import dev.kikonect.common.DomainException;
 import org.springframework.transaction.support.TransactionTemplate;
 import java.sql.Timestamp;
-import java.sql.Types;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,8 +25,8 @@ public class Idempotency {
   private static final String INSERT_ONE =
       """
       WITH run AS (
-        INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, replay_of, created_at)
-        VALUES (:workflow, :user, 'pending', :trigger, :payload::json, CAST(:replay_of AS bigint), :now)
+        INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, created_at)
+        VALUES (:workflow, :user, 'pending', :trigger, :payload::json, :now)
         RETURNING *
       ), job AS (
         INSERT INTO jobs (run_id, workflow_id, run_at, created_at)
@@ -90,7 +89,7 @@ public class Idempotency {
                                     "idempotency-key-reused", "The run this Idempotency-Key created no longer exists; use a new key."));
                 return new Enqueued(earlier, true);
               }
-              Run run = insert(workflowId, userId, trigger, payload, null, now);
+              Run run = insert(workflowId, userId, trigger, payload, now);
               jdbc.sql("UPDATE idempotency_keys SET run_id = :run WHERE workflow_id = :workflow AND key = :key")
                   .param("run", run.id())
                   .param("workflow", workflowId)
@@ -104,13 +103,12 @@ public class Idempotency {
     return result;
   }
 
-  private Run insert(long workflowId, long userId, String trigger, String payload, Long replayOf, Instant now) {
+  private Run insert(long workflowId, long userId, String trigger, String payload, Instant now) {
     return jdbc.sql(INSERT_ONE)
         .param("workflow", workflowId)
         .param("user", userId)
         .param("trigger", trigger)
         .param("payload", payload)
-        .param("replay_of", replayOf, Types.BIGINT)
         .param("now", Timestamp.from(now))
         .query(Run::fromRow)
         .single();
