@@ -91,6 +91,33 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
         new HttpHeaders());
   }
 
+  /** When the last "database unavailable" warning was logged (nanoTime); one a 10 s at most. */
+  private final java.util.concurrent.atomic.AtomicLong lastDatabaseWarning = new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - 20_000_000_000L);
+
+  /**
+   * The database cannot take work (down, restarting, no connection within the pool's wait, a transient failure):
+   * 503 with Retry-After, nothing stored, and a warning logged at most every 10 s instead of a stack trace per
+   * request.
+   */
+  @ExceptionHandler({
+    org.springframework.dao.DataAccessResourceFailureException.class,
+    org.springframework.dao.TransientDataAccessException.class,
+    org.springframework.transaction.CannotCreateTransactionException.class
+  })
+  ResponseEntity<Object> databaseUnavailable(Exception e) {
+    long last = lastDatabaseWarning.get();
+    long now = System.nanoTime();
+    if (now - last > 10_000_000_000L && lastDatabaseWarning.compareAndSet(last, now)) {
+      log.warn("The database cannot take work; answering 503 (this warning at most every 10 s): {}", e.toString());
+    }
+    HttpHeaders headers = new HttpHeaders();
+    headers.add(HttpHeaders.RETRY_AFTER, "1");
+    return problem(
+        Problems.of(HttpStatus.SERVICE_UNAVAILABLE, "database-unavailable", "Service unavailable",
+            "The database cannot take this request now; nothing was stored. Retry shortly."),
+        headers);
+  }
+
   @ExceptionHandler(Exception.class)
   ResponseEntity<Object> unexpected(Exception e, HttpServletRequest request) {
     if (tooLarge(e)) {
