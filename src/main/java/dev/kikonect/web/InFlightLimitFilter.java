@@ -9,7 +9,6 @@ import java.util.concurrent.Semaphore;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
-import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
 
@@ -38,13 +37,9 @@ class InFlightLimitFilter extends OncePerRequestFilter {
   protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
       throws ServletException, IOException {
     if (!permits.tryAcquire()) {
-      response.setStatus(503);
       response.setHeader("Retry-After", "1");
-      response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
-      response.getWriter()
-          .write(
-              "{\"type\":\"" + Problems.TYPE_BASE + "overloaded\",\"title\":\"Service unavailable\",\"status\":503,"
-                  + "\"detail\":\"This node is handling as many requests as it takes at once; retry in a second.\"}");
+      Problems.write(response, 503, "overloaded", "Service unavailable",
+          "This node is handling as many requests as it takes at once; retry in a second.");
       return;
     }
     try {

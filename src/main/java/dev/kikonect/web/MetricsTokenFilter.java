@@ -8,8 +8,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import org.springframework.beans.factory.annotation.Value;
-import org.springframework.http.HttpStatus;
-import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
 
@@ -40,12 +38,7 @@ class MetricsTokenFilter extends OncePerRequestFilter {
       chain.doFilter(request, response);
       return;
     }
-    response.setStatus(HttpStatus.UNAUTHORIZED.value());
     response.setHeader("WWW-Authenticate", "Bearer");
-    response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
-    response.getWriter()
-        .write(
-            "{\"type\":\"" + Problems.TYPE_BASE + "unauthorized\",\"title\":\"Unauthorized\",\"status\":401,"
-                + "\"detail\":\"/metrics needs the token set in kikonect.metrics.token, as a Bearer token.\"}");
+    Problems.write(response, 401, "unauthorized", "Unauthorized", "/metrics needs the token set in kikonect.metrics.token, as a Bearer token.");
   }
 }

@@ -11,6 +11,24 @@ public final class Problems {
 
   private Problems() {}
 
+  /**
+   * Writes a problem+json answer straight to the response, for servlet filters that answer before Spring MVC (and
+   * its {@link ProblemHandler}) is reached.
+   */
+  static void write(jakarta.servlet.http.HttpServletResponse response, int status, String type, String title, String detail)
+      throws java.io.IOException {
+    response.setStatus(status);
+    response.setContentType(org.springframework.http.MediaType.APPLICATION_PROBLEM_JSON_VALUE);
+    response.getWriter()
+        .write(
+            "{\"type\":\"" + TYPE_BASE + type + "\",\"title\":\"" + json(title) + "\",\"status\":" + status
+                + ",\"detail\":\"" + json(detail) + "\"}");
+  }
+
+  private static String json(String text) {
+    return text.replace("\\", "\\\\").replace("\"", "\\\"");
+  }
+
   public static ProblemDetail of(HttpStatusCode status, String type, String title, String detail) {
     ProblemDetail problem = ProblemDetail.forStatusAndDetail(status, detail);
     problem.setType(URI.create(TYPE_BASE + type));

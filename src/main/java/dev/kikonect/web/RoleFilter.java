@@ -6,8 +6,6 @@ import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import org.springframework.http.HttpStatus;
-import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
 
@@ -33,11 +31,7 @@ class RoleFilter extends OncePerRequestFilter {
   @Override
   protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
       throws IOException, ServletException {
-    response.setStatus(HttpStatus.SERVICE_UNAVAILABLE.value());
-    response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
-    response.getWriter()
-        .write(
-            "{\"type\":\"" + Problems.TYPE_BASE + "role-not-served\",\"title\":\"Service unavailable\",\"status\":503,"
-                + "\"detail\":\"This node runs without the api role (kikonect.roles); send API requests to an api node; this one serves /health and /metrics.\"}");
+    Problems.write(response, 503, "role-not-served", "Service unavailable",
+        "This node runs without the api role (kikonect.roles); send API requests to an api node; this one serves /health and /metrics.");
   }
 }
