@@ -43,7 +43,7 @@ public class Sink implements AutoCloseable {
 
   public Sink() {
     try {
-      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 512);
+      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 4096);
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
