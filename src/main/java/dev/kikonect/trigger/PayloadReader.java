@@ -50,10 +50,7 @@ class PayloadReader {
     byte[] body;
     try (InputStream in = request.getInputStream()) {
       body = in.readNBytes(MAX_BYTES + 1);
-    } catch (IOException e) {
-      if (e.getMessage() != null && e.getMessage().contains("larger than 1 MiB")) {
-        throw tooLarge();
-      }
+    } catch (IOException e) { // the body is in memory already (web/BodyBufferFilter): not expected
       throw new UncheckedIOException(e);
     }
     if (body.length > MAX_BYTES) {

@@ -15,6 +15,7 @@ import org.springframework.web.bind.annotation.RestController;
  * /error; they get the same problem+json as everything else, never an HTML page or a stack trace.
  */
 @RestController
+@PublicEndpoint // an error page must never ask for a login (a read timeout before authentication lands here)
 class ProblemErrorController implements ErrorController {
 
   @RequestMapping("/error")

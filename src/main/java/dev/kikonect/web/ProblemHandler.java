@@ -72,15 +72,6 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     return domain(new DomainException.InvalidInput(List.of(new FieldProblem(e.getName(), reason))));
   }
 
-  private static boolean tooLarge(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof BodyLimitFilter.BodyTooLargeException) {
-        return true;
-      }
-    }
-    return false;
-  }
-
   @ExceptionHandler({
     org.springframework.web.multipart.MultipartException.class,
     org.apache.tomcat.util.http.InvalidParameterException.class
@@ -120,9 +111,6 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
 
   @ExceptionHandler(Exception.class)
   ResponseEntity<Object> unexpected(Exception e, HttpServletRequest request) {
-    if (tooLarge(e)) {
-      return problem(Problems.of(HttpStatus.CONTENT_TOO_LARGE, "payload-too-large", "Payload too large", "Request bodies are limited to 1 MiB."), new HttpHeaders());
-    }
     log.error("Unexpected error on {} {}", request.getMethod(), request.getRequestURI(), e);
     ProblemDetail problem =
         Problems.of(
@@ -136,9 +124,6 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
   @Override
   protected ResponseEntity<Object> handleHttpMessageNotReadable(
       HttpMessageNotReadableException ex, HttpHeaders headers, HttpStatusCode status, WebRequest request) {
-    if (tooLarge(ex)) {
-      return problem(Problems.of(HttpStatus.CONTENT_TOO_LARGE, "payload-too-large", "Payload too large", "Request bodies are limited to 1 MiB."), headers);
-    }
     ProblemDetail problem =
         Problems.of(HttpStatus.BAD_REQUEST, "malformed-json", "Malformed request body", "The request body must be a valid JSON object.");
     return problem(problem, headers);
