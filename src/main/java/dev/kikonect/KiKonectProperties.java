@@ -88,6 +88,8 @@ public record KiKonectProperties(
    * @param leaseDuration how long a claimed job belongs to this node unless renewed; renewed every third of it
    * @param sweepInterval how often expired leases (of crashed nodes) are returned to the queue
    * @param shutdownGrace how long a stopping node lets in-flight deliveries finish before handing them back
+   * @param memoryBudget bytes the deliveries in flight may hold: their payloads plus 16 KiB each for the exchange
+   *     (at least 4 MiB: room for one largest payload)
    */
   public record Executor(
       @DefaultValue("true") boolean enabled,
@@ -96,7 +98,8 @@ public record KiKonectProperties(
       @DefaultValue("250ms") Duration pollInterval,
       @DefaultValue("30s") Duration leaseDuration,
       @DefaultValue("10s") Duration sweepInterval,
-      @DefaultValue("30s") Duration shutdownGrace) {}
+      @DefaultValue("30s") Duration shutdownGrace,
+      @DefaultValue("64MB") org.springframework.util.unit.DataSize memoryBudget) {}
 
   /**
    * @param pollInterval how often the scheduler looks for due interval and cron workflows

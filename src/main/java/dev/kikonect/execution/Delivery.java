@@ -70,15 +70,15 @@ class Delivery implements AutoCloseable {
     this.client = new DeliveryClient(guard, tls, connectTimeout);
   }
 
-  Attempt deliver(ClaimedJob job) {
-    return send(job.actionUrl(), job.webhookId(), job.signingSecret(), job.previousSecret(), job.payload(), job.attempt());
+  /** Delivers {@code job}, whose payload is {@code body} (the job itself no longer holds it). */
+  Attempt deliver(ClaimedJob job, byte[] body) {
+    return send(job.actionUrl(), job.webhookId(), job.signingSecret(), job.previousSecret(), body, job.attempt());
   }
 
-  /** One signed POST of {@code payload} to {@code url}; the secrets may be null (unsigned). */
-  Attempt send(String url, String webhookId, String signingSecret, String previousSecret, String payload, int number) {
+  /** One signed POST of {@code body} (a JSON text in UTF-8) to {@code url}; the secrets may be null (unsigned). */
+  Attempt send(String url, String webhookId, String signingSecret, String previousSecret, byte[] body, int number) {
     Instant started = clock.instant();
     long startNanos = System.nanoTime();
-    byte[] body = payload.getBytes(StandardCharsets.UTF_8);
     long timestamp = started.getEpochSecond();
     List<Map.Entry<String, String>> headers = new ArrayList<>(6);
     headers.add(Map.entry("Content-Type", "application/json"));

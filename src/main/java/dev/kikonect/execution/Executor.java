@@ -41,6 +41,11 @@ class Executor implements SmartLifecycle {
 
   private static final Logger log = LoggerFactory.getLogger(Executor.class);
 
+  /** What one delivery holds besides its payload: OkHttp's buffers, the headers, the 4 KiB of response kept. */
+  static final long OVERHEAD = 16 * 1024;
+  /** Room for the largest payload (1 MiB of form fields grows when turned into JSON): a claim waits for it. */
+  static final long LARGEST = 3 * 1024 * 1024;
+
   private final JobQueue queue;
   private final Delivery delivery;
   private final RetryPolicy retries;
@@ -49,6 +54,8 @@ class Executor implements SmartLifecycle {
   private final KiKonectProperties.Executor settings;
   private final boolean enabled;
   private final Semaphore slots;
+  /** The memory budget ({@code kikonect.executor.memory-budget}) in KiB: payload plus {@link #OVERHEAD} per delivery. */
+  private final Semaphore memory;
   private final String node;
   private final Map<Long, ClaimedJob> inFlight = new ConcurrentHashMap<>();
   private final MeterRegistry meters;
@@ -87,6 +94,12 @@ class Executor implements SmartLifecycle {
     this.settings = properties.executor();
     this.enabled = settings.enabled() && properties.hasRole("executor");
     this.slots = new Semaphore(settings.concurrency());
+    long budgetKib = Math.max(settings.memoryBudget().toBytes(), LARGEST + settings.batchSize() * OVERHEAD) / 1024;
+    this.memory = new Semaphore((int) Math.min(Integer.MAX_VALUE, budgetKib));
+    io.micrometer.core.instrument.Gauge.builder("kikonect.executor.memory", memory, m -> (budgetKib - m.availablePermits()) * 1024.0)
+        .description("Bytes held by the deliveries in flight (bounded by kikonect.executor.memory-budget)")
+        .baseUnit("bytes")
+        .register(meters);
     this.node = ManagementFactory.getRuntimeMXBean().getName() + "/" + UUID.randomUUID().toString().substring(0, 8);
   }
 
@@ -103,6 +116,7 @@ class Executor implements SmartLifecycle {
   }
 
   private void claimLoop() {
+    int reserveKib = (int) ((LARGEST + settings.batchSize() * OVERHEAD) / 1024);
     while (running) {
       try {
         slots.acquire();
@@ -110,30 +124,45 @@ class Executor implements SmartLifecycle {
         while (wanted < settings.batchSize() && slots.tryAcquire()) {
           wanted++;
         }
-        List<ClaimedJob> jobs;
+        int claimed = 0;
         try {
-          jobs = running ? queue.claim(wanted, clock.instant(), settings.leaseDuration(), node) : List.of();
-        } catch (RuntimeException e) {
-          slots.release(wanted);
-          throw e;
+          // Wait for room for the largest payload plus a batch's overhead, then claim what the free memory holds.
+          memory.acquire(reserveKib);
+          memory.release(reserveKib);
+          claimed = running ? claimAndDispatch(wanted) : 0;
+        } finally {
+          slots.release(wanted - claimed);
         }
-        slots.release(wanted - jobs.size());
-        for (ClaimedJob job : jobs) {
-          inFlight.put(job.jobId(), job);
-          deliveries.submit(() -> deliverAndRecord(job));
-        }
-        if (jobs.size() < wanted && running) {
+        if (claimed < wanted && running) {
           signal.await(settings.pollInterval());
         }
       } catch (InterruptedException e) {
         return;
-      } catch (RuntimeException e) {
+      } catch (Throwable e) { // no Error from one claim may end the loop (OutOfMemoryError exits the process)
         log.warn("Claiming jobs failed; retrying in 1s: {}", e.toString());
         if (!pause(Duration.ofSeconds(1))) {
           return;
         }
       }
     }
+  }
+
+  /**
+   * Claims up to {@code wanted} jobs whose payloads fit the free memory and starts their deliveries; returns how
+   * many. Each delivery holds its payload once, as the bytes it sends: the claimed rows go out of scope here.
+   */
+  private int claimAndDispatch(int wanted) throws InterruptedException {
+    long free = memory.availablePermits() * 1024L - wanted * OVERHEAD;
+    List<ClaimedJob> jobs = queue.claim(wanted, free, clock.instant(), settings.leaseDuration(), node);
+    for (ClaimedJob claimed : jobs) {
+      byte[] body = claimed.payload().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      int costKib = (int) ((body.length + OVERHEAD + 1023) / 1024);
+      memory.acquire(costKib); // free at claim time covers the batch; only this thread acquires
+      ClaimedJob job = claimed.withoutPayload();
+      inFlight.put(job.jobId(), job);
+      deliveries.submit(() -> deliverAndRecord(job, body, costKib));
+    }
+    return jobs.size();
   }
 
   private void leaseLoop() {
@@ -152,7 +181,7 @@ class Executor implements SmartLifecycle {
           }
           nextSweep = now.plus(settings.sweepInterval());
         }
-      } catch (RuntimeException e) {
+      } catch (Throwable e) { // the lease keeper must outlive any failure
         log.warn("Lease upkeep failed; retrying: {}", e.toString());
       }
       if (!pause(tick)) {
@@ -170,11 +199,11 @@ class Executor implements SmartLifecycle {
     }
   }
 
-  private void deliverAndRecord(ClaimedJob job) {
+  private void deliverAndRecord(ClaimedJob job, byte[] body, int costKib) {
     MDC.put("run_id", Long.toString(job.runId()));
     MDC.put("workflow_id", Long.toString(job.workflowId()));
     try {
-      Attempt attempt = attempt(job);
+      Attempt attempt = attempt(job, body);
       deliveryDuration.record(Duration.ofMillis(attempt.durationMs()));
       if (Thread.currentThread().isInterrupted()) {
         return; // shutting down: the job was handed back and will be delivered again elsewhere
@@ -208,11 +237,11 @@ class Executor implements SmartLifecycle {
           log.info("Delivery attempt {} of run {} failed: {}", attempt.number(), job.runId(), attempt.error());
         }
       }
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
       log.error("Recording the outcome of job {} (run {}) failed; its lease will expire and it will be retried", job.jobId(), job.runId(), e);
-
     } finally {
       inFlight.remove(job.jobId());
+      memory.release(costKib);
       slots.release();
       MDC.clear();
     }
@@ -222,10 +251,10 @@ class Executor implements SmartLifecycle {
    * One attempt. Whatever the attempt throws (a bug, a corrupt row) still counts as an attempt, so the job goes
    * through the retry policy to its end instead of losing its lease and coming back forever.
    */
-  private Attempt attempt(ClaimedJob job) {
+  private Attempt attempt(ClaimedJob job, byte[] body) {
     Instant started = clock.instant();
     try {
-      return delivery.deliver(job);
+      return delivery.deliver(job, body);
     } catch (OutOfMemoryError e) {
       throw e; // the process exits (-XX:+ExitOnOutOfMemoryError); the lease brings the job back elsewhere
     } catch (Throwable e) {

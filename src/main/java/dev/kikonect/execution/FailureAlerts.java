@@ -69,7 +69,7 @@ class FailureAlerts extends BackgroundLoop {
     summary.put("run", run);
     summary.put("link", urls.base() + "/runs/" + alert.runId());
     Attempt attempt =
-        delivery.send(alert.url(), "alert_" + alert.runId(), alert.secret(), null, json.writeValueAsString(summary), alert.alertAttempts());
+        delivery.send(alert.url(), "alert_" + alert.runId(), alert.secret(), null, json.writeValueAsBytes(summary), alert.alertAttempts());
     Instant now = clock.instant();
     AlertQueue.Outcome outcome =
         attempt.succeeded()

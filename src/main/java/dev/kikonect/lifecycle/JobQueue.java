@@ -56,23 +56,37 @@ public class JobQueue {
    * without its claim, because it commits synchronously and the log is flushed in order.
    */
   public List<ClaimedJob> claim(int limit, Instant now, Duration lease, String node) {
+    return claim(limit, Long.MAX_VALUE, now, lease, node);
+  }
+
+  /**
+   * As {@link #claim(int, Instant, Duration, String)}, but the payloads of the claimed jobs add up to at most {@code
+   * maxPayloadBytes} (the first job is always claimed, whatever its size): the executor's memory budget. Jobs locked
+   * and left out stay pending, untouched, for the next claim.
+   */
+  public List<ClaimedJob> claim(int limit, long maxPayloadBytes, Instant now, Duration lease, String node) {
     return jdbc.sql(
             """
             WITH no_fsync AS (
               -- This statement's commit does not wait for the disk (see the method's comment).
               SELECT set_config('synchronous_commit', 'off', true)
             ), due AS (
-              SELECT id FROM jobs, no_fsync
+              SELECT id, run_id, run_at FROM jobs, no_fsync
               WHERE status = 'pending' AND run_at <= :now
               ORDER BY run_at, id
               LIMIT :limit
               FOR UPDATE OF jobs SKIP LOCKED
+            ), sized AS (
+              -- The running total of payload bytes, oldest first: the memory budget cuts the batch there.
+              SELECT due.id, sum(octet_length(r.payload::text)) OVER (ORDER BY due.run_at, due.id) AS total,
+                     row_number() OVER (ORDER BY due.run_at, due.id) AS n
+                FROM due JOIN workflow_runs r ON r.id = due.run_id
             ), claimed AS (
               UPDATE jobs j
                  SET status = 'processing', attempt = j.attempt + 1, lease_token = gen_random_uuid(),
                      lease_expires_at = :lease_until, locked_by = :node, started_at = :now
-                FROM due
-               WHERE j.id = due.id
+                FROM sized
+               WHERE j.id = sized.id AND (sized.total <= :max_bytes OR sized.n = 1)
               RETURNING j.id, j.run_id, j.workflow_id, j.attempt, j.lease_token
             ), run AS (
               UPDATE workflow_runs r
@@ -93,6 +107,7 @@ public class JobQueue {
             """)
         .param("now", Timestamp.from(now))
         .param("limit", limit)
+        .param("max_bytes", maxPayloadBytes)
         .param("lease_until", Timestamp.from(now.plus(lease)))
         .param("node", node)
         .param("default_max_attempts", defaultMaxAttempts)

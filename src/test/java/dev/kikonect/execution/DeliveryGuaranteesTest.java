@@ -263,7 +263,7 @@ public class DeliveryGuaranteesTest extends ApiTest {
 
       try {
         dev.kikonect.lifecycle.Attempt attempt =
-            delivery.send("http://127.0.0.1:" + stalled.getLocalPort() + "/", "msg_stalled", null, null, payload, 1);
+            delivery.send("http://127.0.0.1:" + stalled.getLocalPort() + "/", "msg_stalled", null, null, payload.getBytes(java.nio.charset.StandardCharsets.UTF_8), 1);
 
         assertThat(attempt.error()).isEqualTo("timed out after 1s"); // kikonect.delivery.timeout=1s in tests
         assertThat(attempt.retryable()).isTrue();

@@ -48,15 +48,7 @@ class JobQueueTest extends ApiTest {
 
   /** Claims this test's jobs only (another test's far-future jobs may be due at the same instant). */
   private List<ClaimedJob> claim(Instant now, Duration lease) {
-    return queue.claim(1_000, now, lease, "test-node").stream()
-        .filter(j -> {
-          if (j.workflowId() == workflow) {
-            return true;
-          }
-          queue.release(List.of(j), clock.instant()); // not ours: hand it straight back, due now
-          return false;
-        })
-        .toList();
+    return ours(queue.claim(1_000, now, lease, "test-node"));
   }
 
   private String runStatus(long runId) {
@@ -118,6 +110,43 @@ class JobQueueTest extends ApiTest {
     List<ClaimedJob> again = claim(later.plusSeconds(3600), Duration.ofMinutes(1));
     assertThat(again).extracting(ClaimedJob::attempt).containsExactly(2);
     assertThat(again.get(0).leaseToken()).isNotEqualTo(job.leaseToken());
+  }
+
+  @Test
+  void a_claim_stops_where_the_payloads_would_pass_the_memory_budget_but_always_takes_one_job() {
+    String blob = "{\"blob\":\"" + "x".repeat(100_000) + "\"}";
+    List<ScheduledRuns.Firing> firings = new java.util.ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      firings.add(new ScheduledRuns.Firing(workflow, user.id(), "manual", blob));
+    }
+    transactions.executeWithoutResult(s -> runs.enqueueAll(firings, later));
+
+    // Other tests' jobs due by then come first in the claim: the budget leaves room for them.
+    long others = jdbc.sql(
+            """
+            SELECT coalesce(sum(octet_length(r.payload::text)), 0) FROM jobs j JOIN workflow_runs r ON r.id = j.run_id
+             WHERE j.status = 'pending' AND j.run_at <= :at AND j.workflow_id <> :wf
+            """)
+        .param("at", java.sql.Timestamp.from(later)).param("wf", workflow).query(Long.class).single();
+    List<ClaimedJob> first = ours(queue.claim(1_000, others + 250_000, later, Duration.ofMinutes(1), "test-node"));
+    assertThat(first).as("two payloads of 100 kB fit in 250 kB, three do not").hasSize(2);
+
+    List<ClaimedJob> single = queue.claim(1_000, 1, later, Duration.ofMinutes(1), "test-node");
+    assertThat(single).as("a job bigger than the budget is still claimed when it comes first, alone").hasSize(1);
+    ours(single);
+  }
+
+  /** This test's jobs among {@code claimed}; the others go straight back. */
+  private List<ClaimedJob> ours(List<ClaimedJob> claimed) {
+    return claimed.stream()
+        .filter(j -> {
+          if (j.workflowId() == workflow) {
+            return true;
+          }
+          queue.release(List.of(j), clock.instant());
+          return false;
+        })
+        .toList();
   }
 
   @Test
