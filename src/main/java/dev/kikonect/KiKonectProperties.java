@@ -90,6 +90,9 @@ public record KiKonectProperties(
    * @param shutdownGrace how long a stopping node lets in-flight deliveries finish before handing them back
    * @param memoryBudget bytes the deliveries in flight may hold: their payloads plus 16 KiB each for the exchange
    *     (at least 4 MiB: room for one largest payload)
+   * @param perOwnerConcurrency deliveries of one owner in flight at once on this node; past it, claims pass that
+   *     owner's jobs over for the next owner's (fair share: one owner's backlog or hanging receivers cannot hold
+   *     every delivery slot)
    */
   public record Executor(
       @DefaultValue("true") boolean enabled,
@@ -99,7 +102,8 @@ public record KiKonectProperties(
       @DefaultValue("30s") Duration leaseDuration,
       @DefaultValue("10s") Duration sweepInterval,
       @DefaultValue("30s") Duration shutdownGrace,
-      @DefaultValue("64MB") org.springframework.util.unit.DataSize memoryBudget) {}
+      @DefaultValue("64MB") org.springframework.util.unit.DataSize memoryBudget,
+      @DefaultValue("256") int perOwnerConcurrency) {}
 
   /**
    * @param pollInterval how often the scheduler looks for due interval and cron workflows
@@ -119,7 +123,9 @@ public record KiKonectProperties(
   public record Quotas(
       @DefaultValue("10000") int maxWorkflows,
       @DefaultValue("100") int maxApiKeys,
-      @DefaultValue("10s") Duration minCronInterval) {}
+      @DefaultValue("10s") Duration minCronInterval,
+      @DefaultValue("60000") long runsPerMinute,
+      @DefaultValue("100") int maxSessions) {}
 
   public record Scheduler(
       @DefaultValue("true") boolean enabled,

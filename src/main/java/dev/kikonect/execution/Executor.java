@@ -58,6 +58,8 @@ class Executor implements SmartLifecycle {
   private final Semaphore memory;
   private final String node;
   private final Map<Long, ClaimedJob> inFlight = new ConcurrentHashMap<>();
+  /** Deliveries in flight per owner; an owner leaves the map when it has none (so at most one entry per delivery). */
+  private final Map<Long, Integer> inFlightByOwner = new ConcurrentHashMap<>();
   private final MeterRegistry meters;
   private final Timer deliveryDuration;
   /** Completions of many deliveries share one statement and one commit (see {@link Batcher}). */
@@ -153,8 +155,11 @@ class Executor implements SmartLifecycle {
    */
   private int claimAndDispatch(int wanted) throws InterruptedException {
     long free = memory.availablePermits() * 1024L - wanted * OVERHEAD;
-    List<ClaimedJob> jobs = queue.claim(wanted, free, clock.instant(), settings.leaseDuration(), node);
+    long[] saturated =
+        inFlightByOwner.entrySet().stream().filter(e -> e.getValue() >= settings.perOwnerConcurrency()).mapToLong(Map.Entry::getKey).toArray();
+    List<ClaimedJob> jobs = queue.claim(wanted, free, saturated, clock.instant(), settings.leaseDuration(), node);
     for (ClaimedJob claimed : jobs) {
+      inFlightByOwner.merge(claimed.userId(), 1, Integer::sum);
       byte[] body = claimed.payload().getBytes(java.nio.charset.StandardCharsets.UTF_8);
       int costKib = (int) ((body.length + OVERHEAD + 1023) / 1024);
       memory.acquire(costKib); // free at claim time covers the batch; only this thread acquires
@@ -241,6 +246,7 @@ class Executor implements SmartLifecycle {
       log.error("Recording the outcome of job {} (run {}) failed; its lease will expire and it will be retried", job.jobId(), job.runId(), e);
     } finally {
       inFlight.remove(job.jobId());
+      inFlightByOwner.computeIfPresent(job.userId(), (owner, n) -> n == 1 ? null : n - 1);
       memory.release(costKib);
       slots.release();
       MDC.clear();

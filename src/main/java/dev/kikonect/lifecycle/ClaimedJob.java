@@ -20,12 +20,13 @@ public record ClaimedJob(
     String signingSecret,
     String previousSecret,
     String trigger,
-    java.time.Instant runCreatedAt) {
+    java.time.Instant runCreatedAt,
+    long userId) {
 
   /** This job without its payload. */
   public ClaimedJob withoutPayload() {
     return new ClaimedJob(
         jobId, runId, workflowId, attempt, maxAttempts, leaseToken, actionUrl, null, webhookId, signingSecret, previousSecret,
-        trigger, runCreatedAt);
+        trigger, runCreatedAt, userId);
   }
 }

@@ -56,15 +56,17 @@ public class JobQueue {
    * without its claim, because it commits synchronously and the log is flushed in order.
    */
   public List<ClaimedJob> claim(int limit, Instant now, Duration lease, String node) {
-    return claim(limit, Long.MAX_VALUE, now, lease, node);
+    return claim(limit, Long.MAX_VALUE, new long[0], now, lease, node);
   }
 
   /**
    * As {@link #claim(int, Instant, Duration, String)}, but the payloads of the claimed jobs add up to at most {@code
    * maxPayloadBytes} (the first job is always claimed, whatever its size): the executor's memory budget. Jobs locked
-   * and left out stay pending, untouched, for the next claim.
+   * and left out stay pending, untouched, for the next claim. Jobs of the owners in {@code skipOwners} (those at
+   * their limit of deliveries in flight on this node) are passed over, so that the next owner's jobs are claimed
+   * instead of waiting behind them: fair share between owners.
    */
-  public List<ClaimedJob> claim(int limit, long maxPayloadBytes, Instant now, Duration lease, String node) {
+  public List<ClaimedJob> claim(int limit, long maxPayloadBytes, long[] skipOwners, Instant now, Duration lease, String node) {
     return jdbc.sql(
             """
             WITH no_fsync AS (
@@ -73,6 +75,7 @@ public class JobQueue {
             ), due AS (
               SELECT id, run_id, run_at FROM jobs, no_fsync
               WHERE status = 'pending' AND run_at <= :now
+                AND workflow_id NOT IN (SELECT w.id FROM workflows w WHERE w.user_id = ANY(:skip_owners::bigint[]))
               ORDER BY run_at, id
               LIMIT :limit
               FOR UPDATE OF jobs SKIP LOCKED
@@ -96,7 +99,7 @@ public class JobQueue {
                WHERE r.id = claimed.run_id
               RETURNING r.id, r.payload::text AS payload, r.webhook_id, r.trigger, r.created_at
             )
-            SELECT claimed.id, claimed.run_id, claimed.workflow_id, claimed.attempt, claimed.lease_token,
+            SELECT claimed.id, claimed.run_id, claimed.workflow_id, claimed.attempt, claimed.lease_token, w.user_id,
                    coalesce(w.max_attempts, :default_max_attempts) AS max_attempts,
                    w.action_url, run.payload, run.webhook_id, run.trigger, run.created_at AS run_created_at, w.signing_secret,
                    CASE WHEN w.previous_secret_expires_at > :now THEN w.previous_signing_secret END AS previous_secret
@@ -108,6 +111,7 @@ public class JobQueue {
         .param("now", Timestamp.from(now))
         .param("limit", limit)
         .param("max_bytes", maxPayloadBytes)
+        .param("skip_owners", skipOwners)
         .param("lease_until", Timestamp.from(now.plus(lease)))
         .param("node", node)
         .param("default_max_attempts", defaultMaxAttempts)
@@ -126,7 +130,8 @@ public class JobQueue {
                     rs.getString("signing_secret"),
                     rs.getString("previous_secret"),
                     rs.getString("trigger"),
-                    rs.getTimestamp("run_created_at").toInstant()))
+                    rs.getTimestamp("run_created_at").toInstant(),
+                    rs.getLong("user_id")))
         .list();
   }
 

@@ -79,7 +79,7 @@ class LeaseTest extends ApiTest {
     ClaimedJob stale =
         new ClaimedJob(
             jobId,
-            runId, workflowId, 1, 8, deadToken, sink.url(), "{}", "msg_x", null, null, "manual", now);
+            runId, workflowId, 1, 8, deadToken, sink.url(), "{}", "msg_x", null, null, "manual", now, user.id());
     Attempt late = new Attempt(1, now, 5, false, false, 500, "{}", "", "HTTP 500", null);
     assertThat(queue.complete(stale, late, JobQueue.Next.FAILED, null, clock.instant())).isFalse();
     assertThat(api.get("/runs/" + runId, user.token()).json().path("status").asString()).isEqualTo("succeeded");

@@ -128,10 +128,10 @@ class JobQueueTest extends ApiTest {
              WHERE j.status = 'pending' AND j.run_at <= :at AND j.workflow_id <> :wf
             """)
         .param("at", java.sql.Timestamp.from(later)).param("wf", workflow).query(Long.class).single();
-    List<ClaimedJob> first = ours(queue.claim(1_000, others + 250_000, later, Duration.ofMinutes(1), "test-node"));
+    List<ClaimedJob> first = ours(queue.claim(1_000, others + 250_000, new long[0], later, Duration.ofMinutes(1), "test-node"));
     assertThat(first).as("two payloads of 100 kB fit in 250 kB, three do not").hasSize(2);
 
-    List<ClaimedJob> single = queue.claim(1_000, 1, later, Duration.ofMinutes(1), "test-node");
+    List<ClaimedJob> single = queue.claim(1_000, 1, new long[0], later, Duration.ofMinutes(1), "test-node");
     assertThat(single).as("a job bigger than the budget is still claimed when it comes first, alone").hasSize(1);
     ours(single);
   }
@@ -175,7 +175,7 @@ class JobQueueTest extends ApiTest {
     assertThat(runStatus(job.runId())).as("a renewed lease is not taken").isEqualTo("running");
     assertThat(queue.complete(job, attempt(1, later, true), JobQueue.Next.SUCCEEDED, null, later.plusSeconds(3))).isTrue();
     ClaimedJob impostor =
-        new ClaimedJob(job.jobId(), job.runId(), job.workflowId(), 1, 8, java.util.UUID.randomUUID(), "", "{}", "", null, null, "manual", later);
+        new ClaimedJob(job.jobId(), job.runId(), job.workflowId(), 1, 8, java.util.UUID.randomUUID(), "", "{}", "", null, null, "manual", later, user.id());
     assertThat(queue.renew(List.of(impostor), later.plusSeconds(600))).isZero();
   }
 
