@@ -30,6 +30,7 @@ import tools.jackson.databind.JsonNode;
       "kikonect.delivery.retry-delays=100ms,200ms",
       "kikonect.delivery.allowed-cidrs=127.0.0.1/32",
       "kikonect.auth.max-failures-per-address=100000",
+      "kikonect.auth.registrations-per-hour=1000000", // every test registers its own users from 127.0.0.1
       "kikonect.quotas.min-cron-interval=1s",
       "logging.level.dev.kikonect=INFO"
     })

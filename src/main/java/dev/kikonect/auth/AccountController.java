@@ -29,7 +29,10 @@ class AccountController {
 
   private final int maxKeys;
 
-  AccountController(ApiKeyStore keys, AuthService auth, Clock clock, dev.kikonect.KiKonectProperties properties) {
+  private final AccountThrottle throttle;
+
+  AccountController(ApiKeyStore keys, AuthService auth, Clock clock, dev.kikonect.KiKonectProperties properties, AccountThrottle throttle) {
+    this.throttle = throttle;
     this.maxKeys = properties.quotas().maxApiKeys();
     this.keys = keys;
     this.auth = auth;
@@ -91,6 +94,7 @@ class AccountController {
   @PostMapping("/password")
   @ResponseStatus(HttpStatus.NO_CONTENT)
   void changePassword(Caller caller, @RequestBody Map<String, Object> body) {
+    throttle.changePassword(caller.userId());
     auth.changePassword(caller, body);
   }
 }

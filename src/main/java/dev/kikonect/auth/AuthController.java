@@ -15,14 +15,18 @@ class AuthController {
 
   private final AuthService auth;
 
-  AuthController(AuthService auth) {
+  private final AccountThrottle throttle;
+
+  AuthController(AuthService auth, AccountThrottle throttle) {
     this.auth = auth;
+    this.throttle = throttle;
   }
 
   @PublicEndpoint
   @PostMapping("/register")
   @ResponseStatus(HttpStatus.CREATED)
-  User register(@RequestBody Map<String, Object> body) {
+  User register(@RequestBody Map<String, Object> body, jakarta.servlet.http.HttpServletRequest request) {
+    throttle.register(request.getRemoteAddr());
     return auth.register(body);
   }
 

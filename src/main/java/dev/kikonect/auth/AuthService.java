@@ -53,6 +53,9 @@ public class AuthService {
       fields.problem("email", "must be an email address like name@example.com");
     }
     String password = password(fields);
+    if (password != null && email != null && password.length() >= MIN_PASSWORD && password.length() <= MAX_PASSWORD) {
+      PasswordPolicy.refusal(password, email).ifPresent(reason -> fields.problem("password", reason));
+    }
     String firstname = fields.string("firstname", true, 1, 100);
     String lastname = fields.string("lastname", true, 1, 100);
     fields.throwIfInvalid();
@@ -122,11 +125,11 @@ public class AuthService {
       throttle.failed(email, clientAddress);
       throw badCredentials();
     }
-    throttle.succeeded(email);
+    throttle.succeeded(email, clientAddress);
     Instant now = clock.instant();
     Instant expiresAt = now.plus(properties.auth().tokenTtl());
     String token = SecureTokens.random(SESSION_PREFIX, 32);
-    sessions.create(found.get().user().id(), SecureTokens.sha256(token), now, expiresAt);
+    sessions.create(found.get().user().id(), SecureTokens.sha256(token), now, expiresAt, properties.quotas().maxSessions());
     return new Session(token, "Bearer", expiresAt, found.get().user());
   }
 
@@ -165,6 +168,9 @@ public class AuthService {
     String next = password(newFields);
     for (var p : newFields.problems()) {
       fields.problem("new_password", p.reason());
+    }
+    if (next != null && newFields.problems().isEmpty()) {
+      PasswordPolicy.refusal(next, caller.user().email()).ifPresent(reason -> fields.problem("new_password", reason));
     }
     fields.throwIfInvalid();
     UserStore.Credentials stored = users.findByEmail(caller.user().email()).orElseThrow(() -> new DomainException.NotAuthenticated("Account is gone."));

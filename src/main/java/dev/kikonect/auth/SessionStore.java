@@ -16,16 +16,28 @@ class SessionStore {
     this.jdbc = jdbc;
   }
 
-  void create(long userId, byte[] tokenHash, Instant now, Instant expiresAt) {
+  /**
+   * Stores a new session and revokes the user's oldest live ones beyond {@code keep} in all (the sessions quota):
+   * signing in once more never fails, it signs out the oldest device instead.
+   */
+  void create(long userId, byte[] tokenHash, Instant now, Instant expiresAt, int keep) {
     jdbc.sql(
             """
-            INSERT INTO sessions (user_id, token_hash, created_at, expires_at)
-            VALUES (:user, :hash, :now, :expires)
+            WITH created AS (
+              INSERT INTO sessions (user_id, token_hash, created_at, expires_at)
+              VALUES (:user, :hash, :now, :expires)
+            )
+            UPDATE sessions SET revoked_at = :now
+             WHERE user_id = :user AND revoked_at IS NULL AND expires_at > :now
+               AND id NOT IN (SELECT id FROM sessions
+                               WHERE user_id = :user AND revoked_at IS NULL AND expires_at > :now
+                               ORDER BY id DESC LIMIT :older)
             """)
         .param("user", userId)
         .param("hash", tokenHash)
         .param("now", Timestamp.from(now))
         .param("expires", Timestamp.from(expiresAt))
+        .param("older", Math.max(0, keep - 1)) // the new one is not visible to this statement's own reads
         .update();
   }
 
