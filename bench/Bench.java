@@ -70,7 +70,7 @@ public class Bench {
             opts.get("jar"),
             opts.get("heap"),
             appLog,
-            List.of("--server.port=" + port, "--kikonect.data-dir=" + dataDir, "--kikonect.delivery.allowed-cidrs=127.0.0.1/32", "--kikonect.hooks.rate-limit=0"));
+            List.of("--server.port=" + port, "--kikonect.data-dir=" + dataDir, "--kikonect.delivery.allowed-cidrs=127.0.0.1/32", "--kikonect.hooks.rate-limit=0", "--kikonect.quotas.runs-per-minute=0"));
     String base = "http://127.0.0.1:" + port;
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
     BenchSupport.waitForHealth(http, base, app, appLog, Duration.ofSeconds(120));

@@ -103,7 +103,7 @@ public class Chaos {
       ports[i] = BenchSupport.freePort();
       nodeArgs.add(
           List.of("--server.port=" + ports[i], "--spring.datasource.url=" + dbUrl, "--spring.datasource.username=postgres",
-              "--kikonect.delivery.allowed-cidrs=127.0.0.1/32", "--kikonect.hooks.rate-limit=0",
+              "--kikonect.delivery.allowed-cidrs=127.0.0.1/32", "--kikonect.hooks.rate-limit=0", "--kikonect.quotas.runs-per-minute=0",
               "--kikonect.executor.lease-duration=" + (tiny ? "5s" : "30s"), "--kikonect.executor.sweep-interval=" + (tiny ? "1s" : "10s")));
       procs[i] = BenchSupport.startKiKonect(jar, heap, work.resolve("node" + i + ".log"), nodeArgs.get(i));
     }

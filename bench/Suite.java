@@ -92,7 +92,7 @@ public class Suite {
     String base = "http://127.0.0.1:" + port;
     List<String> common =
         List.of("--server.port=" + port, "--kikonect.data-dir=" + work.resolve("data"), "--kikonect.embedded-db-port=" + dbPort,
-            "--kikonect.delivery.allowed-cidrs=127.0.0.1/32", "--kikonect.hooks.rate-limit=0");
+            "--kikonect.delivery.allowed-cidrs=127.0.0.1/32", "--kikonect.hooks.rate-limit=0", "--kikonect.quotas.runs-per-minute=0");
 
     double pgIngest = Double.NaN;
     double pgLifecycle = Double.NaN;

@@ -39,7 +39,7 @@ public abstract class BackgroundLoop implements SmartLifecycle {
       Duration pause;
       try {
         pause = runOnce();
-      } catch (RuntimeException e) {
+      } catch (Throwable e) { // no failure of one pass ends the loop (OutOfMemoryError exits the process)
         log.warn("{} failed; trying again in 1 s: {}", name, e.toString());
         pause = Duration.ofSeconds(1);
       }

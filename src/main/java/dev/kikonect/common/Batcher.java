@@ -29,7 +29,12 @@ public final class Batcher<I, R> implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(Batcher.class);
 
-  private record Pending<I, R>(I item, CompletableFuture<R> result) {}
+  /** {@code taken} is set once, by the writer taking the item or by its caller giving up on it: whoever is first. */
+  private record Pending<I, R>(I item, CompletableFuture<R> result, java.util.concurrent.atomic.AtomicBoolean taken) {
+    Pending(I item, CompletableFuture<R> result) {
+      this(item, result, new java.util.concurrent.atomic.AtomicBoolean());
+    }
+  }
 
   private final BlockingQueue<Pending<I, R>> queue;
   private final int maxBatch;
@@ -91,6 +96,41 @@ public final class Batcher<I, R> implements AutoCloseable {
     return result;
   }
 
+  /**
+   * Submits {@code item} and waits for its result. If the writer has not taken it within {@code deadline} (the
+   * database is stalled or far behind), it is dropped, never written, and this throws {@link
+   * DomainException.Unavailable}: the caller can truthfully say that nothing was stored. Once taken, the item's
+   * statement is bounded by the JDBC socket timeout.
+   */
+  public R call(I item, Duration deadline) {
+    Pending<I, R> pending = new Pending<>(item, new CompletableFuture<>());
+    if (!open) {
+      throw new DomainException.Unavailable("shutting-down", "This node is shutting down; retry.", Duration.ofSeconds(1));
+    }
+    if (!queue.offer(pending)) {
+      throw new DomainException.Unavailable(
+          "overloaded", "The database is " + maxBacklog + " writes behind (" + name + "); retry shortly.", Duration.ofSeconds(1));
+    }
+    try {
+      try {
+        return pending.result().get(deadline.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        if (pending.taken().compareAndSet(false, true)) {
+          throw new DomainException.Unavailable(
+              "database-unavailable",
+              "The database did not take this request within " + deadline.toMillis() + " ms; nothing was stored. Retry shortly.",
+              Duration.ofSeconds(2));
+        }
+        return pending.result().get(); // being written: its statement ends within the socket timeout
+      }
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new DomainException.Unavailable("shutting-down", "This node is shutting down; retry.", Duration.ofSeconds(1));
+    }
+  }
+
   /** Items waiting now. */
   public int backlog() {
     return queue.size();
@@ -106,7 +146,10 @@ public final class Batcher<I, R> implements AutoCloseable {
         }
         batch.add(first);
         queue.drainTo(batch, maxBatch - 1);
-        write(batch);
+        batch.removeIf(p -> !p.taken().compareAndSet(false, true)); // their callers gave up: never written
+        if (!batch.isEmpty()) {
+          write(batch);
+        }
       } catch (InterruptedException e) {
         if (!open) {
           break;
@@ -137,8 +180,11 @@ public final class Batcher<I, R> implements AutoCloseable {
         batch.get(i).result().complete(results.get(i));
       }
     } catch (RuntimeException batchFailure) {
-      if (batch.size() == 1) {
-        batch.get(0).result().completeExceptionally(batchFailure);
+      if (batch.size() == 1 || unreachable(batchFailure)) {
+        // One by one would only fail again, each after the pool's wait: the whole batch fails at once.
+        for (Pending<I, R> p : batch) {
+          p.result().completeExceptionally(batchFailure);
+        }
         return;
       }
       log.debug("A batch of {} failed ({}); writing its items one by one", batch.size(), batchFailure.toString());
@@ -150,6 +196,12 @@ public final class Batcher<I, R> implements AutoCloseable {
         }
       }
     }
+  }
+
+  /** The database could not be reached or did not answer: not something one item of the batch caused. */
+  private static boolean unreachable(Throwable e) {
+    return e instanceof org.springframework.dao.DataAccessResourceFailureException
+        || e instanceof org.springframework.dao.TransientDataAccessException;
   }
 
   @Override

@@ -28,6 +28,9 @@ public final class EmbeddedDatabase {
             .setDataDirectory(dataDir)
             .setCleanDataDirectory(false)
             .setPGStartupWait(Duration.ofSeconds(60))
+            // No JVM shutdown hook of zonky's own: it would stop PostgreSQL while the application still needs it
+            // (handing unfinished jobs back, the last group commits). The Spring bean's close stops it, last.
+            .setRegisterShutdownHook(false)
             .setServerConfig("fsync", "on")
             .setServerConfig("synchronous_commit", "on")
             .setServerConfig("full_page_writes", "on")

@@ -2,7 +2,6 @@ package dev.kikonect.db;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.kikonect.KiKonectProperties;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -23,16 +22,16 @@ import org.springframework.util.StringUtils;
 class EmbeddedPostgresConfiguration {
 
   @Bean(destroyMethod = "close")
-  EmbeddedPostgres embeddedPostgres(KiKonectProperties properties) throws IOException {
+  EmbeddedServer embeddedServer(KiKonectProperties properties) throws IOException {
     Path dir = properties.dataDir().toAbsolutePath().normalize().resolve("postgres");
-    return EmbeddedDatabase.start(dir, properties.embeddedDbPort());
+    return new EmbeddedServer(dir, properties.embeddedDbPort());
   }
 
   @Bean
   @ConfigurationProperties("spring.datasource.hikari")
-  HikariDataSource dataSource(EmbeddedPostgres postgres) {
+  HikariDataSource dataSource(EmbeddedServer postgres) {
     HikariDataSource dataSource = new HikariDataSource();
-    dataSource.setJdbcUrl(postgres.getJdbcUrl("postgres", "postgres"));
+    dataSource.setJdbcUrl(postgres.jdbcUrl());
     dataSource.setUsername("postgres");
     dataSource.setPoolName("kikonect");
     return dataSource;

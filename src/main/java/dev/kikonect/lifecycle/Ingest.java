@@ -23,12 +23,20 @@ public class Ingest {
    */
   private record Request(long workflowId, long userId, String trigger, String payload, String webhookId, String expectedConfig) {}
 
+  /**
+   * How long a request's run may wait for the group commit to take it. Past that it is dropped, never written, and
+   * the sender gets 503 with nothing stored. A 202 always means stored.
+   */
+  static final java.time.Duration DEADLINE = java.time.Duration.ofSeconds(2);
+
   private final JdbcClient jdbc;
   private final Clock clock;
   private final WorkSignal signal;
   private final Batcher<Request, Run> batcher;
+  private final dev.kikonect.common.DatabaseHealth health;
 
-  Ingest(JdbcClient jdbc, Clock clock, WorkSignal signal, MeterRegistry meters) {
+  Ingest(JdbcClient jdbc, Clock clock, WorkSignal signal, MeterRegistry meters, dev.kikonect.common.DatabaseHealth health) {
+    this.health = health;
     this.jdbc = jdbc;
     this.clock = clock;
     this.signal = signal;
@@ -41,12 +49,8 @@ public class Ingest {
    * expectedConfig}, its trigger_config is no longer that one.
    */
   public Optional<Run> enqueueIfCurrent(long workflowId, long userId, String trigger, String payload, String expectedConfig) {
-    Run run;
-    try {
-      run = batcher.submit(new Request(workflowId, userId, trigger, payload, newWebhookId(), expectedConfig)).join();
-    } catch (java.util.concurrent.CompletionException e) {
-      throw e.getCause() instanceof RuntimeException r ? r : e;
-    }
+    health.requireUp(); // a database that does not answer gets no queue of requests behind it: 503 at once
+    Run run = batcher.call(new Request(workflowId, userId, trigger, payload, newWebhookId(), expectedConfig), DEADLINE);
     if (run != null) {
       signal.wake();
     }

@@ -46,6 +46,9 @@ class TriggerController {
   private final JsonMapper json;
   private final Clock clock;
 
+  private final dev.kikonect.common.DatabaseHealth database;
+  private final RunQuota runQuota;
+
   TriggerController(
       WorkflowService workflows,
       Ingest ingest,
@@ -55,7 +58,10 @@ class TriggerController {
       HookRateLimiter rateLimiter,
       HookLookup hooks,
       JsonMapper json,
-      Clock clock) {
+      Clock clock,
+      dev.kikonect.common.DatabaseHealth database,
+      RunQuota runQuota) {
+    this.runQuota = runQuota;
     this.workflows = workflows;
     this.ingest = ingest;
     this.idempotency = idempotency;
@@ -65,6 +71,7 @@ class TriggerController {
     this.hooks = hooks;
     this.json = json;
     this.clock = clock;
+    this.database = database;
   }
 
   @PostMapping("/workflows/{id}/trigger")
@@ -72,6 +79,7 @@ class TriggerController {
     StoredWorkflow workflow = workflows.owned(caller.userId(), id);
     requireEnabled(workflow);
     String payload = payloads.read(request);
+    runQuota.take(caller.userId(), 1);
     return enqueue(workflow, "manual", payload, request.getHeader("Idempotency-Key"));
   }
 
@@ -84,6 +92,7 @@ class TriggerController {
     if (!HookLookup.plausible(token)) {
       throw new DomainException.NotFound("Webhook");
     }
+    database.requireUp(); // 503 at once while the database does not answer, rather than a request that hangs
     boolean idempotent = request.getHeader("Idempotency-Key") != null;
     HookLookup.Hook hook = (idempotent ? hooks.fresh(token) : hooks.find(token)).orElseThrow(() -> new DomainException.NotFound("Webhook"));
     Optional<Duration> wait = rateLimiter.acquire(token);
@@ -122,6 +131,7 @@ class TriggerController {
       throw new DomainException.NotAuthenticated("Signature verification failed: " + refused.get() + ".");
     }
     String payload = payloads.toPayload(body, request.getContentType());
+    runQuota.take(workflow.userId(), 1);
     if (idempotent) {
       // The workflow was read fresh for it. The caller's Idempotency-Key wins; else the signed delivery's own id.
       String key = request.getHeader("Idempotency-Key");
@@ -161,6 +171,7 @@ class TriggerController {
     }
     Run original = replays.source(caller.userId(), id).orElseThrow(() -> new DomainException.NotFound("Run " + id));
     requireEnabled(workflows.owned(caller.userId(), original.workflowId()));
+    runQuota.take(caller.userId(), 1);
     Run run = replays.replay(caller.userId(), id, payload).orElseThrow(() -> new DomainException.NotFound("Run " + id));
     return accepted(run);
   }
@@ -189,6 +200,7 @@ class TriggerController {
     if (matching > MAX_BULK_REPLAY) {
       throw new DomainException.InvalidRequest("too-many-runs", "The filter matches more than " + MAX_BULK_REPLAY + " runs; narrow it (time range, status, workflow).");
     }
+    runQuota.take(caller.userId(), matching);
     int replayed = matching == 0 ? 0 : replays.replayAll(caller.userId(), filter);
     return ResponseEntity.status(HttpStatus.ACCEPTED).body(Map.of("replayed", replayed));
   }

@@ -11,7 +11,9 @@ import org.springframework.test.context.TestPropertySource;
   "kikonect.metrics.token=scrape-me-0123456789",
   "kikonect.quotas.max-workflows=3",
   "kikonect.quotas.max-api-keys=2",
-  "kikonect.quotas.min-cron-interval=10s"
+  "kikonect.quotas.min-cron-interval=10s",
+  "kikonect.quotas.runs-per-minute=3",
+  "kikonect.quotas.max-sessions=2"
 })
 class MetricsTokenTest extends ApiTest {
 

@@ -13,7 +13,9 @@ import org.springframework.test.context.TestPropertySource;
   "kikonect.metrics.token=scrape-me-0123456789",
   "kikonect.quotas.max-workflows=3",
   "kikonect.quotas.max-api-keys=2",
-  "kikonect.quotas.min-cron-interval=10s"
+  "kikonect.quotas.min-cron-interval=10s",
+  "kikonect.quotas.runs-per-minute=3",
+  "kikonect.quotas.max-sessions=2"
 })
 class QuotasTest extends ApiTest {
 
@@ -63,5 +65,31 @@ class QuotasTest extends ApiTest {
       assertThat(r.json().path("errors").get(0).path("reason").asString()).contains("min-cron-interval");
     }
     assertThat(create(user, "cron", Map.of("expression", "*/10 * * * * *")).status()).isEqualTo(201);
+  }
+
+  @Test
+  void past_the_runs_per_minute_quota_a_trigger_is_429_naming_the_quota() {
+    Api.User user = api.newUser();
+    long id = create(user, "manual", Map.of()).json().path("id").asLong();
+    for (int i = 0; i < 3; i++) {
+      assertThat(api.post("/workflows/" + id + "/trigger", user.token(), "{}").status()).isEqualTo(202);
+    }
+
+    Api.Response fourth = api.post("/workflows/" + id + "/trigger", user.token(), "{}");
+
+    assertThat(fourth.status()).isEqualTo(429);
+    assertThat(fourth.json().path("quota").asString()).isEqualTo("kikonect.quotas.runs-per-minute");
+  }
+
+  @Test
+  void signing_in_past_the_sessions_quota_signs_out_the_oldest_session() {
+    Api.User user = api.newUser(); // its first session
+    Api.Response second = api.post("/login", null, Map.of("email", user.email(), "password", user.password()));
+    Api.Response third = api.post("/login", null, Map.of("email", user.email(), "password", user.password()));
+
+    assertThat(third.status()).isEqualTo(200);
+    assertThat(api.get("/me", user.token()).status()).as("the oldest session").isEqualTo(401);
+    assertThat(api.get("/me", second.json().path("token").asString()).status()).isEqualTo(200);
+    assertThat(api.get("/me", third.json().path("token").asString()).status()).isEqualTo(200);
   }
 }

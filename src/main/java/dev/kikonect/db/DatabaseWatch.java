@@ -1,0 +1,123 @@
+package dev.kikonect.db;
+
+import dev.kikonect.KiKonectProperties;
+import dev.kikonect.common.BackgroundLoop;
+import dev.kikonect.common.DatabaseHealth;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Component;
+
+/**
+ * Probes the database every half second ({@code SELECT 1}, answered within one second or counted as down) and
+ * reports to {@link DatabaseHealth}: readiness ({@code /health/ready}, the {@code database} indicator) answers from
+ * that at once, and hooks refuse with 503 while it is down. A probe that hangs (a paused server) is not repeated
+ * until it returns, so a stuck database costs one thread, not one per probe.
+ *
+ * <p>With the embedded PostgreSQL, a postmaster that died (SIGKILL, the OOM killer) is started again on the same
+ * data directory and port; PostgreSQL's crash recovery replays its log, so nothing committed is lost, and the pool
+ * reconnects by itself.
+ */
+@Component("database")
+class DatabaseWatch extends BackgroundLoop implements HealthIndicator {
+
+  private static final Logger log = LoggerFactory.getLogger(DatabaseWatch.class);
+  private static final Duration INTERVAL = Duration.ofMillis(500);
+  private static final Duration DEADLINE = Duration.ofSeconds(1);
+
+  private final JdbcClient jdbc;
+  private final DatabaseHealth health;
+  private final ObjectProvider<EmbeddedServer> embedded;
+  private final Path embeddedDir;
+  private CompletableFuture<Void> probe = CompletableFuture.completedFuture(null);
+  private long downSince;
+
+  DatabaseWatch(
+      JdbcClient jdbc, DatabaseHealth health, ObjectProvider<EmbeddedServer> embedded, KiKonectProperties properties, MeterRegistry meters) {
+    super("kikonect-database-watch", true);
+    this.jdbc = jdbc;
+    this.health = health;
+    this.embedded = embedded;
+    this.embeddedDir = properties.dataDir().toAbsolutePath().normalize().resolve("postgres");
+    Gauge.builder("kikonect.database.up", health, h -> h.isUp() ? 1 : 0)
+        .description("1 while the database answers the watch's probe within a second, else 0")
+        .register(meters);
+  }
+
+  @Override
+  protected Duration runOnce() {
+    if (probe.isDone()) {
+      probe = CompletableFuture.runAsync(() -> jdbc.sql("SELECT 1").query(Integer.class).single(), Thread::startVirtualThread);
+    }
+    String failure = null;
+    try {
+      probe.get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      failure = "no answer within " + DEADLINE.toMillis() + " ms";
+    } catch (ExecutionException e) {
+      failure = String.valueOf(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return INTERVAL;
+    }
+    boolean wasUp = health.isUp();
+    health.report(failure == null, failure);
+    if (failure == null) {
+      if (!wasUp) {
+        log.warn("The database answers again after {} ms", (System.nanoTime() - downSince) / 1_000_000);
+      }
+    } else {
+      if (wasUp) {
+        downSince = System.nanoTime();
+        log.warn("The database is down: {}; hooks answer 503 and readiness is DOWN until it answers again", failure);
+      }
+      restartEmbeddedIfDead();
+    }
+    return INTERVAL;
+  }
+
+  /** Starts the embedded PostgreSQL again when its postmaster is gone (not when it is only slow or paused). */
+  private void restartEmbeddedIfDead() {
+    EmbeddedServer server = embedded.getIfAvailable();
+    if (server == null || postmasterAlive()) {
+      return;
+    }
+    log.warn("The embedded PostgreSQL's postmaster is gone; starting it again on {}", embeddedDir);
+    try {
+      server.restart();
+    } catch (IOException | RuntimeException e) {
+      log.warn("Starting the embedded PostgreSQL again failed; retrying: {}", e.toString());
+    }
+  }
+
+  private boolean postmasterAlive() {
+    try {
+      Path pidFile = embeddedDir.resolve("postmaster.pid");
+      if (!Files.exists(pidFile)) {
+        return false;
+      }
+      long pid = Long.parseLong(Files.readAllLines(pidFile).get(0).strip());
+      return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+    } catch (IOException | RuntimeException e) {
+      return true; // cannot tell: do not start a second server on the directory
+    }
+  }
+
+  @Override
+  public Health health() {
+    return health.isUp() ? Health.up().build() : Health.down().withDetail("reason", health.reason()).build();
+  }
+}

@@ -1,0 +1,52 @@
+package dev.kikonect.db;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedded PostgreSQL this node runs, which {@link DatabaseWatch} may start again (same directory, same port)
+ * when its postmaster died. Closing it (the Spring bean's destroy, after the data source) stops whichever server
+ * runs now.
+ */
+final class EmbeddedServer implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(EmbeddedServer.class);
+
+  private final Path dataDir;
+  private volatile EmbeddedPostgres current;
+
+  EmbeddedServer(Path dataDir, int port) throws IOException {
+    this.dataDir = dataDir;
+    this.current = EmbeddedDatabase.start(dataDir, port);
+  }
+
+  String jdbcUrl() {
+    return current.getJdbcUrl("postgres", "postgres");
+  }
+
+  int port() {
+    return current.getPort();
+  }
+
+  Path dataDir() {
+    return dataDir;
+  }
+
+  /** Starts PostgreSQL again on the same directory and port, its dead predecessor's lock released first. */
+  synchronized void restart() throws IOException {
+    try {
+      current.close(); // pg_ctl stop fails on a dead server; the directory lock is released either way
+    } catch (IOException | RuntimeException e) {
+      log.debug("Closing the dead embedded PostgreSQL: {}", e.toString());
+    }
+    current = EmbeddedDatabase.start(dataDir, current.getPort());
+  }
+
+  @Override
+  public synchronized void close() throws IOException {
+    current.close();
+  }
+}
