@@ -102,7 +102,7 @@ export const api = {
   cancel: (id: number) => request<Run>('POST', `/runs/${id}/cancel`),
   replay: (id: number, payload?: unknown) => request<Run>('POST', `/runs/${id}/replay`, payload === undefined ? undefined : { payload }),
   apiKeys: () => request<{ items: ApiKey[] }>('GET', '/api-keys'),
-  createApiKey: (b: { name: string; expires_at?: string }) => request<ApiKey>('POST', '/api-keys', b),
+  createApiKey: (b: { name: string; scope?: 'read' | 'trigger' | 'write' | 'admin'; expires_at?: string }) => request<ApiKey>('POST', '/api-keys', b),
   deleteApiKey: (id: number) => request<void>('DELETE', `/api-keys/${id}`),
 };
 

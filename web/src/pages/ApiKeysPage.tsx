@@ -7,6 +7,7 @@ import { confirmed, CopyButton, Empty, ErrorNote, Field, Loading, when } from '.
 export function ApiKeysPage() {
   const { data, error, reload } = useLive(['api-keys'], () => api.apiKeys(), 10000);
   const [name, setName] = useState('');
+  const [scope, setScope] = useState<'read' | 'trigger' | 'write' | 'admin'>('write');
   const [created, setCreated] = useState<ApiKey | null>(null);
   const [formError, setFormError] = useState<ApiError | null>(null);
 
@@ -14,7 +15,7 @@ export function ApiKeysPage() {
     e.preventDefault();
     setFormError(null);
     try {
-      setCreated(await api.createApiKey({ name }));
+      setCreated(await api.createApiKey({ name, scope }));
       setName('');
       reload();
     } catch (err) {
@@ -29,6 +30,14 @@ export function ApiKeysPage() {
         <Field label="Name" error={formError?.fieldError('name')} hint="What the key is for, e.g. CI pipeline">
           <input name="key-name" required value={name} onChange={(e) => setName(e.target.value)} />
         </Field>
+        <Field label="Scope" error={formError?.fieldError('scope')} hint="read: look only; trigger: also fire, replay, cancel; write: also change workflows; admin: also keys and password">
+          <select name="key-scope" value={scope} onChange={(e) => setScope(e.target.value as typeof scope)}>
+            <option value="read">read</option>
+            <option value="trigger">trigger</option>
+            <option value="write">write</option>
+            <option value="admin">admin</option>
+          </select>
+        </Field>
         <button type="submit">Create key</button>
       </form>
       {created?.key && (
@@ -42,11 +51,12 @@ export function ApiKeysPage() {
       {data && data.items.length === 0 && <Empty>No API keys.</Empty>}
       {data && data.items.length > 0 && (
         <table className="list">
-          <thead><tr><th>Name</th><th>Key</th><th>Created</th><th>Last used</th><th></th></tr></thead>
+          <thead><tr><th>Name</th><th>Scope</th><th>Key</th><th>Created</th><th>Last used</th><th></th></tr></thead>
           <tbody>
             {data.items.map((k) => (
               <tr key={k.id}>
                 <td data-label="Name">{k.name}</td>
+                <td data-label="Scope">{k.scope}</td>
                 <td data-label="Key" className="mono">{k.prefix}…</td>
                 <td data-label="Created">{when(k.created_at)}</td>
                 <td data-label="Last used">{when(k.last_used_at)}</td>

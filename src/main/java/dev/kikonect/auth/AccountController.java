@@ -19,8 +19,9 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
 
-/** API keys and password changes. */
+/** API keys and password changes: an admin's business (a login session, or an API key with scope admin). */
 @RestController
+@Scoped(Scope.ADMIN)
 class AccountController {
 
   private final ApiKeyStore keys;
@@ -46,6 +47,13 @@ class AccountController {
     Fields fields = Fields.of(body);
     String name = fields.string("name", true, 1, 100);
     String expires = fields.string("expires_at", false, 1, 64);
+    String scopeName = fields.string("scope", false, 1, 20);
+    Scope scope = scopeName == null ? Scope.WRITE : Scope.parse(scopeName).orElse(null);
+    if (scopeName != null && scope == null) {
+      fields.problem("scope", "must be one of read, trigger, write, admin");
+    } else if (scope != null && !caller.scope().covers(scope)) {
+      fields.problem("scope", "must not be above your own scope (" + caller.scope().wire() + ")");
+    }
     Instant now = clock.instant();
     Instant expiresAt = null;
     if (expires != null) {
@@ -61,7 +69,7 @@ class AccountController {
     fields.throwIfInvalid();
     String key = SecureTokens.random(AuthService.API_KEY_PREFIX, 32);
     ApiKeyStore.ApiKey created =
-        keys.create(caller.userId(), name, SecureTokens.sha256(key), key.substring(0, 12), expiresAt, now, maxKeys)
+        keys.create(caller.userId(), name, scope, SecureTokens.sha256(key), key.substring(0, 12), expiresAt, now, maxKeys)
             .orElseThrow(
                 () ->
                     new DomainException.QuotaExceeded(
@@ -69,6 +77,7 @@ class AccountController {
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("id", created.id());
     result.put("name", created.name());
+    result.put("scope", created.scope());
     result.put("key", key);
     result.put("prefix", created.prefix());
     result.put("created_at", created.createdAt());

@@ -15,7 +15,7 @@ import org.springframework.stereotype.Repository;
 class ApiKeyStore {
 
   /** A key as its owner sees it in the list: never the key itself. */
-  record ApiKey(long id, String name, String prefix, Instant createdAt, Instant lastUsedAt, Instant expiresAt) {}
+  record ApiKey(long id, String name, String scope, String prefix, Instant createdAt, Instant lastUsedAt, Instant expiresAt) {}
 
   private final JdbcClient jdbc;
 
@@ -24,14 +24,16 @@ class ApiKeyStore {
   }
 
   /** Creates the key unless the user already has {@code maxKeys} unrevoked ones; empty then (the quota). */
-  java.util.Optional<ApiKey> create(long userId, String name, byte[] hash, String prefix, Instant expiresAt, Instant now, int maxKeys) {
+  java.util.Optional<ApiKey> create(
+      long userId, String name, Scope scope, byte[] hash, String prefix, Instant expiresAt, Instant now, int maxKeys) {
     return jdbc.sql(
             """
-            INSERT INTO api_keys (user_id, name, key_hash, prefix, created_at, expires_at)
-            SELECT :user, :name, :hash, :prefix, :now, CAST(:expires AS timestamptz)
+            INSERT INTO api_keys (user_id, name, scope, key_hash, prefix, created_at, expires_at)
+            SELECT :user, :name, :scope, :hash, :prefix, :now, CAST(:expires AS timestamptz)
              WHERE (SELECT count(*) FROM api_keys WHERE user_id = :user AND revoked_at IS NULL) < :max_keys
-            RETURNING id, name, prefix, created_at, last_used_at, expires_at
+            RETURNING id, name, scope, prefix, created_at, last_used_at, expires_at
             """)
+        .param("scope", scope.wire())
         .param("max_keys", maxKeys)
         .param("user", userId)
         .param("name", name)
@@ -45,7 +47,7 @@ class ApiKeyStore {
 
   List<ApiKey> list(long userId) {
     return jdbc.sql(
-            "SELECT id, name, prefix, created_at, last_used_at, expires_at FROM api_keys WHERE user_id = :user ORDER BY id DESC")
+            "SELECT id, name, scope, prefix, created_at, last_used_at, expires_at FROM api_keys WHERE user_id = :user ORDER BY id DESC")
         .param("user", userId)
         .query(ApiKeyStore::row)
         .list();
@@ -60,12 +62,15 @@ class ApiKeyStore {
     return jdbc.sql("DELETE FROM api_keys WHERE id = :id AND user_id = :user").param("id", id).param("user", userId).update() == 1;
   }
 
+  /** Whose a key is, and what it may do. */
+  record Owner(User user, Scope scope) {}
+
   /** The owner of a valid, unexpired key; notes its use (at most once a minute, to keep reads cheap). */
-  Optional<User> findUser(byte[] hash, Instant now) {
-    Optional<Map.Entry<Long, User>> found =
+  Optional<Owner> findOwner(byte[] hash, Instant now) {
+    Optional<Map.Entry<Long, Owner>> found =
         jdbc.sql(
                 """
-                SELECT k.id AS key_id, k.last_used_at, u.id, u.email, u.firstname, u.lastname, u.created_at
+                SELECT k.id AS key_id, k.last_used_at, k.scope, u.id, u.email, u.firstname, u.lastname, u.created_at
                   FROM api_keys k JOIN users u ON u.id = k.user_id
                  WHERE k.key_hash = :hash AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > :now)
                 """)
@@ -75,7 +80,7 @@ class ApiKeyStore {
                 (rs, n) -> {
                   Timestamp last = rs.getTimestamp("last_used_at");
                   long keyId = last == null || last.toInstant().isBefore(now.minus(Duration.ofMinutes(1))) ? rs.getLong("key_id") : -1;
-                  return Map.entry(keyId, UserStore.user(rs, n));
+                  return Map.entry(keyId, new Owner(UserStore.user(rs, n), Scope.parse(rs.getString("scope")).orElse(Scope.READ)));
                 })
             .optional();
     found.filter(e -> e.getKey() > 0)
@@ -94,6 +99,7 @@ class ApiKeyStore {
     return new ApiKey(
         rs.getLong("id"),
         rs.getString("name"),
+        rs.getString("scope"),
         rs.getString("prefix"),
         rs.getTimestamp("created_at").toInstant(),
         last == null ? null : last.toInstant(),

@@ -36,6 +36,7 @@ class AuthController {
     return auth.login(body, request.getRemoteAddr());
   }
 
+  @Scoped(Scope.READ)
   @PostMapping("/logout")
   @ResponseStatus(HttpStatus.NO_CONTENT)
   void logout(Caller caller) {

@@ -15,8 +15,9 @@ import org.springframework.web.method.support.ModelAndViewContainer;
 import org.springframework.web.servlet.HandlerInterceptor;
 
 /**
- * Requires {@code Authorization: Bearer <token>} on every API handler not marked {@link PublicEndpoint}, and hands
- * the caller to handlers that declare a {@link Caller} parameter.
+ * Requires {@code Authorization: Bearer <token>} on every API handler not marked {@link PublicEndpoint}, checks that
+ * the token's {@link Scope} covers the handler's (403 {@code insufficient-scope} otherwise), and hands the caller to
+ * handlers that declare a {@link Caller} parameter.
  */
 @Component
 class AuthInterceptor implements HandlerInterceptor, HandlerMethodArgumentResolver {
@@ -44,11 +45,28 @@ class AuthInterceptor implements HandlerInterceptor, HandlerMethodArgumentResolv
       throw new DomainException.NotAuthenticated("This endpoint needs an 'Authorization: Bearer <token>' header; get a token from POST /login.");
     }
     String token = header.substring(7).strip();
-    User user =
+    Caller caller =
         auth.authenticate(token)
             .orElseThrow(() -> new DomainException.NotAuthenticated("The token is invalid, expired or revoked; log in again."));
-    request.setAttribute(CALLER, new Caller(user, token));
+    Scope needed = needed(method, request.getMethod());
+    if (!caller.scope().covers(needed)) {
+      throw new DomainException.Forbidden(
+          "insufficient-scope", "This API key has scope " + caller.scope().wire() + "; this operation needs " + needed.wire() + ".");
+    }
+    request.setAttribute(CALLER, caller);
     return true;
+  }
+
+  /** The handler's {@link Scoped} (method, then class), else read for GET/HEAD and write for the rest. */
+  private static Scope needed(HandlerMethod method, String httpMethod) {
+    Scoped scoped = method.getMethodAnnotation(Scoped.class);
+    if (scoped == null) {
+      scoped = method.getBeanType().getAnnotation(Scoped.class);
+    }
+    if (scoped != null) {
+      return scoped.value();
+    }
+    return "GET".equals(httpMethod) || "HEAD".equals(httpMethod) ? Scope.READ : Scope.WRITE;
   }
 
   @Override

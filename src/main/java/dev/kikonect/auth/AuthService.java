@@ -141,15 +141,15 @@ public class AuthService {
     sessions.revoke(SecureTokens.sha256(token), clock.instant());
   }
 
-  /** The user a bearer token (login session or API key) belongs to, if it is valid, unexpired and not revoked. */
-  public Optional<User> authenticate(String token) {
+  /** The caller a bearer token (login session or API key) stands for, if it is valid, unexpired and not revoked. */
+  public Optional<Caller> authenticate(String token) {
     if (token == null || token.isEmpty() || token.length() > 200) {
       return Optional.empty();
     }
     if (token.startsWith(API_KEY_PREFIX)) {
-      return apiKeys.findUser(SecureTokens.sha256(token), clock.instant());
+      return apiKeys.findOwner(SecureTokens.sha256(token), clock.instant()).map(o -> new Caller(o.user(), token, o.scope()));
     }
-    return sessions.findUser(SecureTokens.sha256(token), clock.instant());
+    return sessions.findUser(SecureTokens.sha256(token), clock.instant()).map(u -> new Caller(u, token, Scope.ADMIN));
   }
 
   /**

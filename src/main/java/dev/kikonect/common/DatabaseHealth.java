@@ -4,8 +4,8 @@ import java.time.Duration;
 import org.springframework.stereotype.Component;
 
 /**
- * Whether the database takes work now, as the last probe found it (db/DatabaseWatch probes every half second with
- * a one-second deadline). Readiness reports it, and ingest refuses at once with 503 while it is down instead of
+ * Whether the database takes work now, as the last probe found it (db/DatabaseWatch probes every half second; an
+ * error or two seconds without an answer is "down"). Readiness reports it, and ingest refuses at once with 503 while it is down instead of
  * letting requests queue behind a database that will not answer.
  */
 @Component

@@ -74,6 +74,13 @@ public abstract sealed class DomainException extends RuntimeException {
     }
   }
 
+  /** The caller is known but its token may not do this (an API key's scope). */
+  public static final class Forbidden extends DomainException {
+    public Forbidden(String type, String detail) {
+      super(type, detail);
+    }
+  }
+
   /** Too many attempts; the caller may try again after {@link #retryAfter()}. */
   public static final class RateLimited extends DomainException {
     private final String title;

@@ -22,7 +22,8 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 
 /**
- * Probes the database every half second ({@code SELECT 1}, answered within one second or counted as down) and
+ * Probes the database every half second ({@code SELECT 1}: an error counts as down at once, no answer after two
+ * seconds too) and
  * reports to {@link DatabaseHealth}: readiness ({@code /health/ready}, the {@code database} indicator) answers from
  * that at once, and hooks refuse with 503 while it is down. A probe that hangs (a paused server) is not repeated
  * until it returns, so a stuck database costs one thread, not one per probe.
@@ -37,6 +38,11 @@ class DatabaseWatch extends BackgroundLoop implements HealthIndicator {
   private static final Logger log = LoggerFactory.getLogger(DatabaseWatch.class);
   private static final Duration INTERVAL = Duration.ofMillis(500);
   private static final Duration DEADLINE = Duration.ofSeconds(1);
+  /**
+   * A probe that fails is "down" at once; one that is merely slow only once it has been waiting this long, so that
+   * a node whose CPU is saturated (its probe queued behind the load) does not flap to unready and 503.
+   */
+  private static final Duration SLOW = Duration.ofSeconds(2);
 
   private final JdbcClient jdbc;
   private final DatabaseHealth health;
@@ -44,6 +50,7 @@ class DatabaseWatch extends BackgroundLoop implements HealthIndicator {
   private final Path embeddedDir;
   private CompletableFuture<Void> probe = CompletableFuture.completedFuture(null);
   private long downSince;
+  private long probeStarted;
 
   DatabaseWatch(
       JdbcClient jdbc, DatabaseHealth health, ObjectProvider<EmbeddedServer> embedded, KiKonectProperties properties, MeterRegistry meters) {
@@ -60,13 +67,18 @@ class DatabaseWatch extends BackgroundLoop implements HealthIndicator {
   @Override
   protected Duration runOnce() {
     if (probe.isDone()) {
+      probeStarted = System.nanoTime();
       probe = CompletableFuture.runAsync(() -> jdbc.sql("SELECT 1").query(Integer.class).single(), Thread::startVirtualThread);
     }
     String failure = null;
     try {
       probe.get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
-      failure = "no answer within " + DEADLINE.toMillis() + " ms";
+      long waited = (System.nanoTime() - probeStarted) / 1_000_000;
+      if (waited < SLOW.toMillis()) {
+        return Duration.ZERO; // slow, not yet down: wait on the same probe at once
+      }
+      failure = "no answer within " + waited + " ms";
     } catch (ExecutionException e) {
       failure = String.valueOf(e.getCause());
     } catch (InterruptedException e) {

@@ -1,5 +1,7 @@
 package dev.kikonect.run;
 
+import dev.kikonect.auth.Scope;
+import dev.kikonect.auth.Scoped;
 import dev.kikonect.lifecycle.JobQueue;
 import dev.kikonect.lifecycle.Run;
 import dev.kikonect.lifecycle.RunStatus;
@@ -112,6 +114,7 @@ class RunController {
   }
 
   /** Stops a pending or retrying run: its next attempt never happens. */
+  @Scoped(Scope.TRIGGER)
   @PostMapping("/runs/{id}/cancel")
   Run cancel(Caller caller, @PathVariable long id) {
     Run run = runs.findOwned(caller.userId(), id).orElseThrow(() -> new DomainException.NotFound("Run " + id));

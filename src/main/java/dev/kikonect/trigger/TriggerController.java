@@ -1,5 +1,7 @@
 package dev.kikonect.trigger;
 
+import dev.kikonect.auth.Scope;
+import dev.kikonect.auth.Scoped;
 import dev.kikonect.common.DomainException;
 import dev.kikonect.auth.Caller;
 import dev.kikonect.web.PublicEndpoint;
@@ -74,6 +76,7 @@ class TriggerController {
     this.database = database;
   }
 
+  @Scoped(Scope.TRIGGER)
   @PostMapping("/workflows/{id}/trigger")
   ResponseEntity<Run> trigger(Caller caller, @PathVariable long id, HttpServletRequest request) {
     StoredWorkflow workflow = workflows.owned(caller.userId(), id);
@@ -163,6 +166,7 @@ class TriggerController {
   }
 
   /** A new run with the same payload, or with {@code {"payload": ...}} from the body; linked by replay_of. */
+  @Scoped(Scope.TRIGGER)
   @PostMapping("/runs/{id}/replay")
   ResponseEntity<Run> replay(Caller caller, @PathVariable long id, @RequestBody(required = false) Map<String, Object> body) {
     String payload = null;
@@ -177,6 +181,7 @@ class TriggerController {
   }
 
   /** Replays every run a filter matches (at most 10,000), in one transaction; says how many. */
+  @Scoped(Scope.TRIGGER)
   @PostMapping("/runs/replay")
   ResponseEntity<Map<String, Object>> replayMany(Caller caller, @RequestBody Map<String, Object> body) {
     Fields fields = Fields.of(body);

@@ -44,6 +44,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
           }
           case DomainException.InvalidRequest r -> Problems.of(HttpStatus.BAD_REQUEST, e.type(), "Bad request", e.getMessage());
           case DomainException.NotFound n -> Problems.of(HttpStatus.NOT_FOUND, e.type(), "Not found", e.getMessage());
+          case DomainException.Forbidden f -> Problems.of(HttpStatus.FORBIDDEN, e.type(), "Forbidden", e.getMessage());
           case DomainException.Conflict c -> Problems.of(HttpStatus.CONFLICT, e.type(), "Conflict", e.getMessage());
           case DomainException.NotAuthenticated u -> {
             headers.add(HttpHeaders.WWW_AUTHENTICATE, "Bearer");

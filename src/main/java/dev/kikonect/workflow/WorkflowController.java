@@ -1,5 +1,7 @@
 package dev.kikonect.workflow;
 
+import dev.kikonect.auth.Scope;
+import dev.kikonect.auth.Scoped;
 import dev.kikonect.auth.Caller;
 import dev.kikonect.common.Page;
 import java.util.Map;
@@ -70,6 +72,7 @@ class WorkflowController {
     return workflows.schedule(caller.userId(), id, count);
   }
 
+  @Scoped(Scope.READ)
   @PostMapping("/schedule/preview")
   Map<String, Object> preview(Caller caller, @RequestBody Map<String, Object> body) {
     return workflows.preview(body);
