@@ -43,7 +43,8 @@ final class BenchSupport {
   /** Starts the KiKonect jar with the JDK running this program; its output goes to {@code log}. */
   static Process startKiKonect(String jar, String heap, Path log, List<String> args) throws IOException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> command = new ArrayList<>(List.of(java, "-Xmx" + heap));
+    // As ./kikonect runs it: a node out of memory exits rather than lingering with dead threads.
+    List<String> command = new ArrayList<>(List.of(java, "-Xmx" + heap, "-XX:+ExitOnOutOfMemoryError"));
     String extra = System.getenv("KIKONECT_BENCH_JVM_ARGS"); // e.g. a JFR recording for profiling
     if (extra != null && !extra.isBlank()) {
       command.addAll(List.of(extra.trim().split("\\s+")));

@@ -1,0 +1,443 @@
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * bench/abuse: issue 12's four High attacks against the packaged jar, one after the other, on loopback only, each
+ * bounded in time and connections. The attacker uses its own loopback addresses (127.0.0.2..5) while a legitimate
+ * client on 127.0.0.1 logs in and sends webhooks; per attack it prints the heap's peak, the 5xx answers (attacker and
+ * legitimate), the p99 of the legitimate login and webhook during the attack, and whether the node is healthy after.
+ *
+ * <p>Usage: bench/abuse [--seconds=60] [--heap=256m] [--jar=target/kikonect.jar] [--check]
+ */
+public class Abuse {
+
+  static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> o = BenchSupport.options(args, "seconds", "60", "heap", "256m", "jar", "target/kikonect.jar", "check", "false");
+    int seconds = Integer.parseInt(o.get("seconds"));
+    Path work = Files.createTempDirectory("kikonect-abuse");
+    int port = BenchSupport.freePort();
+    String base = "http://127.0.0.1:" + port;
+    Path log = work.resolve("kikonect.log");
+    Process app =
+        BenchSupport.startKiKonect(
+            o.get("jar"), o.get("heap"), log,
+            List.of("--server.port=" + port, "--kikonect.data-dir=" + work.resolve("data"),
+                "--kikonect.delivery.allowed-cidrs=127.0.0.0/8", "--kikonect.delivery.timeout=30s"));
+    List<String> insane = new ArrayList<>();
+    try (ServerSocket stalled = new ServerSocket(0, 4096, InetAddress.getByName("127.0.0.1"));
+        ServerSocket sink = new ServerSocket(0, 4096, InetAddress.getByName("127.0.0.1"))) {
+      BenchSupport.waitForHealth(HTTP, base, app, log, Duration.ofSeconds(120));
+      acceptForever(stalled, false);
+      acceptForever(sink, true);
+      String email = "legit-" + System.nanoTime() + "@example.com";
+      BenchSupport.post(HTTP, base + "/register", null, "{\"email\":\"" + email + "\",\"password\":\"legit password 1\",\"firstname\":\"L\",\"lastname\":\"G\"}");
+      String login = "{\"email\":\"" + email + "\",\"password\":\"legit password 1\"}";
+      String token = BenchSupport.field(BenchSupport.post(HTTP, base + "/login", null, login), "token");
+      String hook = URI.create(BenchSupport.field(BenchSupport.post(HTTP, base + "/workflows", token,
+          "{\"name\":\"legit\",\"trigger_type\":\"webhook\",\"action_url\":\"http://127.0.0.1:" + sink.getLocalPort() + "/\"}"), "webhook_url")).getPath();
+      String manual = BenchSupport.json(BenchSupport.post(HTTP, base + "/workflows", token,
+          "{\"name\":\"to a receiver that never answers\",\"trigger_type\":\"manual\",\"max_attempts\":1,\"action_url\":\"http://127.0.0.1:" + stalled.getLocalPort() + "/\"}")).path("id").asString();
+
+      System.out.println("# KiKonect under abuse " + java.time.Instant.now());
+      System.out.println();
+      System.out.println(BenchSupport.machine());
+      System.out.println();
+      System.out.println("Settings: " + seconds + " s per attack; KiKonect -Xmx" + o.get("heap") + " with -XX:+ExitOnOutOfMemoryError, embedded "
+          + "PostgreSQL; attacker on 127.0.0.2-5, legitimate client on 127.0.0.1 (a login every 250 ms, a webhook every 50 ms); all on loopback");
+      System.out.println();
+      System.out.println("| attack | attacker requests | heap used max (MB) | live heap after GC max (MB) | 5xx (attacker / legit) | legit login p99 (ms) | legit webhook p99 (ms) | healthy after |");
+      System.out.println("|---|---|---|---|---|---|---|---|");
+      record Attack(String name, Runnable body) {}
+      AtomicLong sent = new AtomicLong();
+      AtomicLong attacker5xx = new AtomicLong();
+      List<Attack> attacks = List.of(
+          new Attack("1. 7.8 KB unknown hook tokens, 64 senders", () -> hookFlood(base, sent, attacker5xx)),
+          new Attack("2. stalled 1 MB login bodies, 100 at a time", () -> stalledBodies(port, sent, attacker5xx)),
+          new Attack("3. 600 connections trickling a body byte every 5 s", () -> trickle(port, sent, attacker5xx)),
+          new Attack("4. 1 MiB manual triggers to a receiver that never answers", () -> bigTriggers(base, token, manual, sent, attacker5xx)));
+      for (Attack attack : attacks) {
+        sent.set(0);
+        attacker5xx.set(0);
+        STOP.set(false);
+        Legit legit = new Legit(base, login, hook);
+        Thread legitThread = Thread.ofPlatform().start(legit);
+        List<Thread> attackers = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+          attackers.add(Thread.ofPlatform().start(attack.body()));
+        }
+        double heapMax = 0;
+        double liveMax = 0;
+        long end = System.nanoTime() + seconds * 1_000_000_000L;
+        while (System.nanoTime() < end && app.isAlive()) {
+          String metrics = metrics(base);
+          heapMax = Math.max(heapMax, sum(metrics, "jvm_memory_used_bytes{", "area=\"heap\""));
+          liveMax = Math.max(liveMax, sum(metrics, "jvm_gc_live_data_size_bytes", ""));
+          Thread.sleep(500);
+        }
+        STOP.set(true);
+        legit.stop.set(true);
+        for (Thread t : attackers) {
+          t.join(15_000);
+        }
+        legitThread.join(15_000);
+        closeAll();
+        boolean healthy = app.isAlive() && healthyAfter(base, login);
+        long[] logins = legit.logins.stream().mapToLong(Long::longValue).sorted().toArray();
+        long[] hooks = legit.hooks.stream().mapToLong(Long::longValue).sorted().toArray();
+        System.out.printf("| %s | %,d | %.0f | %.0f | %d / %d | %s | %s | %s |%n", attack.name(), sent.get(), heapMax / 1e6, liveMax / 1e6, attacker5xx.get(),
+            legit.failures5xx.get(), BenchSupport.ms(BenchSupport.percentile(logins, 99)), BenchSupport.ms(BenchSupport.percentile(hooks, 99)),
+            healthy ? "yes" : "NO");
+        if (!healthy) {
+          insane.add(attack.name() + ": node not healthy afterwards");
+        }
+        if (legit.failures5xx.get() > 0) {
+          insane.add(attack.name() + ": " + legit.failures5xx.get() + " 5xx for the legitimate client");
+        }
+        if (BenchSupport.percentile(logins, 99) > 1_000_000_000L || BenchSupport.percentile(hooks, 99) > 1_000_000_000L) {
+          insane.add(attack.name() + ": a legitimate p99 above 1 s");
+        }
+        if (!app.isAlive()) {
+          break;
+        }
+      }
+      System.out.println();
+      System.out.println("KiKonect's log: " + log);
+    } finally {
+      app.destroy();
+      app.waitFor();
+    }
+    if (Boolean.parseBoolean(o.get("check"))) {
+      BenchSupport.verdict("bench/abuse", insane);
+    }
+  }
+
+  static final AtomicBoolean STOP = new AtomicBoolean();
+  static final ConcurrentLinkedQueue<Socket> OPEN = new ConcurrentLinkedQueue<>();
+
+  /** The legitimate client: a login every 250 ms and a webhook every 50 ms, timed. */
+  static final class Legit implements Runnable {
+    final String base;
+    final String login;
+    final String hook;
+    final AtomicBoolean stop = new AtomicBoolean();
+    final List<Long> logins = new CopyOnWriteArrayList<>();
+    final List<Long> hooks = new CopyOnWriteArrayList<>();
+    final AtomicLong failures5xx = new AtomicLong();
+
+    Legit(String base, String login, String hook) {
+      this.base = base;
+      this.login = login;
+      this.hook = hook;
+    }
+
+    @Override
+    public void run() {
+      int tick = 0;
+      while (!stop.get()) {
+        try {
+          if (tick++ % 5 == 0) {
+            logins.add(timed(base + "/login", login));
+          }
+          hooks.add(timed(base + hook, "{\"legit\":true}"));
+          Thread.sleep(50);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }
+
+    long timed(String url, String body) {
+      long started = System.nanoTime();
+      try {
+        HttpResponse<Void> r = HTTP.send(
+            HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+            HttpResponse.BodyHandlers.discarding());
+        if (r.statusCode() >= 500) {
+          failures5xx.incrementAndGet();
+        }
+      } catch (IOException | InterruptedException e) {
+        failures5xx.incrementAndGet(); // no answer at all counts as a failure too
+      }
+      return System.nanoTime() - started;
+    }
+  }
+
+  static void hookFlood(String base, AtomicLong sent, AtomicLong fivexx) {
+    HttpClient client = HttpClient.newBuilder().localAddress(loopback(2)).build();
+    String token = "x".repeat(7_800);
+    while (!STOP.get()) {
+      List<java.util.concurrent.CompletableFuture<HttpResponse<Void>>> batch = new ArrayList<>();
+      for (int i = 0; i < 16; i++) {
+        String unique = token + ThreadLocalRandom.current().nextLong();
+        batch.add(client.sendAsync(HttpRequest.newBuilder(URI.create(base + "/hooks/" + unique)).timeout(Duration.ofSeconds(10))
+            .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.discarding()));
+      }
+      for (var f : batch) {
+        try {
+          if (f.join().statusCode() >= 500) {
+            fivexx.incrementAndGet();
+          }
+        } catch (RuntimeException e) {
+          // refused or reset: not a 5xx
+        }
+        sent.incrementAndGet();
+      }
+    }
+  }
+
+  static void stalledBodies(int port, AtomicLong sent, AtomicLong fivexx) {
+    byte[] start = ("POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1040000\r\n\r\n{\"email\":\""
+        + "a".repeat(1_000_000)).getBytes(StandardCharsets.US_ASCII);
+    List<Socket> mine = new ArrayList<>();
+    while (!STOP.get()) {
+      mine.removeIf(Socket::isClosed);
+      if (mine.size() < 25) {
+        Socket s = connect(3, port);
+        if (s != null) {
+          mine.add(s);
+          sent.incrementAndGet();
+          Thread.startVirtualThread(() -> {
+            try {
+              s.getOutputStream().write(start); // then stall
+              readStatus(s, fivexx);
+            } catch (IOException e) {
+              // refused and closed
+            }
+          });
+        }
+      } else {
+        pause(50);
+      }
+    }
+  }
+
+  static void trickle(int port, AtomicLong sent, AtomicLong fivexx) {
+    List<Socket> mine = new ArrayList<>();
+    for (int i = 0; i < 150 && !STOP.get(); i++) {
+      Socket s = connect(4, port);
+      if (s != null) {
+        mine.add(s);
+        sent.incrementAndGet();
+        Thread.startVirtualThread(() -> readStatus(s, fivexx));
+      }
+    }
+    byte[] head = "POST /openapi.json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+    for (Socket s : mine) {
+      try {
+        s.getOutputStream().write(head);
+      } catch (IOException e) {
+        // refused
+      }
+    }
+    while (!STOP.get()) {
+      for (Socket s : mine) {
+        try {
+          if (!s.isClosed()) {
+            OutputStream out = s.getOutputStream();
+            out.write(' ');
+            out.flush();
+          }
+        } catch (IOException e) {
+          // the node closed it (408)
+        }
+      }
+      pause(5000);
+    }
+  }
+
+  static void bigTriggers(String base, String token, String workflow, AtomicLong sent, AtomicLong fivexx) {
+    HttpClient client = HttpClient.newBuilder().localAddress(loopback(5)).build();
+    String payload = "{\"blob\":\"" + "x".repeat(1_040_000) + "\"}";
+    while (!STOP.get()) {
+      try {
+        HttpResponse<Void> r = client.send(HttpRequest.newBuilder(URI.create(base + "/workflows/" + workflow + "/trigger")).timeout(Duration.ofSeconds(10))
+            .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(payload)).build(), HttpResponse.BodyHandlers.discarding());
+        sent.incrementAndGet();
+        if (r.statusCode() >= 500) {
+          fivexx.incrementAndGet();
+        } else if (r.statusCode() == 429) {
+          pause(200);
+        }
+      } catch (IOException | InterruptedException e) {
+        sent.incrementAndGet();
+      }
+    }
+  }
+
+  static Socket connect(int host, int port) {
+    try {
+      Socket s = new Socket();
+      s.bind(new InetSocketAddress(loopback(host), 0));
+      s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+      s.setSoTimeout(30_000);
+      OPEN.add(s);
+      return s;
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  static void readStatus(Socket s, AtomicLong fivexx) {
+    try {
+      InputStream in = s.getInputStream();
+      byte[] line = in.readNBytes(12);
+      if (line.length == 12 && line[9] == '5') {
+        fivexx.incrementAndGet();
+      }
+      s.close();
+    } catch (IOException e) {
+      // timed out or reset
+    }
+  }
+
+  static void closeAll() {
+    Socket s;
+    while ((s = OPEN.poll()) != null) {
+      try {
+        s.close();
+      } catch (IOException e) {
+        // closing
+      }
+    }
+  }
+
+  static void acceptForever(ServerSocket server, boolean answer) {
+    Thread.startVirtualThread(() -> {
+      while (!server.isClosed()) {
+        try {
+          Socket s = server.accept();
+          if (answer) {
+            Thread.startVirtualThread(() -> answerOk(s));
+          } // else: accept and never read
+        } catch (IOException e) {
+          return;
+        }
+      }
+    });
+  }
+
+  /** A minimal receiver: reads requests and answers 200 to each, keep-alive. */
+  static void answerOk(Socket s) {
+    try (s) {
+      InputStream in = s.getInputStream();
+      OutputStream out = s.getOutputStream();
+      byte[] buffer = new byte[65536];
+      StringBuilder head = new StringBuilder();
+      while (true) {
+        head.setLength(0);
+        int b;
+        while ((b = in.read()) >= 0) {
+          head.append((char) b);
+          if (head.length() >= 4 && head.substring(head.length() - 4).equals("\r\n\r\n")) {
+            break;
+          }
+        }
+        if (b < 0) {
+          return;
+        }
+        long length = 0;
+        for (String line : head.toString().split("\r\n")) {
+          if (line.regionMatches(true, 0, "content-length:", 0, 15)) {
+            length = Long.parseLong(line.substring(15).strip());
+          }
+        }
+        while (length > 0) {
+          int n = in.read(buffer, 0, (int) Math.min(buffer.length, length));
+          if (n < 0) {
+            return;
+          }
+          length -= n;
+        }
+        out.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+      }
+    } catch (IOException e) {
+      // closed
+    }
+  }
+
+  static String metrics(String base) {
+    try {
+      return HTTP.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).timeout(Duration.ofSeconds(2)).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+    } catch (IOException | InterruptedException e) {
+      return "";
+    }
+  }
+
+  /** The sum of the samples of one metric whose line contains {@code label}. */
+  static double sum(String metrics, String prefix, String label) {
+    return Arrays.stream(metrics.split("\n"))
+        .filter(l -> l.startsWith(prefix) && l.contains(label))
+        .mapToDouble(l -> {
+          try {
+            return Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1));
+          } catch (NumberFormatException e) {
+            return 0;
+          }
+        })
+        .sum();
+  }
+
+  static boolean healthyAfter(String base, String login) {
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      try {
+        int ready = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/health/ready")).timeout(Duration.ofSeconds(2)).build(),
+            HttpResponse.BodyHandlers.discarding()).statusCode();
+        int loggedIn = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/login")).timeout(Duration.ofSeconds(5))
+            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(login)).build(),
+            HttpResponse.BodyHandlers.discarding()).statusCode();
+        if (ready == 200 && loggedIn == 200) {
+          return true;
+        }
+      } catch (IOException | InterruptedException e) {
+        // not yet
+      }
+      pause(500);
+    }
+    return false;
+  }
+
+  static InetAddress loopback(int last) {
+    try {
+      return InetAddress.getByAddress(new byte[] {127, 0, 0, (byte) last});
+    } catch (java.net.UnknownHostException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static void pause(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
