@@ -39,7 +39,15 @@ public class Chaos {
 
   public static void main(String[] args) throws Exception {
     Map<String, String> opts = BenchSupport.options(args, "duration", "120", "rate", "100", "kill-every", "5", "jar", "target/kikonect.jar", "heap", "192m", "db-url", "", "sink-delay-ms", "200",
-        "tiny", "false");
+        "tiny", "false", "kill-db", "false", "pause-db", "false");
+    // --kill-db: instead of killing nodes, SIGKILL the embedded database's postmaster once, a third into the run (its
+    // host node's watch starts it again). --pause-db: SIGSTOP every postgres process for 15 s instead. Either way:
+    // nothing accepted may be lost, no request may be held longer than 5 s, and the nodes serve again by themselves.
+    boolean killDb = Boolean.parseBoolean(opts.get("kill-db"));
+    boolean pauseDb = Boolean.parseBoolean(opts.get("pause-db"));
+    if ((killDb || pauseDb) && !opts.get("db-url").isEmpty()) {
+      throw new IllegalArgumentException("--kill-db and --pause-db act on the embedded database; leave out --db-url");
+    }
     // --tiny (bin/test): 11 s, a kill every 5 s, 5 s leases so the drain is short; exits 1 when anything was lost.
     boolean tiny = Boolean.parseBoolean(opts.get("tiny"));
     if (tiny) {
@@ -114,6 +122,7 @@ public class Chaos {
     System.out.printf("3 nodes up; %d webhooks/s for %d s, one node killed (SIGKILL) and restarted every %d s...%n", rate, seconds, killEvery);
 
     Map<Integer, Long> acceptedAt = new ConcurrentHashMap<>();
+    AtomicLong longestRequest = new AtomicLong();
     AtomicLong refused = new AtomicLong();
     AtomicInteger seq = new AtomicInteger();
     long start = System.nanoTime();
@@ -136,6 +145,7 @@ public class Chaos {
                         Thread.ofVirtual()
                             .start(
                                 () -> {
+                                  long sent = System.nanoTime();
                                   try {
                                     HttpResponse<Void> r =
                                         http.send(
@@ -153,6 +163,7 @@ public class Chaos {
                                   } catch (IOException | InterruptedException e) {
                                     refused.incrementAndGet(); // the node was down: never accepted, so never owed
                                   }
+                                  longestRequest.accumulateAndGet(System.nanoTime() - sent, Math::max);
                                 });
                     inFlight.add(t);
                     next += intervalNanos;
@@ -161,7 +172,38 @@ public class Chaos {
 
     Random random = new Random(42);
     int kills = 0;
-    while (System.nanoTime() + Duration.ofSeconds(killEvery).toNanos() < end) {
+    String fault = "";
+    long serveAgainNanos = -1;
+    if (killDb || pauseDb) {
+      Thread.sleep(seconds * 1000L / 3);
+      Path pidFile = work.resolve("data/postgres/postmaster.pid");
+      long postmaster = Long.parseLong(Files.readAllLines(pidFile).get(0).strip());
+      long faultEnd;
+      if (killDb) {
+        signal("KILL", List.of(postmaster));
+        fault = "postmaster SIGKILLed";
+        faultEnd = System.nanoTime();
+      } else {
+        ProcessHandle pm = ProcessHandle.of(postmaster).orElseThrow();
+        List<Long> all = java.util.stream.Stream.concat(java.util.stream.Stream.of(pm), pm.descendants()).map(ProcessHandle::pid).toList();
+        signal("STOP", all);
+        fault = "database paused (SIGSTOP) 15 s";
+        Thread.sleep(15_000);
+        signal("CONT", all);
+        faultEnd = System.nanoTime();
+      }
+      System.out.printf("  %3.0f s: %s%n", (faultEnd - start) / 1e9, fault);
+      // Serving again: the first webhook accepted after the database is back.
+      long deadline = faultEnd + Duration.ofSeconds(60).toNanos();
+      while (System.nanoTime() < deadline && serveAgainNanos < 0) {
+        long firstAfter = acceptedAt.values().stream().filter(t -> t > faultEnd).mapToLong(Long::longValue).min().orElse(-1);
+        if (firstAfter > 0) {
+          serveAgainNanos = firstAfter - faultEnd;
+        }
+        Thread.sleep(100);
+      }
+    }
+    while (!(killDb || pauseDb) && System.nanoTime() + Duration.ofSeconds(killEvery).toNanos() < end) {
       Thread.sleep(killEvery * 1000L);
       int victim = random.nextInt(nodes);
       procs[victim].destroyForcibly().waitFor();
@@ -207,12 +249,16 @@ public class Chaos {
     sink.stop(0);
 
     Map<String, String> rows = new LinkedHashMap<>();
-    rows.put("duration / kills", seconds + " s / " + kills + " SIGKILLs");
+    rows.put("duration / faults", seconds + " s / " + (fault.isEmpty() ? kills + " node SIGKILLs" : fault));
     rows.put("webhooks sent / accepted (202) / refused (node down)", seq.get() + " / " + accepted + " / " + refused.get());
     rows.put("delivered (distinct)", Integer.toString((int) acceptedAt.keySet().stream().filter(delivered::contains).count()));
     rows.put("lost", Long.toString(lost));
     rows.put("duplicate deliveries (same webhook-id)", duplicates + " (" + duplicatesWithOtherId + " with a different webhook-id)");
     rows.put("longest accepted -> delivered", String.format("%.1f s", longest / 1e9));
+    rows.put("longest request (sent -> answered or failed)", String.format("%.1f s", longestRequest.get() / 1e9));
+    if (!fault.isEmpty()) {
+      rows.put("first 202 after the database was back", serveAgainNanos < 0 ? "none within 60 s" : String.format("%.1f s", serveAgainNanos / 1e9));
+    }
     StringBuilder table = new StringBuilder("| figure | value |\n|---|---|\n");
     rows.forEach((k, v) -> table.append("| ").append(k).append(" | ").append(v).append(" |\n"));
     String report =
@@ -222,14 +268,20 @@ public class Chaos {
             + " s, receiver answering after " + sinkDelay + " ms, default lease 30 s and sweep 10 s\n\n" + table;
     System.out.println();
     System.out.println(report);
-    if (tiny) {
+    if (tiny || !fault.isEmpty()) {
       List<String> insane = new ArrayList<>();
       if (accepted == 0) insane.add("nothing accepted");
-      if (kills == 0) insane.add("no node was killed");
+      if (kills == 0 && fault.isEmpty()) insane.add("no node was killed");
+      if (!fault.isEmpty() && longestRequest.get() > 5_000_000_000L) insane.add("a request was held " + longestRequest.get() / 1_000_000 + " ms");
+      if (!fault.isEmpty() && (serveAgainNanos < 0 || serveAgainNanos > 10_000_000_000L)) insane.add("not serving within 10 s of the database");
       if (lost > 0) insane.add(lost + " accepted webhooks lost");
       if (duplicatesWithOtherId > 0) insane.add(duplicatesWithOtherId + " duplicates with another webhook-id");
-      BenchSupport.deleteRecursively(work);
-      BenchSupport.verdict("bench/chaos", insane);
+      if (!fault.isEmpty()) {
+        System.out.println(insane.isEmpty() ? "bench/chaos: figures sane" : "bench/chaos: FIGURES NOT SANE: " + String.join("; ", insane));
+      } else {
+        BenchSupport.deleteRecursively(work);
+        BenchSupport.verdict("bench/chaos", insane);
+      }
     }
     Path results = Path.of("bench", "results");
     Files.createDirectories(results);
@@ -237,5 +289,11 @@ public class Chaos {
     Files.writeString(out, report);
     System.out.println("Written to " + out + "; node logs in " + work);
     System.exit(lost == 0 && duplicatesWithOtherId == 0 ? 0 : 1);
+  }
+
+  static void signal(String signal, List<Long> pids) throws Exception {
+    List<String> command = new ArrayList<>(List.of("kill", "-" + signal));
+    pids.forEach(p -> command.add(Long.toString(p)));
+    new ProcessBuilder(command).inheritIO().start().waitFor();
   }
 }

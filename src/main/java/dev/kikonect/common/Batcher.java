@@ -99,8 +99,9 @@ public final class Batcher<I, R> implements AutoCloseable {
   /**
    * Submits {@code item} and waits for its result. If the writer has not taken it within {@code deadline} (the
    * database is stalled or far behind), it is dropped, never written, and this throws {@link
-   * DomainException.Unavailable}: the caller can truthfully say that nothing was stored. Once taken, the item's
-   * statement is bounded by the JDBC socket timeout.
+   * DomainException.Unavailable}: the caller can truthfully say that nothing was stored. An item already being
+   * written gets {@code deadline} plus half a second more; past that the caller hears 503 "may or may not be stored"
+   * (a paused database) instead of waiting for the JDBC socket timeout.
    */
   public R call(I item, Duration deadline) {
     Pending<I, R> pending = new Pending<>(item, new CompletableFuture<>());
@@ -121,7 +122,17 @@ public final class Batcher<I, R> implements AutoCloseable {
               "The database did not take this request within " + deadline.toMillis() + " ms; nothing was stored. Retry shortly.",
               Duration.ofSeconds(2));
         }
-        return pending.result().get(); // being written: its statement ends within the socket timeout
+        try {
+          return pending.result().get(deadline.toMillis() + 500, TimeUnit.MILLISECONDS); // being written now
+        } catch (java.util.concurrent.TimeoutException stillWriting) {
+          // Its statement hangs (a paused database): answer rather than hold the caller for the socket timeout. It
+          // may yet commit, so the caller is told to retry with an Idempotency-Key; never is a 202 sent unstored.
+          throw new DomainException.Unavailable(
+              "database-unavailable",
+              "The database did not confirm this request in time; it may or may not have been stored. Retry, with an"
+                  + " Idempotency-Key to be safe.",
+              Duration.ofSeconds(2));
+        }
       }
     } catch (java.util.concurrent.ExecutionException e) {
       throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());

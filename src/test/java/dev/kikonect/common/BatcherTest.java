@@ -155,4 +155,26 @@ class BatcherTest {
     assertThat(queued.get(10, TimeUnit.SECONDS)).isEqualTo(10);
     assertThatThrownBy(() -> batcher.submit(6).join()).hasCauseInstanceOf(DomainException.Unavailable.class);
   }
+
+  @Test
+  void an_item_still_queued_at_its_deadline_is_dropped_unwritten_and_one_being_written_gets_an_answer_soon_after() throws Exception {
+    batcher(16, 10_000, this::write);
+    CompletableFuture<Integer> stuck = CompletableFuture.supplyAsync(() -> batcher.call(0, java.time.Duration.ofMillis(200)));
+    while (batches.isEmpty()) {
+      Thread.sleep(5); // the writer has taken item 0 and waits at the gate: a database that does not answer
+    }
+
+    long started = System.nanoTime();
+    assertThatThrownBy(() -> batcher.call(7, java.time.Duration.ofMillis(200)))
+        .isInstanceOfSatisfying(DomainException.Unavailable.class, e -> assertThat(e.getMessage()).contains("nothing was stored"));
+    assertThat((System.nanoTime() - started) / 1_000_000).isBetween(150L, 2_000L);
+    assertThatThrownBy(stuck::join)
+        .hasCauseInstanceOf(DomainException.Unavailable.class)
+        .cause()
+        .hasMessageContaining("may or may not have been stored");
+
+    gate.countDown();
+    assertThat(batcher.call(8, java.time.Duration.ofSeconds(5))).isEqualTo(16);
+    assertThat(batches).as("item 7 was never written").noneMatch(b -> b.contains(7));
+  }
 }
