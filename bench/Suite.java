@@ -92,7 +92,10 @@ public class Suite {
     String base = "http://127.0.0.1:" + port;
     List<String> common =
         List.of("--server.port=" + port, "--kikonect.data-dir=" + work.resolve("data"), "--kikonect.embedded-db-port=" + dbPort,
-            "--kikonect.delivery.allowed-cidrs=127.0.0.1/32", "--kikonect.hooks.rate-limit=0", "--kikonect.quotas.runs-per-minute=0");
+            "--kikonect.delivery.allowed-cidrs=127.0.0.1/32", "--kikonect.hooks.rate-limit=0", "--kikonect.quotas.runs-per-minute=0",
+            // The slow-receiver phase measures raw concurrency (1,000 deliveries of one owner to one receiver at once):
+            // the fair-share limits per owner and per receiver (256 each by default) are lifted for the suite.
+            "--kikonect.executor.per-owner-concurrency=1024", "--kikonect.executor.per-host-concurrency=1024");
 
     double pgIngest = Double.NaN;
     double pgLifecycle = Double.NaN;

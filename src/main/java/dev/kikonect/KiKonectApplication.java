@@ -1,6 +1,5 @@
 package dev.kikonect;
 
-import java.time.Clock;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
@@ -19,10 +18,11 @@ public class KiKonectApplication {
    * All scheduling and execution logic reads time from this clock; tests replace it with a settable one. It ticks in
    * whole microseconds, the database's precision: PostgreSQL rounds a bound timestamp to the nearest microsecond, so
    * a nanosecond "now" of 08:59:59.9999996 compared as 09:00:00.000000 and fired a 09:00 slot 400 ns early (seen as
-   * a negative scheduler lag). Truncated, "now" is never later in the database than in Java.
+   * a negative scheduler lag). Truncated, "now" is never later in the database than in Java. It follows the
+   * database's clock when this node's clock is off by more than a second ({@link dev.kikonect.common.AlignedClock}).
    */
   @Bean
-  Clock clock() {
-    return Clock.tick(Clock.systemUTC(), java.time.Duration.ofNanos(1_000));
+  dev.kikonect.common.AlignedClock clock() {
+    return new dev.kikonect.common.AlignedClock();
   }
 }

@@ -93,6 +93,8 @@ public record KiKonectProperties(
    * @param perOwnerConcurrency deliveries of one owner in flight at once on this node; past it, claims pass that
    *     owner's jobs over for the next owner's (fair share: one owner's backlog or hanging receivers cannot hold
    *     every delivery slot)
+   * @param perHostConcurrency deliveries to one receiver (host and port) in flight at once on this node; more wait their turn
+   *     (up to a delivery timeout, then back to the queue without spending an attempt)
    */
   public record Executor(
       @DefaultValue("true") boolean enabled,
@@ -103,7 +105,8 @@ public record KiKonectProperties(
       @DefaultValue("10s") Duration sweepInterval,
       @DefaultValue("30s") Duration shutdownGrace,
       @DefaultValue("64MB") org.springframework.util.unit.DataSize memoryBudget,
-      @DefaultValue("256") int perOwnerConcurrency) {}
+      @DefaultValue("256") int perOwnerConcurrency,
+      @DefaultValue("256") int perHostConcurrency) {}
 
   /**
    * @param pollInterval how often the scheduler looks for due interval and cron workflows
@@ -125,7 +128,8 @@ public record KiKonectProperties(
       @DefaultValue("100") int maxApiKeys,
       @DefaultValue("10s") Duration minCronInterval,
       @DefaultValue("60000") long runsPerMinute,
-      @DefaultValue("100") int maxSessions) {}
+      @DefaultValue("100") int maxSessions,
+      @DefaultValue("10000") int maxBulkReplay) {}
 
   public record Scheduler(
       @DefaultValue("true") boolean enabled,

@@ -1,6 +1,7 @@
 package dev.kikonect.db;
 
 import dev.kikonect.KiKonectProperties;
+import dev.kikonect.common.AlignedClock;
 import dev.kikonect.common.BackgroundLoop;
 import dev.kikonect.common.DatabaseHealth;
 import io.micrometer.core.instrument.Gauge;
@@ -51,10 +52,25 @@ class DatabaseWatch extends BackgroundLoop implements HealthIndicator {
   private CompletableFuture<Void> probe = CompletableFuture.completedFuture(null);
   private long downSince;
   private long probeStarted;
+  private long lastSkewWarning = System.nanoTime() - 120_000_000_000L;
+  private final AlignedClock clock;
 
   DatabaseWatch(
-      JdbcClient jdbc, DatabaseHealth health, ObjectProvider<EmbeddedServer> embedded, KiKonectProperties properties, MeterRegistry meters) {
+      JdbcClient jdbc,
+      DatabaseHealth health,
+      ObjectProvider<EmbeddedServer> embedded,
+      KiKonectProperties properties,
+      MeterRegistry meters,
+      java.time.Clock applicationClock) {
     super("kikonect-database-watch", true);
+    // Tests run a settable clock instead: then there is nothing to align.
+    this.clock = applicationClock instanceof AlignedClock aligned ? aligned : null;
+    if (clock != null) {
+      Gauge.builder("kikonect.clock.skew", clock, c -> c.skew().toNanos() / 1e9)
+          .description("The database's clock minus this node's, in seconds; beyond 1 s this node follows the database's")
+          .baseUnit("seconds")
+          .register(meters);
+    }
     this.jdbc = jdbc;
     this.health = health;
     this.embedded = embedded;
@@ -68,7 +84,7 @@ class DatabaseWatch extends BackgroundLoop implements HealthIndicator {
   protected Duration runOnce() {
     if (probe.isDone()) {
       probeStarted = System.nanoTime();
-      probe = CompletableFuture.runAsync(() -> jdbc.sql("SELECT 1").query(Integer.class).single(), Thread::startVirtualThread);
+      probe = CompletableFuture.runAsync(this::probeOnce, Thread::startVirtualThread);
     }
     String failure = null;
     try {
@@ -99,6 +115,31 @@ class DatabaseWatch extends BackgroundLoop implements HealthIndicator {
       restartEmbeddedIfDead();
     }
     return INTERVAL;
+  }
+
+  /**
+   * One probe: reads the database's clock and compares it with this node's (the midpoint of the round trip), for
+   * the {@link AlignedClock} and the skew metric; a skew beyond the tolerance is logged (at most once a minute).
+   */
+  private void probeOnce() {
+    java.time.Instant before = clock == null ? null : clock.systemInstant();
+    // A server in recovery (a standby, or a primary that became one in a failover) refuses every write.
+    java.util.Map<String, Object> row = jdbc.sql("SELECT clock_timestamp() AS now, pg_is_in_recovery() AS standby").query().singleRow();
+    if (Boolean.TRUE.equals(row.get("standby"))) {
+      throw new IllegalStateException("the database is read-only (in recovery): it takes no writes");
+    }
+    java.time.Instant database = ((java.sql.Timestamp) row.get("now")).toInstant();
+    if (clock == null) {
+      return;
+    }
+    java.time.Instant after = clock.systemInstant();
+    java.time.Instant middle = before.plus(Duration.between(before, after).dividedBy(2));
+    Duration skew = Duration.between(middle, database);
+    clock.measured(skew);
+    if (skew.abs().compareTo(AlignedClock.TOLERANCE) > 0 && System.nanoTime() - lastSkewWarning > 60_000_000_000L) {
+      lastSkewWarning = System.nanoTime();
+      log.warn("This node's clock is {} ms off the database's; following the database's clock", -skew.toMillis());
+    }
   }
 
   /** Starts the embedded PostgreSQL again when its postmaster is gone (not when it is only slow or paused). */

@@ -54,6 +54,8 @@ class Executor implements SmartLifecycle {
   private final KiKonectProperties.Executor settings;
   private final boolean enabled;
   private final Semaphore slots;
+  private final HostLimiter hosts;
+  private final Duration hostPatience;
   /** The memory budget ({@code kikonect.executor.memory-budget}) in KiB: payload plus {@link #OVERHEAD} per delivery. */
   private final Semaphore memory;
   private final String node;
@@ -96,6 +98,8 @@ class Executor implements SmartLifecycle {
     this.settings = properties.executor();
     this.enabled = settings.enabled() && properties.hasRole("executor");
     this.slots = new Semaphore(settings.concurrency());
+    this.hosts = new HostLimiter(Math.max(1, settings.perHostConcurrency()));
+    this.hostPatience = properties.delivery().timeout();
     long budgetKib = Math.max(settings.memoryBudget().toBytes(), LARGEST + settings.batchSize() * OVERHEAD) / 1024;
     this.memory = new Semaphore((int) Math.min(Integer.MAX_VALUE, budgetKib));
     io.micrometer.core.instrument.Gauge.builder("kikonect.executor.memory", memory, m -> (budgetKib - m.availablePermits()) * 1024.0)
@@ -207,7 +211,16 @@ class Executor implements SmartLifecycle {
   private void deliverAndRecord(ClaimedJob job, byte[] body, int costKib) {
     MDC.put("run_id", Long.toString(job.runId()));
     MDC.put("workflow_id", Long.toString(job.workflowId()));
+    String host = host(job.actionUrl());
+    boolean turn = false;
     try {
+      turn = hosts.acquire(host, hostPatience);
+      if (!turn) {
+        // Its host has as many deliveries in flight as one host may: back to the queue, no attempt spent.
+        queue.release(List.of(job), clock.instant());
+        meters.counter("kikonect.deliveries.deferred", "reason", "host_busy").increment();
+        return;
+      }
       Attempt attempt = attempt(job, body);
       deliveryDuration.record(Duration.ofMillis(attempt.durationMs()));
       if (Thread.currentThread().isInterrupted()) {
@@ -242,14 +255,33 @@ class Executor implements SmartLifecycle {
           log.info("Delivery attempt {} of run {} failed: {}", attempt.number(), job.runId(), attempt.error());
         }
       }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // shutting down while waiting for a turn: the job is handed back
     } catch (Throwable e) {
       log.error("Recording the outcome of job {} (run {}) failed; its lease will expire and it will be retried", job.jobId(), job.runId(), e);
     } finally {
+      if (turn) {
+        hosts.release(host);
+      }
       inFlight.remove(job.jobId());
       inFlightByOwner.computeIfPresent(job.userId(), (owner, n) -> n == 1 ? null : n - 1);
       memory.release(costKib);
       slots.release();
       MDC.clear();
+    }
+  }
+
+  /** The receiver a delivery goes to, as host:port ("" when the URL has none: such a delivery fails on its own). */
+  private static String host(String url) {
+    try {
+      java.net.URI uri = java.net.URI.create(url);
+      if (uri.getHost() == null) {
+        return "";
+      }
+      int port = uri.getPort() >= 0 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+      return uri.getHost().toLowerCase(java.util.Locale.ROOT) + ":" + port;
+    } catch (IllegalArgumentException e) {
+      return "";
     }
   }
 

@@ -36,7 +36,6 @@ import tools.jackson.databind.json.JsonMapper;
 @RestController
 class TriggerController {
 
-  static final int MAX_BULK_REPLAY = 10_000;
 
   private final WorkflowService workflows;
   private final Ingest ingest;
@@ -50,6 +49,7 @@ class TriggerController {
 
   private final dev.kikonect.common.DatabaseHealth database;
   private final RunQuota runQuota;
+  private final int maxBulkReplay;
 
   TriggerController(
       WorkflowService workflows,
@@ -62,8 +62,10 @@ class TriggerController {
       JsonMapper json,
       Clock clock,
       dev.kikonect.common.DatabaseHealth database,
-      RunQuota runQuota) {
+      RunQuota runQuota,
+      dev.kikonect.KiKonectProperties properties) {
     this.runQuota = runQuota;
+    this.maxBulkReplay = properties.quotas().maxBulkReplay();
     this.workflows = workflows;
     this.ingest = ingest;
     this.idempotency = idempotency;
@@ -201,9 +203,11 @@ class TriggerController {
       workflows.owned(caller.userId(), workflowId);
     }
     Replays.Filter filter = new Replays.Filter(workflowId, status, after, before);
-    int matching = replays.countReplayable(caller.userId(), filter, MAX_BULK_REPLAY);
-    if (matching > MAX_BULK_REPLAY) {
-      throw new DomainException.InvalidRequest("too-many-runs", "The filter matches more than " + MAX_BULK_REPLAY + " runs; narrow it (time range, status, workflow).");
+    int matching = replays.countReplayable(caller.userId(), filter, maxBulkReplay);
+    if (matching > maxBulkReplay) {
+      throw new DomainException.InvalidRequest(
+          "too-many-runs",
+          "The filter matches more than " + maxBulkReplay + " runs (kikonect.quotas.max-bulk-replay); narrow it (time range, status, workflow).");
     }
     runQuota.take(caller.userId(), matching);
     int replayed = matching == 0 ? 0 : replays.replayAll(caller.userId(), filter);

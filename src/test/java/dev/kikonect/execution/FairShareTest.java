@@ -22,7 +22,7 @@ class FairShareTest extends ApiTest {
   @Autowired TransactionTemplate transactions;
 
   @Test
-  void another_owners_delivery_does_not_wait_behind_one_owners_backlog_of_slow_deliveries() {
+  void another_owners_deliveries_do_not_wait_behind_one_owners_backlog_of_slow_deliveries() throws Exception {
     try (Sink slow = new Sink().replyWith(r -> {
           try {
             Thread.sleep(700); // slow, under the tests' 1 s delivery timeout
@@ -45,13 +45,22 @@ class FairShareTest extends ApiTest {
 
         Api.User quiet = api.newUser();
         long workflow = api.createWorkflow(quiet, "manual", fast.url(), Map.of()).path("id").asLong();
-        long started = System.nanoTime();
-        assertThat(api.post("/workflows/" + workflow + "/trigger", quiet.token(), "{}").status()).isEqualTo(202);
-        eventually().until(() -> fast.received().size() == 1);
-        long millis = (System.nanoTime() - started) / 1_000_000;
+        // 20 deliveries of the quiet owner while the noisy owner's backlog is being worked off.
+        java.util.Map<String, java.time.Instant> sent = new java.util.HashMap<>();
+        for (int i = 0; i < 20; i++) {
+          String body = "{\"q\":" + i + "}";
+          sent.put(body, java.time.Instant.now());
+          assertThat(api.post("/workflows/" + workflow + "/trigger", quiet.token(), body).status()).isEqualTo(202);
+        }
+        eventually().until(() -> fast.received().size() == 20);
+        long worst = fast.received().stream()
+            .mapToLong(r -> java.time.Duration.between(sent.get(r.body()), r.at()).toMillis())
+            .max()
+            .orElseThrow();
 
-        // 3,000 runs at 0.7 s over 1,024 slots would keep it waiting for seconds; 256 per owner leave the rest free.
-        assertThat(millis).as("ms from trigger to delivery behind another owner's 3,000 slow runs").isLessThan(1000);
+        // 3,000 runs at 0.7 s over 1,024 slots would keep them waiting for seconds; 256 per owner leave the rest free.
+        assertThat(worst).as("ms from trigger to delivery, worst of 20 (p99), behind another owner's 3,000 slow runs").isLessThan(1000);
+        assertThat(slow.received().size()).as("the noisy owner's backlog was still being delivered").isLessThan(3000);
       } finally {
         api.send("DELETE", "/workflows/" + backlog, noisy.token(), null, null); // its runs and jobs go with it
       }
