@@ -209,10 +209,14 @@ public final class Batcher<I, R> implements AutoCloseable {
     }
   }
 
-  /** The database could not be reached or did not answer: not something one item of the batch caused. */
+  /**
+   * The database could not be reached or did not answer: not something one item of the batch caused. (A deadlock or
+   * another concurrency failure is not this: its items are retried one by one, and succeed.)
+   */
   private static boolean unreachable(Throwable e) {
     return e instanceof org.springframework.dao.DataAccessResourceFailureException
-        || e instanceof org.springframework.dao.TransientDataAccessException;
+        || e instanceof org.springframework.dao.TransientDataAccessResourceException
+        || e instanceof org.springframework.dao.QueryTimeoutException;
   }
 
   @Override

@@ -133,7 +133,10 @@ class Delivery implements AutoCloseable {
   }
 
   private Attempt failure(int number, Instant started, long startNanos, boolean retryable, String error) {
-    return new Attempt(number, started, elapsedMs(startNanos), false, retryable, null, null, null, error, null);
+    // Exception messages may quote the receiver's bytes (OkHttp: "Unexpected status line: ..."): escaped, so that
+    // they cannot forge log lines or terminal escapes where the error is logged and shown.
+    return new Attempt(
+        number, started, elapsedMs(startNanos), false, retryable, null, null, null, dev.kikonect.common.Printable.of(error, 500), null);
   }
 
   private static long elapsedMs(long startNanos) {

@@ -40,7 +40,7 @@ public class Ingest {
     this.jdbc = jdbc;
     this.clock = clock;
     this.signal = signal;
-    this.batcher = new Batcher<>("kikonect-ingest", 500, this::insertAll, r -> insertAll(List.of(r)).get(0), meters);
+    this.batcher = new Batcher<>("kikonect-ingest", 500, this::insertObserved, r -> insertObserved(List.of(r)).get(0), meters);
   }
 
   /**
@@ -55,6 +55,16 @@ public class Ingest {
       signal.wake();
     }
     return Optional.ofNullable(run);
+  }
+
+  /** Writes a batch; a write the database refuses (disk full, read-only) turns readiness down for a while. */
+  private List<Run> insertObserved(List<Request> requests) {
+    try {
+      return insertAll(requests);
+    } catch (RuntimeException e) {
+      health.observe(e);
+      throw e;
+    }
   }
 
   @jakarta.annotation.PreDestroy

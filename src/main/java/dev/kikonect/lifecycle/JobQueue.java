@@ -273,9 +273,16 @@ public class JobQueue {
     String[] tokens = inFlight.stream().map(j -> j.leaseToken().toString()).toArray(String[]::new);
     return jdbc.sql(
             """
-            UPDATE jobs j SET lease_expires_at = :until
-              FROM unnest(:ids::bigint[], :tokens::uuid[]) AS u(id, token)
-             WHERE j.id = u.id AND j.lease_token = u.token AND j.status = 'processing'
+            WITH held AS (
+              -- Rows being completed or handed back right now are locked by that statement: skipped, not waited
+              -- for. Waiting would lock rows in another order than the completion does (a deadlock was seen with
+              -- two executors), and a job that is finishing needs no longer lease.
+              SELECT j.id FROM jobs j JOIN unnest(:ids::bigint[], :tokens::uuid[]) AS u(id, token) ON j.id = u.id
+               WHERE j.lease_token = u.token AND j.status = 'processing'
+               ORDER BY j.id
+               FOR UPDATE OF j SKIP LOCKED
+            )
+            UPDATE jobs j SET lease_expires_at = :until FROM held WHERE j.id = held.id
             """)
         .param("until", Timestamp.from(until))
         .param("ids", ids)

@@ -133,6 +133,28 @@ class DeliveryClientTest {
   }
 
   @Test
+  void non_ascii_characters_in_the_path_and_query_are_sent_percent_encoded() throws Exception {
+    HttpServer plain = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
+    java.util.concurrent.atomic.AtomicReference<String> seen = new java.util.concurrent.atomic.AtomicReference<>();
+    plain.createContext("/", exchange -> {
+      seen.set(exchange.getRequestURI().getRawPath() + "?" + exchange.getRequestURI().getRawQuery());
+      exchange.getRequestBody().readAllBytes();
+      exchange.sendResponseHeaders(204, -1);
+      exchange.close();
+    });
+    plain.start();
+    try (DeliveryClient client = client(true)) {
+      DeliveryClient.Response response = client.post(
+          URI.create("http://127.0.0.1:" + plain.getAddress().getPort() + "/café/ü?name=Zoë"), headers, "{}".getBytes(), Duration.ofSeconds(5));
+
+      assertThat(response.status()).isEqualTo(204);
+      assertThat(seen.get()).isEqualTo("/caf%C3%A9/%C3%BC?name=Zo%C3%AB");
+    } finally {
+      plain.stop(0);
+    }
+  }
+
+  @Test
   void chunked_responses_are_read_and_the_connection_is_kept_alive() throws Exception {
     String port = start(HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50), "chunk-body", true);
 
