@@ -93,6 +93,8 @@ public record KiKonectProperties(
    * @param perOwnerConcurrency deliveries of one owner in flight at once on this node; past it, claims pass that
    *     owner's jobs over for the next owner's (fair share: one owner's backlog or hanging receivers cannot hold
    *     every delivery slot)
+   * @param ownerConcurrency per-owner exceptions to {@code perOwnerConcurrency}, by user id:
+   *     {@code kikonect.executor.owner-concurrency.42=1000}
    * @param perHostConcurrency deliveries to one receiver (host and port) in flight at once on this node; more wait their turn
    *     (up to a delivery timeout, then back to the queue without spending an attempt)
    */
@@ -106,6 +108,7 @@ public record KiKonectProperties(
       @DefaultValue("30s") Duration shutdownGrace,
       @DefaultValue("64MB") org.springframework.util.unit.DataSize memoryBudget,
       @DefaultValue("256") int perOwnerConcurrency,
+      @DefaultValue java.util.Map<Long, Integer> ownerConcurrency,
       @DefaultValue("256") int perHostConcurrency) {}
 
   /**

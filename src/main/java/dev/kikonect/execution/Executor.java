@@ -160,7 +160,10 @@ class Executor implements SmartLifecycle {
   private int claimAndDispatch(int wanted) throws InterruptedException {
     long free = memory.availablePermits() * 1024L - wanted * OVERHEAD;
     long[] saturated =
-        inFlightByOwner.entrySet().stream().filter(e -> e.getValue() >= settings.perOwnerConcurrency()).mapToLong(Map.Entry::getKey).toArray();
+        inFlightByOwner.entrySet().stream()
+            .filter(e -> e.getValue() >= settings.ownerConcurrency().getOrDefault(e.getKey(), settings.perOwnerConcurrency()))
+            .mapToLong(Map.Entry::getKey)
+            .toArray();
     List<ClaimedJob> jobs = queue.claim(wanted, free, saturated, clock.instant(), settings.leaseDuration(), node);
     for (ClaimedJob claimed : jobs) {
       inFlightByOwner.merge(claimed.userId(), 1, Integer::sum);

@@ -19,22 +19,25 @@ import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 
 /**
- * A node stopped (what SIGTERM does: Spring closes the context) with 50 deliveries in flight: it stops within its
- * grace, hands them back to the queue while its embedded database still runs (the database stops last), and the
- * next start delivers them at once, without waiting for leases to run out.
+ * A node (its own JVM, on the embedded database) gets SIGTERM with 50 deliveries in flight: it exits within its
+ * grace, hands them back to the queue while its embedded database still runs (the database stops last, not first
+ * as zonky's own shutdown hook once did), and the next start delivers them at once, without waiting for leases.
  */
 class GracefulShutdownTest {
 
+  private static List<String> args(Path dataDir, int port) {
+    return List.of(
+        "--server.port=" + port,
+        "--kikonect.data-dir=" + dataDir,
+        "--kikonect.executor.poll-interval=50ms",
+        "--kikonect.executor.shutdown-grace=2s",
+        "--kikonect.executor.lease-duration=5m", // a lease that would keep them for minutes if not handed back
+        "--kikonect.delivery.timeout=60s",
+        "--kikonect.delivery.allowed-cidrs=127.0.0.1/32");
+  }
+
   private static ConfigurableApplicationContext start(Path dataDir) {
-    return new SpringApplicationBuilder(KiKonectApplication.class)
-        .run(
-            "--server.port=0",
-            "--kikonect.data-dir=" + dataDir,
-            "--kikonect.executor.poll-interval=50ms",
-            "--kikonect.executor.shutdown-grace=2s",
-            "--kikonect.executor.lease-duration=5m", // a lease that would keep them for minutes if not handed back
-            "--kikonect.delivery.timeout=60s",
-            "--kikonect.delivery.allowed-cidrs=127.0.0.1/32");
+    return new SpringApplicationBuilder(KiKonectApplication.class).run(args(dataDir, 0).toArray(String[]::new));
   }
 
   @Test
@@ -52,9 +55,21 @@ class GracefulShutdownTest {
       Api.User user;
       long workflow;
       List<Long> runs = new ArrayList<>();
-      ConfigurableApplicationContext app = start(dataDir);
+      // The first node runs in its own JVM (this test's class path), so that it gets a real SIGTERM.
+      int port;
+      try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+        port = free.getLocalPort();
+      }
+      Path log = dataDir.resolve("node.log");
+      List<String> command = new ArrayList<>(List.of(
+          Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+          "-cp", System.getProperty("java.class.path"), KiKonectApplication.class.getName()));
+      command.addAll(args(dataDir, port));
+      Process node = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
       try {
-        Api api = new Api(Integer.parseInt(app.getEnvironment().getProperty("local.server.port")));
+        Api api = new Api(port);
+        Awaitility.await().atMost(Duration.ofSeconds(90)).ignoreExceptions()
+            .until(() -> api.get("/health/ready", null).status() == 200);
         user = api.newUser();
         workflow = api.createWorkflow(user, "manual", sink.url(), Map.of(), Map.of("max_attempts", 1)).path("id").asLong();
         for (int i = 0; i < 50; i++) {
@@ -63,10 +78,17 @@ class GracefulShutdownTest {
         Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> sink.received().size() >= 50);
       } finally {
         long started = System.nanoTime();
-        app.close();
+        node.destroy(); // SIGTERM
+        boolean exited = node.waitFor(30, TimeUnit.SECONDS);
         long seconds = (System.nanoTime() - started) / 1_000_000_000L;
+        if (!exited) {
+          node.destroyForcibly();
+        }
+        assertThat(exited).as("exited after SIGTERM; see " + log).isTrue();
         assertThat(seconds).as("s to stop with a 2 s grace").isLessThan(15);
       }
+      String output = Files.readString(log);
+      assertThat(output).as("the node's log").contains("handed 50 back to the queue").doesNotContain("Handing unfinished jobs back failed");
       hang.countDown(); // the receiver answers from now on; the stopped node's connections are gone
 
       try (ConfigurableApplicationContext again = start(dataDir)) {
