@@ -1,0 +1,74 @@
+package dev.kikonect.steps;
+
+import com.dashjoin.jsonata.JException;
+import com.dashjoin.jsonata.Jsonata;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * One JSONata expression of a workflow (a {@code filter}, a step's {@code when} or {@code body}, or the inside of a
+ * {@code {{ }}} template), compiled once, evaluated in a sandbox: at most {@link #TIMEOUT} and {@link #MAX_DEPTH}
+ * levels of recursion per evaluation (JSONata's own runtime bounds), over plain JSON values. JSONata has no I/O of
+ * its own: an expression reads its context and computes, nothing else. (Left as a known limit: a catastrophic regular
+ * expression inside {@code $match} runs in Java's regex engine, which the time bound checks only between steps.)
+ */
+final class Expression {
+
+  static final Duration TIMEOUT = Duration.ofMillis(100);
+  static final int MAX_DEPTH = 100;
+
+  private final String field;
+  private final String source;
+  private final Jsonata compiled;
+
+  private Expression(String field, String source, Jsonata compiled) {
+    this.field = field;
+    this.source = source;
+    this.compiled = compiled;
+  }
+
+  /** Compiles {@code source}; a syntax error is an {@link ExpressionException} naming {@code field} and the position. */
+  static Expression compile(String field, String source) {
+    try {
+      return new Expression(field, source, Jsonata.jsonata(source));
+    } catch (JException e) {
+      throw new ExpressionException(field, message(e), e.getLocation());
+    } catch (RuntimeException e) {
+      throw new ExpressionException(field, String.valueOf(e.getMessage()), -1);
+    }
+  }
+
+  /** The result for {@code context} (maps, lists, strings, numbers, booleans); null when undefined. */
+  Object evaluate(Map<String, Object> context) {
+    Jsonata.Frame frame = compiled.createFrame();
+    frame.setRuntimeBounds(TIMEOUT.toMillis(), MAX_DEPTH);
+    try {
+      Object result = compiled.evaluate(context, frame);
+      return result == Jsonata.NULL_VALUE ? JsonNull.INSTANCE : result;
+    } catch (JException e) {
+      throw new ExpressionException(field, message(e), e.getLocation());
+    } catch (StackOverflowError e) {
+      throw new ExpressionException(field, "recursion too deep", -1);
+    } catch (RuntimeException e) {
+      throw new ExpressionException(field, String.valueOf(e.getMessage()), -1);
+    }
+  }
+
+  String field() {
+    return field;
+  }
+
+  String source() {
+    return source;
+  }
+
+  private static String message(JException e) {
+    String message = e.getMessage() == null ? e.getError() : e.getMessage();
+    return message == null ? "invalid expression" : message;
+  }
+
+  /** JSON's null as a result (JSONata tells it apart from "undefined", which is Java's null here). */
+  enum JsonNull {
+    INSTANCE
+  }
+}
