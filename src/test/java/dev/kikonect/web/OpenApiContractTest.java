@@ -137,6 +137,13 @@ class OpenApiContractTest extends ApiTest {
     check("post", "/runs/{id}/replay", api.post("/runs/" + run + "/replay", token, ""));
     check("post", "/runs/replay", api.post("/runs/replay", token, Map.of("workflow_id", wf, "status", "succeeded")));
     check("post", "/workflows/{id}/trigger", api.post("/workflows/" + wf + "/trigger", token, "{}"));
+    check("post", "/workflows/test", api.post("/workflows/test", token, Map.of(
+        "workflow", Map.of("filter", "payload.go", "steps", List.of(
+            Map.of("key", "a", "url", "https://example.com/{{ payload.id }}", "body", "{ 'n': payload.id }"),
+            Map.of("key", "b", "needs", List.of("a"), "method", "GET", "url", "https://example.com/b"),
+            Map.of("key", "c", "url", "https://example.com/c", "when", "false"))),
+        "payload", Map.of("go", true, "id", 7))));
+    check("post", "/workflows/test", api.post("/workflows/test", token, Map.of("workflow", Map.of("steps", List.of(Map.of("key", "a"))))));
     check("post", "/workflows/{id}/token/rotate", api.post("/workflows/" + wf + "/token/rotate", token, ""));
     check("post", "/workflows/{id}/token/rotate", api.post("/workflows/" + iv + "/token/rotate", token, ""));
     check("get", "/health", api.get("/health", null));

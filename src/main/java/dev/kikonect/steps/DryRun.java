@@ -1,0 +1,152 @@
+package dev.kikonect.steps;
+
+import com.dashjoin.jsonata.Jsonata;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * Evaluates a workflow's filter and steps against a sample payload without sending anything: per step, what WOULD be
+ * sent (method, URL, headers, body) or the error with its field and position. Steps are taken in dependency order;
+ * a step that needs others reads their sample {@code responses} as {@code steps.<key>}.
+ */
+final class DryRun {
+
+  static final int MAX_BODY_BYTES = 1024 * 1024;
+
+  /** What one step would do. {@code status}: would_send, skipped (its {@code when} is false), error, or not_reached. */
+  record StepResult(String key, String status, Map<String, Object> request, Map<String, Object> error, List<String> needs) {}
+
+  record Result(boolean filtered, List<StepResult> steps) {}
+
+  private final Function<Object, String> toJson;
+
+  DryRun(Function<Object, String> toJson) {
+    this.toJson = toJson;
+  }
+
+  /**
+   * @param payloadText the payload as it would arrive (sent byte for byte by a step without {@code body})
+   * @param context payload, headers, query, run and workflow, as expressions see them
+   * @param responses sample responses of steps, by key: {status, headers, body}
+   */
+  Result run(StepDefinitions.Definition definition, String payloadText, Map<String, Object> context, Map<String, Object> responses) {
+    if (definition.filter() != null) {
+      Object pass;
+      try {
+        pass = definition.filter().evaluate(context);
+      } catch (ExpressionException e) {
+        return new Result(false, List.of(new StepResult(null, "error", null, error(e), List.of())));
+      }
+      if (!Jsonata.boolize(plain(pass))) {
+        return new Result(true, List.of());
+      }
+    }
+    List<StepResult> results = new ArrayList<>();
+    Map<String, String> outcome = new LinkedHashMap<>();
+    for (StepDefinitions.Step step : definition.steps()) {
+      String blocked = step.needs().stream().filter(n -> !"would_send".equals(outcome.get(n))).findFirst().orElse(null);
+      if (blocked != null) {
+        outcome.put(step.key(), "not_reached");
+        results.add(new StepResult(step.key(), "not_reached", null,
+            Map.of("reason", "needs " + blocked + ", which would not be sent"), step.needs()));
+        continue;
+      }
+      Map<String, Object> stepContext = new LinkedHashMap<>(context);
+      Map<String, Object> steps = new LinkedHashMap<>();
+      for (String need : ancestors(step, definition)) {
+        Object sample = responses.get(need);
+        Map<String, Object> view = new LinkedHashMap<>();
+        view.put("status", "succeeded");
+        if (sample != null) {
+          view.put("response", sample);
+        }
+        steps.put(need, view);
+      }
+      stepContext.put("steps", steps);
+      try {
+        if (step.when() != null && !Jsonata.boolize(plain(step.when().evaluate(stepContext)))) {
+          outcome.put(step.key(), "skipped");
+          results.add(new StepResult(step.key(), "skipped", null, null, step.needs()));
+          continue;
+        }
+        Map<String, Object> request = new LinkedHashMap<>();
+        request.put("method", step.method());
+        request.put("url", step.url().render(stepContext, toJson));
+        Map<String, String> headers = new LinkedHashMap<>();
+        String body = null;
+        boolean sendsBody = !Set.of("GET", "DELETE").contains(step.method());
+        if (sendsBody) {
+          headers.put("Content-Type", "application/json");
+          if (step.body() == null) {
+            body = payloadText;
+          } else {
+            Object value = step.body().evaluate(stepContext);
+            if (value == null) {
+              throw new ExpressionException(step.body().field(), "the body is undefined", -1);
+            }
+            body = toJson.apply(plain(value));
+          }
+          if (body.getBytes(StandardCharsets.UTF_8).length > MAX_BODY_BYTES) {
+            throw new ExpressionException(step.body() == null ? "payload" : step.body().field(), "the body is larger than 1 MiB", -1);
+          }
+        }
+        for (Map.Entry<String, Template> h : step.headers().entrySet()) {
+          headers.put(h.getKey(), h.getValue().render(stepContext, toJson));
+        }
+        request.put("headers", headers);
+        request.put("body", body);
+        outcome.put(step.key(), "would_send");
+        results.add(new StepResult(step.key(), "would_send", request, null, step.needs()));
+      } catch (ExpressionException e) {
+        outcome.put(step.key(), "error");
+        results.add(new StepResult(step.key(), "error", null, error(e), step.needs()));
+      }
+    }
+    return new Result(false, results);
+  }
+
+  /** The steps {@code step} needs, directly or indirectly: what its expressions may read. */
+  private static List<String> ancestors(StepDefinitions.Step step, StepDefinitions.Definition definition) {
+    List<String> out = new ArrayList<>();
+    List<String> todo = new ArrayList<>(step.needs());
+    while (!todo.isEmpty()) {
+      String next = todo.remove(0);
+      if (!out.contains(next)) {
+        out.add(next);
+        definition.steps().stream().filter(s -> s.key().equals(next)).findFirst().ifPresent(s -> todo.addAll(s.needs()));
+      }
+    }
+    return out;
+  }
+
+  private static Map<String, Object> error(ExpressionException e) {
+    Map<String, Object> error = new LinkedHashMap<>();
+    error.put("field", e.field());
+    error.put("reason", e.reason());
+    error.put("position", e.position() >= 0 ? e.position() : null);
+    return error;
+  }
+
+  /** JSONata's values as plain JSON values: its null marker becomes null, at any depth. */
+  static Object plain(Object value) {
+    if (value == Jsonata.NULL_VALUE || value == Expression.JsonNull.INSTANCE) {
+      return null;
+    }
+    if (value instanceof Map<?, ?> map) {
+      Map<String, Object> out = new LinkedHashMap<>();
+      map.forEach((k, v) -> out.put(String.valueOf(k), plain(v)));
+      return out;
+    }
+    if (value instanceof List<?> list) {
+      List<Object> out = new ArrayList<>(list.size());
+      list.forEach(v -> out.add(plain(v)));
+      return out;
+    }
+    return value;
+  }
+}
