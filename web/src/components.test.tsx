@@ -42,7 +42,7 @@ describe('fields and badges', () => {
 describe('the dashboard figures', () => {
   const stats = {
     since: '2026-11-25T13:00:00Z', until: '2026-11-26T12:30:00Z', runs: 10_000,
-    by_status: { pending: 0, running: 0, retrying: 0, succeeded: 8_000, failed: 1_500, cancelled: 300, skipped: 200 },
+    by_status: { pending: 0, running: 0, retrying: 0, succeeded: 8_000, failed: 1_500, cancelled: 300, skipped: 200, filtered: 0 },
     success_rate: 8_000 / 9_500, latency: { p50_ms: 4, p95_ms: 40, max_ms: 900 }, hourly: [],
     workflows: [{ workflow_id: 3, runs: 10, succeeded: 9, failed: 1, success_rate: 0.9, last_run_at: '2026-11-26T12:00:00Z' }],
   } as Stats;

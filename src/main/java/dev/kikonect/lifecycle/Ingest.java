@@ -21,7 +21,8 @@ public class Ingest {
    * One request to enqueue. With an {@code expectedConfig} the run is inserted only if the workflow's
    * trigger_config still is exactly that (what the request was checked against).
    */
-  private record Request(long workflowId, long userId, String trigger, String payload, String webhookId, String expectedConfig) {}
+  private record Request(
+      long workflowId, long userId, String trigger, String payload, String webhookId, String expectedConfig, String outcome, String error) {}
 
   /**
    * How long a request's run may wait for the group commit to take it. Past that it is dropped, never written, and
@@ -35,7 +36,10 @@ public class Ingest {
   private final Batcher<Request, Run> batcher;
   private final dev.kikonect.common.DatabaseHealth health;
 
+  private final MeterRegistry meters;
+
   Ingest(JdbcClient jdbc, Clock clock, WorkSignal signal, MeterRegistry meters, dev.kikonect.common.DatabaseHealth health) {
+    this.meters = meters;
     this.health = health;
     this.jdbc = jdbc;
     this.clock = clock;
@@ -49,8 +53,23 @@ public class Ingest {
    * expectedConfig}, its trigger_config is no longer that one.
    */
   public Optional<Run> enqueueIfCurrent(long workflowId, long userId, String trigger, String payload, String expectedConfig) {
+    return enqueueIfCurrent(workflowId, userId, trigger, payload, expectedConfig, null, null);
+  }
+
+  /**
+   * As {@link #enqueueIfCurrent(long, long, String, String, String)}; with an {@code outcome} (filtered, or failed
+   * with {@code error}: the workflow's filter said no, or failed) the run is recorded finished, with no job.
+   */
+  public Optional<Run> enqueueIfCurrent(
+      long workflowId, long userId, String trigger, String payload, String expectedConfig, RunStatus outcome, String error) {
     health.requireUp(); // a database that does not answer gets no queue of requests behind it: 503 at once
-    Run run = batcher.call(new Request(workflowId, userId, trigger, payload, newWebhookId(), expectedConfig), DEADLINE);
+    Run run = batcher.call(
+        new Request(workflowId, userId, trigger, payload, newWebhookId(), expectedConfig, outcome == null ? null : outcome.wire(), error),
+        DEADLINE);
+    if (run != null && outcome != null) {
+      meters.counter("kikonect.runs", "trigger", trigger, "outcome", outcome.wire()).increment();
+      return Optional.of(run);
+    }
     if (run != null) {
       signal.wake();
     }
@@ -85,6 +104,8 @@ public class Ingest {
     String[] payloads = new String[n];
     String[] webhookIds = new String[n];
     String[] configs = new String[n];
+    String[] outcomes = new String[n];
+    String[] errors = new String[n];
     for (int i = 0; i < n; i++) {
       Request r = requests.get(i);
       workflows[i] = r.workflowId();
@@ -93,6 +114,8 @@ public class Ingest {
       payloads[i] = r.payload();
       webhookIds[i] = r.webhookId();
       configs[i] = r.expectedConfig();
+      outcomes[i] = r.outcome();
+      errors[i] = r.error();
     }
     java.util.Map<String, Run> byWebhookId = new java.util.HashMap<>();
     // The join re-checks each request's workflow in the statement that commits it (see trigger/HookLookup): a run is only
@@ -100,17 +123,18 @@ public class Ingest {
     jdbc.sql(
             """
             WITH run AS (
-              INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, webhook_id, created_at)
-              SELECT f.workflow_id, f.user_id, 'pending', f.trigger, f.payload::json, f.webhook_id, :now
+              INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, webhook_id, error, created_at, ended_at)
+              SELECT f.workflow_id, f.user_id, coalesce(f.outcome, 'pending'), f.trigger, f.payload::json, f.webhook_id,
+                     f.error, :now, CASE WHEN f.outcome IS NULL THEN NULL ELSE CAST(:now AS timestamptz) END
                 FROM unnest(:workflows::bigint[], :users::bigint[], :triggers::text[], :payloads::text[],
-                            :webhook_ids::text[], :configs::text[])
-                     AS f(workflow_id, user_id, trigger, payload, webhook_id, config)
+                            :webhook_ids::text[], :configs::text[], :outcomes::text[], :errors::text[])
+                     AS f(workflow_id, user_id, trigger, payload, webhook_id, config, outcome, error)
                 JOIN workflows w ON w.id = f.workflow_id AND w.user_id = f.user_id AND w.enabled
                                 AND (f.config IS NULL OR w.trigger_config = f.config::jsonb)
               RETURNING *
             ), job AS (
               INSERT INTO jobs (run_id, workflow_id, run_at, created_at)
-              SELECT id, workflow_id, created_at, created_at FROM run
+              SELECT id, workflow_id, created_at, created_at FROM run WHERE status = 'pending'
             )
             SELECT webhook_id,
             """
@@ -122,6 +146,8 @@ public class Ingest {
         .param("payloads", payloads)
         .param("webhook_ids", webhookIds)
         .param("configs", configs)
+        .param("outcomes", outcomes)
+        .param("errors", errors)
         .param("now", Timestamp.from(clock.instant()))
         .query(
             (rs, i) -> {

@@ -16,6 +16,7 @@ import java.util.stream.Collectors;
  *                      -> failed
  *   pending, retrying -> cancelled          (by the user)
  *   skipped                                 (a scheduled firing that was recorded, not delivered)
+ *   filtered                                (the workflow's filter was false: recorded, not delivered)
  * </pre>
  */
 public enum RunStatus {
@@ -25,7 +26,8 @@ public enum RunStatus {
   SUCCEEDED,
   FAILED,
   CANCELLED,
-  SKIPPED;
+  SKIPPED,
+  FILTERED;
 
   /** Statuses of runs that are not finished: an overlap check counts these. */
   public static final List<RunStatus> ACTIVE = List.of(PENDING, RUNNING, RETRYING);

@@ -12,6 +12,7 @@ import dev.kikonect.lifecycle.Replays;
 import dev.kikonect.lifecycle.Run;
 import dev.kikonect.lifecycle.RunStatus;
 import dev.kikonect.common.FieldProblem;
+import dev.kikonect.steps.Filters;
 import dev.kikonect.workflow.StoredWorkflow;
 import dev.kikonect.workflow.WorkflowService;
 import jakarta.servlet.http.HttpServletRequest;
@@ -49,6 +50,7 @@ class TriggerController {
 
   private final dev.kikonect.common.DatabaseHealth database;
   private final RunQuota runQuota;
+  private final Filters filters;
   private final int maxBulkReplay;
 
   TriggerController(
@@ -63,8 +65,10 @@ class TriggerController {
       Clock clock,
       dev.kikonect.common.DatabaseHealth database,
       RunQuota runQuota,
+      Filters filters,
       dev.kikonect.KiKonectProperties properties) {
     this.runQuota = runQuota;
+    this.filters = filters;
     this.maxBulkReplay = properties.quotas().maxBulkReplay();
     this.workflows = workflows;
     this.ingest = ingest;
@@ -85,6 +89,12 @@ class TriggerController {
     requireEnabled(workflow);
     String payload = payloads.read(request);
     runQuota.take(caller.userId(), 1);
+    Optional<Filters.Verdict> stopped = stoppedByFilter(workflow, payload, "manual", request);
+    if (stopped.isPresent()) {
+      return accepted(ingest
+          .enqueueIfCurrent(workflow.id(), workflow.userId(), "manual", payload, null, outcome(stopped.get()), stopped.get().error())
+          .orElseThrow(() -> new DomainException.Conflict("workflow-paused", "Workflow " + workflow.id() + " was paused or deleted meanwhile.")));
+    }
     return enqueue(workflow, "manual", payload, request.getHeader("Idempotency-Key"));
   }
 
@@ -137,6 +147,12 @@ class TriggerController {
     }
     String payload = payloads.toPayload(body, request.getContentType());
     runQuota.take(workflow.userId(), 1);
+    Optional<Filters.Verdict> stopped = stoppedByFilter(workflow, payload, "webhook", request);
+    if (stopped.isPresent()) {
+      return ingest
+          .enqueueIfCurrent(workflow.id(), workflow.userId(), "webhook", payload, workflow.triggerConfig(), outcome(stopped.get()), stopped.get().error())
+          .map(TriggerController::accepted);
+    }
     if (idempotent) {
       // The workflow was read fresh for it. The caller's Idempotency-Key wins; else the signed delivery's own id.
       String key = request.getHeader("Idempotency-Key");
@@ -145,6 +161,29 @@ class TriggerController {
     return ingest
         .enqueueIfCurrent(workflow.id(), workflow.userId(), "webhook", payload, workflow.triggerConfig())
         .map(TriggerController::accepted);
+  }
+
+  /**
+   * The workflow's filter, when it has one and it is not true for this request: the run is then recorded as
+   * {@code filtered} (or {@code failed}, when the filter itself failed), and not delivered. A filtered request with
+   * an Idempotency-Key is recorded without the key: a repeat records another filtered run, nothing is delivered.
+   */
+  private Optional<Filters.Verdict> stoppedByFilter(StoredWorkflow workflow, String payload, String trigger, HttpServletRequest request) {
+    if (workflow.filter() == null) {
+      return Optional.empty();
+    }
+    java.util.Map<String, String> headers = new java.util.LinkedHashMap<>();
+    for (String name : java.util.Collections.list(request.getHeaderNames())) {
+      headers.put(name, request.getHeader(name));
+    }
+    java.util.Map<String, String> query = new java.util.LinkedHashMap<>();
+    request.getParameterMap().forEach((k, v) -> query.put(k, v.length == 0 ? "" : v[0]));
+    Filters.Verdict verdict = filters.evaluate(workflow.filter(), payload, headers, query, trigger, workflow.id(), workflow.name());
+    return verdict.passes() ? Optional.empty() : Optional.of(verdict);
+  }
+
+  private static RunStatus outcome(Filters.Verdict verdict) {
+    return verdict.error() == null ? RunStatus.FILTERED : RunStatus.FAILED;
   }
 
   private ResponseEntity<Run> enqueue(StoredWorkflow workflow, String trigger, String payload, String key) {

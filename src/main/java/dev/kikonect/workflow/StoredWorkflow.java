@@ -15,6 +15,7 @@ public record StoredWorkflow(
     String misfire,
     String overlap,
     String onFailureUrl,
+    String filter,
     Instant nextRunAt,
     Instant lastFiredAt,
     String lastRunStatus,

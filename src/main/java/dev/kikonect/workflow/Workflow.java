@@ -19,6 +19,7 @@ public record Workflow(
     String misfire,
     String overlap,
     String onFailureUrl,
+    String filter,
     Instant nextRunAt,
     Instant lastFiredAt,
     String lastRunStatus,
@@ -30,7 +31,7 @@ public record Workflow(
 
   Workflow withSigningSecret(String secret) {
     return new Workflow(
-        id, name, triggerType, actionUrl, triggerConfig, enabled, maxAttempts, misfire, overlap, onFailureUrl, nextRunAt, lastFiredAt,
+        id, name, triggerType, actionUrl, triggerConfig, enabled, maxAttempts, misfire, overlap, onFailureUrl, filter, nextRunAt, lastFiredAt,
         lastRunStatus, lastRunAt, webhookUrl, createdAt, updatedAt, secret);
   }
 }

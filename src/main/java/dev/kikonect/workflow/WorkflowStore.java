@@ -17,7 +17,7 @@ class WorkflowStore {
   private static final String SELECT =
       """
       SELECT w.id, w.user_id, w.name, w.trigger_type, w.action_url, w.trigger_config::text AS trigger_config,
-             w.enabled, w.max_attempts, w.misfire, w.overlap, w.on_failure_url, w.next_run_at, w.last_fired_at, w.created_at,
+             w.enabled, w.max_attempts, w.misfire, w.overlap, w.on_failure_url, w.filter, w.next_run_at, w.last_fired_at, w.created_at,
              w.updated_at, last.status AS last_run_status, last.created_at AS last_run_at
         FROM workflows w
         LEFT JOIN LATERAL (
@@ -41,16 +41,17 @@ class WorkflowStore {
       Integer maxAttempts,
       String misfire,
       String overlap,
-      String onFailureUrl) {}
+      String onFailureUrl,
+      String filter) {}
 
   /** Inserts the workflow unless its owner already has {@code maxWorkflows}; empty then (the quota). */
   java.util.Optional<Long> insert(long userId, Settings s, String signingSecret, Instant nextRunAt, Instant now, int maxWorkflows) {
     return jdbc.sql(
             """
             INSERT INTO workflows (user_id, name, trigger_type, action_url, trigger_config, enabled, max_attempts,
-                                   misfire, overlap, on_failure_url, signing_secret, next_run_at, created_at, updated_at)
+                                   misfire, overlap, on_failure_url, filter, signing_secret, next_run_at, created_at, updated_at)
             SELECT :user, :name, :type, :url, :config::jsonb, :enabled, CAST(:max_attempts AS int), :misfire,
-                   :overlap, CAST(:on_failure AS text), :secret, CAST(:next AS timestamptz), :now, :now
+                   :overlap, CAST(:on_failure AS text), CAST(:filter AS text), :secret, CAST(:next AS timestamptz), :now, :now
              WHERE (SELECT count(*) FROM workflows WHERE user_id = :user) < :max_workflows
             RETURNING id
             """)
@@ -65,6 +66,7 @@ class WorkflowStore {
         .param("misfire", s.misfire())
         .param("overlap", s.overlap())
         .param("on_failure", s.onFailureUrl(), Types.VARCHAR)
+        .param("filter", s.filter(), Types.VARCHAR)
         .param("secret", signingSecret)
         .param("next", nextRunAt == null ? null : Timestamp.from(nextRunAt), Types.TIMESTAMP)
         .param("now", Timestamp.from(now))
@@ -83,7 +85,7 @@ class WorkflowStore {
                 UPDATE workflows
                    SET name = :name, action_url = :url, trigger_config = :config::jsonb, enabled = :enabled,
                        max_attempts = CAST(:max_attempts AS int), misfire = :misfire, overlap = :overlap,
-                       on_failure_url = CAST(:on_failure AS text),
+                       on_failure_url = CAST(:on_failure AS text), filter = CAST(:filter AS text),
                        next_run_at = CASE WHEN :reschedule THEN CAST(:next AS timestamptz) ELSE next_run_at END,
                        updated_at = :now
                  WHERE id = :id AND user_id = :user AND updated_at = :read_at
@@ -96,6 +98,7 @@ class WorkflowStore {
             .param("misfire", s.misfire())
             .param("overlap", s.overlap())
             .param("on_failure", s.onFailureUrl(), Types.VARCHAR)
+            .param("filter", s.filter(), Types.VARCHAR)
             .param("reschedule", reschedule)
             .param("next", nextRunAt == null ? null : Timestamp.from(nextRunAt), Types.TIMESTAMP)
             .param("now", Timestamp.from(now))
@@ -180,7 +183,7 @@ class WorkflowStore {
     return jdbc.sql(
             """
             SELECT w.id, w.user_id, w.name, w.trigger_type, w.action_url, w.trigger_config::text AS trigger_config,
-                   w.enabled, w.max_attempts, w.misfire, w.overlap, w.on_failure_url, w.next_run_at, w.last_fired_at, w.created_at,
+                   w.enabled, w.max_attempts, w.misfire, w.overlap, w.on_failure_url, w.filter, w.next_run_at, w.last_fired_at, w.created_at,
                    w.updated_at, NULL AS last_run_status, NULL AS last_run_at
               FROM workflows w
              WHERE w.trigger_type = 'webhook' AND w.trigger_config->>'token' = :token
@@ -203,6 +206,7 @@ class WorkflowStore {
         rs.getString("misfire"),
         rs.getString("overlap"),
         rs.getString("on_failure_url"),
+        rs.getString("filter"),
         instant(rs, "next_run_at"),
         instant(rs, "last_fired_at"),
         rs.getString("last_run_status"),

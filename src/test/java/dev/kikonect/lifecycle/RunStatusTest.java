@@ -52,7 +52,7 @@ class RunStatusTest extends ApiTest {
   void only_pending_running_and_retrying_are_unfinished() {
     assertThat(RunStatus.ACTIVE).containsExactly(RunStatus.PENDING, RunStatus.RUNNING, RunStatus.RETRYING);
     assertThat(Arrays.stream(RunStatus.values()).filter(RunStatus::finished))
-        .containsExactly(RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.SKIPPED);
+        .containsExactly(RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.SKIPPED, RunStatus.FILTERED);
     assertThat(RunStatus.ACTIVE_SQL).isEqualTo("('pending', 'running', 'retrying')");
   }
 

@@ -1,0 +1,72 @@
+package dev.kikonect.steps;
+
+import com.dashjoin.jsonata.Jsonata;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import org.springframework.stereotype.Component;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A workflow's {@code filter}: checked when the workflow is saved, evaluated for each webhook and manual run (compiled
+ * once per expression text, at most 10,000 kept). A filter that is not true (false, undefined, an error) keeps the run
+ * from being delivered; an error says why.
+ */
+@Component
+public class Filters {
+
+  /** The outcome for one run: pass, or not, with the error when the expression failed. */
+  public record Verdict(boolean passes, String error) {}
+
+  private final Cache<String, Expression> compiled = Caffeine.newBuilder().maximumSize(10_000).build();
+  private final JsonMapper json;
+
+  public Filters(JsonMapper json) {
+    this.json = json;
+  }
+
+  /** Why {@code filter} cannot be saved (its parser's message and position), if it cannot. */
+  public Optional<String> problem(String filter) {
+    try {
+      Expression.compile("filter", filter);
+      return Optional.empty();
+    } catch (ExpressionException e) {
+      return Optional.of(e.reason());
+    }
+  }
+
+  /**
+   * Evaluates {@code filter} for a run of workflow {@code workflowId}: the context is the payload (the JSON text that
+   * will be delivered), the incoming request's headers (names lower-cased) and query, the run's trigger and the workflow.
+   */
+  public Verdict evaluate(
+      String filter, String payloadJson, Map<String, String> headers, Map<String, String> query, String trigger, long workflowId, String name) {
+    Map<String, Object> context = new LinkedHashMap<>();
+    try {
+      context.put("payload", json.readValue(payloadJson, Object.class));
+    } catch (JacksonException e) {
+      return new Verdict(false, "filter: the payload is not JSON");
+    }
+    Map<String, String> lower = new LinkedHashMap<>();
+    headers.forEach((k, v) -> lower.put(k.toLowerCase(Locale.ROOT), v));
+    context.put("headers", lower);
+    context.put("query", query);
+    Map<String, Object> run = new LinkedHashMap<>();
+    run.put("trigger", trigger);
+    context.put("run", run);
+    Map<String, Object> workflow = new LinkedHashMap<>();
+    workflow.put("id", workflowId);
+    workflow.put("name", name);
+    context.put("workflow", workflow);
+    try {
+      Object result = compiled.get(filter, f -> Expression.compile("filter", f)).evaluate(context);
+      return new Verdict(Jsonata.boolize(DryRun.plain(result)), null);
+    } catch (ExpressionException e) {
+      return new Verdict(false, "filter: " + e.reason());
+    }
+  }
+}
