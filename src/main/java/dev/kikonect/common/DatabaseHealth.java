@@ -6,7 +6,7 @@ import org.springframework.stereotype.Component;
 
 /**
  * Whether the database takes work now: as the last probe found it (db/DatabaseWatch probes every half second; an
- * error or two seconds without an answer is "down"), and whether writes were just refused for want of resources
+ * error, or five seconds without an answer, is "down"), and whether writes were just refused for want of resources
  * (disk full: SQLSTATE class 53) or because the server is read-only (25006) while reads still work. Readiness
  * reports it, and ingest refuses at once with 503 while it is down instead of letting requests queue behind a
  * database that will not take them. A refused write holds "down" for {@link #HOLD}; then writes are tried again.

@@ -46,7 +46,7 @@ class DatabaseFaultsTest {
       // Paused: every answer within about a second, none of them a 202.
       signal("STOP", postgresProcesses(pidFile));
       try {
-        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> api.get("/health/ready", null).status() == 503);
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/health/ready", null).status() == 503);
         for (int i = 0; i < 5; i++) {
           long started = System.nanoTime();
           Api.Response response = post(api, hook);
