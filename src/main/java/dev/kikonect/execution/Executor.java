@@ -155,9 +155,10 @@ class Executor implements SmartLifecycle {
 
   /**
    * Claims up to {@code wanted} jobs whose payloads fit the free memory and starts their deliveries; returns how
-   * many. Each delivery holds its payload once, as the bytes it sends: the claimed rows go out of scope here.
+   * many were started (each holds one slot). Interrupted or shut down midway, the claimed jobs not started go back to
+   * the queue at once. Each delivery holds its payload once, as the bytes it sends.
    */
-  private int claimAndDispatch(int wanted) throws InterruptedException {
+  private int claimAndDispatch(int wanted) {
     long free = memory.availablePermits() * 1024L - wanted * OVERHEAD;
     long[] saturated =
         inFlightByOwner.entrySet().stream()
@@ -165,16 +166,39 @@ class Executor implements SmartLifecycle {
             .mapToLong(Map.Entry::getKey)
             .toArray();
     List<ClaimedJob> jobs = queue.claim(wanted, free, saturated, clock.instant(), settings.leaseDuration(), node);
-    for (ClaimedJob claimed : jobs) {
-      inFlightByOwner.merge(claimed.userId(), 1, Integer::sum);
-      byte[] body = claimed.payload().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-      int costKib = (int) ((body.length + OVERHEAD + 1023) / 1024);
-      memory.acquire(costKib); // free at claim time covers the batch; only this thread acquires
-      ClaimedJob job = claimed.withoutPayload();
-      inFlight.put(job.jobId(), job);
-      deliveries.submit(() -> deliverAndRecord(job, body, costKib));
+    int dispatched = 0;
+    try {
+      for (ClaimedJob claimed : jobs) {
+        byte[] body = claimed.payload().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        int costKib = (int) ((body.length + OVERHEAD + 1023) / 1024);
+        memory.acquire(costKib); // free at claim time covers the batch; only this thread acquires
+        ClaimedJob job = claimed.withoutPayload();
+        inFlightByOwner.merge(job.userId(), 1, Integer::sum);
+        inFlight.put(job.jobId(), job);
+        try {
+          deliveries.submit(() -> deliverAndRecord(job, body, costKib));
+        } catch (RuntimeException e) { // shutting down: undo this one, hand it back below
+          inFlight.remove(job.jobId());
+          inFlightByOwner.computeIfPresent(job.userId(), (owner, n) -> n == 1 ? null : n - 1);
+          memory.release(costKib);
+          throw e;
+        }
+        dispatched++;
+      }
+    } catch (InterruptedException | RuntimeException e) {
+      if (e instanceof InterruptedException || e instanceof java.util.concurrent.RejectedExecutionException) {
+        Thread.currentThread().interrupt(); // stopping: the claim loop ends
+      } else {
+        log.warn("Starting claimed deliveries failed; handing the rest back: {}", e.toString());
+      }
+      List<ClaimedJob> undelivered = jobs.subList(dispatched, jobs.size());
+      try {
+        queue.release(undelivered, clock.instant());
+      } catch (RuntimeException releaseFailed) {
+        log.warn("Handing back {} claimed jobs failed; their leases will expire: {}", undelivered.size(), releaseFailed.toString());
+      }
     }
-    return jobs.size();
+    return dispatched;
   }
 
   private void leaseLoop() {

@@ -17,6 +17,8 @@ import java.util.function.Function;
 final class DryRun {
 
   static final int MAX_BODY_BYTES = 1024 * 1024;
+  /** A whole dry run's time: each expression has 100 ms, and 20 steps of 50 templated headers would add up. */
+  static final java.time.Duration TOTAL = java.time.Duration.ofSeconds(2);
 
   /** What one step would do. {@code status}: would_send, skipped (its {@code when} is false), error, or not_reached. */
   record StepResult(String key, String status, Map<String, Object> request, Map<String, Object> error, List<String> needs) {}
@@ -48,7 +50,14 @@ final class DryRun {
     }
     List<StepResult> results = new ArrayList<>();
     Map<String, String> outcome = new LinkedHashMap<>();
+    long deadline = System.nanoTime() + TOTAL.toNanos();
     for (StepDefinitions.Step step : definition.steps()) {
+      if (System.nanoTime() - deadline > 0) {
+        outcome.put(step.key(), "not_reached");
+        results.add(new StepResult(step.key(), "not_reached", null,
+            Map.of("reason", "the dry run took its " + TOTAL.toSeconds() + " s before this step"), step.needs()));
+        continue;
+      }
       String blocked = step.needs().stream().filter(n -> !"would_send".equals(outcome.get(n))).findFirst().orElse(null);
       if (blocked != null) {
         outcome.put(step.key(), "not_reached");

@@ -13,7 +13,8 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * A workflow's {@code filter}: checked when the workflow is saved, evaluated for each webhook and manual run (compiled
- * once per expression text, at most 10,000 kept). A filter that is not true (false, undefined, an error) keeps the run
+ * once per expression text; the compiled filters kept are budgeted in bytes: 16 MiB, counting a compiled expression
+ * as 16 bytes per character of its text, the least used evicted first). A filter that is not true (false, undefined, an error) keeps the run
  * from being delivered; an error says why.
  */
 @Component
@@ -22,7 +23,8 @@ public class Filters {
   /** The outcome for one run: pass, or not, with the error when the expression failed. */
   public record Verdict(boolean passes, String error) {}
 
-  private final Cache<String, Expression> compiled = Caffeine.newBuilder().maximumSize(10_000).build();
+  private final Cache<String, Expression> compiled =
+      Caffeine.newBuilder().maximumWeight(16L * 1024 * 1024).weigher((String text, Expression e) -> 64 + 16 * text.length()).build();
   private final JsonMapper json;
 
   public Filters(JsonMapper json) {

@@ -21,6 +21,8 @@ import java.util.regex.Pattern;
 final class StepDefinitions {
 
   static final int MAX_STEPS = 20;
+  /** Headers per step: each value may be a template, evaluated per request, so their number is bounded too. */
+  static final int MAX_HEADERS = 50;
   static final Pattern KEY = Pattern.compile("[a-z][a-z0-9_]{0,39}");
   static final Set<String> METHODS = Set.of("GET", "POST", "PUT", "PATCH", "DELETE");
   /** Headers KiKonect sets itself: a step may not. */
@@ -140,6 +142,8 @@ final class StepDefinitions {
     if (raw.containsKey("headers")) {
       if (!(raw.get("headers") instanceof Map<?, ?> h)) {
         problems.add(new FieldProblem(at + ".headers", "must be an object of header names to values"));
+      } else if (h.size() > MAX_HEADERS) {
+        problems.add(new FieldProblem(at + ".headers", "has " + h.size() + " headers; at most " + MAX_HEADERS));
       } else {
         for (Map.Entry<?, ?> e : h.entrySet()) {
           String name = String.valueOf(e.getKey());

@@ -23,9 +23,11 @@ import tools.jackson.databind.json.JsonMapper;
 class StepsController {
 
   private final JsonMapper json;
+  private final java.time.Clock clock;
 
-  StepsController(JsonMapper json) {
+  StepsController(JsonMapper json, java.time.Clock clock) {
     this.json = json;
+    this.clock = clock;
   }
 
   @PostMapping("/workflows/test")
@@ -51,7 +53,7 @@ class StepsController {
     Map<String, Object> run = new LinkedHashMap<>();
     run.put("id", null);
     run.put("trigger", body.getOrDefault("trigger", "manual"));
-    run.put("created_at", java.time.Instant.now().toString());
+    run.put("created_at", clock.instant().toString());
     run.put("scheduled_for", null);
     context.put("run", run);
     Map<String, Object> wf = new LinkedHashMap<>();

@@ -136,6 +136,11 @@ class DryRunApiTest extends ApiTest {
     assertField(Map.of("steps", List.of(Map.of("key", "a", "url", "https://x.example", "headers", Map.of("webhook-id", "x")))), "workflow.steps[0].headers.webhook-id", "set by KiKonect");
     assertField(Map.of("steps", List.of(Map.of("key", "a"))), "workflow.steps[0].url", "required");
     assertField(Map.of("filter", "payload.(", "steps", List.of(Map.of("key", "a", "url", "https://x.example"))), "workflow.filter", "position");
+    Map<String, Object> headers = new java.util.HashMap<>();
+    for (int i = 0; i < 51; i++) {
+      headers.put("X-H" + i, "v");
+    }
+    assertField(Map.of("steps", List.of(Map.of("key", "a", "url", "https://x.example", "headers", headers))), "workflow.steps[0].headers", "at most 50");
     List<Object> many = new ArrayList<>();
     for (int i = 0; i < 21; i++) {
       many.add(Map.of("key", "s" + i, "url", "https://x.example"));
