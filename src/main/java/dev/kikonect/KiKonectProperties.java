@@ -79,7 +79,8 @@ public record KiKonectProperties(
       @DefaultValue({"5s", "1m", "5m", "30m", "2h", "6h", "14h"}) List<Duration> retryDelays,
       @DefaultValue("6h") Duration maxRetryAfter,
       @DefaultValue("false") boolean allowPrivateNetworks,
-      @DefaultValue List<String> allowedCidrs) {}
+      @DefaultValue List<String> allowedCidrs,
+      @DefaultValue("256KB") org.springframework.util.unit.DataSize maxKeptResponse) {}
 
   /**
    * @param concurrency deliveries in flight at once on this node (each on its own virtual thread)

@@ -70,25 +70,51 @@ class Delivery implements AutoCloseable {
     this.client = new DeliveryClient(guard, tls, connectTimeout);
   }
 
-  /** Delivers {@code job}, whose payload is {@code body} (the job itself no longer holds it). */
-  Attempt deliver(ClaimedJob job, byte[] body) {
-    return send(job.actionUrl(), job.webhookId(), job.signingSecret(), job.previousSecret(), body, job.attempt());
-  }
+  /** An attempt and, when asked for, the response kept for the steps that need this one. */
+  record Sent(Attempt attempt, dev.kikonect.lifecycle.JobQueue.KeptResponse kept) {}
 
   /** One signed POST of {@code body} (a JSON text in UTF-8) to {@code url}; the secrets may be null (unsigned). */
   Attempt send(String url, String webhookId, String signingSecret, String previousSecret, byte[] body, int number) {
+    return send("POST", url, List.of(), webhookId, signingSecret, previousSecret, body, number, timeout, 0).attempt();
+  }
+
+  /**
+   * One signed request: {@code method} with {@code body} (null: none, signed as empty) to {@code url}, KiKonect's
+   * headers (Content-Type when there is a body, User-Agent, the Standard Webhooks headers) and then the step's own
+   * {@code stepHeaders} (which may replace Content-Type or User-Agent). {@code keep} > 0: the response's status,
+   * headers and up to that many bytes of its body are kept for dependants.
+   */
+  Sent send(
+      String method,
+      String url,
+      List<Map.Entry<String, String>> stepHeaders,
+      String webhookId,
+      String signingSecret,
+      String previousSecret,
+      byte[] body,
+      int number,
+      Duration timeout,
+      int keep) {
     Instant started = clock.instant();
     long startNanos = System.nanoTime();
     long timestamp = started.getEpochSecond();
-    List<Map.Entry<String, String>> headers = new ArrayList<>(6);
-    headers.add(Map.entry("Content-Type", "application/json"));
-    headers.add(Map.entry("User-Agent", userAgent));
+    List<Map.Entry<String, String>> headers = new ArrayList<>(6 + stepHeaders.size());
+    java.util.Set<String> given = new java.util.HashSet<>();
+    stepHeaders.forEach(h -> given.add(h.getKey().toLowerCase(Locale.ROOT)));
+    if (body != null && !given.contains("content-type")) {
+      headers.add(Map.entry("Content-Type", "application/json"));
+    }
+    if (!given.contains("user-agent")) {
+      headers.add(Map.entry("User-Agent", userAgent));
+    }
+    headers.addAll(stepHeaders);
+    byte[] signed = body == null ? new byte[0] : body;
     headers.add(Map.entry("webhook-id", webhookId));
     headers.add(Map.entry("webhook-timestamp", Long.toString(timestamp)));
     if (signingSecret != null) {
-      String signature = Signatures.sign(signingSecret, webhookId, timestamp, body);
+      String signature = Signatures.sign(signingSecret, webhookId, timestamp, signed);
       if (previousSecret != null) {
-        signature += " " + Signatures.sign(previousSecret, webhookId, timestamp, body);
+        signature += " " + Signatures.sign(previousSecret, webhookId, timestamp, signed);
       }
       headers.add(Map.entry("webhook-signature", signature));
     }
@@ -96,14 +122,26 @@ class Delivery implements AutoCloseable {
     try {
       uri = URI.create(url);
     } catch (IllegalArgumentException e) {
-      return failure(number, started, startNanos, false, "invalid action URL: " + e.getMessage());
+      return failure(number, started, startNanos, false, "invalid URL: " + e.getMessage());
     }
     try {
-      DeliveryClient.Response response = client.post(uri, headers, body, timeout);
+      DeliveryClient.Response response =
+          client.send(method, uri, headers, body, timeout, Math.max(keep, DeliveryClient.BODY_PREFIX));
       int status = response.status();
       boolean ok = status >= 200 && status < 300;
       boolean retryable = status == 408 || status == 425 || status == 429 || status >= 500;
-      return new Attempt(
+      byte[] logged = response.body();
+      boolean loggedTruncated = response.bodyTruncated();
+      if (logged.length > DeliveryClient.BODY_PREFIX) {
+        logged = java.util.Arrays.copyOf(logged, DeliveryClient.BODY_PREFIX);
+        loggedTruncated = true;
+      }
+      dev.kikonect.lifecycle.JobQueue.KeptResponse kept =
+          keep > 0 && ok
+              ? new dev.kikonect.lifecycle.JobQueue.KeptResponse(
+                  status, headersJson(response.headers()), bodyText(response.body(), false))
+              : null;
+      return new Sent(new Attempt(
           number,
           started,
           elapsedMs(startNanos),
@@ -111,11 +149,11 @@ class Delivery implements AutoCloseable {
           !ok && retryable,
           status,
           headersJson(response.headers()),
-          bodyText(response.body(), response.bodyTruncated()),
+          bodyText(logged, loggedTruncated),
           ok ? null : "HTTP " + status,
-          ok ? null : retryAfter(response));
+          ok ? null : retryAfter(response)), kept);
     } catch (IllegalArgumentException e) {
-      return failure(number, started, startNanos, false, "invalid action URL: " + e.getMessage());
+      return failure(number, started, startNanos, false, "invalid URL: " + e.getMessage());
     } catch (DeliveryClient.RefusedAddressException e) {
       return failure(number, started, startNanos, false, "refused: " + e.getMessage() + " (see kikonect.delivery.allow-private-networks)");
     } catch (DeliveryClient.DeadlineException e) {
@@ -132,11 +170,11 @@ class Delivery implements AutoCloseable {
     }
   }
 
-  private Attempt failure(int number, Instant started, long startNanos, boolean retryable, String error) {
+  private Sent failure(int number, Instant started, long startNanos, boolean retryable, String error) {
     // Exception messages may quote the receiver's bytes (OkHttp: "Unexpected status line: ..."): escaped, so that
     // they cannot forge log lines or terminal escapes where the error is logged and shown.
-    return new Attempt(
-        number, started, elapsedMs(startNanos), false, retryable, null, null, null, dev.kikonect.common.Printable.of(error, 500), null);
+    return new Sent(new Attempt(
+        number, started, elapsedMs(startNanos), false, retryable, null, null, null, dev.kikonect.common.Printable.of(error, 500), null), null);
   }
 
   private static long elapsedMs(long startNanos) {

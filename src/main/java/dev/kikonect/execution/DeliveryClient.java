@@ -43,7 +43,7 @@ import okio.BufferedSource;
  *       body (a receiver that stops reading cannot hold a delivery), waiting and reading the response.
  *   <li>No redirects followed, nothing retried by the client (KiKonect's retry policy decides), keep-alive
  *       connections pooled, gzip responses decoded.
- *   <li>Only the first {@link #BODY_PREFIX} bytes of a response are read; a longer body ends the call, so the rest is
+ *   <li>Only the first {@link #BODY_PREFIX} bytes of a response are read (more for a step whose response is kept); a longer body ends the call, so the rest is
  *       never read (the connection is dropped instead of drained).
  * </ul>
  */
@@ -190,6 +190,15 @@ final class DeliveryClient implements AutoCloseable {
    * @throws IllegalArgumentException when the URI is not an http or https URL
    */
   Response post(URI uri, List<Map.Entry<String, String>> headers, byte[] body, Duration timeout) throws IOException {
+    return send("POST", uri, headers, body, timeout, BODY_PREFIX);
+  }
+
+  /**
+   * Sends {@code method} with {@code body} (null: no body, for GET and DELETE) and reads at most {@code maxBody}
+   * bytes of the response; the whole exchange ends within {@code timeout}.
+   */
+  Response send(String method, URI uri, List<Map.Entry<String, String>> headers, byte[] body, Duration timeout, int maxBody)
+      throws IOException {
     HttpUrl url = HttpUrl.get(uri.toString());
     Progress progress = new Progress();
     Request.Builder request = new Request.Builder().url(url).tag(Progress.class, progress);
@@ -197,13 +206,13 @@ final class DeliveryClient implements AutoCloseable {
       request.addHeader(h.getKey(), h.getValue());
     }
     // No media type on the body: the Content-Type header above is sent as given.
-    request.post(RequestBody.create(body, null));
+    request.method(method, body == null ? null : RequestBody.create(body, null));
     Call call = client.newCall(request.build());
     call.timeout().timeout(timeout.toNanos(), TimeUnit.NANOSECONDS);
     try (okhttp3.Response response = call.execute()) {
       BufferedSource source = response.body().source();
-      boolean truncated = source.request(BODY_PREFIX + 1);
-      byte[] prefix = source.getBuffer().readByteArray(Math.min(source.getBuffer().size(), BODY_PREFIX));
+      boolean truncated = source.request(maxBody + 1L);
+      byte[] prefix = source.getBuffer().readByteArray(Math.min(source.getBuffer().size(), maxBody));
       if (truncated) {
         call.cancel(); // close the connection rather than read (or drain) the rest
       }

@@ -24,6 +24,12 @@ import org.slf4j.MDC;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import dev.kikonect.common.Batcher;
+import dev.kikonect.steps.ExpressionException;
+import dev.kikonect.steps.StepDefinitions;
+import dev.kikonect.steps.StepRequests;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import tools.jackson.databind.json.JsonMapper;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
@@ -56,6 +62,7 @@ class Executor implements SmartLifecycle {
   private final Semaphore slots;
   private final HostLimiter hosts;
   private final Duration hostPatience;
+  private final Duration defaultTimeout;
   /** The memory budget ({@code kikonect.executor.memory-budget}) in KiB: payload plus {@link #OVERHEAD} per delivery. */
   private final Semaphore memory;
   private final String node;
@@ -65,7 +72,13 @@ class Executor implements SmartLifecycle {
   private final MeterRegistry meters;
   private final Timer deliveryDuration;
   /** Completions of many deliveries share one statement and one commit (see {@link Batcher}). */
-  private final Batcher<JobQueue.Completion, Boolean> completer;
+  private final Batcher<JobQueue.Completion, JobQueue.Done> completer;
+  private final JsonMapper json;
+  /** Compiled step lists, by their JSON text (shared by every run of a workflow), budgeted at 16 MiB of text. */
+  private final Cache<String, StepDefinitions.Definition> definitions =
+      Caffeine.newBuilder().maximumWeight(16L * 1024 * 1024).weigher((String text, StepDefinitions.Definition d) -> 64 + 16 * text.length()).build();
+  /** How much of a step's response is kept for the steps that need it. */
+  private final int keepBytes;
 
   private volatile boolean running;
   private Thread dispatcher;
@@ -79,8 +92,11 @@ class Executor implements SmartLifecycle {
       WorkSignal signal,
       Clock clock,
       KiKonectProperties properties,
-      MeterRegistry meters) {
+      MeterRegistry meters,
+      JsonMapper json) {
     this.meters = meters;
+    this.json = json;
+    this.keepBytes = (int) Math.min(Integer.MAX_VALUE - 1, properties.delivery().maxKeptResponse().toBytes());
     this.deliveryDuration =
         Timer.builder("kikonect.delivery.duration").description("How long one delivery attempt took").publishPercentileHistogram().register(meters);
     this.queue = queue;
@@ -100,6 +116,7 @@ class Executor implements SmartLifecycle {
     this.slots = new Semaphore(settings.concurrency());
     this.hosts = new HostLimiter(Math.max(1, settings.perHostConcurrency()));
     this.hostPatience = properties.delivery().timeout();
+    this.defaultTimeout = properties.delivery().timeout();
     long budgetKib = Math.max(settings.memoryBudget().toBytes(), LARGEST + settings.batchSize() * OVERHEAD) / 1024;
     this.memory = new Semaphore((int) Math.min(Integer.MAX_VALUE, budgetKib));
     io.micrometer.core.instrument.Gauge.builder("kikonect.executor.memory", memory, m -> (budgetKib - m.availablePermits()) * 1024.0)
@@ -170,7 +187,9 @@ class Executor implements SmartLifecycle {
     try {
       for (ClaimedJob claimed : jobs) {
         byte[] body = claimed.payload().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        int costKib = (int) ((body.length + OVERHEAD + 1023) / 1024);
+        // A step of a tracked run may keep its response for the steps that need it: room for that too.
+        long keeps = claimed.tracked() ? keepBytes : 0;
+        int costKib = (int) ((body.length + OVERHEAD + keeps + 1023) / 1024);
         memory.acquire(costKib); // free at claim time covers the batch; only this thread acquires
         ClaimedJob job = claimed.withoutPayload();
         inFlightByOwner.merge(job.userId(), 1, Integer::sum);
@@ -235,12 +254,51 @@ class Executor implements SmartLifecycle {
     }
   }
 
-  private void deliverAndRecord(ClaimedJob job, byte[] body, int costKib) {
+  private void deliverAndRecord(ClaimedJob job, byte[] payload, int costKib) {
     MDC.put("run_id", Long.toString(job.runId()));
     MDC.put("workflow_id", Long.toString(job.workflowId()));
-    String host = host(job.actionUrl());
+    String host = null;
     boolean turn = false;
     try {
+      Instant started = clock.instant();
+      if (job.runCancelled()) {
+        record(job, null, JobQueue.Next.CANCELLED, null, null);
+        return;
+      }
+      StepDefinitions.Step step;
+      StepRequests.Rendered request;
+      boolean keep;
+      try {
+        StepDefinitions.Definition definition = definitions.get(job.steps(), this::compile);
+        step = job.step() == null ? definition.steps().get(0) : definition.step(job.step()).orElse(null);
+        if (step == null) {
+          record(job, refused(job, started, "the step '" + job.step() + "' is no longer in the workflow"), JobQueue.Next.FAILED, null, null);
+          return;
+        }
+        java.util.Map<String, Object> context = step.dynamic() ? context(job, payload, definition, step) : null;
+        if (job.tracked() && !StepRequests.runs(step, context)) {
+          record(job, null, JobQueue.Next.SKIPPED, null, null);
+          return;
+        }
+        request = StepRequests.render(step, context, payload, json::writeValueAsString);
+        keep = job.tracked() && definition.needed(step.key());
+      } catch (ExpressionException e) {
+        // An expression that fails at run time fails its step at once: sending it again would fail the same way.
+        record(job, refused(job, started, relative(e.field()) + ": " + e.reason()), JobQueue.Next.FAILED, null, null);
+        return;
+      } catch (RuntimeException e) {
+        // A bug or a corrupt row still ends as a failed attempt, never as a lease that expires again and again.
+        log.error("Preparing step {} of run {} failed inside KiKonect", job.step(), job.runId(), e);
+        record(job, refused(job, started, "internal error: " + e.getClass().getSimpleName()), JobQueue.Next.FAILED, null, null);
+        return;
+      }
+      payload = null; // the request holds what is sent
+      java.util.Optional<String> badUrl = badUrl(request.url());
+      if (badUrl.isPresent()) {
+        record(job, refused(job, started, "url: " + badUrl.get()), JobQueue.Next.FAILED, null, null);
+        return;
+      }
+      host = host(request.url());
       turn = hosts.acquire(host, hostPatience);
       if (!turn) {
         // Its host has as many deliveries in flight as one host may: back to the queue, no attempt spent.
@@ -248,40 +306,26 @@ class Executor implements SmartLifecycle {
         meters.counter("kikonect.deliveries.deferred", "reason", "host_busy").increment();
         return;
       }
-      Attempt attempt = attempt(job, body);
+      Duration timeout = step.timeoutSeconds() == null ? defaultTimeout : Duration.ofSeconds(step.timeoutSeconds());
+      Delivery.Sent sent = attempt(job, request, timeout, keep ? keepBytes : 0);
+      Attempt attempt = sent.attempt();
       deliveryDuration.record(Duration.ofMillis(attempt.durationMs()));
       if (Thread.currentThread().isInterrupted()) {
         return; // shutting down: the job was handed back and will be delivered again elsewhere
       }
       Instant now = clock.instant();
+      int maxAttempts = step.maxAttempts() == null ? job.maxAttempts() : step.maxAttempts();
       JobQueue.Next next;
       Instant retryAt = null;
       if (attempt.succeeded()) {
         next = JobQueue.Next.SUCCEEDED;
-      } else if (attempt.retryable() && job.attempt() < job.maxAttempts()) {
+      } else if (attempt.retryable() && job.attempt() < maxAttempts) {
         next = JobQueue.Next.RETRY;
         retryAt = now.plus(retries.delayAfter(job.attempt(), attempt.retryAfter()));
       } else {
         next = JobQueue.Next.FAILED;
       }
-      if (!completer.submit(new JobQueue.Completion(job, attempt, next, retryAt)).join()) {
-        log.warn("Job {} (run {}) lost its lease before completing; its newer attempt stands", job.jobId(), job.runId());
-      } else {
-        String outcome = attempt.succeeded() ? "success" : next == JobQueue.Next.RETRY ? "retryable_failure" : "permanent_failure";
-        meters.counter("kikonect.deliveries", "outcome", outcome).increment();
-        if (next != JobQueue.Next.RETRY) {
-          meters.counter("kikonect.runs", "trigger", job.trigger(), "outcome", next.runStatus().wire()).increment();
-          Timer.builder("kikonect.run.latency")
-              .description("From run created to run finished (succeeded or failed)")
-              .tag("outcome", next.runStatus().wire())
-              .publishPercentileHistogram()
-              .register(meters)
-              .record(Duration.between(job.runCreatedAt(), now));
-        }
-        if (!attempt.succeeded()) {
-          log.info("Delivery attempt {} of run {} failed: {}", attempt.number(), job.runId(), attempt.error());
-        }
-      }
+      record(job, attempt, next, retryAt, sent.kept());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt(); // shutting down while waiting for a turn: the job is handed back
     } catch (Throwable e) {
@@ -295,6 +339,121 @@ class Executor implements SmartLifecycle {
       memory.release(costKib);
       slots.release();
       MDC.clear();
+    }
+  }
+
+  /** Completes the job (through the batched completer) and counts what happened. */
+  private void record(ClaimedJob job, Attempt attempt, JobQueue.Next next, Instant retryAt, JobQueue.KeptResponse kept) {
+    Instant now = clock.instant();
+    JobQueue.Done done = completer.submit(new JobQueue.Completion(job, attempt, next, retryAt, kept)).join();
+    if (!done.applied()) {
+      log.warn("Job {} (run {}) lost its lease before completing; its newer attempt stands", job.jobId(), job.runId());
+      return;
+    }
+    if (attempt != null) {
+      String outcome = attempt.succeeded() ? "success" : next == JobQueue.Next.RETRY ? "retryable_failure" : "permanent_failure";
+      meters.counter("kikonect.deliveries", "outcome", outcome).increment();
+      if (!attempt.succeeded()) {
+        log.info("Delivery attempt {} of run {}{} failed: {}", attempt.number(), job.runId(),
+            job.step() == null ? "" : " (step " + job.step() + ")", attempt.error());
+      }
+    }
+    if (done.runEnded() != null) {
+      meters.counter("kikonect.runs", "trigger", job.trigger(), "outcome", done.runEnded().wire()).increment();
+      Timer.builder("kikonect.run.latency")
+          .description("From run created to run finished (succeeded or failed)")
+          .tag("outcome", done.runEnded().wire())
+          .publishPercentileHistogram()
+          .register(meters)
+          .record(Duration.between(job.runCreatedAt(), now));
+    }
+  }
+
+  /** A failed attempt that sent nothing (an expression or the URL failed first): not worth retrying. */
+  private Attempt refused(ClaimedJob job, Instant started, String error) {
+    return new Attempt(
+        job.number(), started, Duration.between(started, clock.instant()).toMillis(), false, false, null, null, null,
+        dev.kikonect.common.Printable.of(error, 1000), null);
+  }
+
+  /** "steps[1].body" as the step's own field, "body". */
+  private static String relative(String field) {
+    return field.startsWith("steps[") && field.contains("].") ? field.substring(field.indexOf("].") + 2) : field;
+  }
+
+  /** Why a URL (templated ones are only known now) cannot be sent to; the address is checked when connecting. */
+  private static java.util.Optional<String> badUrl(String url) {
+    try {
+      java.net.URI uri = new java.net.URI(url);
+      String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
+      if (!uri.isAbsolute() || !(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
+        return java.util.Optional.of("'" + dev.kikonect.common.Printable.of(url, 200) + "' is not an absolute http or https URL");
+      }
+      if (uri.getUserInfo() != null) {
+        return java.util.Optional.of("must not contain credentials");
+      }
+      return java.util.Optional.empty();
+    } catch (java.net.URISyntaxException e) {
+      return java.util.Optional.of("'" + dev.kikonect.common.Printable.of(url, 200) + "' is not a valid URL: " + e.getReason());
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private StepDefinitions.Definition compile(String steps) {
+    return StepDefinitions.parse(java.util.Map.of("steps", json.readValue(steps, java.util.List.class)));
+  }
+
+  /**
+   * What a step's expressions see: payload, headers and query (of the incoming webhook, when kept), run, workflow
+   * and, for a step of a tracked run, {@code steps.<key>} for the steps it needs, directly or indirectly.
+   */
+  @SuppressWarnings("unchecked")
+  private java.util.Map<String, Object> context(
+      ClaimedJob job, byte[] payload, StepDefinitions.Definition definition, StepDefinitions.Step step) {
+    java.util.Map<String, Object> context = new java.util.LinkedHashMap<>();
+    context.put("payload", json.readValue(payload, Object.class));
+    java.util.Map<String, Object> request = job.request() == null ? java.util.Map.of() : json.readValue(job.request(), java.util.Map.class);
+    context.put("headers", request.getOrDefault("headers", java.util.Map.of()));
+    context.put("query", request.getOrDefault("query", java.util.Map.of()));
+    java.util.Map<String, Object> run = new java.util.LinkedHashMap<>();
+    run.put("id", job.runId());
+    run.put("trigger", job.trigger());
+    run.put("created_at", job.runCreatedAt().toString());
+    run.put("scheduled_for", job.scheduledFor() == null ? null : job.scheduledFor().toString());
+    context.put("run", run);
+    java.util.Map<String, Object> workflow = new java.util.LinkedHashMap<>();
+    workflow.put("id", job.workflowId());
+    workflow.put("name", job.workflowName());
+    context.put("workflow", workflow);
+    java.util.Map<String, Object> steps = new java.util.LinkedHashMap<>();
+    List<String> ancestors = job.tracked() ? definition.ancestors(step) : List.of();
+    if (!ancestors.isEmpty()) {
+      queue.stepResponses(job.runId(), ancestors).forEach((key, r) -> {
+        java.util.Map<String, Object> view = new java.util.LinkedHashMap<>();
+        view.put("status", r.status());
+        if (r.responseStatus() != null) {
+          java.util.Map<String, Object> response = new java.util.LinkedHashMap<>();
+          response.put("status", r.responseStatus());
+          response.put("headers", r.headers() == null ? java.util.Map.of() : json.readValue(r.headers(), java.util.Map.class));
+          response.put("body", parsedBody(r.body()));
+          view.put("response", response);
+        }
+        steps.put(key, view);
+      });
+    }
+    context.put("steps", steps);
+    return context;
+  }
+
+  /** A response body as an expression reads it: parsed when it is JSON, else the text. */
+  private Object parsedBody(String body) {
+    if (body == null || body.isEmpty()) {
+      return null;
+    }
+    try {
+      return json.readValue(body, Object.class);
+    } catch (tools.jackson.core.JacksonException e) {
+      return body;
     }
   }
 
@@ -316,17 +475,19 @@ class Executor implements SmartLifecycle {
    * One attempt. Whatever the attempt throws (a bug, a corrupt row) still counts as an attempt, so the job goes
    * through the retry policy to its end instead of losing its lease and coming back forever.
    */
-  private Attempt attempt(ClaimedJob job, byte[] body) {
+  private Delivery.Sent attempt(ClaimedJob job, StepRequests.Rendered request, Duration timeout, int keep) {
     Instant started = clock.instant();
     try {
-      return delivery.deliver(job, body);
+      return delivery.send(
+          request.method(), request.url(), request.headers(), job.webhookId(), job.signingSecret(), job.previousSecret(),
+          request.body(), job.number(), timeout, keep);
     } catch (OutOfMemoryError e) {
       throw e; // the process exits (-XX:+ExitOnOutOfMemoryError); the lease brings the job back elsewhere
     } catch (Throwable e) {
-      log.error("Delivery attempt {} of run {} failed inside KiKonect; counted as a failed attempt", job.attempt(), job.runId(), e);
-      return new Attempt(
-          job.attempt(), started, Duration.between(started, clock.instant()).toMillis(), false, true, null, null, null,
-          "internal error: " + e.getClass().getSimpleName(), null);
+      log.error("Delivery attempt {} of run {} failed inside KiKonect; counted as a failed attempt", job.number(), job.runId(), e);
+      return new Delivery.Sent(new Attempt(
+          job.number(), started, Duration.between(started, clock.instant()).toMillis(), false, true, null, null, null,
+          "internal error: " + e.getClass().getSimpleName(), null), null);
     }
   }
 

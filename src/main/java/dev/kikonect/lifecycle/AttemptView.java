@@ -4,10 +4,11 @@ import com.fasterxml.jackson.annotation.JsonRawValue;
 import java.time.Instant;
 
 /**
- * One delivery attempt of a run: when, how long, and what came back (status, headers with credentials redacted, the
+ * One delivery attempt of a run (of its step {@code step}; null for an untracked run's one step): when, how long, and what came back (status, headers with credentials redacted, the
  * first 4 KiB of the body) or what went wrong.
  */
 public record AttemptView(
+    String step,
     int number,
     Instant startedAt,
     long durationMs,

@@ -1,32 +1,55 @@
 package dev.kikonect.lifecycle;
 
+import java.time.Instant;
 import java.util.UUID;
 
 /**
  * A job this node holds a lease on, with everything needed to deliver it. {@code previousSecret} is set while a
  * rotated-out signing secret still signs (24 hours after rotation). {@code payload} is null once the executor has
  * turned it into the bytes it sends ({@link #withoutPayload}), so that a delivery holds its payload once.
+ *
+ * <p>{@code step} is the key of the step this job delivers, or null for an untracked run (its workflow's one step,
+ * whose state is the run's own). {@code steps} is the workflow's step list as JSON. {@code attempt} counts this job's
+ * claims; the attempt's number is {@link #number()}: a retry from the failure gives a step a fresh budget, and its
+ * numbers go on from {@code attemptOffset}. {@code webhookId} is the step's own (a tracked run's steps each have one).
+ * {@code runCancelled}: the run was cancelled while this job was being claimed; it is not to be sent.
  */
 public record ClaimedJob(
     long jobId,
     long runId,
     long workflowId,
     int attempt,
+    int attemptOffset,
     int maxAttempts,
     UUID leaseToken,
-    String actionUrl,
+    String step,
+    String steps,
     String payload,
     String webhookId,
     String signingSecret,
     String previousSecret,
     String trigger,
-    java.time.Instant runCreatedAt,
-    long userId) {
+    Instant runCreatedAt,
+    Instant scheduledFor,
+    String request,
+    String workflowName,
+    long userId,
+    boolean runCancelled) {
+
+  /** This attempt's number in the step's attempt log. */
+  public int number() {
+    return attemptOffset + attempt;
+  }
+
+  /** Whether the run keeps per-step state (more than one step, or a step with a when). */
+  public boolean tracked() {
+    return step != null;
+  }
 
   /** This job without its payload. */
   public ClaimedJob withoutPayload() {
     return new ClaimedJob(
-        jobId, runId, workflowId, attempt, maxAttempts, leaseToken, actionUrl, null, webhookId, signingSecret, previousSecret,
-        trigger, runCreatedAt, userId);
+        jobId, runId, workflowId, attempt, attemptOffset, maxAttempts, leaseToken, step, steps, null, webhookId, signingSecret,
+        previousSecret, trigger, runCreatedAt, scheduledFor, request, workflowName, userId, runCancelled);
   }
 }

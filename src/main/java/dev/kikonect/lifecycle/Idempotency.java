@@ -25,13 +25,14 @@ public class Idempotency {
   private static final String INSERT_ONE =
       """
       WITH run AS (
-        INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, created_at)
-        VALUES (:workflow, :user, 'pending', :trigger, :payload::json, :now)
+        INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, created_at, open_steps, request)
+        SELECT w.id, :user, 'pending', :trigger, :payload::json, :now, CASE WHEN w.tracked THEN jsonb_array_length(w.steps) END, CAST(:request AS jsonb)
+          FROM workflows w WHERE w.id = :workflow
         RETURNING *
-      ), job AS (
-        INSERT INTO jobs (run_id, workflow_id, run_at, created_at)
-        SELECT id, workflow_id, created_at, created_at FROM run
       )
+      """
+          + RunSteps.START
+          + """
       SELECT
       """
           + Run.COLUMNS
@@ -54,7 +55,7 @@ public class Idempotency {
    * is returned instead. Two requests racing with one key get one run: the second waits on the key's unique index
    * until the first commits, then finds its run.
    */
-  public Enqueued enqueue(long workflowId, long userId, String trigger, String payload, String key) {
+  public Enqueued enqueue(long workflowId, long userId, String trigger, String payload, String key, String request) {
     Enqueued result =
         transactions.execute(
             status -> {
@@ -89,7 +90,7 @@ public class Idempotency {
                                     "idempotency-key-reused", "The run this Idempotency-Key created no longer exists; use a new key."));
                 return new Enqueued(earlier, true);
               }
-              Run run = insert(workflowId, userId, trigger, payload, now);
+              Run run = insert(workflowId, userId, trigger, payload, request, now);
               jdbc.sql("UPDATE idempotency_keys SET run_id = :run WHERE workflow_id = :workflow AND key = :key")
                   .param("run", run.id())
                   .param("workflow", workflowId)
@@ -103,8 +104,9 @@ public class Idempotency {
     return result;
   }
 
-  private Run insert(long workflowId, long userId, String trigger, String payload, Instant now) {
+  private Run insert(long workflowId, long userId, String trigger, String payload, String request, Instant now) {
     return jdbc.sql(INSERT_ONE)
+        .param("request", request, java.sql.Types.VARCHAR)
         .param("workflow", workflowId)
         .param("user", userId)
         .param("trigger", trigger)

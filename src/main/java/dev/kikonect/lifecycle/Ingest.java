@@ -22,7 +22,8 @@ public class Ingest {
    * trigger_config still is exactly that (what the request was checked against).
    */
   private record Request(
-      long workflowId, long userId, String trigger, String payload, String webhookId, String expectedConfig, String outcome, String error) {}
+      long workflowId, long userId, String trigger, String payload, String webhookId, String expectedConfig, String outcome, String error,
+      String request) {}
 
   /**
    * How long a request's run may wait for the group commit to take it. Past that it is dropped, never written, and
@@ -53,18 +54,20 @@ public class Ingest {
    * expectedConfig}, its trigger_config is no longer that one.
    */
   public Optional<Run> enqueueIfCurrent(long workflowId, long userId, String trigger, String payload, String expectedConfig) {
-    return enqueueIfCurrent(workflowId, userId, trigger, payload, expectedConfig, null, null);
+    return enqueueIfCurrent(workflowId, userId, trigger, payload, expectedConfig, null, null, null);
   }
 
   /**
    * As {@link #enqueueIfCurrent(long, long, String, String, String)}; with an {@code outcome} (filtered, or failed
-   * with {@code error}: the workflow's filter said no, or failed) the run is recorded finished, with no job.
+   * with {@code error}: the workflow's filter said no, or failed) the run is recorded finished, with no job. {@code
+   * request}: the incoming request's {headers, query} as JSON, kept for steps whose expressions read them (or null).
    */
   public Optional<Run> enqueueIfCurrent(
-      long workflowId, long userId, String trigger, String payload, String expectedConfig, RunStatus outcome, String error) {
+      long workflowId, long userId, String trigger, String payload, String expectedConfig, RunStatus outcome, String error,
+      String request) {
     health.requireUp(); // a database that does not answer gets no queue of requests behind it: 503 at once
     Run run = batcher.call(
-        new Request(workflowId, userId, trigger, payload, newWebhookId(), expectedConfig, outcome == null ? null : outcome.wire(), error),
+        new Request(workflowId, userId, trigger, payload, newWebhookId(), expectedConfig, outcome == null ? null : outcome.wire(), error, request),
         DEADLINE);
     if (run != null && outcome != null) {
       meters.counter("kikonect.runs", "trigger", trigger, "outcome", outcome.wire()).increment();
@@ -106,6 +109,7 @@ public class Ingest {
     String[] configs = new String[n];
     String[] outcomes = new String[n];
     String[] errors = new String[n];
+    String[] requestContexts = new String[n];
     for (int i = 0; i < n; i++) {
       Request r = requests.get(i);
       workflows[i] = r.workflowId();
@@ -116,6 +120,7 @@ public class Ingest {
       configs[i] = r.expectedConfig();
       outcomes[i] = r.outcome();
       errors[i] = r.error();
+      requestContexts[i] = r.request();
     }
     java.util.Map<String, Run> byWebhookId = new java.util.HashMap<>();
     // The join re-checks each request's workflow in the statement that commits it (see trigger/HookLookup): a run is only
@@ -123,19 +128,21 @@ public class Ingest {
     jdbc.sql(
             """
             WITH run AS (
-              INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, webhook_id, error, created_at, ended_at)
+              INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, webhook_id, error, created_at, ended_at,
+                                         open_steps, request)
               SELECT f.workflow_id, f.user_id, coalesce(f.outcome, 'pending'), f.trigger, f.payload::json, f.webhook_id,
-                     f.error, :now, CASE WHEN f.outcome IS NULL THEN NULL ELSE CAST(:now AS timestamptz) END
+                     f.error, :now, CASE WHEN f.outcome IS NULL THEN NULL ELSE CAST(:now AS timestamptz) END,
+                     CASE WHEN f.outcome IS NULL THEN CASE WHEN w.tracked THEN jsonb_array_length(w.steps) END END, f.request::jsonb
                 FROM unnest(:workflows::bigint[], :users::bigint[], :triggers::text[], :payloads::text[],
-                            :webhook_ids::text[], :configs::text[], :outcomes::text[], :errors::text[])
-                     AS f(workflow_id, user_id, trigger, payload, webhook_id, config, outcome, error)
+                            :webhook_ids::text[], :configs::text[], :outcomes::text[], :errors::text[], :requests::text[])
+                     AS f(workflow_id, user_id, trigger, payload, webhook_id, config, outcome, error, request)
                 JOIN workflows w ON w.id = f.workflow_id AND w.user_id = f.user_id AND w.enabled
                                 AND (f.config IS NULL OR w.trigger_config = f.config::jsonb)
               RETURNING *
-            ), job AS (
-              INSERT INTO jobs (run_id, workflow_id, run_at, created_at)
-              SELECT id, workflow_id, created_at, created_at FROM run WHERE status = 'pending'
             )
+            """
+                + RunSteps.START
+                + """
             SELECT webhook_id,
             """
                 + Run.COLUMNS
@@ -148,6 +155,7 @@ public class Ingest {
         .param("configs", configs)
         .param("outcomes", outcomes)
         .param("errors", errors)
+        .param("requests", requestContexts)
         .param("now", Timestamp.from(clock.instant()))
         .query(
             (rs, i) -> {

@@ -21,11 +21,16 @@ import org.springframework.stereotype.Repository;
 @Repository
 public class JobQueue {
 
-  /** Where a run goes after an attempt. */
+  /**
+   * Where a step goes after an attempt (for an untracked run, the run with it). SKIPPED: its {@code when} was false,
+   * nothing was sent; CANCELLED: its run was cancelled before it was sent (both only for tracked runs, with no attempt).
+   */
   public enum Next {
     SUCCEEDED(RunStatus.SUCCEEDED),
     RETRY(RunStatus.RETRYING),
-    FAILED(RunStatus.FAILED);
+    FAILED(RunStatus.FAILED),
+    SKIPPED(RunStatus.SKIPPED),
+    CANCELLED(RunStatus.CANCELLED);
 
     private final RunStatus runStatus;
 
@@ -42,8 +47,11 @@ public class JobQueue {
   private final JdbcClient jdbc;
   private final int defaultMaxAttempts;
 
-  JobQueue(JdbcClient jdbc, dev.kikonect.KiKonectProperties properties) {
+  private final org.springframework.transaction.support.TransactionTemplate transactions;
+
+  JobQueue(JdbcClient jdbc, dev.kikonect.KiKonectProperties properties, org.springframework.transaction.support.TransactionTemplate transactions) {
     this.jdbc = jdbc;
+    this.transactions = transactions;
     this.defaultMaxAttempts = properties.delivery().maxAttempts();
   }
 
@@ -73,15 +81,21 @@ public class JobQueue {
               -- This statement's commit does not wait for the disk (see the method's comment).
               SELECT set_config('synchronous_commit', 'off', true)
             ), due AS (
-              SELECT id, run_id, run_at FROM jobs, no_fsync
+              SELECT id, run_id, run_at, step FROM jobs, no_fsync
               WHERE status = 'pending' AND run_at <= :now
                 AND workflow_id NOT IN (SELECT w.id FROM workflows w WHERE w.user_id = ANY(:skip_owners::bigint[]))
               ORDER BY run_at, id
               LIMIT :limit
               FOR UPDATE OF jobs SKIP LOCKED
             ), sized AS (
-              -- The running total of payload bytes, oldest first: the memory budget cuts the batch there.
-              SELECT due.id, sum(octet_length(r.payload::text)) OVER (ORDER BY due.run_at, due.id) AS total,
+              -- The running total of payload bytes (plus, for a step of a tracked run, the responses of its run's steps
+              -- that it may read), oldest first: the memory budget cuts the batch there.
+              SELECT due.id,
+                     sum(octet_length(r.payload::text)
+                         + CASE WHEN due.step IS NULL THEN 0
+                                ELSE coalesce((SELECT sum(octet_length(s.response_body)) FROM run_steps s
+                                                WHERE s.run_id = due.run_id), 0) END)
+                       OVER (ORDER BY due.run_at, due.id) AS total,
                      row_number() OVER (ORDER BY due.run_at, due.id) AS n
                 FROM due JOIN workflow_runs r ON r.id = due.run_id
             ), claimed AS (
@@ -90,22 +104,37 @@ public class JobQueue {
                      lease_expires_at = :lease_until, locked_by = :node, started_at = :now
                 FROM sized
                WHERE j.id = sized.id AND (sized.total <= :max_bytes OR sized.n = 1)
-              RETURNING j.id, j.run_id, j.workflow_id, j.attempt, j.lease_token
+              RETURNING j.id, j.run_id, j.workflow_id, j.attempt, j.attempt_offset, j.lease_token, j.step
+            ), step_row AS (
+              UPDATE run_steps s
+                 SET status = 'running', attempts = claimed.attempt_offset + claimed.attempt,
+                     started_at = coalesce(s.started_at, :now), next_attempt_at = NULL
+                FROM claimed
+               WHERE claimed.step IS NOT NULL AND s.run_id = claimed.run_id AND s.key = claimed.step
+                 AND s.status IN ('pending', 'retrying')
+              RETURNING s.run_id, s.key, s.webhook_id
             ), run AS (
               UPDATE workflow_runs r
-                 SET status = 'running', started_at = coalesce(r.started_at, :now), attempts = claimed.attempt,
+                 SET status = CASE WHEN r.status = 'cancelled' THEN r.status ELSE 'running' END,
+                     started_at = coalesce(r.started_at, :now),
+                     attempts = CASE WHEN r.open_steps IS NULL THEN claimed.attempt_offset + claimed.attempt ELSE r.attempts END,
                      next_attempt_at = NULL
                 FROM claimed
                WHERE r.id = claimed.run_id
-              RETURNING r.id, r.payload::text AS payload, r.webhook_id, r.trigger, r.created_at
+              RETURNING r.id, r.status, r.payload::text AS payload, r.webhook_id, r.trigger, r.created_at, r.scheduled_for,
+                        r.request::text AS request
             )
-            SELECT claimed.id, claimed.run_id, claimed.workflow_id, claimed.attempt, claimed.lease_token, w.user_id,
+            SELECT claimed.id, claimed.run_id, claimed.workflow_id, claimed.attempt, claimed.attempt_offset, claimed.lease_token,
+                   claimed.step, w.user_id, w.name AS workflow_name, w.steps::text AS steps,
                    coalesce(w.max_attempts, :default_max_attempts) AS max_attempts,
-                   w.action_url, run.payload, run.webhook_id, run.trigger, run.created_at AS run_created_at, w.signing_secret,
+                   run.payload, coalesce(step_row.webhook_id, run.webhook_id) AS webhook_id, run.trigger,
+                   run.created_at AS run_created_at, run.scheduled_for, run.request, w.signing_secret,
+                   claimed.step IS NOT NULL AND (run.status = 'cancelled' OR step_row.key IS NULL) AS run_cancelled,
                    CASE WHEN w.previous_secret_expires_at > :now THEN w.previous_signing_secret END AS previous_secret
               FROM claimed
               JOIN run ON run.id = claimed.run_id
               JOIN workflows w ON w.id = claimed.workflow_id
+              LEFT JOIN step_row ON step_row.run_id = claimed.run_id AND step_row.key = claimed.step
              ORDER BY claimed.id
             """)
         .param("now", Timestamp.from(now))
@@ -122,21 +151,41 @@ public class JobQueue {
                     rs.getLong("run_id"),
                     rs.getLong("workflow_id"),
                     rs.getInt("attempt"),
+                    rs.getInt("attempt_offset"),
                     rs.getInt("max_attempts"),
                     rs.getObject("lease_token", UUID.class),
-                    rs.getString("action_url"),
+                    rs.getString("step"),
+                    rs.getString("steps"),
                     rs.getString("payload"),
                     rs.getString("webhook_id"),
                     rs.getString("signing_secret"),
                     rs.getString("previous_secret"),
                     rs.getString("trigger"),
                     rs.getTimestamp("run_created_at").toInstant(),
-                    rs.getLong("user_id")))
+                    Run.instant(rs.getTimestamp("scheduled_for")),
+                    rs.getString("request"),
+                    rs.getString("workflow_name"),
+                    rs.getLong("user_id"),
+                    rs.getBoolean("run_cancelled")))
         .list();
   }
 
-  /** One attempt's outcome for {@link #completeAll}: where the run goes next, and when (for a retry). */
-  public record Completion(ClaimedJob job, Attempt attempt, Next next, Instant retryAt) {}
+  /**
+   * One attempt's outcome for {@link #completeAll}: where the step goes next, and when (for a retry). {@code attempt}
+   * is null when nothing was sent (SKIPPED, CANCELLED, or an expression that failed before sending: then it is the
+   * error without a request). {@code kept} is the response kept for the steps that need this one (tracked runs).
+   */
+  public record Completion(ClaimedJob job, Attempt attempt, Next next, Instant retryAt, KeptResponse kept) {
+    public Completion(ClaimedJob job, Attempt attempt, Next next, Instant retryAt) {
+      this(job, attempt, next, retryAt, null);
+    }
+  }
+
+  /** A step's response as its dependants read it: status, headers (JSON object), body (up to the configured cap). */
+  public record KeptResponse(int status, String headers, String body) {}
+
+  /** What a completion did: {@code applied} false when the lease was lost; {@code runEnded} the run's final status if it ended. */
+  public record Done(boolean applied, RunStatus runEnded) {}
 
   /**
    * Records the attempt and moves job and run to {@code next} (with {@code retryAt} for a retry). Returns false
@@ -144,7 +193,28 @@ public class JobQueue {
    * overwrite a newer attempt.
    */
   public boolean complete(ClaimedJob job, Attempt attempt, Next next, Instant retryAt, Instant now) {
-    return completeAll(List.of(new Completion(job, attempt, next, retryAt)), now).get(0);
+    return completeAll(List.of(new Completion(job, attempt, next, retryAt)), now).get(0).applied();
+  }
+
+  /**
+   * Completes a batch: the completions of untracked runs with one statement ({@link #completeUntracked}), those of
+   * tracked runs' steps with another ({@link #completeSteps}); results in batch order.
+   */
+  public List<Done> completeAll(List<Completion> batch, Instant now) {
+    List<Completion> untracked = batch.stream().filter(c -> !c.job().tracked()).toList();
+    List<Completion> steps = batch.stream().filter(c -> c.job().tracked()).toList();
+    java.util.Map<Long, Done> done = new java.util.HashMap<>();
+    if (!untracked.isEmpty()) {
+      List<Boolean> applied = completeUntracked(untracked, now);
+      for (int i = 0; i < untracked.size(); i++) {
+        Completion c = untracked.get(i);
+        done.put(c.job().jobId(), new Done(applied.get(i), applied.get(i) && c.next() != Next.RETRY ? c.next().runStatus() : null));
+      }
+    }
+    if (!steps.isEmpty()) {
+      done.putAll(completeSteps(steps, now));
+    }
+    return batch.stream().map(c -> done.getOrDefault(c.job().jobId(), new Done(false, null))).toList();
   }
 
   /**
@@ -153,7 +223,7 @@ public class JobQueue {
    * alert. Each job is fenced by its lease token; the result says, in
    * order, which completions took effect.
    */
-  public List<Boolean> completeAll(List<Completion> batch, Instant now) {
+  private List<Boolean> completeUntracked(List<Completion> batch, Instant now) {
     int n = batch.size();
     long[] ids = new long[n];
     String[] tokens = new String[n];
@@ -177,7 +247,7 @@ public class JobQueue {
           switch (c.next()) {
             case SUCCEEDED -> "succeeded";
             case RETRY -> "pending";
-            case FAILED -> "failed";
+            case FAILED, SKIPPED, CANCELLED -> "failed";
           };
       runStatus[i] = c.next().runStatus().wire();
       nextAt[i] = c.next() == Next.RETRY ? c.retryAt().toString() : null;
@@ -225,7 +295,7 @@ public class JobQueue {
                       SELECT job.run_id, i.number, i.started_at, i.duration_ms, i.response_status, i.response_headers,
                              i.response_body, i.error
                         FROM job JOIN input i ON i.job_id = job.id
-                      ON CONFLICT (run_id, number) DO NOTHING
+                      ON CONFLICT (run_id, step, number) DO NOTHING
                     ), alert AS (
                       INSERT INTO failure_alerts (run_id, next_at, created_at)
                       SELECT job.run_id, :now, :now
@@ -262,6 +332,234 @@ public class JobQueue {
       result.add(done.contains(c.job().jobId()));
     }
     return result;
+  }
+
+  /**
+   * Completes steps of tracked runs with ONE statement. Per completion: the attempt row (if one was made), the job
+   * (deleted, or back to pending for a retry) and the step's new state. A step that succeeded starts each step that
+   * needs it once all its needs have succeeded: the decrement of the child's {@code waiting_for} is a row update, so
+   * of two parents finishing at the same instant (on two nodes) exactly one sees it reach 0 and inserts the child's
+   * job. A step that failed for good (or was skipped) marks every step that needs it, directly or indirectly,
+   * skipped ("needs ticket, which failed"). The run counts its open steps down; the completion that takes them to 0
+   * ends it: failed when any step failed, succeeded otherwise. The run's row is locked first, so a cancel or a retry
+   * of the run never interleaves with a completion (a completion for a cancelled run records its attempt and starts
+   * nothing).
+   */
+  private java.util.Map<Long, Done> completeSteps(List<Completion> batch, Instant now) {
+    int n = batch.size();
+    long[] ids = new long[n];
+    String[] tokens = new String[n];
+    long[] runs = new long[n];
+    String[] steps = new String[n];
+    String[] outcomes = new String[n];
+    String[] nextAt = new String[n];
+    String[] errors = new String[n];
+    Integer[] numbers = new Integer[n];
+    String[] startedAt = new String[n];
+    Long[] durations = new Long[n];
+    Integer[] responseStatus = new Integer[n];
+    String[] responseHeaders = new String[n];
+    String[] responseBodies = new String[n];
+    Integer[] keptStatus = new Integer[n];
+    String[] keptHeaders = new String[n];
+    String[] keptBodies = new String[n];
+    long[] workflows = new long[n];
+    for (int i = 0; i < n; i++) {
+      Completion c = batch.get(i);
+      ids[i] = c.job().jobId();
+      tokens[i] = c.job().leaseToken().toString();
+      runs[i] = c.job().runId();
+      steps[i] = c.job().step();
+      outcomes[i] =
+          switch (c.next()) {
+            case SUCCEEDED -> "succeeded";
+            case RETRY -> "retrying";
+            case FAILED -> "failed";
+            case SKIPPED -> "skipped";
+            case CANCELLED -> "cancelled";
+          };
+      nextAt[i] = c.next() == Next.RETRY ? c.retryAt().toString() : null;
+      Attempt a = c.attempt();
+      errors[i] = a == null ? null : a.error();
+      numbers[i] = a == null ? null : a.number();
+      startedAt[i] = a == null ? null : a.startedAt().toString();
+      durations[i] = a == null ? null : a.durationMs();
+      responseStatus[i] = a == null ? null : a.statusCode();
+      responseHeaders[i] = a == null ? null : a.responseHeaders();
+      responseBodies[i] = a == null ? null : a.responseBody();
+      keptStatus[i] = c.kept() == null ? null : c.kept().status();
+      keptHeaders[i] = c.kept() == null ? null : c.kept().headers();
+      keptBodies[i] = c.kept() == null ? null : c.kept().body();
+      workflows[i] = c.job().workflowId();
+    }
+    java.util.Map<Long, Done> result = new java.util.HashMap<>();
+    jdbc.sql(
+            """
+            WITH RECURSIVE input AS (
+              SELECT * FROM unnest(:ids::bigint[], :tokens::uuid[], :runs::bigint[], :steps::text[], :outcomes::text[],
+                                   :next_at::timestamptz[], :errors::text[], :numbers::int[], :started_at::timestamptz[],
+                                   :durations::bigint[], :response_status::int[], :response_headers::jsonb[],
+                                   :response_bodies::text[], :kept_status::int[], :kept_headers::jsonb[], :kept_bodies::text[],
+                                   :workflows::bigint[])
+                AS t(job_id, token, run_id, step, outcome, next_at, error, number, started_at, duration_ms, response_status,
+                     response_headers, response_body, kept_status, kept_headers, kept_body, workflow_id)
+            ), locked AS (
+              SELECT r.id, r.status FROM workflow_runs r WHERE r.id IN (SELECT run_id FROM input) ORDER BY r.id FOR UPDATE
+            ), finished AS (
+              DELETE FROM jobs j USING input i, locked l
+               WHERE j.id = i.job_id AND j.status = 'processing' AND j.lease_token = i.token AND l.id = i.run_id
+                 AND (i.outcome <> 'retrying' OR l.status = 'cancelled')
+              RETURNING j.id
+            ), retried AS (
+              UPDATE jobs j
+                 SET status = 'pending', run_at = i.next_at, error = i.error, lease_token = NULL, lease_expires_at = NULL
+                FROM input i, locked l
+               WHERE j.id = i.job_id AND j.status = 'processing' AND j.lease_token = i.token AND l.id = i.run_id
+                 AND i.outcome = 'retrying' AND l.status <> 'cancelled'
+              RETURNING j.id
+            ), done AS (
+              SELECT i.*, l.status = 'cancelled' AS run_cancelled,
+                     CASE WHEN l.status = 'cancelled' AND i.outcome = 'retrying' THEN 'cancelled' ELSE i.outcome END AS result
+                FROM input i JOIN locked l ON l.id = i.run_id
+               WHERE i.job_id IN (SELECT id FROM finished UNION ALL SELECT id FROM retried)
+            ), attempt AS (
+              INSERT INTO attempts (run_id, step, number, started_at, duration_ms, response_status, response_headers,
+                                    response_body, error)
+              SELECT run_id, step, number, started_at, duration_ms, response_status, response_headers, response_body, error
+                FROM done WHERE number IS NOT NULL
+              ON CONFLICT (run_id, step, number) DO NOTHING
+            ), step_row AS (
+              UPDATE run_steps s
+                 SET status = d.result, error = d.error,
+                     ended_at = CASE WHEN d.result = 'retrying' THEN NULL ELSE CAST(:now AS timestamptz) END,
+                     next_attempt_at = CASE WHEN d.result = 'retrying' THEN d.next_at END,
+                     response_status = d.kept_status, response_headers = d.kept_headers, response_body = d.kept_body
+                FROM done d
+               WHERE s.run_id = d.run_id AND s.key = d.step AND s.status IN ('running', 'pending', 'retrying')
+            ), ready AS (
+              -- Children of steps that succeeded: one fewer need to wait for; at 0 they start. The decrement reads the
+              -- row's newest version (a concurrent completion's decrement counts), so exactly one completion starts it.
+              UPDATE run_steps c
+                 SET waiting_for = c.waiting_for - p.parents,
+                     status = CASE WHEN c.waiting_for - p.parents = 0 THEN 'pending' ELSE c.status END
+                FROM (SELECT c2.run_id, c2.key, count(*) AS parents
+                        FROM done d JOIN run_steps c2 ON c2.run_id = d.run_id AND d.step = ANY(c2.needs)
+                       WHERE d.result = 'succeeded' AND NOT d.run_cancelled
+                       GROUP BY c2.run_id, c2.key) p
+               WHERE c.run_id = p.run_id AND c.key = p.key AND c.status = 'waiting'
+              RETURNING c.run_id, c.key, c.status
+            ), child_job AS (
+              INSERT INTO jobs (run_id, workflow_id, step, run_at, created_at)
+              SELECT ready.run_id, w.workflow_id, ready.key, :now, :now
+                FROM ready JOIN (SELECT DISTINCT run_id, workflow_id FROM done) w ON w.run_id = ready.run_id
+               WHERE ready.status = 'pending'
+            ), doomed(run_id, key, reason, after_failure) AS (
+              -- Every step that needs a failed (or skipped) step, directly or through others: skipped.
+              SELECT c.run_id, c.key,
+                     'needs ' || d.step || CASE WHEN d.result = 'failed' THEN ', which failed' ELSE ', which was skipped' END,
+                     d.result = 'failed'
+                FROM done d JOIN run_steps c ON c.run_id = d.run_id AND d.step = ANY(c.needs)
+               WHERE d.result IN ('failed', 'skipped') AND NOT d.run_cancelled
+              UNION
+              SELECT c.run_id, c.key, 'needs ' || dm.key || ', which was skipped', dm.after_failure
+                FROM doomed dm JOIN run_steps c ON c.run_id = dm.run_id AND dm.key = ANY(c.needs)
+            ), skipped AS (
+              UPDATE run_steps c
+                 SET status = 'skipped', after_failure = x.after_failure, error = x.reason, ended_at = :now
+                FROM (SELECT DISTINCT ON (run_id, key) * FROM doomed ORDER BY run_id, key, after_failure DESC) x
+               WHERE c.run_id = x.run_id AND c.key = x.key AND c.status = 'waiting'
+              RETURNING c.run_id
+            ), tally AS (
+              SELECT run_id, sum(ended) AS ended, sum(failed) AS failed, sum(attempts) AS attempts,
+                     min(error) FILTER (WHERE failed = 1) AS error
+                FROM (SELECT run_id, (result <> 'retrying')::int AS ended, (result = 'failed')::int AS failed,
+                             (number IS NOT NULL)::int AS attempts, step || ': ' || coalesce(error, 'failed') AS error
+                        FROM done
+                      UNION ALL
+                      SELECT run_id, 1, 0, 0, NULL FROM skipped) x
+               GROUP BY run_id
+            ), run AS (
+              UPDATE workflow_runs r
+                 SET open_steps = r.open_steps - t.ended, failed_steps = r.failed_steps + t.failed,
+                     attempts = r.attempts + t.attempts,
+                     status = CASE WHEN r.status = 'cancelled' THEN r.status
+                                   WHEN r.open_steps - t.ended > 0 THEN 'running'
+                                   WHEN r.failed_steps + t.failed > 0 THEN 'failed'
+                                   ELSE 'succeeded' END,
+                     ended_at = CASE WHEN r.status <> 'cancelled' AND r.open_steps - t.ended <= 0 THEN CAST(:now AS timestamptz)
+                                     ELSE r.ended_at END,
+                     error = coalesce(r.error, t.error)
+                FROM tally t
+               WHERE r.id = t.run_id
+              RETURNING r.id, r.status, r.workflow_id, r.open_steps, (SELECT l.status FROM locked l WHERE l.id = r.id) AS was
+            ), alert AS (
+              INSERT INTO failure_alerts (run_id, next_at, created_at)
+              SELECT run.id, :now, :now FROM run JOIN workflows w ON w.id = run.workflow_id
+               WHERE run.status = 'failed' AND run.was <> 'failed' AND w.on_failure_url IS NOT NULL
+              ON CONFLICT (run_id) DO NOTHING
+            )
+            SELECT d.job_id, CASE WHEN run.was NOT IN ('succeeded', 'failed', 'cancelled')
+                                   AND run.status IN ('succeeded', 'failed') THEN run.status END AS ended
+              FROM done d LEFT JOIN run ON run.id = d.run_id
+            """)
+        .param("ids", ids)
+        .param("tokens", tokens)
+        .param("runs", runs)
+        .param("steps", steps)
+        .param("outcomes", outcomes)
+        .param("next_at", nextAt)
+        .param("errors", errors)
+        .param("numbers", numbers)
+        .param("started_at", startedAt)
+        .param("durations", durations)
+        .param("response_status", responseStatus)
+        .param("response_headers", responseHeaders)
+        .param("response_bodies", responseBodies)
+        .param("kept_status", keptStatus)
+        .param("kept_headers", keptHeaders)
+        .param("kept_bodies", keptBodies)
+        .param("workflows", workflows)
+        .param("now", Timestamp.from(now))
+        .query(
+            (rs, i) -> {
+              String ended = rs.getString("ended");
+              result.put(rs.getLong("job_id"), new Done(true, ended == null ? null : RunStatus.of(ended)));
+              return null;
+            })
+        .list();
+    // A run that ended is reported once, with the first of its completions in the batch.
+    java.util.Set<Long> reported = new java.util.HashSet<>();
+    for (Completion c : batch) {
+      Done d = result.get(c.job().jobId());
+      if (d != null && d.runEnded() != null && !reported.add(c.job().runId())) {
+        result.put(c.job().jobId(), new Done(true, null));
+      }
+    }
+    return result;
+  }
+
+  /** A step of a run as a dependant's expressions read it: its status and, once it succeeded, its kept response. */
+  public record StepResponse(String status, Integer responseStatus, String headers, String body) {}
+
+  /** The steps {@code keys} of run {@code runId}, by key. */
+  public java.util.Map<String, StepResponse> stepResponses(long runId, List<String> keys) {
+    java.util.Map<String, StepResponse> out = new java.util.LinkedHashMap<>();
+    jdbc.sql(
+            """
+            SELECT key, status, response_status, response_headers::text AS response_headers, response_body
+              FROM run_steps WHERE run_id = :run AND key = ANY(:keys::text[]) ORDER BY position
+            """)
+        .param("run", runId)
+        .param("keys", keys.toArray(String[]::new))
+        .query(
+            (rs, n) ->
+                out.put(
+                    rs.getString("key"),
+                    new StepResponse(
+                        rs.getString("status"), (Integer) rs.getObject("response_status"), rs.getString("response_headers"),
+                        rs.getString("response_body"))))
+        .list();
+    return out;
   }
 
   /** Extends the leases of jobs this node is still delivering; a job whose token changed is left alone. */
@@ -308,16 +606,19 @@ public class JobQueue {
                  SET status = 'pending', run_at = :now, lease_token = NULL, lease_expires_at = NULL, locked_by = NULL
                 FROM expired
                WHERE j.id = expired.id
-              RETURNING j.id, j.run_id, j.attempt, j.started_at
+              RETURNING j.id, j.run_id, j.step, j.attempt_offset + j.attempt AS number, j.started_at
             ), attempt AS (
-              INSERT INTO attempts (run_id, number, started_at, duration_ms, error)
-              SELECT run_id, attempt, started_at, (extract(epoch FROM (:now - started_at)) * 1000)::bigint,
+              INSERT INTO attempts (run_id, step, number, started_at, duration_ms, error)
+              SELECT run_id, step, number, started_at, (extract(epoch FROM (:now - started_at)) * 1000)::bigint,
                      'lease expired: the node delivering it stopped (crash or lost connection); outcome unknown, retrying'
                 FROM job
-              ON CONFLICT (run_id, number) DO NOTHING
+              ON CONFLICT (run_id, step, number) DO NOTHING
+            ), step_row AS (
+              UPDATE run_steps s SET status = 'retrying', next_attempt_at = :now
+                FROM job WHERE job.step IS NOT NULL AND s.run_id = job.run_id AND s.key = job.step AND s.status = 'running'
             )
             UPDATE workflow_runs r SET status = 'retrying', next_attempt_at = :now
-              FROM job WHERE r.id = job.run_id
+              FROM job WHERE r.id = job.run_id AND job.step IS NULL
             """)
         .param("now", Timestamp.from(now))
         .param("limit", limit)
@@ -342,12 +643,17 @@ public class JobQueue {
                      lease_expires_at = NULL, locked_by = NULL
                 FROM unnest(:ids::bigint[], :tokens::uuid[]) AS u(id, token)
                WHERE j.id = u.id AND j.lease_token = u.token AND j.status = 'processing'
-              RETURNING j.run_id, j.attempt
+              RETURNING j.run_id, j.step, j.attempt, j.attempt_offset
+            ), step_row AS (
+              UPDATE run_steps s
+                 SET status = CASE WHEN job.attempt = 0 AND job.attempt_offset = 0 THEN 'pending' ELSE 'retrying' END,
+                     attempts = job.attempt_offset + job.attempt, next_attempt_at = :now
+                FROM job WHERE job.step IS NOT NULL AND s.run_id = job.run_id AND s.key = job.step AND s.status = 'running'
             )
             UPDATE workflow_runs r
-               SET status = CASE WHEN job.attempt = 0 THEN 'pending' ELSE 'retrying' END,
-                   attempts = job.attempt, next_attempt_at = :now
-              FROM job WHERE r.id = job.run_id
+               SET status = CASE WHEN job.attempt = 0 AND job.attempt_offset = 0 THEN 'pending' ELSE 'retrying' END,
+                   attempts = job.attempt_offset + job.attempt, next_attempt_at = :now
+              FROM job WHERE r.id = job.run_id AND job.step IS NULL
             """)
         .param("now", Timestamp.from(now))
         .param("ids", ids)
@@ -356,25 +662,178 @@ public class JobQueue {
   }
 
   /**
-   * Cancels a pending or retrying run of this user; true if it was cancelled. Its job leaves the queue (deleted,
-   * which locks the row first), so a concurrent claim either took the job (then this changes nothing) or never will.
+   * Cancels a run of this user; true if it was cancelled. An untracked run can be cancelled while pending or
+   * retrying: its job leaves the queue (deleted, which locks the row first), so a concurrent claim either took the job
+   * (then this changes nothing) or never will. A tracked run can be cancelled until it ends: every step not yet sent
+   * is cancelled; a step being sent right now finishes and records its attempt, and starts nothing after it. A job a
+   * claim is taking at this very moment is skipped here and recognised by the claim (its run is cancelled), so it is
+   * never sent either.
    */
   public boolean cancel(long userId, long runId, Instant now) {
-    return jdbc.sql(
-            """
-            WITH job AS (
-              DELETE FROM jobs
-               WHERE run_id = :run AND status = 'pending'
-                 AND EXISTS (SELECT 1 FROM workflow_runs r WHERE r.id = :run AND r.user_id = :user)
-              RETURNING run_id
-            )
-            UPDATE workflow_runs r SET status = 'cancelled', ended_at = :now, next_attempt_at = NULL
-              FROM job WHERE r.id = job.run_id
-            """)
-            .param("now", Timestamp.from(now))
+    Boolean tracked =
+        jdbc.sql("SELECT open_steps IS NOT NULL FROM workflow_runs WHERE id = :run AND user_id = :user")
             .param("run", runId)
             .param("user", userId)
-            .update()
-        == 1;
+            .query(Boolean.class)
+            .optional()
+            .orElse(null);
+    if (tracked == null) {
+      return false;
+    }
+    if (!tracked) {
+      return jdbc.sql(
+                  """
+                  WITH job AS (
+                    DELETE FROM jobs
+                     WHERE run_id = :run AND status = 'pending'
+                       AND EXISTS (SELECT 1 FROM workflow_runs r WHERE r.id = :run AND r.user_id = :user)
+                    RETURNING run_id
+                  )
+                  UPDATE workflow_runs r SET status = 'cancelled', ended_at = :now, next_attempt_at = NULL
+                    FROM job WHERE r.id = job.run_id
+                  """)
+              .param("now", Timestamp.from(now))
+              .param("run", runId)
+              .param("user", userId)
+              .update()
+          == 1;
+    }
+    Boolean cancelled =
+        transactions.execute(
+            status -> {
+              // The run's row first, as a completion takes it: the statement below then sees every step and job
+              // that completions before it started.
+              boolean open =
+                  jdbc.sql(
+                          """
+                          SELECT 1 FROM workflow_runs
+                           WHERE id = :run AND user_id = :user AND status IN ('pending', 'running', 'retrying')
+                             FOR UPDATE
+                          """)
+                      .param("run", runId)
+                      .param("user", userId)
+                      .query(Integer.class)
+                      .optional()
+                      .isPresent();
+              if (!open) {
+                return false;
+              }
+              jdbc.sql(
+                      """
+                      WITH job AS (
+                        DELETE FROM jobs
+                         WHERE id IN (SELECT id FROM jobs WHERE run_id = :run AND status = 'pending' FOR UPDATE SKIP LOCKED)
+                      ), step AS (
+                        UPDATE run_steps SET status = 'cancelled', ended_at = :now, next_attempt_at = NULL
+                         WHERE (run_id, key) IN (SELECT run_id, key FROM run_steps
+                                                  WHERE run_id = :run AND status IN ('waiting', 'pending', 'retrying')
+                                                    FOR UPDATE SKIP LOCKED)
+                      )
+                      UPDATE workflow_runs SET status = 'cancelled', ended_at = :now, next_attempt_at = NULL WHERE id = :run
+                      """)
+                  .param("now", Timestamp.from(now))
+                  .param("run", runId)
+                  .update();
+              return true;
+            });
+    return Boolean.TRUE.equals(cancelled);
+  }
+
+  /** Why a run cannot be retried from its failure, or empty when the retry was enqueued. */
+  public enum RetryRefusal {
+    NOT_FOUND,
+    NOT_FAILED,
+    FILTER_FAILED
+  }
+
+  /**
+   * Retries a failed run from its failure: an untracked run's step gets a new job (its attempt numbers going on);
+   * a tracked run re-runs only its failed steps and those skipped because of a failure, each starting once the steps
+   * it needs have succeeded, reusing the responses of the steps that succeeded (they are not sent again). Every
+   * retried step gets a fresh attempt budget and keeps its webhook-id. Empty when it was enqueued.
+   */
+  public java.util.Optional<RetryRefusal> retry(long userId, long runId, Instant now) {
+    record Current(String status, boolean tracked, String error) {}
+    Current current =
+        jdbc.sql("SELECT status, open_steps IS NOT NULL AS tracked, error FROM workflow_runs WHERE id = :run AND user_id = :user")
+            .param("run", runId)
+            .param("user", userId)
+            .query((rs, n) -> new Current(rs.getString("status"), rs.getBoolean("tracked"), rs.getString("error")))
+            .optional()
+            .orElse(null);
+    if (current == null) {
+      return java.util.Optional.of(RetryRefusal.NOT_FOUND);
+    }
+    if (!"failed".equals(current.status())) {
+      return java.util.Optional.of(RetryRefusal.NOT_FAILED);
+    }
+    if (!current.tracked()) {
+      if (current.error() != null && current.error().startsWith("filter: ")) {
+        return java.util.Optional.of(RetryRefusal.FILTER_FAILED);
+      }
+      int updated =
+          jdbc.sql(
+                  """
+                  WITH run AS (
+                    UPDATE workflow_runs SET status = 'pending', error = NULL, ended_at = NULL, next_attempt_at = NULL
+                     WHERE id = :run AND user_id = :user AND status = 'failed' AND open_steps IS NULL
+                    RETURNING id, workflow_id, attempts
+                  )
+                  INSERT INTO jobs (run_id, workflow_id, attempt_offset, run_at, created_at)
+                  SELECT id, workflow_id, attempts, :now, :now FROM run
+                  """)
+              .param("run", runId)
+              .param("user", userId)
+              .param("now", Timestamp.from(now))
+              .update();
+      return updated == 1 ? java.util.Optional.empty() : java.util.Optional.of(RetryRefusal.NOT_FAILED);
+    }
+    Boolean retried =
+        transactions.execute(
+            status -> {
+              boolean failed =
+                  jdbc.sql("SELECT 1 FROM workflow_runs WHERE id = :run AND user_id = :user AND status = 'failed' FOR UPDATE")
+                      .param("run", runId)
+                      .param("user", userId)
+                      .query(Integer.class)
+                      .optional()
+                      .isPresent();
+              if (!failed) {
+                return false;
+              }
+              jdbc.sql(
+                      """
+                      WITH target AS (
+                        SELECT s.run_id, s.key,
+                               (SELECT count(*) FROM unnest(s.needs) AS need(key)
+                                  JOIN run_steps p ON p.run_id = s.run_id AND p.key = need.key
+                                 WHERE p.status <> 'succeeded') AS waiting
+                          FROM run_steps s
+                         WHERE s.run_id = :run AND (s.status = 'failed' OR (s.status = 'skipped' AND s.after_failure))
+                      ), reset AS (
+                        UPDATE run_steps s
+                           SET status = CASE WHEN t.waiting = 0 THEN 'pending' ELSE 'waiting' END, waiting_for = t.waiting,
+                               after_failure = false, error = NULL, ended_at = NULL, next_attempt_at = NULL,
+                               response_status = NULL, response_headers = NULL, response_body = NULL
+                          FROM target t
+                         WHERE s.run_id = t.run_id AND s.key = t.key
+                        RETURNING s.run_id, s.key, s.status, s.attempts
+                      ), job AS (
+                        INSERT INTO jobs (run_id, workflow_id, step, attempt_offset, run_at, created_at)
+                        SELECT reset.run_id, r.workflow_id, reset.key, reset.attempts, :now, :now
+                          FROM reset JOIN workflow_runs r ON r.id = reset.run_id
+                         WHERE reset.status = 'pending'
+                      )
+                      UPDATE workflow_runs
+                         SET status = 'pending', open_steps = (SELECT count(*) FROM reset), failed_steps = 0, error = NULL,
+                             ended_at = NULL, next_attempt_at = NULL
+                       WHERE id = :run
+                      """)
+                  .param("run", runId)
+                  .param("now", Timestamp.from(now))
+                  .update();
+              return true;
+            });
+    return Boolean.TRUE.equals(retried) ? java.util.Optional.empty() : java.util.Optional.of(RetryRefusal.NOT_FAILED);
   }
 }

@@ -37,17 +37,19 @@ public class Replays {
         jdbc.sql(
                 """
                 WITH original AS (
-                  SELECT r.workflow_id, r.user_id, r.trigger, r.payload FROM workflow_runs r
+                  SELECT r.workflow_id, r.user_id, r.trigger, r.payload, r.request FROM workflow_runs r
                    WHERE r.id = :id AND r.user_id = :user
                 ), run AS (
-                  INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, replay_of, created_at)
-                  SELECT workflow_id, user_id, 'pending', trigger, coalesce(CAST(:payload AS json), payload), :id, :now
-                    FROM original
+                  INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, request, replay_of, created_at,
+                                             open_steps)
+                  SELECT o.workflow_id, o.user_id, 'pending', o.trigger, coalesce(CAST(:payload AS json), o.payload), o.request,
+                         :id, :now, CASE WHEN w.tracked THEN jsonb_array_length(w.steps) END
+                    FROM original o JOIN workflows w ON w.id = o.workflow_id
                   RETURNING *
-                ), job AS (
-                  INSERT INTO jobs (run_id, workflow_id, run_at, created_at)
-                  SELECT id, workflow_id, created_at, created_at FROM run
                 )
+                """
+                    + RunSteps.START
+                    + """
                 SELECT
                 """
                     + Run.COLUMNS
@@ -80,20 +82,25 @@ public class Replays {
         jdbc.sql(
                 """
                 WITH run AS (
-                  INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, replay_of, created_at)
-                  SELECT r.workflow_id, r.user_id, 'pending', r.trigger, r.payload, r.id, :now
-                """
+                  INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, request, replay_of, created_at,
+                                             open_steps)
+                  SELECT r.workflow_id, r.user_id, 'pending', r.trigger, r.payload, r.request, r.id, :now, """
+                    + RunSteps.OPEN_STEPS
+                    + "\n"
                     + REPLAY_SOURCE
                     + """
                    ORDER BY r.id
-                  RETURNING id, workflow_id, created_at
+                  RETURNING id, workflow_id, status, open_steps, created_at
                 )
-                INSERT INTO jobs (run_id, workflow_id, run_at, created_at)
-                SELECT id, workflow_id, created_at, created_at FROM run
+                """
+                    + RunSteps.START
+                    + """
+                SELECT count(*) FROM run
                 """)
             .params(replayParams(userId, filter))
             .param("now", Timestamp.from(clock.instant()))
-            .update();
+            .query(Integer.class)
+            .single();
     signal.wake();
     return replayed;
   }

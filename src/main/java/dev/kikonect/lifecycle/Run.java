@@ -27,7 +27,8 @@ public record Run(
     Instant createdAt,
     Instant startedAt,
     Instant endedAt,
-    @JsonInclude(JsonInclude.Include.NON_NULL) List<AttemptView> attempts) {
+    @JsonInclude(JsonInclude.Include.NON_NULL) List<AttemptView> attempts,
+    @JsonInclude(JsonInclude.Include.NON_NULL) List<StepView> steps) {
 
   /** The columns {@link #fromRow} reads, for SELECT and RETURNING clauses. */
   public static final String COLUMNS =
@@ -52,13 +53,21 @@ public record Run(
         instant(rs.getTimestamp("created_at")),
         instant(rs.getTimestamp("started_at")),
         instant(rs.getTimestamp("ended_at")),
+        null,
         null);
   }
 
   public Run withAttempts(List<AttemptView> log) {
     return new Run(
         id, workflowId, status, trigger, payload, error, attemptCount, nextAttemptAt, scheduledFor, replayOf, createdAt,
-        startedAt, endedAt, log);
+        startedAt, endedAt, log, steps);
+  }
+
+  /** This run with its steps (where one run is shown). */
+  public Run withSteps(List<StepView> list) {
+    return new Run(
+        id, workflowId, status, trigger, payload, error, attemptCount, nextAttemptAt, scheduledFor, replayOf, createdAt,
+        startedAt, endedAt, attempts, list);
   }
 
   static Instant instant(Timestamp ts) {

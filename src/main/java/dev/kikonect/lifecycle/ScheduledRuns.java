@@ -55,18 +55,23 @@ public class ScheduledRuns {
             """
             WITH run AS (
               INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, scheduled_for, error,
-                                         created_at, ended_at)
+                                         created_at, ended_at, open_steps)
               SELECT f.workflow_id, f.user_id, CASE WHEN f.skip IS NULL THEN 'pending' ELSE 'skipped' END, f.trigger,
                      f.payload::json, f.slot, f.skip, CAST(:now AS timestamptz),
-                     CASE WHEN f.skip IS NULL THEN NULL ELSE CAST(:now AS timestamptz) END
+                     CASE WHEN f.skip IS NULL THEN NULL ELSE CAST(:now AS timestamptz) END,
+                     CASE WHEN f.skip IS NULL
+                          THEN (SELECT CASE WHEN w.tracked THEN jsonb_array_length(w.steps) END FROM workflows w WHERE w.id = f.workflow_id)
+                     END
               FROM unnest(:workflows::bigint[], :users::bigint[], :triggers::text[], :payloads::text[],
                           :slots::timestamptz[], :skips::text[])
                    AS f(workflow_id, user_id, trigger, payload, slot, skip)
               ON CONFLICT (workflow_id, scheduled_for) WHERE scheduled_for IS NOT NULL DO NOTHING
-              RETURNING id, workflow_id, status, created_at
+              RETURNING id, workflow_id, status, open_steps, created_at
             )
-            INSERT INTO jobs (run_id, workflow_id, run_at, created_at)
-            SELECT id, workflow_id, created_at, created_at FROM run WHERE status = 'pending'
+            """
+                + RunSteps.START
+                + """
+            SELECT count(*) FROM run WHERE status = 'pending'
             """)
         .param("workflows", workflows)
         .param("users", users)
@@ -75,6 +80,7 @@ public class ScheduledRuns {
         .param("slots", slots)
         .param("skips", skips)
         .param("now", Timestamp.from(now))
-        .update();
+        .query(Integer.class)
+        .single();
   }
 }

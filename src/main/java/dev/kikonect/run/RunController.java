@@ -32,7 +32,11 @@ class RunController {
   private final WorkflowService workflows;
   private final Clock clock;
 
-  RunController(RunStore runs, RunStats stats, JobQueue queue, WorkflowService workflows, Clock clock) {
+  private final dev.kikonect.lifecycle.WorkSignal signal;
+
+  RunController(
+      RunStore runs, RunStats stats, JobQueue queue, WorkflowService workflows, Clock clock, dev.kikonect.lifecycle.WorkSignal signal) {
+    this.signal = signal;
     this.runs = runs;
     this.stats = stats;
     this.queue = queue;
@@ -50,7 +54,8 @@ class RunController {
   @GetMapping("/runs/{id}")
   Run get(Caller caller, @PathVariable long id) {
     Run run = runs.findOwned(caller.userId(), id).orElseThrow(() -> new DomainException.NotFound("Run " + id));
-    return run.withAttempts(runs.attempts(id));
+    List<dev.kikonect.lifecycle.AttemptView> log = runs.attempts(id);
+    return run.withAttempts(log).withSteps(runs.steps(run, log));
   }
 
   @GetMapping("/workflows/{id}/runs")
@@ -113,7 +118,10 @@ class RunController {
     }
   }
 
-  /** Stops a pending or retrying run: its next attempt never happens. */
+  /**
+   * Stops a run: every step not yet sent never is (a step being sent finishes and records its attempt). A run of a
+   * one-step workflow can be cancelled while pending or retrying; a run with steps until it ends.
+   */
   @Scoped(Scope.TRIGGER)
   @PostMapping("/runs/{id}/cancel")
   Run cancel(Caller caller, @PathVariable long id) {
@@ -121,8 +129,33 @@ class RunController {
     if (!queue.cancel(caller.userId(), id, clock.instant())) {
       Run now = runs.findOwned(caller.userId(), id).orElse(run);
       throw new DomainException.Conflict(
-          "run-not-cancellable", "Run " + id + " is " + now.status().wire() + "; only pending or retrying runs can be cancelled.");
+          "run-not-cancellable",
+          "Run " + id + " is " + now.status().wire() + "; only runs that have not ended can be cancelled (a one-step run while pending or retrying).");
     }
     return get(caller, id);
+  }
+
+  /**
+   * Retries a failed run from its failure: only its failed steps and the steps skipped because of them run again,
+   * reading the kept responses of the steps that succeeded (which are not sent again). Replay re-runs everything.
+   */
+  @Scoped(Scope.TRIGGER)
+  @PostMapping("/runs/{id}/retry")
+  org.springframework.http.ResponseEntity<Run> retry(Caller caller, @PathVariable long id) {
+    java.util.Optional<JobQueue.RetryRefusal> refused = queue.retry(caller.userId(), id, clock.instant());
+    if (refused.isPresent()) {
+      switch (refused.get()) {
+        case NOT_FOUND -> throw new DomainException.NotFound("Run " + id);
+        case FILTER_FAILED -> throw new DomainException.Conflict(
+            "run-not-retryable", "Run " + id + " failed in its filter, before any step; replay it instead (POST /runs/" + id + "/replay).");
+        case NOT_FAILED -> {
+          Run now = runs.findOwned(caller.userId(), id).orElseThrow(() -> new DomainException.NotFound("Run " + id));
+          throw new DomainException.Conflict(
+              "run-not-retryable", "Run " + id + " is " + now.status().wire() + "; only failed runs can be retried from their failure.");
+        }
+      }
+    }
+    signal.wake();
+    return org.springframework.http.ResponseEntity.accepted().body(get(caller, id));
   }
 }

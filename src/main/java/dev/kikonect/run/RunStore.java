@@ -3,6 +3,7 @@ package dev.kikonect.run;
 import dev.kikonect.lifecycle.AttemptView;
 import dev.kikonect.lifecycle.Run;
 import dev.kikonect.lifecycle.RunStatus;
+import dev.kikonect.lifecycle.StepView;
 
 import java.sql.Timestamp;
 import java.time.Instant;
@@ -32,14 +33,15 @@ class RunStore {
   List<AttemptView> attempts(long runId) {
     return jdbc.sql(
             """
-            SELECT number, started_at, duration_ms, response_status, response_headers::text AS response_headers,
+            SELECT step, number, started_at, duration_ms, response_status, response_headers::text AS response_headers,
                    response_body, error
-              FROM attempts WHERE run_id = :run ORDER BY number
+              FROM attempts WHERE run_id = :run ORDER BY started_at, step, number
             """)
         .param("run", runId)
         .query(
             (rs, n) ->
                 new AttemptView(
+                    rs.getString("step"),
                     rs.getInt("number"),
                     rs.getTimestamp("started_at").toInstant(),
                     rs.getLong("duration_ms"),
@@ -48,6 +50,60 @@ class RunStore {
                     rs.getString("response_body"),
                     rs.getString("error")))
         .list();
+  }
+
+  /**
+   * The steps of {@code run} with their attempts (from {@code log}). A tracked run has a row per step; an untracked
+   * run is its workflow's one step, whose state is the run's own.
+   */
+  List<StepView> steps(Run run, List<AttemptView> log) {
+    List<StepView> rows =
+        jdbc.sql(
+                """
+                SELECT key, status, needs, webhook_id, attempts, error, next_attempt_at, started_at, ended_at
+                  FROM run_steps WHERE run_id = :run ORDER BY position
+                """)
+            .param("run", run.id())
+            .query(
+                (rs, n) -> {
+                  String key = rs.getString("key");
+                  return new StepView(
+                      key,
+                      rs.getString("status"),
+                      List.of((String[]) rs.getArray("needs").getArray()),
+                      rs.getString("webhook_id"),
+                      rs.getInt("attempts"),
+                      rs.getString("error"),
+                      instant(rs.getTimestamp("next_attempt_at")),
+                      instant(rs.getTimestamp("started_at")),
+                      instant(rs.getTimestamp("ended_at")),
+                      log.stream().filter(a -> key.equals(a.step())).toList());
+                })
+            .list();
+    if (!rows.isEmpty()) {
+      return rows;
+    }
+    record Single(String key, String webhookId) {}
+    Single single =
+        jdbc.sql(
+                """
+                SELECT coalesce(w.steps->0->>'key', 'deliver') AS key, r.webhook_id
+                  FROM workflow_runs r JOIN workflows w ON w.id = r.workflow_id WHERE r.id = :run
+                """)
+            .param("run", run.id())
+            .query((rs, n) -> new Single(rs.getString("key"), rs.getString("webhook_id")))
+            .single();
+    if (List.of(RunStatus.FILTERED, RunStatus.SKIPPED).contains(run.status())) {
+      return List.of();
+    }
+    return List.of(
+        new StepView(
+            single.key(), run.status().wire(), List.of(), single.webhookId(), run.attemptCount(),
+            run.status() == RunStatus.FAILED ? run.error() : null, run.nextAttemptAt(), run.startedAt(), run.endedAt(), log));
+  }
+
+  private static Instant instant(Timestamp ts) {
+    return ts == null ? null : ts.toInstant();
   }
 
   /** Which runs a listing shows; null fields do not filter. */

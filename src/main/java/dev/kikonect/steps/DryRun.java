@@ -16,7 +16,6 @@ import java.util.function.Function;
  */
 final class DryRun {
 
-  static final int MAX_BODY_BYTES = 1024 * 1024;
   /** A whole dry run's time: each expression has 100 ms, and 20 steps of 50 templated headers would add up. */
   static final java.time.Duration TOTAL = java.time.Duration.ofSeconds(2);
 
@@ -67,7 +66,7 @@ final class DryRun {
       }
       Map<String, Object> stepContext = new LinkedHashMap<>(context);
       Map<String, Object> steps = new LinkedHashMap<>();
-      for (String need : ancestors(step, definition)) {
+      for (String need : definition.ancestors(step)) {
         Object sample = responses.get(need);
         Map<String, Object> view = new LinkedHashMap<>();
         view.put("status", "succeeded");
@@ -78,37 +77,22 @@ final class DryRun {
       }
       stepContext.put("steps", steps);
       try {
-        if (step.when() != null && !Jsonata.boolize(plain(step.when().evaluate(stepContext)))) {
+        if (!StepRequests.runs(step, stepContext)) {
           outcome.put(step.key(), "skipped");
           results.add(new StepResult(step.key(), "skipped", null, null, step.needs()));
           continue;
         }
+        StepRequests.Rendered rendered = StepRequests.render(step, stepContext, payloadText.getBytes(StandardCharsets.UTF_8), toJson);
         Map<String, Object> request = new LinkedHashMap<>();
-        request.put("method", step.method());
-        request.put("url", step.url().render(stepContext, toJson));
+        request.put("method", rendered.method());
+        request.put("url", rendered.url());
         Map<String, String> headers = new LinkedHashMap<>();
-        String body = null;
-        boolean sendsBody = !Set.of("GET", "DELETE").contains(step.method());
-        if (sendsBody) {
+        if (rendered.body() != null) {
           headers.put("Content-Type", "application/json");
-          if (step.body() == null) {
-            body = payloadText;
-          } else {
-            Object value = step.body().evaluate(stepContext);
-            if (value == null) {
-              throw new ExpressionException(step.body().field(), "the body is undefined", -1);
-            }
-            body = toJson.apply(plain(value));
-          }
-          if (body.getBytes(StandardCharsets.UTF_8).length > MAX_BODY_BYTES) {
-            throw new ExpressionException(step.body() == null ? "payload" : step.body().field(), "the body is larger than 1 MiB", -1);
-          }
         }
-        for (Map.Entry<String, Template> h : step.headers().entrySet()) {
-          headers.put(h.getKey(), h.getValue().render(stepContext, toJson));
-        }
+        rendered.headers().forEach(h -> headers.put(h.getKey(), h.getValue()));
         request.put("headers", headers);
-        request.put("body", body);
+        request.put("body", rendered.body() == null ? null : new String(rendered.body(), StandardCharsets.UTF_8));
         outcome.put(step.key(), "would_send");
         results.add(new StepResult(step.key(), "would_send", request, null, step.needs()));
       } catch (ExpressionException e) {
@@ -117,20 +101,6 @@ final class DryRun {
       }
     }
     return new Result(false, results);
-  }
-
-  /** The steps {@code step} needs, directly or indirectly: what its expressions may read. */
-  private static List<String> ancestors(StepDefinitions.Step step, StepDefinitions.Definition definition) {
-    List<String> out = new ArrayList<>();
-    List<String> todo = new ArrayList<>(step.needs());
-    while (!todo.isEmpty()) {
-      String next = todo.remove(0);
-      if (!out.contains(next)) {
-        out.add(next);
-        definition.steps().stream().filter(s -> s.key().equals(next)).findFirst().ifPresent(s -> todo.addAll(s.needs()));
-      }
-    }
-    return out;
   }
 
   private static Map<String, Object> error(ExpressionException e) {

@@ -46,7 +46,7 @@ final class Expression {
       Object result = compiled.evaluate(context, frame);
       return result == Jsonata.NULL_VALUE ? JsonNull.INSTANCE : result;
     } catch (JException e) {
-      throw new ExpressionException(field, message(e), e.getLocation());
+      throw new ExpressionException(field, message(e), position(e));
     } catch (StackOverflowError e) {
       throw new ExpressionException(field, "recursion too deep", -1);
     } catch (RuntimeException e) {
@@ -60,6 +60,23 @@ final class Expression {
 
   String source() {
     return source;
+  }
+
+  /**
+   * Where a run-time error happened. The engine gives a position for errors in function calls only; for an operator
+   * (the left side of "+" is not a number) it names the operator, whose position is given when it occurs once.
+   */
+  private int position(JException e) {
+    if (e.getLocation() >= 0) {
+      return e.getLocation();
+    }
+    if (e.getCurrent() instanceof String token && !token.isEmpty()) {
+      int at = source.indexOf(token);
+      if (at >= 0 && at == source.lastIndexOf(token)) {
+        return at;
+      }
+    }
+    return -1;
   }
 
   private static String message(JException e) {

@@ -4,7 +4,7 @@ package dev.kikonect.steps;
  * An expression that does not compile or fails when evaluated: which field ({@code steps[1].body}), why, and where in
  * the expression (a 0-based character position, or -1 when the engine gives none).
  */
-final class ExpressionException extends RuntimeException {
+public final class ExpressionException extends RuntimeException {
 
   private final String field;
   private final int position;
@@ -15,16 +15,16 @@ final class ExpressionException extends RuntimeException {
     this.position = position;
   }
 
-  String field() {
+  public String field() {
     return field;
   }
 
-  int position() {
+  public int position() {
     return position;
   }
 
   /** "reason at position 14", the way a 400 or a failed step states it. */
-  String reason() {
+  public String reason() {
     return position >= 0 ? getMessage() + " at position " + position : getMessage();
   }
 }

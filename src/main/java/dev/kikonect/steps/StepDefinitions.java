@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
  * position; also a cycle in {@code needs} (named), an unknown or duplicate key, more than 20 steps, an unknown method
  * and headers KiKonect must own.
  */
-final class StepDefinitions {
+public final class StepDefinitions {
 
   static final int MAX_STEPS = 20;
   /** Headers per step: each value may be a template, evaluated per request, so their number is bounded too. */
@@ -29,7 +29,7 @@ final class StepDefinitions {
   static final Set<String> OWNED_HEADERS = Set.of("host", "content-length", "transfer-encoding", "connection");
 
   /** One step, compiled. {@code body} null: the trigger payload byte for byte (none for GET and DELETE). */
-  record Step(
+  public record Step(
       String key,
       String method,
       Template url,
@@ -38,16 +38,70 @@ final class StepDefinitions {
       Expression when,
       List<String> needs,
       Integer maxAttempts,
-      Integer timeoutSeconds) {}
+      Integer timeoutSeconds) {
+
+    /** Whether any part of the request is computed (body, when, a templated URL or header): only then is a context built. */
+    public boolean dynamic() {
+      return body != null || when != null || !url.isStatic() || !headers.isEmpty() && headers.values().stream().anyMatch(t -> !t.isStatic());
+    }
+
+    /** Whether the step has a {@code when}. */
+    public boolean conditional() {
+      return when != null;
+    }
+  }
 
   /** A workflow's steps, in an order where every step comes after the steps it needs. */
-  record Definition(Expression filter, List<Step> steps) {}
+  public record Definition(Expression filter, List<Step> steps) {
+
+    /** The step with this key, if there is one. */
+    public java.util.Optional<Step> step(String key) {
+      return steps.stream().filter(s -> s.key().equals(key)).findFirst();
+    }
+
+    /** Whether some step needs {@code key} (then its response is kept for them). */
+    public boolean needed(String key) {
+      return steps.stream().anyMatch(s -> s.needs().contains(key));
+    }
+
+    /** The steps {@code step} needs, directly or indirectly: what its expressions may read as {@code steps.<key>}. */
+    public List<String> ancestors(Step step) {
+      List<String> out = new ArrayList<>();
+      List<String> todo = new ArrayList<>(step.needs());
+      while (!todo.isEmpty()) {
+        String next = todo.remove(0);
+        if (!out.contains(next)) {
+          out.add(next);
+          step(next).ifPresent(s -> todo.addAll(s.needs()));
+        }
+      }
+      return out;
+    }
+
+    /** Whether an expression of a step reads the incoming request's {@code headers} or {@code query}. */
+    public boolean readsRequest() {
+      java.util.regex.Pattern reads = java.util.regex.Pattern.compile("\\b(headers|query)\\b");
+      return steps.stream()
+          .flatMap(s -> java.util.stream.Stream.of(
+                  s.url().sources(),
+                  s.headers().values().stream().flatMap(Template::sources),
+                  java.util.stream.Stream.ofNullable(s.body()).map(Expression::source),
+                  java.util.stream.Stream.ofNullable(s.when()).map(Expression::source))
+              .flatMap(x -> x))
+          .anyMatch(text -> reads.matcher(text).find());
+    }
+
+    /** Whether runs keep per-step state: more than one step, or a step with a {@code when}. */
+    public boolean tracked() {
+      return steps.size() > 1 || steps.stream().anyMatch(Step::conditional);
+    }
+  }
 
   private StepDefinitions() {}
 
   /** The definition in {@code workflow} ({@code filter}, {@code steps}); a 400 naming every bad field otherwise. */
   @SuppressWarnings("unchecked")
-  static Definition parse(Map<String, Object> workflow) {
+  public static Definition parse(Map<String, Object> workflow) {
     List<FieldProblem> problems = new ArrayList<>();
     Expression filter = null;
     Object rawFilter = workflow.get("filter");

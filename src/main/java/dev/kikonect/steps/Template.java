@@ -15,10 +15,16 @@ final class Template {
 
   private record Part(String text, Expression expression, int offset) {}
 
+  private final String field;
   private final List<Part> parts;
 
-  private Template(List<Part> parts) {
+  private Template(String field, List<Part> parts) {
+    this.field = field;
     this.parts = parts;
+  }
+
+  String field() {
+    return field;
   }
 
   static Template compile(String field, String template) {
@@ -49,7 +55,12 @@ final class Template {
       }
       at = close + 2;
     }
-    return new Template(parts);
+    return new Template(field, parts);
+  }
+
+  /** The texts of its expressions. */
+  java.util.stream.Stream<String> sources() {
+    return parts.stream().filter(p -> p.expression() != null).map(p -> p.expression().source());
   }
 
   /** Whether the template has no {@code {{ }}} part: the same text every time. */

@@ -92,10 +92,10 @@ class TriggerController {
     Optional<Filters.Verdict> stopped = stoppedByFilter(workflow, payload, "manual", request);
     if (stopped.isPresent()) {
       return accepted(ingest
-          .enqueueIfCurrent(workflow.id(), workflow.userId(), "manual", payload, null, outcome(stopped.get()), stopped.get().error())
+          .enqueueIfCurrent(workflow.id(), workflow.userId(), "manual", payload, null, outcome(stopped.get()), stopped.get().error(), null)
           .orElseThrow(() -> new DomainException.Conflict("workflow-paused", "Workflow " + workflow.id() + " was paused or deleted meanwhile.")));
     }
-    return enqueue(workflow, "manual", payload, request.getHeader("Idempotency-Key"));
+    return enqueue(workflow, "manual", payload, request.getHeader("Idempotency-Key"), requestContext(workflow, request));
   }
 
   /** No login: the unguessable token in the URL is the credential (plus a signature, if the workflow asks). */
@@ -150,16 +150,18 @@ class TriggerController {
     Optional<Filters.Verdict> stopped = stoppedByFilter(workflow, payload, "webhook", request);
     if (stopped.isPresent()) {
       return ingest
-          .enqueueIfCurrent(workflow.id(), workflow.userId(), "webhook", payload, workflow.triggerConfig(), outcome(stopped.get()), stopped.get().error())
+          .enqueueIfCurrent(workflow.id(), workflow.userId(), "webhook", payload, workflow.triggerConfig(), outcome(stopped.get()), stopped.get().error(), null)
           .map(TriggerController::accepted);
     }
     if (idempotent) {
       // The workflow was read fresh for it. The caller's Idempotency-Key wins; else the signed delivery's own id.
       String key = request.getHeader("Idempotency-Key");
-      return Optional.of(enqueue(workflow, "webhook", payload, key != null ? key : HookVerifier.deliveryKey(hook.config(), request).orElse(null)));
+      return Optional.of(enqueue(
+          workflow, "webhook", payload, key != null ? key : HookVerifier.deliveryKey(hook.config(), request).orElse(null),
+          requestContext(workflow, request)));
     }
     return ingest
-        .enqueueIfCurrent(workflow.id(), workflow.userId(), "webhook", payload, workflow.triggerConfig())
+        .enqueueIfCurrent(workflow.id(), workflow.userId(), "webhook", payload, workflow.triggerConfig(), null, null, requestContext(workflow, request))
         .map(TriggerController::accepted);
   }
 
@@ -186,17 +188,37 @@ class TriggerController {
     return verdict.error() == null ? RunStatus.FILTERED : RunStatus.FAILED;
   }
 
-  private ResponseEntity<Run> enqueue(StoredWorkflow workflow, String trigger, String payload, String key) {
+  /**
+   * The incoming request's headers (names lower-cased) and query as JSON, when the workflow's steps read them; null
+   * otherwise. Credentials the caller sent to KiKonect (Authorization, Cookie) are never kept.
+   */
+  private String requestContext(StoredWorkflow workflow, HttpServletRequest request) {
+    if (!workflow.keepsRequest()) {
+      return null;
+    }
+    java.util.Map<String, String> headers = new java.util.TreeMap<>();
+    for (String name : java.util.Collections.list(request.getHeaderNames())) {
+      String lower = name.toLowerCase(java.util.Locale.ROOT);
+      if (!java.util.Set.of("authorization", "proxy-authorization", "cookie").contains(lower)) {
+        headers.put(lower, request.getHeader(name));
+      }
+    }
+    java.util.Map<String, String> query = new java.util.LinkedHashMap<>();
+    request.getParameterMap().forEach((k, v) -> query.put(k, v.length == 0 ? "" : v[0]));
+    return json.writeValueAsString(java.util.Map.of("headers", headers, "query", query));
+  }
+
+  private ResponseEntity<Run> enqueue(StoredWorkflow workflow, String trigger, String payload, String key, String requestContext) {
     if (key == null) {
       return accepted(
           ingest
-              .enqueueIfCurrent(workflow.id(), workflow.userId(), trigger, payload, null)
+              .enqueueIfCurrent(workflow.id(), workflow.userId(), trigger, payload, null, null, null, requestContext)
               .orElseThrow(() -> new DomainException.Conflict("workflow-paused", "Workflow " + workflow.id() + " was paused or deleted meanwhile.")));
     }
     if (key.isBlank() || key.length() > 255) {
       throw new DomainException.InvalidInput(List.of(new FieldProblem("Idempotency-Key", "must be 1 to 255 characters")));
     }
-    Idempotency.Enqueued result = idempotency.enqueue(workflow.id(), workflow.userId(), trigger, payload, key);
+    Idempotency.Enqueued result = idempotency.enqueue(workflow.id(), workflow.userId(), trigger, payload, key, requestContext);
     if (result.repeated()) {
       return ResponseEntity.ok()
           .location(URI.create("/runs/" + result.run().id()))

@@ -9,6 +9,8 @@ public record StoredWorkflow(
     String name,
     TriggerType triggerType,
     String actionUrl,
+    String steps,
+    boolean keepsRequest,
     String triggerConfig,
     boolean enabled,
     Integer maxAttempts,

@@ -5,7 +5,8 @@ import com.fasterxml.jackson.annotation.JsonRawValue;
 import java.time.Instant;
 
 /**
- * A workflow as the API shows it. {@code triggerConfig} is raw JSON; {@code webhookUrl} is set for webhook
+ * A workflow as the API shows it. {@code steps} is raw JSON (the shorthand {@code action_url} shows as one step
+ * {@code deliver}). {@code triggerConfig} is raw JSON; {@code webhookUrl} is set for webhook
  * workflows only; {@code signingSecret} only in the answer that creates it (it is shown once).
  */
 public record Workflow(
@@ -13,6 +14,7 @@ public record Workflow(
     String name,
     String triggerType,
     String actionUrl,
+    @JsonRawValue String steps,
     @JsonRawValue String triggerConfig,
     boolean enabled,
     Integer maxAttempts,
@@ -31,7 +33,7 @@ public record Workflow(
 
   Workflow withSigningSecret(String secret) {
     return new Workflow(
-        id, name, triggerType, actionUrl, triggerConfig, enabled, maxAttempts, misfire, overlap, onFailureUrl, filter, nextRunAt, lastFiredAt,
+        id, name, triggerType, actionUrl, steps, triggerConfig, enabled, maxAttempts, misfire, overlap, onFailureUrl, filter, nextRunAt, lastFiredAt,
         lastRunStatus, lastRunAt, webhookUrl, createdAt, updatedAt, secret);
   }
 }

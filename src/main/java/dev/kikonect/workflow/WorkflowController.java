@@ -20,9 +20,32 @@ import org.springframework.web.bind.annotation.RestController;
 class WorkflowController {
 
   private final WorkflowService workflows;
+  private final dev.kikonect.steps.DryRuns dryRuns;
+  private final tools.jackson.databind.json.JsonMapper json;
 
-  WorkflowController(WorkflowService workflows) {
+  WorkflowController(WorkflowService workflows, dev.kikonect.steps.DryRuns dryRuns, tools.jackson.databind.json.JsonMapper json) {
     this.workflows = workflows;
+    this.dryRuns = dryRuns;
+    this.json = json;
+  }
+
+  /**
+   * The dry run of a saved workflow: {@code {payload, headers?, query?, trigger?, responses?}}; what each step would
+   * send, or the error with its position. Nothing is sent or stored.
+   */
+  @PostMapping("/workflows/{id}/test")
+  @dev.kikonect.auth.Scoped(dev.kikonect.auth.Scope.READ)
+  Map<String, Object> test(Caller caller, @PathVariable long id, @RequestBody Map<String, Object> body) {
+    StoredWorkflow w = workflows.owned(caller.userId(), id);
+    Map<String, Object> definition = new java.util.LinkedHashMap<>();
+    definition.put("name", w.name());
+    if (w.filter() != null) {
+      definition.put("filter", w.filter());
+    }
+    definition.put("steps", json.readValue(w.steps(), java.util.List.class));
+    Map<String, Object> request = new java.util.LinkedHashMap<>(body);
+    request.putIfAbsent("trigger", w.triggerType().wire());
+    return dryRuns.test(definition, w.id(), request);
   }
 
   @PostMapping("/workflows")

@@ -59,7 +59,7 @@ public class WorkflowService {
   Workflow create(long userId, Map<String, Object> body) {
     Fields fields = Fields.of(body);
     String name = fields.string("name", true, 1, 200);
-    String actionUrl = actionUrl(fields, "action_url", true);
+    StepsChoice steps = steps(fields, body, true);
     String onFailureUrl = actionUrl(fields, "on_failure_url", false);
     String filter = filter(fields);
     Integer maxAttempts = maxAttempts(fields);
@@ -75,8 +75,8 @@ public class WorkflowService {
     String secret = Signatures.newSecret();
     WorkflowStore.Settings settings =
         new WorkflowStore.Settings(
-            name, type, actionUrl, json.writeValueAsString(normalized), enabled == null || enabled, maxAttempts, misfire, overlap,
-            onFailureUrl, filter);
+            name, type, steps.actionUrl(), steps.json(), steps.tracked(), steps.readsRequest(), json.writeValueAsString(normalized),
+            enabled == null || enabled, maxAttempts, misfire, overlap, onFailureUrl, filter);
     long id =
         store
             .insert(userId, settings, secret, next, now, quotas.maxWorkflows())
@@ -100,7 +100,7 @@ public class WorkflowService {
       fields.problem("trigger_type", "cannot be changed; create a new workflow instead");
     }
     String name = body.containsKey("name") ? fields.string("name", true, 1, 200) : current.name();
-    String actionUrl = body.containsKey("action_url") ? actionUrl(fields, "action_url", true) : current.actionUrl();
+    StepsChoice steps = body.containsKey("action_url") || body.containsKey("steps") ? steps(fields, body, false) : null;
     String onFailureUrl = body.containsKey("on_failure_url") ? actionUrl(fields, "on_failure_url", false) : current.onFailureUrl();
     String filter = body.containsKey("filter") ? filter(fields) : current.filter();
     Integer maxAttempts = body.containsKey("max_attempts") ? maxAttempts(fields) : current.maxAttempts();
@@ -136,8 +136,10 @@ public class WorkflowService {
     }
     WorkflowStore.Settings settings =
         new WorkflowStore.Settings(
-            name, current.triggerType(), actionUrl, json.writeValueAsString(config), enabled, maxAttempts, misfire, overlap,
-            onFailureUrl, filter);
+            name, current.triggerType(), steps == null ? current.actionUrl() : steps.actionUrl(),
+            steps == null ? current.steps() : steps.json(), steps == null ? tracked(current.steps()) : steps.tracked(),
+            steps == null ? current.keepsRequest() : steps.readsRequest(), json.writeValueAsString(config), enabled, maxAttempts,
+            misfire, overlap, onFailureUrl, filter);
     if (!store.update(userId, id, current.updatedAt(), settings, reschedule, next, now)) {
       throw new DomainException.Conflict("concurrent-update", "Workflow " + id + " was changed by another request; read it again and retry.");
     }
@@ -277,6 +279,68 @@ public class WorkflowService {
     return filter;
   }
 
+  /** A workflow's steps as stored: the JSON, and what runs need to know of them. */
+  private record StepsChoice(String actionUrl, String json, boolean tracked, boolean readsRequest) {}
+
+  /** The most a workflow's steps may take as JSON. */
+  static final int MAX_STEPS_JSON = 256 * 1024;
+
+  /**
+   * The workflow's steps: {@code steps} as given, or the shorthand {@code action_url} as one step {@code deliver}
+   * that POSTs the payload byte for byte. Not both. Static step URLs are checked by the SSRF guard now, as {@code
+   * action_url} is; templated ones when they are sent.
+   */
+  @SuppressWarnings("unchecked")
+  private StepsChoice steps(Fields fields, Map<String, Object> body, boolean required) {
+    if (body.containsKey("action_url") && body.containsKey("steps")) {
+      fields.problem("steps", "give either action_url (one step that POSTs the payload) or steps, not both");
+      return null;
+    }
+    if (!body.containsKey("steps")) {
+      if (required && body.get("action_url") == null) {
+        fields.problem("action_url", "is required (or give steps)");
+        return null;
+      }
+      String url = actionUrl(fields, "action_url", true);
+      if (url == null) {
+        return null;
+      }
+      Map<String, Object> deliver = new LinkedHashMap<>();
+      deliver.put("key", "deliver");
+      deliver.put("url", url);
+      return new StepsChoice(url, json.writeValueAsString(List.of(deliver)), false, false);
+    }
+    dev.kikonect.steps.StepDefinitions.Definition definition;
+    try {
+      definition = dev.kikonect.steps.StepDefinitions.parse(Map.of("steps", body.get("steps") == null ? List.of() : body.get("steps")));
+    } catch (DomainException.InvalidInput e) {
+      e.problems().forEach(p -> fields.problem(p.field(), p.reason()));
+      return null;
+    }
+    List<Object> raw = (List<Object>) body.get("steps");
+    for (int i = 0; i < raw.size(); i++) {
+      Map<String, Object> step = (Map<String, Object>) raw.get(i);
+      String url = (String) step.get("url");
+      if (!url.contains("{{")) {
+        Fields one = Fields.of(Map.of("steps[" + i + "].url", url));
+        actionUrl(one, "steps[" + i + "].url", true);
+        one.problems().forEach(p -> fields.problem(p.field(), p.reason()));
+      }
+    }
+    String text = json.writeValueAsString(raw);
+    if (text.length() > MAX_STEPS_JSON) {
+      fields.problem("steps", "takes " + text.length() + " characters as JSON; at most " + MAX_STEPS_JSON);
+      return null;
+    }
+    return new StepsChoice(null, text, definition.tracked(), definition.readsRequest());
+  }
+
+  /** Whether stored steps need per-step state (see {@link dev.kikonect.steps.StepDefinitions.Definition#tracked}). */
+  @SuppressWarnings("unchecked")
+  private boolean tracked(String steps) {
+    return dev.kikonect.steps.StepDefinitions.parse(Map.of("steps", json.readValue(steps, List.class))).tracked();
+  }
+
   private String actionUrl(Fields fields, String field, boolean required) {
     String url = fields.string(field, required, 1, 2048);
     if (url == null) {
@@ -323,6 +387,7 @@ public class WorkflowService {
         w.name(),
         w.triggerType().wire(),
         w.actionUrl(),
+        w.steps(),
         w.triggerConfig(),
         w.enabled(),
         w.maxAttempts(),

@@ -16,7 +16,7 @@ class WorkflowStore {
   /** Every column a {@link StoredWorkflow} needs, from {@code workflows w}, with its latest run. */
   private static final String SELECT =
       """
-      SELECT w.id, w.user_id, w.name, w.trigger_type, w.action_url, w.trigger_config::text AS trigger_config,
+      SELECT w.id, w.user_id, w.name, w.trigger_type, w.action_url, w.steps::text AS steps, w.keeps_request, w.trigger_config::text AS trigger_config,
              w.enabled, w.max_attempts, w.misfire, w.overlap, w.on_failure_url, w.filter, w.next_run_at, w.last_fired_at, w.created_at,
              w.updated_at, last.status AS last_run_status, last.created_at AS last_run_at
         FROM workflows w
@@ -36,6 +36,9 @@ class WorkflowStore {
       String name,
       TriggerType type,
       String actionUrl,
+      String steps,
+      boolean tracked,
+      boolean keepsRequest,
       String triggerConfig,
       boolean enabled,
       Integer maxAttempts,
@@ -48,9 +51,9 @@ class WorkflowStore {
   java.util.Optional<Long> insert(long userId, Settings s, String signingSecret, Instant nextRunAt, Instant now, int maxWorkflows) {
     return jdbc.sql(
             """
-            INSERT INTO workflows (user_id, name, trigger_type, action_url, trigger_config, enabled, max_attempts,
+            INSERT INTO workflows (user_id, name, trigger_type, action_url, steps, tracked, keeps_request, trigger_config, enabled, max_attempts,
                                    misfire, overlap, on_failure_url, filter, signing_secret, next_run_at, created_at, updated_at)
-            SELECT :user, :name, :type, :url, :config::jsonb, :enabled, CAST(:max_attempts AS int), :misfire,
+            SELECT :user, :name, :type, CAST(:url AS text), :steps::jsonb, :tracked, :keeps_request, :config::jsonb, :enabled, CAST(:max_attempts AS int), :misfire,
                    :overlap, CAST(:on_failure AS text), CAST(:filter AS text), :secret, CAST(:next AS timestamptz), :now, :now
              WHERE (SELECT count(*) FROM workflows WHERE user_id = :user) < :max_workflows
             RETURNING id
@@ -59,7 +62,10 @@ class WorkflowStore {
         .param("user", userId)
         .param("name", s.name())
         .param("type", s.type().wire())
-        .param("url", s.actionUrl())
+        .param("url", s.actionUrl(), Types.VARCHAR)
+        .param("steps", s.steps())
+        .param("tracked", s.tracked())
+        .param("keeps_request", s.keepsRequest())
         .param("config", s.triggerConfig())
         .param("enabled", s.enabled())
         .param("max_attempts", s.maxAttempts(), Types.INTEGER)
@@ -83,7 +89,8 @@ class WorkflowStore {
     return jdbc.sql(
                 """
                 UPDATE workflows
-                   SET name = :name, action_url = :url, trigger_config = :config::jsonb, enabled = :enabled,
+                   SET name = :name, action_url = CAST(:url AS text), steps = :steps::jsonb, tracked = :tracked,
+                       keeps_request = :keeps_request, trigger_config = :config::jsonb, enabled = :enabled,
                        max_attempts = CAST(:max_attempts AS int), misfire = :misfire, overlap = :overlap,
                        on_failure_url = CAST(:on_failure AS text), filter = CAST(:filter AS text),
                        next_run_at = CASE WHEN :reschedule THEN CAST(:next AS timestamptz) ELSE next_run_at END,
@@ -91,7 +98,10 @@ class WorkflowStore {
                  WHERE id = :id AND user_id = :user AND updated_at = :read_at
                 """)
             .param("name", s.name())
-            .param("url", s.actionUrl())
+            .param("url", s.actionUrl(), Types.VARCHAR)
+        .param("steps", s.steps())
+        .param("tracked", s.tracked())
+        .param("keeps_request", s.keepsRequest())
             .param("config", s.triggerConfig())
             .param("enabled", s.enabled())
             .param("max_attempts", s.maxAttempts(), Types.INTEGER)
@@ -182,7 +192,7 @@ class WorkflowStore {
   Optional<StoredWorkflow> findByWebhookToken(String token) {
     return jdbc.sql(
             """
-            SELECT w.id, w.user_id, w.name, w.trigger_type, w.action_url, w.trigger_config::text AS trigger_config,
+            SELECT w.id, w.user_id, w.name, w.trigger_type, w.action_url, w.steps::text AS steps, w.keeps_request, w.trigger_config::text AS trigger_config,
                    w.enabled, w.max_attempts, w.misfire, w.overlap, w.on_failure_url, w.filter, w.next_run_at, w.last_fired_at, w.created_at,
                    w.updated_at, NULL AS last_run_status, NULL AS last_run_at
               FROM workflows w
@@ -200,6 +210,8 @@ class WorkflowStore {
         rs.getString("name"),
         TriggerType.fromWire(rs.getString("trigger_type")).orElseThrow(),
         rs.getString("action_url"),
+        rs.getString("steps"),
+        rs.getBoolean("keeps_request"),
         rs.getString("trigger_config"),
         rs.getBoolean("enabled"),
         (Integer) rs.getObject("max_attempts"),

@@ -36,6 +36,7 @@ class ExecutorConcurrencyTest extends ApiTest {
   @Autowired ScheduledRuns triggerer;
   @Autowired KiKonectProperties properties;
   @Autowired JdbcClient jdbc;
+  @Autowired tools.jackson.databind.json.JsonMapper json;
   @Autowired TransactionTemplate transactions;
 
   @Test
@@ -78,7 +79,7 @@ class ExecutorConcurrencyTest extends ApiTest {
   void two_executors_on_one_database_deliver_every_job_exactly_once() {
     WorkSignal secondSignal = new WorkSignal();
     io.micrometer.core.instrument.simple.SimpleMeterRegistry secondMeters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
-    Executor second = new Executor(queue, delivery, retries, secondSignal, clock, properties, secondMeters);
+    Executor second = new Executor(queue, delivery, retries, secondSignal, clock, properties, secondMeters, json);
     second.start();
     try (Sink sink = new Sink().replyWith(r -> {
       try {

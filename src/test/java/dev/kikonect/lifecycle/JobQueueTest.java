@@ -175,7 +175,9 @@ class JobQueueTest extends ApiTest {
     assertThat(runStatus(job.runId())).as("a renewed lease is not taken").isEqualTo("running");
     assertThat(queue.complete(job, attempt(1, later, true), JobQueue.Next.SUCCEEDED, null, later.plusSeconds(3))).isTrue();
     ClaimedJob impostor =
-        new ClaimedJob(job.jobId(), job.runId(), job.workflowId(), 1, 8, java.util.UUID.randomUUID(), "", "{}", "", null, null, "manual", later, user.id());
+        new ClaimedJob(
+            job.jobId(), job.runId(), job.workflowId(), 1, 0, 8, java.util.UUID.randomUUID(), null, "[]", "{}", "", null, null, "manual",
+            later, null, null, "w", user.id(), false);
     assertThat(queue.renew(List.of(impostor), later.plusSeconds(600))).isZero();
   }
 

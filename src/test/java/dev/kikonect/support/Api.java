@@ -46,8 +46,18 @@ public class Api {
   }
 
   public Response send(String method, String path, String token, String contentType, String body) {
+    return send(method, path, token, contentType, body, java.util.Map.of());
+  }
+
+  /** As {@link #send(String, String, String, String, String)}, with more request headers. */
+  public Response sendWithHeaders(String method, String path, String contentType, String body, java.util.Map<String, String> headers) {
+    return send(method, path, null, contentType, body, headers);
+  }
+
+  private Response send(String method, String path, String token, String contentType, String body, java.util.Map<String, String> headers) {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(URI.create(path.startsWith("http") ? path : base + path)).timeout(Duration.ofSeconds(30));
+    headers.forEach(request::header);
     if (token != null) {
       request.header("Authorization", "Bearer " + token);
     }

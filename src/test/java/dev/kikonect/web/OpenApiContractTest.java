@@ -144,6 +144,22 @@ class OpenApiContractTest extends ApiTest {
             Map.of("key", "c", "url", "https://example.com/c", "when", "false"))),
         "payload", Map.of("go", true, "id", 7))));
     check("post", "/workflows/test", api.post("/workflows/test", token, Map.of("workflow", Map.of("steps", List.of(Map.of("key", "a"))))));
+    Api.Response stepped = api.post("/workflows", token, Map.of("name", "s", "trigger_type", "manual", "steps", List.of(
+        Map.of("key", "first", "method", "PUT", "url", sink.url("/first"), "headers", Map.of("X-N", "{{ payload.n }}"), "body", "{ 'n': payload.n }"),
+        Map.of("key", "second", "needs", List.of("first"), "url", sink.url("/second"), "when", "payload.n > 100"))));
+    check("post", "/workflows", stepped);
+    long st = stepped.json().path("id").asLong();
+    check("post", "/workflows/{id}/test", api.post("/workflows/" + st + "/test", token, Map.of("payload", Map.of("n", 1))));
+    check("post", "/workflows/{id}/test", api.post("/workflows/999999999/test", token, Map.of("payload", Map.of())));
+    long steppedRun = api.post("/workflows/" + st + "/trigger", token, Map.of("n", 1)).json().path("id").asLong();
+    awaitFinished(new Api.User(0, email, "", token), steppedRun);
+    check("get", "/runs/{id}", api.get("/runs/" + steppedRun, token));
+    check("post", "/runs/{id}/retry", api.post("/runs/" + steppedRun + "/retry", token, ""));
+    sink.replyWith(500);
+    long failing = api.post("/workflows/" + st + "/trigger", token, Map.of("n", 2)).json().path("id").asLong();
+    awaitFinished(new Api.User(0, email, "", token), failing);
+    sink.replyWith(200);
+    check("post", "/runs/{id}/retry", api.post("/runs/" + failing + "/retry", token, ""));
     check("post", "/workflows/{id}/token/rotate", api.post("/workflows/" + wf + "/token/rotate", token, ""));
     check("post", "/workflows/{id}/token/rotate", api.post("/workflows/" + iv + "/token/rotate", token, ""));
     check("get", "/health", api.get("/health", null));

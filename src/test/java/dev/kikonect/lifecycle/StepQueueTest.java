@@ -1,0 +1,159 @@
+package dev.kikonect.lifecycle;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kikonect.ApiTest;
+import dev.kikonect.support.Api;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * The step statements against the database: a run of a workflow whose step {@code c} needs {@code a} and {@code b}.
+ * Jobs are enqueued 30 days ahead of the shared clock, so the application's own executor never takes them.
+ */
+class StepQueueTest extends ApiTest {
+
+  @Autowired JobQueue queue;
+  @Autowired ScheduledRuns runs;
+  @Autowired TransactionTemplate transactions;
+  @Autowired JdbcClient jdbc;
+
+  private long workflow;
+  private Api.User user;
+  private Instant later;
+
+  @BeforeEach
+  void workflow() {
+    user = api.newUser();
+    Api.Response created = api.post("/workflows", user.token(), Map.of(
+        "name", "diamond", "trigger_type", "manual",
+        "steps", List.of(
+            Map.of("key", "a", "url", "http://127.0.0.1:9/a"),
+            Map.of("key", "b", "url", "http://127.0.0.1:9/b"),
+            Map.of("key", "c", "url", "http://127.0.0.1:9/c", "needs", List.of("a", "b")))));
+    assertThat(created.status()).as(created.body()).isEqualTo(201);
+    workflow = created.json().path("id").asLong();
+    later = clock.instant().plus(Duration.ofDays(30));
+  }
+
+  private List<ClaimedJob> enqueueAndClaim(int runs) {
+    List<ScheduledRuns.Firing> firings = new ArrayList<>();
+    for (int i = 0; i < runs; i++) {
+      firings.add(new ScheduledRuns.Firing(workflow, user.id(), "manual", "{\"n\":" + i + "}"));
+    }
+    transactions.executeWithoutResult(s -> this.runs.enqueueAll(firings, later));
+    return queue.claim(10_000, later, Duration.ofMinutes(5), "test-node").stream().filter(j -> j.workflowId() == workflow).toList();
+  }
+
+  private static Attempt ok(ClaimedJob job, Instant at) {
+    return new Attempt(job.number(), at, 3, true, false, 200, "{}", "", null, null);
+  }
+
+  private int jobsFor(long runId, String step) {
+    return jdbc.sql("SELECT count(*) FROM jobs WHERE run_id = :run AND step = :step")
+        .param("run", runId).param("step", step).query(Integer.class).single();
+  }
+
+  private String stepStatus(long runId, String step) {
+    return jdbc.sql("SELECT status FROM run_steps WHERE run_id = :run AND key = :step")
+        .param("run", runId).param("step", step).query(String.class).single();
+  }
+
+  @Test
+  void a_tracked_run_starts_with_a_job_for_each_step_that_needs_nothing() {
+    List<ClaimedJob> claimed = enqueueAndClaim(1);
+
+    assertThat(claimed).extracting(ClaimedJob::step).containsExactlyInAnyOrder("a", "b");
+    long run = claimed.get(0).runId();
+    assertThat(stepStatus(run, "c")).isEqualTo("waiting");
+    assertThat(claimed).extracting(ClaimedJob::webhookId).doesNotHaveDuplicates();
+    assertThat(claimed).allSatisfy(j -> assertThat(j.tracked()).isTrue());
+  }
+
+  @Test
+  void two_parents_finishing_at_the_same_instant_on_two_nodes_start_their_common_child_exactly_once() throws Exception {
+    int n = 30;
+    List<ClaimedJob> claimed = enqueueAndClaim(n);
+    assertThat(claimed).hasSize(2 * n);
+    ExecutorService nodes = Executors.newFixedThreadPool(2);
+    try {
+      for (long run : claimed.stream().map(ClaimedJob::runId).distinct().toList()) {
+        ClaimedJob a = claimed.stream().filter(j -> j.runId() == run && j.step().equals("a")).findFirst().orElseThrow();
+        ClaimedJob b = claimed.stream().filter(j -> j.runId() == run && j.step().equals("b")).findFirst().orElseThrow();
+        CyclicBarrier together = new CyclicBarrier(2);
+        Future<Boolean> first = nodes.submit(() -> {
+          together.await();
+          return queue.complete(a, ok(a, later), JobQueue.Next.SUCCEEDED, null, later);
+        });
+        Future<Boolean> second = nodes.submit(() -> {
+          together.await();
+          return queue.complete(b, ok(b, later), JobQueue.Next.SUCCEEDED, null, later);
+        });
+        assertThat(first.get()).isTrue();
+        assertThat(second.get()).isTrue();
+
+        assertThat(jobsFor(run, "c")).as("run %d: jobs of the common child", run).isEqualTo(1);
+        assertThat(stepStatus(run, "c")).isEqualTo("pending");
+      }
+    } finally {
+      nodes.shutdownNow();
+    }
+  }
+
+  @Test
+  void the_last_step_to_finish_ends_the_run_and_a_failed_parent_skips_its_child() {
+    List<ClaimedJob> claimed = enqueueAndClaim(2);
+    long good = claimed.get(0).runId();
+    long bad = claimed.stream().map(ClaimedJob::runId).filter(r -> r != good).findFirst().orElseThrow();
+    for (ClaimedJob j : claimed) {
+      if (j.runId() == good || j.step().equals("a")) {
+        assertThat(queue.complete(j, ok(j, later), JobQueue.Next.SUCCEEDED, null, later)).isTrue();
+      } else {
+        Attempt failed = new Attempt(j.number(), later, 3, false, false, 400, "{}", "", "HTTP 400", null);
+        assertThat(queue.complete(j, failed, JobQueue.Next.FAILED, null, later)).isTrue();
+      }
+    }
+    ClaimedJob c = queue.claim(10_000, later, Duration.ofMinutes(5), "test-node").stream()
+        .filter(j -> j.runId() == good).findFirst().orElseThrow();
+    assertThat(c.step()).isEqualTo("c");
+    assertThat(runStatus(good)).isEqualTo("running");
+    assertThat(queue.complete(c, ok(c, later), JobQueue.Next.SUCCEEDED, null, later)).isTrue();
+
+    assertThat(runStatus(good)).isEqualTo("succeeded");
+    assertThat(runStatus(bad)).isEqualTo("failed");
+    assertThat(stepStatus(bad, "c")).isEqualTo("skipped");
+    assertThat(jobsFor(bad, "c")).isZero();
+    assertThat(jdbc.sql("SELECT error FROM run_steps WHERE run_id = :run AND key = 'c'").param("run", bad).query(String.class).single())
+        .isEqualTo("needs b, which failed");
+  }
+
+  @Test
+  void a_job_claimed_while_its_run_is_cancelled_is_recognised_and_never_sent() {
+    List<ClaimedJob> claimed = enqueueAndClaim(1);
+    long run = claimed.get(0).runId();
+    assertThat(queue.cancel(user.id(), run, later)).isTrue();
+    // A completion of a step in flight records its attempt but starts nothing.
+    ClaimedJob a = claimed.stream().filter(j -> j.step().equals("a")).findFirst().orElseThrow();
+    assertThat(queue.complete(a, ok(a, later), JobQueue.Next.SUCCEEDED, null, later)).isTrue();
+
+    assertThat(runStatus(run)).isEqualTo("cancelled");
+    assertThat(stepStatus(run, "c")).isEqualTo("cancelled");
+    assertThat(jobsFor(run, "c")).isZero();
+  }
+
+  private String runStatus(long runId) {
+    return jdbc.sql("SELECT status FROM workflow_runs WHERE id = :id").param("id", runId).query(String.class).single();
+  }
+}
