@@ -9,7 +9,7 @@ import type { Stats, Workflow } from './api';
 describe('the workflow form', () => {
   const base = {
     name: 'n', action_url: 'https://x', interval_minutes: '5', expression: '0 9 * * *', timezone: 'Europe/Berlin',
-    payload: '', max_attempts: '', misfire: 'fire_once', overlap: 'allow', on_failure_url: '',
+    payload: '', max_attempts: '', misfire: 'fire_once', overlap: 'allow', on_failure_url: '', step_count: 0,
   };
 
   it('builds an interval config with its JSON payload', () => {

@@ -17,6 +17,8 @@ interface FormState {
   misfire: string;
   overlap: string;
   on_failure_url: string;
+  /** Saved with steps (not the one-step action_url): the steps are kept as they are by this form. */
+  step_count: number;
 }
 
 function toForm(w?: Workflow): FormState {
@@ -33,6 +35,7 @@ function toForm(w?: Workflow): FormState {
     misfire: w?.misfire ?? 'fire_once',
     overlap: w?.overlap ?? 'allow',
     on_failure_url: w?.on_failure_url ?? '',
+    step_count: w && !w.action_url ? (w.steps ?? []).length : 0,
   };
 }
 
@@ -97,12 +100,12 @@ export function WorkflowFormPage({ id }: { id?: number }) {
     if (payloadError) return;
     const body: Record<string, unknown> = {
       name: form.name,
-      action_url: form.action_url,
       misfire: form.misfire,
       overlap: form.overlap,
       max_attempts: form.max_attempts ? Number(form.max_attempts) : null,
       on_failure_url: form.on_failure_url || null,
     };
+    if (form.step_count === 0) body.action_url = form.action_url;
     if (form.trigger_type !== 'webhook' && form.trigger_type !== 'manual') body.trigger_config = config;
     setBusy(true);
     setError(null);
@@ -142,9 +145,16 @@ export function WorkflowFormPage({ id }: { id?: number }) {
             <option value="cron">Cron — on a calendar schedule</option>
           </select>
         </Field>
-        <Field label="Action URL (where the payload is POSTed)" error={fe('action_url')}>
-          <input name="action_url" type="url" required placeholder="https://example.com/hook" value={form.action_url} onChange={set('action_url')} />
-        </Field>
+        {form.step_count > 0 ? (
+          <p className="note" data-testid="steps-kept">
+            This workflow has {form.step_count} steps. This form keeps them as they are; change them through the API
+            (PATCH /workflows/{id} with steps) until the step editor arrives.
+          </p>
+        ) : (
+          <Field label="Action URL (where the payload is POSTed)" error={fe('action_url')}>
+            <input name="action_url" type="url" required placeholder="https://example.com/hook" value={form.action_url} onChange={set('action_url')} />
+          </Field>
+        )}
         {form.trigger_type === 'interval' && (
           <Field label="Every (minutes)" error={fe('trigger_config.interval_minutes')}>
             <input name="interval_minutes" type="number" min={1} max={525600} value={form.interval_minutes} onChange={set('interval_minutes')} />

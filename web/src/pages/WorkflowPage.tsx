@@ -50,7 +50,13 @@ export function WorkflowPage({ id }: { id: number }) {
       </div>
       <dl className="facts">
         <dt>Trigger</dt><dd>{w.trigger_type}{w.trigger_type === 'cron' ? ` — ${String(w.trigger_config.expression)} (${String(w.trigger_config.timezone)})` : ''}{w.trigger_type === 'interval' ? ` — every ${String(w.trigger_config.interval_minutes)} min` : ''}</dd>
-        <dt>Action URL</dt><dd className="mono">{w.action_url}</dd>
+        {w.action_url ? (
+          <><dt>Action URL</dt><dd className="mono">{w.action_url}</dd></>
+        ) : (
+          <><dt>Steps</dt><dd><ol className="mono">{(w.steps ?? []).map((s) => (
+            <li key={s.key}>{s.key}: {s.method ?? 'POST'} {s.url}{s.needs?.length ? ` (after ${s.needs.join(', ')})` : ''}</li>
+          ))}</ol></dd></>
+        )}
         <dt>State</dt><dd>{w.enabled ? 'active' : 'paused'}</dd>
         <dt>Next run</dt><dd>{when(w.next_run_at)}</dd>
         <dt>Last run</dt><dd><StatusBadge status={w.last_run_status} /> {when(w.last_run_at)}</dd>
