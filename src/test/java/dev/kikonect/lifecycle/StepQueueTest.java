@@ -153,6 +153,23 @@ class StepQueueTest extends ApiTest {
     assertThat(jobsFor(run, "c")).isZero();
   }
 
+  @Test
+  void a_step_whose_lease_expired_goes_back_to_retrying_with_its_lost_attempt_logged_and_the_run_stays_running() {
+    List<ClaimedJob> claimed = enqueueAndClaim(1);
+    long run = claimed.get(0).runId();
+    queue.requeueExpired(later.plus(Duration.ofMinutes(6)), 10_000);
+
+    assertThat(stepStatus(run, "a")).isEqualTo("retrying");
+    assertThat(runStatus(run)).isEqualTo("running");
+    assertThat(jdbc.sql("SELECT count(*) FROM attempts WHERE run_id = :run AND step = 'a' AND error LIKE 'lease expired%'")
+        .param("run", run).query(Integer.class).single()).isEqualTo(1);
+    ClaimedJob again = queue.claim(10_000, later.plus(Duration.ofMinutes(6)), Duration.ofMinutes(5), "test-node").stream()
+        .filter(j -> j.runId() == run && "a".equals(j.step())).findFirst().orElseThrow();
+    assertThat(again.number()).isEqualTo(2);
+    assertThat(again.webhookId()).as("the same webhook-id across attempts")
+        .isEqualTo(claimed.stream().filter(j -> "a".equals(j.step())).findFirst().orElseThrow().webhookId());
+  }
+
   private String runStatus(long runId) {
     return jdbc.sql("SELECT status FROM workflow_runs WHERE id = :id").param("id", runId).query(String.class).single();
   }

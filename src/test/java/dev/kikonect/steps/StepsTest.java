@@ -383,4 +383,75 @@ class StepsTest extends ApiTest {
       assertThat(calls.get()).isZero();
     }
   }
+
+  @Test
+  void a_replay_of_a_run_with_steps_runs_every_step_again_as_a_new_run() {
+    try (Sink sink = new Sink().replyWith(r -> r.path().startsWith("/tickets") ? ticketCreated() : Sink.Reply.status(200))) {
+      JsonNode wf = create(chain(sink));
+      JsonNode first = finished(hook(wf, PUSH));
+      Api.Response replay = api.post("/runs/" + first.path("id").asLong() + "/replay", user.token(), Map.of());
+      JsonNode second = finished(replay);
+
+      assertThat(second.path("status").asString()).isEqualTo("succeeded");
+      assertThat(second.path("replay_of").asLong()).isEqualTo(first.path("id").asLong());
+      assertThat(at(sink, "/tickets")).hasSize(2);
+      assertThat(at(sink, "/chat")).hasSize(2);
+      assertThat(at(sink, "/audit")).hasSize(2);
+      assertThat(step(second, "ticket").path("webhook_id").asString()).isNotEqualTo(step(first, "ticket").path("webhook_id").asString());
+    }
+  }
+
+  @Test
+  void steps_read_the_incoming_headers_and_query_but_never_the_callers_credentials() {
+    try (Sink sink = new Sink()) {
+      JsonNode wf = create(Map.of("steps", List.of(Map.of(
+          "key", "echo", "url", sink.url("/echo"),
+          "body", "{ 'event': headers.'x-github-event', 'source': query.source, 'auth': headers.authorization }"))));
+      String url = wf.path("webhook_url").asString() + "?source=ci";
+      Api.Response accepted = api.sendWithHeaders("POST", url, "application/json", "{}",
+          Map.of("X-GitHub-Event", "push", "Authorization", "Bearer secret-of-the-caller"));
+      finished(accepted);
+
+      JsonNode sent = Api.JSON.readTree(sink.received().get(0).body());
+      assertThat(sent.path("event").asString()).isEqualTo("push");
+      assertThat(sent.path("source").asString()).isEqualTo("ci");
+      assertThat(sent.has("auth")).as("Authorization is not kept").isFalse();
+    }
+  }
+
+  @Test
+  void a_response_over_the_kept_size_reaches_its_dependant_cut_to_256_KiB() {
+    String big = "[" + "1,".repeat(200_000) + "1]"; // about 400 KB of JSON
+    try (Sink sink = new Sink().replyWith(r -> r.path().startsWith("/big")
+        ? new Sink.Reply(200, Map.of("Content-Type", "application/json"), big, false)
+        : Sink.Reply.status(200))) {
+      JsonNode wf = create(Map.of("trigger_type", "manual", "steps", List.of(
+          Map.of("key", "big", "method", "GET", "url", sink.url("/big")),
+          Map.of("key", "small", "method", "GET", "url", sink.url("/small")),
+          Map.of("key", "use", "needs", List.of("big", "small"), "url", sink.url("/use"),
+              "body", "{ 'kept': $length(steps.big.response.body), 'small': steps.small.response.status }"))));
+      JsonNode run = finished(api.post("/workflows/" + wf.path("id").asLong() + "/trigger", user.token(), Map.of()));
+
+      assertThat(run.path("status").asString()).isEqualTo("succeeded");
+      JsonNode used = Api.JSON.readTree(at(sink, "/use").get(0).body());
+      assertThat(used.path("kept").asInt()).as("the cut body is text, not JSON").isEqualTo(256 * 1024);
+      assertThat(used.path("small").asInt()).isEqualTo(200);
+      assertThat(step(run, "big").path("attempts").get(0).path("response_body").asString()).endsWith("[truncated to 4 KiB]");
+    }
+  }
+
+  @Test
+  void a_run_with_steps_that_fails_sends_its_failure_alert() {
+    try (Sink sink = new Sink().replyWith(r -> r.path().startsWith("/bad") ? Sink.Reply.status(400) : Sink.Reply.status(200))) {
+      JsonNode wf = create(Map.of("trigger_type", "manual", "on_failure_url", sink.url("/alerts"), "steps", List.of(
+          Map.of("key", "good", "url", sink.url("/good")),
+          Map.of("key", "bad", "url", sink.url("/bad")))));
+      JsonNode run = finished(api.post("/workflows/" + wf.path("id").asLong() + "/trigger", user.token(), Map.of()));
+
+      assertThat(run.path("status").asString()).isEqualTo("failed");
+      assertThat(run.path("error").asString()).isEqualTo("bad: HTTP 400");
+      eventually().until(() -> at(sink, "/alerts").size() == 1);
+      assertThat(at(sink, "/alerts").get(0).body()).contains(Long.toString(run.path("id").asLong()));
+    }
+  }
 }
