@@ -34,8 +34,12 @@ public class Suite {
   static final Map<Long, Long> received = new ConcurrentHashMap<>();
   static final AtomicInteger duplicates = new AtomicInteger();
   static final AtomicInteger slowDone = new AtomicInteger();
+  /** Step deliveries of the steps phase, by seq * 3 + step (a, b, c), with their arrival time. */
+  static final Map<Long, Long> stepReceived = new ConcurrentHashMap<>();
   static volatile long lastSlow;
   static final AtomicLong maxRssKb = new AtomicLong();
+
+  static final String ALL_PHASES = "reference,ingest,e2e,steps,latency,slow";
 
   public static void main(String[] args) {
     try {
@@ -49,7 +53,7 @@ public class Suite {
 
   static void measure(String[] args) throws Exception {
     Map<String, String> opts = BenchSupport.options(args, "jar", "target/kikonect.jar", "heap", "256m", "e2e-seconds", "60", "concurrency", "64", "rate", "500",
-        "phases", "reference,ingest,e2e,latency,slow", "tiny", "false");
+        "phases", ALL_PHASES, "tiny", "false");
     // --tiny: every phase for a few seconds with small counts, then a sanity check (nothing lost, every slow delivery
     // done, figures above zero) that exits 1 when it fails. bin/test runs it so that a broken suite fails the build.
     boolean tiny = Boolean.parseBoolean(opts.get("tiny"));
@@ -78,6 +82,12 @@ public class Suite {
                 Thread.sleep(2000);
                 slowDone.incrementAndGet();
                 lastSlow = System.nanoTime();
+              } else if (request.path().startsWith("/step-")) {
+                var seq = BenchSupport.json(request.body()).path("seq");
+                long step = request.path().charAt(6) - 'a';
+                if (seq.isNumber() && stepReceived.putIfAbsent(seq.asLong() * 3 + step, now) != null) {
+                  duplicates.incrementAndGet();
+                }
               } else if (request.path().startsWith("/fast")) {
                 var seq = BenchSupport.json(request.body()).path("seq");
                 if (seq.isNumber() && received.putIfAbsent(seq.asLong(), now) != null) {
@@ -168,7 +178,10 @@ public class Suite {
     double slowSeconds = Double.NaN;
     int e2eSeconds = Integer.parseInt(opts.get("e2e-seconds"));
     int rate = Integer.parseInt(opts.get("rate"));
-    if (phases.contains("e2e") || phases.contains("latency") || phases.contains("slow")) {
+    double stepsRate = Double.NaN;
+    long stepsAccepted = 0;
+    long stepsLost = 0;
+    if (phases.contains("e2e") || phases.contains("steps") || phases.contains("latency") || phases.contains("slow")) {
       Process node = BenchSupport.startKiKonect(jar, heap, work.resolve("node.log"), common);
       BenchSupport.waitForHealth(http, base, node, work.resolve("node.log"), Duration.ofSeconds(120));
       Thread.ofPlatform().daemon(true).start(() -> sample(node));
@@ -210,6 +223,43 @@ public class Suite {
         long[] windows = new long[(int) ((lastReceived - e2eStart) / 10_000_000_000L) + 1];
         received.values().forEach(t -> windows[(int) Math.max(0, (t - e2eStart) / 10_000_000_000L)]++);
         System.out.println("  deliveries/s per 10 s window: " + java.util.Arrays.stream(windows).mapToObj(w -> Long.toString(w / 10)).toList());
+      }
+
+      if (phases.contains("steps")) {
+        // Issue 13: a webhook workflow with a filter and three parallel steps with JSONata bodies. Each run is three
+        // deliveries; the target compares deliveries per second with the single-step phase above.
+        String stepsWorkflow =
+            BenchSupport.post(http, base + "/workflows", token,
+                """
+                {"name":"suite steps","trigger_type":"webhook","filter":"payload.event = 'order.created' and payload.amount > 0",
+                 "steps":[
+                  {"key":"a","url":"SINK/step-a","body":"{ 'seq': payload.seq, 'step': 'a', 'amount': payload.amount / 100, 'event': $uppercase(payload.event) }"},
+                  {"key":"b","url":"SINK/step-b","body":"{ 'seq': payload.seq, 'step': 'b', 'cents': payload.amount, 'at': run.created_at }"},
+                  {"key":"c","url":"SINK/step-c","headers":{"X-Event":"{{ payload.event }}"},"body":"{ 'seq': payload.seq, 'step': 'c', 'workflow': workflow.name }"}]}
+                """.replace("SINK", sinkBase));
+        String stepsHook = base + URI.create(BenchSupport.field(stepsWorkflow, "webhook_url")).getPath();
+        if (WRK != null) {
+          wrk(stepsHook, concurrency, warmup, 7_000_000_000_000L);
+        } else {
+          closedLoop(http, stepsHook, concurrency, Duration.ofSeconds(warmup), new AtomicInteger(1_400_000_000), new ConcurrentHashMap<>());
+        }
+        waitQuiet(Duration.ofSeconds(30));
+        System.out.println("Steps: closed loop, " + concurrency + " senders, " + e2eSeconds + " s, filter + 3 parallel JSONata steps...");
+        stepReceived.clear();
+        long stepsStart = System.nanoTime();
+        if (WRK != null) {
+          stepsAccepted = wrk(stepsHook, concurrency, e2eSeconds, 0).accepted();
+        } else {
+          Map<Integer, Long> accepted = new ConcurrentHashMap<>();
+          closedLoop(http, stepsHook, concurrency, Duration.ofSeconds(e2eSeconds), new AtomicInteger(), accepted);
+          stepsAccepted = accepted.size();
+        }
+        long expectedSteps = stepsAccepted * 3;
+        waitFor(() -> stepReceived.size() >= expectedSteps, Duration.ofSeconds(180));
+        long lastStep = stepReceived.values().stream().mapToLong(Long::longValue).max().orElse(System.nanoTime());
+        stepsRate = stepReceived.size() / ((lastStep - stepsStart) / 1e9);
+        stepsLost = Math.max(0, expectedSteps - stepReceived.size());
+        System.out.printf("  %,d runs accepted, %,d step deliveries (%.0f/s, %.0f runs/s)%n", stepsAccepted, stepReceived.size(), stepsRate, stepsRate / 3);
       }
 
       if (phases.contains("latency")) {
@@ -308,6 +358,9 @@ public class Suite {
     rows.put("webhook ingest, durable 202, executor paused (req/s)", new String[] {fmt(ingestRate), ratio(ingestRate, pgIngest), ">= 4,000 and >= 75%"});
     rows.put("end-to-end deliveries, " + e2eSeconds + " s sustained (/s)", new String[] {fmt(e2eRate), ratio(e2eRate, pgLifecycle), ">= 2,000 and >= 65%"});
     rows.put("  accepted / lost / duplicates", new String[] {phases.contains("e2e") ? acceptedCount + " / " + lost + " / " + duplicates.get() : "n/a", "", "0 lost"});
+    rows.put("three-step workflow (filter + 3 parallel JSONata steps), step deliveries, " + e2eSeconds + " s (/s)",
+        new String[] {fmt(stepsRate), ratio(stepsRate, e2eRate) + " of end-to-end", ">= 75% of end-to-end"});
+    rows.put("  runs accepted / step deliveries lost", new String[] {phases.contains("steps") ? stepsAccepted + " / " + stepsLost : "n/a", "", "0 lost"});
     rows.put("sent -> received p50 at " + rate + " req/s (ms)", new String[] {latencies.length == 0 ? "n/a" : BenchSupport.ms(BenchSupport.percentile(latencies, 50)), "", "<= 5"});
     rows.put("sent -> received p99 at " + rate + " req/s (ms)", new String[] {latencies.length == 0 ? "n/a" : BenchSupport.ms(BenchSupport.percentile(latencies, 99)), "", "<= 25"});
     rows.put("  the same p99 as KiKonect measures it, run created -> delivered (ms, histogram bucket)", new String[] {serverP99, "", ""});
@@ -332,6 +385,8 @@ public class Suite {
       if (!(e2eRate > 0)) insane.add("no end-to-end rate");
       if (acceptedCount == 0) insane.add("nothing accepted end to end");
       if (lost > 0) insane.add(lost + " accepted webhooks never delivered");
+      if (stepsAccepted == 0) insane.add("nothing accepted in the steps phase");
+      if (stepsLost > 0) insane.add(stepsLost + " step deliveries of accepted runs never made");
       if (duplicates.get() > 0) insane.add(duplicates.get() + " duplicate deliveries");
       if (latencies.length == 0) insane.add("no latency measured");
       if (slowDone.get() < slowCount) insane.add("only " + slowDone.get() + " of " + slowCount + " slow deliveries done");
@@ -340,7 +395,7 @@ public class Suite {
         insane.add("no pgbench reference");
       BenchSupport.verdict("bench/suite", insane);
     }
-    if (phases.size() < 5) {
+    if (!phases.containsAll(java.util.Set.of(ALL_PHASES.split(",")))) {
       System.out.println("(some phases only: not written to bench/results)");
     } else {
       Path results = Path.of("bench", "results");
