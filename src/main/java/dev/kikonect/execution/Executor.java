@@ -187,8 +187,8 @@ class Executor implements SmartLifecycle {
     try {
       for (ClaimedJob claimed : jobs) {
         byte[] body = claimed.payload().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        // A step of a tracked run may keep its response for the steps that need it: room for that too.
-        long keeps = claimed.tracked() ? keepBytes : 0;
+        // A step that other steps need keeps its response for them: room for that too.
+        long keeps = claimed.tracked() && claimed.steps() != null && keepsResponse(claimed) ? keepBytes : 0;
         int costKib = (int) ((body.length + OVERHEAD + keeps + 1023) / 1024);
         memory.acquire(costKib); // free at claim time covers the batch; only this thread acquires
         ClaimedJob job = claimed.withoutPayload();
@@ -265,35 +265,40 @@ class Executor implements SmartLifecycle {
         record(job, null, JobQueue.Next.CANCELLED, null, null);
         return;
       }
-      StepDefinitions.Step step;
+      StepDefinitions.Step step = null;
       StepRequests.Rendered request;
-      boolean keep;
-      try {
-        StepDefinitions.Definition definition = definitions.get(job.steps(), this::compile);
-        step = job.step() == null ? definition.steps().get(0) : definition.step(job.step()).orElse(null);
-        if (step == null) {
-          record(job, refused(job, started, "the step '" + job.step() + "' is no longer in the workflow"), JobQueue.Next.FAILED, null, null);
+      boolean keep = false;
+      if (job.steps() == null) {
+        // The one-step shorthand (action_url): the payload, byte for byte, POSTed there. Nothing to evaluate.
+        request = new StepRequests.Rendered("POST", job.actionUrl(), List.of(), payload);
+      } else {
+        try {
+          StepDefinitions.Definition definition = definitions.get(job.steps(), this::compile);
+          step = job.step() == null ? definition.steps().get(0) : definition.step(job.step()).orElse(null);
+          if (step == null) {
+            record(job, refused(job, started, "the step '" + job.step() + "' is no longer in the workflow"), JobQueue.Next.FAILED, null, null);
+            return;
+          }
+          java.util.Map<String, Object> context = step.dynamic() ? context(job, payload, definition, step) : null;
+          if (job.tracked() && !StepRequests.runs(step, context)) {
+            record(job, null, JobQueue.Next.SKIPPED, null, null);
+            return;
+          }
+          request = StepRequests.render(step, context, payload, json::writeValueAsString);
+          keep = job.tracked() && definition.needed(step.key());
+        } catch (ExpressionException e) {
+          // An expression that fails at run time fails its step at once: sending it again would fail the same way.
+          record(job, refused(job, started, relative(e.field()) + ": " + e.reason()), JobQueue.Next.FAILED, null, null);
+          return;
+        } catch (RuntimeException e) {
+          // A bug or a corrupt row still ends as a failed attempt, never as a lease that expires again and again.
+          log.error("Preparing step {} of run {} failed inside KiKonect", job.step(), job.runId(), e);
+          record(job, refused(job, started, "internal error: " + e.getClass().getSimpleName()), JobQueue.Next.FAILED, null, null);
           return;
         }
-        java.util.Map<String, Object> context = step.dynamic() ? context(job, payload, definition, step) : null;
-        if (job.tracked() && !StepRequests.runs(step, context)) {
-          record(job, null, JobQueue.Next.SKIPPED, null, null);
-          return;
-        }
-        request = StepRequests.render(step, context, payload, json::writeValueAsString);
-        keep = job.tracked() && definition.needed(step.key());
-      } catch (ExpressionException e) {
-        // An expression that fails at run time fails its step at once: sending it again would fail the same way.
-        record(job, refused(job, started, relative(e.field()) + ": " + e.reason()), JobQueue.Next.FAILED, null, null);
-        return;
-      } catch (RuntimeException e) {
-        // A bug or a corrupt row still ends as a failed attempt, never as a lease that expires again and again.
-        log.error("Preparing step {} of run {} failed inside KiKonect", job.step(), job.runId(), e);
-        record(job, refused(job, started, "internal error: " + e.getClass().getSimpleName()), JobQueue.Next.FAILED, null, null);
-        return;
       }
       payload = null; // the request holds what is sent
-      java.util.Optional<String> badUrl = badUrl(request.url());
+      java.util.Optional<String> badUrl = step == null ? java.util.Optional.empty() : badUrl(request.url());
       if (badUrl.isPresent()) {
         record(job, refused(job, started, "url: " + badUrl.get()), JobQueue.Next.FAILED, null, null);
         return;
@@ -306,7 +311,7 @@ class Executor implements SmartLifecycle {
         meters.counter("kikonect.deliveries.deferred", "reason", "host_busy").increment();
         return;
       }
-      Duration timeout = step.timeoutSeconds() == null ? defaultTimeout : Duration.ofSeconds(step.timeoutSeconds());
+      Duration timeout = step == null || step.timeoutSeconds() == null ? defaultTimeout : Duration.ofSeconds(step.timeoutSeconds());
       Delivery.Sent sent = attempt(job, request, timeout, keep ? keepBytes : 0);
       Attempt attempt = sent.attempt();
       deliveryDuration.record(Duration.ofMillis(attempt.durationMs()));
@@ -314,7 +319,7 @@ class Executor implements SmartLifecycle {
         return; // shutting down: the job was handed back and will be delivered again elsewhere
       }
       Instant now = clock.instant();
-      int maxAttempts = step.maxAttempts() == null ? job.maxAttempts() : step.maxAttempts();
+      int maxAttempts = step == null || step.maxAttempts() == null ? job.maxAttempts() : step.maxAttempts();
       JobQueue.Next next;
       Instant retryAt = null;
       if (attempt.succeeded()) {
@@ -395,6 +400,15 @@ class Executor implements SmartLifecycle {
       return java.util.Optional.empty();
     } catch (java.net.URISyntaxException e) {
       return java.util.Optional.of("'" + dev.kikonect.common.Printable.of(url, 200) + "' is not a valid URL: " + e.getReason());
+    }
+  }
+
+  /** Whether some step needs this job's step (a definition that does not compile counts as yes: the larger reserve). */
+  private boolean keepsResponse(ClaimedJob job) {
+    try {
+      return definitions.get(job.steps(), this::compile).needed(job.step());
+    } catch (RuntimeException e) {
+      return true;
     }
   }
 

@@ -9,7 +9,8 @@ import java.util.UUID;
  * turned it into the bytes it sends ({@link #withoutPayload}), so that a delivery holds its payload once.
  *
  * <p>{@code step} is the key of the step this job delivers, or null for an untracked run (its workflow's one step,
- * whose state is the run's own). {@code steps} is the workflow's step list as JSON. {@code attempt} counts this job's
+ * whose state is the run's own). {@code actionUrl} is set for a workflow that is the one-step shorthand (POST the
+ * payload byte for byte there): then {@code steps} is null; otherwise {@code steps} is the workflow's step list as JSON. {@code attempt} counts this job's
  * claims; the attempt's number is {@link #number()}: a retry from the failure gives a step a fresh budget, and its
  * numbers go on from {@code attemptOffset}. {@code webhookId} is the step's own (a tracked run's steps each have one).
  * {@code runCancelled}: the run was cancelled while this job was being claimed; it is not to be sent.
@@ -23,6 +24,7 @@ public record ClaimedJob(
     int maxAttempts,
     UUID leaseToken,
     String step,
+    String actionUrl,
     String steps,
     String payload,
     String webhookId,
@@ -49,7 +51,7 @@ public record ClaimedJob(
   /** This job without its payload. */
   public ClaimedJob withoutPayload() {
     return new ClaimedJob(
-        jobId, runId, workflowId, attempt, attemptOffset, maxAttempts, leaseToken, step, steps, null, webhookId, signingSecret,
+        jobId, runId, workflowId, attempt, attemptOffset, maxAttempts, leaseToken, step, actionUrl, steps, null, webhookId, signingSecret,
         previousSecret, trigger, runCreatedAt, scheduledFor, request, workflowName, userId, runCancelled);
   }
 }

@@ -23,7 +23,7 @@ public class Ingest {
    */
   private record Request(
       long workflowId, long userId, String trigger, String payload, String webhookId, String expectedConfig, String outcome, String error,
-      String request) {}
+      String request, String expectedVersion) {}
 
   /**
    * How long a request's run may wait for the group commit to take it. Past that it is dropped, never written, and
@@ -54,20 +54,23 @@ public class Ingest {
    * expectedConfig}, its trigger_config is no longer that one.
    */
   public Optional<Run> enqueueIfCurrent(long workflowId, long userId, String trigger, String payload, String expectedConfig) {
-    return enqueueIfCurrent(workflowId, userId, trigger, payload, expectedConfig, null, null, null);
+    return enqueueIfCurrent(workflowId, userId, trigger, payload, expectedConfig, null, null, null, null);
   }
 
   /**
    * As {@link #enqueueIfCurrent(long, long, String, String, String)}; with an {@code outcome} (filtered, or failed
    * with {@code error}: the workflow's filter said no, or failed) the run is recorded finished, with no job. {@code
    * request}: the incoming request's {headers, query} as JSON, kept for steps whose expressions read them (or null).
+   * With an {@code expectedVersion} (the workflow's updated_at as the caller read it) the run is inserted only if the
+   * workflow was not changed since: its filter and steps decided what was checked and kept for this request.
    */
   public Optional<Run> enqueueIfCurrent(
       long workflowId, long userId, String trigger, String payload, String expectedConfig, RunStatus outcome, String error,
-      String request) {
+      String request, java.time.Instant expectedVersion) {
     health.requireUp(); // a database that does not answer gets no queue of requests behind it: 503 at once
     Run run = batcher.call(
-        new Request(workflowId, userId, trigger, payload, newWebhookId(), expectedConfig, outcome == null ? null : outcome.wire(), error, request),
+        new Request(workflowId, userId, trigger, payload, newWebhookId(), expectedConfig, outcome == null ? null : outcome.wire(), error, request,
+            expectedVersion == null ? null : expectedVersion.toString()),
         DEADLINE);
     if (run != null && outcome != null) {
       meters.counter("kikonect.runs", "trigger", trigger, "outcome", outcome.wire()).increment();
@@ -110,6 +113,7 @@ public class Ingest {
     String[] outcomes = new String[n];
     String[] errors = new String[n];
     String[] requestContexts = new String[n];
+    String[] versions = new String[n];
     for (int i = 0; i < n; i++) {
       Request r = requests.get(i);
       workflows[i] = r.workflowId();
@@ -121,6 +125,7 @@ public class Ingest {
       outcomes[i] = r.outcome();
       errors[i] = r.error();
       requestContexts[i] = r.request();
+      versions[i] = r.expectedVersion();
     }
     java.util.Map<String, Run> byWebhookId = new java.util.HashMap<>();
     // The join re-checks each request's workflow in the statement that commits it (see trigger/HookLookup): a run is only
@@ -134,10 +139,12 @@ public class Ingest {
                      f.error, :now, CASE WHEN f.outcome IS NULL THEN NULL ELSE CAST(:now AS timestamptz) END,
                      CASE WHEN f.outcome IS NULL THEN CASE WHEN w.tracked THEN jsonb_array_length(w.steps) END END, f.request::jsonb
                 FROM unnest(:workflows::bigint[], :users::bigint[], :triggers::text[], :payloads::text[],
-                            :webhook_ids::text[], :configs::text[], :outcomes::text[], :errors::text[], :requests::text[])
-                     AS f(workflow_id, user_id, trigger, payload, webhook_id, config, outcome, error, request)
+                            :webhook_ids::text[], :configs::text[], :outcomes::text[], :errors::text[], :requests::text[],
+                            :versions::timestamptz[])
+                     AS f(workflow_id, user_id, trigger, payload, webhook_id, config, outcome, error, request, version)
                 JOIN workflows w ON w.id = f.workflow_id AND w.user_id = f.user_id AND w.enabled
                                 AND (f.config IS NULL OR w.trigger_config = f.config::jsonb)
+                                AND (f.version IS NULL OR w.updated_at = f.version)
               RETURNING *
             )
             """
@@ -156,6 +163,7 @@ public class Ingest {
         .param("outcomes", outcomes)
         .param("errors", errors)
         .param("requests", requestContexts)
+        .param("versions", versions)
         .param("now", Timestamp.from(clock.instant()))
         .query(
             (rs, i) -> {

@@ -125,7 +125,8 @@ public class JobQueue {
                         r.request::text AS request
             )
             SELECT claimed.id, claimed.run_id, claimed.workflow_id, claimed.attempt, claimed.attempt_offset, claimed.lease_token,
-                   claimed.step, w.user_id, w.name AS workflow_name, w.steps::text AS steps,
+                   claimed.step, w.user_id, w.name AS workflow_name, w.action_url,
+                   CASE WHEN w.action_url IS NULL THEN w.steps::text END AS steps,
                    coalesce(w.max_attempts, :default_max_attempts) AS max_attempts,
                    run.payload, coalesce(step_row.webhook_id, run.webhook_id) AS webhook_id, run.trigger,
                    run.created_at AS run_created_at, run.scheduled_for, run.request, w.signing_secret,
@@ -155,6 +156,7 @@ public class JobQueue {
                     rs.getInt("max_attempts"),
                     rs.getObject("lease_token", UUID.class),
                     rs.getString("step"),
+                    rs.getString("action_url"),
                     rs.getString("steps"),
                     rs.getString("payload"),
                     rs.getString("webhook_id"),
@@ -703,18 +705,7 @@ public class JobQueue {
             status -> {
               // The run's row first, as a completion takes it: the statement below then sees every step and job
               // that completions before it started.
-              boolean open =
-                  jdbc.sql(
-                          """
-                          SELECT 1 FROM workflow_runs
-                           WHERE id = :run AND user_id = :user AND status IN ('pending', 'running', 'retrying')
-                             FOR UPDATE
-                          """)
-                      .param("run", runId)
-                      .param("user", userId)
-                      .query(Integer.class)
-                      .optional()
-                      .isPresent();
+              boolean open = lockRun(userId, runId, new String[] {"pending", "running", "retrying"});
               if (!open) {
                 return false;
               }
@@ -737,6 +728,20 @@ public class JobQueue {
               return true;
             });
     return Boolean.TRUE.equals(cancelled);
+  }
+
+  /**
+   * Locks the run's row (inside the caller's transaction) if it is this user's and in one of {@code statuses}: the
+   * row a completion of its steps locks first, so that what follows never interleaves with one.
+   */
+  private boolean lockRun(long userId, long runId, String[] statuses) {
+    return jdbc.sql("SELECT 1 FROM workflow_runs WHERE id = :run AND user_id = :user AND status = ANY(:statuses::text[]) FOR UPDATE")
+        .param("run", runId)
+        .param("user", userId)
+        .param("statuses", statuses)
+        .query(Integer.class)
+        .optional()
+        .isPresent();
   }
 
   /** Why a run cannot be retried from its failure, or empty when the retry was enqueued. */
@@ -791,13 +796,7 @@ public class JobQueue {
     Boolean retried =
         transactions.execute(
             status -> {
-              boolean failed =
-                  jdbc.sql("SELECT 1 FROM workflow_runs WHERE id = :run AND user_id = :user AND status = 'failed' FOR UPDATE")
-                      .param("run", runId)
-                      .param("user", userId)
-                      .query(Integer.class)
-                      .optional()
-                      .isPresent();
+              boolean failed = lockRun(userId, runId, new String[] {"failed"});
               if (!failed) {
                 return false;
               }

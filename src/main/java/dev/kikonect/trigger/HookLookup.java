@@ -19,8 +19,9 @@ import tools.jackson.databind.json.JsonMapper;
  *
  * <p>A remembered workflow may be out of date (paused, deleted, token or verification settings changed, perhaps on
  * another node). That is safe because nothing is accepted on its word alone: the statement that inserts the run
- * re-checks, row by row, that the workflow is still enabled and its trigger_config (token and verification secret)
- * is still the one the request was checked against ({@code lifecycle.Ingest#enqueueIfCurrent}). When it is not, the entry
+ * re-checks, row by row, that the workflow is still enabled, its trigger_config (token and verification secret)
+ * is still the one the request was checked against, and it was not changed since it was read (updated_at: its filter
+ * and steps decided what was checked and kept for the request) ({@code lifecycle.Ingest#enqueueIfCurrent}). When it is not, the entry
  * is dropped and the request is checked again against the database ({@link #fresh}).
  */
 @Component

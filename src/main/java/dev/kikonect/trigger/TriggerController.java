@@ -92,7 +92,7 @@ class TriggerController {
     Optional<Filters.Verdict> stopped = stoppedByFilter(workflow, payload, "manual", request);
     if (stopped.isPresent()) {
       return accepted(ingest
-          .enqueueIfCurrent(workflow.id(), workflow.userId(), "manual", payload, null, outcome(stopped.get()), stopped.get().error(), null)
+          .enqueueIfCurrent(workflow.id(), workflow.userId(), "manual", payload, null, outcome(stopped.get()), stopped.get().error(), null, null)
           .orElseThrow(() -> new DomainException.Conflict("workflow-paused", "Workflow " + workflow.id() + " was paused or deleted meanwhile.")));
     }
     return enqueue(workflow, "manual", payload, request.getHeader("Idempotency-Key"), requestContext(workflow, request));
@@ -150,7 +150,9 @@ class TriggerController {
     Optional<Filters.Verdict> stopped = stoppedByFilter(workflow, payload, "webhook", request);
     if (stopped.isPresent()) {
       return ingest
-          .enqueueIfCurrent(workflow.id(), workflow.userId(), "webhook", payload, workflow.triggerConfig(), outcome(stopped.get()), stopped.get().error(), null)
+          .enqueueIfCurrent(
+              workflow.id(), workflow.userId(), "webhook", payload, workflow.triggerConfig(), outcome(stopped.get()), stopped.get().error(), null,
+              workflow.updatedAt())
           .map(TriggerController::accepted);
     }
     if (idempotent) {
@@ -161,7 +163,9 @@ class TriggerController {
           requestContext(workflow, request)));
     }
     return ingest
-        .enqueueIfCurrent(workflow.id(), workflow.userId(), "webhook", payload, workflow.triggerConfig(), null, null, requestContext(workflow, request))
+        .enqueueIfCurrent(
+            workflow.id(), workflow.userId(), "webhook", payload, workflow.triggerConfig(), null, null, requestContext(workflow, request),
+            workflow.updatedAt())
         .map(TriggerController::accepted);
   }
 
@@ -212,7 +216,7 @@ class TriggerController {
     if (key == null) {
       return accepted(
           ingest
-              .enqueueIfCurrent(workflow.id(), workflow.userId(), trigger, payload, null, null, null, requestContext)
+              .enqueueIfCurrent(workflow.id(), workflow.userId(), trigger, payload, null, null, null, requestContext, null)
               .orElseThrow(() -> new DomainException.Conflict("workflow-paused", "Workflow " + workflow.id() + " was paused or deleted meanwhile.")));
     }
     if (key.isBlank() || key.length() > 255) {

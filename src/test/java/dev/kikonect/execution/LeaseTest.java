@@ -78,7 +78,7 @@ class LeaseTest extends ApiTest {
     // The dead node wakes up and reports a failure: fenced off by its stale lease token.
     ClaimedJob stale =
         new ClaimedJob(
-            jobId, runId, workflowId, 1, 0, 8, deadToken, null, "[]", "{}", "msg_x", null, null, "manual", now, null, null, "w",
+            jobId, runId, workflowId, 1, 0, 8, deadToken, null, "http://127.0.0.1:9/", null, "{}", "msg_x", null, null, "manual", now, null, null, "w",
             user.id(), false);
     Attempt late = new Attempt(1, now, 5, false, false, 500, "{}", "", "HTTP 500", null);
     assertThat(queue.complete(stale, late, JobQueue.Next.FAILED, null, clock.instant())).isFalse();

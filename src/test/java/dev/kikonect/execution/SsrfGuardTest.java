@@ -60,7 +60,7 @@ class SsrfGuardTest extends ApiTest {
     JsonNode wf = api.createWorkflow(user, "manual", "https://example.com/in", Map.of());
     long id = wf.path("id").asLong();
     // As if its DNS now pointed inside the network (or the row predates the guard).
-    jdbc.sql("UPDATE workflows SET steps = '[{\"key\": \"deliver\", \"url\": \"http://127.0.0.1:9/x\"}]' WHERE id = :id").param("id", id).update();
+    jdbc.sql("UPDATE workflows SET action_url = 'http://127.0.0.1:9/x', steps = '[{\"key\": \"deliver\", \"url\": \"http://127.0.0.1:9/x\"}]' WHERE id = :id").param("id", id).update();
 
     long runId = api.post("/workflows/" + id + "/trigger", user.token(), "{}").json().path("id").asLong();
     JsonNode run = awaitFinished(user, runId);

@@ -176,7 +176,7 @@ class JobQueueTest extends ApiTest {
     assertThat(queue.complete(job, attempt(1, later, true), JobQueue.Next.SUCCEEDED, null, later.plusSeconds(3))).isTrue();
     ClaimedJob impostor =
         new ClaimedJob(
-            job.jobId(), job.runId(), job.workflowId(), 1, 0, 8, java.util.UUID.randomUUID(), null, "[]", "{}", "", null, null, "manual",
+            job.jobId(), job.runId(), job.workflowId(), 1, 0, 8, java.util.UUID.randomUUID(), null, "", null, "{}", "", null, null, "manual",
             later, null, null, "w", user.id(), false);
     assertThat(queue.renew(List.of(impostor), later.plusSeconds(600))).isZero();
   }

@@ -454,4 +454,24 @@ class StepsTest extends ApiTest {
       assertThat(at(sink, "/alerts").get(0).body()).contains(Long.toString(run.path("id").asLong()));
     }
   }
+
+  @Test
+  void a_change_to_a_webhook_workflows_steps_applies_to_the_very_next_webhook() {
+    try (Sink sink = new Sink()) {
+      JsonNode wf = create(Map.of("steps", List.of(Map.of("key", "a", "url", sink.url("/a"), "body", "{ 'v': 1 }"))));
+      finished(hook(wf, Map.of()));
+      Api.Response patched = api.send("PATCH", "/workflows/" + wf.path("id").asLong(), user.token(), "application/json",
+          Api.JSON.writeValueAsString(Map.of("filter", "payload.go = true",
+              "steps", List.of(Map.of("key", "a", "url", sink.url("/a"), "body", "{ 'v': 2, 'event': headers.'x-event' }")))));
+      assertThat(patched.status()).as(patched.body()).isEqualTo(200);
+
+      Api.Response stopped = hook(wf, Map.of("go", false), "X-Event", "e1");
+      finished(hook(wf, Map.of("go", true), "X-Event", "e2"));
+
+      assertThat(stopped.json().path("status").asString()).isEqualTo("filtered");
+      JsonNode second = Api.JSON.readTree(sink.received().get(1).body());
+      assertThat(second.path("v").asInt()).isEqualTo(2);
+      assertThat(second.path("event").asString()).isEqualTo("e2");
+    }
+  }
 }
