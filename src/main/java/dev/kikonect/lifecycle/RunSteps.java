@@ -31,19 +31,18 @@ final class RunSteps {
          CROSS JOIN LATERAL jsonb_array_elements(sw.steps) WITH ORDINALITY AS s(value, n)
          WHERE run.status = 'pending' AND run.open_steps IS NOT NULL
       ), job AS (
-        -- In the runs' order: jobs due at the same instant are claimed in id order, so first come, first sent.
+        -- An untracked run's one job (exactly the statement of the single-step path before steps existed).
+        INSERT INTO jobs (run_id, workflow_id, run_at, created_at)
+        SELECT id, workflow_id, created_at, created_at FROM run WHERE status = 'pending' AND open_steps IS NULL
+      ), step_job AS (
+        -- A tracked run's first jobs: one per step that needs nothing, in the steps' order.
         INSERT INTO jobs (run_id, workflow_id, step, run_at, created_at)
-        SELECT run_id, workflow_id, step, created_at, created_at FROM (
-          SELECT run.id AS run_id, run.workflow_id, NULL AS step, run.created_at, 0 AS position
-            FROM run WHERE run.status = 'pending' AND run.open_steps IS NULL
-          UNION ALL
-          SELECT run.id, run.workflow_id, s.value->>'key', run.created_at, s.n
-            FROM run JOIN workflows sw ON sw.id = run.workflow_id
-           CROSS JOIN LATERAL jsonb_array_elements(sw.steps) WITH ORDINALITY AS s(value, n)
-           WHERE run.status = 'pending' AND run.open_steps IS NOT NULL
-             AND jsonb_array_length(coalesce(s.value->'needs', '[]'::jsonb)) = 0
-        ) first_steps
-        ORDER BY run_id, position
+        SELECT run.id, run.workflow_id, s.value->>'key', run.created_at, run.created_at
+          FROM run JOIN workflows sw ON sw.id = run.workflow_id
+         CROSS JOIN LATERAL jsonb_array_elements(sw.steps) WITH ORDINALITY AS s(value, n)
+         WHERE run.status = 'pending' AND run.open_steps IS NOT NULL
+           AND jsonb_array_length(coalesce(s.value->'needs', '[]'::jsonb)) = 0
+         ORDER BY run.id, s.n
       )
       """;
 }

@@ -8,11 +8,22 @@ public final class ExpressionException extends RuntimeException {
 
   private final String field;
   private final int position;
+  private final boolean timedOut;
 
   ExpressionException(String field, String reason, int position) {
+    this(field, reason, position, false);
+  }
+
+  ExpressionException(String field, String reason, int position, boolean timedOut) {
     super(reason, null, false, false);
     this.field = field;
     this.position = position;
+    this.timedOut = timedOut;
+  }
+
+  /** Whether the time bound stopped it (rather than the expression failing). */
+  public boolean timedOut() {
+    return timedOut;
   }
 
   public String field() {

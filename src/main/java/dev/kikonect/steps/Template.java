@@ -79,7 +79,7 @@ final class Template {
       try {
         value = part.expression().evaluate(context);
       } catch (ExpressionException e) {
-        throw new ExpressionException(e.field(), e.getMessage(), e.position() < 0 ? part.offset() : part.offset() + e.position());
+        throw new ExpressionException(e.field(), e.getMessage(), e.position() < 0 ? part.offset() : part.offset() + e.position(), e.timedOut());
       }
       if (value == null) {
         throw new ExpressionException(part.expression().field(), "'" + part.expression().source().strip() + "' is undefined", part.offset());

@@ -53,6 +53,18 @@ class ExpressionTest {
   }
 
   @Test
+  void an_expression_out_of_time_is_tried_three_times_then_fails_as_timed_out() {
+    long started = System.nanoTime();
+    assertThatThrownBy(() -> Expression.compile("body", "$sum([1..5000000].($ * 2))").evaluate(context))
+        .isInstanceOfSatisfying(ExpressionException.class, e -> {
+          assertThat(e.timedOut()).isTrue();
+          assertThat(e.reason()).isEqualTo("took longer than 100 ms (3 tries)");
+        });
+    long ms = (System.nanoTime() - started) / 1_000_000;
+    assertThat(ms).as("three bounded tries").isBetween(300L, 3_000L);
+  }
+
+  @Test
   void a_template_fills_its_parts_and_an_undefined_part_fails_with_its_position() {
     Template url = Template.compile("steps[0].url", "https://chat.example.com/hooks/{{ $encodeUrlComponent(payload.repository.name) }}?n={{ $count(payload.commits) }}");
 
