@@ -8,6 +8,7 @@ import { RunsPage } from './pages/RunsPage';
 import { RunPage } from './pages/RunPage';
 import { DashboardPage } from './pages/DashboardPage';
 import { ApiKeysPage } from './pages/ApiKeysPage';
+import { CredentialsPage } from './pages/CredentialsPage';
 
 /** Hash routes (#/workflows/3) so that the server serves one page and deep links survive. */
 function useRoute(): string {
@@ -48,6 +49,7 @@ export function App() {
   else if (parts[0] === 'runs' && parts[1]) page = <RunPage id={Number(parts[1])} />;
   else if (parts[0] === 'runs') page = <RunsPage />;
   else if (parts[0] === 'api-keys') page = <ApiKeysPage />;
+  else if (parts[0] === 'credentials') page = <CredentialsPage />;
   else page = <DashboardPage />;
 
   const link = (path: string, label: string) => (
@@ -63,6 +65,7 @@ export function App() {
           {link('/dashboard', 'Dashboard')}
           {link('/workflows', 'Workflows')}
           {link('/runs', 'Runs')}
+          {link('/credentials', 'Credentials')}
           {link('/api-keys', 'API keys')}
         </nav>
         <button

@@ -39,6 +39,7 @@ export type RunStatus = Schemas['RunStatus'];
 export type Stats = Schemas['Stats'];
 export type ApiKey = Schemas['ApiKey'] & { key?: string };
 export type SchedulePreview = Schemas['SchedulePreview'];
+export type Credential = Schemas['Credential'];
 export type Page<T> = { items: T[]; next_cursor: string | null };
 export { runStatusValues as RUN_STATUSES, triggerTypeValues as TRIGGER_TYPES } from './api-types';
 
@@ -104,5 +105,9 @@ export const api = {
   apiKeys: () => request<{ items: ApiKey[] }>('GET', '/api-keys'),
   createApiKey: (b: { name: string; scope?: 'read' | 'trigger' | 'write' | 'admin'; expires_at?: string }) => request<ApiKey>('POST', '/api-keys', b),
   deleteApiKey: (id: number) => request<void>('DELETE', `/api-keys/${id}`),
+  credentials: () => request<{ items: Credential[] }>('GET', '/credentials'),
+  createCredential: (b: Record<string, string>) => request<Credential>('POST', '/credentials', b),
+  replaceCredential: (id: number, b: Record<string, string>) => request<Credential>('PUT', `/credentials/${id}`, b),
+  deleteCredential: (id: number) => request<void>('DELETE', `/credentials/${id}`),
 };
 

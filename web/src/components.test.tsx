@@ -57,3 +57,12 @@ describe('the dashboard figures', () => {
     expect(successRate({ id: 3 } as Workflow, undefined)).toBe('—');
   });
 });
+
+describe('the credentials page', () => {
+  it('sends only the fields of the chosen type that were filled in', async () => {
+    const { credentialBody } = await import('./pages/CredentialsPage');
+    expect(credentialBody('oauth2_client_credentials', { token_url: 'https://id.example/token', client_id: 'c', client_secret: 's', scope: '', value: 'stray' }))
+      .toEqual({ token_url: 'https://id.example/token', client_id: 'c', client_secret: 's' });
+    expect(credentialBody('header', { header_name: 'X-Api-Key', value: 'v' })).toEqual({ header_name: 'X-Api-Key', value: 'v' });
+  });
+});

@@ -26,7 +26,19 @@ public record KiKonectProperties(
     @DefaultValue Executor executor,
     @DefaultValue Scheduler scheduler,
     @DefaultValue Retention retention,
-    @DefaultValue Quotas quotas) {
+    @DefaultValue Quotas quotas,
+    @DefaultValue Secrets secrets) {
+
+  /**
+   * The master key that encrypts credentials at rest (AES-256-GCM).
+   *
+   * @param masterKey base64 of 32 random bytes ({@code openssl rand -base64 32}); or
+   * @param masterKeyFile a file holding that base64 text. Neither, on the embedded database: {@code
+   *     <data-dir>/master.key}, generated on first start (mode 0600). Neither, on an external database: no start.
+   * @param previousMasterKeys keys that encrypted values before a rotation: they decrypt, and every value is moved to
+   *     the current key at start-up
+   */
+  public record Secrets(String masterKey, Path masterKeyFile, @DefaultValue List<String> previousMasterKeys) {}
 
   /**
    * @param succeeded how long succeeded runs (with their attempts) are kept

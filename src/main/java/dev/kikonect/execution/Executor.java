@@ -74,6 +74,7 @@ class Executor implements SmartLifecycle {
   /** Completions of many deliveries share one statement and one commit (see {@link Batcher}). */
   private final Batcher<JobQueue.Completion, JobQueue.Done> completer;
   private final JsonMapper json;
+  private final StepCredentials credentials;
   /** Compiled step lists, by their JSON text (shared by every run of a workflow), budgeted at 16 MiB of text. */
   private final Cache<String, StepDefinitions.Definition> definitions =
       Caffeine.newBuilder().maximumWeight(16L * 1024 * 1024).weigher((String text, StepDefinitions.Definition d) -> 64 + 16 * text.length()).build();
@@ -93,8 +94,10 @@ class Executor implements SmartLifecycle {
       Clock clock,
       KiKonectProperties properties,
       MeterRegistry meters,
-      JsonMapper json) {
+      JsonMapper json,
+      StepCredentials credentials) {
     this.meters = meters;
+    this.credentials = credentials;
     this.json = json;
     this.keepBytes = (int) Math.min(Integer.MAX_VALUE - 1, properties.delivery().maxKeptResponse().toBytes());
     this.deliveryDuration =
@@ -312,7 +315,7 @@ class Executor implements SmartLifecycle {
         return;
       }
       Duration timeout = step == null || step.timeoutSeconds() == null ? defaultTimeout : Duration.ofSeconds(step.timeoutSeconds());
-      Delivery.Sent sent = attempt(job, request, timeout, keep ? keepBytes : 0);
+      Delivery.Sent sent = attemptWithCredential(job, step, request, timeout, keep ? keepBytes : 0);
       Attempt attempt = sent.attempt();
       deliveryDuration.record(Duration.ofMillis(attempt.durationMs()));
       if (Thread.currentThread().isInterrupted()) {
@@ -483,6 +486,96 @@ class Executor implements SmartLifecycle {
     } catch (IllegalArgumentException e) {
       return "";
     }
+  }
+
+  /**
+   * One attempt of a step that names a credential: the credential is applied to the request last, after every
+   * expression and the URL check, so its values are in no expression, error or log. A fetched token (OAuth2) that the
+   * target answers 401 to is fetched again once and the request sent again within the attempt. A credential that
+   * cannot be applied fails the attempt (retried when trying later may work: a token endpoint that is down).
+   */
+  private Delivery.Sent attemptWithCredential(
+      ClaimedJob job, StepDefinitions.Step step, StepRequests.Rendered request, Duration timeout, int keep) {
+    if (step == null || step.credential() == null) {
+      return attempt(job, request, timeout, keep);
+    }
+    Instant started = clock.instant();
+    try {
+      StepCredentials.Applied applied = credentials.apply(job.userId(), step.credential(), null);
+      Delivery.Sent sent = scrubbed(attempt(job, withCredential(request, applied), timeout, keep), applied);
+      if (applied.stamp() != null && Integer.valueOf(401).equals(sent.attempt().statusCode())) {
+        applied = credentials.apply(job.userId(), step.credential(), applied.stamp());
+        sent = scrubbed(attempt(job, withCredential(request, applied), timeout, keep), applied);
+      }
+      return sent;
+    } catch (StepCredentials.Failure f) {
+      return new Delivery.Sent(failedAttempt(job, started, "credential: " + f.getMessage(), f.retryable()), null);
+    } catch (RuntimeException e) {
+      log.error("Applying credential '{}' to run {} failed", step.credential(), job.runId(), e);
+      return new Delivery.Sent(failedAttempt(job, started, "credential '" + step.credential() + "' could not be applied: "
+          + e.getClass().getSimpleName(), false), null);
+    }
+  }
+
+  /**
+   * The attempt (and kept response) with every value the credential added replaced by [redacted], wherever a receiver
+   * may have echoed it (an error message, a response header or body): the attempt log never holds a secret.
+   */
+  private static Delivery.Sent scrubbed(Delivery.Sent sent, StepCredentials.Applied applied) {
+    List<String> secrets = new java.util.ArrayList<>();
+    applied.headers().forEach(h -> secrets.add(h.getValue()));
+    applied.query().forEach(q -> {
+      secrets.add(q.getValue());
+      secrets.add(java.net.URLEncoder.encode(q.getValue(), java.nio.charset.StandardCharsets.UTF_8));
+    });
+    applied.headers().stream()
+        .filter(h -> h.getValue().startsWith("Bearer ") || h.getValue().startsWith("Basic "))
+        .forEach(h -> secrets.add(h.getValue().substring(h.getValue().indexOf(' ') + 1)));
+    java.util.function.UnaryOperator<String> scrub = text -> {
+      if (text == null) {
+        return null;
+      }
+      for (String secret : secrets) {
+        if (secret.length() >= 4) {
+          text = text.replace(secret, "[redacted]");
+        }
+      }
+      return text;
+    };
+    Attempt a = sent.attempt();
+    Attempt clean = new Attempt(a.number(), a.startedAt(), a.durationMs(), a.succeeded(), a.retryable(), a.statusCode(),
+        scrub.apply(a.responseHeaders()), scrub.apply(a.responseBody()), scrub.apply(a.error()), a.retryAfter());
+    JobQueue.KeptResponse k = sent.kept();
+    return new Delivery.Sent(clean, k == null ? null : new JobQueue.KeptResponse(k.status(), scrub.apply(k.headers()), scrub.apply(k.body())));
+  }
+
+  /** The request with the credential's headers (replacing the step's of the same name) and query parameters. */
+  private static StepRequests.Rendered withCredential(StepRequests.Rendered request, StepCredentials.Applied applied) {
+    java.util.Set<String> replaced = new java.util.HashSet<>();
+    applied.headers().forEach(h -> replaced.add(h.getKey().toLowerCase(java.util.Locale.ROOT)));
+    List<Map.Entry<String, String>> headers = new java.util.ArrayList<>();
+    request.headers().stream().filter(h -> !replaced.contains(h.getKey().toLowerCase(java.util.Locale.ROOT))).forEach(headers::add);
+    headers.addAll(applied.headers());
+    String url = request.url();
+    if (!applied.query().isEmpty()) {
+      int hash = url.indexOf('#');
+      String fragment = hash < 0 ? "" : url.substring(hash);
+      StringBuilder u = new StringBuilder(hash < 0 ? url : url.substring(0, hash));
+      for (Map.Entry<String, String> q : applied.query()) {
+        u.append(u.indexOf("?") < 0 ? '?' : '&')
+            .append(java.net.URLEncoder.encode(q.getKey(), java.nio.charset.StandardCharsets.UTF_8))
+            .append('=')
+            .append(java.net.URLEncoder.encode(q.getValue(), java.nio.charset.StandardCharsets.UTF_8));
+      }
+      url = u.append(fragment).toString();
+    }
+    return new StepRequests.Rendered(request.method(), url, headers, request.body());
+  }
+
+  private Attempt failedAttempt(ClaimedJob job, Instant started, String error, boolean retryable) {
+    return new Attempt(
+        job.number(), started, Duration.between(started, clock.instant()).toMillis(), false, retryable, null, null, null,
+        dev.kikonect.common.Printable.of(error, 1000), null);
   }
 
   /**

@@ -92,6 +92,10 @@ final class DryRun {
         }
         rendered.headers().forEach(h -> headers.put(h.getKey(), h.getValue()));
         request.put("headers", headers);
+        if (step.credential() != null) {
+          // Applied when the request is sent; its value is never evaluated, shown or stored here.
+          request.put("credential", "[credential " + step.credential() + "]");
+        }
         request.put("body", rendered.body() == null ? null : new String(rendered.body(), StandardCharsets.UTF_8));
         outcome.put(step.key(), "would_send");
         results.add(new StepResult(step.key(), "would_send", request, null, step.needs()));

@@ -24,6 +24,8 @@ public final class StepDefinitions {
   /** Headers per step: each value may be a template, evaluated per request, so their number is bounded too. */
   static final int MAX_HEADERS = 50;
   static final Pattern KEY = Pattern.compile("[a-z][a-z0-9_]{0,39}");
+  /** A credential's name (credentials/Credentials.NAME). */
+  static final Pattern CREDENTIAL = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,99}");
   static final Set<String> METHODS = Set.of("GET", "POST", "PUT", "PATCH", "DELETE");
   /** Headers KiKonect sets itself: a step may not. */
   static final Set<String> OWNED_HEADERS = Set.of("host", "content-length", "transfer-encoding", "connection");
@@ -38,7 +40,8 @@ public final class StepDefinitions {
       Expression when,
       List<String> needs,
       Integer maxAttempts,
-      Integer timeoutSeconds) {
+      Integer timeoutSeconds,
+      String credential) {
 
     /** Whether any part of the request is computed (body, when, a templated URL or header): only then is a context built. */
     public boolean dynamic() {
@@ -166,8 +169,9 @@ public final class StepDefinitions {
   private static Step step(List<FieldProblem> problems, String at, Map<String, Object> raw) {
     int before = problems.size();
     for (String name : raw.keySet()) {
-      if (!Set.of("key", "method", "url", "headers", "body", "when", "needs", "max_attempts", "timeout").contains(name)) {
-        problems.add(new FieldProblem(at + "." + name, "is not a step field (key, method, url, headers, body, when, needs, max_attempts, timeout)"));
+      if (!Set.of("key", "method", "url", "headers", "body", "when", "needs", "max_attempts", "timeout", "credential").contains(name)) {
+        problems.add(new FieldProblem(at + "." + name,
+            "is not a step field (key, method, url, headers, body, when, needs, max_attempts, timeout, credential)"));
       }
     }
     String key = raw.get("key") instanceof String k ? k : null;
@@ -230,10 +234,18 @@ public final class StepDefinitions {
     }
     Integer maxAttempts = integer(problems, at + ".max_attempts", raw.get("max_attempts"), 1, 20);
     Integer timeout = integer(problems, at + ".timeout", raw.get("timeout"), 1, 300);
+    String credential = null;
+    if (raw.containsKey("credential")) {
+      if (raw.get("credential") instanceof String c && CREDENTIAL.matcher(c).matches()) {
+        credential = c;
+      } else {
+        problems.add(new FieldProblem(at + ".credential", "must be the name of one of your credentials, like erp-api"));
+      }
+    }
     if (problems.size() > before) {
       return null;
     }
-    return new Step(key, method, url, headers, body, when, List.copyOf(needs), maxAttempts, timeout);
+    return new Step(key, method, url, headers, body, when, List.copyOf(needs), maxAttempts, timeout, credential);
   }
 
   private static Integer integer(List<FieldProblem> problems, String field, Object raw, int min, int max) {

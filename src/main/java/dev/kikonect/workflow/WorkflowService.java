@@ -37,6 +37,7 @@ public class WorkflowService {
   private final PublicUrls urls;
   private final DeliveryTargets targets;
   private final dev.kikonect.steps.Filters filters;
+  private final dev.kikonect.credentials.Credentials credentials;
   private final dev.kikonect.KiKonectProperties.Quotas quotas;
 
   WorkflowService(
@@ -46,8 +47,10 @@ public class WorkflowService {
       PublicUrls urls,
       DeliveryTargets targets,
       dev.kikonect.KiKonectProperties properties,
-      dev.kikonect.steps.Filters filters) {
+      dev.kikonect.steps.Filters filters,
+      dev.kikonect.credentials.Credentials credentials) {
     this.filters = filters;
+    this.credentials = credentials;
     this.quotas = properties.quotas();
     this.store = store;
     this.clock = clock;
@@ -59,7 +62,7 @@ public class WorkflowService {
   Workflow create(long userId, Map<String, Object> body) {
     Fields fields = Fields.of(body);
     String name = fields.string("name", true, 1, 200);
-    StepsChoice steps = steps(fields, body, true);
+    StepsChoice steps = steps(userId, fields, body, true);
     String onFailureUrl = actionUrl(fields, "on_failure_url", false);
     String filter = filter(fields);
     Integer maxAttempts = maxAttempts(fields);
@@ -100,7 +103,7 @@ public class WorkflowService {
       fields.problem("trigger_type", "cannot be changed; create a new workflow instead");
     }
     String name = body.containsKey("name") ? fields.string("name", true, 1, 200) : current.name();
-    StepsChoice steps = body.containsKey("action_url") || body.containsKey("steps") ? steps(fields, body, false) : null;
+    StepsChoice steps = body.containsKey("action_url") || body.containsKey("steps") ? steps(userId, fields, body, false) : null;
     String onFailureUrl = body.containsKey("on_failure_url") ? actionUrl(fields, "on_failure_url", false) : current.onFailureUrl();
     String filter = body.containsKey("filter") ? filter(fields) : current.filter();
     Integer maxAttempts = body.containsKey("max_attempts") ? maxAttempts(fields) : current.maxAttempts();
@@ -291,7 +294,7 @@ public class WorkflowService {
    * action_url} is; templated ones when they are sent.
    */
   @SuppressWarnings("unchecked")
-  private StepsChoice steps(Fields fields, Map<String, Object> body, boolean required) {
+  private StepsChoice steps(long userId, Fields fields, Map<String, Object> body, boolean required) {
     if (body.containsKey("action_url") && body.containsKey("steps")) {
       fields.problem("steps", "give either action_url (one step that POSTs the payload) or steps, not both");
       return null;
@@ -325,6 +328,9 @@ public class WorkflowService {
         Fields one = Fields.of(Map.of("steps[" + i + "].url", url));
         actionUrl(one, "steps[" + i + "].url", true);
         one.problems().forEach(p -> fields.problem(p.field(), p.reason()));
+      }
+      if (step.get("credential") instanceof String credential && !credentials.exists(userId, credential)) {
+        fields.problem("steps[" + i + "].credential", "names no credential of yours: '" + credential + "' (create it with POST /credentials)");
       }
     }
     String text = json.writeValueAsString(raw);

@@ -37,6 +37,7 @@ class ExecutorConcurrencyTest extends ApiTest {
   @Autowired KiKonectProperties properties;
   @Autowired JdbcClient jdbc;
   @Autowired tools.jackson.databind.json.JsonMapper json;
+  @Autowired StepCredentials stepCredentials;
   @Autowired TransactionTemplate transactions;
 
   @Test
@@ -79,7 +80,7 @@ class ExecutorConcurrencyTest extends ApiTest {
   void two_executors_on_one_database_deliver_every_job_exactly_once() {
     WorkSignal secondSignal = new WorkSignal();
     io.micrometer.core.instrument.simple.SimpleMeterRegistry secondMeters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
-    Executor second = new Executor(queue, delivery, retries, secondSignal, clock, properties, secondMeters, json);
+    Executor second = new Executor(queue, delivery, retries, secondSignal, clock, properties, secondMeters, json, stepCredentials);
     second.start();
     try (Sink sink = new Sink().replyWith(r -> {
       try {

@@ -1,0 +1,226 @@
+package dev.kikonect.credentials;
+
+import dev.kikonect.common.DomainException;
+import dev.kikonect.common.Fields;
+import dev.kikonect.execution.DeliveryTargets;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.springframework.stereotype.Service;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Credentials: created, listed, replaced and deleted by their owner through the API, opened only for a delivery.
+ * What is secret (a token, a password, a header or parameter value, a client secret) is sealed with the master key
+ * before it is stored and is never part of an answer; the rest (username, header_name, token_url, client_id...) is
+ * shown.
+ */
+@Service
+public class Credentials {
+
+  /** A type: the fields it shows (required, then optional) and the fields it keeps secret (all required). */
+  record Type(String name, List<String> shown, List<String> optional, List<String> secret) {
+    List<String> all() {
+      return java.util.stream.Stream.of(shown, optional, secret).flatMap(List::stream).toList();
+    }
+  }
+
+  static final Map<String, Type> TYPES = new LinkedHashMap<>();
+
+  static {
+    for (Type t :
+        List.of(
+            new Type("bearer", List.of(), List.of(), List.of("token")),
+            new Type("basic", List.of("username"), List.of(), List.of("password")),
+            new Type("header", List.of("header_name"), List.of(), List.of("value")),
+            new Type("query", List.of("param_name"), List.of(), List.of("value")),
+            new Type("oauth2_client_credentials", List.of("token_url", "client_id"), List.of("scope", "audience"), List.of("client_secret")))) {
+      TYPES.put(t.name(), t);
+    }
+  }
+
+  static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,99}");
+  private static final Set<String> OWNED_HEADERS = Set.of("host", "content-length", "transfer-encoding", "connection", "content-type");
+  private static final TypeReference<Map<String, String>> STRINGS = new TypeReference<>() {};
+
+  /** A credential opened for a delivery: its type, shown fields and secret fields. Held only while a request is built. */
+  public record Opened(long id, String name, String type, Map<String, String> fields, Map<String, String> secret, Instant updatedAt) {}
+
+  private final CredentialStore store;
+  private final MasterKeys keys;
+  private final com.github.benmanes.caffeine.cache.Cache<Long, Boolean> recentlyUsed =
+      com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(100_000).expireAfterWrite(java.time.Duration.ofMinutes(1)).build();
+  private final DeliveryTargets targets;
+  private final JsonMapper json;
+  private final Clock clock;
+
+  Credentials(CredentialStore store, MasterKeys keys, DeliveryTargets targets, JsonMapper json, Clock clock) {
+    this.store = store;
+    this.keys = keys;
+    this.targets = targets;
+    this.json = json;
+    this.clock = clock;
+  }
+
+  Credential create(long userId, Map<String, Object> body) {
+    Fields fields = Fields.of(body);
+    String name = fields.string("name", true, 1, 100);
+    if (name != null && !NAME.matcher(name).matches()) {
+      fields.problem("name", "must be letters, digits, '_', '.' or '-' (starting with a letter or digit), like erp-api");
+    }
+    String typeName = fields.string("type", true, 1, 40);
+    Type type = typeName == null ? null : TYPES.get(typeName);
+    if (typeName != null && type == null) {
+      fields.problem("type", "must be one of " + String.join(", ", TYPES.keySet()));
+    }
+    Values values = type == null ? null : values(fields, body, type, Set.of("name", "type"));
+    fields.throwIfInvalid();
+    long id = store.nextId();
+    if (!store.insert(id, userId, name, type.name(), json.writeValueAsString(values.shown()), seal(id, values.secret()), clock.instant())) {
+      throw new DomainException.Conflict("credential-name-taken", "You already have a credential named '" + name + "'.");
+    }
+    return view(store.find(userId, id).orElseThrow(), true);
+  }
+
+  List<Credential> list(long userId) {
+    return store.list(userId).stream().map(r -> view(r, true)).toList();
+  }
+
+  Credential get(long userId, long id) {
+    return view(owned(userId, id), true);
+  }
+
+  /** Replaces the fields (secret ones included) of a credential; its name and type stay. */
+  Credential replace(long userId, long id, Map<String, Object> body) {
+    CredentialStore.Row row = owned(userId, id);
+    Fields fields = Fields.of(body);
+    if (body.containsKey("type") && !row.type().equals(body.get("type"))) {
+      fields.problem("type", "cannot be changed; create a new credential instead");
+    }
+    if (body.containsKey("name") && !row.name().equals(body.get("name"))) {
+      fields.problem("name", "cannot be changed (steps name it); create a new credential instead");
+    }
+    Values values = values(fields, body, TYPES.get(row.type()), Set.of("name", "type"));
+    fields.throwIfInvalid();
+    store.replace(userId, id, json.writeValueAsString(values.shown()), seal(id, values.secret()), clock.instant());
+    return view(owned(userId, id), true);
+  }
+
+  void delete(long userId, long id) {
+    CredentialStore.Row row = owned(userId, id);
+    if (!store.deleteUnused(userId, id)) {
+      List<Map<String, Object>> users = store.usedBy(userId, row.name());
+      throw new DomainException.Conflict(
+          "credential-in-use",
+          "Credential '" + row.name() + "' is used by " + users.stream().map(w -> "workflow " + w.get("id") + " (" + w.get("name") + ")").toList()
+              + "; change those steps first.");
+    }
+  }
+
+  /** Whether the user has a credential of that name. */
+  public boolean exists(long userId, String name) {
+    return store.findByName(userId, name).isPresent();
+  }
+
+  /** The credential, opened, for building a request; its use is recorded (at most once a minute). */
+  public Optional<Opened> open(long userId, String name) {
+    return store.findByName(userId, name).map(row -> {
+      Map<String, String> secret = json.readValue(new String(keys.open(row.secret(), context(row.id())), StandardCharsets.UTF_8), STRINGS);
+      if (recentlyUsed.asMap().putIfAbsent(row.id(), Boolean.TRUE) == null) {
+        store.touch(row.id(), clock.instant()); // last_used_at, at most once a minute per credential and node
+      }
+      return new Opened(row.id(), row.name(), row.type(), json.readValue(row.fields(), STRINGS), secret, row.updatedAt());
+    });
+  }
+
+  private record Values(Map<String, String> shown, Map<String, String> secret) {}
+
+  private Values values(Fields fields, Map<String, Object> body, Type type, Set<String> also) {
+    for (String key : body.keySet()) {
+      if (!also.contains(key) && !type.all().contains(key)) {
+        fields.problem(key, "is not a field of a " + type.name() + " credential (" + String.join(", ", type.all()) + ")");
+      }
+    }
+    Map<String, String> shown = new LinkedHashMap<>();
+    Map<String, String> secret = new LinkedHashMap<>();
+    for (String f : type.shown()) {
+      String v = fields.string(f, true, 1, 2048);
+      if (v != null) {
+        shown.put(f, v);
+      }
+    }
+    for (String f : type.optional()) {
+      String v = fields.string(f, false, 1, 2048);
+      if (v != null) {
+        shown.put(f, v);
+      }
+    }
+    for (String f : type.secret()) {
+      String v = fields.string(f, true, 1, 8192);
+      if (v != null && (v.indexOf('\r') >= 0 || v.indexOf('\n') >= 0)) {
+        fields.problem(f, "must be a single line");
+      } else if (v != null) {
+        secret.put(f, v);
+      }
+    }
+    String header = shown.get("header_name");
+    if (header != null) {
+      String lower = header.toLowerCase(Locale.ROOT);
+      if (!header.matches("[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}")) {
+        fields.problem("header_name", "is not a valid header name");
+      } else if (OWNED_HEADERS.contains(lower) || lower.startsWith("webhook-")) {
+        fields.problem("header_name", "is set by KiKonect and cannot be a credential's header");
+      }
+    }
+    String tokenUrl = shown.get("token_url");
+    if (tokenUrl != null) {
+      tokenUrl(fields, tokenUrl);
+    }
+    return new Values(shown, secret);
+  }
+
+  private void tokenUrl(Fields fields, String url) {
+    try {
+      URI uri = new URI(url);
+      String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+      if (!uri.isAbsolute() || !(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
+        fields.problem("token_url", "must be an absolute http or https URL");
+      } else if (uri.getUserInfo() != null) {
+        fields.problem("token_url", "must not contain credentials");
+      } else {
+        targets.refusal(uri).ifPresent(r -> fields.problem("token_url", "is refused: " + r));
+      }
+    } catch (URISyntaxException e) {
+      fields.problem("token_url", "is not a valid URL: " + e.getReason());
+    }
+  }
+
+  private MasterKeys.Sealed seal(long id, Map<String, String> secret) {
+    return keys.seal(json.writeValueAsString(secret).getBytes(StandardCharsets.UTF_8), context(id));
+  }
+
+  static String context(long id) {
+    return "credential:" + id;
+  }
+
+  private CredentialStore.Row owned(long userId, long id) {
+    return store.find(userId, id).orElseThrow(() -> new DomainException.NotFound("Credential " + id));
+  }
+
+  private Credential view(CredentialStore.Row row, boolean withUsers) {
+    Map<String, Object> shown = new LinkedHashMap<>(json.readValue(row.fields(), STRINGS));
+    return new Credential(
+        row.id(), row.name(), row.type(), shown, row.createdAt(), row.updatedAt(), row.lastUsedAt(),
+        withUsers ? store.usedBy(row.userId(), row.name()) : null);
+  }
+}
