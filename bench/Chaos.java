@@ -33,6 +33,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * PostgreSQL), so that killing nodes never kills the database. Use --db-url=jdbc:postgresql://... for an external one.
  */
 public class Chaos {
+  /** One master key for every node of the run (they share one database): fresh for each run. */
+  static final String MASTER_KEY = newMasterKey();
+
+  static String newMasterKey() {
+    byte[] key = new byte[32];
+    new java.security.SecureRandom().nextBytes(key);
+    return java.util.Base64.getEncoder().encodeToString(key);
+  }
+
 
 
   record Delivery(String webhookId, long at) {}
@@ -111,7 +120,7 @@ public class Chaos {
       ports[i] = BenchSupport.freePort();
       nodeArgs.add(
           List.of("--server.port=" + ports[i], "--spring.datasource.url=" + dbUrl, "--spring.datasource.username=postgres",
-              "--kikonect.delivery.allowed-cidrs=127.0.0.1/32", "--kikonect.hooks.rate-limit=0", "--kikonect.quotas.runs-per-minute=0",
+              "--kikonect.secrets.master-key=" + MASTER_KEY, "--kikonect.delivery.allowed-cidrs=127.0.0.1/32", "--kikonect.hooks.rate-limit=0", "--kikonect.quotas.runs-per-minute=0",
               "--kikonect.executor.lease-duration=" + (tiny ? "5s" : "30s"), "--kikonect.executor.sweep-interval=" + (tiny ? "1s" : "10s")));
       procs[i] = BenchSupport.startKiKonect(jar, heap, work.resolve("node" + i + ".log"), nodeArgs.get(i));
     }

@@ -28,6 +28,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * runs' jobs simply queue. The database is the embedded PostgreSQL of a third KiKonect process with no roles.
  */
 public class ScheduleScale {
+  /** One master key for every node of the run (they share one database): fresh for each run. */
+  static final String MASTER_KEY = newMasterKey();
+
+  static String newMasterKey() {
+    byte[] key = new byte[32];
+    new java.security.SecureRandom().nextBytes(key);
+    return java.util.Base64.getEncoder().encodeToString(key);
+  }
+
 
 
   public static void main(String[] args) throws Exception {
@@ -64,7 +73,7 @@ public class ScheduleScale {
           BenchSupport.startKiKonect(
               jar, opts.get("heap"), work.resolve("node" + i + ".log"),
               List.of("--server.port=" + ports[i], "--spring.datasource.url=" + dbUrl, "--spring.datasource.username=postgres",
-                  "--kikonect.roles=api,scheduler", "--kikonect.delivery.allow-private-networks=true",
+                  "--kikonect.secrets.master-key=" + MASTER_KEY, "--kikonect.roles=api,scheduler", "--kikonect.delivery.allow-private-networks=true",
                   "--kikonect.quotas.max-workflows=10000000", "--kikonect.quotas.min-cron-interval=1s")));
     }
     for (int i = 0; i < 2; i++) {

@@ -266,7 +266,9 @@ class CredentialsTest extends ApiTest {
       credential(Map.of("name", "rotating", "type", "header", "header_name", "X-Key", "value", "rotating-secret"));
       JsonNode wf = manualWorkflow(List.of(Map.of("key", "a", "url", sink.url("/a"), "credential", "rotating")));
       String current = Files.readString(Path.of(appKeys.source())).strip();
-      String other = Base64.getEncoder().encodeToString(new SecureRandom().generateSeed(32));
+      byte[] otherKey = new byte[32];
+      new SecureRandom().nextBytes(otherKey);
+      String other = Base64.getEncoder().encodeToString(otherKey);
 
       MasterKeys wrong = keys(Map.of("secrets.master-key", other));
       assertThatThrownBy(() -> new SecretsAtRest(store, wrong).check())

@@ -115,7 +115,9 @@ class NodesTest {
 
       String url = ingest.getBean(HikariDataSource.class).getJdbcUrl();
       try (ConfigurableApplicationContext executor =
-          start("spring.datasource.url=" + url, "spring.datasource.username=postgres", "kikonect.roles=executor")) {
+          start("spring.datasource.url=" + url, "spring.datasource.username=postgres", "kikonect.roles=executor",
+              // Every node of one database needs the same master key: here the embedded node's generated one.
+              "kikonect.secrets.master-key-file=" + dataDir.resolve("master.key"))) {
         Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> run(api, user, runId).path("status").asString().equals("succeeded"));
         assertThat(sink.received().get(0).body()).isEqualTo("{\"via\":\"ingest\"}");
 
