@@ -1,6 +1,7 @@
 package dev.kikonect.db;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kikonect.KiKonectApplication;
 import dev.kikonect.support.Api;
@@ -64,5 +65,48 @@ class DurabilityAndRestartTest {
         assertThat(api.get("/me", user.token()).status()).isEqualTo(200);
       }
     }
+  }
+
+  @Test
+  void a_restart_with_another_master_key_stops_with_a_message_and_the_right_key_brings_the_credentials_back() throws Exception {
+    Path dataDir = Files.createTempDirectory(Path.of("target"), "master-key-");
+    Api.User user;
+    long workflowId;
+    try (Sink sink = new Sink()) {
+      try (ConfigurableApplicationContext app = start(dataDir)) {
+        Api api = new Api(port(app));
+        user = api.newUser();
+        assertThat(api.post("/credentials", user.token(), Map.of("name", "erp", "type", "header", "header_name", "X-Key", "value", "kept-secret"))
+            .status()).isEqualTo(201);
+        workflowId = api.post("/workflows", user.token(), Map.of("name", "w", "trigger_type", "manual",
+            "steps", java.util.List.of(Map.of("key", "a", "url", sink.url(), "credential", "erp")))).json().path("id").asLong();
+      }
+      Path keyFile = dataDir.resolve("master.key");
+      String key = Files.readString(keyFile);
+      byte[] other = new byte[32];
+      new java.security.SecureRandom().nextBytes(other);
+      Files.writeString(keyFile, java.util.Base64.getEncoder().encodeToString(other));
+
+      assertThatThrownBy(() -> start(dataDir).close())
+          .satisfies(e -> assertThat(rootMessage(e)).contains("encrypted with master key").contains("kikonect.secrets.master-key"));
+
+      Files.writeString(keyFile, key);
+      try (ConfigurableApplicationContext app = start(dataDir)) {
+        Api api = new Api(port(app));
+        String token = api.post("/login", null, Map.of("email", user.email(), "password", user.password())).json().path("token").asString();
+        long runId = api.post("/workflows/" + workflowId + "/trigger", token, Map.of()).json().path("id").asLong();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(15))
+            .until(() -> api.get("/runs/" + runId, token).json().path("status").asString().equals("succeeded"));
+        assertThat(sink.received().get(0).header("x-key")).isEqualTo("kept-secret");
+      }
+    }
+  }
+
+  private static String rootMessage(Throwable e) {
+    StringBuilder all = new StringBuilder();
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      all.append(t.getMessage()).append('\n');
+    }
+    return all.toString();
   }
 }

@@ -144,6 +144,19 @@ class OpenApiContractTest extends ApiTest {
             Map.of("key", "c", "url", "https://example.com/c", "when", "false"))),
         "payload", Map.of("go", true, "id", 7))));
     check("post", "/workflows/test", api.post("/workflows/test", token, Map.of("workflow", Map.of("steps", List.of(Map.of("key", "a"))))));
+    Api.Response cred = api.post("/credentials", token, Map.of("name", "contract-key", "type", "header", "header_name", "X-Key", "value", "v4lue"));
+    check("post", "/credentials", cred);
+    check("post", "/credentials", api.post("/credentials", token, Map.of("name", "x", "type", "nope")));
+    long credId = cred.json().path("id").asLong();
+    check("get", "/credentials", api.get("/credentials", token));
+    check("get", "/credentials/{id}", api.get("/credentials/" + credId, token));
+    check("get", "/credentials/{id}", api.get("/credentials/999999999", token));
+    check("put", "/credentials/{id}", api.send("PUT", "/credentials/" + credId, token, "application/json", "{\"header_name\":\"X-Key\",\"value\":\"n3w\"}"));
+    Api.Response usesCred = api.post("/workflows", token, Map.of("name", "c", "trigger_type", "manual", "steps", List.of(
+        Map.of("key", "a", "url", sink.url("/a"), "credential", "contract-key"))));
+    check("delete", "/credentials/{id}", api.send("DELETE", "/credentials/" + credId, token, null, null));
+    api.send("DELETE", "/workflows/" + usesCred.json().path("id").asLong(), token, null, null);
+    check("delete", "/credentials/{id}", api.send("DELETE", "/credentials/" + credId, token, null, null));
     Api.Response stepped = api.post("/workflows", token, Map.of("name", "s", "trigger_type", "manual", "steps", List.of(
         Map.of("key", "first", "method", "PUT", "url", sink.url("/first"), "headers", Map.of("X-N", "{{ payload.n }}"), "body", "{ 'n': payload.n }"),
         Map.of("key", "second", "needs", List.of("first"), "url", sink.url("/second"), "when", "payload.n > 100"))));
