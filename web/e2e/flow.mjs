@@ -150,6 +150,16 @@ try {
   await page.getByRole('button', { name: 'Create key' }).click();
   await page.getByText('Copy the key now').waitFor();
   await shoot('api-keys');
+  await page.getByRole('link', { name: 'Credentials' }).click();
+  await page.getByRole('heading', { name: 'Credentials' }).waitFor();
+  await page.locator('input[name=credential-name]').fill('erp-api');
+  await page.locator('select[name=credential-type]').selectOption('header');
+  await page.locator('input[name=credential-header_name]').fill('X-Api-Key');
+  await page.locator('input[name=credential-value]').fill('e2e-secret-value');
+  await page.getByRole('button', { name: 'Create credential' }).click();
+  await page.getByText('header_name: X-Api-Key').waitFor();
+  if ((await page.content()).includes('e2e-secret-value')) throw new Error('the credential secret is shown on the page');
+  await shoot('credentials');
   await page.getByRole('link', { name: 'Dashboard' }).click();
   await page.getByText('runs in 24 h').waitFor();
   await shoot('dashboard');
