@@ -53,6 +53,10 @@ class CredentialStore {
         == 1;
   }
 
+  int count(long userId) {
+    return jdbc.sql("SELECT count(*) FROM credentials WHERE user_id = :user").param("user", userId).query(Integer.class).single();
+  }
+
   List<Row> list(long userId) {
     return jdbc.sql("SELECT " + COLUMNS + " FROM credentials WHERE user_id = :user ORDER BY name")
         .param("user", userId)

@@ -49,6 +49,9 @@ public class Credentials {
     }
   }
 
+  /** Credentials one account may keep (each is a row and a line in every list). */
+  static final int MAX_PER_ACCOUNT = 1000;
+
   static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,99}");
   private static final Set<String> OWNED_HEADERS = Set.of("host", "content-length", "transfer-encoding", "connection", "content-type");
   private static final TypeReference<Map<String, String>> STRINGS = new TypeReference<>() {};
@@ -85,6 +88,10 @@ public class Credentials {
     }
     Values values = type == null ? null : values(fields, body, type, Set.of("name", "type"));
     fields.throwIfInvalid();
+    if (store.count(userId) >= MAX_PER_ACCOUNT) {
+      throw new DomainException.QuotaExceeded(
+          "credentials", "You have " + MAX_PER_ACCOUNT + " credentials, the most one account may have; delete some first.");
+    }
     long id = store.nextId();
     if (!store.insert(id, userId, name, type.name(), json.writeValueAsString(values.shown()), seal(id, values.secret()), clock.instant())) {
       throw new DomainException.Conflict("credential-name-taken", "You already have a credential named '" + name + "'.");
