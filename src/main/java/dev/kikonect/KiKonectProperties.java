@@ -27,7 +27,24 @@ public record KiKonectProperties(
     @DefaultValue Scheduler scheduler,
     @DefaultValue Retention retention,
     @DefaultValue Quotas quotas,
-    @DefaultValue Secrets secrets) {
+    @DefaultValue Secrets secrets,
+    @DefaultValue Audit audit,
+    @DefaultValue Workspaces workspaces) {
+
+  /** @param retention how long audit entries are kept */
+  public record Audit(@DefaultValue("365d") Duration retention) {}
+
+  /**
+   * @param maxOwned workspaces one user may create (their personal one included)
+   * @param maxMembers members one workspace may have
+   * @param maxPendingInvitations unaccepted, unexpired invitations one workspace may have at once
+   * @param invitationTtl how long an invitation link works
+   */
+  public record Workspaces(
+      @DefaultValue("20") int maxOwned,
+      @DefaultValue("1000") int maxMembers,
+      @DefaultValue("100") int maxPendingInvitations,
+      @DefaultValue("7d") Duration invitationTtl) {}
 
   /**
    * The master key that encrypts credentials at rest (AES-256-GCM).

@@ -1,5 +1,8 @@
 package dev.kikonect.auth;
 
+import dev.kikonect.audit.AuditLog;
+import org.springframework.transaction.support.TransactionTemplate;
+
 import dev.kikonect.common.DomainException;
 import dev.kikonect.common.Fields;
 import dev.kikonect.common.SecureTokens;
@@ -19,7 +22,10 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
 
-/** API keys and password changes: an admin's business (a login session, or an API key with scope admin). */
+/**
+ * API keys (a workspace's, made by its admins, never above the maker's role) and password changes (the user's own:
+ * a login session, or an API key with scope admin).
+ */
 @RestController
 @Scoped(Scope.ADMIN)
 class AccountController {
@@ -31,8 +37,14 @@ class AccountController {
   private final int maxKeys;
 
   private final AccountThrottle throttle;
+  private final AuditLog audit;
+  private final TransactionTemplate transactions;
 
-  AccountController(ApiKeyStore keys, AuthService auth, Clock clock, dev.kikonect.KiKonectProperties properties, AccountThrottle throttle) {
+  AccountController(
+      ApiKeyStore keys, AuthService auth, Clock clock, dev.kikonect.KiKonectProperties properties, AccountThrottle throttle, AuditLog audit,
+      TransactionTemplate transactions) {
+    this.audit = audit;
+    this.transactions = transactions;
     this.throttle = throttle;
     this.maxKeys = properties.quotas().maxApiKeys();
     this.keys = keys;
@@ -48,11 +60,26 @@ class AccountController {
     String name = fields.string("name", true, 1, 100);
     String expires = fields.string("expires_at", false, 1, 64);
     String scopeName = fields.string("scope", false, 1, 20);
-    Scope scope = scopeName == null ? Scope.WRITE : Scope.parse(scopeName).orElse(null);
-    if (scopeName != null && scope == null) {
-      fields.problem("scope", "must be one of read, trigger, write, admin");
-    } else if (scope != null && !caller.scope().covers(scope)) {
-      fields.problem("scope", "must not be above your own scope (" + caller.scope().wire() + ")");
+    String roleName = fields.string("role", false, 1, 20);
+    Scope scope;
+    String field = "scope";
+    if (roleName != null) {
+      // a role names the scope at its ceiling: viewer = read, editor = write, admin = admin
+      field = "role";
+      scope = Role.parse(roleName).filter(r -> r != Role.OWNER).map(Role::ceiling).orElse(null);
+      if (scope == null) {
+        fields.problem("role", "must be one of viewer, editor, admin");
+      } else if (scopeName != null) {
+        fields.problem("scope", "give role or scope, not both");
+      }
+    } else {
+      scope = scopeName == null ? Scope.WRITE : Scope.parse(scopeName).filter(s -> s != Scope.OWNER).orElse(null);
+      if (scopeName != null && scope == null) {
+        fields.problem("scope", "must be one of read, trigger, write, admin");
+      }
+    }
+    if (scope != null && !caller.effectiveScope().covers(scope)) {
+      fields.problem(field, "must not be above your own (" + (caller.isApiKey() ? "scope " + caller.scope().wire() : "role " + caller.role().wire()) + ")");
     }
     Instant now = clock.instant();
     Instant expiresAt = null;
@@ -68,38 +95,53 @@ class AccountController {
     }
     fields.throwIfInvalid();
     String key = SecureTokens.random(AuthService.API_KEY_PREFIX, 32);
+    Instant expiry = expiresAt;
     ApiKeyStore.ApiKey created =
-        keys.create(caller.userId(), name, scope, SecureTokens.sha256(key), key.substring(0, 12), expiresAt, now, maxKeys)
-            .orElseThrow(
-                () ->
-                    new DomainException.QuotaExceeded(
-                        "kikonect.quotas.max-api-keys", "You have " + maxKeys + " API keys, the most one account may have; delete one first."));
+        transactions.execute(
+            tx -> {
+              ApiKeyStore.ApiKey made =
+                  keys.create(caller.workspaceId(), caller.userId(), name, scope, SecureTokens.sha256(key), key.substring(0, 12), expiry, now, maxKeys)
+                      .orElseThrow(
+                          () ->
+                              new DomainException.QuotaExceeded(
+                                  "kikonect.quotas.max-api-keys",
+                                  "This workspace has " + maxKeys + " API keys, the most one workspace may have; delete one first."));
+              audit.record(
+                  caller.actor(), "api_key.created", "api_key", made.id(),
+                  Map.of("name", Map.of("after", made.name()), "scope", Map.of("after", made.scope()), "key", AuditLog.CHANGED));
+              return made;
+            });
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("id", created.id());
     result.put("name", created.name());
     result.put("scope", created.scope());
+    result.put("role", created.role());
     result.put("key", key);
     result.put("prefix", created.prefix());
     result.put("created_at", created.createdAt());
     result.put("last_used_at", null);
     result.put("expires_at", created.expiresAt());
+    result.put("created_by", created.createdBy());
     return result;
   }
 
   @GetMapping("/api-keys")
   Map<String, List<ApiKeyStore.ApiKey>> list(Caller caller) {
-    return Map.of("items", keys.list(caller.userId()));
+    return Map.of("items", keys.list(caller.workspaceId()));
   }
 
   @DeleteMapping("/api-keys/{id}")
   @ResponseStatus(HttpStatus.NO_CONTENT)
   void delete(Caller caller, @PathVariable long id) {
-    if (!keys.delete(caller.userId(), id)) {
-      throw new DomainException.NotFound("API key " + id);
-    }
+    transactions.executeWithoutResult(
+        tx -> {
+          ApiKeyStore.ApiKey gone = keys.delete(caller.workspaceId(), id).orElseThrow(() -> new DomainException.NotFound("API key " + id));
+          audit.record(caller.actor(), "api_key.deleted", "api_key", id, Map.of("name", Map.of("before", gone.name())));
+        });
   }
 
   /** Changes the password and signs out every other session of the user. */
+  @UserLevel
   @PostMapping("/password")
   @ResponseStatus(HttpStatus.NO_CONTENT)
   void changePassword(Caller caller, @RequestBody Map<String, Object> body) {

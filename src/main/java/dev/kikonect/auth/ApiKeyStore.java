@@ -15,7 +15,8 @@ import org.springframework.stereotype.Repository;
 class ApiKeyStore {
 
   /** A key as its owner sees it in the list: never the key itself. */
-  record ApiKey(long id, String name, String scope, String prefix, Instant createdAt, Instant lastUsedAt, Instant expiresAt) {}
+  record ApiKey(
+      long id, String name, String scope, String role, String prefix, Instant createdAt, Instant lastUsedAt, Instant expiresAt, long createdBy) {}
 
   private final JdbcClient jdbc;
 
@@ -25,14 +26,15 @@ class ApiKeyStore {
 
   /** Creates the key unless the user already has {@code maxKeys} unrevoked ones; empty then (the quota). */
   java.util.Optional<ApiKey> create(
-      long userId, String name, Scope scope, byte[] hash, String prefix, Instant expiresAt, Instant now, int maxKeys) {
+      long workspaceId, long userId, String name, Scope scope, byte[] hash, String prefix, Instant expiresAt, Instant now, int maxKeys) {
     return jdbc.sql(
             """
-            INSERT INTO api_keys (user_id, name, scope, key_hash, prefix, created_at, expires_at)
-            SELECT :user, :name, :scope, :hash, :prefix, :now, CAST(:expires AS timestamptz)
-             WHERE (SELECT count(*) FROM api_keys WHERE user_id = :user AND revoked_at IS NULL) < :max_keys
-            RETURNING id, name, scope, prefix, created_at, last_used_at, expires_at
+            INSERT INTO api_keys (workspace_id, user_id, name, scope, key_hash, prefix, created_at, expires_at)
+            SELECT :workspace, :user, :name, :scope, :hash, :prefix, :now, CAST(:expires AS timestamptz)
+             WHERE (SELECT count(*) FROM api_keys WHERE workspace_id = :workspace AND revoked_at IS NULL) < :max_keys
+            RETURNING id, name, scope, prefix, created_at, last_used_at, expires_at, user_id
             """)
+        .param("workspace", workspaceId)
         .param("scope", scope.wire())
         .param("max_keys", maxKeys)
         .param("user", userId)
@@ -45,12 +47,19 @@ class ApiKeyStore {
         .optional();
   }
 
-  List<ApiKey> list(long userId) {
+  List<ApiKey> list(long workspaceId) {
     return jdbc.sql(
-            "SELECT id, name, scope, prefix, created_at, last_used_at, expires_at FROM api_keys WHERE user_id = :user ORDER BY id DESC")
-        .param("user", userId)
+            "SELECT id, name, scope, prefix, created_at, last_used_at, expires_at, user_id FROM api_keys WHERE workspace_id = :workspace ORDER BY id DESC")
+        .param("workspace", workspaceId)
         .query(ApiKeyStore::row)
         .list();
+  }
+
+  int deleteMadeBy(long workspaceId, long userId) {
+    return jdbc.sql("DELETE FROM api_keys WHERE workspace_id = :workspace AND user_id = :user")
+        .param("workspace", workspaceId)
+        .param("user", userId)
+        .update();
   }
 
   /** Deletes every key of the user (a password change); returns how many. */
@@ -58,19 +67,25 @@ class ApiKeyStore {
     return jdbc.sql("DELETE FROM api_keys WHERE user_id = :user").param("user", userId).update();
   }
 
-  boolean delete(long userId, long id) {
-    return jdbc.sql("DELETE FROM api_keys WHERE id = :id AND user_id = :user").param("id", id).param("user", userId).update() == 1;
+  /** Deletes the key; returns it as it was (for the audit log), empty when the workspace has no such key. */
+  Optional<ApiKey> delete(long workspaceId, long id) {
+    return jdbc.sql(
+            "DELETE FROM api_keys WHERE id = :id AND workspace_id = :workspace RETURNING id, name, scope, prefix, created_at, last_used_at, expires_at, user_id")
+        .param("id", id)
+        .param("workspace", workspaceId)
+        .query(ApiKeyStore::row)
+        .optional();
   }
 
-  /** Whose a key is, and what it may do. */
-  record Owner(User user, Scope scope) {}
+  /** Whose a key is (the member who made it), in which workspace, and what it may do. */
+  record Owner(User user, Scope scope, long keyId, String label, long workspaceId) {}
 
   /** The owner of a valid, unexpired key; notes its use (at most once a minute, to keep reads cheap). */
   Optional<Owner> findOwner(byte[] hash, Instant now) {
     Optional<Map.Entry<Long, Owner>> found =
         jdbc.sql(
                 """
-                SELECT k.id AS key_id, k.last_used_at, k.scope, u.id, u.email, u.firstname, u.lastname, u.created_at
+                SELECT k.id AS key_id, k.last_used_at, k.scope, k.name AS key_name, k.prefix, k.workspace_id, u.id, u.email, u.firstname, u.lastname, u.created_at
                   FROM api_keys k JOIN users u ON u.id = k.user_id
                  WHERE k.key_hash = :hash AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > :now)
                 """)
@@ -80,7 +95,14 @@ class ApiKeyStore {
                 (rs, n) -> {
                   Timestamp last = rs.getTimestamp("last_used_at");
                   long keyId = last == null || last.toInstant().isBefore(now.minus(Duration.ofMinutes(1))) ? rs.getLong("key_id") : -1;
-                  return Map.entry(keyId, new Owner(UserStore.user(rs, n), Scope.parse(rs.getString("scope")).orElse(Scope.READ)));
+                  return Map.entry(
+                      keyId,
+                      new Owner(
+                          UserStore.user(rs, n),
+                          Scope.parse(rs.getString("scope")).orElse(Scope.READ),
+                          rs.getLong("key_id"),
+                          rs.getString("key_name") + " (" + rs.getString("prefix") + ")",
+                          rs.getLong("workspace_id")));
                 })
             .optional();
     found.filter(e -> e.getKey() > 0)
@@ -100,9 +122,11 @@ class ApiKeyStore {
         rs.getLong("id"),
         rs.getString("name"),
         rs.getString("scope"),
+        Role.of(Scope.parse(rs.getString("scope")).orElse(Scope.READ)).wire(),
         rs.getString("prefix"),
         rs.getTimestamp("created_at").toInstant(),
         last == null ? null : last.toInstant(),
-        expires == null ? null : expires.toInstant());
+        expires == null ? null : expires.toInstant(),
+        rs.getLong("user_id"));
   }
 }

@@ -36,6 +36,7 @@ class AuthController {
     return auth.login(body, request.getRemoteAddr());
   }
 
+  @UserLevel
   @Scoped(Scope.READ)
   @PostMapping("/logout")
   @ResponseStatus(HttpStatus.NO_CONTENT)
@@ -48,6 +49,8 @@ class AuthController {
     auth.logout(caller.token());
   }
 
+  @UserLevel
+  @Scoped(Scope.READ)
   @GetMapping("/me")
   User me(Caller caller) {
     return caller.user();

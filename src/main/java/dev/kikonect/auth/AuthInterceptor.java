@@ -4,6 +4,7 @@ import dev.kikonect.web.PublicEndpoint;
 import dev.kikonect.common.DomainException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import java.util.Optional;
 import org.springframework.core.MethodParameter;
 import org.springframework.stereotype.Component;
 import org.springframework.web.bind.support.WebDataBinderFactory;
@@ -15,19 +16,25 @@ import org.springframework.web.method.support.ModelAndViewContainer;
 import org.springframework.web.servlet.HandlerInterceptor;
 
 /**
- * Requires {@code Authorization: Bearer <token>} on every API handler not marked {@link PublicEndpoint}, checks that
- * the token's {@link Scope} covers the handler's (403 {@code insufficient-scope} otherwise), and hands the caller to
- * handlers that declare a {@link Caller} parameter.
+ * Requires {@code Authorization: Bearer <token>} on every API handler not marked {@link PublicEndpoint}; puts the
+ * caller in a workspace (the {@value #WORKSPACE_HEADER} header, else the user's personal workspace; an API key is
+ * always in its own), answering 404 when the caller is not a member of the one named, exactly as for a missing
+ * object; then checks that both the token's {@link Scope} and the member's {@link Role} cover the handler's (403
+ * {@code insufficient-scope} / {@code insufficient-role} otherwise), and hands the caller to handlers that declare a
+ * {@link Caller} parameter. {@link UserLevel} handlers skip the workspace.
  */
 @Component
 class AuthInterceptor implements HandlerInterceptor, HandlerMethodArgumentResolver {
 
+  static final String WORKSPACE_HEADER = "KiKonect-Workspace";
   private static final String CALLER = AuthInterceptor.class.getName() + ".caller";
 
   private final AuthService auth;
+  private final Memberships memberships;
 
-  AuthInterceptor(AuthService auth) {
+  AuthInterceptor(AuthService auth, Memberships memberships) {
     this.auth = auth;
+    this.memberships = memberships;
   }
 
   @Override
@@ -45,16 +52,70 @@ class AuthInterceptor implements HandlerInterceptor, HandlerMethodArgumentResolv
       throw new DomainException.NotAuthenticated("This endpoint needs an 'Authorization: Bearer <token>' header; get a token from POST /login.");
     }
     String token = header.substring(7).strip();
-    Caller caller =
+    AuthService.Authenticated found =
         auth.authenticate(token)
             .orElseThrow(() -> new DomainException.NotAuthenticated("The token is invalid, expired or revoked; log in again."));
+    Caller caller = found.caller();
     Scope needed = needed(method, request.getMethod());
-    if (!caller.scope().covers(needed)) {
-      throw new DomainException.Forbidden(
-          "insufficient-scope", "This API key has scope " + caller.scope().wire() + "; this operation needs " + needed.wire() + ".");
+    UserLevel userLevel = method.getMethodAnnotation(UserLevel.class);
+    if (userLevel != null) {
+      if (userLevel.sessionOnly() && caller.isApiKey()) {
+        throw new DomainException.Forbidden("session-required", "This operation acts on a person's account: sign in, an API key cannot do it.");
+      }
+      if (!caller.scope().covers(needed)) {
+        throw insufficientScope(caller, needed);
+      }
+      request.setAttribute(CALLER, caller.in(null, request.getRemoteAddr()));
+      return true;
     }
-    request.setAttribute(CALLER, caller);
+    Long named = workspace(request.getHeader(WORKSPACE_HEADER));
+    if (found.keyWorkspace() != null && named != null && !named.equals(found.keyWorkspace())) {
+      throw new DomainException.NotFound("Workspace " + named);
+    }
+    Long wanted = found.keyWorkspace() != null ? found.keyWorkspace() : named;
+    Optional<Membership> membership = memberships.find(caller.userId(), wanted);
+    if (membership.isEmpty()) {
+      if (caller.isApiKey()) { // its maker left the workspace: the key went with them
+        throw new DomainException.NotAuthenticated("The token is invalid, expired or revoked; log in again.");
+      }
+      throw new DomainException.NotFound("Workspace " + (wanted == null ? "" : wanted));
+    }
+    if (membership.get().requireSso() && "password".equals(caller.method())) {
+      throw new DomainException.Forbidden(
+          "sso-required", "Workspace " + membership.get().workspaceId() + " admits only single sign-on sessions: sign in with your identity provider.");
+    }
+    if (!caller.scope().covers(needed)) {
+      throw insufficientScope(caller, needed);
+    }
+    if (!membership.get().role().ceiling().covers(needed)) {
+      throw new DomainException.Forbidden(
+          "insufficient-role",
+          "Your role in this workspace is " + membership.get().role().wire() + "; this operation needs " + Role.of(needed).wire() + ".");
+    }
+    request.setAttribute(CALLER, caller.in(membership.get(), request.getRemoteAddr()));
     return true;
+  }
+
+  private static DomainException insufficientScope(Caller caller, Scope needed) {
+    return new DomainException.Forbidden(
+        "insufficient-scope", "This API key has scope " + caller.scope().wire() + "; this operation needs " + needed.wire() + ".");
+  }
+
+  /** The header's workspace id; a malformed one is a workspace nobody has (404). */
+  private static Long workspace(String header) {
+    if (header == null || header.isBlank()) {
+      return null;
+    }
+    try {
+      long id = Long.parseLong(header.strip());
+      if (id > 0) {
+        return id;
+      }
+    } catch (NumberFormatException e) {
+      // below
+    }
+    throw new DomainException.InvalidRequest(
+        "bad-workspace-header", WORKSPACE_HEADER + " must be a workspace id (a positive integer), as GET /workspaces lists them.");
   }
 
   /** The handler's {@link Scoped} (method, then class), else read for GET/HEAD and write for the rest. */

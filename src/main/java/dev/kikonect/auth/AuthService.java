@@ -1,5 +1,9 @@
 package dev.kikonect.auth;
 
+import dev.kikonect.audit.Actor;
+import dev.kikonect.audit.AuditLog;
+import org.springframework.transaction.support.TransactionTemplate;
+
 import dev.kikonect.common.DomainException;
 import dev.kikonect.KiKonectProperties;
 import dev.kikonect.common.Fields;
@@ -28,8 +32,14 @@ public class AuthService {
   private final KiKonectProperties properties;
   private final ApiKeyStore apiKeys;
   private final LoginThrottle throttle;
+  private final Memberships memberships;
+  private final AuditLog audit;
+  private final TransactionTemplate transactions;
 
   AuthService(
+      Memberships memberships,
+      AuditLog audit,
+      TransactionTemplate transactions,
       UserStore users,
       SessionStore sessions,
       PasswordHasher hasher,
@@ -39,6 +49,9 @@ public class AuthService {
       LoginThrottle throttle) {
     this.apiKeys = apiKeys;
     this.throttle = throttle;
+    this.memberships = memberships;
+    this.audit = audit;
+    this.transactions = transactions;
     this.users = users;
     this.sessions = sessions;
     this.hasher = hasher;
@@ -59,9 +72,17 @@ public class AuthService {
     String firstname = fields.string("firstname", true, 1, 100);
     String lastname = fields.string("lastname", true, 1, 100);
     fields.throwIfInvalid();
-    return users
-        .create(email, hasher.hash(password), firstname, lastname, clock.instant())
-        .orElseThrow(() -> new DomainException.Conflict("email-taken", "An account with this email already exists."));
+    String hash = hasher.hash(password);
+    return transactions.execute(
+        tx -> {
+          Instant now = clock.instant();
+          User user =
+              users
+                  .create(email, hash, firstname, lastname, now)
+                  .orElseThrow(() -> new DomainException.Conflict("email-taken", "An account with this email already exists."));
+          memberships.createPersonal(user, now);
+          return user;
+        });
   }
 
   private static String password(Fields fields) {
@@ -126,11 +147,20 @@ public class AuthService {
       throw badCredentials();
     }
     throttle.succeeded(email, clientAddress);
+    return startSession(found.get().user(), "password", clientAddress);
+  }
+
+  /** Signs the user in (a new session token) and records the sign-in in the audit log, in one transaction. */
+  public Session startSession(User user, String method, String clientAddress) {
     Instant now = clock.instant();
     Instant expiresAt = now.plus(properties.auth().tokenTtl());
     String token = SecureTokens.random(SESSION_PREFIX, 32);
-    sessions.create(found.get().user().id(), SecureTokens.sha256(token), now, expiresAt, properties.quotas().maxSessions());
-    return new Session(token, "Bearer", expiresAt, found.get().user());
+    transactions.executeWithoutResult(
+        tx -> {
+          sessions.create(user.id(), SecureTokens.sha256(token), method, now, expiresAt, properties.quotas().maxSessions());
+          audit.record(new Actor(null, user.id(), null, user.email(), clientAddress), "user.signed_in", "user", user.id(), Map.of("method", method));
+        });
+    return new Session(token, "Bearer", expiresAt, user);
   }
 
   private static DomainException badCredentials() {
@@ -141,15 +171,20 @@ public class AuthService {
     sessions.revoke(SecureTokens.sha256(token), clock.instant());
   }
 
+  /** A valid token's caller (not yet in a workspace) and, for an API key, the workspace the key belongs to. */
+  record Authenticated(Caller caller, Long keyWorkspace) {}
+
   /** The caller a bearer token (login session or API key) stands for, if it is valid, unexpired and not revoked. */
-  public Optional<Caller> authenticate(String token) {
+  Optional<Authenticated> authenticate(String token) {
     if (token == null || token.isEmpty() || token.length() > 200) {
       return Optional.empty();
     }
     if (token.startsWith(API_KEY_PREFIX)) {
-      return apiKeys.findOwner(SecureTokens.sha256(token), clock.instant()).map(o -> new Caller(o.user(), token, o.scope()));
+      return apiKeys.findOwner(SecureTokens.sha256(token), clock.instant())
+          .map(o -> new Authenticated(new Caller(o.user(), token, o.scope(), o.keyId(), o.label(), null, null, null), o.workspaceId()));
     }
-    return sessions.findUser(SecureTokens.sha256(token), clock.instant()).map(u -> new Caller(u, token, Scope.ADMIN));
+    return sessions.findUser(SecureTokens.sha256(token), clock.instant())
+        .map(f -> new Authenticated(new Caller(f.user(), token, Scope.OWNER, null, null, f.method(), null, null), null));
   }
 
   /**
@@ -177,8 +212,18 @@ public class AuthService {
     if (!hasher.matches((String) current, stored.passwordHash())) {
       throw new DomainException.InvalidInput(java.util.List.of(new dev.kikonect.common.FieldProblem("current_password", "is not your current password")));
     }
-    users.setPassword(caller.userId(), hasher.hash(next));
-    sessions.revokeAllExcept(caller.userId(), SecureTokens.sha256(caller.token()), clock.instant());
-    apiKeys.deleteAll(caller.userId());
+    String hash = hasher.hash(next);
+    transactions.executeWithoutResult(
+        tx -> {
+          users.setPassword(caller.userId(), hash);
+          sessions.revokeAllExcept(caller.userId(), SecureTokens.sha256(caller.token()), clock.instant());
+          int keys = apiKeys.deleteAll(caller.userId());
+          audit.record(caller.actor(), "user.password_changed", "user", caller.userId(), Map.of("password", AuditLog.CHANGED, "api_keys_deleted", keys));
+        });
+  }
+
+  /** Deletes the API keys a member made in a workspace (they leave or are removed with them); returns how many. */
+  public int deleteApiKeysOf(long workspaceId, long userId) {
+    return apiKeys.deleteMadeBy(workspaceId, userId);
   }
 }

@@ -20,12 +20,12 @@ class SessionStore {
    * Stores a new session and revokes the user's oldest live ones beyond {@code keep} in all (the sessions quota):
    * signing in once more never fails, it signs out the oldest device instead.
    */
-  void create(long userId, byte[] tokenHash, Instant now, Instant expiresAt, int keep) {
+  void create(long userId, byte[] tokenHash, String method, Instant now, Instant expiresAt, int keep) {
     jdbc.sql(
             """
             WITH created AS (
-              INSERT INTO sessions (user_id, token_hash, created_at, expires_at)
-              VALUES (:user, :hash, :now, :expires)
+              INSERT INTO sessions (user_id, token_hash, method, created_at, expires_at)
+              VALUES (:user, :hash, :method, :now, :expires)
             )
             UPDATE sessions SET revoked_at = :now
              WHERE user_id = :user AND revoked_at IS NULL AND expires_at > :now
@@ -35,22 +35,26 @@ class SessionStore {
             """)
         .param("user", userId)
         .param("hash", tokenHash)
+        .param("method", method)
         .param("now", Timestamp.from(now))
         .param("expires", Timestamp.from(expiresAt))
         .param("older", Math.max(0, keep - 1)) // the new one is not visible to this statement's own reads
         .update();
   }
 
-  Optional<User> findUser(byte[] tokenHash, Instant now) {
+  /** A live session's user and how it signed in (password or sso). */
+  record Found(User user, String method) {}
+
+  Optional<Found> findUser(byte[] tokenHash, Instant now) {
     return jdbc.sql(
             """
-            SELECT u.id, u.email, u.firstname, u.lastname, u.created_at
+            SELECT u.id, u.email, u.firstname, u.lastname, u.created_at, s.method
             FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = :hash AND s.revoked_at IS NULL AND s.expires_at > :now
             """)
         .param("hash", tokenHash)
         .param("now", Timestamp.from(now))
-        .query(UserStore::user)
+        .query((rs, n) -> new Found(UserStore.user(rs, n), rs.getString("method")))
         .optional();
   }
 

@@ -1,5 +1,9 @@
 package dev.kikonect.credentials;
 
+import dev.kikonect.audit.AuditLog;
+import org.springframework.transaction.support.TransactionTemplate;
+import tools.jackson.databind.json.JsonMapper;
+
 import dev.kikonect.auth.Caller;
 import dev.kikonect.auth.Scope;
 import dev.kikonect.auth.Scoped;
@@ -20,38 +24,81 @@ import org.springframework.web.bind.annotation.RestController;
 class CredentialController {
 
   private final Credentials credentials;
+  private final AuditLog audit;
+  private final TransactionTemplate transactions;
+  private final JsonMapper json;
 
-  CredentialController(Credentials credentials) {
+  CredentialController(Credentials credentials, AuditLog audit, TransactionTemplate transactions, JsonMapper json) {
     this.credentials = credentials;
+    this.audit = audit;
+    this.transactions = transactions;
+    this.json = json;
+  }
+
+  /** Name, type and non-secret fields before and after; the secret fields only as [changed]. */
+  private Map<String, Object> changes(Credential before, Credential after, boolean secretChanged) {
+    Map<String, Object> changes = AuditLog.diff(view(before), view(after), java.util.Set.of());
+    if (secretChanged) {
+      changes.put("secret", AuditLog.CHANGED);
+    }
+    return changes;
+  }
+
+  private Map<String, Object> view(Credential c) {
+    if (c == null) {
+      return null;
+    }
+    Map<String, Object> all = json.readValue(json.writeValueAsString(c), new tools.jackson.core.type.TypeReference<Map<String, Object>>() {});
+    Map<String, Object> kept = new java.util.LinkedHashMap<>();
+    for (String key : List.of("name", "type", "fields")) {
+      kept.put(key, all.get(key));
+    }
+    return kept;
   }
 
   @PostMapping("/credentials")
   @ResponseStatus(HttpStatus.CREATED)
   @Scoped(Scope.ADMIN)
   Credential create(Caller caller, @RequestBody Map<String, Object> body) {
-    return credentials.create(caller.userId(), body);
+    return transactions.execute(
+        tx -> {
+          Credential made = credentials.create(caller.workspaceId(), body);
+          audit.record(caller.actor(), "credential.created", "credential", made.id(), changes(null, made, true));
+          return made;
+        });
   }
 
   @GetMapping("/credentials")
   Map<String, List<Credential>> list(Caller caller) {
-    return Map.of("items", credentials.list(caller.userId()));
+    return Map.of("items", credentials.list(caller.workspaceId()));
   }
 
   @GetMapping("/credentials/{id}")
   Credential get(Caller caller, @PathVariable long id) {
-    return credentials.get(caller.userId(), id);
+    return credentials.get(caller.workspaceId(), id);
   }
 
   @PutMapping("/credentials/{id}")
   @Scoped(Scope.ADMIN)
   Credential replace(Caller caller, @PathVariable long id, @RequestBody Map<String, Object> body) {
-    return credentials.replace(caller.userId(), id, body);
+    return transactions.execute(
+        tx -> {
+          Credential before = credentials.get(caller.workspaceId(), id);
+          Credential after = credentials.replace(caller.workspaceId(), id, body);
+          audit.record(caller.actor(), "credential.replaced", "credential", id, changes(before, after, true));
+          return after;
+        });
   }
 
   @DeleteMapping("/credentials/{id}")
   @ResponseStatus(HttpStatus.NO_CONTENT)
   @Scoped(Scope.ADMIN)
   void delete(Caller caller, @PathVariable long id) {
-    credentials.delete(caller.userId(), id);
+    transactions.executeWithoutResult(
+        tx -> {
+          Credential before = credentials.get(caller.workspaceId(), id);
+          credentials.delete(caller.workspaceId(), id);
+          audit.record(caller.actor(), "credential.deleted", "credential", id, changes(before, null, false));
+        });
   }
 }

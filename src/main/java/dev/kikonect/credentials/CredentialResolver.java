@@ -40,8 +40,8 @@ class CredentialResolver implements StepCredentials {
   }
 
   @Override
-  public Applied apply(long userId, String name, Object refused) throws Failure {
-    Credentials.Opened c = credentials.open(userId, name).orElseThrow(() -> new Failure("credential '" + name + "' does not exist", false));
+  public Applied apply(long workspaceId, String name, Object refused) throws Failure {
+    Credentials.Opened c = credentials.open(workspaceId, name).orElseThrow(() -> new Failure("credential '" + name + "' does not exist", false));
     return switch (c.type()) {
       case "bearer" -> new Applied(List.of(Map.entry("Authorization", "Bearer " + c.secret().get("token"))), List.of(), null);
       case "basic" -> {

@@ -16,11 +16,11 @@ class CredentialStore {
 
   /** A row. {@code secret} is sealed. */
   record Row(
-      long id, long userId, String name, String type, String fields, MasterKeys.Sealed secret, Instant createdAt, Instant updatedAt,
+      long id, long workspaceId, String name, String type, String fields, MasterKeys.Sealed secret, Instant createdAt, Instant updatedAt,
       Instant lastUsedAt) {}
 
   private static final String COLUMNS =
-      "id, user_id, name, type, fields::text AS fields, secret, key_id, created_at, updated_at, last_used_at";
+      "id, workspace_id, name, type, fields::text AS fields, secret, key_id, created_at, updated_at, last_used_at";
 
   private final JdbcClient jdbc;
 
@@ -34,15 +34,15 @@ class CredentialStore {
   }
 
   /** Inserts unless the owner already has a credential of that name (empty then). */
-  boolean insert(long id, long userId, String name, String type, String fields, MasterKeys.Sealed secret, Instant now) {
+  boolean insert(long id, long workspaceId, String name, String type, String fields, MasterKeys.Sealed secret, Instant now) {
     return jdbc.sql(
                 """
-                INSERT INTO credentials (id, user_id, name, type, fields, secret, key_id, created_at, updated_at)
-                VALUES (:id, :user, :name, :type, :fields::jsonb, :secret, :key_id, :now, :now)
-                ON CONFLICT (user_id, name) DO NOTHING
+                INSERT INTO credentials (id, workspace_id, name, type, fields, secret, key_id, created_at, updated_at)
+                VALUES (:id, :workspace, :name, :type, :fields::jsonb, :secret, :key_id, :now, :now)
+                ON CONFLICT (workspace_id, name) DO NOTHING
                 """)
             .param("id", id)
-            .param("user", userId)
+            .param("workspace", workspaceId)
             .param("name", name)
             .param("type", type)
             .param("fields", fields)
@@ -53,73 +53,73 @@ class CredentialStore {
         == 1;
   }
 
-  int count(long userId) {
-    return jdbc.sql("SELECT count(*) FROM credentials WHERE user_id = :user").param("user", userId).query(Integer.class).single();
+  int count(long workspaceId) {
+    return jdbc.sql("SELECT count(*) FROM credentials WHERE workspace_id = :workspace").param("workspace", workspaceId).query(Integer.class).single();
   }
 
-  List<Row> list(long userId) {
-    return jdbc.sql("SELECT " + COLUMNS + " FROM credentials WHERE user_id = :user ORDER BY name")
-        .param("user", userId)
+  List<Row> list(long workspaceId) {
+    return jdbc.sql("SELECT " + COLUMNS + " FROM credentials WHERE workspace_id = :workspace ORDER BY name")
+        .param("workspace", workspaceId)
         .query(CredentialStore::row)
         .list();
   }
 
-  Optional<Row> find(long userId, long id) {
-    return jdbc.sql("SELECT " + COLUMNS + " FROM credentials WHERE id = :id AND user_id = :user")
+  Optional<Row> find(long workspaceId, long id) {
+    return jdbc.sql("SELECT " + COLUMNS + " FROM credentials WHERE id = :id AND workspace_id = :workspace")
         .param("id", id)
-        .param("user", userId)
+        .param("workspace", workspaceId)
         .query(CredentialStore::row)
         .optional();
   }
 
-  Optional<Row> findByName(long userId, String name) {
-    return jdbc.sql("SELECT " + COLUMNS + " FROM credentials WHERE user_id = :user AND name = :name")
-        .param("user", userId)
+  Optional<Row> findByName(long workspaceId, String name) {
+    return jdbc.sql("SELECT " + COLUMNS + " FROM credentials WHERE workspace_id = :workspace AND name = :name")
+        .param("workspace", workspaceId)
         .param("name", name)
         .query(CredentialStore::row)
         .optional();
   }
 
-  boolean replace(long userId, long id, String fields, MasterKeys.Sealed secret, Instant now) {
+  boolean replace(long workspaceId, long id, String fields, MasterKeys.Sealed secret, Instant now) {
     return jdbc.sql(
                 """
                 UPDATE credentials SET fields = :fields::jsonb, secret = :secret, key_id = :key_id, updated_at = :now
-                 WHERE id = :id AND user_id = :user
+                 WHERE id = :id AND workspace_id = :workspace
                 """)
             .param("fields", fields)
             .param("secret", secret.bytes())
             .param("key_id", secret.keyId())
             .param("now", Timestamp.from(now))
             .param("id", id)
-            .param("user", userId)
+            .param("workspace", workspaceId)
             .update()
         == 1;
   }
 
   /** Deletes the credential unless a workflow's step names it (checked in the same statement). */
-  boolean deleteUnused(long userId, long id) {
+  boolean deleteUnused(long workspaceId, long id) {
     return jdbc.sql(
                 """
                 DELETE FROM credentials c
-                 WHERE c.id = :id AND c.user_id = :user
-                   AND NOT EXISTS (SELECT 1 FROM workflows w WHERE w.user_id = :user
+                 WHERE c.id = :id AND c.workspace_id = :workspace
+                   AND NOT EXISTS (SELECT 1 FROM workflows w WHERE w.workspace_id = :workspace
                                       AND w.steps @> jsonb_build_array(jsonb_build_object('credential', c.name)))
                 """)
             .param("id", id)
-            .param("user", userId)
+            .param("workspace", workspaceId)
             .update()
         == 1;
   }
 
   /** The owner's workflows with a step that names {@code name}: {id, name}. */
-  List<Map<String, Object>> usedBy(long userId, String name) {
+  List<Map<String, Object>> usedBy(long workspaceId, String name) {
     return jdbc.sql(
             """
             SELECT id, name FROM workflows
-             WHERE user_id = :user AND steps @> jsonb_build_array(jsonb_build_object('credential', CAST(:name AS text)))
+             WHERE workspace_id = :workspace AND steps @> jsonb_build_array(jsonb_build_object('credential', CAST(:name AS text)))
              ORDER BY id
             """)
-        .param("user", userId)
+        .param("workspace", workspaceId)
         .param("name", name)
         .query((rs, n) -> Map.<String, Object>of("id", rs.getLong("id"), "name", rs.getString("name")))
         .list();
@@ -165,7 +165,7 @@ class CredentialStore {
   private static Row row(ResultSet rs, int n) throws SQLException {
     return new Row(
         rs.getLong("id"),
-        rs.getLong("user_id"),
+        rs.getLong("workspace_id"),
         rs.getString("name"),
         rs.getString("type"),
         rs.getString("fields"),

@@ -75,7 +75,7 @@ public class Credentials {
     this.clock = clock;
   }
 
-  Credential create(long userId, Map<String, Object> body) {
+  Credential create(long workspaceId, Map<String, Object> body) {
     Fields fields = Fields.of(body);
     String name = fields.string("name", true, 1, 100);
     if (name != null && !NAME.matcher(name).matches()) {
@@ -88,28 +88,28 @@ public class Credentials {
     }
     Values values = type == null ? null : values(fields, body, type, Set.of("name", "type"));
     fields.throwIfInvalid();
-    if (store.count(userId) >= MAX_PER_ACCOUNT) {
+    if (store.count(workspaceId) >= MAX_PER_ACCOUNT) {
       throw new DomainException.QuotaExceeded(
           "credentials", "You have " + MAX_PER_ACCOUNT + " credentials, the most one account may have; delete some first.");
     }
     long id = store.nextId();
-    if (!store.insert(id, userId, name, type.name(), json.writeValueAsString(values.shown()), seal(id, values.secret()), clock.instant())) {
+    if (!store.insert(id, workspaceId, name, type.name(), json.writeValueAsString(values.shown()), seal(id, values.secret()), clock.instant())) {
       throw new DomainException.Conflict("credential-name-taken", "You already have a credential named '" + name + "'.");
     }
-    return view(store.find(userId, id).orElseThrow(), true);
+    return view(store.find(workspaceId, id).orElseThrow(), true);
   }
 
-  List<Credential> list(long userId) {
-    return store.list(userId).stream().map(r -> view(r, true)).toList();
+  List<Credential> list(long workspaceId) {
+    return store.list(workspaceId).stream().map(r -> view(r, true)).toList();
   }
 
-  Credential get(long userId, long id) {
-    return view(owned(userId, id), true);
+  Credential get(long workspaceId, long id) {
+    return view(owned(workspaceId, id), true);
   }
 
   /** Replaces the fields (secret ones included) of a credential; its name and type stay. */
-  Credential replace(long userId, long id, Map<String, Object> body) {
-    CredentialStore.Row row = owned(userId, id);
+  Credential replace(long workspaceId, long id, Map<String, Object> body) {
+    CredentialStore.Row row = owned(workspaceId, id);
     Fields fields = Fields.of(body);
     if (body.containsKey("type") && !row.type().equals(body.get("type"))) {
       fields.problem("type", "cannot be changed; create a new credential instead");
@@ -119,14 +119,14 @@ public class Credentials {
     }
     Values values = values(fields, body, TYPES.get(row.type()), Set.of("name", "type"));
     fields.throwIfInvalid();
-    store.replace(userId, id, json.writeValueAsString(values.shown()), seal(id, values.secret()), clock.instant());
-    return view(owned(userId, id), true);
+    store.replace(workspaceId, id, json.writeValueAsString(values.shown()), seal(id, values.secret()), clock.instant());
+    return view(owned(workspaceId, id), true);
   }
 
-  void delete(long userId, long id) {
-    CredentialStore.Row row = owned(userId, id);
-    if (!store.deleteUnused(userId, id)) {
-      List<Map<String, Object>> users = store.usedBy(userId, row.name());
+  void delete(long workspaceId, long id) {
+    CredentialStore.Row row = owned(workspaceId, id);
+    if (!store.deleteUnused(workspaceId, id)) {
+      List<Map<String, Object>> users = store.usedBy(workspaceId, row.name());
       throw new DomainException.Conflict(
           "credential-in-use",
           "Credential '" + row.name() + "' is used by " + users.stream().map(w -> "workflow " + w.get("id") + " (" + w.get("name") + ")").toList()
@@ -135,13 +135,13 @@ public class Credentials {
   }
 
   /** Whether the user has a credential of that name. */
-  public boolean exists(long userId, String name) {
-    return store.findByName(userId, name).isPresent();
+  public boolean exists(long workspaceId, String name) {
+    return store.findByName(workspaceId, name).isPresent();
   }
 
   /** The credential, opened, for building a request; its use is recorded (at most once a minute). */
-  public Optional<Opened> open(long userId, String name) {
-    return store.findByName(userId, name).map(row -> {
+  public Optional<Opened> open(long workspaceId, String name) {
+    return store.findByName(workspaceId, name).map(row -> {
       Map<String, String> secret = json.readValue(new String(keys.open(row.secret(), context(row.id())), StandardCharsets.UTF_8), STRINGS);
       if (recentlyUsed.asMap().putIfAbsent(row.id(), Boolean.TRUE) == null) {
         store.touch(row.id(), clock.instant()); // last_used_at, at most once a minute per credential and node
@@ -220,14 +220,14 @@ public class Credentials {
     return "credential:" + id;
   }
 
-  private CredentialStore.Row owned(long userId, long id) {
-    return store.find(userId, id).orElseThrow(() -> new DomainException.NotFound("Credential " + id));
+  private CredentialStore.Row owned(long workspaceId, long id) {
+    return store.find(workspaceId, id).orElseThrow(() -> new DomainException.NotFound("Credential " + id));
   }
 
   private Credential view(CredentialStore.Row row, boolean withUsers) {
     Map<String, Object> shown = new LinkedHashMap<>(json.readValue(row.fields(), STRINGS));
     return new Credential(
         row.id(), row.name(), row.type(), shown, row.createdAt(), row.updatedAt(), row.lastUsedAt(),
-        withUsers ? store.usedBy(row.userId(), row.name()) : null);
+        withUsers ? store.usedBy(row.workspaceId(), row.name()) : null);
   }
 }

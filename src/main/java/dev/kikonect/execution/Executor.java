@@ -195,13 +195,13 @@ class Executor implements SmartLifecycle {
         int costKib = (int) ((body.length + OVERHEAD + keeps + 1023) / 1024);
         memory.acquire(costKib); // free at claim time covers the batch; only this thread acquires
         ClaimedJob job = claimed.withoutPayload();
-        inFlightByOwner.merge(job.userId(), 1, Integer::sum);
+        inFlightByOwner.merge(job.workspaceId(), 1, Integer::sum);
         inFlight.put(job.jobId(), job);
         try {
           deliveries.submit(() -> deliverAndRecord(job, body, costKib));
         } catch (RuntimeException e) { // shutting down: undo this one, hand it back below
           inFlight.remove(job.jobId());
-          inFlightByOwner.computeIfPresent(job.userId(), (owner, n) -> n == 1 ? null : n - 1);
+          inFlightByOwner.computeIfPresent(job.workspaceId(), (owner, n) -> n == 1 ? null : n - 1);
           memory.release(costKib);
           throw e;
         }
@@ -343,7 +343,7 @@ class Executor implements SmartLifecycle {
         hosts.release(host);
       }
       inFlight.remove(job.jobId());
-      inFlightByOwner.computeIfPresent(job.userId(), (owner, n) -> n == 1 ? null : n - 1);
+      inFlightByOwner.computeIfPresent(job.workspaceId(), (owner, n) -> n == 1 ? null : n - 1);
       memory.release(costKib);
       slots.release();
       MDC.clear();
@@ -501,10 +501,10 @@ class Executor implements SmartLifecycle {
     }
     Instant started = clock.instant();
     try {
-      StepCredentials.Applied applied = credentials.apply(job.userId(), step.credential(), null);
+      StepCredentials.Applied applied = credentials.apply(job.workspaceId(), step.credential(), null);
       Delivery.Sent sent = scrubbed(attempt(job, withCredential(request, applied), timeout, keep), applied);
       if (applied.stamp() != null && Integer.valueOf(401).equals(sent.attempt().statusCode())) {
-        applied = credentials.apply(job.userId(), step.credential(), applied.stamp());
+        applied = credentials.apply(job.workspaceId(), step.credential(), applied.stamp());
         sent = scrubbed(attempt(job, withCredential(request, applied), timeout, keep), applied);
       }
       return sent;

@@ -30,8 +30,8 @@ public interface StepCredentials {
   }
 
   /**
-   * What credential {@code name} of user {@code userId} adds to a request. {@code refused}: the stamp of a token the
+   * What credential {@code name} of user {@code workspaceId} adds to a request. {@code refused}: the stamp of a token the
    * target answered 401 to (null otherwise); that token is not used again.
    */
-  Applied apply(long userId, String name, Object refused) throws Failure;
+  Applied apply(long workspaceId, String name, Object refused) throws Failure;
 }

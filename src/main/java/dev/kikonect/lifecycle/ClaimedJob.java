@@ -35,7 +35,7 @@ public record ClaimedJob(
     Instant scheduledFor,
     String request,
     String workflowName,
-    long userId,
+    long workspaceId,
     boolean runCancelled) {
 
   /** This attempt's number in the step's attempt log. */
@@ -52,6 +52,6 @@ public record ClaimedJob(
   public ClaimedJob withoutPayload() {
     return new ClaimedJob(
         jobId, runId, workflowId, attempt, attemptOffset, maxAttempts, leaseToken, step, actionUrl, steps, null, webhookId, signingSecret,
-        previousSecret, trigger, runCreatedAt, scheduledFor, request, workflowName, userId, runCancelled);
+        previousSecret, trigger, runCreatedAt, scheduledFor, request, workflowName, workspaceId, runCancelled);
   }
 }

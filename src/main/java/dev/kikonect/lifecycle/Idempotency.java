@@ -25,8 +25,8 @@ public class Idempotency {
   private static final String INSERT_ONE =
       """
       WITH run AS (
-        INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, created_at, open_steps, request)
-        SELECT w.id, :user, 'pending', :trigger, :payload::json, :now, CASE WHEN w.tracked THEN jsonb_array_length(w.steps) END, CAST(:request AS jsonb)
+        INSERT INTO workflow_runs (workflow_id, workspace_id, status, trigger, payload, created_at, open_steps, request)
+        SELECT w.id, :workspace, 'pending', :trigger, :payload::json, :now, CASE WHEN w.tracked THEN jsonb_array_length(w.steps) END, CAST(:request AS jsonb)
           FROM workflows w WHERE w.id = :workflow
         RETURNING *
       )
@@ -55,7 +55,7 @@ public class Idempotency {
    * is returned instead. Two requests racing with one key get one run: the second waits on the key's unique index
    * until the first commits, then finds its run.
    */
-  public Enqueued enqueue(long workflowId, long userId, String trigger, String payload, String key, String request) {
+  public Enqueued enqueue(long workflowId, long workspaceId, String trigger, String payload, String key, String request) {
     Enqueued result =
         transactions.execute(
             status -> {
@@ -90,7 +90,7 @@ public class Idempotency {
                                     "idempotency-key-reused", "The run this Idempotency-Key created no longer exists; use a new key."));
                 return new Enqueued(earlier, true);
               }
-              Run run = insert(workflowId, userId, trigger, payload, request, now);
+              Run run = insert(workflowId, workspaceId, trigger, payload, request, now);
               jdbc.sql("UPDATE idempotency_keys SET run_id = :run WHERE workflow_id = :workflow AND key = :key")
                   .param("run", run.id())
                   .param("workflow", workflowId)
@@ -104,11 +104,11 @@ public class Idempotency {
     return result;
   }
 
-  private Run insert(long workflowId, long userId, String trigger, String payload, String request, Instant now) {
+  private Run insert(long workflowId, long workspaceId, String trigger, String payload, String request, Instant now) {
     return jdbc.sql(INSERT_ONE)
         .param("request", request, java.sql.Types.VARCHAR)
         .param("workflow", workflowId)
-        .param("user", userId)
+        .param("workspace", workspaceId)
         .param("trigger", trigger)
         .param("payload", payload)
         .param("now", Timestamp.from(now))

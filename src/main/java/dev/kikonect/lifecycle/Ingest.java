@@ -22,7 +22,7 @@ public class Ingest {
    * trigger_config still is exactly that (what the request was checked against).
    */
   private record Request(
-      long workflowId, long userId, String trigger, String payload, String webhookId, String expectedConfig, String outcome, String error,
+      long workflowId, long workspaceId, String trigger, String payload, String webhookId, String expectedConfig, String outcome, String error,
       String request, String expectedVersion) {}
 
   /**
@@ -53,8 +53,8 @@ public class Ingest {
    * enqueued, when the workflow is no longer enabled (paused or deleted meanwhile) or, with an {@code
    * expectedConfig}, its trigger_config is no longer that one.
    */
-  public Optional<Run> enqueueIfCurrent(long workflowId, long userId, String trigger, String payload, String expectedConfig) {
-    return enqueueIfCurrent(workflowId, userId, trigger, payload, expectedConfig, null, null, null, null);
+  public Optional<Run> enqueueIfCurrent(long workflowId, long workspaceId, String trigger, String payload, String expectedConfig) {
+    return enqueueIfCurrent(workflowId, workspaceId, trigger, payload, expectedConfig, null, null, null, null);
   }
 
   /**
@@ -65,11 +65,11 @@ public class Ingest {
    * workflow was not changed since: its filter and steps decided what was checked and kept for this request.
    */
   public Optional<Run> enqueueIfCurrent(
-      long workflowId, long userId, String trigger, String payload, String expectedConfig, RunStatus outcome, String error,
+      long workflowId, long workspaceId, String trigger, String payload, String expectedConfig, RunStatus outcome, String error,
       String request, java.time.Instant expectedVersion) {
     health.requireUp(); // a database that does not answer gets no queue of requests behind it: 503 at once
     Run run = batcher.call(
-        new Request(workflowId, userId, trigger, payload, newWebhookId(), expectedConfig, outcome == null ? null : outcome.wire(), error, request,
+        new Request(workflowId, workspaceId, trigger, payload, newWebhookId(), expectedConfig, outcome == null ? null : outcome.wire(), error, request,
             expectedVersion == null ? null : expectedVersion.toString()),
         DEADLINE);
     if (run != null && outcome != null) {
@@ -117,7 +117,7 @@ public class Ingest {
     for (int i = 0; i < n; i++) {
       Request r = requests.get(i);
       workflows[i] = r.workflowId();
-      users[i] = r.userId();
+      users[i] = r.workspaceId();
       triggers[i] = r.trigger();
       payloads[i] = r.payload();
       webhookIds[i] = r.webhookId();
@@ -133,16 +133,16 @@ public class Ingest {
     jdbc.sql(
             """
             WITH run AS (
-              INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, webhook_id, error, created_at, ended_at,
+              INSERT INTO workflow_runs (workflow_id, workspace_id, status, trigger, payload, webhook_id, error, created_at, ended_at,
                                          open_steps, request)
-              SELECT f.workflow_id, f.user_id, coalesce(f.outcome, 'pending'), f.trigger, f.payload::json, f.webhook_id,
+              SELECT f.workflow_id, f.workspace_id, coalesce(f.outcome, 'pending'), f.trigger, f.payload::json, f.webhook_id,
                      f.error, :now, CASE WHEN f.outcome IS NULL THEN NULL ELSE CAST(:now AS timestamptz) END,
                      CASE WHEN f.outcome IS NULL THEN CASE WHEN w.tracked THEN jsonb_array_length(w.steps) END END, f.request::jsonb
                 FROM unnest(:workflows::bigint[], :users::bigint[], :triggers::text[], :payloads::text[],
                             :webhook_ids::text[], :configs::text[], :outcomes::text[], :errors::text[], :requests::text[],
                             :versions::timestamptz[])
-                     AS f(workflow_id, user_id, trigger, payload, webhook_id, config, outcome, error, request, version)
-                JOIN workflows w ON w.id = f.workflow_id AND w.user_id = f.user_id AND w.enabled
+                     AS f(workflow_id, workspace_id, trigger, payload, webhook_id, config, outcome, error, request, version)
+                JOIN workflows w ON w.id = f.workflow_id AND w.workspace_id = f.workspace_id AND w.enabled
                                 AND (f.config IS NULL OR w.trigger_config = f.config::jsonb)
                                 AND (f.version IS NULL OR w.updated_at = f.version)
               RETURNING *

@@ -83,7 +83,7 @@ public class JobQueue {
             ), due AS (
               SELECT id, run_id, run_at, step FROM jobs, no_fsync
               WHERE status = 'pending' AND run_at <= :now
-                AND workflow_id NOT IN (SELECT w.id FROM workflows w WHERE w.user_id = ANY(:skip_owners::bigint[]))
+                AND workflow_id NOT IN (SELECT w.id FROM workflows w WHERE w.workspace_id = ANY(:skip_owners::bigint[]))
               ORDER BY run_at, id
               LIMIT :limit
               FOR UPDATE OF jobs SKIP LOCKED
@@ -125,7 +125,7 @@ public class JobQueue {
                         r.request::text AS request
             )
             SELECT claimed.id, claimed.run_id, claimed.workflow_id, claimed.attempt, claimed.attempt_offset, claimed.lease_token,
-                   claimed.step, w.user_id, w.name AS workflow_name, w.action_url,
+                   claimed.step, w.workspace_id, w.name AS workflow_name, w.action_url,
                    CASE WHEN w.action_url IS NULL THEN w.steps::text END AS steps,
                    coalesce(w.max_attempts, :default_max_attempts) AS max_attempts,
                    run.payload, coalesce(step_row.webhook_id, run.webhook_id) AS webhook_id, run.trigger,
@@ -167,7 +167,7 @@ public class JobQueue {
                     Run.instant(rs.getTimestamp("scheduled_for")),
                     rs.getString("request"),
                     rs.getString("workflow_name"),
-                    rs.getLong("user_id"),
+                    rs.getLong("workspace_id"),
                     rs.getBoolean("run_cancelled")))
         .list();
   }
@@ -671,11 +671,11 @@ public class JobQueue {
    * claim is taking at this very moment is skipped here and recognised by the claim (its run is cancelled), so it is
    * never sent either.
    */
-  public boolean cancel(long userId, long runId, Instant now) {
+  public boolean cancel(long workspaceId, long runId, Instant now) {
     Boolean tracked =
-        jdbc.sql("SELECT open_steps IS NOT NULL FROM workflow_runs WHERE id = :run AND user_id = :user")
+        jdbc.sql("SELECT open_steps IS NOT NULL FROM workflow_runs WHERE id = :run AND workspace_id = :workspace")
             .param("run", runId)
-            .param("user", userId)
+            .param("workspace", workspaceId)
             .query(Boolean.class)
             .optional()
             .orElse(null);
@@ -688,7 +688,7 @@ public class JobQueue {
                   WITH job AS (
                     DELETE FROM jobs
                      WHERE run_id = :run AND status = 'pending'
-                       AND EXISTS (SELECT 1 FROM workflow_runs r WHERE r.id = :run AND r.user_id = :user)
+                       AND EXISTS (SELECT 1 FROM workflow_runs r WHERE r.id = :run AND r.workspace_id = :workspace)
                     RETURNING run_id
                   )
                   UPDATE workflow_runs r SET status = 'cancelled', ended_at = :now, next_attempt_at = NULL
@@ -696,7 +696,7 @@ public class JobQueue {
                   """)
               .param("now", Timestamp.from(now))
               .param("run", runId)
-              .param("user", userId)
+              .param("workspace", workspaceId)
               .update()
           == 1;
     }
@@ -705,7 +705,7 @@ public class JobQueue {
             status -> {
               // The run's row first, as a completion takes it: the statement below then sees every step and job
               // that completions before it started.
-              boolean open = lockRun(userId, runId, new String[] {"pending", "running", "retrying"});
+              boolean open = lockRun(workspaceId, runId, new String[] {"pending", "running", "retrying"});
               if (!open) {
                 return false;
               }
@@ -734,10 +734,10 @@ public class JobQueue {
    * Locks the run's row (inside the caller's transaction) if it is this user's and in one of {@code statuses}: the
    * row a completion of its steps locks first, so that what follows never interleaves with one.
    */
-  private boolean lockRun(long userId, long runId, String[] statuses) {
-    return jdbc.sql("SELECT 1 FROM workflow_runs WHERE id = :run AND user_id = :user AND status = ANY(:statuses::text[]) FOR UPDATE")
+  private boolean lockRun(long workspaceId, long runId, String[] statuses) {
+    return jdbc.sql("SELECT 1 FROM workflow_runs WHERE id = :run AND workspace_id = :workspace AND status = ANY(:statuses::text[]) FOR UPDATE")
         .param("run", runId)
-        .param("user", userId)
+        .param("workspace", workspaceId)
         .param("statuses", statuses)
         .query(Integer.class)
         .optional()
@@ -757,12 +757,12 @@ public class JobQueue {
    * it needs have succeeded, reusing the responses of the steps that succeeded (they are not sent again). Every
    * retried step gets a fresh attempt budget and keeps its webhook-id. Empty when it was enqueued.
    */
-  public java.util.Optional<RetryRefusal> retry(long userId, long runId, Instant now) {
+  public java.util.Optional<RetryRefusal> retry(long workspaceId, long runId, Instant now) {
     record Current(String status, boolean tracked, String error) {}
     Current current =
-        jdbc.sql("SELECT status, open_steps IS NOT NULL AS tracked, error FROM workflow_runs WHERE id = :run AND user_id = :user")
+        jdbc.sql("SELECT status, open_steps IS NOT NULL AS tracked, error FROM workflow_runs WHERE id = :run AND workspace_id = :workspace")
             .param("run", runId)
-            .param("user", userId)
+            .param("workspace", workspaceId)
             .query((rs, n) -> new Current(rs.getString("status"), rs.getBoolean("tracked"), rs.getString("error")))
             .optional()
             .orElse(null);
@@ -781,14 +781,14 @@ public class JobQueue {
                   """
                   WITH run AS (
                     UPDATE workflow_runs SET status = 'pending', error = NULL, ended_at = NULL, next_attempt_at = NULL
-                     WHERE id = :run AND user_id = :user AND status = 'failed' AND open_steps IS NULL
+                     WHERE id = :run AND workspace_id = :workspace AND status = 'failed' AND open_steps IS NULL
                     RETURNING id, workflow_id, attempts
                   )
                   INSERT INTO jobs (run_id, workflow_id, attempt_offset, run_at, created_at)
                   SELECT id, workflow_id, attempts, :now, :now FROM run
                   """)
               .param("run", runId)
-              .param("user", userId)
+              .param("workspace", workspaceId)
               .param("now", Timestamp.from(now))
               .update();
       return updated == 1 ? java.util.Optional.empty() : java.util.Optional.of(RetryRefusal.NOT_FAILED);
@@ -796,7 +796,7 @@ public class JobQueue {
     Boolean retried =
         transactions.execute(
             status -> {
-              boolean failed = lockRun(userId, runId, new String[] {"failed"});
+              boolean failed = lockRun(workspaceId, runId, new String[] {"failed"});
               if (!failed) {
                 return false;
               }

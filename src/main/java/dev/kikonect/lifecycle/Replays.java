@@ -23,26 +23,26 @@ public class Replays {
   }
 
   /** The run a replay would copy, if it is the user's. */
-  public Optional<Run> source(long userId, long runId) {
-    return jdbc.sql("SELECT " + Run.COLUMNS + " FROM workflow_runs WHERE id = :id AND user_id = :user")
+  public Optional<Run> source(long workspaceId, long runId) {
+    return jdbc.sql("SELECT " + Run.COLUMNS + " FROM workflow_runs WHERE id = :id AND workspace_id = :workspace")
         .param("id", runId)
-        .param("user", userId)
+        .param("workspace", workspaceId)
         .query(Run::fromRow)
         .optional();
   }
 
   /** A new run of the same workflow with the original's payload (or {@code payload}), linked by replay_of. */
-  public Optional<Run> replay(long userId, long runId, String payload) {
+  public Optional<Run> replay(long workspaceId, long runId, String payload) {
     Optional<Run> run =
         jdbc.sql(
                 """
                 WITH original AS (
-                  SELECT r.workflow_id, r.user_id, r.trigger, r.payload, r.request FROM workflow_runs r
-                   WHERE r.id = :id AND r.user_id = :user
+                  SELECT r.workflow_id, r.workspace_id, r.trigger, r.payload, r.request FROM workflow_runs r
+                   WHERE r.id = :id AND r.workspace_id = :workspace
                 ), run AS (
-                  INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, request, replay_of, created_at,
+                  INSERT INTO workflow_runs (workflow_id, workspace_id, status, trigger, payload, request, replay_of, created_at,
                                              open_steps)
-                  SELECT o.workflow_id, o.user_id, 'pending', o.trigger, coalesce(CAST(:payload AS json), o.payload), o.request,
+                  SELECT o.workflow_id, o.workspace_id, 'pending', o.trigger, coalesce(CAST(:payload AS json), o.payload), o.request,
                          :id, :now, CASE WHEN w.tracked THEN jsonb_array_length(w.steps) END
                     FROM original o JOIN workflows w ON w.id = o.workflow_id
                   RETURNING *
@@ -55,7 +55,7 @@ public class Replays {
                     + Run.COLUMNS
                     + " FROM run")
             .param("id", runId)
-            .param("user", userId)
+            .param("workspace", workspaceId)
             .param("payload", payload, Types.VARCHAR)
             .param("now", Timestamp.from(clock.instant()))
             .query(Run::fromRow)
@@ -68,23 +68,23 @@ public class Replays {
   public record Filter(Long workflowId, RunStatus status, Instant createdAfter, Instant createdBefore) {}
 
   /** How many runs of this user's enabled workflows {@code filter} matches, counting at most {@code limit + 1}. */
-  public int countReplayable(long userId, Filter filter, int limit) {
+  public int countReplayable(long workspaceId, Filter filter, int limit) {
     return jdbc.sql("SELECT count(*) FROM (SELECT 1 " + REPLAY_SOURCE + " LIMIT :limit) m")
-        .params(replayParams(userId, filter))
+        .params(replayParams(workspaceId, filter))
         .param("limit", limit + 1)
         .query(Integer.class)
         .single();
   }
 
   /** Replays every run {@code filter} matches (the caller checked the count) in one statement. */
-  public int replayAll(long userId, Filter filter) {
+  public int replayAll(long workspaceId, Filter filter) {
     int replayed =
         jdbc.sql(
                 """
                 WITH run AS (
-                  INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, request, replay_of, created_at,
+                  INSERT INTO workflow_runs (workflow_id, workspace_id, status, trigger, payload, request, replay_of, created_at,
                                              open_steps)
-                  SELECT r.workflow_id, r.user_id, 'pending', r.trigger, r.payload, r.request, r.id, :now, """
+                  SELECT r.workflow_id, r.workspace_id, 'pending', r.trigger, r.payload, r.request, r.id, :now, """
                     + RunSteps.OPEN_STEPS
                     + "\n"
                     + REPLAY_SOURCE
@@ -97,7 +97,7 @@ public class Replays {
                     + """
                 SELECT count(*) FROM run
                 """)
-            .params(replayParams(userId, filter))
+            .params(replayParams(workspaceId, filter))
             .param("now", Timestamp.from(clock.instant()))
             .query(Integer.class)
             .single();
@@ -108,16 +108,16 @@ public class Replays {
   private static final String REPLAY_SOURCE =
       """
         FROM workflow_runs r JOIN workflows w ON w.id = r.workflow_id AND w.enabled
-       WHERE r.user_id = :user
+       WHERE r.workspace_id = :workspace
          AND (CAST(:workflow AS bigint) IS NULL OR r.workflow_id = CAST(:workflow AS bigint))
          AND (CAST(:status AS text) IS NULL OR r.status = CAST(:status AS text))
          AND (CAST(:after AS timestamptz) IS NULL OR r.created_at >= CAST(:after AS timestamptz))
          AND (CAST(:before AS timestamptz) IS NULL OR r.created_at < CAST(:before AS timestamptz))
       """;
 
-  private static java.util.Map<String, Object> replayParams(long userId, Filter f) {
+  private static java.util.Map<String, Object> replayParams(long workspaceId, Filter f) {
     java.util.Map<String, Object> params = new java.util.HashMap<>();
-    params.put("user", userId);
+    params.put("workspace", workspaceId);
     params.put("workflow", new org.springframework.jdbc.core.SqlParameterValue(Types.BIGINT, f.workflowId()));
     params.put("status", new org.springframework.jdbc.core.SqlParameterValue(Types.VARCHAR, f.status() == null ? null : f.status().wire()));
     params.put("after", new org.springframework.jdbc.core.SqlParameterValue(Types.TIMESTAMP, f.createdAfter() == null ? null : Timestamp.from(f.createdAfter())));

@@ -14,10 +14,10 @@ public class ScheduledRuns {
    * One firing. {@code payload} is JSON text; {@code scheduledFor} is its slot (at most one run per slot); with a
    * {@code skipReason} the run is recorded as skipped and nothing is delivered.
    */
-  public record Firing(long workflowId, long userId, String trigger, String payload, Instant scheduledFor, String skipReason) {
+  public record Firing(long workflowId, long workspaceId, String trigger, String payload, Instant scheduledFor, String skipReason) {
     /** A firing outside any schedule (no slot, not skipped). */
-    public Firing(long workflowId, long userId, String trigger, String payload) {
-      this(workflowId, userId, trigger, payload, null, null);
+    public Firing(long workflowId, long workspaceId, String trigger, String payload) {
+      this(workflowId, workspaceId, trigger, payload, null, null);
     }
   }
 
@@ -45,7 +45,7 @@ public class ScheduledRuns {
     for (int i = 0; i < size; i++) {
       Firing f = firings.get(i);
       workflows[i] = f.workflowId();
-      users[i] = f.userId();
+      users[i] = f.workspaceId();
       triggers[i] = f.trigger();
       payloads[i] = f.payload();
       slots[i] = f.scheduledFor() == null ? null : f.scheduledFor().toString();
@@ -54,9 +54,9 @@ public class ScheduledRuns {
     return jdbc.sql(
             """
             WITH run AS (
-              INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, scheduled_for, error,
+              INSERT INTO workflow_runs (workflow_id, workspace_id, status, trigger, payload, scheduled_for, error,
                                          created_at, ended_at, open_steps)
-              SELECT f.workflow_id, f.user_id, CASE WHEN f.skip IS NULL THEN 'pending' ELSE 'skipped' END, f.trigger,
+              SELECT f.workflow_id, f.workspace_id, CASE WHEN f.skip IS NULL THEN 'pending' ELSE 'skipped' END, f.trigger,
                      f.payload::json, f.slot, f.skip, CAST(:now AS timestamptz),
                      CASE WHEN f.skip IS NULL THEN NULL ELSE CAST(:now AS timestamptz) END,
                      CASE WHEN f.skip IS NULL
@@ -64,7 +64,7 @@ public class ScheduledRuns {
                      END
               FROM unnest(:workflows::bigint[], :users::bigint[], :triggers::text[], :payloads::text[],
                           :slots::timestamptz[], :skips::text[])
-                   AS f(workflow_id, user_id, trigger, payload, slot, skip)
+                   AS f(workflow_id, workspace_id, trigger, payload, slot, skip)
               ON CONFLICT (workflow_id, scheduled_for) WHERE scheduled_for IS NOT NULL DO NOTHING
               RETURNING id, workflow_id, status, open_steps, created_at
             )

@@ -1,5 +1,7 @@
 package dev.kikonect.run;
 
+import java.util.Map;
+
 import dev.kikonect.auth.Scope;
 import dev.kikonect.auth.Scoped;
 import dev.kikonect.lifecycle.JobQueue;
@@ -34,8 +36,14 @@ class RunController {
 
   private final dev.kikonect.lifecycle.WorkSignal signal;
 
+  private final dev.kikonect.audit.AuditLog audit;
+  private final org.springframework.transaction.support.TransactionTemplate transactions;
+
   RunController(
-      RunStore runs, RunStats stats, JobQueue queue, WorkflowService workflows, Clock clock, dev.kikonect.lifecycle.WorkSignal signal) {
+      RunStore runs, RunStats stats, JobQueue queue, WorkflowService workflows, Clock clock, dev.kikonect.lifecycle.WorkSignal signal,
+      dev.kikonect.audit.AuditLog audit, org.springframework.transaction.support.TransactionTemplate transactions) {
+    this.audit = audit;
+    this.transactions = transactions;
     this.signal = signal;
     this.runs = runs;
     this.stats = stats;
@@ -47,13 +55,13 @@ class RunController {
   /** The dashboard's figures over every run of the caller in the last 24 hours, counted by the database. */
   @GetMapping("/stats")
   RunStats.Stats stats(Caller caller) {
-    return stats.of(caller.userId(), clock.instant());
+    return stats.of(caller.workspaceId(), clock.instant());
   }
 
   /** One run with its attempt log. */
   @GetMapping("/runs/{id}")
   Run get(Caller caller, @PathVariable long id) {
-    Run run = runs.findOwned(caller.userId(), id).orElseThrow(() -> new DomainException.NotFound("Run " + id));
+    Run run = runs.findOwned(caller.workspaceId(), id).orElseThrow(() -> new DomainException.NotFound("Run " + id));
     List<dev.kikonect.lifecycle.AttemptView> log = runs.attempts(id);
     return run.withAttempts(log).withSteps(runs.steps(run, log));
   }
@@ -68,7 +76,7 @@ class RunController {
       @RequestParam(name = "created_before", required = false) String createdBefore,
       @RequestParam(required = false) String cursor,
       @RequestParam(required = false) Integer limit) {
-    workflows.owned(caller.userId(), id);
+    workflows.owned(caller.workspaceId(), id);
     return list(caller, id, status, trigger, createdAfter, createdBefore, cursor, limit);
   }
 
@@ -103,7 +111,7 @@ class RunController {
     }
     int pageSize = Page.limit(limit);
     RunStore.Filter filter = new RunStore.Filter(workflowId, runStatus, trigger, createdAfter, createdBefore);
-    return Page.of(runs.list(caller.userId(), filter, Page.before(cursor), pageSize), pageSize, Run::id);
+    return Page.of(runs.list(caller.workspaceId(), filter, Page.before(cursor), pageSize), pageSize, Run::id);
   }
 
   private static Instant time(String field, String value, List<FieldProblem> problems) {
@@ -125,9 +133,18 @@ class RunController {
   @Scoped(Scope.TRIGGER)
   @PostMapping("/runs/{id}/cancel")
   Run cancel(Caller caller, @PathVariable long id) {
-    Run run = runs.findOwned(caller.userId(), id).orElseThrow(() -> new DomainException.NotFound("Run " + id));
-    if (!queue.cancel(caller.userId(), id, clock.instant())) {
-      Run now = runs.findOwned(caller.userId(), id).orElse(run);
+    Run run = runs.findOwned(caller.workspaceId(), id).orElseThrow(() -> new DomainException.NotFound("Run " + id));
+    Boolean cancelled =
+        transactions.execute(
+            tx -> {
+              boolean done = queue.cancel(caller.workspaceId(), id, clock.instant());
+              if (done) {
+                audit.record(caller.actor(), "run.cancelled", "run", id, Map.of("status", Map.of("before", run.status().wire(), "after", "cancelled")));
+              }
+              return done;
+            });
+    if (!Boolean.TRUE.equals(cancelled)) {
+      Run now = runs.findOwned(caller.workspaceId(), id).orElse(run);
       throw new DomainException.Conflict(
           "run-not-cancellable",
           "Run " + id + " is " + now.status().wire() + "; only runs that have not ended can be cancelled (a one-step run while pending or retrying).");
@@ -142,14 +159,22 @@ class RunController {
   @Scoped(Scope.TRIGGER)
   @PostMapping("/runs/{id}/retry")
   org.springframework.http.ResponseEntity<Run> retry(Caller caller, @PathVariable long id) {
-    java.util.Optional<JobQueue.RetryRefusal> refused = queue.retry(caller.userId(), id, clock.instant());
+    java.util.Optional<JobQueue.RetryRefusal> refused =
+        transactions.execute(
+            tx -> {
+              java.util.Optional<JobQueue.RetryRefusal> refusal = queue.retry(caller.workspaceId(), id, clock.instant());
+              if (refusal.isEmpty()) {
+                audit.record(caller.actor(), "run.retried", "run", id, null);
+              }
+              return refusal;
+            });
     if (refused.isPresent()) {
       switch (refused.get()) {
         case NOT_FOUND -> throw new DomainException.NotFound("Run " + id);
         case FILTER_FAILED -> throw new DomainException.Conflict(
             "run-not-retryable", "Run " + id + " failed in its filter, before any step; replay it instead (POST /runs/" + id + "/replay).");
         case NOT_FAILED -> {
-          Run now = runs.findOwned(caller.userId(), id).orElseThrow(() -> new DomainException.NotFound("Run " + id));
+          Run now = runs.findOwned(caller.workspaceId(), id).orElseThrow(() -> new DomainException.NotFound("Run " + id));
           throw new DomainException.Conflict(
               "run-not-retryable", "Run " + id + " is " + now.status().wire() + "; only failed runs can be retried from their failure.");
         }

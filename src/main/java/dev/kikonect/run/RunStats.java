@@ -57,15 +57,15 @@ class RunStats {
    * The figures of the current hour and the 23 before it (24 hourly buckets, the last one partial), so that the
    * buckets add up to the totals exactly.
    */
-  Stats of(long userId, Instant now) {
+  Stats of(long workspaceId, Instant now) {
     Instant since = now.truncatedTo(ChronoUnit.HOURS).minus(WINDOW).plus(Duration.ofHours(1));
-    return readOnly.execute(status -> read(userId, since, now, since));
+    return readOnly.execute(status -> read(workspaceId, since, now, since));
   }
 
-  private Stats read(long userId, Instant since, Instant until, Instant firstHour) {
+  private Stats read(long workspaceId, Instant since, Instant until, Instant firstHour) {
     Map<String, Object> params =
         Map.of(
-            "user", userId, "since", Timestamp.from(since), "until", Timestamp.from(until), "first_hour", Timestamp.from(firstHour),
+            "workspace", workspaceId, "since", Timestamp.from(since), "until", Timestamp.from(until), "first_hour", Timestamp.from(firstHour),
             "succeeded", RunStatus.SUCCEEDED.wire(), "failed", RunStatus.FAILED.wire());
     Map<String, Long> byStatus = new LinkedHashMap<>();
     for (RunStatus s : RunStatus.values()) {
@@ -74,7 +74,7 @@ class RunStats {
     jdbc.sql(
             """
             SELECT status, count(*) AS runs FROM workflow_runs
-             WHERE user_id = :user AND created_at >= :since AND created_at <= :until
+             WHERE workspace_id = :workspace AND created_at >= :since AND created_at <= :until
              GROUP BY status
             """)
         .params(params)
@@ -91,7 +91,7 @@ class RunStats {
                        percentile_disc(0.95) WITHIN GROUP (ORDER BY ended_at - created_at) AS p95,
                        max(ended_at - created_at) AS max
                   FROM workflow_runs
-                 WHERE user_id = :user AND created_at >= :since AND created_at <= :until AND status = :succeeded
+                 WHERE workspace_id = :workspace AND created_at >= :since AND created_at <= :until AND status = :succeeded
                 """)
             .params(params)
             .query((rs, n) -> new Latency(millis(rs.getObject("p50")), millis(rs.getObject("p95")), millis(rs.getObject("max"))))
@@ -107,7 +107,7 @@ class RunStats {
                   FROM generate_series(CAST(:first_hour AS timestamptz), CAST(:first_hour AS timestamptz) + interval '23 hours',
                                        interval '1 hour') AS h(hour)
                   LEFT JOIN workflow_runs r
-                    ON r.user_id = :user AND r.created_at >= :since AND r.created_at <= :until
+                    ON r.workspace_id = :workspace AND r.created_at >= :since AND r.created_at <= :until
                    AND r.created_at >= h.hour AND r.created_at < h.hour + interval '1 hour'
                  GROUP BY h.hour ORDER BY h.hour
                 """)
@@ -123,7 +123,7 @@ class RunStats {
                        count(*) FILTER (WHERE status = :failed) AS failed,
                        max(created_at) AS last_run_at
                   FROM workflow_runs
-                 WHERE user_id = :user AND created_at >= :since AND created_at <= :until
+                 WHERE workspace_id = :workspace AND created_at >= :since AND created_at <= :until
                  GROUP BY workflow_id ORDER BY workflow_id
                 """)
             .params(params)

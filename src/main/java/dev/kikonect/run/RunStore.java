@@ -22,10 +22,10 @@ class RunStore {
     this.jdbc = jdbc;
   }
 
-  Optional<Run> findOwned(long userId, long id) {
-    return jdbc.sql("SELECT " + Run.COLUMNS + " FROM workflow_runs WHERE id = :id AND user_id = :user")
+  Optional<Run> findOwned(long workspaceId, long id) {
+    return jdbc.sql("SELECT " + Run.COLUMNS + " FROM workflow_runs WHERE id = :id AND workspace_id = :workspace")
         .param("id", id)
-        .param("user", userId)
+        .param("workspace", workspaceId)
         .query(Run::fromRow)
         .optional();
   }
@@ -110,12 +110,12 @@ class RunStore {
   record Filter(Long workflowId, RunStatus status, String trigger, Instant createdAfter, Instant createdBefore) {}
 
   /** Newest first, {@code limit + 1} rows below {@code beforeId} (a keyset: stable while new runs arrive). */
-  List<Run> list(long userId, Filter filter, long beforeId, int limit) {
+  List<Run> list(long workspaceId, Filter filter, long beforeId, int limit) {
     return jdbc.sql(
             "SELECT " + Run.SUMMARY_COLUMNS
                 + """
                  FROM workflow_runs
-                WHERE user_id = :user AND id < :before
+                WHERE workspace_id = :workspace AND id < :before
                   AND (CAST(:workflow AS bigint) IS NULL OR workflow_id = CAST(:workflow AS bigint))
                   AND (CAST(:status AS text) IS NULL OR status = CAST(:status AS text))
                   AND (CAST(:trigger AS text) IS NULL OR trigger = CAST(:trigger AS text))
@@ -123,7 +123,7 @@ class RunStore {
                   AND (CAST(:before_time AS timestamptz) IS NULL OR created_at < CAST(:before_time AS timestamptz))
                 ORDER BY id DESC LIMIT :limit
                 """)
-        .param("user", userId)
+        .param("workspace", workspaceId)
         .param("before", beforeId)
         .param("workflow", filter.workflowId(), java.sql.Types.BIGINT)
         .param("status", filter.status() == null ? null : filter.status().wire(), java.sql.Types.VARCHAR)

@@ -18,7 +18,7 @@ class ScheduleStore {
    */
   record Due(
       long id,
-      long userId,
+      long workspaceId,
       String triggerType,
       String triggerConfig,
       String payload,
@@ -40,7 +40,7 @@ class ScheduleStore {
   List<Due> claimDue(Instant now, int limit) {
     return jdbc.sql(
             """
-            SELECT w.id, w.user_id, w.trigger_type, w.trigger_config::text AS trigger_config,
+            SELECT w.id, w.workspace_id, w.trigger_type, w.trigger_config::text AS trigger_config,
                    coalesce(w.trigger_config->'payload', '{}'::jsonb)::text AS payload, w.next_run_at, w.misfire,
                    CASE WHEN w.overlap = 'skip' THEN EXISTS (
                      SELECT 1 FROM workflow_runs r
@@ -60,7 +60,7 @@ class ScheduleStore {
             (rs, n) ->
                 new Due(
                     rs.getLong("id"),
-                    rs.getLong("user_id"),
+                    rs.getLong("workspace_id"),
                     rs.getString("trigger_type"),
                     rs.getString("trigger_config"),
                     rs.getString("payload"),

@@ -125,7 +125,7 @@ public class Scheduler extends BackgroundLoop {
       fired[i] = true;
       lag.record(Duration.between(slot, now));
       String skip = workflow.busy() ? "skipped: an earlier run of this workflow is still pending, running or retrying (overlap: skip)" : null;
-      firings.add(new ScheduledRuns.Firing(workflow.id(), workflow.userId(), workflow.triggerType(), workflow.payload(), slot, skip));
+      firings.add(new ScheduledRuns.Firing(workflow.id(), workflow.workspaceId(), workflow.triggerType(), workflow.payload(), slot, skip));
     }
     runs.enqueueAll(firings, now);
     store.advance(ids, nexts, fired, now);

@@ -53,7 +53,12 @@ class TriggerController {
   private final Filters filters;
   private final int maxBulkReplay;
 
+  private final dev.kikonect.audit.AuditLog audit;
+  private final org.springframework.transaction.support.TransactionTemplate transactions;
+
   TriggerController(
+      dev.kikonect.audit.AuditLog audit,
+      org.springframework.transaction.support.TransactionTemplate transactions,
       WorkflowService workflows,
       Ingest ingest,
       Idempotency idempotency,
@@ -67,6 +72,8 @@ class TriggerController {
       RunQuota runQuota,
       Filters filters,
       dev.kikonect.KiKonectProperties properties) {
+    this.audit = audit;
+    this.transactions = transactions;
     this.runQuota = runQuota;
     this.filters = filters;
     this.maxBulkReplay = properties.quotas().maxBulkReplay();
@@ -85,14 +92,14 @@ class TriggerController {
   @Scoped(Scope.TRIGGER)
   @PostMapping("/workflows/{id}/trigger")
   ResponseEntity<Run> trigger(Caller caller, @PathVariable long id, HttpServletRequest request) {
-    StoredWorkflow workflow = workflows.owned(caller.userId(), id);
+    StoredWorkflow workflow = workflows.owned(caller.workspaceId(), id);
     requireEnabled(workflow);
     String payload = payloads.read(request);
-    runQuota.take(caller.userId(), 1);
+    runQuota.take(caller.workspaceId(), 1);
     Optional<Filters.Verdict> stopped = stoppedByFilter(workflow, payload, "manual", request);
     if (stopped.isPresent()) {
       return accepted(ingest
-          .enqueueIfCurrent(workflow.id(), workflow.userId(), "manual", payload, null, outcome(stopped.get()), stopped.get().error(), null, null)
+          .enqueueIfCurrent(workflow.id(), workflow.workspaceId(), "manual", payload, null, outcome(stopped.get()), stopped.get().error(), null, null)
           .orElseThrow(() -> new DomainException.Conflict("workflow-paused", "Workflow " + workflow.id() + " was paused or deleted meanwhile.")));
     }
     return enqueue(workflow, "manual", payload, request.getHeader("Idempotency-Key"), requestContext(workflow, request));
@@ -146,12 +153,12 @@ class TriggerController {
       throw new DomainException.NotAuthenticated("Signature verification failed: " + refused.get() + ".");
     }
     String payload = payloads.toPayload(body, request.getContentType());
-    runQuota.take(workflow.userId(), 1);
+    runQuota.take(workflow.workspaceId(), 1);
     Optional<Filters.Verdict> stopped = stoppedByFilter(workflow, payload, "webhook", request);
     if (stopped.isPresent()) {
       return ingest
           .enqueueIfCurrent(
-              workflow.id(), workflow.userId(), "webhook", payload, workflow.triggerConfig(), outcome(stopped.get()), stopped.get().error(), null,
+              workflow.id(), workflow.workspaceId(), "webhook", payload, workflow.triggerConfig(), outcome(stopped.get()), stopped.get().error(), null,
               workflow.updatedAt())
           .map(TriggerController::accepted);
     }
@@ -164,7 +171,7 @@ class TriggerController {
     }
     return ingest
         .enqueueIfCurrent(
-            workflow.id(), workflow.userId(), "webhook", payload, workflow.triggerConfig(), null, null, requestContext(workflow, request),
+            workflow.id(), workflow.workspaceId(), "webhook", payload, workflow.triggerConfig(), null, null, requestContext(workflow, request),
             workflow.updatedAt())
         .map(TriggerController::accepted);
   }
@@ -216,13 +223,13 @@ class TriggerController {
     if (key == null) {
       return accepted(
           ingest
-              .enqueueIfCurrent(workflow.id(), workflow.userId(), trigger, payload, null, null, null, requestContext, null)
+              .enqueueIfCurrent(workflow.id(), workflow.workspaceId(), trigger, payload, null, null, null, requestContext, null)
               .orElseThrow(() -> new DomainException.Conflict("workflow-paused", "Workflow " + workflow.id() + " was paused or deleted meanwhile.")));
     }
     if (key.isBlank() || key.length() > 255) {
       throw new DomainException.InvalidInput(List.of(new FieldProblem("Idempotency-Key", "must be 1 to 255 characters")));
     }
-    Idempotency.Enqueued result = idempotency.enqueue(workflow.id(), workflow.userId(), trigger, payload, key, requestContext);
+    Idempotency.Enqueued result = idempotency.enqueue(workflow.id(), workflow.workspaceId(), trigger, payload, key, requestContext);
     if (result.repeated()) {
       return ResponseEntity.ok()
           .location(URI.create("/runs/" + result.run().id()))
@@ -240,10 +247,17 @@ class TriggerController {
     if (body != null && body.containsKey("payload")) {
       payload = json.writeValueAsString(body.get("payload"));
     }
-    Run original = replays.source(caller.userId(), id).orElseThrow(() -> new DomainException.NotFound("Run " + id));
-    requireEnabled(workflows.owned(caller.userId(), original.workflowId()));
-    runQuota.take(caller.userId(), 1);
-    Run run = replays.replay(caller.userId(), id, payload).orElseThrow(() -> new DomainException.NotFound("Run " + id));
+    Run original = replays.source(caller.workspaceId(), id).orElseThrow(() -> new DomainException.NotFound("Run " + id));
+    requireEnabled(workflows.owned(caller.workspaceId(), original.workflowId()));
+    runQuota.take(caller.workspaceId(), 1);
+    String edited = payload;
+    Run run =
+        transactions.execute(
+            tx -> {
+              Run made = replays.replay(caller.workspaceId(), id, edited).orElseThrow(() -> new DomainException.NotFound("Run " + id));
+              audit.record(caller.actor(), "run.replayed", "run", id, Map.of("replay", made.id(), "payload_edited", edited != null));
+              return made;
+            });
     return accepted(run);
   }
 
@@ -265,17 +279,28 @@ class TriggerController {
     }
     fields.throwIfInvalid();
     if (workflowId != null) {
-      workflows.owned(caller.userId(), workflowId);
+      workflows.owned(caller.workspaceId(), workflowId);
     }
     Replays.Filter filter = new Replays.Filter(workflowId, status, after, before);
-    int matching = replays.countReplayable(caller.userId(), filter, maxBulkReplay);
+    int matching = replays.countReplayable(caller.workspaceId(), filter, maxBulkReplay);
     if (matching > maxBulkReplay) {
       throw new DomainException.InvalidRequest(
           "too-many-runs",
           "The filter matches more than " + maxBulkReplay + " runs (kikonect.quotas.max-bulk-replay); narrow it (time range, status, workflow).");
     }
-    runQuota.take(caller.userId(), matching);
-    int replayed = matching == 0 ? 0 : replays.replayAll(caller.userId(), filter);
+    runQuota.take(caller.workspaceId(), matching);
+    Integer replayed =
+        matching == 0
+            ? 0
+            : transactions.execute(
+                tx -> {
+                  int n = replays.replayAll(caller.workspaceId(), filter);
+                  Map<String, Object> details = new java.util.LinkedHashMap<>();
+                  details.put("filter", body);
+                  details.put("replayed", n);
+                  audit.record(caller.actor(), "run.bulk_replayed", "run", null, details);
+                  return n;
+                });
     return ResponseEntity.status(HttpStatus.ACCEPTED).body(Map.of("replayed", replayed));
   }
 

@@ -5,7 +5,7 @@ import java.time.Instant;
 /** A workflow row as the other features need it (trigger, scheduling); owner included. */
 public record StoredWorkflow(
     long id,
-    long userId,
+    long workspaceId,
     String name,
     TriggerType triggerType,
     String actionUrl,

@@ -31,6 +31,13 @@ public record Workflow(
     Instant updatedAt,
     @JsonInclude(JsonInclude.Include.NON_NULL) String signingSecret) {
 
+  /** Without the webhook URL, with {@code config} (the trigger config without its token) instead. */
+  Workflow forViewer(String config) {
+    return new Workflow(
+        id, name, triggerType, actionUrl, steps, config, enabled, maxAttempts, misfire, overlap, onFailureUrl, filter, nextRunAt, lastFiredAt,
+        lastRunStatus, lastRunAt, null, createdAt, updatedAt, signingSecret);
+  }
+
   Workflow withSigningSecret(String secret) {
     return new Workflow(
         id, name, triggerType, actionUrl, steps, triggerConfig, enabled, maxAttempts, misfire, overlap, onFailureUrl, filter, nextRunAt, lastFiredAt,

@@ -1,5 +1,11 @@
 package dev.kikonect.workflow;
 
+import dev.kikonect.audit.AuditLog;
+import dev.kikonect.auth.Role;
+import java.util.LinkedHashMap;
+import java.util.Set;
+import org.springframework.transaction.support.TransactionTemplate;
+
 import dev.kikonect.auth.Scope;
 import dev.kikonect.auth.Scoped;
 import dev.kikonect.auth.Caller;
@@ -22,8 +28,14 @@ class WorkflowController {
   private final WorkflowService workflows;
   private final dev.kikonect.steps.DryRuns dryRuns;
   private final tools.jackson.databind.json.JsonMapper json;
+  private final AuditLog audit;
+  private final TransactionTemplate transactions;
 
-  WorkflowController(WorkflowService workflows, dev.kikonect.steps.DryRuns dryRuns, tools.jackson.databind.json.JsonMapper json) {
+  WorkflowController(
+      WorkflowService workflows, dev.kikonect.steps.DryRuns dryRuns, tools.jackson.databind.json.JsonMapper json, AuditLog audit,
+      TransactionTemplate transactions) {
+    this.audit = audit;
+    this.transactions = transactions;
     this.workflows = workflows;
     this.dryRuns = dryRuns;
     this.json = json;
@@ -36,7 +48,7 @@ class WorkflowController {
   @PostMapping("/workflows/{id}/test")
   @dev.kikonect.auth.Scoped(dev.kikonect.auth.Scope.READ)
   Map<String, Object> test(Caller caller, @PathVariable long id, @RequestBody Map<String, Object> body) {
-    StoredWorkflow w = workflows.owned(caller.userId(), id);
+    StoredWorkflow w = workflows.owned(caller.workspaceId(), id);
     Map<String, Object> definition = new java.util.LinkedHashMap<>();
     definition.put("name", w.name());
     if (w.filter() != null) {
@@ -51,7 +63,12 @@ class WorkflowController {
   @PostMapping("/workflows")
   @ResponseStatus(HttpStatus.CREATED)
   Workflow create(Caller caller, @RequestBody Map<String, Object> body) {
-    return workflows.create(caller.userId(), body);
+    return transactions.execute(
+        tx -> {
+          Workflow created = workflows.create(caller.workspaceId(), body);
+          audit.record(caller.actor(), "workflow.created", "workflow", created.id(), changes(null, created));
+          return created;
+        });
   }
 
   @GetMapping("/workflows")
@@ -61,38 +78,94 @@ class WorkflowController {
       @RequestParam(required = false) Boolean enabled,
       @RequestParam(required = false) String cursor,
       @RequestParam(required = false) Integer limit) {
-    return workflows.list(caller.userId(), triggerType, enabled, cursor, limit);
+    Page<Workflow> page = workflows.list(caller.workspaceId(), triggerType, enabled, cursor, limit);
+    return new Page<>(page.items().stream().map(w -> forRole(caller, w)).toList(), page.nextCursor());
   }
 
   @GetMapping("/workflows/{id}")
   Workflow get(Caller caller, @PathVariable long id) {
-    return workflows.get(caller.userId(), id);
+    return forRole(caller, workflows.get(caller.workspaceId(), id));
   }
 
   @PatchMapping("/workflows/{id}")
   Workflow update(Caller caller, @PathVariable long id, @RequestBody Map<String, Object> body) {
-    return workflows.update(caller.userId(), id, body);
+    return transactions.execute(
+        tx -> {
+          Workflow before = workflows.get(caller.workspaceId(), id);
+          Workflow after = workflows.update(caller.workspaceId(), id, body);
+          audit.record(caller.actor(), "workflow.updated", "workflow", id, changes(before, after));
+          return after;
+        });
   }
 
   @DeleteMapping("/workflows/{id}")
   @ResponseStatus(HttpStatus.NO_CONTENT)
   void delete(Caller caller, @PathVariable long id) {
-    workflows.delete(caller.userId(), id);
+    transactions.executeWithoutResult(
+        tx -> {
+          Workflow before = workflows.get(caller.workspaceId(), id);
+          workflows.delete(caller.workspaceId(), id);
+          audit.record(caller.actor(), "workflow.deleted", "workflow", id, changes(before, null));
+        });
   }
 
   @PostMapping("/workflows/{id}/secret/rotate")
   Map<String, Object> rotateSecret(Caller caller, @PathVariable long id) {
-    return workflows.rotateSecret(caller.userId(), id);
+    return transactions.execute(
+        tx -> {
+          Map<String, Object> rotated = workflows.rotateSecret(caller.workspaceId(), id);
+          audit.record(caller.actor(), "workflow.secret_rotated", "workflow", id, Map.of("signing_secret", AuditLog.CHANGED));
+          return rotated;
+        });
   }
 
   @PostMapping("/workflows/{id}/token/rotate")
   Workflow rotateToken(Caller caller, @PathVariable long id) {
-    return workflows.rotateToken(caller.userId(), id);
+    return transactions.execute(
+        tx -> {
+          Workflow rotated = workflows.rotateToken(caller.workspaceId(), id);
+          audit.record(caller.actor(), "workflow.token_rotated", "workflow", id, Map.of("webhook_token", AuditLog.CHANGED));
+          return rotated;
+        });
+  }
+
+  /** Fields of a workflow that are not history (last run, next fire time, updated_at) and not secret. */
+  private static final Set<String> UNAUDITED = Set.of("id", "next_run_at", "last_fired_at", "last_run_status", "last_run_at", "created_at", "updated_at", "signing_secret", "webhook_url");
+
+  /** What changed between two views of a workflow; the webhook token (in trigger_config) only as [changed]. */
+  private Map<String, Object> changes(Workflow before, Workflow after) {
+    return AuditLog.diff(auditable(before), auditable(after), Set.of("webhook_token"));
+  }
+
+  private Map<String, Object> auditable(Workflow w) {
+    if (w == null) {
+      return null;
+    }
+    Map<String, Object> view = new LinkedHashMap<>(json.readValue(json.writeValueAsString(w), MAP));
+    UNAUDITED.forEach(view::remove);
+    if (view.get("trigger_config") instanceof Map<?, ?> config && config.containsKey("token")) {
+      Map<String, Object> rest = new LinkedHashMap<>(json.convertValue(config, MAP));
+      view.put("webhook_token", rest.remove("token"));
+      view.put("trigger_config", rest);
+    }
+    return view;
+  }
+
+  private static final tools.jackson.core.type.TypeReference<Map<String, Object>> MAP = new tools.jackson.core.type.TypeReference<>() {};
+
+  /** A viewer reads workflows without what would let them trigger one: no webhook URL, no token in trigger_config. */
+  private Workflow forRole(Caller caller, Workflow w) {
+    if (caller.role() != Role.VIEWER || w.webhookUrl() == null) {
+      return w;
+    }
+    Map<String, Object> config = new LinkedHashMap<>(json.readValue(w.triggerConfig(), MAP));
+    config.remove("token");
+    return w.forViewer(json.writeValueAsString(config));
   }
 
   @GetMapping("/workflows/{id}/schedule")
   Map<String, Object> schedule(Caller caller, @PathVariable long id, @RequestParam(required = false) Integer count) {
-    return workflows.schedule(caller.userId(), id, count);
+    return workflows.schedule(caller.workspaceId(), id, count);
   }
 
   @Scoped(Scope.READ)

@@ -59,10 +59,10 @@ public class WorkflowService {
     this.targets = targets;
   }
 
-  Workflow create(long userId, Map<String, Object> body) {
+  Workflow create(long workspaceId, Map<String, Object> body) {
     Fields fields = Fields.of(body);
     String name = fields.string("name", true, 1, 200);
-    StepsChoice steps = steps(userId, fields, body, true);
+    StepsChoice steps = steps(workspaceId, fields, body, true);
     String onFailureUrl = actionUrl(fields, "on_failure_url", false);
     String filter = filter(fields);
     Integer maxAttempts = maxAttempts(fields);
@@ -82,13 +82,13 @@ public class WorkflowService {
             enabled == null || enabled, maxAttempts, misfire, overlap, onFailureUrl, filter);
     long id =
         store
-            .insert(userId, settings, secret, next, now, quotas.maxWorkflows())
+            .insert(workspaceId, settings, secret, next, now, quotas.maxWorkflows())
             .orElseThrow(
                 () ->
                     new DomainException.QuotaExceeded(
                         "kikonect.quotas.max-workflows",
                         "You have " + quotas.maxWorkflows() + " workflows, the most one account may have; delete some first."));
-    return view(owned(userId, id)).withSigningSecret(secret);
+    return view(owned(workspaceId, id)).withSigningSecret(secret);
   }
 
   /**
@@ -96,14 +96,14 @@ public class WorkflowService {
    * create. A new schedule starts from now; resuming a paused workflow leaves its missed slot in place, so the
    * scheduler treats it under the misfire policy (fire_once: once now; skip: not at all).
    */
-  Workflow update(long userId, long id, Map<String, Object> body) {
-    StoredWorkflow current = owned(userId, id);
+  Workflow update(long workspaceId, long id, Map<String, Object> body) {
+    StoredWorkflow current = owned(workspaceId, id);
     Fields fields = Fields.of(body);
     if (body.containsKey("trigger_type") && !current.triggerType().wire().equals(body.get("trigger_type"))) {
       fields.problem("trigger_type", "cannot be changed; create a new workflow instead");
     }
     String name = body.containsKey("name") ? fields.string("name", true, 1, 200) : current.name();
-    StepsChoice steps = body.containsKey("action_url") || body.containsKey("steps") ? steps(userId, fields, body, false) : null;
+    StepsChoice steps = body.containsKey("action_url") || body.containsKey("steps") ? steps(workspaceId, fields, body, false) : null;
     String onFailureUrl = body.containsKey("on_failure_url") ? actionUrl(fields, "on_failure_url", false) : current.onFailureUrl();
     String filter = body.containsKey("filter") ? filter(fields) : current.filter();
     Integer maxAttempts = body.containsKey("max_attempts") ? maxAttempts(fields) : current.maxAttempts();
@@ -143,56 +143,56 @@ public class WorkflowService {
             steps == null ? current.steps() : steps.json(), steps == null ? tracked(current.steps()) : steps.tracked(),
             steps == null ? current.keepsRequest() : steps.readsRequest(), json.writeValueAsString(config), enabled, maxAttempts,
             misfire, overlap, onFailureUrl, filter);
-    if (!store.update(userId, id, current.updatedAt(), settings, reschedule, next, now)) {
+    if (!store.update(workspaceId, id, current.updatedAt(), settings, reschedule, next, now)) {
       throw new DomainException.Conflict("concurrent-update", "Workflow " + id + " was changed by another request; read it again and retry.");
     }
-    return view(owned(userId, id));
+    return view(owned(workspaceId, id));
   }
 
-  void delete(long userId, long id) {
-    if (!store.delete(userId, id)) {
+  void delete(long workspaceId, long id) {
+    if (!store.delete(workspaceId, id)) {
       throw new DomainException.NotFound("Workflow " + id);
     }
   }
 
   /** A new signing secret, shown once; the old one keeps signing too for 24 hours. */
-  Map<String, Object> rotateSecret(long userId, long id) {
+  Map<String, Object> rotateSecret(long workspaceId, long id) {
     String secret = Signatures.newSecret();
     Instant now = clock.instant();
     Instant until =
         store
-            .rotateSecret(userId, id, secret, now.plus(Duration.ofHours(24)), now)
+            .rotateSecret(workspaceId, id, secret, now.plus(Duration.ofHours(24)), now)
             .orElseThrow(() -> new DomainException.NotFound("Workflow " + id));
     return Map.of("signing_secret", secret, "previous_secret_expires_at", until.toString());
   }
 
   /** A new webhook token (and URL); the old one stops working at once. */
-  Workflow rotateToken(long userId, long id) {
-    StoredWorkflow current = owned(userId, id);
+  Workflow rotateToken(long workspaceId, long id) {
+    StoredWorkflow current = owned(workspaceId, id);
     if (current.triggerType() != TriggerType.WEBHOOK) {
       throw new DomainException.Conflict("not-a-webhook", "Workflow " + id + " is a " + current.triggerType().wire() + " workflow; only webhook workflows have a token.");
     }
-    store.rotateToken(userId, id, TriggerConfigs.newToken(), clock.instant());
-    return view(owned(userId, id));
+    store.rotateToken(workspaceId, id, TriggerConfigs.newToken(), clock.instant());
+    return view(owned(workspaceId, id));
   }
 
-  Page<Workflow> list(long userId, String triggerType, Boolean enabled, String cursor, Integer limit) {
+  Page<Workflow> list(long workspaceId, String triggerType, Boolean enabled, String cursor, Integer limit) {
     if (triggerType != null && TriggerType.fromWire(triggerType).isEmpty()) {
       throw new DomainException.InvalidInput(List.of(new dev.kikonect.common.FieldProblem("trigger_type", "must be one of manual, webhook, interval, cron")));
     }
     int pageSize = Page.limit(limit);
     Page<StoredWorkflow> page =
-        Page.of(store.list(userId, triggerType, enabled, Page.before(cursor), pageSize), pageSize, StoredWorkflow::id);
+        Page.of(store.list(workspaceId, triggerType, enabled, Page.before(cursor), pageSize), pageSize, StoredWorkflow::id);
     return new Page<>(page.items().stream().map(this::view).toList(), page.nextCursor());
   }
 
-  Workflow get(long userId, long id) {
-    return view(owned(userId, id));
+  Workflow get(long workspaceId, long id) {
+    return view(owned(workspaceId, id));
   }
 
   /** The next fire times of a stored workflow. */
-  Map<String, Object> schedule(long userId, long id, Integer count) {
-    StoredWorkflow w = owned(userId, id);
+  Map<String, Object> schedule(long workspaceId, long id, Integer count) {
+    StoredWorkflow w = owned(workspaceId, id);
     if (!w.triggerType().scheduled()) {
       throw new DomainException.Conflict("not-scheduled", "Workflow " + id + " is a " + w.triggerType().wire() + " workflow; it has no schedule.");
     }
@@ -233,8 +233,8 @@ public class WorkflowService {
   }
 
   /** The caller's workflow; another user's answers exactly like a missing one. */
-  public StoredWorkflow owned(long userId, long id) {
-    return store.findOwned(userId, id).orElseThrow(() -> new DomainException.NotFound("Workflow " + id));
+  public StoredWorkflow owned(long workspaceId, long id) {
+    return store.findOwned(workspaceId, id).orElseThrow(() -> new DomainException.NotFound("Workflow " + id));
   }
 
   public Optional<StoredWorkflow> byWebhookToken(String token) {
@@ -294,7 +294,7 @@ public class WorkflowService {
    * action_url} is; templated ones when they are sent.
    */
   @SuppressWarnings("unchecked")
-  private StepsChoice steps(long userId, Fields fields, Map<String, Object> body, boolean required) {
+  private StepsChoice steps(long workspaceId, Fields fields, Map<String, Object> body, boolean required) {
     if (body.containsKey("action_url") && body.containsKey("steps")) {
       fields.problem("steps", "give either action_url (one step that POSTs the payload) or steps, not both");
       return null;
@@ -329,7 +329,7 @@ public class WorkflowService {
         actionUrl(one, "steps[" + i + "].url", true);
         one.problems().forEach(p -> fields.problem(p.field(), p.reason()));
       }
-      if (step.get("credential") instanceof String credential && !credentials.exists(userId, credential)) {
+      if (step.get("credential") instanceof String credential && !credentials.exists(workspaceId, credential)) {
         fields.problem("steps[" + i + "].credential", "names no credential of yours: '" + credential + "' (create it with POST /credentials)");
       }
     }

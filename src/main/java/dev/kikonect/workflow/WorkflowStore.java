@@ -16,7 +16,7 @@ class WorkflowStore {
   /** Every column a {@link StoredWorkflow} needs, from {@code workflows w}, with its latest run. */
   private static final String SELECT =
       """
-      SELECT w.id, w.user_id, w.name, w.trigger_type, w.action_url, w.steps::text AS steps, w.keeps_request, w.trigger_config::text AS trigger_config,
+      SELECT w.id, w.workspace_id, w.name, w.trigger_type, w.action_url, w.steps::text AS steps, w.keeps_request, w.trigger_config::text AS trigger_config,
              w.enabled, w.max_attempts, w.misfire, w.overlap, w.on_failure_url, w.filter, w.next_run_at, w.last_fired_at, w.created_at,
              w.updated_at, last.status AS last_run_status, last.created_at AS last_run_at
         FROM workflows w
@@ -48,18 +48,18 @@ class WorkflowStore {
       String filter) {}
 
   /** Inserts the workflow unless its owner already has {@code maxWorkflows}; empty then (the quota). */
-  java.util.Optional<Long> insert(long userId, Settings s, String signingSecret, Instant nextRunAt, Instant now, int maxWorkflows) {
+  java.util.Optional<Long> insert(long workspaceId, Settings s, String signingSecret, Instant nextRunAt, Instant now, int maxWorkflows) {
     return jdbc.sql(
             """
-            INSERT INTO workflows (user_id, name, trigger_type, action_url, steps, tracked, keeps_request, trigger_config, enabled, max_attempts,
+            INSERT INTO workflows (workspace_id, name, trigger_type, action_url, steps, tracked, keeps_request, trigger_config, enabled, max_attempts,
                                    misfire, overlap, on_failure_url, filter, signing_secret, next_run_at, created_at, updated_at)
-            SELECT :user, :name, :type, CAST(:url AS text), :steps::jsonb, :tracked, :keeps_request, :config::jsonb, :enabled, CAST(:max_attempts AS int), :misfire,
+            SELECT :workspace, :name, :type, CAST(:url AS text), :steps::jsonb, :tracked, :keeps_request, :config::jsonb, :enabled, CAST(:max_attempts AS int), :misfire,
                    :overlap, CAST(:on_failure AS text), CAST(:filter AS text), :secret, CAST(:next AS timestamptz), :now, :now
-             WHERE (SELECT count(*) FROM workflows WHERE user_id = :user) < :max_workflows
+             WHERE (SELECT count(*) FROM workflows WHERE workspace_id = :workspace) < :max_workflows
             RETURNING id
             """)
         .param("max_workflows", maxWorkflows)
-        .param("user", userId)
+        .param("workspace", workspaceId)
         .param("name", s.name())
         .param("type", s.type().wire())
         .param("url", s.actionUrl(), Types.VARCHAR)
@@ -85,7 +85,7 @@ class WorkflowStore {
    * else changed it in between. {@code reschedule}: next_run_at becomes {@code nextRunAt}; otherwise the
    * scheduler's value stands.
    */
-  boolean update(long userId, long id, Instant readAt, Settings s, boolean reschedule, Instant nextRunAt, Instant now) {
+  boolean update(long workspaceId, long id, Instant readAt, Settings s, boolean reschedule, Instant nextRunAt, Instant now) {
     return jdbc.sql(
                 """
                 UPDATE workflows
@@ -95,7 +95,7 @@ class WorkflowStore {
                        on_failure_url = CAST(:on_failure AS text), filter = CAST(:filter AS text),
                        next_run_at = CASE WHEN :reschedule THEN CAST(:next AS timestamptz) ELSE next_run_at END,
                        updated_at = :now
-                 WHERE id = :id AND user_id = :user AND updated_at = :read_at
+                 WHERE id = :id AND workspace_id = :workspace AND updated_at = :read_at
                 """)
             .param("name", s.name())
             .param("url", s.actionUrl(), Types.VARCHAR)
@@ -113,36 +113,36 @@ class WorkflowStore {
             .param("next", nextRunAt == null ? null : Timestamp.from(nextRunAt), Types.TIMESTAMP)
             .param("now", Timestamp.from(now))
             .param("id", id)
-            .param("user", userId)
+            .param("workspace", workspaceId)
             .param("read_at", Timestamp.from(readAt))
             .update()
         == 1;
   }
 
   /** Deletes the workflow with its runs, attempts and queued jobs. */
-  boolean delete(long userId, long id) {
-    return jdbc.sql("DELETE FROM workflows WHERE id = :id AND user_id = :user").param("id", id).param("user", userId).update() == 1;
+  boolean delete(long workspaceId, long id) {
+    return jdbc.sql("DELETE FROM workflows WHERE id = :id AND workspace_id = :workspace").param("id", id).param("workspace", workspaceId).update() == 1;
   }
 
-  Optional<StoredWorkflow> findOwned(long userId, long id) {
-    return jdbc.sql(SELECT + " WHERE w.id = :id AND w.user_id = :user")
+  Optional<StoredWorkflow> findOwned(long workspaceId, long id) {
+    return jdbc.sql(SELECT + " WHERE w.id = :id AND w.workspace_id = :workspace")
         .param("id", id)
-        .param("user", userId)
+        .param("workspace", workspaceId)
         .query(WorkflowStore::row)
         .optional();
   }
 
   /** Newest first, {@code limit + 1} rows below {@code beforeId}, optionally of one trigger type or enabled state. */
-  List<StoredWorkflow> list(long userId, String triggerType, Boolean enabled, long beforeId, int limit) {
+  List<StoredWorkflow> list(long workspaceId, String triggerType, Boolean enabled, long beforeId, int limit) {
     return jdbc.sql(
             SELECT
                 + """
-                 WHERE w.user_id = :user AND w.id < :before
+                 WHERE w.workspace_id = :workspace AND w.id < :before
                    AND (CAST(:type AS text) IS NULL OR w.trigger_type = CAST(:type AS text))
                    AND (CAST(:enabled AS boolean) IS NULL OR w.enabled = CAST(:enabled AS boolean))
                  ORDER BY w.id DESC LIMIT :limit
                 """)
-        .param("user", userId)
+        .param("workspace", workspaceId)
         .param("before", beforeId)
         .param("type", triggerType, Types.VARCHAR)
         .param("enabled", enabled, Types.BOOLEAN)
@@ -155,36 +155,36 @@ class WorkflowStore {
    * Replaces the signing secret; the old one keeps signing alongside until {@code previousValidUntil}, so that
    * receivers can switch without dropping deliveries. Empty when the workflow is not the user's.
    */
-  Optional<Instant> rotateSecret(long userId, long id, String newSecret, Instant previousValidUntil, Instant now) {
+  Optional<Instant> rotateSecret(long workspaceId, long id, String newSecret, Instant previousValidUntil, Instant now) {
     return jdbc.sql(
             """
             UPDATE workflows
                SET previous_signing_secret = signing_secret, previous_secret_expires_at = :until,
                    signing_secret = :secret, updated_at = :now
-             WHERE id = :id AND user_id = :user
+             WHERE id = :id AND workspace_id = :workspace
             RETURNING previous_secret_expires_at
             """)
         .param("until", Timestamp.from(previousValidUntil))
         .param("secret", newSecret)
         .param("now", Timestamp.from(now))
         .param("id", id)
-        .param("user", userId)
+        .param("workspace", workspaceId)
         .query((rs, n) -> rs.getTimestamp(1).toInstant())
         .optional();
   }
 
   /** Gives a webhook workflow a new token; the old URL stops working with this commit. */
-  boolean rotateToken(long userId, long id, String token, Instant now) {
+  boolean rotateToken(long workspaceId, long id, String token, Instant now) {
     return jdbc.sql(
                 """
                 UPDATE workflows SET trigger_config = jsonb_set(trigger_config, '{token}', to_jsonb(CAST(:token AS text))),
                                      updated_at = :now
-                 WHERE id = :id AND user_id = :user AND trigger_type = 'webhook'
+                 WHERE id = :id AND workspace_id = :workspace AND trigger_type = 'webhook'
                 """)
             .param("token", token)
             .param("now", Timestamp.from(now))
             .param("id", id)
-            .param("user", userId)
+            .param("workspace", workspaceId)
             .update()
         == 1;
   }
@@ -192,7 +192,7 @@ class WorkflowStore {
   Optional<StoredWorkflow> findByWebhookToken(String token) {
     return jdbc.sql(
             """
-            SELECT w.id, w.user_id, w.name, w.trigger_type, w.action_url, w.steps::text AS steps, w.keeps_request, w.trigger_config::text AS trigger_config,
+            SELECT w.id, w.workspace_id, w.name, w.trigger_type, w.action_url, w.steps::text AS steps, w.keeps_request, w.trigger_config::text AS trigger_config,
                    w.enabled, w.max_attempts, w.misfire, w.overlap, w.on_failure_url, w.filter, w.next_run_at, w.last_fired_at, w.created_at,
                    w.updated_at, NULL AS last_run_status, NULL AS last_run_at
               FROM workflows w
@@ -206,7 +206,7 @@ class WorkflowStore {
   static StoredWorkflow row(ResultSet rs, int n) throws SQLException {
     return new StoredWorkflow(
         rs.getLong("id"),
-        rs.getLong("user_id"),
+        rs.getLong("workspace_id"),
         rs.getString("name"),
         TriggerType.fromWire(rs.getString("trigger_type")).orElseThrow(),
         rs.getString("action_url"),

@@ -281,7 +281,7 @@ class CredentialsTest extends ApiTest {
       new SecretsAtRest(store, rotated).check();
       assertThat(store.keyIds()).containsExactly(rotated.currentId());
       Credentials underNewKey = new Credentials(store, rotated, targets, json, Clock.systemUTC());
-      assertThat(underNewKey.open(user.id(), "rotating").orElseThrow().secret()).containsEntry("value", "rotating-secret");
+      assertThat(underNewKey.open(api.personalWorkspace(user), "rotating").orElseThrow().secret()).containsEntry("value", "rotating-secret");
       // ... and back, so that this node (still on the first key) delivers with it.
       new SecretsAtRest(store, keys(Map.of("secrets.master-key", current, "secrets.previous-master-keys", other))).check();
       assertThat(store.keyIds()).containsExactly(appKeys.currentId());

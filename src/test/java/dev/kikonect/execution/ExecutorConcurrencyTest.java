@@ -47,7 +47,7 @@ class ExecutorConcurrencyTest extends ApiTest {
     // Enqueue with a run_at in the future of everyone else's jobs so that only the racers below take them.
     List<ScheduledRuns.Firing> firings = new ArrayList<>();
     for (int i = 0; i < 400; i++) {
-      firings.add(new ScheduledRuns.Firing(workflowId, user.id(), "manual", "{\"i\":" + i + "}"));
+      firings.add(new ScheduledRuns.Firing(workflowId, api.personalWorkspace(user), "manual", "{\"i\":" + i + "}"));
     }
     java.time.Instant later = clock.instant().plus(Duration.ofDays(3650));
     transactions.executeWithoutResult(s -> triggerer.enqueueAll(firings, later));
@@ -95,7 +95,7 @@ class ExecutorConcurrencyTest extends ApiTest {
       long workflowId = api.createWorkflow(user, "manual", sink.url(), Map.of(), Map.of("max_attempts", 10)).path("id").asLong();
       List<ScheduledRuns.Firing> firings = new ArrayList<>();
       for (int i = 0; i < 600; i++) {
-        firings.add(new ScheduledRuns.Firing(workflowId, user.id(), "manual", "{\"i\":" + i + "}"));
+        firings.add(new ScheduledRuns.Firing(workflowId, api.personalWorkspace(user), "manual", "{\"i\":" + i + "}"));
       }
       transactions.executeWithoutResult(s -> triggerer.enqueueAll(firings, clock.instant()));
       signal.wake();

@@ -50,7 +50,7 @@ class LeaseTest extends ApiTest {
     // A node claimed the job and died: processing, its lease running out in 1 s, nobody renewing it.
     transactions.executeWithoutResult(
         s -> {
-          triggerer.enqueueAll(List.of(new ScheduledRuns.Firing(workflowId, user.id(), "manual", "{\"lost\":false}")), now);
+          triggerer.enqueueAll(List.of(new ScheduledRuns.Firing(workflowId, api.personalWorkspace(user), "manual", "{\"lost\":false}")), now);
           jdbc.sql(
                   """
                   UPDATE jobs SET status = 'processing', attempt = 1, lease_token = :token, lease_expires_at = :until,
@@ -79,7 +79,7 @@ class LeaseTest extends ApiTest {
     ClaimedJob stale =
         new ClaimedJob(
             jobId, runId, workflowId, 1, 0, 8, deadToken, null, "http://127.0.0.1:9/", null, "{}", "msg_x", null, null, "manual", now, null, null, "w",
-            user.id(), false);
+            api.personalWorkspace(user), false);
     Attempt late = new Attempt(1, now, 5, false, false, 500, "{}", "", "HTTP 500", null);
     assertThat(queue.complete(stale, late, JobQueue.Next.FAILED, null, clock.instant())).isFalse();
     assertThat(api.get("/runs/" + runId, user.token()).json().path("status").asString()).isEqualTo("succeeded");

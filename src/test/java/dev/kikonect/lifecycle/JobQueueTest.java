@@ -41,7 +41,7 @@ class JobQueueTest extends ApiTest {
   private void enqueue(int n, Instant at) {
     List<ScheduledRuns.Firing> firings = new java.util.ArrayList<>();
     for (int i = 0; i < n; i++) {
-      firings.add(new ScheduledRuns.Firing(workflow, user.id(), "manual", "{\"n\":" + i + "}"));
+      firings.add(new ScheduledRuns.Firing(workflow, api.personalWorkspace(user), "manual", "{\"n\":" + i + "}"));
     }
     transactions.executeWithoutResult(s -> runs.enqueueAll(firings, at));
   }
@@ -117,7 +117,7 @@ class JobQueueTest extends ApiTest {
     String blob = "{\"blob\":\"" + "x".repeat(100_000) + "\"}";
     List<ScheduledRuns.Firing> firings = new java.util.ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      firings.add(new ScheduledRuns.Firing(workflow, user.id(), "manual", blob));
+      firings.add(new ScheduledRuns.Firing(workflow, api.personalWorkspace(user), "manual", blob));
     }
     transactions.executeWithoutResult(s -> runs.enqueueAll(firings, later));
 
@@ -177,7 +177,7 @@ class JobQueueTest extends ApiTest {
     ClaimedJob impostor =
         new ClaimedJob(
             job.jobId(), job.runId(), job.workflowId(), 1, 0, 8, java.util.UUID.randomUUID(), null, "", null, "{}", "", null, null, "manual",
-            later, null, null, "w", user.id(), false);
+            later, null, null, "w", api.personalWorkspace(user), false);
     assertThat(queue.renew(List.of(impostor), later.plusSeconds(600))).isZero();
   }
 
@@ -198,13 +198,13 @@ class JobQueueTest extends ApiTest {
     long waiting = jdbc.sql("SELECT min(id) FROM workflow_runs WHERE workflow_id = :wf").param("wf", workflow).query(Long.class).single();
     Api.User stranger = api.newUser();
 
-    assertThat(queue.cancel(stranger.id(), waiting, later)).isFalse();
-    assertThat(queue.cancel(user.id(), waiting, later)).isTrue();
+    assertThat(queue.cancel(api.personalWorkspace(stranger), waiting, later)).isFalse();
+    assertThat(queue.cancel(api.personalWorkspace(user), waiting, later)).isTrue();
     assertThat(runStatus(waiting)).isEqualTo("cancelled");
     assertThat(jobs(waiting)).isZero();
 
     ClaimedJob running = claim(later, Duration.ofMinutes(1)).get(0);
-    assertThat(queue.cancel(user.id(), running.runId(), later)).isFalse();
+    assertThat(queue.cancel(api.personalWorkspace(user), running.runId(), later)).isFalse();
     assertThat(runStatus(running.runId())).isEqualTo("running");
   }
 }

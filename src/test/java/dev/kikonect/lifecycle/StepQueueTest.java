@@ -51,7 +51,7 @@ class StepQueueTest extends ApiTest {
   private List<ClaimedJob> enqueueAndClaim(int runs) {
     List<ScheduledRuns.Firing> firings = new ArrayList<>();
     for (int i = 0; i < runs; i++) {
-      firings.add(new ScheduledRuns.Firing(workflow, user.id(), "manual", "{\"n\":" + i + "}"));
+      firings.add(new ScheduledRuns.Firing(workflow, api.personalWorkspace(user), "manual", "{\"n\":" + i + "}"));
     }
     transactions.executeWithoutResult(s -> this.runs.enqueueAll(firings, later));
     return queue.claim(10_000, later, Duration.ofMinutes(5), "test-node").stream().filter(j -> j.workflowId() == workflow).toList();
@@ -143,7 +143,7 @@ class StepQueueTest extends ApiTest {
   void a_job_claimed_while_its_run_is_cancelled_is_recognised_and_never_sent() {
     List<ClaimedJob> claimed = enqueueAndClaim(1);
     long run = claimed.get(0).runId();
-    assertThat(queue.cancel(user.id(), run, later)).isTrue();
+    assertThat(queue.cancel(api.personalWorkspace(user), run, later)).isTrue();
     // A completion of a step in flight records its attempt but starts nothing.
     ClaimedJob a = claimed.stream().filter(j -> j.step().equals("a")).findFirst().orElseThrow();
     assertThat(queue.complete(a, ok(a, later), JobQueue.Next.SUCCEEDED, null, later)).isTrue();

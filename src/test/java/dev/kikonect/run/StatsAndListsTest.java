@@ -33,7 +33,7 @@ class StatsAndListsTest extends ApiTest {
     int total = 10_000;
     jdbc.sql(
             """
-            INSERT INTO workflow_runs (workflow_id, user_id, status, trigger, payload, created_at, ended_at)
+            INSERT INTO workflow_runs (workflow_id, workspace_id, status, trigger, payload, created_at, ended_at)
             SELECT CASE WHEN i % 3 = 0 THEN :second ELSE :first END, :user, (:statuses::text[])[i % 10 + 1], 'manual',
                    '{}'::json, CAST(:now AS timestamptz) - (i * interval '10.8 seconds'),
                    CAST(:now AS timestamptz) - (i * interval '10.8 seconds') + ((i % 7) * interval '1 second')
@@ -41,7 +41,7 @@ class StatsAndListsTest extends ApiTest {
             """)
         .param("first", first)
         .param("second", second)
-        .param("user", user.id())
+        .param("user", api.personalWorkspace(user))
         .param("statuses", STATUSES)
         .param("now", Timestamp.from(now))
         .param("total", total)

@@ -36,9 +36,35 @@ public class Api {
 
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final String base;
+  private final java.util.Map<String, String> always;
 
   public Api(int port) {
-    this.base = "http://localhost:" + port;
+    this("http://localhost:" + port, java.util.Map.of());
+  }
+
+  private Api(String base, java.util.Map<String, String> always) {
+    this.base = base;
+    this.always = always;
+  }
+
+  /** The same API, every request naming the workspace in the KiKonect-Workspace header. */
+  public Api in(long workspaceId) {
+    return new Api(base, java.util.Map.of("KiKonect-Workspace", Long.toString(workspaceId)));
+  }
+
+  /** The id of the user's personal workspace (their default). */
+  public long personalWorkspace(User user) {
+    return PERSONAL.computeIfAbsent(user.email(), e -> fetchPersonalWorkspace(user));
+  }
+
+  private static final java.util.Map<String, Long> PERSONAL = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private long fetchPersonalWorkspace(User user) {
+    Response current = new Api(base, java.util.Map.of()).get("/workspace", user.token());
+    if (current.status() != 200) {
+      throw new IllegalStateException("GET /workspace failed: " + current.body());
+    }
+    return current.json().path("id").asLong();
   }
 
   public String base() {
@@ -54,9 +80,10 @@ public class Api {
     return send(method, path, null, contentType, body, headers);
   }
 
-  private Response send(String method, String path, String token, String contentType, String body, java.util.Map<String, String> headers) {
+  public Response send(String method, String path, String token, String contentType, String body, java.util.Map<String, String> headers) {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(URI.create(path.startsWith("http") ? path : base + path)).timeout(Duration.ofSeconds(30));
+    always.forEach(request::header);
     headers.forEach(request::header);
     if (token != null) {
       request.header("Authorization", "Bearer " + token);

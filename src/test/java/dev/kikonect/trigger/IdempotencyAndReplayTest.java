@@ -165,7 +165,7 @@ class IdempotencyAndReplayTest extends ApiTest {
     long id = api.createWorkflow(user, "manual", sink.url(), Map.of()).path("id").asLong();
     List<ScheduledRuns.Firing> firings = new ArrayList<>();
     for (int i = 0; i < 1000; i++) {
-      firings.add(new ScheduledRuns.Firing(id, user.id(), "manual", "{}"));
+      firings.add(new ScheduledRuns.Firing(id, api.personalWorkspace(user), "manual", "{}"));
     }
     transactions.executeWithoutResult(s -> triggerer.enqueueAll(firings, clock.instant()));
     Set<Long> old = new HashSet<>();
