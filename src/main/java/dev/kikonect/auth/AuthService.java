@@ -158,7 +158,7 @@ public class AuthService {
     transactions.executeWithoutResult(
         tx -> {
           sessions.create(user.id(), SecureTokens.sha256(token), method, now, expiresAt, properties.quotas().maxSessions());
-          audit.record(new Actor(null, user.id(), null, user.email(), clientAddress), "user.signed_in", "user", user.id(), Map.of("method", method));
+          audit.record(new Actor(personal(user.id()), user.id(), null, user.email(), clientAddress), "user.signed_in", "user", user.id(), Map.of("method", method));
         });
     return new Session(token, "Bearer", expiresAt, user);
   }
@@ -169,6 +169,11 @@ public class AuthService {
 
   void logout(String token) {
     sessions.revoke(SecureTokens.sha256(token), clock.instant());
+  }
+
+  /** Where a user's own events (sign-ins, password changes) are recorded: their personal workspace. */
+  private Long personal(long userId) {
+    return memberships.find(userId, null).map(Membership::workspaceId).orElse(null);
   }
 
   /** A valid token's caller (not yet in a workspace) and, for an API key, the workspace the key belongs to. */
@@ -218,7 +223,10 @@ public class AuthService {
           users.setPassword(caller.userId(), hash);
           sessions.revokeAllExcept(caller.userId(), SecureTokens.sha256(caller.token()), clock.instant());
           int keys = apiKeys.deleteAll(caller.userId());
-          audit.record(caller.actor(), "user.password_changed", "user", caller.userId(), Map.of("password", AuditLog.CHANGED, "api_keys_deleted", keys));
+          Actor actor = caller.actor();
+          audit.record(
+              new Actor(personal(caller.userId()), actor.userId(), actor.keyId(), actor.label(), actor.client()),
+              "user.password_changed", "user", caller.userId(), Map.of("password", AuditLog.CHANGED, "api_keys_deleted", keys));
         });
   }
 

@@ -163,6 +163,8 @@ class WorkspacesTest extends ApiTest {
     Api.User late = api.newUser();
     String lateToken = token(api.in(team).post("/invitations", owner.token(), Map.of("email", late.email())));
     clock.advance(Duration.ofDays(7).plusSeconds(1));
+    String signedIn = api.post("/login", null, Map.of("email", late.email(), "password", late.password())).json().path("token").asString();
+    late = new Api.User(late.id(), late.email(), late.password(), signedIn);
     Api.Response expired = api.post("/invitations/accept", late.token(), Map.of("token", lateToken));
     assertThat(expired.status()).isEqualTo(409);
     assertThat(expired.json().path("type").asString()).endsWith("invitation-expired");
