@@ -3,6 +3,7 @@ package dev.kikonect;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -29,7 +30,28 @@ public record KiKonectProperties(
     @DefaultValue Quotas quotas,
     @DefaultValue Secrets secrets,
     @DefaultValue Audit audit,
-    @DefaultValue Workspaces workspaces) {
+    @DefaultValue Workspaces workspaces,
+    @DefaultValue Map<String, Oidc> oidc) {
+
+  /**
+   * One OpenID Connect identity provider for single sign-on: {@code kikonect.oidc.<id>.*}.
+   *
+   * @param name shown on the login page ("Sign in with <name>"); default the id
+   * @param issuerUri the issuer; its /.well-known/openid-configuration is read at the first sign-in
+   * @param clientId the client registered at the provider, with redirect URI {@code <public-base-url>/sso/<id>/callback}
+   * @param clientSecret its secret
+   * @param allowedDomains email domains that may sign in (empty: any)
+   * @param scopes requested scopes
+   * @param trustEmail accept an email without {@code email_verified: true} (providers that never send the claim)
+   */
+  public record Oidc(
+      String name,
+      String issuerUri,
+      String clientId,
+      String clientSecret,
+      @DefaultValue List<String> allowedDomains,
+      @DefaultValue({"openid", "email", "profile"}) List<String> scopes,
+      @DefaultValue("false") boolean trustEmail) {}
 
   /** @param retention how long audit entries are kept */
   public record Audit(@DefaultValue("365d") Duration retention) {}

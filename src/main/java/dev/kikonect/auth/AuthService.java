@@ -234,4 +234,30 @@ public class AuthService {
   public int deleteApiKeysOf(long workspaceId, long userId) {
     return apiKeys.deleteMadeBy(workspaceId, userId);
   }
+
+  /**
+   * The user an identity provider vouched for: the one with this email (any case), else a new user (with a personal
+   * workspace and a random password nobody knows: they sign in through the provider, or reset it by changing it
+   * while signed in). Answers the user and whether it was created.
+   */
+  public Map.Entry<User, Boolean> userForSso(String email, String firstname, String lastname) {
+    Optional<UserStore.Credentials> found = users.findByEmail(email);
+    if (found.isPresent()) {
+      return Map.entry(found.get().user(), false);
+    }
+    String unusable = hasher.hash(SecureTokens.random("sso_", 32));
+    Map.Entry<User, Boolean> made =
+        transactions.execute(
+            tx -> {
+              Instant now = clock.instant();
+              Optional<User> created = users.create(email, unusable, firstname, lastname, now);
+              if (created.isEmpty()) { // registered meanwhile: that user it is
+                tx.setRollbackOnly();
+                return null;
+              }
+              memberships.createPersonal(created.get(), now);
+              return Map.entry(created.get(), true);
+            });
+    return made != null ? made : Map.entry(users.findByEmail(email).orElseThrow().user(), false);
+  }
 }

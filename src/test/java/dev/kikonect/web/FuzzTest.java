@@ -77,9 +77,9 @@ class FuzzTest extends ApiTest {
         Map<String, Object> operation = (Map<String, Object>) op.getValue();
         List<String> urls = new ArrayList<>();
         for (String value : PATH_VALUES) {
-          urls.add(path.getKey().replace("{id}", value).replace("{token}", value));
+          urls.add(path.getKey().replace("{id}", value).replace("{token}", value).replace("{user_id}", value));
         }
-        urls.add(path.getKey().replace("{id}", Long.toString(workflow)).replace("{token}", token));
+        urls.add(path.getKey().replace("{id}", Long.toString(workflow)).replace("{token}", token).replace("{user_id}", Long.toString(workflow)));
         for (String url : urls) {
           for (String q : QUERY_VALUES) {
             String query = "?limit=" + q + "&cursor=" + q + "&status=" + q + "&created_after=" + q + "&enabled=" + q + "&count=" + q + "&workflow_id=" + q;

@@ -1,0 +1,249 @@
+package dev.kikonect.sso;
+
+import dev.kikonect.auth.AuthService;
+import dev.kikonect.auth.Session;
+import dev.kikonect.auth.User;
+import dev.kikonect.common.DomainException;
+import dev.kikonect.common.PublicUrls;
+import dev.kikonect.common.SecureTokens;
+import dev.kikonect.web.PublicEndpoint;
+import jakarta.servlet.http.Cookie;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.ResponseCookie;
+import org.springframework.security.oauth2.client.endpoint.OAuth2AuthorizationCodeGrantRequest;
+import org.springframework.security.oauth2.client.endpoint.RestClientAuthorizationCodeTokenResponseClient;
+import org.springframework.security.oauth2.client.http.OAuth2ErrorResponseErrorHandler;
+import org.springframework.security.oauth2.core.OAuth2AuthorizationException;
+import org.springframework.security.oauth2.core.endpoint.OAuth2AccessTokenResponse;
+import org.springframework.security.oauth2.core.endpoint.OAuth2AuthorizationExchange;
+import org.springframework.security.oauth2.core.endpoint.OAuth2AuthorizationRequest;
+import org.springframework.security.oauth2.core.endpoint.OAuth2AuthorizationResponse;
+import org.springframework.security.oauth2.core.endpoint.PkceParameterNames;
+import org.springframework.security.oauth2.core.http.converter.OAuth2AccessTokenResponseHttpMessageConverter;
+import org.springframework.security.oauth2.core.oidc.endpoint.OidcParameterNames;
+import org.springframework.security.oauth2.jwt.Jwt;
+import org.springframework.security.oauth2.jwt.JwtException;
+import org.springframework.http.converter.FormHttpMessageConverter;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.client.RestClient;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Single sign-on with OpenID Connect, the authorization code flow with PKCE, state and nonce.
+ *
+ * <p>{@code GET /sso/{id}/start} sends the browser to the provider, keeping state, nonce and the PKCE verifier in a
+ * short-lived {@code HttpOnly} cookie (SameSite=Lax, so that the provider's redirect back carries it; nothing is kept
+ * on the server, so any node can take the callback). {@code GET /sso/{id}/callback} checks the state, exchanges the
+ * code (Spring Security's token client), validates the ID token (signature by the provider's keys, issuer, audience,
+ * times, nonce), takes the verified email (in an allowed domain), finds or creates the user, opens a session (method
+ * sso, audited) and sends the browser to the web app with the token in the URL fragment (never sent to a server; the
+ * app removes it from the address bar at once). Failures go back to the login page with the reason.
+ */
+@RestController
+@PublicEndpoint
+class SsoController {
+
+  private static final Logger log = LoggerFactory.getLogger(SsoController.class);
+  private static final String COOKIE = "kikonect_sso";
+
+  private final SsoProviders providers;
+  private final AuthService auth;
+  private final PublicUrls urls;
+  private final JsonMapper json;
+  private final RestClientAuthorizationCodeTokenResponseClient tokens = new RestClientAuthorizationCodeTokenResponseClient();
+
+  SsoController(SsoProviders providers, AuthService auth, PublicUrls urls, JsonMapper json) {
+    this.providers = providers;
+    this.auth = auth;
+    this.urls = urls;
+    this.json = json;
+    tokens.setRestClient(
+        RestClient.builder()
+            .requestFactory(providers.requestFactory())
+            .configureMessageConverters(
+                c -> {
+                  c.addCustomConverter(new FormHttpMessageConverter());
+                  c.addCustomConverter(new OAuth2AccessTokenResponseHttpMessageConverter());
+                })
+            .defaultStatusHandler(new OAuth2ErrorResponseErrorHandler())
+            .build());
+  }
+
+  /** The providers the login page offers. */
+  @GetMapping("/sso")
+  Map<String, Object> list() {
+    List<Map<String, Object>> items = new ArrayList<>();
+    providers.configured().forEach(
+        (id, oidc) -> items.add(Map.of("id", id, "name", SsoProviders.name(id, oidc), "start_url", "/sso/" + id + "/start")));
+    return Map.of("items", items);
+  }
+
+  @GetMapping("/sso/{id}/start")
+  void start(@PathVariable String id, HttpServletRequest request, HttpServletResponse response) throws java.io.IOException {
+    SsoProviders.Provider provider = providers.get(id);
+    Map<String, String> flow = new LinkedHashMap<>();
+    flow.put("provider", id);
+    flow.put("state", SecureTokens.random("", 24));
+    flow.put("nonce", SecureTokens.random("", 24));
+    flow.put("verifier", SecureTokens.random("", 48));
+    OAuth2AuthorizationRequest authorization = authorizationRequest(provider, flow);
+    response.addHeader(
+        "Set-Cookie",
+        ResponseCookie.from(COOKIE, Base64.getUrlEncoder().withoutPadding().encodeToString(json.writeValueAsBytes(flow)))
+            .httpOnly(true)
+            .secure(urls.base().startsWith("https:"))
+            .sameSite("Lax")
+            .path("/sso/")
+            .maxAge(600)
+            .build()
+            .toString());
+    response.setHeader("Cache-Control", "no-store");
+    response.sendRedirect(authorization.getAuthorizationRequestUri());
+  }
+
+  private static OAuth2AuthorizationRequest authorizationRequest(SsoProviders.Provider provider, Map<String, String> flow) {
+    String challenge;
+    try {
+      challenge =
+          Base64.getUrlEncoder()
+              .withoutPadding()
+              .encodeToString(MessageDigest.getInstance("SHA-256").digest(flow.get("verifier").getBytes(StandardCharsets.US_ASCII)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    Map<String, Object> parameters = new LinkedHashMap<>();
+    parameters.put(OidcParameterNames.NONCE, flow.get("nonce"));
+    parameters.put(PkceParameterNames.CODE_CHALLENGE, challenge);
+    parameters.put(PkceParameterNames.CODE_CHALLENGE_METHOD, "S256");
+    return OAuth2AuthorizationRequest.authorizationCode()
+        .authorizationUri(provider.registration().getProviderDetails().getAuthorizationUri())
+        .clientId(provider.registration().getClientId())
+        .redirectUri(provider.registration().getRedirectUri())
+        .scopes(provider.registration().getScopes())
+        .state(flow.get("state"))
+        .additionalParameters(parameters)
+        .attributes(Map.of(PkceParameterNames.CODE_VERIFIER, flow.get("verifier"), OidcParameterNames.NONCE, flow.get("nonce")))
+        .build();
+  }
+
+  @GetMapping("/sso/{id}/callback")
+  void callback(
+      @PathVariable String id,
+      @RequestParam(required = false) String code,
+      @RequestParam(required = false) String state,
+      @RequestParam(required = false) String error,
+      @RequestParam(name = "error_description", required = false) String errorDescription,
+      HttpServletRequest request,
+      HttpServletResponse response)
+      throws java.io.IOException {
+    response.setHeader("Cache-Control", "no-store");
+    response.addHeader("Set-Cookie", ResponseCookie.from(COOKIE, "").path("/sso/").maxAge(0).httpOnly(true).sameSite("Lax").build().toString());
+    try {
+      Session session = signIn(id, code, state, error, errorDescription, flow(request), request.getRemoteAddr());
+      response.sendRedirect(urls.base() + "/app/#/sso/" + session.token());
+    } catch (Refused e) {
+      log.info("Single sign-on through {} refused: {}", id, e.getMessage());
+      response.sendRedirect(urls.base() + "/app/#/login?sso_error=" + URLEncoder.encode(e.getMessage(), StandardCharsets.UTF_8));
+    }
+  }
+
+  /** A sign-in that cannot go on, with the reason the login page shows. */
+  static final class Refused extends RuntimeException {
+    Refused(String reason) {
+      super(reason, null, false, false);
+    }
+  }
+
+  private Map<String, String> flow(HttpServletRequest request) {
+    if (request.getCookies() != null) {
+      for (Cookie cookie : request.getCookies()) {
+        if (COOKIE.equals(cookie.getName())) {
+          try {
+            return json.readValue(Base64.getUrlDecoder().decode(cookie.getValue()), new tools.jackson.core.type.TypeReference<Map<String, String>>() {});
+          } catch (RuntimeException e) {
+            return null;
+          }
+        }
+      }
+    }
+    return null;
+  }
+
+  private Session signIn(String id, String code, String state, String error, String errorDescription, Map<String, String> flow, String client) {
+    if (error != null) {
+      throw new Refused("The identity provider refused: " + error + (errorDescription == null ? "" : " (" + errorDescription + ")"));
+    }
+    if (flow == null || state == null || code == null || !id.equals(flow.get("provider"))
+        || !MessageDigest.isEqual(state.getBytes(StandardCharsets.UTF_8), flow.get("state").getBytes(StandardCharsets.UTF_8))) {
+      throw new Refused("The sign-in expired or did not start here; start it again.");
+    }
+    SsoProviders.Provider provider;
+    try {
+      provider = providers.get(id);
+    } catch (DomainException e) {
+      throw new Refused(e.getMessage());
+    }
+    OAuth2AuthorizationRequest authorization = authorizationRequest(provider, flow);
+    OAuth2AuthorizationResponse answer =
+        OAuth2AuthorizationResponse.success(code).state(state).redirectUri(provider.registration().getRedirectUri()).build();
+    OAuth2AccessTokenResponse tokenResponse;
+    try {
+      tokenResponse =
+          tokens.getTokenResponse(new OAuth2AuthorizationCodeGrantRequest(provider.registration(), new OAuth2AuthorizationExchange(authorization, answer)));
+    } catch (OAuth2AuthorizationException | org.springframework.web.client.RestClientException e) {
+      throw new Refused("The identity provider did not accept the sign-in: " + e.getMessage());
+    }
+    Object idToken = tokenResponse.getAdditionalParameters().get(OidcParameterNames.ID_TOKEN);
+    if (!(idToken instanceof String raw)) {
+      throw new Refused("The identity provider sent no ID token (is the openid scope allowed?).");
+    }
+    Jwt jwt;
+    try {
+      jwt = provider.decoder().decode(raw);
+    } catch (JwtException e) {
+      throw new Refused("The ID token is not valid: " + e.getMessage());
+    }
+    if (!flow.get("nonce").equals(jwt.getClaimAsString(OidcParameterNames.NONCE))) {
+      throw new Refused("The ID token does not belong to this sign-in (nonce).");
+    }
+    String email = jwt.getClaimAsString("email");
+    if (email == null || email.isBlank()) {
+      throw new Refused("The identity provider sent no email address (is the email scope allowed?).");
+    }
+    if (!provider.settings().trustEmail() && !Boolean.TRUE.equals(jwt.getClaimAsBoolean("email_verified"))) {
+      throw new Refused("The identity provider has not verified " + email + ".");
+    }
+    String domain = email.substring(email.indexOf('@') + 1).toLowerCase(Locale.ROOT);
+    List<String> allowed = provider.settings().allowedDomains();
+    if (!allowed.isEmpty() && allowed.stream().noneMatch(d -> d.equalsIgnoreCase(domain))) {
+      throw new Refused(email + " may not sign in here: " + provider.name() + " admits " + String.join(", ", allowed) + ".");
+    }
+    String first = orElse(jwt.getClaimAsString("given_name"), orElse(jwt.getClaimAsString("name"), email.substring(0, email.indexOf('@'))));
+    String last = orElse(jwt.getClaimAsString("family_name"), "");
+    User user = auth.userForSso(email, cut(first), cut(last)).getKey();
+    return auth.startSession(user, "sso", client);
+  }
+
+  private static String orElse(String value, String fallback) {
+    return value == null || value.isBlank() ? fallback : value;
+  }
+
+  private static String cut(String value) {
+    return value.length() > 100 ? value.substring(0, 100) : value;
+  }
+}

@@ -1,0 +1,150 @@
+package dev.kikonect.sso;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kikonect.ApiTest;
+import dev.kikonect.support.Api;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import no.nav.security.mock.oauth2.MockOAuth2Server;
+import no.nav.security.mock.oauth2.token.DefaultOAuth2TokenCallback;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Single sign-on against a real local OpenID provider (mock-oauth2-server), the browser's part played over HTTP:
+ * start, the provider's redirect back with a code, the callback, the session.
+ */
+class SsoTest extends ApiTest {
+
+  static final MockOAuth2Server provider = new MockOAuth2Server();
+
+  static {
+    provider.start();
+  }
+
+  @DynamicPropertySource
+  static void oidc(DynamicPropertyRegistry registry) {
+    registry.add("kikonect.oidc.corp.name", () -> "Corp ID");
+    registry.add("kikonect.oidc.corp.issuer-uri", () -> provider.issuerUrl("corp").toString());
+    registry.add("kikonect.oidc.corp.client-id", () -> "kikonect");
+    registry.add("kikonect.oidc.corp.client-secret", () -> "kikonect-secret");
+    registry.add("kikonect.oidc.corp.allowed-domains", () -> "corp.example, example.com");
+  }
+
+  @AfterAll
+  static void stop() {
+    provider.shutdown();
+  }
+
+  private final HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
+
+  /** The provider's next sign-in is this person. */
+  private static void nextSignIn(String email, boolean verified) {
+    Map<String, Object> claims = new HashMap<>();
+    claims.put("email", email);
+    claims.put("email_verified", verified);
+    claims.put("given_name", "Grace");
+    claims.put("family_name", "Hopper");
+    provider.enqueueCallback(new DefaultOAuth2TokenCallback("corp", UUID.randomUUID().toString(), "JWT", List.of("kikonect"), claims, 3600));
+  }
+
+  /** Where the browser ends up after start, provider and callback; {@code tamper} changes the state on the way. */
+  private String signIn(boolean tamper) throws Exception {
+    HttpResponse<String> start = http.send(HttpRequest.newBuilder(URI.create(api.base() + "/sso/corp/start")).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(start.statusCode()).isEqualTo(302);
+    String cookie = start.headers().firstValue("Set-Cookie").orElseThrow();
+    assertThat(cookie).contains("HttpOnly").contains("SameSite=Lax");
+    String authorize = start.headers().firstValue("Location").orElseThrow();
+    assertThat(authorize).startsWith(provider.authorizationEndpointUrl("corp").toString()).contains("code_challenge_method=S256").contains("nonce=");
+    HttpResponse<String> back = http.send(HttpRequest.newBuilder(URI.create(authorize)).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(back.statusCode()).isEqualTo(302);
+    String callback = back.headers().firstValue("Location").orElseThrow();
+    assertThat(callback).startsWith(api.base() + "/sso/corp/callback");
+    if (tamper) {
+      callback = callback.replaceAll("state=[^&]+", "state=forged");
+    }
+    HttpResponse<String> done =
+        http.send(HttpRequest.newBuilder(URI.create(callback)).header("Cookie", cookie.substring(0, cookie.indexOf(';'))).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(done.statusCode()).isEqualTo(302);
+    return done.headers().firstValue("Location").orElseThrow();
+  }
+
+  private static String token(String landing) {
+    assertThat(landing).contains("/app/#/sso/");
+    return landing.substring(landing.indexOf("/app/#/sso/") + "/app/#/sso/".length());
+  }
+
+  private static String error(String landing) {
+    assertThat(landing).contains("/app/#/login?sso_error=");
+    return URLDecoder.decode(landing.substring(landing.indexOf("sso_error=") + 10), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void the_login_page_lists_the_configured_providers() {
+    JsonNode items = api.get("/sso", null).json().path("items");
+    assertThat(items).hasSize(1);
+    assertThat(items.get(0).path("name").asString()).isEqualTo("Corp ID");
+    assertThat(items.get(0).path("start_url").asString()).isEqualTo("/sso/corp/start");
+    assertThat(api.get("/sso/nope/start", null).status()).isEqualTo(404);
+  }
+
+  @Test
+  void a_first_sign_in_creates_the_user_and_the_next_one_finds_them_again() throws Exception {
+    String email = "grace-" + UUID.randomUUID() + "@corp.example";
+    nextSignIn(email, true);
+    String token = token(signIn(false));
+    JsonNode me = api.get("/me", token).json();
+    assertThat(me.path("email").asString()).isEqualTo(email);
+    assertThat(me.path("firstname").asString()).isEqualTo("Grace");
+    assertThat(api.get("/workspaces", token).json().path("items")).hasSize(1);
+
+    nextSignIn(email.toUpperCase(), true);
+    String again = token(signIn(false));
+    assertThat(api.get("/me", again).json().path("id").asLong()).isEqualTo(me.path("id").asLong());
+    JsonNode audit = api.get("/audit?action=user.signed_in", again).json().path("items");
+    assertThat(audit).hasSize(2);
+    assertThat(audit.get(0).path("changes").path("method").asString()).isEqualTo("sso");
+  }
+
+  @Test
+  void a_verified_email_links_the_existing_account_which_then_enters_a_workspace_that_requires_sso() throws Exception {
+    Api.User ada = api.newUser(); // registered with a password, user-...@example.com
+    long team = api.post("/workspaces", ada.token(), Map.of("name", "SSO only")).json().path("id").asLong();
+    api.in(team).send("PATCH", "/workspace", ada.token(), "application/json", "{\"require_sso\":true}");
+    assertThat(api.in(team).get("/workflows", ada.token()).status()).isEqualTo(403);
+
+    nextSignIn(ada.email(), true);
+    String token = token(signIn(false));
+    assertThat(api.get("/me", token).json().path("id").asLong()).isEqualTo(ada.id());
+    assertThat(api.in(team).get("/workflows", token).status()).isEqualTo(200);
+  }
+
+  @Test
+  void unverified_emails_other_domains_and_forged_states_are_refused_with_a_reason() throws Exception {
+    nextSignIn("someone@corp.example", false);
+    assertThat(error(signIn(false))).contains("has not verified someone@corp.example");
+
+    nextSignIn("mallory@elsewhere.example", true);
+    assertThat(error(signIn(false))).contains("mallory@elsewhere.example may not sign in here").contains("corp.example");
+
+    nextSignIn("ok@corp.example", true);
+    assertThat(error(signIn(true))).contains("start it again");
+
+    // a callback without the cookie (another browser, or an attacker's link)
+    HttpResponse<String> bare =
+        http.send(HttpRequest.newBuilder(URI.create(api.base() + "/sso/corp/callback?code=x&state=y")).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(error(bare.headers().firstValue("Location").orElseThrow())).contains("start it again");
+  }
+}
