@@ -56,15 +56,32 @@ const sink = http.createServer((req, res) => {
 await new Promise((r) => sink.listen(0, '127.0.0.1', r));
 const sinkUrl = `http://127.0.0.1:${sink.address().port}/orders`;
 
+// A real OpenID provider for single sign-on (mock-oauth2-server from the test class path, with its login form).
+// The class path comes from Maven (pom.xml passes it as the first argument; run alone, Maven is asked for it).
+let classpath = process.argv[2];
+if (!classpath) {
+  const out = path.join(os.tmpdir(), `kikonect-e2e-cp-${process.pid}.txt`);
+  execSync(`mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=${out}`, { cwd: root, stdio: 'ignore' });
+  classpath = fs.readFileSync(out, 'utf8').trim();
+}
+const oidcPort = await freePort();
+const oidcLog = fs.openSync(path.join(os.tmpdir(), `kikonect-e2e-oidc-${oidcPort}.log`), 'w');
+
 // KiKonect itself.
 const java = execSync('bash -c "source bin/common.sh && find_jdk"', { cwd: root }).toString().trim() + '/bin/java';
 const port = await freePort();
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kikonect-e2e-'));
 const log = fs.openSync(path.join(os.tmpdir(), `kikonect-e2e-${port}.log`), 'w');
+const oidc = spawn(java, ['-Xmx128m', '-cp', classpath, 'no.nav.security.mock.oauth2.StandaloneMockOAuth2ServerKt'], {
+  stdio: ['ignore', oidcLog, oidcLog],
+  env: { ...process.env, SERVER_PORT: String(oidcPort), JSON_CONFIG: JSON.stringify({ interactiveLogin: true }) },
+});
 const app = spawn(
   java,
   ['-Xmx256m', '-jar', path.join(root, 'target/kikonect.jar'), `--server.port=${port}`, `--kikonect.data-dir=${dataDir}`,
-    '--kikonect.delivery.allowed-cidrs=127.0.0.1/32'],
+    '--kikonect.delivery.allowed-cidrs=127.0.0.1/32',
+    '--kikonect.oidc.corp.name=Corp ID', `--kikonect.oidc.corp.issuer-uri=http://localhost:${oidcPort}/corp`,
+    '--kikonect.oidc.corp.client-id=kikonect', '--kikonect.oidc.corp.client-secret=e2e-secret'],
   { stdio: ['ignore', log, log] },
 );
 const base = `http://localhost:${port}`;
@@ -75,6 +92,7 @@ const step = (s) => console.log(`e2e: ${s}`);
 
 try {
   await waitFor(`${base}/health/ready`);
+  await waitFor(`http://localhost:${oidcPort}/corp/.well-known/openid-configuration`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
@@ -82,7 +100,8 @@ try {
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   const page = await context.newPage();
-  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+  // Only KiKonect's own pages count (the provider's login page is not ours).
+  page.on('console', (m) => m.type() === 'error' && page.url().startsWith(base) && consoleErrors.push(m.text()));
   page.on('pageerror', (e) => consoleErrors.push(e.message));
   const shoot = async (name) => {
     const size = page.viewportSize();
@@ -179,6 +198,50 @@ try {
   await page.getByTestId('attempts').waitFor();
   await shoot('run');
 
+  step('a team: a new workspace, an invitation, the audit log');
+  await page.setViewportSize({ width: 1280, height: 860 });
+  await page.evaluate(() => (window.location.hash = '/team'));
+  await page.locator('input[name=workspace-name]').fill('Payments team');
+  await page.getByRole('button', { name: 'Create workspace' }).click();
+  await page.getByText('runs in 24 h').waitFor();
+  if ((await page.getByLabel('Workspace').locator('option:checked').textContent()) !== 'Payments team (owner)') throw new Error('not switched to the new workspace');
+  await page.getByRole('link', { name: 'Team' }).click();
+  await page.getByRole('heading', { name: 'Payments team' }).waitFor();
+  await page.locator('input[name=invite-email]').fill('grace@corp.example');
+  await page.locator('select[name=invite-role]').selectOption('viewer');
+  await page.getByRole('button', { name: 'Invite', exact: true }).click();
+  const invitation = (await page.locator('.note code').textContent()).trim();
+  if (!invitation.includes('/app/#/invitations/kki_')) throw new Error(`no invitation link: ${invitation}`);
+  await shoot('team');
+  await page.getByRole('link', { name: 'Audit' }).click();
+  await page.getByText('invitation.created').waitFor();
+  await page.getByText('workspace.created').waitFor();
+  await shoot('audit');
+  await page.getByRole('button', { name: 'Log out' }).click();
+
+  step('single sign-on through the OpenID provider, then accept the invitation as a viewer');
+  await page.getByRole('link', { name: 'Sign in with Corp ID' }).click();
+  await page.locator('input[name=username]').waitFor();
+  await page.locator('input[name=username]').fill('grace');
+  await page.locator('textarea[name=claims]').fill(JSON.stringify({ email: 'grace@corp.example', email_verified: true, given_name: 'Grace', family_name: 'Hopper' }));
+  await page.locator('input[type=submit]').click();
+  await page.getByText('runs in 24 h').waitFor();
+  if (page.url().includes('/sso/')) throw new Error(`the session token stayed in the address bar: ${page.url()}`);
+  await page.evaluate((h) => (window.location.hash = h), invitation.slice(invitation.indexOf('#') + 1));
+  await page.getByRole('button', { name: 'Accept invitation' }).click();
+  await page.getByText('runs in 24 h').waitFor();
+  if ((await page.getByLabel('Workspace').locator('option:checked').textContent()) !== 'Payments team (viewer)') throw new Error('not in the team as viewer');
+  for (const hidden of ['Audit', 'API keys']) {
+    if (await page.getByRole('link', { name: hidden }).count()) throw new Error(`a viewer sees ${hidden}`);
+  }
+  await page.getByRole('link', { name: 'Workflows' }).click();
+  await page.getByRole('heading', { name: 'Workflows' }).waitFor();
+  if (await page.getByRole('link', { name: 'New workflow' }).count()) throw new Error('a viewer is offered New workflow');
+  await page.getByRole('link', { name: 'Team' }).click();
+  await page.getByText('Your role here:').waitFor();
+  if (await page.getByRole('button', { name: 'Invite', exact: true }).count()) throw new Error('a viewer is offered Invite');
+  await shoot('team-viewer');
+
   const manifest = await fetch(`${base}/app/manifest.webmanifest`);
   if (!manifest.ok) throw new Error('no web app manifest');
   if (consoleErrors.length) throw new Error('console errors:\n' + consoleErrors.join('\n'));
@@ -190,6 +253,7 @@ try {
 } finally {
   if (browser) await browser.close();
   app.kill('SIGTERM');
+  oidc.kill('SIGTERM');
   sink.close();
   await new Promise((r) => app.once('exit', r));
   fs.rmSync(dataDir, { recursive: true, force: true });

@@ -1,5 +1,11 @@
-import { useEffect, useState } from 'react';
-import { api, setToken, User, whenUnauthorized } from './api';
+import { useEffect, useMemo, useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { api, atLeast, currentWorkspaceId, setToken, setWorkspace, User, whenUnauthorized } from './api';
+import { queryClient } from './query';
+import { WorkspaceProvider, WorkspaceState } from './workspace';
+import { TeamPage } from './pages/TeamPage';
+import { AuditPage } from './pages/AuditPage';
+import { InvitationPage } from './pages/InvitationPage';
 import { AuthPage } from './pages/AuthPage';
 import { WorkflowsPage } from './pages/WorkflowsPage';
 import { WorkflowFormPage } from './pages/WorkflowFormPage';
@@ -28,15 +34,60 @@ export function go(path: string) {
 export function App() {
   const route = useRoute();
   const [user, setUser] = useState<User | null>(null);
+  const [workspaceId, setWorkspaceId] = useState<number | null>(currentWorkspaceId());
 
   useEffect(() => {
     whenUnauthorized(() => {
       setToken(null);
+      setWorkspace(null);
+      setWorkspaceId(null);
       setUser(null);
     });
   }, []);
 
+  // Back from single sign-on: the session token is in the fragment. Take it, and take it out of the address bar
+  // and the history at once.
+  useEffect(() => {
+    if (!route.startsWith('/sso/')) return;
+    const token = route.slice('/sso/'.length);
+    window.history.replaceState(null, '', window.location.pathname + '#/dashboard');
+    setToken(token);
+    api.me().then(
+      (u) => { setUser(u); go('/dashboard'); },
+      () => { setToken(null); go('/login'); },
+    );
+  }, [route]);
+
+  const workspaces = useQuery({ queryKey: ['workspaces', user?.id], queryFn: () => api.workspaces(), enabled: user !== null });
+  const all = workspaces.data?.items ?? [];
+  const current = all.find((w) => w.id === workspaceId) ?? all.find((w) => w.personal) ?? null;
+  useEffect(() => {
+    // a remembered workspace the user no longer belongs to: back to the personal one
+    if (workspaces.data && workspaceId !== null && !all.some((w) => w.id === workspaceId)) {
+      setWorkspace(null);
+      setWorkspaceId(null);
+    }
+  }, [workspaces.data, workspaceId, all]);
+  const state: WorkspaceState = useMemo(
+    () => ({
+      current,
+      all,
+      switchTo: (id: number) => {
+        setWorkspace(id);
+        setWorkspaceId(id);
+        queryClient.removeQueries({ predicate: (q) => q.queryKey[0] !== 'workspaces' });
+        void workspaces.refetch();
+        go('/dashboard');
+      },
+      refresh: () => {
+        void workspaces.refetch();
+      },
+    }),
+    [current, all, workspaces],
+  );
+
   if (!user) {
+    if (route.startsWith('/sso/')) return <p className="muted" role="status">Signing you in…</p>;
     return <AuthPage onLogin={(u) => { setUser(u); if (route === '/' || route.startsWith('/login')) go('/dashboard'); }} />;
   }
 
@@ -50,6 +101,9 @@ export function App() {
   else if (parts[0] === 'runs') page = <RunsPage />;
   else if (parts[0] === 'api-keys') page = <ApiKeysPage />;
   else if (parts[0] === 'credentials') page = <CredentialsPage />;
+  else if (parts[0] === 'team') page = <TeamPage me={user} />;
+  else if (parts[0] === 'audit') page = <AuditPage />;
+  else if (parts[0] === 'invitations' && parts[1]) page = <InvitationPage token={parts[1]} />;
   else page = <DashboardPage />;
 
   const link = (path: string, label: string) => (
@@ -57,26 +111,42 @@ export function App() {
       {label}
     </a>
   );
+  const role = current?.role;
   return (
+    <WorkspaceProvider value={state}>
     <div className="shell">
       <header>
         <a href="#/dashboard" className="brand">KiKonect</a>
+        <label className="switcher">
+          <span className="visually-hidden">Workspace</span>
+          <select
+            name="workspace"
+            aria-label="Workspace"
+            value={current?.id ?? ''}
+            onChange={(e) => state.switchTo(Number(e.target.value))}
+          >
+            {all.map((w) => <option key={w.id} value={w.id}>{w.name} ({w.role})</option>)}
+          </select>
+        </label>
         <nav aria-label="Main">
           {link('/dashboard', 'Dashboard')}
           {link('/workflows', 'Workflows')}
           {link('/runs', 'Runs')}
           {link('/credentials', 'Credentials')}
-          {link('/api-keys', 'API keys')}
+          {atLeast(role, 'admin') && link('/api-keys', 'API keys')}
+          {link('/team', 'Team')}
+          {atLeast(role, 'admin') && link('/audit', 'Audit')}
         </nav>
         <button
           type="button"
           className="secondary"
-          onClick={() => api.logout().finally(() => { setToken(null); setUser(null); go('/'); })}
+          onClick={() => api.logout().finally(() => { setToken(null); setWorkspace(null); setWorkspaceId(null); queryClient.clear(); setUser(null); go('/'); })}
         >
           Log out
         </button>
       </header>
-      <main>{page}</main>
+      <main key={current?.id ?? 0}>{current || !workspaces.isPending ? page : null}</main>
     </div>
+    </WorkspaceProvider>
   );
 }

@@ -40,11 +40,49 @@ export type Stats = Schemas['Stats'];
 export type ApiKey = Schemas['ApiKey'] & { key?: string };
 export type SchedulePreview = Schemas['SchedulePreview'];
 export type Credential = Schemas['Credential'];
+export type Workspace = Schemas['Workspace'];
+export type Member = Schemas['Member'];
+export type Invitation = Schemas['Invitation'];
+export type InvitationCreated = Schemas['InvitationCreated'];
+export type AuditEntry = Schemas['AuditEntry'];
+export type Role = Schemas['Role'];
 export type Page<T> = { items: T[]; next_cursor: string | null };
+
+/** Roles from least to most: a role may do everything the ones before it may. */
+export const ROLES: Role[] = ['viewer', 'editor', 'admin', 'owner'];
+export function atLeast(role: Role | null | undefined, needed: Role): boolean {
+  return role != null && ROLES.indexOf(role) >= ROLES.indexOf(needed);
+}
 export { runStatusValues as RUN_STATUSES, triggerTypeValues as TRIGGER_TYPES } from './api-types';
 
 let token: string | null = null;
 let onUnauthorized: () => void = () => {};
+// The workspace every request acts in (the KiKonect-Workspace header); null: the personal workspace. Not a secret,
+// so it is remembered across reloads.
+let workspace: number | null = readWorkspace();
+
+function readWorkspace(): number | null {
+  try {
+    const saved = Number(window.localStorage.getItem('kikonect.workspace'));
+    return Number.isInteger(saved) && saved > 0 ? saved : null;
+  } catch {
+    return null;
+  }
+}
+
+export function setWorkspace(id: number | null) {
+  workspace = id;
+  try {
+    if (id === null) window.localStorage.removeItem('kikonect.workspace');
+    else window.localStorage.setItem('kikonect.workspace', String(id));
+  } catch {
+    // storage unavailable: the choice lasts until the reload
+  }
+}
+
+export function currentWorkspaceId(): number | null {
+  return workspace;
+}
 
 export function setToken(value: string | null) {
   token = value;
@@ -61,6 +99,7 @@ export function whenUnauthorized(handler: () => void) {
 export async function request<T>(method: string, path: string, body?: unknown, fetcher: typeof fetch = fetch): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (token) headers.Authorization = `Bearer ${token}`;
+  if (workspace !== null) headers['KiKonect-Workspace'] = String(workspace);
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const response = await fetcher(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (response.ok && method !== 'GET') changed();
@@ -105,6 +144,22 @@ export const api = {
   apiKeys: () => request<{ items: ApiKey[] }>('GET', '/api-keys'),
   createApiKey: (b: { name: string; scope?: 'read' | 'trigger' | 'write' | 'admin'; expires_at?: string }) => request<ApiKey>('POST', '/api-keys', b),
   deleteApiKey: (id: number) => request<void>('DELETE', `/api-keys/${id}`),
+  ssoProviders: () => request<{ items: { id: string; name: string; start_url: string }[] }>('GET', '/sso'),
+  workspaces: () => request<{ items: Workspace[] }>('GET', '/workspaces'),
+  createWorkspace: (name: string) => request<Workspace>('POST', '/workspaces', { name }),
+  workspace: () => request<Workspace>('GET', '/workspace'),
+  updateWorkspace: (b: { name?: string; require_sso?: boolean }) => request<Workspace>('PATCH', '/workspace', b),
+  deleteWorkspace: () => request<void>('DELETE', '/workspace'),
+  transferWorkspace: (userId: number) => request<void>('POST', '/workspace/transfer', { user_id: userId }),
+  members: () => request<{ items: Member[] }>('GET', '/members'),
+  setRole: (userId: number, role: Role) => request<Member>('PATCH', `/members/${userId}`, { role }),
+  removeMember: (userId: number) => request<void>('DELETE', `/members/${userId}`),
+  invitations: () => request<{ items: Invitation[] }>('GET', '/invitations'),
+  invite: (b: { email: string; role: Role }) => request<InvitationCreated>('POST', '/invitations', b),
+  revokeInvitation: (id: number) => request<void>('DELETE', `/invitations/${id}`),
+  acceptInvitation: (token: string) => request<Workspace>('POST', '/invitations/accept', { token }),
+  audit: (params: { actor?: string; action?: string; object?: string; from?: string; to?: string; cursor?: string; limit?: number } = {}) =>
+    request<Page<AuditEntry>>('GET', '/audit' + q(params)),
   credentials: () => request<{ items: Credential[] }>('GET', '/credentials'),
   createCredential: (b: Record<string, string>) => request<Credential>('POST', '/credentials', b),
   replaceCredential: (id: number, b: Record<string, string>) => request<Credential>('PUT', `/credentials/${id}`, b),

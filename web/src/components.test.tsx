@@ -66,3 +66,20 @@ describe('the credentials page', () => {
     expect(credentialBody('header', { header_name: 'X-Api-Key', value: 'v' })).toEqual({ header_name: 'X-Api-Key', value: 'v' });
   });
 });
+
+describe('roles and the audit log', () => {
+  it('ranks roles so that each includes the ones below it', async () => {
+    const { atLeast } = await import('./api');
+    expect(atLeast('owner', 'admin')).toBe(true);
+    expect(atLeast('editor', 'editor')).toBe(true);
+    expect(atLeast('viewer', 'editor')).toBe(false);
+    expect(atLeast(undefined, 'viewer')).toBe(false);
+  });
+
+  it('writes what changed as before → after, and secrets as [changed]', async () => {
+    const { describeChanges } = await import('./pages/AuditPage');
+    expect(describeChanges({ name: { before: 'a', after: 'b' }, signing_secret: '[changed]' })).toBe('name: a → b; signing_secret: [changed]');
+    expect(describeChanges({ role: { after: 'viewer' } })).toBe('role: — → viewer');
+    expect(describeChanges(null)).toBe('');
+  });
+});

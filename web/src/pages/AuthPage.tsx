@@ -1,4 +1,4 @@
-import { FormEvent, useState } from 'react';
+import { FormEvent, useEffect, useState } from 'react';
 import { api, ApiError, setToken, User } from '../api';
 import { Field } from '../ui';
 
@@ -8,6 +8,13 @@ export function AuthPage({ onLogin }: { onLogin: (user: User) => void }) {
   const [form, setForm] = useState({ email: '', password: '', firstname: '', lastname: '' });
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
+  const [providers, setProviders] = useState<{ id: string; name: string; start_url: string }[]>([]);
+  useEffect(() => {
+    api.ssoProviders().then((p) => setProviders(p.items), () => setProviders([]));
+  }, []);
+  const hash = window.location.hash;
+  const ssoError = hash.startsWith('#/login?') ? new URLSearchParams(hash.slice('#/login?'.length)).get('sso_error') : null;
+  const invitation = hash.startsWith('#/invitations/');
   const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
 
   async function submit(e: FormEvent) {
@@ -31,6 +38,15 @@ export function AuthPage({ onLogin }: { onLogin: (user: User) => void }) {
     <div className="auth">
       <h1>KiKonect</h1>
       <p className="muted">When this happens, POST it there — reliably.</p>
+      {invitation && <p className="note">Sign in (or create an account with the invited address) to accept your invitation.</p>}
+      {ssoError && <p className="error" role="alert">Single sign-on failed: {ssoError}</p>}
+      {providers.length > 0 && (
+        <div className="sso" aria-label="Single sign-on">
+          {providers.map((p) => (
+            <a key={p.id} className="button" href={p.start_url}>Sign in with {p.name}</a>
+          ))}
+        </div>
+      )}
       <form onSubmit={submit} aria-label={mode === 'login' ? 'Log in' : 'Create account'}>
         <h2>{mode === 'login' ? 'Log in' : 'Create an account'}</h2>
         <Field label="Email" error={fieldError('email')}>

@@ -1,3 +1,4 @@
+import { useCan } from '../workspace';
 import { FormEvent, useState } from 'react';
 import { api, ApiError, Credential } from '../api';
 import { useLive } from '../query';
@@ -32,6 +33,7 @@ export function credentialBody(type: string, values: Record<string, string>): Re
 
 /** Credentials for steps: created and replaced here; their secrets are never shown back. */
 export function CredentialsPage() {
+  const canAdmin = useCan('admin');
   const { data, error, reload } = useLive(['credentials'], () => api.credentials(), 10000);
   const [name, setName] = useState('');
   const [type, setType] = useState('header');
@@ -78,7 +80,7 @@ export function CredentialsPage() {
     <section>
       <h1>Credentials</h1>
       <p className="muted">A step names a credential ("credential": "erp-api"); it is added to the request when it is sent. Secrets are encrypted at rest and never shown again.</p>
-      <form onSubmit={submit} className="card" aria-label={replacing ? 'Replace credential' : 'New credential'}>
+      {canAdmin && <form onSubmit={submit} className="card" aria-label={replacing ? 'Replace credential' : 'New credential'}>
         {replacing ? (
           <p>Replacing <strong>{replacing.name}</strong> ({CREDENTIAL_TYPES[replacing.type]?.label}): type every field again.</p>
         ) : (
@@ -110,7 +112,7 @@ export function CredentialsPage() {
           <button type="submit" disabled={busy}>{replacing ? 'Replace' : 'Create credential'}</button>
           {replacing && <button type="button" className="secondary" onClick={() => { setReplacing(null); setValues({}); }}>Cancel</button>}
         </div>
-      </form>
+      </form>}
       <ErrorNote error={error ?? listError} />
       {!data && !error && <Loading />}
       {data && data.items.length === 0 && <Empty>No credentials.</Empty>}
@@ -126,8 +128,10 @@ export function CredentialsPage() {
                 <td data-label="Used by">{(c.used_by ?? []).map((w) => <a key={w.id} href={`#/workflows/${w.id}`}>{w.name}</a>)}</td>
                 <td data-label="Last used">{when(c.last_used_at)}</td>
                 <td>
+                  {canAdmin && (<>
                   <button type="button" className="secondary" onClick={() => { setReplacing(c); setValues({}); }}>Replace</button>{' '}
                   <button type="button" className="danger" onClick={() => remove(c)}>Delete</button>
+                  </>)}
                 </td>
               </tr>
             ))}

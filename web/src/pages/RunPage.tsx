@@ -1,3 +1,4 @@
+import { useCan } from '../workspace';
 import { useState } from 'react';
 import { api, ApiError } from '../api';
 import { go } from '../App';
@@ -6,6 +7,7 @@ import { ErrorNote, Field, Loading, StatusBadge, when } from '../ui';
 
 /** One run: its payload and the timeline of its attempts; replay as is or with an edited payload; cancel. */
 export function RunPage({ id }: { id: number }) {
+  const canEdit = useCan('editor');
   const { data: run, error, reload } = useLive(['run', id], () => api.run(id), 2000);
   const [editing, setEditing] = useState(false);
   const [payload, setPayload] = useState('');
@@ -50,7 +52,7 @@ export function RunPage({ id }: { id: number }) {
         {run.error && (<><dt>Error</dt><dd className="error">{run.error}</dd></>)}
       </dl>
       <ErrorNote error={actionError} />
-      <div className="actions">
+      {canEdit && <div className="actions">
         <button type="button" onClick={() => replay(false)}>Replay</button>
         <button type="button" className="secondary" onClick={() => { setEditing(!editing); setPayload(JSON.stringify(run.payload, null, 2)); }}>
           Replay with edited payload
@@ -58,7 +60,7 @@ export function RunPage({ id }: { id: number }) {
         {(run.status === 'pending' || run.status === 'retrying') && (
           <button type="button" className="danger" onClick={() => api.cancel(id).then(reload, setActionError)}>Cancel run</button>
         )}
-      </div>
+      </div>}
       {editing && (
         <div className="card">
           <Field label="Payload to send (JSON)" error={payloadError}>

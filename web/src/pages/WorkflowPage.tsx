@@ -1,3 +1,4 @@
+import { useCan } from '../workspace';
 import { useState } from 'react';
 import { api, ApiError } from '../api';
 import { go } from '../App';
@@ -8,6 +9,7 @@ import { RunsTable } from './RunsPage';
 
 /** One workflow: its webhook URL and curl example, secret, manual trigger, pause/resume, delete, and its runs. */
 export function WorkflowPage({ id }: { id: number }) {
+  const canEdit = useCan('editor');
   const { data: w, error, reload } = useLive(['workflow', id], () => api.workflow(id), 5000);
   const [secret, setSecret] = useState<string | undefined>(() => sessionSecret.get(id));
   const [revealed, setRevealed] = useState(false);
@@ -46,7 +48,7 @@ export function WorkflowPage({ id }: { id: number }) {
     <section>
       <div className="title-row">
         <h1>{w.name}</h1>
-        <a className="button secondary" href={`#/workflows/${id}/edit`}>Edit</a>
+        {canEdit && <a className="button secondary" href={`#/workflows/${id}/edit`}>Edit</a>}
       </div>
       <dl className="facts">
         <dt>Trigger</dt><dd>{w.trigger_type}{w.trigger_type === 'cron' ? ` — ${String(w.trigger_config.expression)} (${String(w.trigger_config.timezone)})` : ''}{w.trigger_type === 'interval' ? ` — every ${String(w.trigger_config.interval_minutes)} min` : ''}</dd>
@@ -74,12 +76,15 @@ export function WorkflowPage({ id }: { id: number }) {
           </div>
           <p className="muted">Try it:</p>
           <div className="copy-row"><code className="mono">{curl}</code><CopyButton text={curl} label="Copy curl" /></div>
-          <button type="button" className="secondary" onClick={() => confirmed('The current URL stops working at once. Rotate?') && act(() => api.rotateToken(id), 'New webhook URL issued.')}>
-            New URL
-          </button>
+          {canEdit && (
+            <button type="button" className="secondary" onClick={() => confirmed('The current URL stops working at once. Rotate?') && act(() => api.rotateToken(id), 'New webhook URL issued.')}>
+              New URL
+            </button>
+          )}
         </div>
       )}
 
+      {canEdit && (<>
       <div className="card">
         <h2>Signing secret</h2>
         <p className="muted">Deliveries carry Standard Webhooks signatures made with this secret.</p>
@@ -123,6 +128,7 @@ export function WorkflowPage({ id }: { id: number }) {
           </button>
         </div>
       </div>
+      </>)}
 
       <h2>Runs</h2>
       <RunsTable workflowId={id} />

@@ -1,3 +1,4 @@
+import { useCan } from '../workspace';
 import { useState } from 'react';
 import { api, Stats, Workflow } from '../api';
 import { useLive } from '../query';
@@ -12,6 +13,7 @@ export function successRate(w: Workflow, stats: Stats | undefined): string {
 
 /** The workflow list: trigger, state, next run, last run and the success rate of the last 24 hours. */
 export function WorkflowsPage() {
+  const canEdit = useCan('editor');
   const [type, setType] = useState('');
   const list = useLive(['workflows', type], () => api.workflows({ trigger_type: type || undefined, limit: 100 }), 5000);
   const stats = useLive(['stats'], () => api.stats(), 10_000);
@@ -22,7 +24,7 @@ export function WorkflowsPage() {
     <section>
       <div className="title-row">
         <h1>Workflows</h1>
-        <a className="button" href="#/workflows/new">New workflow</a>
+        {canEdit && <a className="button" href="#/workflows/new">New workflow</a>}
       </div>
       <label className="inline">
         Trigger{' '}
