@@ -1,6 +1,8 @@
 // End-to-end: the real app (the packaged jar, embedded PostgreSQL) and a local sink, driven through Debian's
 // Chromium with playwright-core: register -> create a webhook workflow -> POST to its hook -> the run appears as
-// succeeded without a reload -> open its attempts -> replay it. Screenshots of the main pages at desktop and
+// succeeded without a reload -> open its attempts -> replay it -> a team workspace, an invitation, the audit log ->
+// single sign-on through a real OpenID provider (mock-oauth2-server) -> accept the invitation as a viewer, whose
+// pages hide what a viewer may not do. Screenshots of the main pages at desktop and
 // phone widths go to web/e2e/screenshots/. Any console error fails the run.
 import { chromium } from 'playwright-core';
 import { execSync, spawn } from 'node:child_process';

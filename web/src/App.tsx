@@ -63,21 +63,23 @@ export function App() {
   const current = all.find((w) => w.id === workspaceId) ?? all.find((w) => w.personal) ?? null;
   useEffect(() => {
     // a remembered workspace the user no longer belongs to: back to the personal one
-    if (workspaces.data && workspaceId !== null && !all.some((w) => w.id === workspaceId)) {
+    if (workspaces.data && !workspaces.isFetching && workspaceId !== null && !all.some((w) => w.id === workspaceId)) {
       setWorkspace(null);
       setWorkspaceId(null);
     }
-  }, [workspaces.data, workspaceId, all]);
+  }, [workspaces.data, workspaces.isFetching, workspaceId, all]);
   const state: WorkspaceState = useMemo(
     () => ({
       current,
       all,
       switchTo: (id: number) => {
-        setWorkspace(id);
-        setWorkspaceId(id);
-        queryClient.removeQueries({ predicate: (q) => q.queryKey[0] !== 'workspaces' });
-        void workspaces.refetch();
-        go('/dashboard');
+        // the list first (a workspace just made or joined is not in it yet), then the switch
+        void workspaces.refetch().then(() => {
+          setWorkspace(id);
+          setWorkspaceId(id);
+          queryClient.removeQueries({ predicate: (q) => q.queryKey[0] !== 'workspaces' });
+          go('/dashboard');
+        });
       },
       refresh: () => {
         void workspaces.refetch();
@@ -140,7 +142,18 @@ export function App() {
         <button
           type="button"
           className="secondary"
-          onClick={() => api.logout().finally(() => { setToken(null); setWorkspace(null); setWorkspaceId(null); queryClient.clear(); setUser(null); go('/'); })}
+          onClick={() => {
+            // the request carries the token; everything else forgets it at once, so that no poll goes out with a
+            // token that is being revoked
+            const out = api.logout();
+            setToken(null);
+            setWorkspace(null);
+            setWorkspaceId(null);
+            queryClient.clear();
+            setUser(null);
+            go('/');
+            out.catch(() => {});
+          }}
         >
           Log out
         </button>

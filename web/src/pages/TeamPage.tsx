@@ -70,7 +70,7 @@ export function TeamPage({ me }: { me: User }) {
                 </td>
                 <td data-label="Joined">{when(m.joined_at)}</td>
                 <td>
-                  {m.user_id === me.id && !current.personal && (
+                  {m.user_id === me.id && !current.personal && (m.role !== 'owner' || members.data!.items.filter((o) => o.role === 'owner').length > 1) && (
                     <button type="button" className="secondary" disabled={busy} onClick={() => confirmed(`Leave ${current.name}?`) && act(() => api.removeMember(me.id), () => { refresh(); })}>
                       Leave
                     </button>
@@ -118,7 +118,7 @@ export function TeamPage({ me }: { me: User }) {
           {invited && (
             <div className="note" role="status">
               <p>
-                {invited.mailed ? `Mailed to ${invited.email}.` : `Send this link to ${invited.email}`} It works once, until {when(invited.expires_at)}.
+                {invited.mailed ? `Mailed to ${invited.email}.` : `Send this link to ${invited.email}.`} It works once, until {when(invited.expires_at)}.
               </p>
               <div className="copy-row"><code className="mono">{invited.link}</code><CopyButton text={invited.link} /></div>
             </div>
