@@ -119,6 +119,9 @@ class Workspaces {
    * owner needs an owner. The last owner cannot be demoted.
    */
   WorkspaceStore.Member setRole(Caller caller, long userId, Map<String, Object> body) {
+    if (!store.isMember(caller.workspaceId(), userId)) { // the object first, as for every route: 404 before 400
+      throw new DomainException.NotFound("Member " + userId);
+    }
     Fields fields = Fields.of(body);
     String wire = fields.string("role", true, 1, 20);
     Role role = wire == null ? null : Role.parse(wire).orElse(null);

@@ -104,8 +104,27 @@ class RoleMatrixTest extends ApiTest {
           violations.add(op.method() + " " + op.path() + " as a stranger: " + stranger404.status() + " (wanted 404 for the workspace)");
         }
       }
+      // Workspace against workspace: the owner of both, in their personal workspace, names the team's objects; every
+      // route with an object in its path answers 404 (objects are scoped by workspace, not by who asks).
+      Api personal = api.in(api.personalWorkspace(owner));
+      int crossed = 0;
+      for (Operation op : operations()) {
+        if (op.role().equals("none") || op.role().equals("user") || !op.path().contains("{")) {
+          continue;
+        }
+        String path = path(op.path(), workflow, run, credential, target.id(), false);
+        Api.Response response = personal.send(op.method(), path, owner.token(), "application/json", body(op));
+        crossed++;
+        if (response.status() != 404) {
+          violations.add(op.method() + " " + path + " from another workspace: " + response.status() + " (wanted 404)");
+        }
+      }
       assertThat(violations).isEmpty();
       assertThat(checked).isGreaterThan(180);
+      assertThat(crossed).isGreaterThan(15);
+      // and nothing was touched by those attempts
+      assertThat(teamApi.get("/workflows/" + workflow, owner.token()).status()).isEqualTo(200);
+      assertThat(teamApi.get("/credentials/" + credential, owner.token()).status()).isEqualTo(200);
     }
   }
 
