@@ -145,7 +145,7 @@ public record KiKonectProperties(
    * @param perOwnerConcurrency deliveries of one owner in flight at once on this node; past it, claims pass that
    *     owner's jobs over for the next owner's (fair share: one owner's backlog or hanging receivers cannot hold
    *     every delivery slot)
-   * @param ownerConcurrency per-owner exceptions to {@code perOwnerConcurrency}, by user id:
+   * @param ownerConcurrency per-owner exceptions to {@code perOwnerConcurrency}, by workspace id (the owner of workflows):
    *     {@code kikonect.executor.owner-concurrency.42=1000}
    * @param perHostConcurrency deliveries to one receiver (host and port) in flight at once on this node; more wait their turn
    *     (up to a delivery timeout, then back to the queue without spending an attempt)
@@ -170,7 +170,7 @@ public record KiKonectProperties(
    *     by the workflow's misfire policy
    */
   /**
-   * Limits per owner, so that one account cannot fill the database or the scheduler. Past one: 429 problem+json
+   * Limits per owner (a workspace), so that one workspace cannot fill the database or the scheduler. Past one: 429 problem+json
    * naming the quota (a cron expression that fires too often: 400 naming the field).
    *
    * @param maxWorkflows workflows one user may have

@@ -49,7 +49,7 @@ public class Credentials {
     }
   }
 
-  /** Credentials one account may keep (each is a row and a line in every list). */
+  /** Credentials one workspace may keep (each is a row and a line in every list). */
   static final int MAX_PER_ACCOUNT = 1000;
 
   static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,99}");
@@ -90,7 +90,7 @@ public class Credentials {
     fields.throwIfInvalid();
     if (store.count(workspaceId) >= MAX_PER_ACCOUNT) {
       throw new DomainException.QuotaExceeded(
-          "credentials", "You have " + MAX_PER_ACCOUNT + " credentials, the most one account may have; delete some first.");
+          "credentials", "This workspace has " + MAX_PER_ACCOUNT + " credentials, the most one workspace may have; delete some first.");
     }
     long id = store.nextId();
     if (!store.insert(id, workspaceId, name, type.name(), json.writeValueAsString(values.shown()), seal(id, values.secret()), clock.instant())) {

@@ -9,7 +9,7 @@ import java.time.Duration;
 import org.springframework.stereotype.Component;
 
 /**
- * Runs one owner may start per minute on this node, by webhook, manual trigger or replay ({@code
+ * Runs one workspace (the owner of workflows) may start per minute on this node, by webhook, manual trigger or replay ({@code
  * kikonect.quotas.runs-per-minute}, default 60,000, a token bucket that holds a minute's worth; 0 turns it off).
  * Past it: 429 {@code quota-exceeded} naming the quota. Scheduled runs are bounded by the workflow quota and the
  * shortest cron interval instead. At most 100,000 buckets (Caffeine), each forgotten after an idle hour.

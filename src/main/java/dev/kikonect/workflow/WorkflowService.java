@@ -87,7 +87,7 @@ public class WorkflowService {
                 () ->
                     new DomainException.QuotaExceeded(
                         "kikonect.quotas.max-workflows",
-                        "You have " + quotas.maxWorkflows() + " workflows, the most one account may have; delete some first."));
+                        "This workspace has " + quotas.maxWorkflows() + " workflows, the most one workspace may have; delete some first."));
     return view(owned(workspaceId, id)).withSigningSecret(secret);
   }
 
