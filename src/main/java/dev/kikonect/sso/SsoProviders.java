@@ -44,6 +44,12 @@ class SsoProviders {
   private final PublicUrls urls;
   private final JsonMapper json;
   private final Map<String, Provider> loaded = new ConcurrentHashMap<>(); // at most one entry per configured provider
+  /**
+   * A provider that could not be reached is not asked again for 30 s (anyone may open /sso/{id}/start: without this,
+   * a flood of them while the provider is down would be a flood of requests to it).
+   */
+  private final Map<String, Long> downUntil = new ConcurrentHashMap<>(); // at most one entry per configured provider
+  private static final Duration DOWN = Duration.ofSeconds(30);
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(CONNECT).followRedirects(HttpClient.Redirect.NEVER).build();
 
   SsoProviders(KiKonectProperties properties, PublicUrls urls, JsonMapper json) {
@@ -73,9 +79,20 @@ class SsoProviders {
     if (known != null && System.nanoTime() - known.loadedAt() < KEEP.toNanos()) {
       return known;
     }
-    Provider fresh = discover(id, oidc);
-    loaded.put(id, fresh);
-    return fresh;
+    Long down = downUntil.get(id);
+    if (down != null && System.nanoTime() - down < 0) {
+      throw new DomainException.Unavailable(
+          "identity-provider-unreachable", "The identity provider " + name(id, oidc) + " could not be reached; try again later.", DOWN);
+    }
+    try {
+      Provider fresh = discover(id, oidc);
+      loaded.put(id, fresh);
+      downUntil.remove(id);
+      return fresh;
+    } catch (DomainException.Unavailable e) {
+      downUntil.put(id, System.nanoTime() + DOWN.toNanos());
+      throw e;
+    }
   }
 
   private Provider discover(String id, KiKonectProperties.Oidc oidc) {

@@ -30,8 +30,23 @@ class SsoTest extends ApiTest {
 
   static final MockOAuth2Server provider = new MockOAuth2Server();
 
+  /** A provider that is down: answers every discovery with 500, counting them. */
+  static final java.util.concurrent.atomic.AtomicInteger downAsked = new java.util.concurrent.atomic.AtomicInteger();
+  static final com.sun.net.httpserver.HttpServer down;
+
   static {
     provider.start();
+    try {
+      down = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    down.createContext("/", exchange -> {
+      downAsked.incrementAndGet();
+      exchange.sendResponseHeaders(500, -1);
+      exchange.close();
+    });
+    down.start();
   }
 
   @DynamicPropertySource
@@ -41,11 +56,24 @@ class SsoTest extends ApiTest {
     registry.add("kikonect.oidc.corp.client-id", () -> "kikonect");
     registry.add("kikonect.oidc.corp.client-secret", () -> "kikonect-secret");
     registry.add("kikonect.oidc.corp.allowed-domains", () -> "corp.example, example.com");
+    registry.add("kikonect.oidc.down.issuer-uri", () -> "http://127.0.0.1:" + down.getAddress().getPort() + "/realm");
+    registry.add("kikonect.oidc.down.client-id", () -> "kikonect");
   }
 
   @AfterAll
   static void stop() {
     provider.shutdown();
+    down.stop(0);
+  }
+
+  @Test
+  void a_provider_that_is_down_answers_503_and_is_not_asked_again_for_30_seconds() {
+    Api.Response first = api.get("/sso/down/start", null);
+    assertThat(first.status()).isEqualTo(503);
+    assertThat(first.json().path("detail").asString()).contains("could not be reached");
+    Api.Response second = api.get("/sso/down/start", null);
+    assertThat(second.status()).isEqualTo(503);
+    assertThat(downAsked.get()).isEqualTo(1);
   }
 
   private final HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
@@ -93,10 +121,12 @@ class SsoTest extends ApiTest {
 
   @Test
   void the_login_page_lists_the_configured_providers() {
-    JsonNode items = api.get("/sso", null).json().path("items");
-    assertThat(items).hasSize(1);
-    assertThat(items.get(0).path("name").asString()).isEqualTo("Corp ID");
-    assertThat(items.get(0).path("start_url").asString()).isEqualTo("/sso/corp/start");
+    Map<String, JsonNode> byId = new HashMap<>();
+    api.get("/sso", null).json().path("items").forEach(i -> byId.put(i.path("id").asString(), i));
+    assertThat(byId).containsOnlyKeys("corp", "down");
+    assertThat(byId.get("corp").path("name").asString()).isEqualTo("Corp ID");
+    assertThat(byId.get("corp").path("start_url").asString()).isEqualTo("/sso/corp/start");
+    assertThat(byId.get("down").path("name").asString()).as("the id when no name is set").isEqualTo("down");
     assertThat(api.get("/sso/nope/start", null).status()).isEqualTo(404);
   }
 
