@@ -60,12 +60,8 @@ class CredentialController {
   @ResponseStatus(HttpStatus.CREATED)
   @Scoped(Scope.ADMIN)
   Credential create(Caller caller, @RequestBody Map<String, Object> body) {
-    return transactions.execute(
-        tx -> {
-          Credential made = credentials.create(caller.workspaceId(), body);
-          audit.record(caller.actor(), "credential.created", "credential", made.id(), changes(null, made, true));
-          return made;
-        });
+    return credentials.create(
+        caller.workspaceId(), body, made -> audit.record(caller.actor(), "credential.created", "credential", made.id(), changes(null, made, true)));
   }
 
   @GetMapping("/credentials")
@@ -81,13 +77,8 @@ class CredentialController {
   @PutMapping("/credentials/{id}")
   @Scoped(Scope.ADMIN)
   Credential replace(Caller caller, @PathVariable long id, @RequestBody Map<String, Object> body) {
-    return transactions.execute(
-        tx -> {
-          Credential before = credentials.get(caller.workspaceId(), id);
-          Credential after = credentials.replace(caller.workspaceId(), id, body);
-          audit.record(caller.actor(), "credential.replaced", "credential", id, changes(before, after, true));
-          return after;
-        });
+    return credentials.replace(
+        caller.workspaceId(), id, body, (before, after) -> audit.record(caller.actor(), "credential.replaced", "credential", id, changes(before, after, true)));
   }
 
   @DeleteMapping("/credentials/{id}")

@@ -67,7 +67,12 @@ public class Credentials {
   private final JsonMapper json;
   private final Clock clock;
 
-  Credentials(CredentialStore store, MasterKeys keys, DeliveryTargets targets, JsonMapper json, Clock clock) {
+  private final org.springframework.transaction.support.TransactionTemplate transactions;
+
+  Credentials(
+      CredentialStore store, MasterKeys keys, DeliveryTargets targets, JsonMapper json, Clock clock,
+      org.springframework.transaction.support.TransactionTemplate transactions) {
+    this.transactions = transactions;
     this.store = store;
     this.keys = keys;
     this.targets = targets;
@@ -76,6 +81,11 @@ public class Credentials {
   }
 
   Credential create(long workspaceId, Map<String, Object> body) {
+    return create(workspaceId, body, made -> {});
+  }
+
+  /** Validates outside any transaction (token URLs are resolved), then stores and calls {@code alongside} in one. */
+  Credential create(long workspaceId, Map<String, Object> body, java.util.function.Consumer<Credential> alongside) {
     Fields fields = Fields.of(body);
     String name = fields.string("name", true, 1, 100);
     if (name != null && !NAME.matcher(name).matches()) {
@@ -93,10 +103,16 @@ public class Credentials {
           "credentials", "This workspace has " + MAX_PER_ACCOUNT + " credentials, the most one workspace may have; delete some first.");
     }
     long id = store.nextId();
-    if (!store.insert(id, workspaceId, name, type.name(), json.writeValueAsString(values.shown()), seal(id, values.secret()), clock.instant())) {
-      throw new DomainException.Conflict("credential-name-taken", "You already have a credential named '" + name + "'.");
-    }
-    return view(store.find(workspaceId, id).orElseThrow(), true);
+    MasterKeys.Sealed sealed = seal(id, values.secret());
+    return transactions.execute(
+        tx -> {
+          if (!store.insert(id, workspaceId, name, type.name(), json.writeValueAsString(values.shown()), sealed, clock.instant())) {
+            throw new DomainException.Conflict("credential-name-taken", "This workspace already has a credential named '" + name + "'.");
+          }
+          Credential made = view(store.find(workspaceId, id).orElseThrow(), true);
+          alongside.accept(made);
+          return made;
+        });
   }
 
   List<Credential> list(long workspaceId) {
@@ -109,6 +125,10 @@ public class Credentials {
 
   /** Replaces the fields (secret ones included) of a credential; its name and type stay. */
   Credential replace(long workspaceId, long id, Map<String, Object> body) {
+    return replace(workspaceId, id, body, (before, after) -> {});
+  }
+
+  Credential replace(long workspaceId, long id, Map<String, Object> body, java.util.function.BiConsumer<Credential, Credential> alongside) {
     CredentialStore.Row row = owned(workspaceId, id);
     Fields fields = Fields.of(body);
     if (body.containsKey("type") && !row.type().equals(body.get("type"))) {
@@ -119,8 +139,15 @@ public class Credentials {
     }
     Values values = values(fields, body, TYPES.get(row.type()), Set.of("name", "type"));
     fields.throwIfInvalid();
-    store.replace(workspaceId, id, json.writeValueAsString(values.shown()), seal(id, values.secret()), clock.instant());
-    return view(owned(workspaceId, id), true);
+    MasterKeys.Sealed sealed = seal(id, values.secret());
+    return transactions.execute(
+        tx -> {
+          Credential before = view(owned(workspaceId, id), true);
+          store.replace(workspaceId, id, json.writeValueAsString(values.shown()), sealed, clock.instant());
+          Credential after = view(owned(workspaceId, id), true);
+          alongside.accept(before, after);
+          return after;
+        });
   }
 
   void delete(long workspaceId, long id) {

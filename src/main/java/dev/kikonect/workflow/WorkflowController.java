@@ -63,12 +63,8 @@ class WorkflowController {
   @PostMapping("/workflows")
   @ResponseStatus(HttpStatus.CREATED)
   Workflow create(Caller caller, @RequestBody Map<String, Object> body) {
-    return transactions.execute(
-        tx -> {
-          Workflow created = workflows.create(caller.workspaceId(), body);
-          audit.record(caller.actor(), "workflow.created", "workflow", created.id(), changes(null, created));
-          return created;
-        });
+    return workflows.create(
+        caller.workspaceId(), body, created -> audit.record(caller.actor(), "workflow.created", "workflow", created.id(), changes(null, created)));
   }
 
   @GetMapping("/workflows")
@@ -89,13 +85,8 @@ class WorkflowController {
 
   @PatchMapping("/workflows/{id}")
   Workflow update(Caller caller, @PathVariable long id, @RequestBody Map<String, Object> body) {
-    return transactions.execute(
-        tx -> {
-          Workflow before = workflows.get(caller.workspaceId(), id);
-          Workflow after = workflows.update(caller.workspaceId(), id, body);
-          audit.record(caller.actor(), "workflow.updated", "workflow", id, changes(before, after));
-          return after;
-        });
+    return workflows.update(
+        caller.workspaceId(), id, body, (before, after) -> audit.record(caller.actor(), "workflow.updated", "workflow", id, changes(before, after)));
   }
 
   @DeleteMapping("/workflows/{id}")

@@ -39,8 +39,10 @@ public class WorkflowService {
   private final dev.kikonect.steps.Filters filters;
   private final dev.kikonect.credentials.Credentials credentials;
   private final dev.kikonect.KiKonectProperties.Quotas quotas;
+  private final org.springframework.transaction.support.TransactionTemplate transactions;
 
   WorkflowService(
+      org.springframework.transaction.support.TransactionTemplate transactions,
       WorkflowStore store,
       Clock clock,
       JsonMapper json,
@@ -49,6 +51,7 @@ public class WorkflowService {
       dev.kikonect.KiKonectProperties properties,
       dev.kikonect.steps.Filters filters,
       dev.kikonect.credentials.Credentials credentials) {
+    this.transactions = transactions;
     this.filters = filters;
     this.credentials = credentials;
     this.quotas = properties.quotas();
@@ -60,6 +63,14 @@ public class WorkflowService {
   }
 
   Workflow create(long workspaceId, Map<String, Object> body) {
+    return create(workspaceId, body, created -> {});
+  }
+
+  /**
+   * Validates (outside any transaction: URL checks resolve names), then stores the workflow and hands it to
+   * {@code alongside} (the audit entry) in one short transaction.
+   */
+  Workflow create(long workspaceId, Map<String, Object> body, java.util.function.Consumer<Workflow> alongside) {
     Fields fields = Fields.of(body);
     String name = fields.string("name", true, 1, 200);
     StepsChoice steps = steps(workspaceId, fields, body, true);
@@ -80,15 +91,20 @@ public class WorkflowService {
         new WorkflowStore.Settings(
             name, type, steps.actionUrl(), steps.json(), steps.tracked(), steps.readsRequest(), json.writeValueAsString(normalized),
             enabled == null || enabled, maxAttempts, misfire, overlap, onFailureUrl, filter);
-    long id =
-        store
-            .insert(workspaceId, settings, secret, next, now, quotas.maxWorkflows())
-            .orElseThrow(
-                () ->
-                    new DomainException.QuotaExceeded(
-                        "kikonect.quotas.max-workflows",
-                        "This workspace has " + quotas.maxWorkflows() + " workflows, the most one workspace may have; delete some first."));
-    return view(owned(workspaceId, id)).withSigningSecret(secret);
+    return transactions.execute(
+        tx -> {
+          long id =
+              store
+                  .insert(workspaceId, settings, secret, next, now, quotas.maxWorkflows())
+                  .orElseThrow(
+                      () ->
+                          new DomainException.QuotaExceeded(
+                              "kikonect.quotas.max-workflows",
+                              "This workspace has " + quotas.maxWorkflows() + " workflows, the most one workspace may have; delete some first."));
+          Workflow created = view(owned(workspaceId, id)).withSigningSecret(secret);
+          alongside.accept(created);
+          return created;
+        });
   }
 
   /**
@@ -97,6 +113,14 @@ public class WorkflowService {
    * scheduler treats it under the misfire policy (fire_once: once now; skip: not at all).
    */
   Workflow update(long workspaceId, long id, Map<String, Object> body) {
+    return update(workspaceId, id, body, (before, after) -> {});
+  }
+
+  /**
+   * Validates outside any transaction, then changes the workflow and hands before and after to {@code alongside}
+   * (the audit entry) in one short transaction; the optimistic check makes "before" exactly what was replaced.
+   */
+  Workflow update(long workspaceId, long id, Map<String, Object> body, java.util.function.BiConsumer<Workflow, Workflow> alongside) {
     StoredWorkflow current = owned(workspaceId, id);
     Fields fields = Fields.of(body);
     if (body.containsKey("trigger_type") && !current.triggerType().wire().equals(body.get("trigger_type"))) {
@@ -143,10 +167,17 @@ public class WorkflowService {
             steps == null ? current.steps() : steps.json(), steps == null ? tracked(current.steps()) : steps.tracked(),
             steps == null ? current.keepsRequest() : steps.readsRequest(), json.writeValueAsString(config), enabled, maxAttempts,
             misfire, overlap, onFailureUrl, filter);
-    if (!store.update(workspaceId, id, current.updatedAt(), settings, reschedule, next, now)) {
-      throw new DomainException.Conflict("concurrent-update", "Workflow " + id + " was changed by another request; read it again and retry.");
-    }
-    return view(owned(workspaceId, id));
+    boolean rescheduled = reschedule;
+    Instant nextRun = next;
+    return transactions.execute(
+        tx -> {
+          if (!store.update(workspaceId, id, current.updatedAt(), settings, rescheduled, nextRun, now)) {
+            throw new DomainException.Conflict("concurrent-update", "Workflow " + id + " was changed by another request; read it again and retry.");
+          }
+          Workflow after = view(owned(workspaceId, id));
+          alongside.accept(view(current), after);
+          return after;
+        });
   }
 
   void delete(long workspaceId, long id) {

@@ -42,6 +42,7 @@ class CredentialsTest extends ApiTest {
   @Autowired dev.kikonect.execution.DeliveryTargets targets;
   @Autowired JsonMapper json;
   @Autowired MasterKeys appKeys;
+  @Autowired org.springframework.transaction.support.TransactionTemplate transactions;
 
   private Api.User user;
 
@@ -280,7 +281,7 @@ class CredentialsTest extends ApiTest {
       MasterKeys rotated = keys(Map.of("secrets.master-key", other, "secrets.previous-master-keys", current));
       new SecretsAtRest(store, rotated).check();
       assertThat(store.keyIds()).containsExactly(rotated.currentId());
-      Credentials underNewKey = new Credentials(store, rotated, targets, json, Clock.systemUTC());
+      Credentials underNewKey = new Credentials(store, rotated, targets, json, Clock.systemUTC(), transactions);
       assertThat(underNewKey.open(api.personalWorkspace(user), "rotating").orElseThrow().secret()).containsEntry("value", "rotating-secret");
       // ... and back, so that this node (still on the first key) delivers with it.
       new SecretsAtRest(store, keys(Map.of("secrets.master-key", current, "secrets.previous-master-keys", other))).check();
