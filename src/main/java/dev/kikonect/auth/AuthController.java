@@ -16,10 +16,42 @@ class AuthController {
   private final AuthService auth;
 
   private final AccountThrottle throttle;
+  private final SessionCookie cookie;
+  private final java.time.Clock clock;
 
-  AuthController(AuthService auth, AccountThrottle throttle) {
+  AuthController(AuthService auth, AccountThrottle throttle, SessionCookie cookie, java.time.Clock clock) {
     this.auth = auth;
     this.throttle = throttle;
+    this.cookie = cookie;
+    this.clock = clock;
+  }
+
+  /** What the web app gets on signing in: the user and when the session ends; the token only in the cookie. */
+  record CookieSession(User user, java.time.Instant expiresAt) {}
+
+  /**
+   * Signs in the browser way: the session token goes into an HttpOnly cookie (see {@link SessionCookie}), never into
+   * the answer, so the web app stays signed in across reloads and tabs without any script holding the token.
+   */
+  @PublicEndpoint
+  @PostMapping("/session")
+  CookieSession startSession(
+      @RequestBody Map<String, Object> body, jakarta.servlet.http.HttpServletRequest request, jakarta.servlet.http.HttpServletResponse response) {
+    Session session = auth.login(body, request.getRemoteAddr());
+    cookie.set(request, response, session.token(), session.expiresAt(), clock.instant());
+    return new CookieSession(session.user(), session.expiresAt());
+  }
+
+  /** Signs the browser out: the session ends on the server and the cookie is cleared. */
+  @UserLevel
+  @Scoped(Scope.READ)
+  @org.springframework.web.bind.annotation.DeleteMapping("/session")
+  @ResponseStatus(HttpStatus.NO_CONTENT)
+  void endSession(Caller caller, jakarta.servlet.http.HttpServletRequest request, jakarta.servlet.http.HttpServletResponse response) {
+    if (!caller.isApiKey()) {
+      auth.logout(caller.token());
+    }
+    cookie.clear(request, response);
   }
 
   @PublicEndpoint

@@ -48,10 +48,22 @@ class AuthInterceptor implements HandlerInterceptor, HandlerMethodArgumentResolv
       return true;
     }
     String header = request.getHeader("Authorization");
-    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+    String token;
+    if (header != null && header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      token = header.substring(7).strip();
+    } else if ((token = SessionCookie.read(request)) != null) {
+      // signed in by the browser's cookie: a change must carry the header no other site can send
+      String verb = request.getMethod();
+      if (!("GET".equals(verb) || "HEAD".equals(verb) || "OPTIONS".equals(verb))
+          && !SessionCookie.CSRF_VALUE.equals(request.getHeader(SessionCookie.CSRF_HEADER))) {
+        throw new DomainException.Forbidden(
+            "csrf-header-missing",
+            "A request signed in by the session cookie that changes something must carry '" + SessionCookie.CSRF_HEADER + ": "
+                + SessionCookie.CSRF_VALUE + "' (or use an Authorization: Bearer token).");
+      }
+    } else {
       throw new DomainException.NotAuthenticated("This endpoint needs an 'Authorization: Bearer <token>' header; get a token from POST /login.");
     }
-    String token = header.substring(7).strip();
     AuthService.Authenticated found =
         auth.authenticate(token)
             .orElseThrow(() -> new DomainException.NotAuthenticated("The token is invalid, expired or revoked; log in again."));

@@ -51,8 +51,8 @@ import tools.jackson.databind.json.JsonMapper;
  * on the server, so any node can take the callback). {@code GET /sso/{id}/callback} checks the state, exchanges the
  * code (Spring Security's token client), validates the ID token (signature by the provider's keys, issuer, audience,
  * times, nonce), takes the verified email (in an allowed domain), finds or creates the user, opens a session (method
- * sso, audited) and sends the browser to the web app with the token in the URL fragment (never sent to a server; the
- * app removes it from the address bar at once). Failures go back to the login page with the reason.
+ * sso, audited) in the web app's session cookie and sends the browser to the app. Failures go back to the login
+ * page with the reason.
  */
 @RestController
 @PublicEndpoint
@@ -67,7 +67,10 @@ class SsoController {
   private final JsonMapper json;
   private final RestClientAuthorizationCodeTokenResponseClient tokens = new RestClientAuthorizationCodeTokenResponseClient();
 
-  SsoController(SsoProviders providers, AuthService auth, PublicUrls urls, JsonMapper json) {
+  private final dev.kikonect.auth.SessionCookie sessionCookie;
+
+  SsoController(SsoProviders providers, AuthService auth, PublicUrls urls, JsonMapper json, dev.kikonect.auth.SessionCookie sessionCookie) {
+    this.sessionCookie = sessionCookie;
     this.providers = providers;
     this.auth = auth;
     this.urls = urls;
@@ -155,7 +158,8 @@ class SsoController {
     response.addHeader("Set-Cookie", ResponseCookie.from(COOKIE, "").path("/sso/").maxAge(0).httpOnly(true).sameSite("Lax").build().toString());
     try {
       Session session = signIn(id, code, state, error, errorDescription, flow(request), request.getRemoteAddr());
-      response.sendRedirect(urls.base() + "/app/#/sso/" + session.token());
+      sessionCookie.set(request, response, session.token(), session.expiresAt(), java.time.Instant.now());
+      response.sendRedirect(urls.base() + "/app/#/dashboard");
     } catch (Refused e) {
       log.info("Single sign-on through {} refused: {}", id, e.getMessage());
       response.sendRedirect(urls.base() + "/app/#/login?sso_error=" + URLEncoder.encode(e.getMessage(), StandardCharsets.UTF_8));

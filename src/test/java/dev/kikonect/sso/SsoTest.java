@@ -89,7 +89,7 @@ class SsoTest extends ApiTest {
   }
 
   /** Where the browser ends up after start, provider and callback; {@code tamper} changes the state on the way. */
-  private String signIn(boolean tamper) throws Exception {
+  private HttpResponse<String> signIn(boolean tamper) throws Exception {
     HttpResponse<String> start = http.send(HttpRequest.newBuilder(URI.create(api.base() + "/sso/corp/start")).build(), HttpResponse.BodyHandlers.ofString());
     assertThat(start.statusCode()).isEqualTo(302);
     String cookie = start.headers().firstValue("Set-Cookie").orElseThrow();
@@ -106,15 +106,21 @@ class SsoTest extends ApiTest {
     HttpResponse<String> done =
         http.send(HttpRequest.newBuilder(URI.create(callback)).header("Cookie", cookie.substring(0, cookie.indexOf(';'))).build(), HttpResponse.BodyHandlers.ofString());
     assertThat(done.statusCode()).isEqualTo(302);
-    return done.headers().firstValue("Location").orElseThrow();
+    return done;
   }
 
-  private static String token(String landing) {
-    assertThat(landing).contains("/app/#/sso/");
-    return landing.substring(landing.indexOf("/app/#/sso/") + "/app/#/sso/".length());
+  /** The session the callback opened: the web app's cookie (its token also works as a Bearer token). */
+  private String token(HttpResponse<String> done) {
+    assertThat(done.headers().firstValue("Location").orElseThrow()).isEqualTo(api.base() + "/app/#/dashboard");
+    String cookie =
+        done.headers().allValues("Set-Cookie").stream().filter(c -> c.startsWith("kikonect_session=")).findFirst().orElseThrow();
+    assertThat(cookie).contains("HttpOnly").contains("SameSite=Strict");
+    return cookie.substring("kikonect_session=".length(), cookie.indexOf(';'));
   }
 
-  private static String error(String landing) {
+  private static String error(HttpResponse<String> done) {
+    assertThat(done.headers().allValues("Set-Cookie")).noneMatch(c -> c.startsWith("kikonect_session=kks_"));
+    String landing = done.headers().firstValue("Location").orElseThrow();
     assertThat(landing).contains("/app/#/login?sso_error=");
     return URLDecoder.decode(landing.substring(landing.indexOf("sso_error=") + 10), StandardCharsets.UTF_8);
   }
@@ -175,6 +181,6 @@ class SsoTest extends ApiTest {
     // a callback without the cookie (another browser, or an attacker's link)
     HttpResponse<String> bare =
         http.send(HttpRequest.newBuilder(URI.create(api.base() + "/sso/corp/callback?code=x&state=y")).build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(error(bare.headers().firstValue("Location").orElseThrow())).contains("start it again");
+    assertThat(error(bare)).contains("start it again");
   }
 }
