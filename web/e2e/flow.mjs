@@ -103,7 +103,8 @@ try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   const page = await context.newPage();
   // Only KiKonect's own pages count (the provider's login page is not ours).
-  page.on('console', (m) => m.type() === 'error' && page.url().startsWith(base) && consoleErrors.push(m.text()));
+  let expect401 = false; // while a test ends the session on purpose
+  page.on('console', (m) => m.type() === 'error' && page.url().startsWith(base) && !(expect401 && m.text().includes('401')) && consoleErrors.push(m.text()));
   page.on('pageerror', (e) => consoleErrors.push(e.message));
   const shoot = async (name) => {
     const size = page.viewportSize();
@@ -115,7 +116,8 @@ try {
   await page.getByRole('heading', { name: 'Log in' }).waitFor();
   await shoot('login');
   await page.getByRole('button', { name: /Create one/ }).click();
-  await page.getByLabel('Email').fill(`e2e-${Date.now()}@example.com`);
+  const email = `e2e-${Date.now()}@example.com`;
+  await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill('correct horse battery');
   await page.getByLabel('First name').fill('Ada');
   await page.getByLabel('Last name').fill('Lovelace');
@@ -132,6 +134,13 @@ try {
   const hookUrl = (await page.getByTestId('webhook-url').textContent()).trim();
   await page.getByTestId('secret').waitFor();
   await shoot('workflow');
+
+  step('reload: still signed in, on the same page (the session is an HttpOnly cookie)');
+  const before = page.url();
+  await page.reload();
+  await page.getByTestId('webhook-url').waitFor();
+  if (page.url() !== before) throw new Error(`a reload moved from ${before} to ${page.url()}`);
+  if ((await context.cookies()).find((c) => c.name === 'kikonect_session')?.httpOnly !== true) throw new Error('no HttpOnly session cookie');
 
   step('POST to its hook; the run must appear as succeeded without a reload');
   const accepted = await fetch(hookUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"order": 42}' });
@@ -153,6 +162,18 @@ try {
   await page.getByText(/replay of #/).waitFor();
   await page.locator('.badge.status-succeeded').waitFor({ timeout: 20_000 });
   if (received.length !== 2) throw new Error(`expected 2 deliveries after the replay, got ${received.length}`);
+
+  step('a session that ends says so, and signing in again comes back to the same page');
+  expect401 = true;
+  await context.clearCookies();
+  await page.getByRole('link', { name: 'Runs' }).click();
+  await page.getByText('Your session ended, sign in again.').waitFor();
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByTestId('runs').waitFor();
+  if (!page.url().endsWith('#/runs')) throw new Error(`not back on the runs page: ${page.url()}`);
+  expect401 = false;
 
   step('the other pages');
   await page.getByRole('link', { name: 'Runs' }).click();

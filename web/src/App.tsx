@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { api, atLeast, currentWorkspaceId, setToken, setWorkspace, User, whenUnauthorized } from './api';
+import { api, atLeast, currentWorkspaceId, setSignedIn, setWorkspace, User, whenUnauthorized } from './api';
 import { queryClient } from './query';
 import { WorkspaceProvider, WorkspaceState } from './workspace';
 import { TeamPage } from './pages/TeamPage';
@@ -34,29 +34,43 @@ export function go(path: string) {
 export function App() {
   const route = useRoute();
   const [user, setUser] = useState<User | null>(null);
+  // null while asking the server whether the session cookie still holds a session
+  const [checked, setChecked] = useState(false);
+  const [ended, setEnded] = useState<string | null>(null);
   const [workspaceId, setWorkspaceId] = useState<number | null>(currentWorkspaceId());
 
+  // A session ended under us (expired, signed out elsewhere): say so, and come back here after signing in again.
   useEffect(() => {
     whenUnauthorized(() => {
-      setToken(null);
-      setWorkspace(null);
-      setWorkspaceId(null);
+      setSignedIn(false);
+      queryClient.clear();
+      setEnded(window.location.hash.slice(1) || '/dashboard');
       setUser(null);
     });
   }, []);
 
-  // Back from single sign-on: the session token is in the fragment. Take it, and take it out of the address bar
-  // and the history at once.
+  // A reload or a new tab: the cookie may still hold a session.
   useEffect(() => {
-    if (!route.startsWith('/sso/')) return;
-    const token = route.slice('/sso/'.length);
-    window.history.replaceState(null, '', window.location.pathname + '#/dashboard');
-    setToken(token);
-    api.me().then(
-      (u) => { setUser(u); go('/dashboard'); },
-      () => { setToken(null); go('/login'); },
+    api.session().then(
+      (s) => {
+        if (s.user) {
+          setSignedIn(true);
+          setUser(s.user);
+        }
+        setChecked(true);
+      },
+      () => setChecked(true),
     );
-  }, [route]);
+  }, []);
+
+  const signedIn = (u: User) => {
+    setSignedIn(true);
+    setUser(u);
+    const back = ended;
+    setEnded(null);
+    if (back && back !== '/' && !back.startsWith('/login')) go(back);
+    else if (route === '/' || route.startsWith('/login')) go('/dashboard');
+  };
 
   const workspaces = useQuery({ queryKey: ['workspaces', user?.id], queryFn: () => api.workspaces(), enabled: user !== null });
   const all = workspaces.data?.items ?? [];
@@ -89,8 +103,8 @@ export function App() {
   );
 
   if (!user) {
-    if (route.startsWith('/sso/')) return <p className="muted" role="status">Signing you in…</p>;
-    return <AuthPage onLogin={(u) => { setUser(u); if (route === '/' || route.startsWith('/login')) go('/dashboard'); }} />;
+    if (!checked) return <p className="muted" role="status">Loading…</p>;
+    return <AuthPage ended={ended !== null} onLogin={signedIn} />;
   }
 
   const parts = route.split('/').filter(Boolean);
@@ -146,7 +160,7 @@ export function App() {
             // the request carries the token; everything else forgets it at once, so that no poll goes out with a
             // token that is being revoked
             const out = api.logout();
-            setToken(null);
+            setSignedIn(false);
             setWorkspace(null);
             setWorkspaceId(null);
             queryClient.clear();

@@ -1,23 +1,23 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ApiError, request, setToken } from './api';
+import { ApiError, request } from './api';
 
 function response(status: number, body: unknown, type = 'application/json') {
   return new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'Content-Type': type } });
 }
 
 describe('the API client', () => {
-  it('sends the bearer token and JSON body and returns the parsed answer', async () => {
+  it('sends the session cookie, the CSRF header and the JSON body, and returns the parsed answer', async () => {
     const fetcher = vi.fn().mockResolvedValue(response(201, { id: 7 }));
-    setToken('kks_test');
     const result = await request<{ id: number }>('POST', '/workflows', { name: 'x' }, fetcher);
 
     expect(result.id).toBe(7);
     const [path, init] = fetcher.mock.calls[0];
     expect(path).toBe('/workflows');
-    expect(init.headers.Authorization).toBe('Bearer kks_test');
+    expect(init.headers.Authorization).toBeUndefined();
+    expect(init.credentials).toBe('same-origin');
+    expect(init.headers['X-Requested-With']).toBe('KiKonect');
     expect(init.headers['Content-Type']).toBe('application/json');
     expect(JSON.parse(init.body)).toEqual({ name: 'x' });
-    setToken(null);
   });
 
   it('turns a problem+json answer into an ApiError naming every bad field', async () => {

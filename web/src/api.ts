@@ -1,9 +1,10 @@
 import type { components } from './api-types';
 import { changed } from './query';
 
-// The KiKonect API client. The session token lives in memory only (never in localStorage or a cookie), so a
-// script injected into another page cannot steal it from storage, and there is no cookie to forge requests with;
-// the price is a new login after a reload.
+// The KiKonect API client. The session lives in an HttpOnly, SameSite=Strict cookie set by POST /session: a reload
+// or a new tab stays signed in, and no script (ours or an injected one) can read the token. Every request carries
+// X-Requested-With: KiKonect, which the server requires of cookie-signed changes and which no other site can make
+// a browser send here.
 
 export interface FieldError {
   field: string;
@@ -55,7 +56,6 @@ export function atLeast(role: Role | null | undefined, needed: Role): boolean {
 }
 export { runStatusValues as RUN_STATUSES, triggerTypeValues as TRIGGER_TYPES } from './api-types';
 
-let token: string | null = null;
 let onUnauthorized: () => void = () => {};
 // The workspace every request acts in (the KiKonect-Workspace header); null: the personal workspace. Not a secret,
 // so it is remembered across reloads.
@@ -84,12 +84,11 @@ export function currentWorkspaceId(): number | null {
   return workspace;
 }
 
-export function setToken(value: string | null) {
-  token = value;
-}
+// Whether a session is believed to be open (a 401 then means it ended, not that nobody signed in yet).
+let signedIn = false;
 
-export function hasToken() {
-  return token !== null;
+export function setSignedIn(value: boolean) {
+  signedIn = value;
 }
 
 export function whenUnauthorized(handler: () => void) {
@@ -97,18 +96,17 @@ export function whenUnauthorized(handler: () => void) {
 }
 
 export async function request<T>(method: string, path: string, body?: unknown, fetcher: typeof fetch = fetch): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  if (token) headers.Authorization = `Bearer ${token}`;
+  const headers: Record<string, string> = { Accept: 'application/json', 'X-Requested-With': 'KiKonect' };
   if (workspace !== null) headers['KiKonect-Workspace'] = String(workspace);
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const response = await fetcher(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetcher(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
   if (response.ok && method !== 'GET') changed();
   if (response.status === 204) return undefined as T;
   const text = await response.text();
   const data = text ? JSON.parse(text) : undefined;
   if (!response.ok) {
     const problem = data ?? {};
-    if (response.status === 401 && token) onUnauthorized();
+    if (response.status === 401 && signedIn) onUnauthorized();
     throw new ApiError(response.status, problem.type ?? '', problem.title ?? response.statusText, problem.detail ?? '', problem.errors ?? []);
   }
   return data as T;
@@ -121,9 +119,10 @@ const q = (params: Record<string, string | number | boolean | undefined | null>)
 
 export const api = {
   register: (b: { email: string; password: string; firstname: string; lastname: string }) => request<User>('POST', '/register', b),
-  login: (b: { email: string; password: string }) => request<{ token: string; expires_at: string; user: User }>('POST', '/login', b),
-  logout: () => request<void>('POST', '/logout'),
+  login: (b: { email: string; password: string }) => request<{ expires_at: string; user: User }>('POST', '/session', b),
+  logout: () => request<void>('DELETE', '/session'),
   me: () => request<User>('GET', '/me'),
+  session: () => request<{ user: User | null }>('GET', '/session'),
   workflows: (params: { trigger_type?: string; enabled?: boolean; cursor?: string; limit?: number } = {}) =>
     request<Page<Workflow>>('GET', '/workflows' + q(params)),
   workflow: (id: number) => request<Workflow>('GET', `/workflows/${id}`),

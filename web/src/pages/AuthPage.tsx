@@ -1,9 +1,9 @@
 import { FormEvent, useEffect, useState } from 'react';
-import { api, ApiError, setToken, User } from '../api';
+import { api, ApiError, User } from '../api';
 import { Field } from '../ui';
 
 /** Login and registration; errors from the API appear next to the field they are about. */
-export function AuthPage({ onLogin }: { onLogin: (user: User) => void }) {
+export function AuthPage({ onLogin, ended = false }: { onLogin: (user: User) => void; ended?: boolean }) {
   const [mode, setMode] = useState<'login' | 'register'>('login');
   const [form, setForm] = useState({ email: '', password: '', firstname: '', lastname: '' });
   const [error, setError] = useState<ApiError | null>(null);
@@ -24,7 +24,6 @@ export function AuthPage({ onLogin }: { onLogin: (user: User) => void }) {
     try {
       if (mode === 'register') await api.register(form);
       const session = await api.login({ email: form.email, password: form.password });
-      setToken(session.token);
       onLogin(session.user);
     } catch (err) {
       setError(err instanceof ApiError ? err : new ApiError(0, '', 'Network error', String(err), []));
@@ -38,6 +37,7 @@ export function AuthPage({ onLogin }: { onLogin: (user: User) => void }) {
     <div className="auth">
       <h1>KiKonect</h1>
       <p className="muted">When this happens, POST it there — reliably.</p>
+      {ended && <p className="note" role="status">Your session ended, sign in again.</p>}
       {invitation && <p className="note">Sign in (or create an account with the invited address) to accept your invitation.</p>}
       {ssoError && <p className="error" role="alert">Single sign-on failed: {ssoError}</p>}
       {providers.length > 0 && (

@@ -42,6 +42,23 @@ class AuthController {
     return new CookieSession(session.user(), session.expiresAt());
   }
 
+  /**
+   * Whether the browser's cookie holds a live session: {@code {user}} or {@code {user: null}} (200 either way, so that
+   * the web app's first question on a reload is not an error).
+   */
+  @PublicEndpoint
+  @org.springframework.web.bind.annotation.GetMapping("/session")
+  Map<String, Object> currentSession(jakarta.servlet.http.HttpServletRequest request) {
+    String token = SessionCookie.read(request);
+    User user =
+        token == null || token.startsWith(AuthService.API_KEY_PREFIX)
+            ? null
+            : auth.authenticate(token).map(a -> a.caller().user()).orElse(null);
+    Map<String, Object> answer = new java.util.HashMap<>();
+    answer.put("user", user);
+    return answer;
+  }
+
   /** Signs the browser out: the session ends on the server and the cookie is cleared. */
   @UserLevel
   @Scoped(Scope.READ)

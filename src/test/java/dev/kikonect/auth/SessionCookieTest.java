@@ -28,7 +28,10 @@ class SessionCookieTest extends ApiTest {
     String cookie = header.substring(0, header.indexOf(';'));
     assertThat(signedIn.body()).doesNotContain(cookie.substring("kikonect_session=".length()));
 
-    // a "reload": any later request with the cookie is signed in
+    // a "reload": the app asks whether the cookie holds a session (200 either way), and it is signed in
+    assertThat(api.get("/session", null).json().path("user").isNull()).isTrue();
+    assertThat(api.send("GET", "/session", null, null, null, Map.of("Cookie", cookie)).json().path("user").path("email").asString())
+        .isEqualTo(ada.email());
     Api.Response me = api.send("GET", "/me", null, null, null, Map.of("Cookie", cookie));
     assertThat(me.status()).isEqualTo(200);
     assertThat(me.json().path("email").asString()).isEqualTo(ada.email());
