@@ -137,6 +137,7 @@ try {
 
   step('reload: still signed in, on the same page (the session is an HttpOnly cookie)');
   const before = page.url();
+  const workflowId = Number(before.split('/').pop());
   await page.reload();
   await page.getByTestId('webhook-url').waitFor();
   if (page.url() !== before) throw new Error(`a reload moved from ${before} to ${page.url()}`);
@@ -162,6 +163,20 @@ try {
   await page.getByText(/replay of #/).waitFor();
   await page.locator('.badge.status-succeeded').waitFor({ timeout: 20_000 });
   if (received.length !== 2) throw new Error(`expected 2 deliveries after the replay, got ${received.length}`);
+
+  step('a double click on Trigger starts one run');
+  const runsOf = () => page.evaluate((id) => fetch(`/workflows/${id}/runs?limit=200`).then((r) => r.json()).then((j) => j.items.length), workflowId);
+  const runsBefore = await runsOf();
+  await page.evaluate((id) => (window.location.hash = `/workflows/${id}`), workflowId);
+  let triggers = 0;
+  const countTriggers = (r) => r.method() === 'POST' && r.url().endsWith(`/workflows/${workflowId}/trigger`) && triggers++;
+  page.on('request', countTriggers);
+  await page.getByRole('button', { name: 'Trigger', exact: true }).dblclick();
+  await page.getByText('Run started.').waitFor();
+  page.off('request', countTriggers);
+  // both clicks happened before the first answer came back: a second request would have been sent by now
+  if (triggers !== 1) throw new Error(`a double click sent ${triggers} trigger requests`);
+  if ((await runsOf()) !== runsBefore + 1) throw new Error(`a double click started ${(await runsOf()) - runsBefore} runs`);
 
   step('a session that ends says so, and signing in again comes back to the same page');
   expect401 = true;

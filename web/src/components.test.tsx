@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { render, screen } from '@testing-library/react';
 import { triggerConfig } from './pages/WorkflowFormPage';
 import { headline } from './pages/DashboardPage';
@@ -81,5 +81,27 @@ describe('roles and the audit log', () => {
     expect(describeChanges({ name: { before: 'a', after: 'b' }, signing_secret: '[changed]' })).toBe('name: a → b; signing_secret: [changed]');
     expect(describeChanges({ role: { after: 'viewer' } })).toBe('role: — → viewer');
     expect(describeChanges(null)).toBe('');
+  });
+});
+
+describe('no double actions', () => {
+  it('runs one request for two clicks in a row and reports busy meanwhile', async () => {
+    const { renderHook, act } = await import('@testing-library/react');
+    const { useBusy } = await import('./ui');
+    const { result } = renderHook(() => useBusy());
+    let release: () => void = () => {};
+    const work = vi.fn(() => new Promise<void>((r) => { release = r; }));
+    let first: Promise<unknown> = Promise.resolve();
+    await act(async () => {
+      first = result.current[1](work);
+      void result.current[1](work); // the second click while the first is in flight
+    });
+    expect(work).toHaveBeenCalledTimes(1);
+    expect(result.current[0]).toBe(true);
+    await act(async () => {
+      release();
+      await first;
+    });
+    expect(result.current[0]).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { ReactNode, useState } from 'react';
+import { ReactNode, useCallback, useRef, useState } from 'react';
 
 export function when(iso: string | null | undefined): string {
   if (!iso) return '—';
@@ -58,4 +58,25 @@ export function Field({ label, error, children, hint }: { label: string; error?:
 /** Asks before a destructive action. */
 export function confirmed(question: string): boolean {
   return window.confirm(question);
+}
+
+/**
+ * One write at a time from a page: `run(work)` does nothing while an earlier one is still in flight (a double click
+ * fires one request, not two), and `busy` disables the buttons meanwhile.
+ */
+export function useBusy(): [boolean, <T>(work: () => Promise<T>) => Promise<T | undefined>] {
+  const [busy, setBusy] = useState(false);
+  const flying = useRef(false);
+  const run = useCallback(async <T,>(work: () => Promise<T>): Promise<T | undefined> => {
+    if (flying.current) return undefined;
+    flying.current = true;
+    setBusy(true);
+    try {
+      return await work();
+    } finally {
+      flying.current = false;
+      setBusy(false);
+    }
+  }, []);
+  return [busy, run];
 }

@@ -1,7 +1,7 @@
 import { FormEvent, useState } from 'react';
 import { api, ApiError, ApiKey } from '../api';
 import { useLive } from '../query';
-import { confirmed, CopyButton, Empty, ErrorNote, Field, Loading, when } from '../ui';
+import { confirmed, CopyButton, Empty, ErrorNote, Field, Loading, useBusy, when } from '../ui';
 
 /** Personal API keys for scripts and CI: created here, shown once, revoked with a click. */
 export function ApiKeysPage() {
@@ -10,17 +10,20 @@ export function ApiKeysPage() {
   const [scope, setScope] = useState<'read' | 'trigger' | 'write' | 'admin'>('write');
   const [created, setCreated] = useState<ApiKey | null>(null);
   const [formError, setFormError] = useState<ApiError | null>(null);
+  const [busy, once] = useBusy();
 
   async function create(e: FormEvent) {
     e.preventDefault();
     setFormError(null);
-    try {
-      setCreated(await api.createApiKey({ name, scope }));
-      setName('');
-      reload();
-    } catch (err) {
-      setFormError(err as ApiError);
-    }
+    await once(async () => {
+      try {
+        setCreated(await api.createApiKey({ name, scope }));
+        setName('');
+        reload();
+      } catch (err) {
+        setFormError(err as ApiError);
+      }
+    });
   }
 
   return (
@@ -38,7 +41,7 @@ export function ApiKeysPage() {
             <option value="admin">admin</option>
           </select>
         </Field>
-        <button type="submit">Create key</button>
+        <button type="submit" disabled={busy}>Create key</button>
       </form>
       {created?.key && (
         <div className="note">
@@ -60,7 +63,7 @@ export function ApiKeysPage() {
                 <td data-label="Key" className="mono">{k.prefix}…</td>
                 <td data-label="Created">{when(k.created_at)}</td>
                 <td data-label="Last used">{when(k.last_used_at)}</td>
-                <td><button type="button" className="danger" onClick={() => confirmed(`Revoke "${k.name}"? Scripts using it stop working.`) && api.deleteApiKey(k.id).then(reload)}>Revoke</button></td>
+                <td><button type="button" className="danger" disabled={busy} onClick={() => confirmed(`Revoke "${k.name}"? Scripts using it stop working.`) && once(() => api.deleteApiKey(k.id).then(reload))}>Revoke</button></td>
               </tr>
             ))}
           </tbody>

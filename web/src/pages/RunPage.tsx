@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { api, ApiError } from '../api';
 import { go } from '../App';
 import { useLive } from '../query';
-import { ErrorNote, Field, Loading, StatusBadge, when } from '../ui';
+import { ErrorNote, Field, Loading, StatusBadge, when, useBusy } from '../ui';
 
 /** One run: its payload and the timeline of its attempts; replay as is or with an edited payload; cancel. */
 export function RunPage({ id }: { id: number }) {
@@ -13,6 +13,7 @@ export function RunPage({ id }: { id: number }) {
   const [payload, setPayload] = useState('');
   const [payloadError, setPayloadError] = useState<string>();
   const [actionError, setActionError] = useState<unknown>();
+  const [busy, once] = useBusy();
 
   if (!run) return error ? <ErrorNote error={error} /> : <Loading />;
 
@@ -28,12 +29,14 @@ export function RunPage({ id }: { id: number }) {
         return;
       }
     }
-    try {
-      const created = await api.replay(id, body);
-      go(`/runs/${created.id}`);
-    } catch (e) {
-      setActionError(e as ApiError);
-    }
+    await once(async () => {
+      try {
+        const created = await api.replay(id, body);
+        go(`/runs/${created.id}`);
+      } catch (e) {
+        setActionError(e as ApiError);
+      }
+    });
   }
 
   return (
@@ -53,12 +56,12 @@ export function RunPage({ id }: { id: number }) {
       </dl>
       <ErrorNote error={actionError} />
       {canEdit && <div className="actions">
-        <button type="button" onClick={() => replay(false)}>Replay</button>
+        <button type="button" disabled={busy} onClick={() => replay(false)}>Replay</button>
         <button type="button" className="secondary" onClick={() => { setEditing(!editing); setPayload(JSON.stringify(run.payload, null, 2)); }}>
           Replay with edited payload
         </button>
         {(run.status === 'pending' || run.status === 'retrying') && (
-          <button type="button" className="danger" onClick={() => api.cancel(id).then(reload, setActionError)}>Cancel run</button>
+          <button type="button" className="danger" disabled={busy} onClick={() => once(() => api.cancel(id).then(reload, setActionError))}>Cancel run</button>
         )}
       </div>}
       {editing && (
@@ -66,7 +69,7 @@ export function RunPage({ id }: { id: number }) {
           <Field label="Payload to send (JSON)" error={payloadError}>
             <textarea name="replay-payload" rows={6} value={payload} onChange={(e) => setPayload(e.target.value)} />
           </Field>
-          <button type="button" onClick={() => replay(true)}>Replay with this payload</button>
+          <button type="button" disabled={busy} onClick={() => replay(true)}>Replay with this payload</button>
         </div>
       )}
       <h2>Payload</h2>

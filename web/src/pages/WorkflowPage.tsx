@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { api, ApiError } from '../api';
 import { go } from '../App';
 import { useLive } from '../query';
-import { confirmed, CopyButton, ErrorNote, Field, Loading, StatusBadge, when } from '../ui';
+import { confirmed, CopyButton, ErrorNote, Field, Loading, StatusBadge, useBusy, when } from '../ui';
 import { sessionSecret } from './WorkflowFormPage';
 import { RunsTable } from './RunsPage';
 
@@ -17,18 +17,21 @@ export function WorkflowPage({ id }: { id: number }) {
   const [payloadError, setPayloadError] = useState<string>();
   const [message, setMessage] = useState<string>();
   const [actionError, setActionError] = useState<unknown>();
+  const [busy, once] = useBusy();
 
   if (!w) return error ? <ErrorNote error={error} /> : <Loading />;
 
   async function act(action: () => Promise<unknown>, done: string) {
     setActionError(undefined);
-    try {
-      await action();
-      setMessage(done);
-      reload();
-    } catch (e) {
-      setActionError(e);
-    }
+    await once(async () => {
+      try {
+        await action();
+        setMessage(done);
+        reload();
+      } catch (e) {
+        setActionError(e);
+      }
+    });
   }
 
   function trigger() {
@@ -77,7 +80,7 @@ export function WorkflowPage({ id }: { id: number }) {
           <p className="muted">Try it:</p>
           <div className="copy-row"><code className="mono">{curl}</code><CopyButton text={curl} label="Copy curl" /></div>
           {canEdit && (
-            <button type="button" className="secondary" onClick={() => confirmed('The current URL stops working at once. Rotate?') && act(() => api.rotateToken(id), 'New webhook URL issued.')}>
+            <button type="button" className="secondary" disabled={busy} onClick={() => confirmed('The current URL stops working at once. Rotate?') && act(() => api.rotateToken(id), 'New webhook URL issued.')}>
               New URL
             </button>
           )}
@@ -100,6 +103,7 @@ export function WorkflowPage({ id }: { id: number }) {
         <button
           type="button"
           className="secondary"
+          disabled={busy}
           onClick={() =>
             confirmed('Issue a new signing secret? The old one keeps signing too for 24 hours.') &&
             act(async () => { const r = await api.rotateSecret(id); sessionSecret.set(id, r.signing_secret); setSecret(r.signing_secret); }, 'New signing secret issued; the old one still signs for 24 hours.')
@@ -115,14 +119,15 @@ export function WorkflowPage({ id }: { id: number }) {
           <textarea name="manual-payload" rows={4} value={payload} onChange={(e) => setPayload(e.target.value)} />
         </Field>
         <div className="actions">
-          <button type="button" onClick={trigger} disabled={!w.enabled}>Trigger</button>
-          <button type="button" className="secondary" onClick={() => act(() => api.updateWorkflow(id, { enabled: !w.enabled }), w.enabled ? 'Paused.' : 'Resumed.')}>
+          <button type="button" onClick={trigger} disabled={!w.enabled || busy}>Trigger</button>
+          <button type="button" className="secondary" disabled={busy} onClick={() => act(() => api.updateWorkflow(id, { enabled: !w.enabled }), w.enabled ? 'Paused.' : 'Resumed.')}>
             {w.enabled ? 'Pause' : 'Resume'}
           </button>
           <button
             type="button"
             className="danger"
-            onClick={() => confirmed(`Delete "${w.name}" with all its runs? This cannot be undone.`) && api.deleteWorkflow(id).then(() => go('/workflows'), (e: ApiError) => setActionError(e))}
+            disabled={busy}
+            onClick={() => confirmed(`Delete "${w.name}" with all its runs? This cannot be undone.`) && once(() => api.deleteWorkflow(id).then(() => go('/workflows'), (e: ApiError) => setActionError(e)))}
           >
             Delete
           </button>
