@@ -12,8 +12,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+// axe-core checks every page the flow photographs, at both widths; a serious or critical violation fails the run.
+// Injected through the DevTools protocol (page.evaluate), which the app's Content-Security-Policy does not block.
+const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const accessibility = [];
 const root = path.resolve(here, '../..');
 const shots = path.join(here, 'screenshots');
 fs.mkdirSync(shots, { recursive: true });
@@ -108,7 +113,13 @@ try {
   page.on('pageerror', (e) => consoleErrors.push(e.message));
   const shoot = async (name) => {
     const size = page.viewportSize();
-    await page.screenshot({ path: path.join(shots, `${name}-${size.width < 600 ? 'phone' : 'desktop'}.png`), fullPage: true });
+    const width = size.width < 600 ? 'phone' : 'desktop';
+    await page.screenshot({ path: path.join(shots, `${name}-${width}.png`), fullPage: true });
+    if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(axeSource);
+    const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+    for (const v of result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')) {
+      accessibility.push(`${name} (${width}): ${v.id} [${v.impact}] ${v.help}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+    }
   };
 
   step('register');
@@ -283,6 +294,7 @@ try {
   const manifest = await fetch(`${base}/app/manifest.webmanifest`);
   if (!manifest.ok) throw new Error('no web app manifest');
   if (consoleErrors.length) throw new Error('console errors:\n' + consoleErrors.join('\n'));
+  if (accessibility.length) throw new Error('axe-core found serious or critical violations:\n' + accessibility.join('\n'));
   step(`passed; screenshots in ${path.relative(root, shots)}/`);
 } catch (e) {
   failed = true;
