@@ -202,8 +202,14 @@ try {
   expect401 = false;
 
   step('the other pages');
+  await page.getByRole('link', { name: 'Dashboard' }).click();
+  await page.getByText('runs in 24 h').waitFor();
   await page.getByRole('link', { name: 'Runs' }).click();
   await page.getByTestId('runs').waitFor();
+  await page.waitForFunction(() => document.activeElement?.tagName === 'H1');
+  if ((await page.title()) !== 'Runs · KiKonect') throw new Error(`title ${await page.title()}`);
+  if ((await page.locator('nav a[aria-current=page]').textContent()) !== 'Runs') throw new Error('the navigation does not mark the page');
+  if ((await page.getByRole('link', { name: 'Skip to content' }).count()) !== 1) throw new Error('no skip link');
   await shoot('runs');
   await page.getByRole('link', { name: 'Workflows' }).click();
   await page.getByRole('link', { name: 'Orders to ERP' }).waitFor();

@@ -31,6 +31,38 @@ export function go(path: string) {
   window.location.hash = path;
 }
 
+const TITLES: Record<string, string> = {
+  dashboard: 'Dashboard', workflows: 'Workflows', runs: 'Runs', credentials: 'Credentials', 'api-keys': 'API keys',
+  team: 'Team', audit: 'Audit log', invitations: 'Invitation',
+};
+
+/** A title per page, and focus on the page's heading after each navigation (screen readers announce the page). */
+function usePageChange(route: string, ready: boolean) {
+  useEffect(() => {
+    const parts = route.split('/').filter(Boolean);
+    const base = TITLES[parts[0] ?? 'dashboard'] ?? 'KiKonect';
+    const detail = parts[1] === 'new' ? 'New workflow' : parts[1] && /^\d+$/.test(parts[1]) ? `${base.replace(/s$/, '')} #${parts[1]}` : base;
+    document.title = `${detail} · KiKonect`;
+    if (!ready) return;
+    // the heading may come with the page's data: wait for it (at most 3 s)
+    const focus = () => {
+      const heading = document.querySelector<HTMLElement>('main h1');
+      if (!heading) return false;
+      heading.tabIndex = -1;
+      heading.focus({ preventScroll: true });
+      return true;
+    };
+    if (focus()) return;
+    const observer = new MutationObserver(() => focus() && observer.disconnect());
+    observer.observe(document.body, { childList: true, subtree: true });
+    const stop = window.setTimeout(() => observer.disconnect(), 3000);
+    return () => {
+      observer.disconnect();
+      window.clearTimeout(stop);
+    };
+  }, [route, ready]);
+}
+
 export function App() {
   const route = useRoute();
   const [user, setUser] = useState<User | null>(null);
@@ -71,6 +103,8 @@ export function App() {
     if (back && back !== '/' && !back.startsWith('/login')) go(back);
     else if (route === '/' || route.startsWith('/login')) go('/dashboard');
   };
+
+  usePageChange(route, user !== null);
 
   const workspaces = useQuery({ queryKey: ['workspaces', user?.id], queryFn: () => api.workspaces(), enabled: user !== null });
   const all = workspaces.data?.items ?? [];
@@ -123,7 +157,7 @@ export function App() {
   else page = <DashboardPage />;
 
   const link = (path: string, label: string) => (
-    <a href={`#${path}`} className={route.startsWith(path) ? 'active' : ''}>
+    <a href={`#${path}`} className={route.startsWith(path) ? 'active' : ''} aria-current={route.startsWith(path) ? 'page' : undefined}>
       {label}
     </a>
   );
@@ -131,6 +165,16 @@ export function App() {
   return (
     <WorkspaceProvider value={state}>
     <div className="shell">
+      <a
+        href="#main"
+        className="skip-link"
+        onClick={(e) => {
+          e.preventDefault(); // the fragment holds the route: move focus, not the address
+          document.getElementById('main')?.focus();
+        }}
+      >
+        Skip to content
+      </a>
       <header>
         <a href="#/dashboard" className="brand">KiKonect</a>
         <label className="switcher">
@@ -172,7 +216,7 @@ export function App() {
           Log out
         </button>
       </header>
-      <main key={current?.id ?? 0}>{current || !workspaces.isPending ? page : null}</main>
+      <main id="main" tabIndex={-1} key={current?.id ?? 0}>{current || !workspaces.isPending ? page : null}</main>
     </div>
     </WorkspaceProvider>
   );

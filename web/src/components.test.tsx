@@ -105,3 +105,20 @@ describe('no double actions', () => {
     expect(result.current[0]).toBe(false);
   });
 });
+
+describe('fields for assistive tech', () => {
+  it('marks an invalid control and points it at its reason', () => {
+    const { container } = render(<Field label="Title" error="must not be blank"><input name="title" /></Field>);
+    const input = container.querySelector('input[name=title]')!;
+    expect(input.getAttribute('aria-invalid')).toBe('true');
+    const reason = document.getElementById(input.getAttribute('aria-describedby') ?? '');
+    expect(reason?.textContent).toBe('must not be blank');
+  });
+
+  it('points a valid control at its hint and does not call it invalid', () => {
+    const { container } = render(<Field label="Contact" hint="We never share it"><input name="contact" /></Field>);
+    const input = container.querySelector('input[name=contact]')!;
+    expect(input.getAttribute('aria-invalid')).toBeNull();
+    expect(document.getElementById(input.getAttribute('aria-describedby') ?? '')?.textContent).toBe('We never share it');
+  });
+});

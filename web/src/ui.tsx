@@ -1,4 +1,4 @@
-import { ReactNode, useCallback, useRef, useState } from 'react';
+import { cloneElement, isValidElement, ReactNode, useCallback, useId, useRef, useState } from 'react';
 
 export function when(iso: string | null | undefined): string {
   if (!iso) return '—';
@@ -45,12 +45,18 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
 }
 
 export function Field({ label, error, children, hint }: { label: string; error?: string; children: ReactNode; hint?: string }) {
+  const id = useId();
+  const note = error ? `${id}-error` : hint ? `${id}-hint` : undefined;
+  // the control says it is invalid and points at its message, so assistive tech reads the reason with the field
+  const control = isValidElement<Record<string, unknown>>(children)
+    ? cloneElement(children, { 'aria-invalid': error ? true : undefined, 'aria-describedby': note })
+    : children;
   return (
     <label className={`field ${error ? 'invalid' : ''}`}>
       <span>{label}</span>
-      {children}
-      {hint && !error && <small className="muted">{hint}</small>}
-      {error && <small className="error">{error}</small>}
+      {control}
+      {hint && !error && <small className="muted" id={`${id}-hint`}>{hint}</small>}
+      {error && <small className="error" id={`${id}-error`}>{error}</small>}
     </label>
   );
 }
