@@ -207,6 +207,25 @@ try {
   await page.getByRole('link', { name: 'Runs' }).click();
   await page.getByTestId('runs').waitFor();
   await page.waitForFunction(() => document.activeElement?.tagName === 'H1');
+  // filters live in the URL: Back brings the previous ones back
+  await page.locator('select[name=filter-status]').selectOption('succeeded');
+  await page.waitForURL(/#\/runs\?status=succeeded$/);
+  await page.locator('select[name=filter-range]').selectOption('1h');
+  await page.waitForURL(/status=succeeded&range=1h$/);
+  await page.goBack();
+  await page.waitForURL(/#\/runs\?status=succeeded$/);
+  if ((await page.locator('select[name=filter-range]').inputValue()) !== 'all') throw new Error('Back did not restore the time filter');
+  await page.locator('[data-testid=runs] .status-succeeded').first().waitFor();
+  // replay everything the filters match, after a count to confirm
+  const runsNow = await runsOf();
+  let question = '';
+  page.once('dialog', (d) => { question = d.message(); void d.accept(); });
+  await page.getByRole('button', { name: 'Replay all matching…' }).click();
+  await page.getByText(/^Replayed \d+ runs?\.$/).waitFor();
+  const matched = Number(/Replay all (\d+) matching/.exec(question)?.[1]);
+  if (!(matched > 0) || (await runsOf()) !== runsNow + matched) throw new Error(`bulk replay: asked "${question}", runs ${runsNow} -> ${await runsOf()}`);
+  await page.goto(`${base}/app/#/runs`);
+  await page.getByTestId('runs').waitFor();
   if ((await page.title()) !== 'Runs · KiKonect') throw new Error(`title ${await page.title()}`);
   if ((await page.locator('nav a[aria-current=page]').textContent()) !== 'Runs') throw new Error('the navigation does not mark the page');
   if ((await page.getByRole('link', { name: 'Skip to content' }).count()) !== 1) throw new Error('no skip link');

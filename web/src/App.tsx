@@ -39,7 +39,7 @@ const TITLES: Record<string, string> = {
 /** A title per page, and focus on the page's heading after each navigation (screen readers announce the page). */
 function usePageChange(route: string, ready: boolean) {
   useEffect(() => {
-    const parts = route.split('/').filter(Boolean);
+    const parts = route.split('?')[0].split('/').filter(Boolean);
     const base = TITLES[parts[0] ?? 'dashboard'] ?? 'KiKonect';
     const detail = parts[1] === 'new' ? 'New workflow' : parts[1] && /^\d+$/.test(parts[1]) ? `${base.replace(/s$/, '')} #${parts[1]}` : base;
     document.title = `${detail} · KiKonect`;
@@ -141,14 +141,15 @@ export function App() {
     return <AuthPage ended={ended !== null} onLogin={signedIn} />;
   }
 
-  const parts = route.split('/').filter(Boolean);
+  const [routePath, routeQuery = ''] = route.split('?');
+  const parts = routePath.split('/').filter(Boolean);
   let page;
   if (parts[0] === 'workflows' && parts[1] === 'new') page = <WorkflowFormPage />;
   else if (parts[0] === 'workflows' && parts[1] && parts[2] === 'edit') page = <WorkflowFormPage id={Number(parts[1])} />;
   else if (parts[0] === 'workflows' && parts[1]) page = <WorkflowPage id={Number(parts[1])} />;
   else if (parts[0] === 'workflows') page = <WorkflowsPage />;
   else if (parts[0] === 'runs' && parts[1]) page = <RunPage id={Number(parts[1])} />;
-  else if (parts[0] === 'runs') page = <RunsPage />;
+  else if (parts[0] === 'runs') page = <RunsPage query={new URLSearchParams(routeQuery)} />;
   else if (parts[0] === 'api-keys') page = <ApiKeysPage />;
   else if (parts[0] === 'credentials') page = <CredentialsPage />;
   else if (parts[0] === 'team') page = <TeamPage me={user} />;

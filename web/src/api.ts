@@ -139,6 +139,10 @@ export const api = {
   stats: () => request<Stats>('GET', '/stats'),
   run: (id: number) => request<Run>('GET', `/runs/${id}`),
   cancel: (id: number) => request<Run>('POST', `/runs/${id}/cancel`),
+  countReplay: (b: { workflow_id?: number; status?: string; created_after?: string; created_before?: string }) =>
+    request<{ matching: number; limit: number }>('POST', '/runs/replay', { ...b, dry_run: true }),
+  replayMany: (b: { workflow_id?: number; status?: string; created_after?: string; created_before?: string }) =>
+    request<{ replayed: number }>('POST', '/runs/replay', b),
   replay: (id: number, payload?: unknown) => request<Run>('POST', `/runs/${id}/replay`, payload === undefined ? undefined : { payload }),
   apiKeys: () => request<{ items: ApiKey[] }>('GET', '/api-keys'),
   createApiKey: (b: { name: string; scope?: 'read' | 'trigger' | 'write' | 'admin'; expires_at?: string }) => request<ApiKey>('POST', '/api-keys', b),

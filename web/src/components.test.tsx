@@ -122,3 +122,15 @@ describe('fields for assistive tech', () => {
     expect(document.getElementById(input.getAttribute('aria-describedby') ?? '')?.textContent).toBe('We never share it');
   });
 });
+
+describe('the runs explorer', () => {
+  it('reads its filters from the URL, relative ranges from when they were chosen', async () => {
+    const { runFilters } = await import('./pages/RunsPage');
+    const now = Date.parse('2026-11-26T12:00:00Z');
+    const f = runFilters(new URLSearchParams('workflow=3&status=failed&trigger=webhook&range=24h'), now);
+    expect(f.range).toBe('24h');
+    expect(f.params).toEqual({ workflow_id: 3, status: 'failed', trigger: 'webhook', created_after: '2026-11-25T12:00:00.000Z', created_before: undefined });
+    expect(runFilters(new URLSearchParams('range=nonsense'), now).range).toBe('all');
+    expect(runFilters(new URLSearchParams(''), now).params.created_after).toBeUndefined();
+  });
+});

@@ -274,6 +274,7 @@ class TriggerController {
     }
     Instant after = time(fields, "created_after");
     Instant before = time(fields, "created_before");
+    Boolean dryRun = fields.has("dry_run") ? fields.bool("dry_run") : null;
     if (workflowId == null && statusName == null && after == null && before == null) {
       fields.problem("workflow_id", "give at least one of workflow_id, status, created_after, created_before");
     }
@@ -283,6 +284,10 @@ class TriggerController {
     }
     Replays.Filter filter = new Replays.Filter(workflowId, status, after, before);
     int matching = replays.countReplayable(caller.workspaceId(), filter, maxBulkReplay);
+    if (Boolean.TRUE.equals(dryRun)) {
+      // how many a replay would make, to confirm before doing it (at most the limit + 1: "more than")
+      return ResponseEntity.ok(Map.of("matching", matching, "limit", maxBulkReplay));
+    }
     if (matching > maxBulkReplay) {
       throw new DomainException.InvalidRequest(
           "too-many-runs",

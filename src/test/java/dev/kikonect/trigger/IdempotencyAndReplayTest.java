@@ -150,6 +150,13 @@ class IdempotencyAndReplayTest extends ApiTest {
     runs.forEach(r -> awaitFinished(user, r));
     sink.replyWith(200);
 
+    // a dry run counts what a replay would make, and replays nothing
+    Api.Response count = api.post("/runs/replay", user.token(), Map.of("workflow_id", wf.path("id").asLong(), "status", "failed", "dry_run", true));
+    assertThat(count.status()).isEqualTo(200);
+    assertThat(count.json().path("matching").asInt()).isEqualTo(5);
+    assertThat(count.json().path("limit").asInt()).isEqualTo(10_000);
+    assertThat(sink.received()).hasSize(5);
+
     Api.Response bulk = api.post("/runs/replay", user.token(), Map.of("workflow_id", wf.path("id").asLong(), "status", "failed"));
 
     assertThat(bulk.status()).isEqualTo(202);
