@@ -1,0 +1,46 @@
+package dev.kikonect.web;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kikonect.ApiTest;
+import dev.kikonect.support.Api;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** The web app travels light: gzip, hashed assets cached for a year, the page itself always checked again. */
+class AppAssetsTest extends ApiTest {
+
+  @Test
+  void hashed_assets_are_immutable_and_gzipped_while_the_page_is_revalidated() throws Exception {
+    Api.Response page = api.get("/app/index.html", null);
+    assertThat(page.status()).isEqualTo(200);
+    assertThat(page.header("Cache-Control")).isEqualTo("no-cache");
+    Matcher script = Pattern.compile("/app/assets/[A-Za-z0-9_-]+\\.js").matcher(page.body());
+    assertThat(script.find()).as("the built page names its script").isTrue();
+
+    Api.Response asset = api.send("GET", script.group(), null, null, null, Map.of("Accept-Encoding", "gzip"));
+    assertThat(asset.status()).isEqualTo(200);
+    assertThat(asset.header("Cache-Control")).contains("max-age=31536000").contains("immutable");
+    assertThat(asset.header("Content-Encoding")).isEqualTo("gzip");
+
+    // the API's JSON too, once it is worth it
+    Api.User user = api.newUser();
+    for (int i = 0; i < 10; i++) {
+      api.createWorkflow(user, "manual", "https://example.com/hook-" + i, Map.of());
+    }
+    java.net.http.HttpResponse<byte[]> list =
+        java.net.http.HttpClient.newHttpClient()
+            .send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create(api.base() + "/workflows"))
+                    .header("Authorization", "Bearer " + user.token())
+                    .header("Accept-Encoding", "gzip")
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(list.headers().firstValue("Content-Encoding")).hasValue("gzip");
+    try (var in = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(list.body()))) {
+      assertThat(Api.JSON.readTree(in).path("items")).hasSize(10);
+    }
+  }
+}
