@@ -109,7 +109,9 @@ try {
   const page = await context.newPage();
   // Only KiKonect's own pages count (the provider's login page is not ours).
   let expect401 = false; // while a test ends the session on purpose
-  page.on('console', (m) => m.type() === 'error' && page.url().startsWith(base) && !(expect401 && m.text().includes('401')) && consoleErrors.push(m.text()));
+  let expect404 = false; // while a test opens a missing object on purpose
+  page.on('console', (m) => m.type() === 'error' && page.url().startsWith(base) && !(expect401 && m.text().includes('401'))
+    && !(expect404 && m.text().includes('status of 404')) && consoleErrors.push(m.text()));
   page.on('pageerror', (e) => consoleErrors.push(e.message));
   const shoot = async (name) => {
     const size = page.viewportSize();
@@ -231,7 +233,8 @@ try {
   if ((await page.getByRole('link', { name: 'Skip to content' }).count()) !== 1) throw new Error('no skip link');
   await shoot('runs');
   await page.getByRole('link', { name: 'Workflows' }).click();
-  await page.getByRole('link', { name: 'Orders to ERP' }).waitFor();
+  await page.getByRole('heading', { name: 'Workflows' }).waitFor();
+  await page.getByRole('link', { name: 'Orders to ERP' }).first().waitFor();
   await shoot('workflows');
   await page.goto(`${base}/app/#/workflows/new`);
   await page.getByLabel('Trigger').selectOption('cron');
@@ -256,6 +259,15 @@ try {
   await page.getByRole('link', { name: 'Dashboard' }).click();
   await page.getByText('runs in 24 h').waitFor();
   await shoot('dashboard');
+  await page.evaluate(() => (window.location.hash = '/nowhere'));
+  await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+  await shoot('not-found');
+  expect404 = true;
+  await page.evaluate(() => (window.location.hash = '/workflows/999999999'));
+  await page.getByText('Workflow 999999999 was not found').waitFor();
+  await page.getByRole('link', { name: 'Back to the dashboard' }).click();
+  await page.getByText('runs in 24 h').waitFor();
+  expect404 = false;
 
   step('phone width (375 px)');
   await page.setViewportSize({ width: 375, height: 812 });

@@ -3,6 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import { api, atLeast, currentWorkspaceId, setSignedIn, setWorkspace, User, whenUnauthorized } from './api';
 import { queryClient } from './query';
 import { WorkspaceProvider, WorkspaceState } from './workspace';
+import { NotFound } from './ui';
 import { TeamPage } from './pages/TeamPage';
 import { AuditPage } from './pages/AuditPage';
 import { InvitationPage } from './pages/InvitationPage';
@@ -155,7 +156,8 @@ export function App() {
   else if (parts[0] === 'team') page = <TeamPage me={user} />;
   else if (parts[0] === 'audit') page = <AuditPage />;
   else if (parts[0] === 'invitations' && parts[1]) page = <InvitationPage token={parts[1]} />;
-  else page = <DashboardPage />;
+  else if (parts.length === 0 || parts[0] === 'dashboard' || parts[0] === 'login' || parts[0].startsWith('login')) page = <DashboardPage />;
+  else page = <NotFound />;
 
   const link = (path: string, label: string) => (
     <a href={`#${path}`} className={route.startsWith(path) ? 'active' : ''} aria-current={route.startsWith(path) ? 'page' : undefined}>

@@ -47,3 +47,20 @@ describe('the API client', () => {
     await expect(request('DELETE', '/workflows/1', undefined, fetcher)).resolves.toBeUndefined();
   });
 });
+
+describe('errors people understand', () => {
+  it('says the server cannot be reached instead of a browser message', async () => {
+    const fetcher = vi.fn().mockRejectedValue(new TypeError('Failed to fetch'));
+    const error = (await request('GET', '/workflows', undefined, fetcher).catch((e: unknown) => e)) as ApiError;
+    expect(error.type).toBe('network');
+    expect(error.message).toContain('cannot be reached');
+  });
+
+  it('explains the HTML error page of a proxy instead of "Unexpected token <"', async () => {
+    const fetcher = vi.fn().mockResolvedValue(new Response('<html><body>Bad gateway</body></html>', { status: 502, headers: { 'Content-Type': 'text/html' } }));
+    const error = (await request('GET', '/workflows', undefined, fetcher).catch((e: unknown) => e)) as ApiError;
+    expect(error.status).toBe(502);
+    expect(error.message).toContain('not answering properly');
+    expect(error.message).not.toContain('Unexpected token');
+  });
+});

@@ -99,13 +99,32 @@ export async function request<T>(method: string, path: string, body?: unknown, f
   const headers: Record<string, string> = { Accept: 'application/json', 'X-Requested-With': 'KiKonect' };
   if (workspace !== null) headers['KiKonect-Workspace'] = String(workspace);
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const response = await fetcher(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+  let response: Response;
+  try {
+    response = await fetcher(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, 'network', 'No connection', 'KiKonect cannot be reached: check your connection and try again.', []);
+  }
   if (response.ok && method !== 'GET') changed();
   if (response.status === 204) return undefined as T;
   const text = await response.text();
-  const data = text ? JSON.parse(text) : undefined;
+  let data: unknown;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    // an HTML error page from a proxy or load balancer, not KiKonect's JSON
+    throw new ApiError(
+      response.status,
+      'unexpected-answer',
+      'Unexpected answer',
+      response.status >= 500 || response.status === 0
+        ? `The server is not answering properly (HTTP ${response.status}); try again in a moment.`
+        : `The server answered HTTP ${response.status} with something other than KiKonect's data (a proxy in between?).`,
+      [],
+    );
+  }
   if (!response.ok) {
-    const problem = data ?? {};
+    const problem = (data ?? {}) as { type?: string; title?: string; detail?: string; errors?: FieldError[] };
     if (response.status === 401 && signedIn) onUnauthorized();
     throw new ApiError(response.status, problem.type ?? '', problem.title ?? response.statusText, problem.detail ?? '', problem.errors ?? []);
   }

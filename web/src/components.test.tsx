@@ -134,3 +134,21 @@ describe('the runs explorer', () => {
     expect(runFilters(new URLSearchParams(''), now).params.created_after).toBeUndefined();
   });
 });
+
+describe('copy without the Clipboard API', () => {
+  it('selects the text next to the button and says how to finish', async () => {
+    const { CopyButton } = await import('./ui');
+    const { fireEvent } = await import('@testing-library/react');
+    const saved = Object.getOwnPropertyDescriptor(navigator, 'clipboard');
+    Object.defineProperty(navigator, 'clipboard', { value: undefined, configurable: true });
+    try {
+      const { container } = render(<div className="copy-row"><code>https://kikonect.example.com/hooks/abc</code><CopyButton text="https://kikonect.example.com/hooks/abc" /></div>);
+      const button = container.querySelector('button')!;
+      fireEvent.click(button);
+      expect(window.getSelection()?.toString()).toBe('https://kikonect.example.com/hooks/abc');
+      expect(button.textContent).toBe('Selected: press Ctrl+C');
+    } finally {
+      if (saved) Object.defineProperty(navigator, 'clipboard', saved);
+    }
+  });
+});

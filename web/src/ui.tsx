@@ -22,24 +22,64 @@ export function Empty({ children }: { children: ReactNode }) {
 export function ErrorNote({ error }: { error: unknown }) {
   if (!error) return null;
   const message = error instanceof Error ? error.message : String(error);
+  const status = (error as { status?: number }).status;
+  if (status === 404) {
+    return (
+      <div className="error" role="alert">
+        <p>{message}. It may have been deleted, or it belongs to another workspace.</p>
+        <p><a href="#/dashboard">Back to the dashboard</a></p>
+      </div>
+    );
+  }
   return <p className="error" role="alert">{message}</p>;
 }
 
+/** A route that names no page. */
+export function NotFound() {
+  return (
+    <section>
+      <h1>Page not found</h1>
+      <p>There is no page at this address.</p>
+      <p><a href="#/dashboard">Back to the dashboard</a></p>
+    </section>
+  );
+}
+
+/**
+ * Copies `text`; where the Clipboard API is missing (a plain-http host) or refuses, selects the text next to the
+ * button instead and says so, so that Ctrl+C (or a long press) finishes the job.
+ */
 export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
-  const [done, setDone] = useState(false);
+  const [state, setState] = useState<'idle' | 'copied' | 'selected'>('idle');
+  const select = (button: HTMLElement) => {
+    const target = button.previousElementSibling;
+    const selection = window.getSelection();
+    if (target && selection) {
+      const range = document.createRange();
+      range.selectNodeContents(target);
+      selection.removeAllRanges();
+      selection.addRange(range);
+    }
+    setState('selected');
+  };
   return (
     <button
       type="button"
       className="secondary"
-      onClick={() => {
-        navigator.clipboard?.writeText(text).then(
-          () => setDone(true),
-          () => setDone(false),
+      onClick={(e) => {
+        const button = e.currentTarget;
+        if (!navigator.clipboard) {
+          select(button);
+          return;
+        }
+        navigator.clipboard.writeText(text).then(
+          () => setState('copied'),
+          () => select(button),
         );
-        setTimeout(() => setDone(false), 1500);
+        setTimeout(() => setState('idle'), 2500);
       }}
     >
-      {done ? 'Copied' : label}
+      {state === 'copied' ? 'Copied' : state === 'selected' ? 'Selected: press Ctrl+C' : label}
     </button>
   );
 }
