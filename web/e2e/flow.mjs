@@ -55,7 +55,7 @@ const sink = http.createServer((req, res) => {
   let body = '';
   req.on('data', (c) => (body += c));
   req.on('end', () => {
-    received.push({ headers: req.headers, body });
+    received.push({ path: req.url, headers: req.headers, body });
     res.writeHead(200, { 'Content-Type': 'text/plain' });
     res.end('thanks');
   });
@@ -191,6 +191,37 @@ try {
   if (triggers !== 1) throw new Error(`a double click sent ${triggers} trigger requests`);
   if ((await runsOf()) !== runsBefore + 1) throw new Error(`a double click started ${(await runsOf()) - runsBefore} runs`);
 
+  step('build a three-step workflow in the editor, see the live preview, fire it');
+  await page.evaluate(() => (window.location.hash = '/workflows/new'));
+  await page.getByLabel('Name').fill('Orders fan-out');
+  await page.getByLabel('Trigger').selectOption('manual');
+  await page.getByLabel(/Steps: call any APIs/).check();
+  const sinkBase = sinkUrl.replace('/orders', '');
+  await page.locator('input[name=step-0-key]').fill('erp');
+  await page.locator('input[name=step-0-url]').fill(`${sinkBase}/erp`);
+  await page.locator('[data-name=step-0-body] .cm-content').fill("{ 'order': payload.hello, 'source': 'kikonect' }");
+  await page.getByRole('button', { name: 'Add step' }).click();
+  await page.locator('input[name=step-1-key]').fill('chat');
+  await page.locator('input[name=step-1-url]').fill(`${sinkBase}/chat`);
+  await page.locator('input[name=step-1-needs-erp]').check();
+  await page.getByRole('button', { name: 'Add step' }).click();
+  await page.locator('input[name=step-2-key]').fill('audit');
+  await page.locator('input[name=step-2-url]').fill(`${sinkBase}/audit`);
+  await page.locator('[data-testid=step-preview] .preview-step').nth(2).waitFor();
+  await page.getByTestId('step-preview').getByText('"order":"world"').first().waitFor();
+  await shoot('workflow-steps');
+  await page.getByRole('button', { name: 'Create workflow' }).click();
+  await page.getByRole('heading', { name: 'Orders fan-out' }).waitFor();
+  const deliveredBefore = received.length;
+  await page.getByRole('button', { name: 'Trigger', exact: true }).click();
+  await page.getByText('Run started.').waitFor();
+  await page.locator('[data-testid=runs] .status-succeeded').first().waitFor({ timeout: 20_000 });
+  const steps = received.slice(deliveredBefore);
+  const erp = steps.find((r) => r.path === '/erp');
+  if (steps.length !== 3 || !erp || JSON.parse(erp.body).order !== 'world' || !steps.some((r) => r.path === '/chat') || !steps.some((r) => r.path === '/audit')) {
+    throw new Error(`the three steps delivered ${JSON.stringify(steps.map((r) => [r.path, r.body]))}`);
+  }
+
   step('a session that ends says so, and signing in again comes back to the same page');
   expect401 = true;
   await context.clearCookies();
@@ -218,7 +249,10 @@ try {
   await page.waitForURL(/#\/runs\?status=succeeded$/);
   if ((await page.locator('select[name=filter-range]').inputValue()) !== 'all') throw new Error('Back did not restore the time filter');
   await page.locator('[data-testid=runs] .status-succeeded').first().waitFor();
-  // replay everything the filters match, after a count to confirm
+  // replay everything the filters match (this workflow's succeeded runs), after a count to confirm
+  await page.locator('select[name=filter-workflow]').selectOption(String(workflowId));
+  await page.waitForURL(/workflow=\d+/);
+  await page.locator('[data-testid=runs] .status-succeeded').first().waitFor();
   const runsNow = await runsOf();
   let question = '';
   page.once('dialog', (d) => { question = d.message(); void d.accept(); });

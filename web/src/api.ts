@@ -152,6 +152,7 @@ export const api = {
   rotateToken: (id: number) => request<Workflow>('POST', `/workflows/${id}/token/rotate`),
   trigger: (id: number, payload: unknown) => request<Run>('POST', `/workflows/${id}/trigger`, payload),
   schedule: (id: number, count = 5) => request<SchedulePreview>('GET', `/workflows/${id}/schedule?count=${count}`),
+  dryRun: (b: { workflow: Record<string, unknown>; payload: unknown }) => request<unknown>('POST', '/workflows/test', b),
   preview: (b: Record<string, unknown>) => request<SchedulePreview>('POST', '/schedule/preview', b),
   runs: (params: { workflow_id?: number; status?: string; trigger?: string; cursor?: string; limit?: number; created_after?: string } = {}) =>
     request<Page<RunSummary>>('GET', '/runs' + q(params)),

@@ -9,7 +9,7 @@ import type { Stats, Workflow } from './api';
 describe('the workflow form', () => {
   const base = {
     name: 'n', action_url: 'https://x', interval_minutes: '5', expression: '0 9 * * *', timezone: 'Europe/Berlin',
-    payload: '', max_attempts: '', misfire: 'fire_once', overlap: 'allow', on_failure_url: '', step_count: 0,
+    payload: '', max_attempts: '', misfire: 'fire_once', overlap: 'allow', on_failure_url: '', mode: 'url' as const, steps: [], filter: '',
   };
 
   it('builds an interval config with its JSON payload', () => {
@@ -150,5 +150,28 @@ describe('copy without the Clipboard API', () => {
     } finally {
       if (saved) Object.defineProperty(navigator, 'clipboard', saved);
     }
+  });
+});
+
+describe('the step editor', () => {
+  it('turns drafts into the API\u2019s steps and back, leaving defaults out', async () => {
+    const { toSteps, fromSteps } = await import('./pages/StepsEditor');
+    const drafts = [
+      { key: 'ticket', method: 'POST', url: 'https://t.example.com/api', headers: 'X-Repo: {{ payload.repo }}\nnot a header', body: "{ 'title': payload.title }", when: '', needs: [], credential: 'erp-api' },
+      { key: 'chat', method: 'PUT', url: 'https://c.example.com/{{ steps.ticket.response.body.id }}', headers: '', body: '', when: 'payload.loud', needs: ['ticket'], credential: '' },
+    ];
+    const steps = toSteps(drafts);
+    expect(steps).toEqual([
+      { key: 'ticket', url: 'https://t.example.com/api', headers: { 'X-Repo': '{{ payload.repo }}' }, body: "{ 'title': payload.title }", credential: 'erp-api' },
+      { key: 'chat', method: 'PUT', url: 'https://c.example.com/{{ steps.ticket.response.body.id }}', when: 'payload.loud', needs: ['ticket'] },
+    ]);
+    expect(toSteps(fromSteps(steps))).toEqual(steps);
+  });
+
+  it('lays the steps out by how deep their needs go', async () => {
+    const { depths } = await import('./pages/StepsEditor');
+    const d = (key: string, needs: string[]) => ({ key, method: 'POST', url: '', headers: '', body: '', when: '', needs, credential: '' });
+    const levels = depths([d('a', []), d('b', ['a']), d('c', ['a', 'b']), d('audit', []), d('x', ['y']), d('y', ['x'])]);
+    expect(Object.fromEntries(levels)).toEqual({ a: 0, b: 1, c: 2, audit: 0, x: expect.any(Number), y: expect.any(Number) });
   });
 });

@@ -2,6 +2,7 @@ import { FormEvent, useEffect, useState } from 'react';
 import { api, ApiError, SchedulePreview, Workflow } from '../api';
 import { go } from '../App';
 import { ErrorNote, Field, Loading } from '../ui';
+import { fromSteps, newStep, StepDraft, StepsEditor, toSteps } from './StepsEditor';
 
 const ZONES: string[] = (Intl as unknown as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf?.('timeZone') ?? ['UTC'];
 
@@ -17,8 +18,10 @@ interface FormState {
   misfire: string;
   overlap: string;
   on_failure_url: string;
-  /** Saved with steps (not the one-step action_url): the steps are kept as they are by this form. */
-  step_count: number;
+  /** One URL (the shorthand: the payload POSTed as received) or steps. */
+  mode: 'url' | 'steps';
+  steps: StepDraft[];
+  filter: string;
 }
 
 function toForm(w?: Workflow): FormState {
@@ -35,7 +38,9 @@ function toForm(w?: Workflow): FormState {
     misfire: w?.misfire ?? 'fire_once',
     overlap: w?.overlap ?? 'allow',
     on_failure_url: w?.on_failure_url ?? '',
-    step_count: w && !w.action_url ? (w.steps ?? []).length : 0,
+    mode: w && !w.action_url ? 'steps' : 'url',
+    steps: w && !w.action_url ? fromSteps((w.steps ?? []) as unknown as Record<string, unknown>[]) : [newStep([])],
+    filter: w?.filter ?? '',
   };
 }
 
@@ -105,7 +110,10 @@ export function WorkflowFormPage({ id }: { id?: number }) {
       max_attempts: form.max_attempts ? Number(form.max_attempts) : null,
       on_failure_url: form.on_failure_url || null,
     };
-    if (form.step_count === 0) body.action_url = form.action_url;
+    if (form.mode === 'url') body.action_url = form.action_url;
+    else body.steps = toSteps(form.steps);
+    if (form.filter.trim()) body.filter = form.filter;
+    else if (id) body.filter = null;
     if (form.trigger_type !== 'webhook' && form.trigger_type !== 'manual') body.trigger_config = config;
     setBusy(true);
     setError(null);
@@ -145,15 +153,30 @@ export function WorkflowFormPage({ id }: { id?: number }) {
             <option value="cron">Cron — on a calendar schedule</option>
           </select>
         </Field>
-        {form.step_count > 0 ? (
-          <p className="note" data-testid="steps-kept">
-            This workflow has {form.step_count} steps. This form keeps them as they are; change them through the API
-            (PATCH /workflows/{id} with steps) until the step editor arrives.
-          </p>
-        ) : (
+        <fieldset className="mode">
+          <legend>What it does</legend>
+          <label className="check">
+            <input type="radio" name="mode" value="url" checked={form.mode === 'url'} onChange={() => setForm({ ...form, mode: 'url' })} />
+            POST the payload, as received, to one URL
+          </label>
+          <label className="check">
+            <input type="radio" name="mode" value="steps" checked={form.mode === 'steps'} onChange={() => setForm({ ...form, mode: 'steps' })} />
+            Steps: call any APIs, shape each request, filter, fan out, chain
+          </label>
+        </fieldset>
+        {form.mode === 'url' ? (
           <Field label="Action URL (where the payload is POSTed)" error={fe('action_url')}>
             <input name="action_url" type="url" required placeholder="https://example.com/hook" value={form.action_url} onChange={set('action_url')} />
           </Field>
+        ) : (
+          <StepsEditor
+            drafts={form.steps}
+            onChange={(steps) => setForm({ ...form, steps })}
+            filter={form.filter}
+            onFilter={(filter) => setForm({ ...form, filter })}
+            errorOf={fe}
+            workflowId={id}
+          />
         )}
         {form.trigger_type === 'interval' && (
           <Field label="Every (minutes)" error={fe('trigger_config.interval_minutes')}>

@@ -1,0 +1,252 @@
+import { useEffect, useMemo, useState } from 'react';
+import { api, ApiError } from '../api';
+import { CodeEditor } from '../CodeEditor';
+import { Field } from '../ui';
+
+/** One step as the editor holds it: text fields, headers as "Name: value" lines. */
+export interface StepDraft {
+  key: string;
+  method: string;
+  url: string;
+  headers: string;
+  body: string;
+  when: string;
+  needs: string[];
+  credential: string;
+}
+
+export const METHODS = ['POST', 'GET', 'PUT', 'PATCH', 'DELETE'];
+
+export function newStep(existing: StepDraft[]): StepDraft {
+  let n = existing.length + 1;
+  while (existing.some((s) => s.key === `step${n}`)) n++;
+  return { key: `step${n}`, method: 'POST', url: '', headers: '', body: '', when: '', needs: [], credential: '' };
+}
+
+/** The API's step objects from the editor's drafts (empty fields left out, so that defaults apply). */
+export function toSteps(drafts: StepDraft[]): Record<string, unknown>[] {
+  return drafts.map((d) => {
+    const step: Record<string, unknown> = { key: d.key.trim(), url: d.url.trim() };
+    if (d.method !== 'POST') step.method = d.method;
+    const headers: Record<string, string> = {};
+    for (const line of d.headers.split('\n')) {
+      const colon = line.indexOf(':');
+      if (colon > 0) headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+    }
+    if (Object.keys(headers).length) step.headers = headers;
+    if (d.body.trim()) step.body = d.body;
+    if (d.when.trim()) step.when = d.when;
+    if (d.needs.length) step.needs = d.needs;
+    if (d.credential) step.credential = d.credential;
+    return step;
+  });
+}
+
+/** Drafts from the API's steps. */
+export function fromSteps(steps: Record<string, unknown>[]): StepDraft[] {
+  return steps.map((s) => ({
+    key: String(s.key ?? ''),
+    method: String(s.method ?? 'POST'),
+    url: String(s.url ?? ''),
+    headers: Object.entries((s.headers ?? {}) as Record<string, string>).map(([k, v]) => `${k}: ${v}`).join('\n'),
+    body: typeof s.body === 'string' ? s.body : '',
+    when: typeof s.when === 'string' ? s.when : '',
+    needs: Array.isArray(s.needs) ? (s.needs as string[]) : [],
+    credential: typeof s.credential === 'string' ? s.credential : '',
+  }));
+}
+
+/** Each step's depth: 0 for steps that need nothing, else one more than the deepest step it needs (cycles: 0). */
+export function depths(drafts: StepDraft[]): Map<string, number> {
+  const byKey = new Map(drafts.map((d) => [d.key, d]));
+  const memo = new Map<string, number>();
+  const depth = (key: string, seen: Set<string>): number => {
+    if (memo.has(key)) return memo.get(key)!;
+    if (seen.has(key)) return 0;
+    seen.add(key);
+    const d = byKey.get(key);
+    const value = d && d.needs.length ? 1 + Math.max(...d.needs.filter((n) => byKey.has(n)).map((n) => depth(n, seen)), -1) : 0;
+    seen.delete(key);
+    memo.set(key, value);
+    return value;
+  };
+  drafts.forEach((d) => depth(d.key, new Set()));
+  return memo;
+}
+
+type DryRun = {
+  filtered: boolean;
+  steps: { key: string | null; status: string; needs: string[]; request: { method: string; url: string; headers: Record<string, string>; body: string | null; credential?: string } | null; error: { field?: string; reason?: string; position?: number | null } | null }[];
+};
+
+/**
+ * The step editor: add, remove and order steps; per step method, URL, headers, body and `when` (JSONata, with
+ * highlighting), `needs` (and the graph they make), a credential; a sample payload (from the workflow's latest run,
+ * or typed) and a live preview of what each step would send, from the dry-run endpoint, errors at their position.
+ */
+export function StepsEditor({ drafts, onChange, filter, onFilter, errorOf, workflowId }: {
+  drafts: StepDraft[];
+  onChange: (drafts: StepDraft[]) => void;
+  filter: string;
+  onFilter: (filter: string) => void;
+  errorOf: (field: string) => string | undefined;
+  workflowId?: number;
+}) {
+  const [sample, setSample] = useState('{\n  "hello": "world"\n}');
+  const [preview, setPreview] = useState<DryRun | null>(null);
+  const [previewError, setPreviewError] = useState<ApiError | null>(null);
+  const [credentials, setCredentials] = useState<string[]>([]);
+
+  useEffect(() => {
+    api.credentials().then((c) => setCredentials(c.items.map((i) => i.name)), () => setCredentials([]));
+    if (workflowId) {
+      // the latest run's payload makes the best sample
+      api.runs({ workflow_id: workflowId, limit: 1 }).then(
+        (p) => p.items[0] && api.run(p.items[0].id).then((r) => setSample(JSON.stringify(r.payload, null, 2))),
+        () => {},
+      );
+    }
+  }, [workflowId]);
+
+  const steps = useMemo(() => toSteps(drafts), [drafts]);
+  useEffect(() => {
+    let payload: unknown;
+    try {
+      payload = JSON.parse(sample || '{}');
+    } catch (e) {
+      setPreview(null);
+      setPreviewError(new ApiError(400, 'sample', 'Sample', 'The sample payload is not JSON: ' + (e as Error).message, []));
+      return;
+    }
+    const timer = setTimeout(() => {
+      const workflow: Record<string, unknown> = { steps };
+      if (filter.trim()) workflow.filter = filter;
+      api.dryRun({ workflow, payload }).then(
+        (r) => { setPreview(r as DryRun); setPreviewError(null); },
+        (e) => { setPreview(null); setPreviewError(e instanceof ApiError ? e : null); },
+      );
+    }, 400);
+    return () => clearTimeout(timer);
+  }, [steps, filter, sample]);
+
+  const update = (i: number, change: Partial<StepDraft>) => onChange(drafts.map((d, j) => (j === i ? { ...d, ...change } : d)));
+  const move = (i: number, by: number) => {
+    const next = [...drafts];
+    const [step] = next.splice(i, 1);
+    next.splice(i + by, 0, step);
+    onChange(next);
+  };
+  const remove = (i: number) => {
+    const gone = drafts[i].key;
+    onChange(drafts.filter((_, j) => j !== i).map((d) => ({ ...d, needs: d.needs.filter((n) => n !== gone) })));
+  };
+  const levels = depths(drafts);
+  const columns: string[][] = [];
+  drafts.forEach((d) => {
+    const level = levels.get(d.key) ?? 0;
+    (columns[level] ??= []).push(d.key);
+  });
+
+  return (
+    <div className="steps-editor">
+      <Field label="Filter (JSONata, optional): runs only when true" error={errorOf('filter')}>
+        <input name="filter" value={filter} placeholder="payload.ref = 'refs/heads/main'" onChange={(e) => onFilter(e.target.value)} />
+      </Field>
+      <div className="graph" aria-label="Step graph" role="img">
+        {columns.map((keys, level) => (
+          <div className="graph-column" key={level}>
+            {keys.map((k) => {
+              const d = drafts.find((x) => x.key === k)!;
+              return <span className="graph-node" key={k} title={d.needs.length ? `needs ${d.needs.join(', ')}` : 'starts at once'}>{k}</span>;
+            })}
+          </div>
+        ))}
+      </div>
+      {drafts.map((d, i) => (
+        <fieldset className="card step" key={i} data-step={i}>
+          <legend>Step {i + 1}: {d.key || '…'}</legend>
+          <div className="row">
+            <Field label="Key" error={errorOf(`steps[${i}].key`)}>
+              <input name={`step-${i}-key`} value={d.key} onChange={(e) => {
+                const old = d.key;
+                const key = e.target.value;
+                onChange(drafts.map((x, j) => (j === i ? { ...x, key } : { ...x, needs: x.needs.map((n) => (n === old ? key : n)) })));
+              }} />
+            </Field>
+            <Field label="Method" error={errorOf(`steps[${i}].method`)}>
+              <select name={`step-${i}-method`} value={d.method} onChange={(e) => update(i, { method: e.target.value })}>
+                {METHODS.map((m) => <option key={m}>{m}</option>)}
+              </select>
+            </Field>
+            <Field label="Credential" error={errorOf(`steps[${i}].credential`)}>
+              <select name={`step-${i}-credential`} value={d.credential} onChange={(e) => update(i, { credential: e.target.value })}>
+                <option value="">none</option>
+                {[...new Set([...credentials, ...(d.credential ? [d.credential] : [])])].map((c) => <option key={c}>{c}</option>)}
+              </select>
+            </Field>
+          </div>
+          <Field label="URL ({{ JSONata }} templates allowed)" error={errorOf(`steps[${i}].url`)}>
+            <input name={`step-${i}-url`} value={d.url} placeholder="https://api.example.com/items/{{ payload.id }}" onChange={(e) => update(i, { url: e.target.value })} />
+          </Field>
+          <Field label="Headers, one per line: Name: value" error={errorOf(`steps[${i}].headers`)}>
+            <textarea name={`step-${i}-headers`} rows={2} value={d.headers} onChange={(e) => update(i, { headers: e.target.value })} />
+          </Field>
+          <div className={`field ${errorOf(`steps[${i}].body`) ? 'invalid' : ''}`}>
+            <span>Body (JSONata; empty: the trigger payload as received)</span>
+            <CodeEditor name={`step-${i}-body`} label={`Body of step ${d.key}`} language="jsonata" value={d.body} onChange={(body) => update(i, { body })} />
+            {errorOf(`steps[${i}].body`) && <small className="error">{errorOf(`steps[${i}].body`)}</small>}
+          </div>
+          <Field label="When (JSONata, optional): the step runs only when true" error={errorOf(`steps[${i}].when`)}>
+            <input name={`step-${i}-when`} value={d.when} onChange={(e) => update(i, { when: e.target.value })} />
+          </Field>
+          {drafts.length > 1 && (
+            <fieldset className="needs">
+              <legend>Needs (runs after these succeed)</legend>
+              {drafts.filter((o) => o.key !== d.key).map((o) => (
+                <label className="check" key={o.key}>
+                  <input
+                    type="checkbox"
+                    name={`step-${i}-needs-${o.key}`}
+                    checked={d.needs.includes(o.key)}
+                    onChange={(e) => update(i, { needs: e.target.checked ? [...d.needs, o.key] : d.needs.filter((n) => n !== o.key) })}
+                  />
+                  {o.key}
+                </label>
+              ))}
+            </fieldset>
+          )}
+          <div className="actions">
+            <button type="button" className="secondary" disabled={i === 0} onClick={() => move(i, -1)} aria-label={`Move ${d.key} up`}>Up</button>
+            <button type="button" className="secondary" disabled={i === drafts.length - 1} onClick={() => move(i, 1)} aria-label={`Move ${d.key} down`}>Down</button>
+            <button type="button" className="danger" disabled={drafts.length === 1} onClick={() => remove(i)}>Remove step</button>
+          </div>
+        </fieldset>
+      ))}
+      <button type="button" className="secondary" disabled={drafts.length >= 20} onClick={() => onChange([...drafts, newStep(drafts)])}>Add step</button>
+
+      <h2>Try it</h2>
+      <div className="field">
+        <span>Sample payload (JSON){workflowId ? ': the latest run’s, or your own' : ''}</span>
+        <CodeEditor name="sample-payload" label="Sample payload" language="json" value={sample} onChange={setSample} />
+      </div>
+      <div className="preview" aria-live="polite" data-testid="step-preview">
+        <strong>What each step would send</strong>
+        {previewError && (
+          <ul className="error">
+            {previewError.errors.length ? previewError.errors.map((e) => <li key={e.field}>{e.field}: {e.reason}</li>) : <li>{previewError.message}</li>}
+          </ul>
+        )}
+        {preview?.filtered && <p className="muted">The filter is false for this payload: the run would be recorded as filtered, nothing sent.</p>}
+        {preview && !preview.filtered && preview.steps.map((s, i) => (
+          <div key={i} className="preview-step" data-status={s.status}>
+            <p><code>{s.key}</code> <span className={`badge status-${s.status === 'would_send' ? 'succeeded' : s.status === 'error' ? 'failed' : 'skipped'}`}>{s.status.replace('_', ' ')}</span></p>
+            {s.request && (
+              <pre className="small">{`${s.request.method} ${s.request.url}\n${Object.entries(s.request.headers).map(([k, v]) => `${k}: ${v}`).join('\n')}${s.request.credential ? `\n${s.request.credential}` : ''}${s.request.body !== null ? `\n\n${s.request.body}` : ''}`}</pre>
+            )}
+            {s.error && <p className="error">{s.error.field}: {s.error.reason}</p>}
+          </div>
+        ))}
+      </div>
+    </div>
+  );
+}
