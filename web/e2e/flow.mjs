@@ -174,7 +174,7 @@ try {
   await page.getByRole('button', { name: 'Replay', exact: true }).click();
   await page.waitForURL((u) => u.toString() !== firstRunUrl && /#\/runs\/\d+$/.test(u.toString()));
   await page.getByText(/replay of #/).waitFor();
-  await page.locator('.badge.status-succeeded').waitFor({ timeout: 20_000 });
+  await page.locator('h1 .badge.status-succeeded').waitFor({ timeout: 20_000 });
   if (received.length !== 2) throw new Error(`expected 2 deliveries after the replay, got ${received.length}`);
 
   step('a double click on Trigger starts one run');
@@ -221,6 +221,23 @@ try {
   if (steps.length !== 3 || !erp || JSON.parse(erp.body).order !== 'world' || !steps.some((r) => r.path === '/chat') || !steps.some((r) => r.path === '/audit')) {
     throw new Error(`the three steps delivered ${JSON.stringify(steps.map((r) => [r.path, r.body]))}`);
   }
+
+  step('inspect the run: the step graph with each status, an attempt\'s response; replay an edited payload after its diff');
+  await page.locator('[data-testid=runs] a').first().click();
+  await page.getByRole('heading', { name: 'Steps' }).waitFor();
+  await page.locator('.graph .status-succeeded').nth(2).waitFor();
+  await page.locator('details[data-step=erp] > summary').click();
+  await page.locator('details[data-step=erp]').getByText('HTTP 200').waitFor();
+  await shoot('run-steps');
+  const runUrl = page.url();
+  await page.getByRole('button', { name: 'Replay with edited payload' }).click();
+  await page.locator('textarea[name=replay-payload]').fill('{"hello": "edited"}');
+  await page.getByRole('button', { name: 'Review changes' }).click();
+  await page.locator('[data-testid=payload-diff] .added').getByText('"hello": "edited"').waitFor();
+  await page.locator('[data-testid=payload-diff] .removed').getByText('"hello": "world"').waitFor();
+  await page.getByRole('button', { name: 'Replay with this payload' }).click();
+  await page.waitForURL((u) => u.toString() !== runUrl && /#\/runs\/\d+$/.test(u.toString()));
+  await page.locator('h1 .badge.status-succeeded').waitFor({ timeout: 20_000 });
 
   step('a session that ends says so, and signing in again comes back to the same page');
   expect401 = true;

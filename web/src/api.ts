@@ -158,6 +158,7 @@ export const api = {
     request<Page<RunSummary>>('GET', '/runs' + q(params)),
   stats: () => request<Stats>('GET', '/stats'),
   run: (id: number) => request<Run>('GET', `/runs/${id}`),
+  retry: (id: number) => request<Run>('POST', `/runs/${id}/retry`),
   cancel: (id: number) => request<Run>('POST', `/runs/${id}/cancel`),
   countReplay: (b: { workflow_id?: number; status?: string; created_after?: string; created_before?: string }) =>
     request<{ matching: number; limit: number }>('POST', '/runs/replay', { ...b, dry_run: true }),

@@ -175,3 +175,15 @@ describe('the step editor', () => {
     expect(Object.fromEntries(levels)).toEqual({ a: 0, b: 1, c: 2, audit: 0, x: expect.any(Number), y: expect.any(Number) });
   });
 });
+
+describe('replaying an edited payload', () => {
+  it('shows the lines it removes and adds', async () => {
+    const { lineDiff } = await import('./pages/RunPage');
+    const before = JSON.stringify({ order: 42, total: 10 }, null, 2);
+    const after = JSON.stringify({ order: 42, total: 12, note: 'fixed' }, null, 2);
+    const diff = lineDiff(before, after);
+    expect(diff.filter((l) => l.kind === 'removed').map((l) => l.text.trim())).toEqual(['"total": 10']);
+    expect(diff.filter((l) => l.kind === 'added').map((l) => l.text.trim())).toEqual(['"total": 12,', '"note": "fixed"']);
+    expect(diff.filter((l) => l.kind === 'same').map((l) => l.text.trim())).toEqual(['{', '"order": 42,', '}']);
+  });
+});

@@ -3,9 +3,76 @@ import { useState } from 'react';
 import { api, ApiError } from '../api';
 import { go } from '../App';
 import { useLive } from '../query';
-import { ErrorNote, Field, Loading, StatusBadge, when, useBusy } from '../ui';
+import { CopyButton, ErrorNote, Field, Loading, StatusBadge, when, useBusy } from '../ui';
 
 /** One run: its payload and the timeline of its attempts; replay as is or with an edited payload; cancel. */
+type AttemptRow = { step: string | null; number: number; started_at: string; duration_ms: number; response_status: number | null; response_headers: Record<string, unknown> | null; response_body: string | null; error: string | null };
+
+/** Attempts as a timeline; each opens to its response: status, headers and body (the first 4 KiB). */
+function Attempts({ attempts, testId }: { attempts: AttemptRow[]; testId?: string }) {
+  return (
+    <ol className="timeline" data-testid={testId}>
+      {attempts.map((a) => (
+        <li key={`${a.step}-${a.number}`} className={a.error ? 'failed' : 'ok'}>
+          <div>
+            <strong>Attempt {a.number}</strong> · {when(a.started_at)} · {a.duration_ms} ms ·{' '}
+            {a.response_status !== null ? <span className="mono">HTTP {a.response_status}</span> : <span className="error">{a.error}</span>}
+          </div>
+          {a.error && a.response_status !== null && <div className="error">{a.error}</div>}
+          {(a.response_headers || a.response_body) && (
+            <details>
+              <summary>Response</summary>
+              {a.response_headers && (
+                <pre className="code small">{Object.entries(a.response_headers).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`).join('\n')}</pre>
+              )}
+              {a.response_body ? <pre className="code small">{a.response_body}</pre> : null}
+            </details>
+          )}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+/** Steps in columns by how deep their needs go. */
+function stepColumns<T extends { key: string; needs: string[] }>(steps: T[]): T[][] {
+  const byKey = new Map(steps.map((st) => [st.key, st]));
+  const depth = (st: T, seen: Set<string>): number =>
+    seen.has(st.key) ? 0 : 1 + Math.max(-1, ...st.needs.map((n) => byKey.get(n)).filter((n): n is T => !!n).map((n) => depth(n, new Set([...seen, st.key]))));
+  const columns: T[][] = [];
+  steps.forEach((st) => (columns[depth(st, new Set())] ??= []).push(st));
+  return columns.filter(Boolean);
+}
+
+function prettyOr(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}
+
+/** A line diff (longest common subsequence): what an edited payload removes and adds. */
+export function lineDiff(before: string, after: string): { kind: 'same' | 'added' | 'removed'; text: string }[] {
+  const a = before.split('\n');
+  const b = after.split('\n');
+  const n = a.length;
+  const m = b.length;
+  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+  const out: { kind: 'same' | 'added' | 'removed'; text: string }[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n && j < m) {
+    if (a[i] === b[j]) { out.push({ kind: 'same', text: a[i] }); i++; j++; }
+    else if (lcs[i + 1][j] >= lcs[i][j + 1]) out.push({ kind: 'removed', text: a[i++] });
+    else out.push({ kind: 'added', text: b[j++] });
+  }
+  while (i < n) out.push({ kind: 'removed', text: a[i++] });
+  while (j < m) out.push({ kind: 'added', text: b[j++] });
+  return out;
+}
+
 export function RunPage({ id }: { id: number }) {
   const canEdit = useCan('editor');
   const { data: run, error, reload } = useLive(['run', id], () => api.run(id), 2000);
@@ -14,6 +81,7 @@ export function RunPage({ id }: { id: number }) {
   const [payloadError, setPayloadError] = useState<string>();
   const [actionError, setActionError] = useState<unknown>();
   const [busy, once] = useBusy();
+  const [confirming, setConfirming] = useState(false);
 
   if (!run) return error ? <ErrorNote error={error} /> : <Loading />;
 
@@ -28,6 +96,10 @@ export function RunPage({ id }: { id: number }) {
         setPayloadError('Not valid JSON: ' + (e as Error).message);
         return;
       }
+      if (!confirming) {
+        setConfirming(true); // show what changed first
+        return;
+      }
     }
     await once(async () => {
       try {
@@ -39,6 +111,9 @@ export function RunPage({ id }: { id: number }) {
     });
   }
 
+  // a one-step run (the action_url shorthand, step "deliver") reads best as a plain attempt timeline
+  const runSteps = run.steps ?? [];
+  const showSteps = runSteps.length > 1 || (runSteps.length === 1 && runSteps[0].key !== 'deliver');
   return (
     <section>
       <div className="title-row">
@@ -57,7 +132,12 @@ export function RunPage({ id }: { id: number }) {
       <ErrorNote error={actionError} />
       {canEdit && <div className="actions">
         <button type="button" disabled={busy} onClick={() => replay(false)}>Replay</button>
-        <button type="button" className="secondary" onClick={() => { setEditing(!editing); setPayload(JSON.stringify(run.payload, null, 2)); }}>
+        {run.status === 'failed' && (
+          <button type="button" className="secondary" disabled={busy} onClick={() => once(() => api.retry(id).then(reload, setActionError))}>
+            Retry from the failure
+          </button>
+        )}
+        <button type="button" className="secondary" onClick={() => { setEditing(!editing); setConfirming(false); setPayload(JSON.stringify(run.payload, null, 2)); }}>
           Replay with edited payload
         </button>
         {(run.status === 'pending' || run.status === 'retrying') && (
@@ -69,25 +149,51 @@ export function RunPage({ id }: { id: number }) {
           <Field label="Payload to send (JSON)" error={payloadError}>
             <textarea name="replay-payload" rows={6} value={payload} onChange={(e) => setPayload(e.target.value)} />
           </Field>
-          <button type="button" disabled={busy} onClick={() => replay(true)}>Replay with this payload</button>
+          {!confirming && <button type="button" disabled={busy} onClick={() => replay(true)}>Review changes</button>}
+          {confirming && (
+            <div data-testid="payload-diff">
+              <p>What changes from the original payload:</p>
+              <pre className="code diff">
+                {lineDiff(JSON.stringify(run.payload, null, 2), prettyOr(payload)).map((l, i) => (
+                  <span key={i} className={l.kind}>{l.kind === 'added' ? '+ ' : l.kind === 'removed' ? '- ' : '  '}{l.text}{'\n'}</span>
+                ))}
+              </pre>
+              <div className="actions">
+                <button type="button" disabled={busy} onClick={() => replay(true)}>Replay with this payload</button>
+                <button type="button" className="secondary" onClick={() => setConfirming(false)}>Back to editing</button>
+              </div>
+            </div>
+          )}
         </div>
       )}
       <h2>Payload</h2>
-      <pre className="code">{JSON.stringify(run.payload, null, 2)}</pre>
-      <h2>Attempts</h2>
-      {(run.attempts ?? []).length === 0 && <p className="muted">No attempt yet.</p>}
-      <ol className="timeline" data-testid="attempts">
-        {(run.attempts ?? []).map((a) => (
-          <li key={a.number} className={a.error ? 'failed' : 'ok'}>
-            <div>
-              <strong>Attempt {a.number}</strong> · {when(a.started_at)} · {a.duration_ms} ms ·{' '}
-              {a.response_status !== null ? <span className="mono">HTTP {a.response_status}</span> : <span className="error">{a.error}</span>}
-            </div>
-            {a.error && a.response_status !== null && <div className="error">{a.error}</div>}
-            {a.response_body ? <pre className="code small">{a.response_body}</pre> : null}
-          </li>
-        ))}
-      </ol>
+      <div className="copy-row"><pre className="code">{JSON.stringify(run.payload, null, 2)}</pre><CopyButton text={JSON.stringify(run.payload, null, 2)} /></div>
+      {showSteps && (
+        <>
+          <h2>Steps</h2>
+          <div className="graph" role="img" aria-label={`Steps: ${(run.steps ?? []).map((st) => `${st.key} ${st.status}`).join(', ')}`}>
+            {stepColumns(run.steps ?? []).map((column, level) => (
+              <div className="graph-column" key={level}>
+                {column.map((st) => <span key={st.key} className={`graph-node badge status-${st.status}`}>{st.key}: {st.status}</span>)}
+              </div>
+            ))}
+          </div>
+          {(run.steps ?? []).map((st) => (
+            <details key={st.key} className="card" open={st.status === 'failed'} data-step={st.key}>
+              <summary><code>{st.key}</code> <StatusBadge status={st.status} /> {st.attempt_count} attempt{st.attempt_count === 1 ? '' : 's'}{st.error ? <span className="error"> · {st.error}</span> : null}</summary>
+              <p className="muted">webhook-id <code>{st.webhook_id}</code> (the same on every attempt){st.needs.length ? ` · needs ${st.needs.join(', ')}` : ''}</p>
+              <Attempts attempts={st.attempts} />
+            </details>
+          ))}
+        </>
+      )}
+      {!showSteps && (
+        <>
+          <h2>Attempts</h2>
+          {(run.attempts ?? []).length === 0 && <p className="muted">No attempt yet.</p>}
+          <Attempts attempts={run.attempts ?? []} testId="attempts" />
+        </>
+      )}
       {run.next_attempt_at && <p className="muted">Next attempt at {when(run.next_attempt_at)}.</p>}
     </section>
   );
