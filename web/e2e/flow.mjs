@@ -322,6 +322,10 @@ try {
 
   step('phone width (375 px)');
   await page.setViewportSize({ width: 375, height: 812 });
+  const headerHeight = await page.evaluate(() => document.querySelector('.shell header').getBoundingClientRect().height);
+  if (headerHeight > 56) throw new Error(`the phone header is ${headerHeight} px high`);
+  const small = await page.evaluate(() => [...document.querySelectorAll('main button, main .button, header button')].filter((b) => b.getBoundingClientRect().height > 0 && b.getBoundingClientRect().height < 44).length);
+  if (small) throw new Error(`${small} buttons are smaller than 44 px on a phone`);
   for (const [route, name, ready] of [
     ['#/dashboard', 'dashboard', 'runs in 24 h'],
     ['#/workflows', 'workflows', 'Orders to ERP'],

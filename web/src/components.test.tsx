@@ -187,3 +187,16 @@ describe('replaying an edited payload', () => {
     expect(diff.filter((l) => l.kind === 'same').map((l) => l.text.trim())).toEqual(['{', '"order": 42,', '}']);
   });
 });
+
+describe('the dashboard links to its runs', () => {
+  it('turns an hour of the chart into the runs explorer\u2019s filters for that hour', async () => {
+    const { hourLink } = await import('./pages/DashboardPage');
+    const { runFilters } = await import('./pages/RunsPage');
+    const link = hourLink('2026-11-26T09:00:00Z', 'failed');
+    const f = runFilters(new URLSearchParams(link.split('?')[1]), Date.now());
+    expect(f.params.status).toBe('failed');
+    expect(f.params.created_after).toBe('2026-11-26T09:00:00.000Z');
+    expect(f.params.created_before).toBe('2026-11-26T10:00:00.000Z');
+    expect(new URLSearchParams(hourLink('2026-11-26T09:00:00Z', 'other').split('?')[1]).has('status')).toBe(false);
+  });
+});

@@ -17,6 +17,15 @@ export function headline(stats: Stats) {
 }
 
 /** Runs per hour of the last 24 hours by outcome (from /stats), and delivery latency of the most recent runs. */
+/** The runs explorer's address for one hour of the chart and one outcome ("other": every status). */
+export function hourLink(hourIso: string, outcome: string): string {
+  const local = (ms: number) => new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+  const start = Date.parse(hourIso);
+  const q = new URLSearchParams({ range: 'custom', from: local(start), to: local(start + 3_600_000) });
+  if (outcome === 'succeeded' || outcome === 'failed') q.set('status', outcome);
+  return `/runs?${q.toString()}`;
+}
+
 export function DashboardPage() {
   const stats = useLive(['stats'], () => api.stats(), 10_000);
   const recent = useLive(['runs', 'recent-finished'], () => api.runs({ status: 'succeeded', limit: 100 }), 10_000);
@@ -36,19 +45,24 @@ export function DashboardPage() {
       <h1>Dashboard</h1>
       <div className="stats">
         <div className="stat"><span>{figures.runs.toLocaleString()}</span>runs in 24 h</div>
-        <div className="stat"><span>{figures.failed.toLocaleString()}</span>failed</div>
+        <a className="stat" href="#/runs?status=failed&range=24h"><span>{figures.failed.toLocaleString()}</span>failed</a>
         <div className="stat"><span>{figures.successPercent === null ? '—' : `${figures.successPercent}%`}</span>succeeded of finished</div>
         <div className="stat"><span>{figures.p50 === null ? '—' : `${figures.p50} ms`}</span>median latency (p95 {figures.p95 ?? '—'} ms)</div>
       </div>
       {figures.runs === 0 && <Empty>No runs in the last 24 hours. <a href="#/workflows/new">Create a workflow</a> and fire it.</Empty>}
       <h2>Runs per hour, last 24 hours</h2>
-      <svg className="chart" viewBox="0 0 480 160" role="img" aria-label="Runs per hour by outcome">
+      <svg className="chart" viewBox="0 0 480 160" role="group" aria-label="Runs per hour by outcome: each bar links to its runs">
         {hourly.map((b, i) => {
           let y = 150;
           return OUTCOMES.map((o) => {
             const h = (b[o] / max) * 140;
             y -= h;
-            return <rect key={`${i}-${o}`} x={i * 20 + 2} y={y} width={16} height={h} fill={COLORS[o]}><title>{`${new Date(b.hour).getHours()}:00 ${o}: ${b[o]}`}</title></rect>;
+            if (b[o] === 0) return null;
+            return (
+              <a key={`${i}-${o}`} href={`#${hourLink(b.hour, o)}`} aria-label={`${new Date(b.hour).getHours()}:00, ${o}: ${b[o]}`}>
+                <rect x={i * 20 + 2} y={y} width={16} height={h} fill={COLORS[o]}><title>{`${new Date(b.hour).getHours()}:00 ${o}: ${b[o]}`}</title></rect>
+              </a>
+            );
           });
         })}
         <line x1="0" y1="150" x2="480" y2="150" stroke="#ced4da" />

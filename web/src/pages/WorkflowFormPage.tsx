@@ -188,11 +188,14 @@ export function WorkflowFormPage({ id }: { id?: number }) {
             <Field label="Cron expression" error={fe('trigger_config.expression') ?? previewError} hint="minute hour day month weekday, e.g. 0 9 * * MON-FRI">
               <input name="expression" value={form.expression} onChange={set('expression')} />
             </Field>
-            <Field label="Time zone" error={fe('trigger_config.timezone')}>
-              <select name="timezone" value={form.timezone} onChange={set('timezone')}>
-                {(ZONES.includes(form.timezone) ? ZONES : [form.timezone, ...ZONES]).map((z) => <option key={z}>{z}</option>)}
-              </select>
+            <Field
+              label="Time zone"
+              error={fe('trigger_config.timezone') ?? (form.timezone && !ZONES.includes(form.timezone) && form.timezone !== 'UTC' ? 'not a time zone this browser knows; type to search, e.g. Asia/Kolkata' : undefined)}
+              hint="Type to search: a city or region, e.g. Kolkata, Kyiv, New_York"
+            >
+              <input name="timezone" list="time-zones" autoComplete="off" value={form.timezone} onChange={set('timezone')} />
             </Field>
+            <datalist id="time-zones">{ZONES.map((z) => <option key={z} value={z} />)}</datalist>
           </div>
         )}
         {scheduled && (
