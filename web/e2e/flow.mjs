@@ -110,8 +110,9 @@ try {
   // Only KiKonect's own pages count (the provider's login page is not ours).
   let expect401 = false; // while a test ends the session on purpose
   let expect404 = false; // while a test opens a missing object on purpose
+  let offline = false; // while the browser is offline on purpose
   page.on('console', (m) => m.type() === 'error' && page.url().startsWith(base) && !(expect401 && m.text().includes('401'))
-    && !(expect404 && m.text().includes('status of 404')) && consoleErrors.push(m.text()));
+    && !(expect404 && m.text().includes('status of 404')) && !offline && consoleErrors.push(m.text()));
   page.on('pageerror', (e) => consoleErrors.push(e.message));
   const shoot = async (name) => {
     const size = page.viewportSize();
@@ -382,6 +383,23 @@ try {
   await page.getByText('Your role here:').waitFor();
   if (await page.getByRole('button', { name: 'Invite', exact: true }).count()) throw new Error('a viewer is offered Invite');
   await shoot('team-viewer');
+
+  step('installable, and the app shell opens offline');
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  const cdp = await context.newCDPSession(page);
+  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+  // "in-incognito" is the test browser's context (Playwright's contexts are incognito), not the app
+  const installErrors = installabilityErrors.filter((e) => e.errorId !== 'in-incognito');
+  if (installErrors.length) throw new Error(`not installable: ${JSON.stringify(installErrors)}`);
+  await page.reload();
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+  offline = true;
+  await context.setOffline(true);
+  await page.reload();
+  await page.getByText('You are offline').waitFor();
+  await shoot('offline');
+  await context.setOffline(false);
+  offline = false;
 
   const manifest = await fetch(`${base}/app/manifest.webmanifest`);
   if (!manifest.ok) throw new Error('no web app manifest');

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { api, atLeast, currentWorkspaceId, setSignedIn, setWorkspace, User, whenUnauthorized } from './api';
+import { api, atLeast, currentWorkspaceId, setSignedIn, setWorkspace, User, whenReachable, whenUnauthorized } from './api';
 import { queryClient } from './query';
 import { WorkspaceProvider, WorkspaceState } from './workspace';
 import { NotFound } from './ui';
@@ -64,8 +64,31 @@ function usePageChange(route: string, ready: boolean) {
   }, [route, ready]);
 }
 
+/** Whether the browser says it is online; the app says so when it is not. */
+function useOnline(): boolean {
+  const [online, setOnline] = useState(() => navigator.onLine);
+  const [reachable, setReachable] = useState(true);
+  useEffect(() => {
+    whenReachable(setReachable);
+    const on = () => setOnline(true);
+    const off = () => setOnline(false);
+    window.addEventListener('online', on);
+    window.addEventListener('offline', off);
+    return () => {
+      window.removeEventListener('online', on);
+      window.removeEventListener('offline', off);
+    };
+  }, []);
+  return online && reachable;
+}
+
+function OfflineBanner() {
+  return <p className="offline" role="status">You are offline: what you see may be out of date, and changes wait until you are back.</p>;
+}
+
 export function App() {
   const route = useRoute();
+  const online = useOnline();
   const [user, setUser] = useState<User | null>(null);
   // null while asking the server whether the session cookie still holds a session
   const [checked, setChecked] = useState(false);
@@ -139,7 +162,12 @@ export function App() {
 
   if (!user) {
     if (!checked) return <p className="muted" role="status">Loading…</p>;
-    return <AuthPage ended={ended !== null} onLogin={signedIn} />;
+    return (
+      <>
+        {!online && <OfflineBanner />}
+        <AuthPage ended={ended !== null} onLogin={signedIn} />
+      </>
+    );
   }
 
   const [routePath, routeQuery = ''] = route.split('?');
@@ -219,6 +247,7 @@ export function App() {
           Log out
         </button>
       </header>
+      {!online && <OfflineBanner />}
       <main id="main" tabIndex={-1} key={current?.id ?? 0}>{current || !workspaces.isPending ? page : null}</main>
     </div>
     </WorkspaceProvider>

@@ -64,3 +64,15 @@ describe('errors people understand', () => {
     expect(error.message).not.toContain('Unexpected token');
   });
 });
+
+describe('knowing when KiKonect cannot be reached', () => {
+  it('reports an unreachable server, and reachable again after the next answer', async () => {
+    const { whenReachable } = await import('./api');
+    const seen: boolean[] = [];
+    whenReachable((r) => seen.push(r));
+    await request('GET', '/workflows', undefined, vi.fn().mockRejectedValue(new TypeError('Failed to fetch'))).catch(() => {});
+    await request('GET', '/workflows', undefined, vi.fn().mockResolvedValue(response(200, { items: [] })));
+    expect(seen).toEqual([false, true]);
+    whenReachable(() => {});
+  });
+});

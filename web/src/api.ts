@@ -57,6 +57,12 @@ export function atLeast(role: Role | null | undefined, needed: Role): boolean {
 export { runStatusValues as RUN_STATUSES, triggerTypeValues as TRIGGER_TYPES } from './api-types';
 
 let onUnauthorized: () => void = () => {};
+// Whether the last request reached the server at all (the offline banner uses it with navigator.onLine).
+let onReachable: (reachable: boolean) => void = () => {};
+
+export function whenReachable(handler: (reachable: boolean) => void) {
+  onReachable = handler;
+}
 // The workspace every request acts in (the KiKonect-Workspace header); null: the personal workspace. Not a secret,
 // so it is remembered across reloads.
 let workspace: number | null = readWorkspace();
@@ -103,8 +109,10 @@ export async function request<T>(method: string, path: string, body?: unknown, f
   try {
     response = await fetcher(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
+    onReachable(false);
     throw new ApiError(0, 'network', 'No connection', 'KiKonect cannot be reached: check your connection and try again.', []);
   }
+  onReachable(true);
   if (response.ok && method !== 'GET') changed();
   if (response.status === 204) return undefined as T;
   const text = await response.text();
