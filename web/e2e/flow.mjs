@@ -330,6 +330,11 @@ try {
   for (const [route, name, ready] of [
     ['#/dashboard', 'dashboard', 'runs in 24 h'],
     ['#/workflows', 'workflows', 'Orders to ERP'],
+    ['#/credentials', 'credentials', 'Credentials'],
+    ['#/api-keys', 'api-keys', 'API keys'],
+    ['#/workflows/new', 'new-workflow', 'New workflow'],
+    ['#/team', 'team', 'Members'],
+    ['#/audit', 'audit', 'Audit log'],
     ['#/runs', 'runs', 'Runs'],
   ]) {
     await page.evaluate((r) => (window.location.hash = r), route);

@@ -200,3 +200,23 @@ describe('the dashboard links to its runs', () => {
     expect(new URLSearchParams(hourLink('2026-11-26T09:00:00Z', 'other').split('?')[1]).has('status')).toBe(false);
   });
 });
+
+describe('times in their zone', () => {
+  it('shows a schedule time in the workflow\u2019s zone and names it', async () => {
+    const { whenIn } = await import('./ui');
+    const text = whenIn('2026-11-27T03:30:00Z', 'Asia/Kolkata');
+    expect(text).toContain('(Asia/Kolkata)');
+    expect(text).toMatch(/9:00/);
+    expect(whenIn('2026-11-27T03:30:00Z', 'Europe/Kyiv')).toMatch(/5:30.*\(Europe\/Kyiv\)/);
+  });
+});
+
+describe('copy as curl', () => {
+  it('quotes what the shell would break on', async () => {
+    const { asCurl } = await import('./pages/StepsEditor');
+    const curl = asCurl({ method: 'PUT', url: 'https://erp.example.com/orders/42', headers: { 'Content-Type': 'application/json' }, body: `{"note":"it's fine"}`, credential: '[credential erp-api]' });
+    expect(curl).toBe(
+      `curl -X PUT 'https://erp.example.com/orders/42' \\\n  -H 'Content-Type: application/json' \\\n  --data-raw '{"note":"it'\\''s fine"}'\n# KiKonect adds [credential erp-api] when it sends`,
+    );
+  });
+});

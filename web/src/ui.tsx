@@ -6,6 +6,17 @@ export function when(iso: string | null | undefined): string {
   return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 }
 
+/** A time in a given IANA zone (default: the browser's), with the zone named: "Nov 27, 2026, 9:00:00 AM (Asia/Kolkata)". */
+export function whenIn(iso: string | null | undefined, zone?: string): string {
+  if (!iso) return '—';
+  const tz = zone || Intl.DateTimeFormat().resolvedOptions().timeZone;
+  try {
+    return `${new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium', timeZone: tz })} (${tz})`;
+  } catch {
+    return `${when(iso)} (${Intl.DateTimeFormat().resolvedOptions().timeZone})`;
+  }
+}
+
 export function StatusBadge({ status }: { status: string | null }) {
   if (!status) return <span className="badge">never ran</span>;
   return <span className={`badge status-${status}`}>{status}</span>;

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { api, ApiError } from '../api';
 import { CodeEditor } from '../CodeEditor';
-import { Field } from '../ui';
+import { CopyButton, Field } from '../ui';
 
 /** One step as the editor holds it: text fields, headers as "Name: value" lines. */
 export interface StepDraft {
@@ -72,6 +72,15 @@ export function depths(drafts: StepDraft[]): Map<string, number> {
   };
   drafts.forEach((d) => depth(d.key, new Set()));
   return memo;
+}
+
+/** The request as a curl command (a credential is applied by KiKonect when sending, so it only appears as a comment). */
+export function asCurl(r: { method: string; url: string; headers: Record<string, string>; body: string | null; credential?: string }): string {
+  const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  const parts = [`curl -X ${r.method} ${q(r.url)}`];
+  for (const [k, v] of Object.entries(r.headers)) parts.push(`-H ${q(`${k}: ${v}`)}`);
+  if (r.body !== null) parts.push(`--data-raw ${q(r.body)}`);
+  return parts.join(' \\\n  ') + (r.credential ? `\n# KiKonect adds ${r.credential} when it sends` : '');
 }
 
 type DryRun = {
@@ -241,7 +250,10 @@ export function StepsEditor({ drafts, onChange, filter, onFilter, errorOf, workf
           <div key={i} className="preview-step" data-status={s.status}>
             <p><code>{s.key}</code> <span className={`badge status-${s.status === 'would_send' ? 'succeeded' : s.status === 'error' ? 'failed' : 'skipped'}`}>{s.status.replace('_', ' ')}</span></p>
             {s.request && (
-              <pre className="small">{`${s.request.method} ${s.request.url}\n${Object.entries(s.request.headers).map(([k, v]) => `${k}: ${v}`).join('\n')}${s.request.credential ? `\n${s.request.credential}` : ''}${s.request.body !== null ? `\n\n${s.request.body}` : ''}`}</pre>
+              <div className="copy-row">
+                <pre className="small">{`${s.request.method} ${s.request.url}\n${Object.entries(s.request.headers).map(([k, v]) => `${k}: ${v}`).join('\n')}${s.request.credential ? `\n${s.request.credential}` : ''}${s.request.body !== null ? `\n\n${s.request.body}` : ''}`}</pre>
+                <CopyButton text={asCurl(s.request)} label="Copy as curl" />
+              </div>
             )}
             {s.error && <p className="error">{s.error.field}: {s.error.reason}</p>}
           </div>

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { api, ApiError } from '../api';
 import { go } from '../App';
 import { useLive } from '../query';
-import { confirmed, CopyButton, ErrorNote, Field, Loading, StatusBadge, useBusy, when } from '../ui';
+import { confirmed, CopyButton, ErrorNote, Field, Loading, StatusBadge, useBusy, when, whenIn } from '../ui';
 import { sessionSecret } from './WorkflowFormPage';
 import { RunsTable } from './RunsPage';
 
@@ -63,7 +63,7 @@ export function WorkflowPage({ id }: { id: number }) {
           ))}</ol></dd></>
         )}
         <dt>State</dt><dd>{w.enabled ? 'active' : 'paused'}</dd>
-        <dt>Next run</dt><dd>{when(w.next_run_at)}</dd>
+        <dt>Next run</dt><dd>{whenIn(w.next_run_at, (w.trigger_config as Record<string, unknown>).timezone as string | undefined)}</dd>
         <dt>Last run</dt><dd><StatusBadge status={w.last_run_status} /> {when(w.last_run_at)}</dd>
         <dt>Retries</dt><dd>up to {w.max_attempts ?? 8} attempts</dd>
       </dl>

@@ -2,7 +2,7 @@ import { useCan } from '../workspace';
 import { useState } from 'react';
 import { api, Stats, Workflow } from '../api';
 import { useLive } from '../query';
-import { Empty, ErrorNote, Loading, StatusBadge, when } from '../ui';
+import { Empty, ErrorNote, Loading, StatusBadge, when, whenIn } from '../ui';
 
 /** Succeeded of finished runs in the last 24 hours, counted by the database; a dash without finished runs. */
 export function successRate(w: Workflow, stats: Stats | undefined): string {
@@ -54,7 +54,7 @@ export function WorkflowsPage() {
                 <td data-label="Name"><a href={`#/workflows/${w.id}`}>{w.name}</a></td>
                 <td data-label="Trigger">{w.trigger_type}</td>
                 <td data-label="State">{w.enabled ? 'active' : 'paused'}</td>
-                <td data-label="Next run">{when(w.next_run_at)}</td>
+                <td data-label="Next run">{w.next_run_at ? whenIn(w.next_run_at, (w.trigger_config as Record<string, unknown>).timezone as string | undefined) : '—'}</td>
                 <td data-label="Last run"><StatusBadge status={w.last_run_status} /> {w.last_run_at ? when(w.last_run_at) : ''}</td>
                 <td data-label="Success">{successRate(w, stats.data)}</td>
               </tr>
