@@ -311,6 +311,15 @@ try {
   await page.getByRole('link', { name: 'Dashboard' }).click();
   await page.getByText('runs in 24 h').waitFor();
   await shoot('dashboard');
+  // dark mode follows the system setting; axe checks its contrast too
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shoot('dashboard-dark');
+  await page.evaluate(() => (window.location.hash = '/runs'));
+  await page.getByTestId('runs').waitFor();
+  await shoot('runs-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.evaluate(() => (window.location.hash = '/dashboard'));
+  await page.getByText('runs in 24 h').waitFor();
   await page.evaluate(() => (window.location.hash = '/nowhere'));
   await page.getByRole('heading', { name: 'Page not found' }).waitFor();
   await shoot('not-found');
