@@ -311,7 +311,11 @@ class Executor implements SmartLifecycle {
       if (!turn) {
         // Its host has as many deliveries in flight as one host may: back to the queue, no attempt spent.
         queue.release(List.of(job), clock.instant());
-        meters.counter("kikonect.deliveries.deferred", "reason", "host_busy").increment();
+        io.micrometer.core.instrument.Counter.builder("kikonect.deliveries.deferred")
+            .description("Deliveries put back without an attempt, by reason (host_busy: its receiver had the most in flight)")
+            .tags("reason", "host_busy")
+            .register(meters)
+            .increment();
         return;
       }
       Duration timeout = step == null || step.timeoutSeconds() == null ? defaultTimeout : Duration.ofSeconds(step.timeoutSeconds());
@@ -360,14 +364,22 @@ class Executor implements SmartLifecycle {
     }
     if (attempt != null) {
       String outcome = attempt.succeeded() ? "success" : next == JobQueue.Next.RETRY ? "retryable_failure" : "permanent_failure";
-      meters.counter("kikonect.deliveries", "outcome", outcome).increment();
+      io.micrometer.core.instrument.Counter.builder("kikonect.deliveries")
+          .description("Delivery attempts, by outcome: success, retryable_failure, permanent_failure")
+          .tags("outcome", outcome)
+          .register(meters)
+          .increment();
       if (!attempt.succeeded()) {
         log.info("Delivery attempt {} of run {}{} failed: {}", attempt.number(), job.runId(),
             job.step() == null ? "" : " (step " + job.step() + ")", attempt.error());
       }
     }
     if (done.runEnded() != null) {
-      meters.counter("kikonect.runs", "trigger", job.trigger(), "outcome", done.runEnded().wire()).increment();
+      io.micrometer.core.instrument.Counter.builder("kikonect.runs")
+          .description("Runs that ended, by trigger and outcome")
+          .tags("trigger", job.trigger(), "outcome", done.runEnded().wire())
+          .register(meters)
+          .increment();
       Timer.builder("kikonect.run.latency")
           .description("From run created to run finished (succeeded or failed)")
           .tag("outcome", done.runEnded().wire())

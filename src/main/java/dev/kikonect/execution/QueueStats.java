@@ -49,13 +49,15 @@ class QueueStats {
             """)
         .param("now", Timestamp.from(now))
         .query(
-            rs -> {
-              rs.next();
+            (rs, n) -> {
+              // (a ResultSetExtractor that returned null here made JdbcClient throw "No result from
+              // ResultSetExtractor" at every scrape, and Prometheus read NaN)
               depth.set(rs.getLong("depth"));
               Timestamp oldest = rs.getTimestamp("oldest");
               oldestAgeMillis.set(oldest == null ? 0 : Math.max(0, Duration.between(oldest.toInstant(), now).toMillis()));
-              return null;
-            });
+              return n;
+            })
+        .single();
     return this;
   }
 }

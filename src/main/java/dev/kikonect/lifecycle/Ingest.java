@@ -73,7 +73,11 @@ public class Ingest {
             expectedVersion == null ? null : expectedVersion.toString()),
         DEADLINE);
     if (run != null && outcome != null) {
-      meters.counter("kikonect.runs", "trigger", trigger, "outcome", outcome.wire()).increment();
+      io.micrometer.core.instrument.Counter.builder("kikonect.runs")
+          .description("Runs that ended, by trigger and outcome")
+          .tags("trigger", trigger, "outcome", outcome.wire())
+          .register(meters)
+          .increment();
       return Optional.of(run);
     }
     if (run != null) {
