@@ -145,7 +145,7 @@ const q = (params: Record<string, string | number | boolean | undefined | null>)
 };
 
 export const api = {
-  register: (b: { email: string; password: string; firstname: string; lastname: string }) => request<User>('POST', '/register', b),
+  register: (b: { email: string; password: string; firstname: string; lastname: string; invitation?: string }) => request<User>('POST', '/register', b),
   login: (b: { email: string; password: string }) => request<{ expires_at: string; user: User }>('POST', '/session', b),
   logout: () => request<void>('DELETE', '/session'),
   me: () => request<User>('GET', '/me'),

@@ -22,7 +22,8 @@ export function AuthPage({ onLogin, ended = false }: { onLogin: (user: User) => 
     setBusy(true);
     setError(null);
     try {
-      if (mode === 'register') await api.register(form);
+      // registering from an invitation link carries its token (a server open only to invited people needs it)
+      if (mode === 'register') await api.register(invitation ? { ...form, invitation: hash.slice('#/invitations/'.length) } : form);
       const session = await api.login({ email: form.email, password: form.password });
       onLogin(session.user);
     } catch (err) {

@@ -109,12 +109,22 @@ public record KiKonectProperties(
    *     {@code lockout}
    * @param maxFailuresPerAddress failed logins from one client address (within 15 minutes) before it is locked
    * @param lockout how long a locked email or address gets 429
+   * @param registration who may create an account with POST /register: {@code open} (anyone), {@code invitation}
+   *     (only with an open invitation for that email address) or {@code closed} (nobody; single sign-on still creates
+   *     the users its provider admits)
    */
   public record Auth(
       @DefaultValue("7d") Duration tokenTtl,
       @DefaultValue("10") int maxFailuresPerAccount,
       @DefaultValue("100") int maxFailuresPerAddress,
-      @DefaultValue("1m") Duration lockout) {}
+      @DefaultValue("1m") Duration lockout,
+      @DefaultValue("open") String registration) {
+    public Auth {
+      if (!Set.of("open", "invitation", "closed").contains(registration)) {
+        throw new IllegalArgumentException("kikonect.auth.registration: '" + registration + "'; use open, invitation or closed");
+      }
+    }
+  }
 
   /**
    * @param timeout how long one delivery attempt may take, connect to end of response

@@ -71,7 +71,19 @@ public class AuthService {
     }
     String firstname = fields.string("firstname", true, 1, 100);
     String lastname = fields.string("lastname", true, 1, 100);
+    String invitation = fields.string("invitation", false, 1, 200);
     fields.throwIfInvalid();
+    String registration = properties.auth().registration();
+    if (registration.equals("closed")) {
+      throw new DomainException.Forbidden(
+          "registration-closed", "This server does not take new accounts (kikonect.auth.registration=closed); ask its administrator.");
+    }
+    if (registration.equals("invitation")
+        && (invitation == null || !memberships.openInvitation(email, SecureTokens.sha256(invitation), clock.instant()))) {
+      throw new DomainException.Forbidden(
+          "registration-closed",
+          "This server takes new accounts only by invitation: register from the invitation link sent to this email address.");
+    }
     String hash = hasher.hash(password);
     return transactions.execute(
         tx -> {

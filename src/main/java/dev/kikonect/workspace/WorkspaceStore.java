@@ -49,6 +49,18 @@ class WorkspaceStore implements Memberships {
   }
 
   @Override
+  public boolean openInvitation(String email, byte[] tokenHash, Instant now) {
+    return jdbc.sql(
+            "SELECT 1 FROM invitations WHERE token_hash = :hash AND lower(email) = lower(:email) AND accepted_at IS NULL AND expires_at > :now")
+        .param("hash", tokenHash)
+        .param("email", email)
+        .param("now", Timestamp.from(now))
+        .query(Integer.class)
+        .optional()
+        .isPresent();
+  }
+
+  @Override
   public void createPersonal(User user, Instant now) {
     jdbc.sql(
             """
