@@ -137,13 +137,13 @@ class SsoProviders {
             .userNameAttributeName("sub")
             .clientName(name(id, oidc))
             .build();
-    JdkClientHttpRequestFactory factory = new JdkClientHttpRequestFactory(HttpClient.newBuilder().connectTimeout(CONNECT).build());
-    factory.setReadTimeout(READ);
-    NimbusJwtDecoder decoder = NimbusJwtDecoder.withJwkSetUri(registration.getProviderDetails().getJwkSetUri()).restOperations(new RestTemplate(factory)).build();
+    NimbusJwtDecoder decoder =
+        NimbusJwtDecoder.withJwkSetUri(registration.getProviderDetails().getJwkSetUri()).restOperations(new RestTemplate(requestFactory())).build();
     decoder.setJwtValidator(new DelegatingOAuth2TokenValidator<>(new JwtTimestampValidator(), new OidcIdTokenValidator(registration)));
     return new Provider(id, name(id, oidc), oidc, registration, decoder, System.nanoTime());
   }
 
+  /** Requests to the provider (keys, tokens) with the same deadlines as discovery. */
   JdkClientHttpRequestFactory requestFactory() {
     JdkClientHttpRequestFactory factory = new JdkClientHttpRequestFactory(HttpClient.newBuilder().connectTimeout(CONNECT).build());
     factory.setReadTimeout(READ);
