@@ -130,14 +130,22 @@ public class Abuse {
         }
         // The target is 1 s; a --check run of a few seconds on a loaded CI machine (attacker, legitimate client and
         // KiKonect on the same cores) is allowed twice that before it fails the build.
-        // In a few seconds there are ~80 legitimate webhooks, so p99 is the single worst one, and the first second of
-        // an attack (both JVMs compiling the attacker's paths on two shared cores) can hold one for 2 s: the short
-        // --check run judges p95 against 2 s; a full run judges p99 against the 1 s target.
+        // A --check run measures ~2.5 s: ~7 logins and ~40 webhooks, where any percentile above the median is one
+        // request, and on two shared cores one of them now and then waits ~2 s for CPU (CI saw a 2.2 s login once in
+        // ~20 runs, with the webhooks' p99 at 114 ms; locally the same attack's login p99 ranged 0.27-1.7 s over four
+        // runs, while 60 s runs measure 0.24-0.54 s). So the check tolerates one outlier of each kind and fails when a
+        // second legitimate login or webhook is above 2 s, which a starved node does at once; a full run judges p99
+        // against the 1 s target.
         boolean check = Boolean.parseBoolean(o.get("check"));
-        double percentile = check ? 95 : 99;
         long limit = check ? 2_000_000_000L : 1_000_000_000L;
-        if (BenchSupport.percentile(logins, percentile) > limit || BenchSupport.percentile(hooks, percentile) > limit) {
-          insane.add(attack.name() + ": a legitimate p" + (int) percentile + " above " + limit / 1_000_000_000L + " s");
+        if (check) {
+          long slowLogins = Arrays.stream(logins).filter(t -> t > limit).count();
+          long slowHooks = Arrays.stream(hooks).filter(t -> t > limit).count();
+          if (slowLogins > 1 || slowHooks > 1) {
+            insane.add(attack.name() + ": " + slowLogins + " legitimate logins and " + slowHooks + " webhooks above 2 s (one of each is tolerated)");
+          }
+        } else if (BenchSupport.percentile(logins, 99) > limit || BenchSupport.percentile(hooks, 99) > limit) {
+          insane.add(attack.name() + ": a legitimate p99 above 1 s");
         }
         if (!app.isAlive()) {
           break;
