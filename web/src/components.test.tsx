@@ -219,4 +219,13 @@ describe('copy as curl', () => {
       `curl -X PUT 'https://erp.example.com/orders/42' \\\n  -H 'Content-Type: application/json' \\\n  --data-raw '{"note":"it'\\''s fine"}'\n# KiKonect adds [credential erp-api] when it sends`,
     );
   });
+
+  it("gives an attempt's request with the run's payload where the body was the payload", async () => {
+    const { attemptCurl } = await import('./pages/RunPage');
+    const sent = { method: 'POST', url: 'https://hooks.example.com/in', headers: { 'webhook-id': 'msg_1', 'webhook-signature': 'v1,abc=' }, body: null, body_is_payload: true };
+    expect(attemptCurl(sent, { order: 42 })).toBe(
+      `curl -X POST 'https://hooks.example.com/in' \\\n  -H 'webhook-id: msg_1' \\\n  -H 'webhook-signature: v1,abc=' \\\n  --data-raw '{"order":42}'`,
+    );
+    expect(attemptCurl({ ...sent, method: 'GET', body_is_payload: false }, { order: 42 })).not.toContain('--data-raw');
+  });
 });

@@ -3,13 +3,24 @@ import { useState } from 'react';
 import { api, ApiError } from '../api';
 import { go } from '../App';
 import { useLive } from '../query';
+import { asCurl } from './StepsEditor';
 import { CopyButton, ErrorNote, Field, Loading, StatusBadge, when, useBusy } from '../ui';
 
 /** One run: its payload and the timeline of its attempts; replay as is or with an edited payload; cancel. */
-type AttemptRow = { step: string | null; number: number; started_at: string; duration_ms: number; response_status: number | null; response_headers: Record<string, unknown> | null; response_body: string | null; error: string | null };
+type SentRequest = { method: string; url: string; headers: Record<string, string>; body: string | null; body_is_payload: boolean; body_truncated?: boolean };
+type AttemptRow = { step: string | null; number: number; started_at: string; duration_ms: number; response_status: number | null; response_headers: Record<string, unknown> | null; response_body: string | null; error: string | null; request: SentRequest | null };
 
-/** Attempts as a timeline; each opens to its response: status, headers and body (the first 4 KiB). */
-function Attempts({ attempts, testId }: { attempts: AttemptRow[]; testId?: string }) {
+/** What an attempt sent, as a curl command: the run's payload stands in for a body that was the payload byte for byte. */
+export function attemptCurl(r: SentRequest, payload: unknown): string {
+  const body = r.body_is_payload ? JSON.stringify(payload) : r.body;
+  return asCurl({ method: r.method, url: r.url, headers: r.headers, body });
+}
+
+/**
+ * Attempts as a timeline; each opens to what it sent (method, URL, headers with the signature, body; copy as curl)
+ * and to its response: status, headers and body (the first 4 KiB).
+ */
+function Attempts({ attempts, payload, testId }: { attempts: AttemptRow[]; payload: unknown; testId?: string }) {
   return (
     <ol className="timeline" data-testid={testId}>
       {attempts.map((a) => (
@@ -19,6 +30,18 @@ function Attempts({ attempts, testId }: { attempts: AttemptRow[]; testId?: strin
             {a.response_status !== null ? <span className="mono">HTTP {a.response_status}</span> : <span className="error">{a.error}</span>}
           </div>
           {a.error && a.response_status !== null && <div className="error">{a.error}</div>}
+          {a.request && (
+            <details data-testid="attempt-request">
+              <summary>Request</summary>
+              <pre className="code small">{`${a.request.method} ${a.request.url}\n` + Object.entries(a.request.headers).map(([k, v]) => `${k}: ${v}`).join('\n')}</pre>
+              {a.request.body_is_payload ? (
+                <p className="muted">Body: the run's payload, byte for byte.</p>
+              ) : a.request.body !== null ? (
+                <pre className="code small">{a.request.body}{a.request.body_truncated ? '\n[truncated to 4 KiB]' : ''}</pre>
+              ) : null}
+              <CopyButton text={attemptCurl(a.request, payload)} label="Copy as curl" />
+            </details>
+          )}
           {(a.response_headers || a.response_body) && (
             <details>
               <summary>Response</summary>
@@ -182,7 +205,7 @@ export function RunPage({ id }: { id: number }) {
             <details key={st.key} className="card" open={st.status === 'failed'} data-step={st.key}>
               <summary><code>{st.key}</code> <StatusBadge status={st.status} /> {st.attempt_count} attempt{st.attempt_count === 1 ? '' : 's'}{st.error ? <span className="error"> · {st.error}</span> : null}</summary>
               <p className="muted">webhook-id <code>{st.webhook_id}</code> (the same on every attempt){st.needs.length ? ` · needs ${st.needs.join(', ')}` : ''}</p>
-              <Attempts attempts={st.attempts} />
+              <Attempts attempts={st.attempts} payload={run.payload} />
             </details>
           ))}
         </>
@@ -191,7 +214,7 @@ export function RunPage({ id }: { id: number }) {
         <>
           <h2>Attempts</h2>
           {(run.attempts ?? []).length === 0 && <p className="muted">No attempt yet.</p>}
-          <Attempts attempts={run.attempts ?? []} testId="attempts" />
+          <Attempts attempts={run.attempts ?? []} payload={run.payload} testId="attempts" />
         </>
       )}
       {run.next_attempt_at && <p className="muted">Next attempt at {when(run.next_attempt_at)}.</p>}

@@ -75,14 +75,16 @@ class Delivery implements AutoCloseable {
 
   /** One signed POST of {@code body} (a JSON text in UTF-8) to {@code url}; the secrets may be null (unsigned). */
   Attempt send(String url, String webhookId, String signingSecret, String previousSecret, byte[] body, int number) {
-    return send("POST", url, List.of(), webhookId, signingSecret, previousSecret, body, number, timeout, 0).attempt();
+    return send("POST", url, List.of(), webhookId, signingSecret, previousSecret, body, false, number, timeout, 0).attempt();
   }
 
   /**
    * One signed request: {@code method} with {@code body} (null: none, signed as empty) to {@code url}, KiKonect's
    * headers (Content-Type when there is a body, User-Agent, the Standard Webhooks headers) and then the step's own
    * {@code stepHeaders} (which may replace Content-Type or User-Agent). {@code keep} > 0: the response's status,
-   * headers and up to that many bytes of its body are kept for dependants.
+   * headers and up to that many bytes of its body are kept for dependants. The attempt records what was sent
+   * ({@link #requestJson}); {@code bodyIsPayload}: the body is the run's payload byte for byte, already stored, so
+   * the record says so instead of holding it again.
    */
   Sent send(
       String method,
@@ -92,6 +94,7 @@ class Delivery implements AutoCloseable {
       String signingSecret,
       String previousSecret,
       byte[] body,
+      boolean bodyIsPayload,
       int number,
       Duration timeout,
       int keep) {
@@ -118,11 +121,12 @@ class Delivery implements AutoCloseable {
       }
       headers.add(Map.entry("webhook-signature", signature));
     }
+    String sent = requestJson(method, url, headers, body, bodyIsPayload);
     URI uri;
     try {
       uri = URI.create(url);
     } catch (IllegalArgumentException e) {
-      return failure(number, started, startNanos, false, "invalid URL: " + e.getMessage());
+      return failure(number, started, startNanos, false, "invalid URL: " + e.getMessage(), sent);
     }
     try {
       DeliveryClient.Response response =
@@ -151,30 +155,83 @@ class Delivery implements AutoCloseable {
           headersJson(response.headers()),
           bodyText(logged, loggedTruncated),
           ok ? null : "HTTP " + status,
-          ok ? null : retryAfter(response)), kept);
+          ok ? null : retryAfter(response),
+          sent), kept);
     } catch (IllegalArgumentException e) {
-      return failure(number, started, startNanos, false, "invalid URL: " + e.getMessage());
+      return failure(number, started, startNanos, false, "invalid URL: " + e.getMessage(), sent);
     } catch (DeliveryClient.RefusedAddressException e) {
-      return failure(number, started, startNanos, false, "refused: " + e.getMessage() + " (see kikonect.delivery.allow-private-networks)");
+      return failure(number, started, startNanos, false, "refused: " + e.getMessage() + " (see kikonect.delivery.allow-private-networks)", sent);
     } catch (DeliveryClient.DeadlineException e) {
-      return failure(number, started, startNanos, true, (e.connected ? "timed out after " : "connect timed out after ") + seconds(timeout));
+      return failure(number, started, startNanos, true, (e.connected ? "timed out after " : "connect timed out after ") + seconds(timeout), sent);
     } catch (UnknownHostException e) {
-      return failure(number, started, startNanos, true, "could not resolve host " + uri.getHost());
+      return failure(number, started, startNanos, true, "could not resolve host " + uri.getHost(), sent);
     } catch (ConnectException e) {
-      return failure(number, started, startNanos, true, "connection refused");
+      return failure(number, started, startNanos, true, "connection refused", sent);
     } catch (SSLException e) {
-      return failure(number, started, startNanos, true, "TLS error: " + e.getMessage());
+      return failure(number, started, startNanos, true, "TLS error: " + e.getMessage(), sent);
     } catch (IOException e) {
       String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-      return failure(number, started, startNanos, true, "I/O error: " + message);
+      return failure(number, started, startNanos, true, "I/O error: " + message, sent);
     }
   }
 
-  private Sent failure(int number, Instant started, long startNanos, boolean retryable, String error) {
+  private Sent failure(int number, Instant started, long startNanos, boolean retryable, String error, String sent) {
     // Exception messages may quote the receiver's bytes (OkHttp: "Unexpected status line: ..."): escaped, so that
     // they cannot forge log lines or terminal escapes where the error is logged and shown.
     return new Sent(new Attempt(
-        number, started, elapsedMs(startNanos), false, retryable, null, null, null, dev.kikonect.common.Printable.of(error, 500), null), null);
+        number, started, elapsedMs(startNanos), false, retryable, null, null, null, dev.kikonect.common.Printable.of(error, 500), null,
+        sent), null);
+  }
+
+  /** What an unsigned POST came to: the response's status, or why there was none. */
+  record Plain(Integer status, String error) {}
+
+  /**
+   * One unsigned POST of {@code body} with exactly {@code headers} (Web Push messages), through the same guarded
+   * client as deliveries (SSRF guard, connect and whole-exchange deadlines); never throws for the network's doings.
+   */
+  Plain post(String url, List<Map.Entry<String, String>> headers, byte[] body, Duration deadline) {
+    try {
+      DeliveryClient.Response response = client.send("POST", URI.create(url), headers, body, deadline, 1024);
+      return new Plain(response.status(), null);
+    } catch (IllegalArgumentException e) {
+      return new Plain(null, "invalid URL");
+    } catch (DeliveryClient.RefusedAddressException e) {
+      return new Plain(null, "refused: " + e.getMessage());
+    } catch (DeliveryClient.DeadlineException e) {
+      return new Plain(null, "timed out after " + seconds(deadline));
+    } catch (UnknownHostException e) {
+      return new Plain(null, "could not resolve host");
+    } catch (IOException e) {
+      return new Plain(null, dev.kikonect.common.Printable.of("I/O error: " + e.getMessage(), 300));
+    }
+  }
+
+  /**
+   * What an attempt sent, for the attempt log and the inspector's request tab: method, URL, headers as sent (the
+   * signature included; names that look like credentials {@link #secretHeader redacted}), and the body's first 4 KiB
+   * unless it is the run's payload byte for byte ({@code body_is_payload}).
+   */
+  private String requestJson(String method, String url, List<Map.Entry<String, String>> headers, byte[] body, boolean bodyIsPayload) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("method", method);
+    out.put("url", url);
+    Map<String, String> sentHeaders = new LinkedHashMap<>();
+    for (Map.Entry<String, String> h : headers) {
+      String value = secretHeader(h.getKey().toLowerCase(Locale.ROOT)) ? "[redacted]" : h.getValue();
+      sentHeaders.merge(h.getKey(), value, (a, b) -> a + ", " + b);
+    }
+    out.put("headers", sentHeaders);
+    if (body == null || bodyIsPayload) {
+      out.put("body", null);
+      out.put("body_is_payload", body != null);
+    } else {
+      boolean truncated = body.length > DeliveryClient.BODY_PREFIX;
+      out.put("body", new String(body, 0, Math.min(body.length, DeliveryClient.BODY_PREFIX), StandardCharsets.UTF_8).replace('\u0000', '\uFFFD'));
+      out.put("body_is_payload", false);
+      out.put("body_truncated", truncated);
+    }
+    return json.writeValueAsString(out);
   }
 
   private static long elapsedMs(long startNanos) {

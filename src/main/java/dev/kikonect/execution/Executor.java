@@ -300,6 +300,7 @@ class Executor implements SmartLifecycle {
           return;
         }
       }
+      boolean bodyIsPayload = request.body() == payload; // no body expression: the payload itself, byte for byte
       payload = null; // the request holds what is sent
       java.util.Optional<String> badUrl = step == null ? java.util.Optional.empty() : badUrl(request.url());
       if (badUrl.isPresent()) {
@@ -319,7 +320,7 @@ class Executor implements SmartLifecycle {
         return;
       }
       Duration timeout = step == null || step.timeoutSeconds() == null ? defaultTimeout : Duration.ofSeconds(step.timeoutSeconds());
-      Delivery.Sent sent = attemptWithCredential(job, step, request, timeout, keep ? keepBytes : 0);
+      Delivery.Sent sent = attemptWithCredential(job, step, request, bodyIsPayload, timeout, keep ? keepBytes : 0);
       Attempt attempt = sent.attempt();
       deliveryDuration.record(Duration.ofMillis(attempt.durationMs()));
       if (Thread.currentThread().isInterrupted()) {
@@ -393,7 +394,7 @@ class Executor implements SmartLifecycle {
   private Attempt refused(ClaimedJob job, Instant started, String error) {
     return new Attempt(
         job.number(), started, Duration.between(started, clock.instant()).toMillis(), false, false, null, null, null,
-        dev.kikonect.common.Printable.of(error, 1000), null);
+        dev.kikonect.common.Printable.of(error, 1000), null, null);
   }
 
   /** "steps[1].body" as the step's own field, "body". */
@@ -507,17 +508,17 @@ class Executor implements SmartLifecycle {
    * cannot be applied fails the attempt (retried when trying later may work: a token endpoint that is down).
    */
   private Delivery.Sent attemptWithCredential(
-      ClaimedJob job, StepDefinitions.Step step, StepRequests.Rendered request, Duration timeout, int keep) {
+      ClaimedJob job, StepDefinitions.Step step, StepRequests.Rendered request, boolean bodyIsPayload, Duration timeout, int keep) {
     if (step == null || step.credential() == null) {
-      return attempt(job, request, timeout, keep);
+      return attempt(job, request, bodyIsPayload, timeout, keep);
     }
     Instant started = clock.instant();
     try {
       StepCredentials.Applied applied = credentials.apply(job.workspaceId(), step.credential(), null);
-      Delivery.Sent sent = scrubbed(attempt(job, withCredential(request, applied), timeout, keep), applied);
+      Delivery.Sent sent = scrubbed(attempt(job, withCredential(request, applied), bodyIsPayload, timeout, keep), applied);
       if (applied.stamp() != null && Integer.valueOf(401).equals(sent.attempt().statusCode())) {
         applied = credentials.apply(job.workspaceId(), step.credential(), applied.stamp());
-        sent = scrubbed(attempt(job, withCredential(request, applied), timeout, keep), applied);
+        sent = scrubbed(attempt(job, withCredential(request, applied), bodyIsPayload, timeout, keep), applied);
       }
       return sent;
     } catch (StepCredentials.Failure f) {
@@ -543,6 +544,9 @@ class Executor implements SmartLifecycle {
     applied.headers().stream()
         .filter(h -> h.getValue().startsWith("Bearer ") || h.getValue().startsWith("Basic "))
         .forEach(h -> secrets.add(h.getValue().substring(h.getValue().indexOf(' ') + 1)));
+    for (String secret : List.copyOf(secrets)) {
+      secrets.add(secret.replace("\\", "\\\\").replace("\"", "\\\"")); // as it appears inside the JSON of the request record
+    }
     java.util.function.UnaryOperator<String> scrub = text -> {
       if (text == null) {
         return null;
@@ -556,7 +560,8 @@ class Executor implements SmartLifecycle {
     };
     Attempt a = sent.attempt();
     Attempt clean = new Attempt(a.number(), a.startedAt(), a.durationMs(), a.succeeded(), a.retryable(), a.statusCode(),
-        scrub.apply(a.responseHeaders()), scrub.apply(a.responseBody()), scrub.apply(a.error()), a.retryAfter());
+        scrub.apply(a.responseHeaders()), scrub.apply(a.responseBody()), scrub.apply(a.error()), a.retryAfter(),
+        scrub.apply(a.request()));
     JobQueue.KeptResponse k = sent.kept();
     return new Delivery.Sent(clean, k == null ? null : new JobQueue.KeptResponse(k.status(), scrub.apply(k.headers()), scrub.apply(k.body())));
   }
@@ -587,26 +592,26 @@ class Executor implements SmartLifecycle {
   private Attempt failedAttempt(ClaimedJob job, Instant started, String error, boolean retryable) {
     return new Attempt(
         job.number(), started, Duration.between(started, clock.instant()).toMillis(), false, retryable, null, null, null,
-        dev.kikonect.common.Printable.of(error, 1000), null);
+        dev.kikonect.common.Printable.of(error, 1000), null, null);
   }
 
   /**
    * One attempt. Whatever the attempt throws (a bug, a corrupt row) still counts as an attempt, so the job goes
    * through the retry policy to its end instead of losing its lease and coming back forever.
    */
-  private Delivery.Sent attempt(ClaimedJob job, StepRequests.Rendered request, Duration timeout, int keep) {
+  private Delivery.Sent attempt(ClaimedJob job, StepRequests.Rendered request, boolean bodyIsPayload, Duration timeout, int keep) {
     Instant started = clock.instant();
     try {
       return delivery.send(
           request.method(), request.url(), request.headers(), job.webhookId(), job.signingSecret(), job.previousSecret(),
-          request.body(), job.number(), timeout, keep);
+          request.body(), bodyIsPayload, job.number(), timeout, keep);
     } catch (OutOfMemoryError e) {
       throw e; // the process exits (-XX:+ExitOnOutOfMemoryError); the lease brings the job back elsewhere
     } catch (Throwable e) {
       log.error("Delivery attempt {} of run {} failed inside KiKonect; counted as a failed attempt", job.number(), job.runId(), e);
       return new Delivery.Sent(new Attempt(
           job.number(), started, Duration.between(started, clock.instant()).toMillis(), false, true, null, null, null,
-          "internal error: " + e.getClass().getSimpleName(), null), null);
+          "internal error: " + e.getClass().getSimpleName(), null, null), null);
     }
   }
 

@@ -20,7 +20,8 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * Sends the failure alert of a workflow with {@code on_failure_url}: when a run ends failed, the completion that
  * says so also queues an alert (in the same statement, so it is never lost; one per run, ever), and this loop POSTs
- * a signed summary there, retrying a few times (1, 5, 30 min) if the alert receiver is down.
+ * a signed summary there, retrying a few times (1, 5, 30 min) if the alert receiver is down. Browsers subscribed to
+ * the workflow's failures are pushed a notification the first time the alert is handled.
  */
 @Component
 class FailureAlerts extends BackgroundLoop {
@@ -33,14 +34,17 @@ class FailureAlerts extends BackgroundLoop {
   private final Clock clock;
   private final JsonMapper json;
   private final PublicUrls urls;
+  private final PushSender pushes;
 
-  FailureAlerts(AlertQueue alerts, Delivery delivery, Clock clock, JsonMapper json, PublicUrls urls, KiKonectProperties properties) {
+  FailureAlerts(AlertQueue alerts, Delivery delivery, Clock clock, JsonMapper json, PublicUrls urls, PushSender pushes,
+      KiKonectProperties properties) {
     super("kikonect-alerts", properties.hasRole("executor") && properties.executor().enabled());
     this.alerts = alerts;
     this.delivery = delivery;
     this.clock = clock;
     this.json = json;
     this.urls = urls;
+    this.pushes = pushes;
   }
 
   /** Sends the alerts that are due; returns how many were tried. */
@@ -55,6 +59,24 @@ class FailureAlerts extends BackgroundLoop {
   }
 
   private void send(AlertQueue.Due alert) {
+    if (alert.url() != null) {
+      sendAlert(alert);
+    }
+    if (alert.alertAttempts() == 1) {
+      // Browser notifications: best effort, once, when the alert is first handled (see PushSender).
+      try {
+        pushes.runFailed(alert);
+      } catch (RuntimeException e) {
+        log.warn("Push notifications for run {} failed", alert.runId(), e);
+      }
+    }
+    if (alert.url() == null) {
+      Instant now = clock.instant();
+      alerts.record(alert.runId(), AlertQueue.Outcome.SENT, now, null, now);
+    }
+  }
+
+  private void sendAlert(AlertQueue.Due alert) {
     Map<String, Object> run = new LinkedHashMap<>();
     run.put("id", alert.runId());
     run.put("status", alert.status());

@@ -240,6 +240,7 @@ public class JobQueue {
     String[] responseStatus = new String[n];
     String[] responseHeaders = new String[n];
     String[] responseBodies = new String[n];
+    String[] requests = new String[n];
     long[] workflows = new long[n];
     for (int i = 0; i < n; i++) {
       Completion c = batch.get(i);
@@ -261,6 +262,7 @@ public class JobQueue {
       responseStatus[i] = c.attempt().statusCode() == null ? null : c.attempt().statusCode().toString();
       responseHeaders[i] = c.attempt().responseHeaders();
       responseBodies[i] = c.attempt().responseBody();
+      requests[i] = c.attempt().request();
       workflows[i] = c.job().workflowId();
     }
     java.util.Set<Long> done =
@@ -272,9 +274,9 @@ public class JobQueue {
                                            :next_at::timestamptz[], :ended_at::timestamptz[], :errors::text[],
                                            :numbers::int[], :started_at::timestamptz[], :durations::bigint[],
                                            :response_status::int[], :response_headers::jsonb[], :response_bodies::text[],
-                                           :workflows::bigint[])
+                                           :workflows::bigint[], :requests::jsonb[])
                         AS t(job_id, token, job_status, run_status, next_at, ended_at, error, number, started_at,
-                             duration_ms, response_status, response_headers, response_body, workflow_id)
+                             duration_ms, response_status, response_headers, response_body, workflow_id, request)
                     ), finished AS (
                       DELETE FROM jobs j
                        USING input i
@@ -293,16 +295,18 @@ public class JobQueue {
                       SELECT id, run_id FROM finished UNION ALL SELECT id, run_id FROM retried
                     ), attempt AS (
                       INSERT INTO attempts (run_id, number, started_at, duration_ms, response_status, response_headers,
-                                            response_body, error)
+                                            response_body, error, request)
                       SELECT job.run_id, i.number, i.started_at, i.duration_ms, i.response_status, i.response_headers,
-                             i.response_body, i.error
+                             i.response_body, i.error, i.request
                         FROM job JOIN input i ON i.job_id = job.id
                       ON CONFLICT (run_id, step, number) DO NOTHING
                     ), alert AS (
                       INSERT INTO failure_alerts (run_id, next_at, created_at)
                       SELECT job.run_id, :now, :now
                         FROM job JOIN input i ON i.job_id = job.id JOIN workflows w ON w.id = i.workflow_id
-                       WHERE i.run_status = 'failed' AND w.on_failure_url IS NOT NULL
+                       WHERE i.run_status = 'failed'
+                         AND (w.on_failure_url IS NOT NULL
+                              OR EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.workflow_ids @> ARRAY[w.id]))
                       ON CONFLICT (run_id) DO NOTHING
                     ), run AS (
                       UPDATE workflow_runs r
@@ -325,6 +329,7 @@ public class JobQueue {
                 .param("response_status", responseStatus)
                 .param("response_headers", responseHeaders)
                 .param("response_bodies", responseBodies)
+                .param("requests", requests)
                 .param("workflows", workflows)
                 .param("now", Timestamp.from(now))
                 .query(Long.class)
@@ -362,6 +367,7 @@ public class JobQueue {
     Integer[] responseStatus = new Integer[n];
     String[] responseHeaders = new String[n];
     String[] responseBodies = new String[n];
+    String[] requests = new String[n];
     Integer[] keptStatus = new Integer[n];
     String[] keptHeaders = new String[n];
     String[] keptBodies = new String[n];
@@ -389,6 +395,7 @@ public class JobQueue {
       responseStatus[i] = a == null ? null : a.statusCode();
       responseHeaders[i] = a == null ? null : a.responseHeaders();
       responseBodies[i] = a == null ? null : a.responseBody();
+      requests[i] = a == null ? null : a.request();
       keptStatus[i] = c.kept() == null ? null : c.kept().status();
       keptHeaders[i] = c.kept() == null ? null : c.kept().headers();
       keptBodies[i] = c.kept() == null ? null : c.kept().body();
@@ -402,9 +409,9 @@ public class JobQueue {
                                    :next_at::timestamptz[], :errors::text[], :numbers::int[], :started_at::timestamptz[],
                                    :durations::bigint[], :response_status::int[], :response_headers::jsonb[],
                                    :response_bodies::text[], :kept_status::int[], :kept_headers::jsonb[], :kept_bodies::text[],
-                                   :workflows::bigint[])
+                                   :workflows::bigint[], :requests::jsonb[])
                 AS t(job_id, token, run_id, step, outcome, next_at, error, number, started_at, duration_ms, response_status,
-                     response_headers, response_body, kept_status, kept_headers, kept_body, workflow_id)
+                     response_headers, response_body, kept_status, kept_headers, kept_body, workflow_id, request)
             ), locked AS (
               SELECT r.id, r.status FROM workflow_runs r WHERE r.id IN (SELECT run_id FROM input) ORDER BY r.id FOR UPDATE
             ), finished AS (
@@ -426,8 +433,9 @@ public class JobQueue {
                WHERE i.job_id IN (SELECT id FROM finished UNION ALL SELECT id FROM retried)
             ), attempt AS (
               INSERT INTO attempts (run_id, step, number, started_at, duration_ms, response_status, response_headers,
-                                    response_body, error)
-              SELECT run_id, step, number, started_at, duration_ms, response_status, response_headers, response_body, error
+                                    response_body, error, request)
+              SELECT run_id, step, number, started_at, duration_ms, response_status, response_headers, response_body, error,
+                     request
                 FROM done WHERE number IS NOT NULL
               ON CONFLICT (run_id, step, number) DO NOTHING
             ), step_row AS (
@@ -497,7 +505,9 @@ public class JobQueue {
             ), alert AS (
               INSERT INTO failure_alerts (run_id, next_at, created_at)
               SELECT run.id, :now, :now FROM run JOIN workflows w ON w.id = run.workflow_id
-               WHERE run.status = 'failed' AND run.was <> 'failed' AND w.on_failure_url IS NOT NULL
+               WHERE run.status = 'failed' AND run.was <> 'failed'
+                 AND (w.on_failure_url IS NOT NULL
+                      OR EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.workflow_ids @> ARRAY[w.id]))
               ON CONFLICT (run_id) DO NOTHING
             )
             SELECT d.job_id, CASE WHEN run.was NOT IN ('succeeded', 'failed', 'cancelled')
@@ -517,6 +527,7 @@ public class JobQueue {
         .param("response_status", responseStatus)
         .param("response_headers", responseHeaders)
         .param("response_bodies", responseBodies)
+        .param("requests", requests)
         .param("kept_status", keptStatus)
         .param("kept_headers", keptHeaders)
         .param("kept_bodies", keptBodies)

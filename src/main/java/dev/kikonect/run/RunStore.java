@@ -34,7 +34,7 @@ class RunStore {
     return jdbc.sql(
             """
             SELECT step, number, started_at, duration_ms, response_status, response_headers::text AS response_headers,
-                   response_body, error
+                   response_body, error, request::text AS request
               FROM attempts WHERE run_id = :run ORDER BY started_at, step, number
             """)
         .param("run", runId)
@@ -48,7 +48,8 @@ class RunStore {
                     (Integer) rs.getObject("response_status"),
                     rs.getString("response_headers"),
                     rs.getString("response_body"),
-                    rs.getString("error")))
+                    rs.getString("error"),
+                    rs.getString("request")))
         .list();
   }
 

@@ -105,6 +105,12 @@ class CredentialsTest extends ApiTest {
       assertThat(echoed.path("response_body").asString()).isEqualTo("unknown key [redacted]");
       assertThat(echoed.path("response_headers").path("x-seen-key").asString()).isEqualTo("[redacted]");
       assertThat(output.getAll()).contains("(step echo) failed: HTTP 400");
+      // What each attempt sent is recorded, with the credential's values redacted (its header, its query parameter).
+      JsonNode steps = run.path("steps");
+      assertThat(steps.get(0).path("attempts").get(0).path("request").path("headers").path("Authorization").asString()).isEqualTo("[redacted]");
+      assertThat(steps.get(2).path("attempts").get(0).path("request").path("headers").path("X-Api-Key").asString()).isEqualTo("[redacted]");
+      assertThat(steps.get(3).path("attempts").get(0).path("request").path("url").asString()).endsWith("/query?city=Berlin&key=[redacted]");
+      assertThat(steps.get(3).path("attempts").get(0).path("request").path("method").asString()).isEqualTo("GET");
       Map<String, Sink.Received> byPath = new HashMap<>();
       sink.received().forEach(r -> byPath.put(r.path().replaceAll("\\?.*", ""), r));
       assertThat(byPath.get("/bearer").header("authorization")).isEqualTo("Bearer " + token);

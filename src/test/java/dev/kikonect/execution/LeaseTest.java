@@ -80,7 +80,7 @@ class LeaseTest extends ApiTest {
         new ClaimedJob(
             jobId, runId, workflowId, 1, 0, 8, deadToken, null, "http://127.0.0.1:9/", null, "{}", "msg_x", null, null, "manual", now, null, null, "w",
             api.personalWorkspace(user), false);
-    Attempt late = new Attempt(1, now, 5, false, false, 500, "{}", "", "HTTP 500", null);
+    Attempt late = new Attempt(1, now, 5, false, false, 500, "{}", "", "HTTP 500", null, null);
     assertThat(queue.complete(stale, late, JobQueue.Next.FAILED, null, clock.instant())).isFalse();
     assertThat(api.get("/runs/" + runId, user.token()).json().path("status").asString()).isEqualTo("succeeded");
   }

@@ -60,7 +60,7 @@ class JobQueueTest extends ApiTest {
   }
 
   private static Attempt attempt(int number, Instant at, boolean ok) {
-    return new Attempt(number, at, 3, ok, !ok, ok ? 200 : 503, "{}", "", ok ? null : "HTTP 503", null);
+    return new Attempt(number, at, 3, ok, !ok, ok ? 200 : 503, "{}", "", ok ? null : "HTTP 503", null, null);
   }
 
   @Test

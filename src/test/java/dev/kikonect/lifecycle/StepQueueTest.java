@@ -58,7 +58,7 @@ class StepQueueTest extends ApiTest {
   }
 
   private static Attempt ok(ClaimedJob job, Instant at) {
-    return new Attempt(job.number(), at, 3, true, false, 200, "{}", "", null, null);
+    return new Attempt(job.number(), at, 3, true, false, 200, "{}", "", null, null, null);
   }
 
   private int jobsFor(long runId, String step) {
@@ -121,7 +121,7 @@ class StepQueueTest extends ApiTest {
       if (j.runId() == good || j.step().equals("a")) {
         assertThat(queue.complete(j, ok(j, later), JobQueue.Next.SUCCEEDED, null, later)).isTrue();
       } else {
-        Attempt failed = new Attempt(j.number(), later, 3, false, false, 400, "{}", "", "HTTP 400", null);
+        Attempt failed = new Attempt(j.number(), later, 3, false, false, 400, "{}", "", "HTTP 400", null, null);
         assertThat(queue.complete(j, failed, JobQueue.Next.FAILED, null, later)).isTrue();
       }
     }

@@ -308,6 +308,36 @@ class StepsTest extends ApiTest {
   }
 
   @Test
+  void every_attempt_records_what_it_sent_headers_and_signature_included_and_a_transformed_body() {
+    try (Sink sink = new Sink().replyWith(r -> r.path().startsWith("/tickets") ? ticketCreated() : Sink.Reply.status(200))) {
+      JsonNode wf = create(chain(sink));
+      JsonNode run = finished(hook(wf, PUSH));
+
+      assertThat(run.path("status").asString()).isEqualTo("succeeded");
+      for (String key : List.of("ticket", "chat", "audit")) {
+        JsonNode request = step(run, key).path("attempts").get(0).path("request");
+        Sink.Received received = at(sink, "/" + (key.equals("ticket") ? "tickets" : key)).get(0);
+        assertThat(request.path("method").asString()).isEqualTo("POST");
+        assertThat(request.path("url").asString()).isEqualTo(sink.url(received.path()));
+        for (String header : List.of("webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "user-agent")) {
+          assertThat(request.path("headers").properties().stream()
+                  .filter(h -> h.getKey().equalsIgnoreCase(header)).map(h -> h.getValue().asString()).findFirst())
+              .as(key + " " + header).contains(received.header(header));
+        }
+        if (key.equals("audit")) {
+          assertThat(request.path("body_is_payload").asBoolean()).as("a step without body sends the payload").isTrue();
+          assertThat(request.path("body").isNull()).isTrue();
+        } else {
+          assertThat(request.path("body_is_payload").asBoolean()).isFalse();
+          assertThat(request.path("body").asString()).isEqualTo(received.body());
+        }
+      }
+      assertThat(step(run, "ticket").path("attempts").get(0).path("request").path("headers").path("X-Repo").asString())
+          .isEqualTo("kikonect/kikonect");
+    }
+  }
+
+  @Test
   void a_one_step_shorthand_workflow_shows_its_deliver_step() {
     try (Sink sink = new Sink()) {
       JsonNode wf = api.createWorkflow(user, "manual", sink.url(), Map.of());

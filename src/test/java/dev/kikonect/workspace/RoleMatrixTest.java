@@ -136,7 +136,8 @@ class RoleMatrixTest extends ApiTest {
         .replace("/credentials/{id}", "/credentials/" + (missing ? gone : credential))
         .replace("/members/{user_id}", "/members/" + (missing ? gone : member))
         .replace("/api-keys/{id}", "/api-keys/" + gone)
-        .replace("/invitations/{id}", "/invitations/" + gone);
+        .replace("/invitations/{id}", "/invitations/" + gone)
+        .replace("/push/subscriptions/{id}", "/push/subscriptions/" + gone);
   }
 
   /** A body the operation's role check sees before any validation: empty, or what a harmless call needs. */
