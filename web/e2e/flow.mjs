@@ -51,13 +51,16 @@ async function waitFor(url, ms = 120_000) {
 
 // The action sink.
 const received = [];
+let flakyBack = false;
 const sink = http.createServer((req, res) => {
   let body = '';
   req.on('data', (c) => (body += c));
   req.on('end', () => {
     received.push({ path: req.url, headers: req.headers, body });
-    res.writeHead(200, { 'Content-Type': 'text/plain' });
-    res.end('thanks');
+    // /flaky fails until the flow says the service is back (retry from the failure)
+    const status = req.url.startsWith('/flaky') && !flakyBack ? 503 : req.url.startsWith('/bulk') && body.includes('"fail":true') ? 400 : 200;
+    res.writeHead(status, { 'Content-Type': 'text/plain' });
+    res.end(status === 200 ? 'thanks' : 'down for maintenance');
   });
 });
 await new Promise((r) => sink.listen(0, '127.0.0.1', r));
@@ -229,6 +232,12 @@ try {
   await page.locator('.graph .status-succeeded').nth(2).waitFor();
   await page.locator('details[data-step=erp] > summary').click();
   await page.locator('details[data-step=erp]').getByText('HTTP 200').waitFor();
+  // what the step sent: its headers with the signature, its transformed body, and copy as curl
+  await page.locator('details[data-step=erp] [data-testid=attempt-request] > summary').click();
+  const sent = page.locator('details[data-step=erp] [data-testid=attempt-request]');
+  await sent.getByText(/webhook-signature: v1,/).waitFor();
+  await sent.getByText('"source":"kikonect"').waitFor();
+  await sent.getByRole('button', { name: 'Copy as curl' }).waitFor();
   await shoot('run-steps');
   const runUrl = page.url();
   await page.getByRole('button', { name: 'Replay with edited payload' }).click();
@@ -239,6 +248,40 @@ try {
   await page.getByRole('button', { name: 'Replay with this payload' }).click();
   await page.waitForURL((u) => u.toString() !== runUrl && /#\/runs\/\d+$/.test(u.toString()));
   await page.locator('h1 .badge.status-succeeded').waitFor({ timeout: 20_000 });
+
+  step('a failed step: retry from the failure once its service is back');
+  const flaky = await page.evaluate(async (target) => {
+    const created = await fetch('/workflows', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'KiKonect' },
+      body: JSON.stringify({ name: 'Flaky chain', trigger_type: 'manual', steps: [
+        { key: 'first', url: `${target}/first` }, { key: 'flaky', url: `${target}/flaky`, needs: ['first'], max_attempts: 1 }] }) });
+    return (await created.json()).id;
+  }, sinkBase);
+  await page.evaluate((id) => (window.location.hash = `/workflows/${id}`), flaky);
+  await page.getByRole('button', { name: 'Trigger', exact: true }).click();
+  await page.locator('[data-testid=runs] .status-failed').first().waitFor({ timeout: 20_000 });
+  await page.locator('[data-testid=runs] a').first().click();
+  await page.getByRole('button', { name: 'Retry from the failure' }).waitFor();
+  const firstCalls = received.filter((r) => r.path === '/first').length;
+  flakyBack = true;
+  await page.getByRole('button', { name: 'Retry from the failure' }).click();
+  await page.locator('h1 .badge.status-succeeded').waitFor({ timeout: 20_000 });
+  if (received.filter((r) => r.path === '/first').length !== firstCalls) throw new Error('the retry sent the step that had succeeded again');
+
+  step('browser notifications for failed runs: the switch on the workflow page');
+  await context.grantPermissions(['notifications'], { origin: base });
+  await page.evaluate((id) => (window.location.hash = `/workflows/${id}`), flaky);
+  const notify = page.getByTestId('notify').getByRole('checkbox');
+  await notify.waitFor();
+  await notify.click();
+  // Chromium without a reachable push service (no internet here) cannot subscribe: the app says so in words; with
+  // one, the switch is on. Either way no raw browser error.
+  await Promise.race([
+    page.waitForFunction(() => document.querySelector('[data-testid=notify] input')?.checked === true, null, { timeout: 30_000 }),
+    page.getByTestId('notify').getByRole('alert').filter({ hasText: /push service|blocked|could not be turned on/ }).waitFor({ timeout: 30_000 }),
+  ]);
+  const notifyText = await page.getByTestId('notify').textContent();
+  if (/AbortError|DOMException|undefined/.test(notifyText)) throw new Error(`raw error near the notification switch: ${notifyText}`);
+  await shoot('workflow-notify');
 
   step('a session that ends says so, and signing in again comes back to the same page');
   expect401 = true;
@@ -252,9 +295,44 @@ try {
   if (!page.url().endsWith('#/runs')) throw new Error(`not back on the runs page: ${page.url()}`);
   expect401 = false;
 
+  step('10,000 more runs, 1,429 of them failing: the dashboard shows exactly that many more');
+  const stats = () => page.evaluate(() => fetch('/stats').then((r) => r.json()));
+  const before = await stats();
+  const bulk = await page.evaluate(async (target) => {
+    const created = await fetch('/workflows', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'KiKonect' },
+      body: JSON.stringify({ name: 'Bulk', trigger_type: 'webhook', action_url: `${target}/bulk`, max_attempts: 1 }) });
+    return (await created.json()).webhook_url;
+  }, sinkBase);
+  let next = 0;
+  let refused = 0;
+  await Promise.all(Array.from({ length: 32 }, async () => {
+    while (next < 10_000) {
+      const i = next++;
+      const r = await fetch(bulk, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ i, fail: i % 7 === 0 }) });
+      if (r.status !== 202) refused++;
+    }
+  }));
+  if (refused) throw new Error(`${refused} of 10,000 webhooks were not accepted`);
+  const failing = Array.from({ length: 10_000 }, (_, i) => i).filter((i) => i % 7 === 0).length;
+  const deadline = Date.now() + 120_000;
+  let after = await stats();
+  while (after.by_status.pending + after.by_status.running + after.by_status.retrying > 0 || after.runs < before.runs + 10_000) {
+    if (Date.now() > deadline) throw new Error(`10,000 runs did not finish in 2 minutes: ${JSON.stringify(after.by_status)}`);
+    await new Promise((r) => setTimeout(r, 500));
+    after = await stats();
+  }
+  if (after.runs !== before.runs + 10_000 || after.by_status.failed !== before.by_status.failed + failing) {
+    throw new Error(`the server counts ${after.runs} runs, ${after.by_status.failed} failed; expected ${before.runs + 10_000} and ${before.by_status.failed + failing}`);
+  }
+
   step('the other pages');
   await page.getByRole('link', { name: 'Dashboard' }).click();
   await page.getByText('runs in 24 h').waitFor();
+  const figure = async (label) => Number((await page.locator('.stat', { hasText: label }).locator('span').textContent()).replace(/[^0-9]/g, ''));
+  await page.waitForFunction((n) => [...document.querySelectorAll('.stat span')].some((e) => e.textContent.replace(/[^0-9]/g, '') === String(n)), after.runs);
+  if ((await figure('runs in 24 h')) !== after.runs || (await figure('failed')) !== after.by_status.failed) {
+    throw new Error(`the dashboard shows ${await figure('runs in 24 h')} runs, ${await figure('failed')} failed; the server counts ${after.runs}, ${after.by_status.failed}`);
+  }
   await page.getByRole('link', { name: 'Runs' }).click();
   await page.getByTestId('runs').waitFor();
   await page.waitForFunction(() => document.activeElement?.tagName === 'H1');

@@ -44,3 +44,34 @@ self.addEventListener('fetch', (event) => {
     );
   }
 });
+
+// Browser notifications for failed runs (Web Push): KiKonect sends {title, body, url, run_id, workflow_id},
+// encrypted for this browser; a click opens (or focuses) the app on that run.
+self.addEventListener('push', (event) => {
+  let message = { title: 'KiKonect', body: 'A run failed', url: '/app/' };
+  try {
+    message = { ...message, ...event.data.json() };
+  } catch {
+    // not JSON: show the default text
+  }
+  event.waitUntil(
+    self.registration.showNotification(message.title, {
+      body: message.body,
+      tag: message.run_id ? `run-${message.run_id}` : undefined,
+      icon: '/app/icon.svg',
+      data: { url: message.url },
+    }),
+  );
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const url = (event.notification.data && event.notification.data.url) || '/app/';
+  event.waitUntil(
+    self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then((windows) => {
+      const open = windows.find((w) => new URL(w.url).pathname.startsWith('/app'));
+      if (open) return open.navigate(url).then((w) => (w || open).focus());
+      return self.clients.openWindow(url);
+    }),
+  );
+});

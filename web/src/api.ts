@@ -47,6 +47,7 @@ export type Invitation = Schemas['Invitation'];
 export type InvitationCreated = Schemas['InvitationCreated'];
 export type AuditEntry = Schemas['AuditEntry'];
 export type Role = Schemas['Role'];
+export type PushSubscriptionView = Schemas['PushSubscription'];
 export type Page<T> = { items: T[]; next_cursor: string | null };
 
 /** Roles from least to most: a role may do everything the ones before it may. */
@@ -196,5 +197,10 @@ export const api = {
   createCredential: (b: Record<string, string>) => request<Credential>('POST', '/credentials', b),
   replaceCredential: (id: number, b: Record<string, string>) => request<Credential>('PUT', `/credentials/${id}`, b),
   deleteCredential: (id: number) => request<void>('DELETE', `/credentials/${id}`),
+  pushKey: () => request<{ public_key: string }>('GET', '/push/key'),
+  pushSubscriptions: () => request<{ items: PushSubscriptionView[] }>('GET', '/push/subscriptions'),
+  subscribePush: (b: { endpoint: string; keys: { p256dh: string; auth: string }; workflow_ids: number[] }) =>
+    request<PushSubscriptionView>('PUT', '/push/subscriptions', b),
+  unsubscribePush: (id: number) => request<void>('DELETE', `/push/subscriptions/${id}`),
 };
 

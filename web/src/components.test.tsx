@@ -229,3 +229,25 @@ describe('copy as curl', () => {
     expect(attemptCurl({ ...sent, method: 'GET', body_is_payload: false }, { order: 42 })).not.toContain('--data-raw');
   });
 });
+
+describe('browser notifications', () => {
+  it('turns the server’s base64url VAPID key into the bytes PushManager wants', async () => {
+    const { keyBytes } = await import('./push');
+    expect(Array.from(keyBytes('BP8A_-8'))).toEqual([0x04, 0xff, 0x00, 0xff, 0xef]);
+  });
+
+  it('says why subscribing failed in words, not the browser’s error names', async () => {
+    const { subscribeProblem } = await import('./push');
+    const abort = Object.assign(new Error('Registration failed - push service error'), { name: 'AbortError' });
+    expect(subscribeProblem(abort)).toMatch(/could not reach its push service/);
+    const blocked = Object.assign(new Error('Permission denied'), { name: 'NotAllowedError' });
+    expect(subscribeProblem(blocked)).toMatch(/blocked for this site/);
+  });
+
+  it('needs a secure context and the Push API', async () => {
+    const { pushSupport } = await import('./push');
+    expect(pushSupport({ isSecureContext: false, navigator: {} } as unknown as Window)).toBe('insecure');
+    expect(pushSupport({ isSecureContext: true, navigator: {} } as unknown as Window)).toBe('unsupported');
+    expect(pushSupport({ isSecureContext: true, navigator: { serviceWorker: {} }, PushManager: {}, Notification: {} } as unknown as Window)).toBe('supported');
+  });
+});

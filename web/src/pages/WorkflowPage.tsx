@@ -6,6 +6,7 @@ import { useLive } from '../query';
 import { confirmed, CopyButton, ErrorNote, Field, Loading, StatusBadge, useBusy, when, whenIn } from '../ui';
 import { sessionSecret } from './WorkflowFormPage';
 import { RunsTable } from './RunsPage';
+import { NotifyToggle } from '../push';
 
 /** One workflow: its webhook URL and curl example, secret, manual trigger, pause/resume, delete, and its runs. */
 export function WorkflowPage({ id }: { id: number }) {
@@ -136,6 +137,7 @@ export function WorkflowPage({ id }: { id: number }) {
       </>)}
 
       <h2>Runs</h2>
+      <NotifyToggle workflowId={id} />
       <RunsTable workflowId={id} />
     </section>
   );

@@ -63,7 +63,7 @@ class WebPushMessages implements PushNotifications {
     Map<String, Object> message = new LinkedHashMap<>();
     message.put("title", "Run failed: " + Printable.of(run.workflowName(), 80));
     message.put("body", run.error() == null ? "Run " + run.runId() + " failed" : Printable.of(run.error(), 200));
-    message.put("url", urls.base() + "/runs/" + run.runId());
+    message.put("url", urls.base() + "/app/#/runs/" + run.runId()); // the web app's run inspector
     message.put("run_id", run.runId());
     message.put("workflow_id", run.workflowId());
     byte[] plain = json.writeValueAsBytes(message);

@@ -185,7 +185,7 @@ class PushNotificationsTest extends ApiTest {
     assertThat(message.path("title").asString()).isEqualTo("Run failed: manual workflow");
     assertThat(message.path("body").asString()).isEqualTo("HTTP 500");
     assertThat(message.path("run_id").asLong()).isEqualTo(runId);
-    assertThat(message.path("url").asString()).endsWith("/runs/" + runId);
+    assertThat(message.path("url").asString()).endsWith("/app/#/runs/" + runId);
 
     // VAPID: "vapid t=<JWT signed ES256>, k=<the public key GET /push/key gives>", audience the push service's origin.
     String publicKey = api.get("/push/key", user.token()).json().path("public_key").asString();

@@ -1,0 +1,114 @@
+import { useEffect, useState } from 'react';
+import { api, currentWorkspaceId } from './api';
+import { useBusy } from './ui';
+
+/**
+ * Browser notifications for a workflow's failed runs (Web Push). The browser subscribes once (with the server's VAPID
+ * key) and the server keeps one subscription per browser with the workflows it hears about; which subscription is
+ * this browser's is remembered per workspace in localStorage (the server shows only the push service's origin, the
+ * endpoint being a capability).
+ */
+export type PushSupport = 'supported' | 'unsupported' | 'insecure';
+
+export function pushSupport(w: Window = window): PushSupport {
+  if (!w.isSecureContext) return 'insecure';
+  return 'serviceWorker' in w.navigator && 'PushManager' in w && 'Notification' in w ? 'supported' : 'unsupported';
+}
+
+/** base64url (the VAPID key as the server gives it) as the bytes PushManager.subscribe wants. */
+export function keyBytes(base64url: string): Uint8Array {
+  const base64 = base64url.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (base64url.length % 4)) % 4);
+  const raw = atob(base64);
+  const out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+  return out;
+}
+
+const storageKey = () => `kikonect.push.${currentWorkspaceId() ?? 'default'}`;
+
+async function thisBrowsersWorkflows(): Promise<{ id: number | null; workflows: number[] }> {
+  const saved = Number(window.localStorage.getItem(storageKey()));
+  if (!saved) return { id: null, workflows: [] };
+  const mine = (await api.pushSubscriptions()).items.find((s) => s.id === saved);
+  return mine ? { id: mine.id, workflows: mine.workflow_ids } : { id: null, workflows: [] };
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(Object.assign(new Error('no answer from the push service'), { name: 'AbortError' })), ms);
+    work.then((v) => { clearTimeout(timer); resolve(v); }, (e) => { clearTimeout(timer); reject(e); });
+  });
+}
+
+/** Why subscribing failed, in words (the browser's own messages say "AbortError: Registration failed - push service error"). */
+export function subscribeProblem(e: unknown): string {
+  const name = e instanceof Error ? e.name : '';
+  if (name === 'NotAllowedError') return 'Notifications are blocked for this site: allow them in the browser’s site settings.';
+  if (name === 'AbortError' || name === 'InvalidStateError')
+    return 'This browser could not reach its push service, so it cannot receive notifications now (offline, or push blocked by a policy).';
+  return e instanceof Error && e.message ? `Notifications could not be turned on: ${e.message}` : 'Notifications could not be turned on.';
+}
+
+/** "Notify me in this browser when a run of this workflow fails", on or off. */
+export function NotifyToggle({ workflowId }: { workflowId: number }) {
+  const support = pushSupport();
+  const [state, setState] = useState<{ id: number | null; workflows: number[] } | null>(null);
+  const [problem, setProblem] = useState<string>();
+  const [busy, once] = useBusy();
+
+  useEffect(() => {
+    if (support !== 'supported') return;
+    thisBrowsersWorkflows().then(setState, () => setState({ id: null, workflows: [] }));
+  }, [support]);
+
+  if (support !== 'supported') {
+    return (
+      <p className="muted" data-testid="notify-unavailable">
+        {support === 'insecure'
+          ? 'Browser notifications need the app over https (or on localhost).'
+          : 'This browser does not support push notifications.'}
+      </p>
+    );
+  }
+  const on = state !== null && state.workflows.includes(workflowId);
+
+  async function toggle() {
+    setProblem(undefined);
+    await once(async () => {
+      try {
+        const wanted = on ? state!.workflows.filter((id) => id !== workflowId) : [...(state?.workflows ?? []), workflowId];
+        if (!on && (await Notification.requestPermission()) !== 'granted') {
+          setProblem('Notifications are blocked for this site: allow them in the browser’s site settings.');
+          return;
+        }
+        const registration = await navigator.serviceWorker.ready;
+        let subscription = await registration.pushManager.getSubscription();
+        if (!subscription) {
+          if (wanted.length === 0) return;
+          const { public_key } = await api.pushKey();
+          // A browser whose push service cannot be reached may never settle: 20 s, then say so.
+          subscription = await withDeadline(
+            registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(public_key) }),
+            20_000,
+          );
+        }
+        const json = subscription.toJSON() as { endpoint: string; keys: { p256dh: string; auth: string } };
+        const saved = await api.subscribePush({ endpoint: json.endpoint, keys: json.keys, workflow_ids: wanted });
+        window.localStorage.setItem(storageKey(), String(saved.id));
+        setState({ id: saved.id, workflows: saved.workflow_ids });
+      } catch (e) {
+        setProblem(subscribeProblem(e));
+      }
+    });
+  }
+
+  return (
+    <div className="notify" data-testid="notify">
+      <label className="inline">
+        <input type="checkbox" checked={on} disabled={busy || state === null} onChange={toggle} aria-describedby={problem ? 'notify-problem' : undefined} />{' '}
+        Notify me in this browser when a run fails
+      </label>
+      {problem && <p className="error" id="notify-problem" role="alert">{problem}</p>}
+    </div>
+  );
+}
