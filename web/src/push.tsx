@@ -16,10 +16,10 @@ export function pushSupport(w: Window = window): PushSupport {
 }
 
 /** base64url (the VAPID key as the server gives it) as the bytes PushManager.subscribe wants. */
-export function keyBytes(base64url: string): Uint8Array {
+export function keyBytes(base64url: string): Uint8Array<ArrayBuffer> {
   const base64 = base64url.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (base64url.length % 4)) % 4);
   const raw = atob(base64);
-  const out = new Uint8Array(raw.length);
+  const out = new Uint8Array(new ArrayBuffer(raw.length));
   for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
   return out;
 }
@@ -45,7 +45,7 @@ export function subscribeProblem(e: unknown): string {
   const name = e instanceof Error ? e.name : '';
   if (name === 'NotAllowedError') return 'Notifications are blocked for this site: allow them in the browser’s site settings.';
   if (name === 'AbortError' || name === 'InvalidStateError')
-    return 'This browser could not reach its push service, so it cannot receive notifications now (offline, or push blocked by a policy).';
+    return 'This browser could not reach its push service, so it cannot receive notifications now (offline, a private window, or push blocked by a policy).';
   return e instanceof Error && e.message ? `Notifications could not be turned on: ${e.message}` : 'Notifications could not be turned on.';
 }
 
