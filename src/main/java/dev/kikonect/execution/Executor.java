@@ -102,6 +102,11 @@ class Executor implements SmartLifecycle {
     this.keepBytes = (int) Math.min(Integer.MAX_VALUE - 1, properties.delivery().maxKeptResponse().toBytes());
     this.deliveryDuration =
         Timer.builder("kikonect.delivery.duration").description("How long one delivery attempt took").publishPercentileHistogram().register(meters);
+    // Registered at once (0 until it happens), so that dashboards and alerts see the series before the first deferral.
+    io.micrometer.core.instrument.Counter.builder("kikonect.deliveries.deferred")
+        .description("Deliveries put back without an attempt, by reason (host_busy: its receiver had the most in flight)")
+        .tags("reason", "host_busy")
+        .register(meters);
     this.queue = queue;
     this.completer =
         new Batcher<>(

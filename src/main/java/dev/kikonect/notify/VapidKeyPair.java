@@ -11,7 +11,7 @@ import org.springframework.stereotype.Component;
 
 /**
  * The installation's VAPID key pair (RFC 8292), the identity browsers subscribe to and push services check. Made on
- * first use and kept in {@code vapid_keys} (owned here), its private key sealed with the master key like a
+ * first use (GET /push/key) and kept in {@code vapid_keys} (owned here), its private key sealed with the master key like a
  * credential, so that every node signs with the same pair and a database dump does not hold it in plain text. A key
  * sealed with a previous master key is opened with it and sealed again with the current one.
  */
@@ -31,9 +31,15 @@ public class VapidKeyPair {
     this.clock = clock;
   }
 
-  /** At start-up: a stored key that the configured master keys cannot open stops the start, with what to set. */
+  /**
+   * At start-up: a stored key that the configured master keys cannot open stops the start, with what to set. The pair
+   * itself is made on first use (a browser asking for the key), not here: nodes that never push need no key.
+   */
   @jakarta.annotation.PostConstruct
   void check() {
+    if (jdbc.sql("SELECT count(*) FROM vapid_keys").query(Integer.class).single() == 0) {
+      return;
+    }
     try {
       keys();
     } catch (IllegalStateException e) {

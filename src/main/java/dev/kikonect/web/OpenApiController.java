@@ -20,12 +20,20 @@ import tools.jackson.databind.json.JsonMapper;
 @RestController
 class OpenApiController {
 
-  private final String json;
+  private final Map<String, Object> document;
+  private final JsonMapper mapper;
+  private final dev.kikonect.common.PublicUrls urls;
+  private volatile String json;
 
-  OpenApiController(JsonMapper mapper) {
+  OpenApiController(JsonMapper mapper, dev.kikonect.common.PublicUrls urls, @org.springframework.beans.factory.annotation.Value("${kikonect.build.version:dev}") String version) {
     try (InputStream in = new ClassPathResource("openapi.yaml").getInputStream()) {
       Map<String, Object> document = new Yaml(new LoaderOptions()).load(in);
-      this.json = mapper.writeValueAsString(document);
+      @SuppressWarnings("unchecked")
+      Map<String, Object> info = (Map<String, Object>) document.get("info");
+      info.put("version", version);
+      this.document = document;
+      this.mapper = mapper;
+      this.urls = urls;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -61,6 +69,14 @@ class OpenApiController {
   @PublicEndpoint
   @GetMapping(value = "/openapi.json", produces = MediaType.APPLICATION_JSON_VALUE)
   ResponseEntity<String> openApi() {
-    return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(json);
+    String served = json;
+    if (served == null) {
+      // As served: this installation's address (kikonect.public-base-url; known once the server listens) and
+      // version, so that a client generated from /openapi.json talks to it.
+      Map<String, Object> copy = new java.util.LinkedHashMap<>(document);
+      copy.put("servers", java.util.List.of(Map.of("url", urls.base(), "description", "this KiKonect")));
+      json = served = mapper.writeValueAsString(copy);
+    }
+    return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(served);
   }
 }
