@@ -71,6 +71,7 @@ public class WorkflowService {
    * {@code alongside} (the audit entry) in one short transaction.
    */
   Workflow create(long workspaceId, Map<String, Object> body, java.util.function.Consumer<Workflow> alongside) {
+    body = asGiven(body);
     Fields fields = Fields.of(body);
     String name = fields.string("name", true, 1, 200);
     StepsChoice steps = steps(workspaceId, fields, body, true);
@@ -315,6 +316,24 @@ public class WorkflowService {
 
   /** A workflow's steps as stored: the JSON, and what runs need to know of them. */
   private record StepsChoice(String actionUrl, String json, boolean tracked, boolean readsRequest) {}
+
+  /**
+   * A new workflow's fields as given: a field set to null is a field not given (clients generated from the OpenAPI
+   * description send every optional field, null when unset), and so is an empty {@code steps} beside
+   * {@code action_url} (they send unset lists as []). On PATCH null keeps its meaning ("clear it").
+   */
+  static Map<String, Object> asGiven(Map<String, Object> body) {
+    Map<String, Object> given = new LinkedHashMap<>();
+    body.forEach((k, v) -> {
+      if (v != null) {
+        given.put(k, v);
+      }
+    });
+    if (given.get("steps") instanceof List<?> steps && steps.isEmpty() && given.containsKey("action_url")) {
+      given.remove("steps");
+    }
+    return given;
+  }
 
   /** The most a workflow's steps may take as JSON. */
   static final int MAX_STEPS_JSON = 256 * 1024;

@@ -40,6 +40,28 @@ class WorkflowApiTest extends ApiTest {
   }
 
   @Test
+  void a_create_with_every_optional_field_null_and_an_empty_steps_list_as_generated_clients_send_it_is_the_shorthand() {
+    Api.User user = api.newUser();
+    Map<String, Object> body = new java.util.HashMap<>();
+    body.put("name", "Generated");
+    body.put("trigger_type", "manual");
+    body.put("action_url", "https://example.com/in");
+    body.put("steps", java.util.List.of());
+    for (String unset : new String[] {"on_failure_url", "filter", "max_attempts", "misfire", "overlap", "enabled", "trigger_config"}) {
+      body.put(unset, null);
+    }
+    Api.Response created = api.post("/workflows", user.token(), body);
+
+    assertThat(created.status()).as(created.body()).isEqualTo(201);
+    assertThat(created.json().path("steps").get(0).path("key").asString()).isEqualTo("deliver");
+    assertThat(created.json().path("enabled").asBoolean()).isTrue();
+    assertThat(created.json().path("misfire").asString()).isEqualTo("fire_once");
+    // steps given for real beside action_url is still refused
+    body.put("steps", java.util.List.of(Map.of("key", "a", "url", "https://example.com/a")));
+    assertThat(api.post("/workflows", user.token(), body).status()).isEqualTo(400);
+  }
+
+  @Test
   void a_webhook_workflow_gets_an_unguessable_token_and_an_absolute_url() {
     Api.User user = api.newUser();
     JsonNode first = api.createWorkflow(user, "webhook", "https://example.com/in", Map.of());
