@@ -151,6 +151,9 @@ class WorkflowController {
     }
     Map<String, Object> config = new LinkedHashMap<>(json.readValue(w.triggerConfig(), MAP));
     config.remove("token");
+    if (config.containsKey("secret")) {
+      config.put("secret", "[hidden]"); // a viewer sees that senders are verified, not with what
+    }
     return w.forViewer(json.writeValueAsString(config));
   }
 

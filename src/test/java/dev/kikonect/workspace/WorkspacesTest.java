@@ -74,7 +74,8 @@ class WorkspacesTest extends ApiTest {
 
     // the editor creates a workflow in the team; the owner and the viewer see it; it is not in anyone's personal one
     Api.Response created =
-        teamApi.post("/workflows", editor.token(), Map.of("name", "shared", "trigger_type", "webhook", "action_url", sink.url()));
+        teamApi.post("/workflows", editor.token(), Map.of("name", "shared", "trigger_type", "webhook", "action_url", sink.url(),
+            "trigger_config", Map.of("verify", "github", "secret", "github-sender-secret")));
     assertThat(created.status()).isEqualTo(201);
     long wf = created.json().path("id").asLong();
     assertThat(teamApi.get("/workflows/" + wf, owner.token()).status()).isEqualTo(200);
@@ -84,6 +85,10 @@ class WorkspacesTest extends ApiTest {
     JsonNode seen = teamApi.get("/workflows/" + wf, viewer.token()).json();
     assertThat(seen.path("webhook_url").isNull()).isTrue();
     assertThat(seen.path("trigger_config").has("token")).isFalse();
+    assertThat(seen.path("trigger_config").path("verify").asString()).isEqualTo("github");
+    assertThat(seen.toString()).as("no secret for a viewer").doesNotContain("github-sender-secret");
+    assertThat(teamApi.get("/workflows/" + wf, editor.token()).json().path("trigger_config").path("secret").asString())
+        .isEqualTo("github-sender-secret");
     assertThat(teamApi.post("/workflows/" + wf + "/trigger", viewer.token(), "{}").status()).isEqualTo(403);
     Api.Response patch = teamApi.send("PATCH", "/workflows/" + wf, viewer.token(), "application/json", "{\"name\":\"x\"}");
     assertThat(patch.status()).isEqualTo(403);

@@ -8,13 +8,16 @@ import dev.kikonect.client.api.AuthApi;
 import dev.kikonect.client.api.RunsApi;
 import dev.kikonect.client.api.TriggersApi;
 import dev.kikonect.client.api.WorkflowsApi;
+import dev.kikonect.client.model.CronTriggerConfig;
+import dev.kikonect.client.model.CronWorkflow;
+import dev.kikonect.client.model.CronWorkflowInput;
 import dev.kikonect.client.model.Credentials;
+import dev.kikonect.client.model.ManualWorkflow;
+import dev.kikonect.client.model.ManualWorkflowInput;
 import dev.kikonect.client.model.Registration;
 import dev.kikonect.client.model.Run;
 import dev.kikonect.client.model.RunStatus;
 import dev.kikonect.client.model.Session;
-import dev.kikonect.client.model.TriggerType;
-import dev.kikonect.client.model.Workflow;
 import dev.kikonect.client.model.WorkflowInput;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -104,13 +107,25 @@ class GeneratedClientFlowTest {
     Session session = auth.login(new Credentials().email(email).password("correct horse battery"));
     client.setRequestInterceptor(request -> request.header("Authorization", "Bearer " + session.getToken()));
 
-    Workflow workflow = new WorkflowsApi(client).createWorkflow(
-        new WorkflowInput()
-            .name("from the generated client")
-            .triggerType(TriggerType.MANUAL)
-            .actionUrl(URI.create("http://127.0.0.1:" + receiver.getAddress().getPort() + "/orders"))
-            .triggerConfig(Map.of()),
-        null);
+    WorkflowsApi workflows = new WorkflowsApi(client);
+    ManualWorkflow workflow = workflows.createWorkflow(
+            new WorkflowInput(new ManualWorkflowInput()
+                .name("from the generated client")
+                .triggerType(ManualWorkflowInput.TriggerTypeEnum.MANUAL)
+                .actionUrl(URI.create("http://127.0.0.1:" + receiver.getAddress().getPort() + "/orders"))),
+            null)
+        .getManualWorkflow();
+    // one schema per trigger type: a cron workflow's config comes back typed
+    CronWorkflow nightly = workflows.createWorkflow(
+            new WorkflowInput(new CronWorkflowInput()
+                .name("nightly")
+                .triggerType(CronWorkflowInput.TriggerTypeEnum.CRON)
+                .actionUrl(URI.create("http://127.0.0.1:" + receiver.getAddress().getPort() + "/nightly"))
+                .triggerConfig(new CronTriggerConfig().expression("0 3 * * *").timezone("Europe/Berlin"))),
+            null)
+        .getCronWorkflow();
+    assertEquals("Europe/Berlin", nightly.getTriggerConfig().getTimezone());
+    assertTrue(workflows.getWorkflow(nightly.getId(), null).getActualInstance() instanceof CronWorkflow);
     Run accepted = new TriggersApi(client).triggerWorkflow(workflow.getId(), null, null, Map.of("order", 42));
 
     RunsApi runs = new RunsApi(client);
