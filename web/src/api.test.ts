@@ -1,23 +1,31 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ApiError, request } from './api';
+import { ApiError, createApi, request } from './api';
 
 function response(status: number, body: unknown, type = 'application/json') {
   return new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'Content-Type': type } });
 }
 
 describe('the API client', () => {
-  it('sends the session cookie, the CSRF header and the JSON body, and returns the parsed answer', async () => {
+  it('sends the session cookie, the CSRF header and the JSON body through the typed client, and returns the parsed answer', async () => {
     const fetcher = vi.fn().mockResolvedValue(response(201, { id: 7 }));
-    const result = await request<{ id: number }>('POST', '/workflows', { name: 'x' }, fetcher);
+    const result = await createApi(fetcher).createWorkflow({ name: 'x' });
 
     expect(result.id).toBe(7);
-    const [path, init] = fetcher.mock.calls[0];
-    expect(path).toBe('/workflows');
-    expect(init.headers.Authorization).toBeUndefined();
+    const [url, init] = fetcher.mock.calls[0];
+    expect(new URL(url).pathname).toBe('/workflows');
+    expect(init.method).toBe('POST');
+    expect(init.headers.get('Authorization')).toBeNull();
     expect(init.credentials).toBe('same-origin');
-    expect(init.headers['X-Requested-With']).toBe('KiKonect');
-    expect(init.headers['Content-Type']).toBe('application/json');
+    expect(init.headers.get('X-Requested-With')).toBe('KiKonect');
+    expect(init.headers.get('Content-Type')).toBe('application/json');
     expect(JSON.parse(init.body)).toEqual({ name: 'x' });
+  });
+
+  it('fills path and query parameters from openapi.yaml\'s paths', async () => {
+    const fetcher = vi.fn().mockResolvedValue(response(200, { fire_times: [] }));
+    await createApi(fetcher).schedule(42, 3);
+    const [url] = fetcher.mock.calls[0];
+    expect(new URL(url).pathname + new URL(url).search).toBe('/workflows/42/schedule?count=3');
   });
 
   it('turns a problem+json answer into an ApiError naming every bad field', async () => {

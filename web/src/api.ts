@@ -1,4 +1,5 @@
-import type { components } from './api-types';
+import createClient from 'openapi-fetch';
+import type { components, paths } from './api-types';
 import { changed } from './query';
 
 // The KiKonect API client. The session lives in an HttpOnly, SameSite=Strict cookie set by POST /session: a reload
@@ -37,6 +38,7 @@ export type Attempt = Schemas['Attempt'];
 export type Run = Schemas['Run'];
 export type RunSummary = Schemas['RunSummary'];
 export type RunStatus = Schemas['RunStatus'];
+export type TriggerType = Schemas['TriggerType'];
 export type Stats = Schemas['Stats'];
 export type ApiKey = Schemas['ApiKey'] & { key?: string };
 export type SchedulePreview = Schemas['SchedulePreview'];
@@ -102,20 +104,28 @@ export function whenUnauthorized(handler: () => void) {
   onUnauthorized = handler;
 }
 
-export async function request<T>(method: string, path: string, body?: unknown, fetcher: typeof fetch = fetch): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json', 'X-Requested-With': 'KiKonect' };
-  if (workspace !== null) headers['KiKonect-Workspace'] = String(workspace);
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+/**
+ * Every request's way to the server: the CSRF header and the workspace, the session cookie, and the answer turned
+ * into data or an ApiError people understand (no connection, a proxy's HTML page, a problem+json naming each field).
+ * The typed client below (openapi-fetch) sends through it.
+ */
+export async function transport(request: Request, fetcher: typeof fetch = (input, init) => fetch(input, init)): Promise<Response> {
+  const headers = new Headers(request.headers);
+  headers.set('Accept', 'application/json');
+  headers.set('X-Requested-With', 'KiKonect');
+  if (workspace !== null) headers.set('KiKonect-Workspace', String(workspace));
+  const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.text();
+  if (!body) headers.delete('Content-Type');
   let response: Response;
   try {
-    response = await fetcher(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+    response = await fetcher(request.url, { method: request.method, headers, credentials: 'same-origin', body: body || undefined });
   } catch {
     onReachable(false);
     throw new ApiError(0, 'network', 'No connection', 'KiKonect cannot be reached: check your connection and try again.', []);
   }
   onReachable(true);
-  if (response.ok && method !== 'GET') changed();
-  if (response.status === 204) return undefined as T;
+  if (response.ok && request.method !== 'GET') changed();
+  if (response.status === 204) return response;
   const text = await response.text();
   let data: unknown;
   try {
@@ -137,70 +147,108 @@ export async function request<T>(method: string, path: string, body?: unknown, f
     if (response.status === 401 && signedIn) onUnauthorized();
     throw new ApiError(response.status, problem.type ?? '', problem.title ?? response.statusText, problem.detail ?? '', problem.errors ?? []);
   }
-  return data as T;
+  return new Response(text, { status: response.status, headers: response.headers });
 }
 
-const q = (params: Record<string, string | number | boolean | undefined | null>) => {
-  const entries = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== '');
-  return entries.length ? '?' + new URLSearchParams(entries.map(([k, v]) => [k, String(v)])).toString() : '';
-};
+/** One untyped request through {@link transport} (for the tests of the transport itself). */
+export async function request<T>(method: string, path: string, body?: unknown, fetcher?: typeof fetch): Promise<T> {
+  const init: RequestInit = { method };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { 'Content-Type': 'application/json' };
+  }
+  const response = await transport(new Request(new URL(path, origin()), init), fetcher);
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
 
-export const api = {
-  register: (b: { email: string; password: string; firstname: string; lastname: string; invitation?: string }) => request<User>('POST', '/register', b),
-  login: (b: { email: string; password: string }) => request<{ expires_at: string; user: User }>('POST', '/session', b),
-  logout: () => request<void>('DELETE', '/session'),
-  me: () => request<User>('GET', '/me'),
-  session: () => request<{ user: User | null }>('GET', '/session'),
-  workflows: (params: { trigger_type?: string; enabled?: boolean; cursor?: string; limit?: number } = {}) =>
-    request<Page<Workflow>>('GET', '/workflows' + q(params)),
-  workflow: (id: number) => request<Workflow>('GET', `/workflows/${id}`),
-  createWorkflow: (b: Record<string, unknown>) => request<Workflow>('POST', '/workflows', b),
-  updateWorkflow: (id: number, b: Record<string, unknown>) => request<Workflow>('PATCH', `/workflows/${id}`, b),
-  deleteWorkflow: (id: number) => request<void>('DELETE', `/workflows/${id}`),
-  rotateSecret: (id: number) => request<{ signing_secret: string; previous_secret_expires_at: string }>('POST', `/workflows/${id}/secret/rotate`),
-  rotateToken: (id: number) => request<Workflow>('POST', `/workflows/${id}/token/rotate`),
-  trigger: (id: number, payload: unknown) => request<Run>('POST', `/workflows/${id}/trigger`, payload),
-  schedule: (id: number, count = 5) => request<SchedulePreview>('GET', `/workflows/${id}/schedule?count=${count}`),
-  dryRun: (b: { workflow: Record<string, unknown>; payload: unknown }) => request<unknown>('POST', '/workflows/test', b),
-  preview: (b: Record<string, unknown>) => request<SchedulePreview>('POST', '/schedule/preview', b),
-  runs: (params: { workflow_id?: number; status?: string; trigger?: string; cursor?: string; limit?: number; created_after?: string } = {}) =>
-    request<Page<RunSummary>>('GET', '/runs' + q(params)),
-  stats: () => request<Stats>('GET', '/stats'),
-  run: (id: number) => request<Run>('GET', `/runs/${id}`),
-  retry: (id: number) => request<Run>('POST', `/runs/${id}/retry`),
-  cancel: (id: number) => request<Run>('POST', `/runs/${id}/cancel`),
-  countReplay: (b: { workflow_id?: number; status?: string; created_after?: string; created_before?: string }) =>
-    request<{ matching: number; limit: number }>('POST', '/runs/replay', { ...b, dry_run: true }),
-  replayMany: (b: { workflow_id?: number; status?: string; created_after?: string; created_before?: string }) =>
-    request<{ replayed: number }>('POST', '/runs/replay', b),
-  replay: (id: number, payload?: unknown) => request<Run>('POST', `/runs/${id}/replay`, payload === undefined ? undefined : { payload }),
-  apiKeys: () => request<{ items: ApiKey[] }>('GET', '/api-keys'),
-  createApiKey: (b: { name: string; scope?: 'read' | 'trigger' | 'write' | 'admin'; expires_at?: string }) => request<ApiKey>('POST', '/api-keys', b),
-  deleteApiKey: (id: number) => request<void>('DELETE', `/api-keys/${id}`),
-  ssoProviders: () => request<{ items: { id: string; name: string; start_url: string }[] }>('GET', '/sso'),
-  workspaces: () => request<{ items: Workspace[] }>('GET', '/workspaces'),
-  createWorkspace: (name: string) => request<Workspace>('POST', '/workspaces', { name }),
-  workspace: () => request<Workspace>('GET', '/workspace'),
-  updateWorkspace: (b: { name?: string; require_sso?: boolean }) => request<Workspace>('PATCH', '/workspace', b),
-  deleteWorkspace: () => request<void>('DELETE', '/workspace'),
-  transferWorkspace: (userId: number) => request<void>('POST', '/workspace/transfer', { user_id: userId }),
-  members: () => request<{ items: Member[] }>('GET', '/members'),
-  setRole: (userId: number, role: Role) => request<Member>('PATCH', `/members/${userId}`, { role }),
-  removeMember: (userId: number) => request<void>('DELETE', `/members/${userId}`),
-  invitations: () => request<{ items: Invitation[] }>('GET', '/invitations'),
-  invite: (b: { email: string; role: Role }) => request<InvitationCreated>('POST', '/invitations', b),
-  revokeInvitation: (id: number) => request<void>('DELETE', `/invitations/${id}`),
-  acceptInvitation: (token: string) => request<Workspace>('POST', '/invitations/accept', { token }),
-  audit: (params: { actor?: string; action?: string; object?: string; from?: string; to?: string; cursor?: string; limit?: number } = {}) =>
-    request<Page<AuditEntry>>('GET', '/audit' + q(params)),
-  credentials: () => request<{ items: Credential[] }>('GET', '/credentials'),
-  createCredential: (b: Record<string, string>) => request<Credential>('POST', '/credentials', b),
-  replaceCredential: (id: number, b: Record<string, string>) => request<Credential>('PUT', `/credentials/${id}`, b),
-  deleteCredential: (id: number) => request<void>('DELETE', `/credentials/${id}`),
-  pushKey: () => request<{ public_key: string }>('GET', '/push/key'),
-  pushSubscriptions: () => request<{ items: PushSubscriptionView[] }>('GET', '/push/subscriptions'),
-  subscribePush: (b: { endpoint: string; keys: { p256dh: string; auth: string }; workflow_ids: number[] }) =>
-    request<PushSubscriptionView>('PUT', '/push/subscriptions', b),
-  unsubscribePush: (id: number) => request<void>('DELETE', `/push/subscriptions/${id}`),
-};
+function origin(): string {
+  return typeof window !== 'undefined' && window.location?.origin && window.location.origin !== 'null' ? window.location.origin : 'http://localhost';
+}
+
+/**
+ * The answer's data, as the named model (errors never get here: the transport throws them). Requests are checked
+ * against openapi.yaml by openapi-fetch's types; answers are named with the models the pages use.
+ */
+async function data<T>(call: Promise<{ data?: unknown }>): Promise<T> {
+  return (await call).data as T;
+}
+
+/**
+ * The API as the web app uses it: the client openapi-fetch makes from openapi.yaml's types (paths, parameters,
+ * bodies and answers all checked by tsc), sending through {@link transport}.
+ */
+export function createApi(fetcher?: typeof fetch) {
+  const c = createClient<paths>({ baseUrl: origin(), fetch: (r: Request) => transport(r, fetcher) });
+  const id = (value: number) => ({ params: { path: { id: value } } });
+  return {
+    register: (b: { email: string; password: string; firstname: string; lastname: string; invitation?: string }) =>
+      data<User>(c.POST('/register', { body: b })),
+    login: (b: { email: string; password: string }) => data<{ expires_at: string; user: User }>(c.POST('/session', { body: b })),
+    logout: () => data<void>(c.DELETE('/session')),
+    me: () => data<User>(c.GET('/me')),
+    session: () => data<{ user: User | null }>(c.GET('/session')),
+    workflows: (query: Query<'/workflows'> = {}) => data<Page<Workflow>>(c.GET('/workflows', { params: { query } })),
+    workflow: (v: number) => data<Workflow>(c.GET('/workflows/{id}', id(v))),
+    createWorkflow: (b: Record<string, unknown>) => data<Workflow>(c.POST('/workflows', { body: b as unknown as Schemas['WorkflowInput'] })),
+    updateWorkflow: (v: number, b: Record<string, unknown>) =>
+      data<Workflow>(c.PATCH('/workflows/{id}', { ...id(v), body: b as Schemas['WorkflowPatch'] })),
+    deleteWorkflow: (v: number) => data<void>(c.DELETE('/workflows/{id}', id(v))),
+    rotateSecret: (v: number) =>
+      data<{ signing_secret: string; previous_secret_expires_at: string }>(c.POST('/workflows/{id}/secret/rotate', id(v))),
+    rotateToken: (v: number) => data<Workflow>(c.POST('/workflows/{id}/token/rotate', id(v))),
+    trigger: (v: number, payload: unknown) => data<Run>(c.POST('/workflows/{id}/trigger', { ...id(v), body: payload as Record<string, never> })),
+    schedule: (v: number, count = 5) => data<SchedulePreview>(c.GET('/workflows/{id}/schedule', { params: { path: { id: v }, query: { count } } })),
+    dryRun: (b: { workflow: Record<string, unknown>; payload: unknown }) =>
+      data<unknown>(c.POST('/workflows/test', { body: b as unknown as Schemas['DryRunRequest'] })),
+    preview: (b: Record<string, unknown>) => data<SchedulePreview>(c.POST('/schedule/preview', { body: b as never })),
+    runs: (query: { workflow_id?: number; status?: string; trigger?: string; cursor?: string; limit?: number; created_after?: string } = {}) =>
+      data<Page<RunSummary>>(c.GET('/runs', { params: { query: query as Query<'/runs'> } })),
+    stats: () => data<Stats>(c.GET('/stats')),
+    run: (v: number) => data<Run>(c.GET('/runs/{id}', id(v))),
+    retry: (v: number) => data<Run>(c.POST('/runs/{id}/retry', id(v))),
+    cancel: (v: number) => data<Run>(c.POST('/runs/{id}/cancel', id(v))),
+    countReplay: (b: { workflow_id?: number; status?: string; created_after?: string; created_before?: string }) =>
+      data<{ matching: number; limit: number }>(c.POST('/runs/replay', { body: { ...b, dry_run: true } as never })),
+    replayMany: (b: { workflow_id?: number; status?: string; created_after?: string; created_before?: string }) =>
+      data<{ replayed: number }>(c.POST('/runs/replay', { body: b as never })),
+    replay: (v: number, payload?: unknown) =>
+      data<Run>(c.POST('/runs/{id}/replay', { ...id(v), body: payload === undefined ? undefined : ({ payload } as never) })),
+    apiKeys: () => data<{ items: ApiKey[] }>(c.GET('/api-keys')),
+    createApiKey: (b: { name: string; scope?: 'read' | 'trigger' | 'write' | 'admin'; expires_at?: string }) =>
+      data<ApiKey>(c.POST('/api-keys', { body: b })),
+    deleteApiKey: (v: number) => data<void>(c.DELETE('/api-keys/{id}', id(v))),
+    ssoProviders: () => data<{ items: { id: string; name: string; start_url: string }[] }>(c.GET('/sso')),
+    workspaces: () => data<{ items: Workspace[] }>(c.GET('/workspaces')),
+    createWorkspace: (name: string) => data<Workspace>(c.POST('/workspaces', { body: { name } })),
+    workspace: () => data<Workspace>(c.GET('/workspace')),
+    updateWorkspace: (b: { name?: string; require_sso?: boolean }) => data<Workspace>(c.PATCH('/workspace', { body: b })),
+    deleteWorkspace: () => data<void>(c.DELETE('/workspace')),
+    transferWorkspace: (userId: number) => data<void>(c.POST('/workspace/transfer', { body: { user_id: userId } })),
+    members: () => data<{ items: Member[] }>(c.GET('/members')),
+    setRole: (userId: number, role: Role) => data<Member>(c.PATCH('/members/{user_id}', { params: { path: { user_id: userId } }, body: { role } })),
+    removeMember: (userId: number) => data<void>(c.DELETE('/members/{user_id}', { params: { path: { user_id: userId } } })),
+    invitations: () => data<{ items: Invitation[] }>(c.GET('/invitations')),
+    invite: (b: { email: string; role: Role }) => data<InvitationCreated>(c.POST('/invitations', { body: b })),
+    revokeInvitation: (v: number) => data<void>(c.DELETE('/invitations/{id}', id(v))),
+    acceptInvitation: (token: string) => data<Workspace>(c.POST('/invitations/accept', { body: { token } })),
+    audit: (query: Query<'/audit'> = {}) => data<Page<AuditEntry>>(c.GET('/audit', { params: { query } })),
+    credentials: () => data<{ items: Credential[] }>(c.GET('/credentials')),
+    createCredential: (b: Record<string, string>) => data<Credential>(c.POST('/credentials', { body: b as unknown as Schemas['CredentialInput'] })),
+    replaceCredential: (v: number, b: Record<string, string>) =>
+      data<Credential>(c.PUT('/credentials/{id}', { ...id(v), body: b as never })),
+    deleteCredential: (v: number) => data<void>(c.DELETE('/credentials/{id}', id(v))),
+    pushKey: () => data<{ public_key: string }>(c.GET('/push/key')),
+    pushSubscriptions: () => data<{ items: PushSubscriptionView[] }>(c.GET('/push/subscriptions')),
+    subscribePush: (b: { endpoint: string; keys: { p256dh: string; auth: string }; workflow_ids: number[] }) =>
+      data<PushSubscriptionView>(c.PUT('/push/subscriptions', { body: b })),
+    unsubscribePush: (v: number) => data<void>(c.DELETE('/push/subscriptions/{id}', id(v))),
+  };
+}
+
+/** A GET path's query parameters, as openapi.yaml declares them. */
+type Query<P extends keyof paths> = paths[P] extends { get: { parameters: { query?: infer Q } } } ? NonNullable<Q> : never;
+
+export const api = createApi();
 

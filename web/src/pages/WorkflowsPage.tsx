@@ -1,6 +1,6 @@
 import { useCan } from '../workspace';
 import { useState } from 'react';
-import { api, Stats, Workflow } from '../api';
+import { api, Stats, TriggerType, Workflow } from '../api';
 import { useLive } from '../query';
 import { Empty, ErrorNote, Loading, StatusBadge, when, whenIn } from '../ui';
 
@@ -14,7 +14,7 @@ export function successRate(w: Workflow, stats: Stats | undefined): string {
 /** The workflow list: trigger, state, next run, last run and the success rate of the last 24 hours. */
 export function WorkflowsPage() {
   const canEdit = useCan('editor');
-  const [type, setType] = useState('');
+  const [type, setType] = useState<TriggerType | ''>('');
   const list = useLive(['workflows', type], () => api.workflows({ trigger_type: type || undefined, limit: 100 }), 5000);
   const stats = useLive(['stats'], () => api.stats(), 10_000);
   const data = list.data && { workflows: list.data.items };
@@ -28,7 +28,7 @@ export function WorkflowsPage() {
       </div>
       <label className="inline">
         Trigger{' '}
-        <select value={type} onChange={(e) => setType(e.target.value)} aria-label="Filter by trigger">
+        <select value={type} onChange={(e) => setType(e.target.value as TriggerType | '')} aria-label="Filter by trigger">
           <option value="">all</option>
           <option value="webhook">webhook</option>
           <option value="manual">manual</option>
