@@ -78,9 +78,14 @@ final class DeliveryClient implements AutoCloseable {
   }
 
   static final int BODY_PREFIX = 4096;
-  /** Idle keep-alive connections kept for reuse, across all receivers, and for how long. */
+  /**
+   * Idle keep-alive connections kept for reuse, across all receivers, and for how long: less than the 5 s after which
+   * Node.js and Apache close an idle connection, because a request sent on a connection the receiver is closing
+   * fails ("unexpected end of stream"). With 30 s, 151 and 206 of 15,000 first attempts to a Node receiver failed that
+   * way; with 4 s, none (bench/results/2026-11-27-keep-alive.md). A connection busier than once per 4 s is reused.
+   */
   private static final int MAX_IDLE_CONNECTIONS = 256;
-  private static final Duration KEEP_ALIVE = Duration.ofSeconds(30);
+  private static final Duration KEEP_ALIVE = Duration.ofSeconds(4);
 
   /** Whether a call got as far as a connection; set by {@link #PROGRESS}, read when the deadline passes. */
   private static final class Progress {
