@@ -10,7 +10,13 @@ import org.springframework.context.annotation.Bean;
 @ConfigurationPropertiesScan
 public class KiKonectApplication {
 
+  /** Starts the server; {@code kikonect login|workflows|runs ...} runs the command line client instead. */
   public static void main(String[] args) {
+    if (args.length > 0 && dev.kikonect.cli.Cli.COMMANDS.contains(args[0])) {
+      java.io.PrintWriter out = new java.io.PrintWriter(System.out, true, java.nio.charset.StandardCharsets.UTF_8);
+      java.io.PrintWriter err = new java.io.PrintWriter(System.err, true, java.nio.charset.StandardCharsets.UTF_8);
+      System.exit(dev.kikonect.cli.Cli.run(args, out, err, dev.kikonect.cli.Cli.defaultConfig()));
+    }
     SpringApplication.run(KiKonectApplication.class, args);
   }
 

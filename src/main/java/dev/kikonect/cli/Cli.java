@@ -1,0 +1,428 @@
+package dev.kikonect.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * KiKonect's command line client, in the same jar: {@code ./kikonect login}, {@code ./kikonect workflows
+ * list|create|trigger}, {@code ./kikonect runs list|show|replay|retry}, each with {@code --output table|json}. It talks
+ * to a KiKonect over its HTTP API with the token {@code login} stored in {@code ~/.config/kikonect/cli.json} (owner
+ * read/write only); {@code --server} and {@code KIKONECT_TOKEN} override it. Exit codes: 0 done, 1 the server said
+ * no (its problem's detail is printed), 2 bad usage.
+ */
+@Command(
+    name = "kikonect",
+    mixinStandardHelpOptions = true,
+    versionProvider = Cli.Version.class,
+    description = "KiKonect's command line: sign in, list and fire workflows, look at and replay runs.",
+    subcommands = {CommandLine.HelpCommand.class, Cli.Login.class, Cli.Workflows.class, Cli.Runs.class})
+public final class Cli {
+
+  /** The first arguments that mean "the command line client" rather than "start the server". */
+  public static final Set<String> COMMANDS = Set.of("login", "workflows", "runs", "help");
+
+  static final JsonMapper JSON = JsonMapper.builder().build();
+
+  /** Runs the client; returns the exit code. {@code config} is where the token is kept. */
+  public static int run(String[] args, PrintWriter out, PrintWriter err, Path config) {
+    CommandLine cli = new CommandLine(new Cli(), new Factory(out, err, config));
+    cli.setOut(out);
+    cli.setErr(err);
+    cli.setExecutionExceptionHandler((e, line, parsed) -> {
+      err.println(e instanceof Failure ? e.getMessage() : "kikonect: " + e.getMessage());
+      err.flush();
+      return 1;
+    });
+    int code = cli.execute(args);
+    out.flush();
+    err.flush();
+    return code;
+  }
+
+  /** The default place of the stored token: $KIKONECT_CONFIG, else ~/.config/kikonect/cli.json. */
+  public static Path defaultConfig() {
+    String explicit = System.getenv("KIKONECT_CONFIG");
+    return explicit != null ? Path.of(explicit) : Path.of(System.getProperty("user.home"), ".config", "kikonect", "cli.json");
+  }
+
+  /** The version of this jar (kikonect.build.version, set by the build). */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() throws IOException {
+      java.util.Properties properties = new java.util.Properties();
+      try (var in = Cli.class.getResourceAsStream("/application.properties")) {
+        if (in != null) {
+          properties.load(in);
+        }
+      }
+      return new String[] {"kikonect " + properties.getProperty("kikonect.build.version", "dev")};
+    }
+  }
+
+  /** How answers are printed. */
+  enum Output {
+    table,
+    json
+  }
+
+  /** What the server refused, or could not be reached: printed as it is, exit code 1. */
+  static final class Failure extends RuntimeException {
+    Failure(String message) {
+      super(message);
+    }
+  }
+
+  /** Hands every command the shared output, error stream and configuration path. */
+  record Factory(PrintWriter out, PrintWriter err, Path config) implements CommandLine.IFactory {
+    @Override
+    public <K> K create(Class<K> type) throws Exception {
+      K made = CommandLine.defaultFactory().create(type);
+      if (made instanceof Base base) {
+        base.out = out;
+        base.config = config;
+      }
+      return made;
+    }
+  }
+
+  /** Options every command has, and the HTTP calls. */
+  abstract static class Base implements Callable<Integer> {
+    PrintWriter out;
+    Path config;
+
+    @Option(names = "--server", description = "KiKonect's address (default: the one you logged in to, else http://localhost:8080)")
+    String server;
+
+    @Option(names = {"-o", "--output"}, description = "table (default) or json", defaultValue = "table")
+    Output output;
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    JsonNode stored() {
+      try {
+        return Files.exists(config) ? JSON.readTree(Files.readString(config)) : JSON.createObjectNode();
+      } catch (IOException e) {
+        throw new Failure("kikonect: cannot read " + config + ": " + e.getMessage());
+      }
+    }
+
+    String server() {
+      if (server != null) {
+        return server.replaceAll("/+$", "");
+      }
+      String saved = stored().path("server").asString("");
+      return saved.isEmpty() ? "http://localhost:8080" : saved;
+    }
+
+    String token() {
+      String env = System.getenv("KIKONECT_TOKEN");
+      if (env != null && !env.isBlank()) {
+        return env;
+      }
+      String saved = stored().path("token").asString("");
+      if (saved.isEmpty()) {
+        throw new Failure("kikonect: not logged in: run `kikonect login --email you@example.com` (or set KIKONECT_TOKEN)");
+      }
+      return saved;
+    }
+
+    JsonNode call(String method, String path, Object body, boolean authenticated) {
+      HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(server() + path)).timeout(Duration.ofSeconds(30))
+          .header("Accept", "application/json");
+      if (authenticated) {
+        request.header("Authorization", "Bearer " + token());
+      }
+      if (body != null) {
+        request.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)));
+      } else {
+        request.method(method, HttpRequest.BodyPublishers.noBody());
+      }
+      HttpResponse<String> response;
+      try {
+        response = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        throw new Failure("kikonect: " + server() + " cannot be reached (" + e.getClass().getSimpleName() + ")");
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new Failure("kikonect: interrupted");
+      }
+      JsonNode answer;
+      try {
+        answer = response.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(response.body());
+      } catch (RuntimeException e) {
+        throw new Failure("kikonect: " + server() + " answered HTTP " + response.statusCode() + " with something other than KiKonect's JSON");
+      }
+      if (response.statusCode() >= 400) {
+        StringBuilder message = new StringBuilder("kikonect: ").append(answer.path("detail").asString(answer.path("title").asString("HTTP " + response.statusCode())));
+        for (JsonNode e : answer.path("errors")) {
+          message.append("\n  ").append(e.path("field").asString()).append(": ").append(e.path("reason").asString());
+        }
+        throw new Failure(message.toString());
+      }
+      return answer;
+    }
+
+    /** Prints {@code rows} (objects) as JSON or as a table of {@code columns}. */
+    void print(JsonNode value, List<String> columns) {
+      if (output == Output.json) {
+        out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(value));
+        return;
+      }
+      List<JsonNode> rows = new ArrayList<>();
+      if (value.isArray()) {
+        value.forEach(rows::add);
+      } else {
+        rows.add(value);
+      }
+      List<List<String>> cells = new ArrayList<>();
+      cells.add(columns.stream().map(c -> c.toUpperCase(java.util.Locale.ROOT)).toList());
+      for (JsonNode row : rows) {
+        cells.add(columns.stream().map(c -> text(row.path(c))).toList());
+      }
+      int[] widths = new int[columns.size()];
+      for (List<String> line : cells) {
+        for (int i = 0; i < widths.length; i++) {
+          widths[i] = Math.max(widths[i], line.get(i).length());
+        }
+      }
+      for (List<String> line : cells) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < widths.length; i++) {
+          b.append(i == widths.length - 1 ? line.get(i) : String.format("%-" + widths[i] + "s  ", line.get(i)));
+        }
+        out.println(b.toString().stripTrailing());
+      }
+    }
+
+    private static String text(JsonNode v) {
+      if (v.isMissingNode() || v.isNull()) {
+        return "-";
+      }
+      String s = v.isValueNode() ? v.asString() : v.toString();
+      return s.length() > 60 ? s.substring(0, 57) + "..." : s;
+    }
+  }
+
+  @Command(name = "login", description = "Sign in and keep the token (in ~/.config/kikonect/cli.json, readable by you only)")
+  static final class Login extends Base {
+    @Option(names = "--email", required = true)
+    String email;
+
+    @Option(names = "--password", description = "the password (default: read from standard input, one line)")
+    String password;
+
+    @Override
+    public Integer call() throws IOException {
+      String secret = password;
+      if (secret == null) {
+        java.io.Console console = System.console();
+        secret = console != null
+            ? new String(console.readPassword("Password for %s: ", email))
+            : new java.io.BufferedReader(new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+      }
+      JsonNode session = call("POST", "/login", Map.of("email", email, "password", secret == null ? "" : secret), false);
+      ObjectNode saved = JSON.createObjectNode();
+      saved.put("server", server());
+      saved.put("token", session.path("token").asString());
+      saved.put("expires_at", session.path("expires_at").asString());
+      Files.createDirectories(config.toAbsolutePath().getParent());
+      Path temp = Files.createTempFile(config.toAbsolutePath().getParent(), "cli", ".json");
+      Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-------"));
+      Files.writeString(temp, JSON.writeValueAsString(saved));
+      Files.move(temp, config, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      out.println("Logged in to " + server() + " as " + session.path("user").path("email").asString() + " (until "
+          + session.path("expires_at").asString() + ")");
+      return 0;
+    }
+  }
+
+  @Command(name = "workflows", description = "List, create and fire workflows", subcommands = {WorkflowsList.class, WorkflowsCreate.class, WorkflowsTrigger.class})
+  static final class Workflows implements Runnable {
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+      throw new CommandLine.ParameterException(spec.commandLine(), "say which: list, create or trigger");
+    }
+  }
+
+  static final List<String> WORKFLOW_COLUMNS = List.of("id", "name", "trigger_type", "enabled", "last_run_status", "next_run_at");
+
+  @Command(name = "list", description = "Your workflows, newest first")
+  static final class WorkflowsList extends Base {
+    @Option(names = "--limit", defaultValue = "50")
+    int limit;
+
+    @Override
+    public Integer call() {
+      print(call("GET", "/workflows?limit=" + limit, null, true).path("items"), WORKFLOW_COLUMNS);
+      return 0;
+    }
+  }
+
+  @Command(name = "create", description = "Create a workflow that POSTs to a URL (see the API for steps)")
+  static final class WorkflowsCreate extends Base {
+    @Option(names = "--name", required = true)
+    String name;
+
+    @Option(names = "--trigger", defaultValue = "manual", description = "manual (default), webhook, interval or cron")
+    String trigger;
+
+    @Option(names = "--url", required = true, description = "where each run is POSTed")
+    String url;
+
+    @Option(names = "--every", description = "interval: minutes between runs")
+    Integer every;
+
+    @Option(names = "--cron", description = "cron: the expression, e.g. '0 9 * * MON-FRI'")
+    String cron;
+
+    @Option(names = "--timezone", description = "cron: an IANA time zone (default UTC)")
+    String timezone;
+
+    @Override
+    public Integer call() {
+      Map<String, Object> config = new LinkedHashMap<>();
+      if (every != null) {
+        config.put("interval_minutes", every);
+      }
+      if (cron != null) {
+        config.put("expression", cron);
+      }
+      if (timezone != null) {
+        config.put("timezone", timezone);
+      }
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("name", name);
+      body.put("trigger_type", trigger);
+      body.put("action_url", url);
+      body.put("trigger_config", config);
+      JsonNode created = call("POST", "/workflows", body, true);
+      print(created, List.of("id", "name", "trigger_type", "webhook_url", "signing_secret"));
+      return 0;
+    }
+  }
+
+  @Command(name = "trigger", description = "Fire a workflow by hand")
+  static final class WorkflowsTrigger extends Base {
+    @Parameters(index = "0", description = "the workflow's id")
+    long id;
+
+    @Option(names = "--payload", defaultValue = "{}", description = "the JSON to send (default {})")
+    String payload;
+
+    @Override
+    public Integer call() {
+      JsonNode parsed;
+      try {
+        parsed = JSON.readTree(payload);
+      } catch (RuntimeException e) {
+        throw new Failure("kikonect: --payload is not JSON: " + e.getMessage().lines().findFirst().orElse(""));
+      }
+      print(call("POST", "/workflows/" + id + "/trigger", parsed, true), RUN_COLUMNS);
+      return 0;
+    }
+  }
+
+  static final List<String> RUN_COLUMNS = List.of("id", "workflow_id", "status", "trigger", "attempt_count", "created_at", "error");
+
+  @Command(name = "runs", description = "Look at, replay and retry runs", subcommands = {RunsList.class, RunsShow.class, RunsReplay.class, RunsRetry.class})
+  static final class Runs implements Runnable {
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+      throw new CommandLine.ParameterException(spec.commandLine(), "say which: list, show, replay or retry");
+    }
+  }
+
+  @Command(name = "list", description = "Runs, newest first")
+  static final class RunsList extends Base {
+    @Option(names = "--workflow")
+    Long workflow;
+
+    @Option(names = "--status", description = "pending, running, retrying, succeeded, failed, cancelled, skipped, filtered")
+    String status;
+
+    @Option(names = "--limit", defaultValue = "50")
+    int limit;
+
+    @Override
+    public Integer call() {
+      StringBuilder q = new StringBuilder("/runs?limit=").append(limit);
+      if (workflow != null) {
+        q.append("&workflow_id=").append(workflow);
+      }
+      if (status != null) {
+        q.append("&status=").append(java.net.URLEncoder.encode(status, StandardCharsets.UTF_8));
+      }
+      print(call("GET", q.toString(), null, true).path("items"), RUN_COLUMNS);
+      return 0;
+    }
+  }
+
+  @Command(name = "show", description = "One run with its attempts")
+  static final class RunsShow extends Base {
+    @Parameters(index = "0")
+    long id;
+
+    @Override
+    public Integer call() {
+      JsonNode run = call("GET", "/runs/" + id, null, true);
+      if (output == Output.json) {
+        print(run, RUN_COLUMNS);
+        return 0;
+      }
+      print(run, RUN_COLUMNS);
+      out.println();
+      print(run.path("attempts"), List.of("step", "number", "started_at", "duration_ms", "response_status", "error"));
+      return 0;
+    }
+  }
+
+  @Command(name = "replay", description = "A new run with the same payload")
+  static final class RunsReplay extends Base {
+    @Parameters(index = "0")
+    long id;
+
+    @Override
+    public Integer call() {
+      print(call("POST", "/runs/" + id + "/replay", null, true), RUN_COLUMNS);
+      return 0;
+    }
+  }
+
+  @Command(name = "retry", description = "Retry a failed run from its failure")
+  static final class RunsRetry extends Base {
+    @Parameters(index = "0")
+    long id;
+
+    @Override
+    public Integer call() {
+      print(call("POST", "/runs/" + id + "/retry", null, true), RUN_COLUMNS);
+      return 0;
+    }
+  }
+}
