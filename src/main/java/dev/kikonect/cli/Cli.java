@@ -37,11 +37,11 @@ import tools.jackson.databind.node.ObjectNode;
     mixinStandardHelpOptions = true,
     versionProvider = Cli.Version.class,
     description = "KiKonect's command line: sign in, list and fire workflows, look at and replay runs.",
-    subcommands = {CommandLine.HelpCommand.class, Cli.Login.class, Cli.Workflows.class, Cli.Runs.class})
+    subcommands = {CommandLine.HelpCommand.class, Cli.Login.class, Cli.Workflows.class, Cli.Runs.class, Cli.Listen.class})
 public final class Cli {
 
   /** The first arguments that mean "the command line client" rather than "start the server". */
-  public static final Set<String> COMMANDS = Set.of("login", "workflows", "runs", "help");
+  public static final Set<String> COMMANDS = Set.of("login", "workflows", "runs", "listen", "help");
 
   static final JsonMapper JSON = JsonMapper.builder().build();
 
@@ -118,7 +118,7 @@ public final class Cli {
     @Option(names = {"-o", "--output"}, description = "table (default) or json", defaultValue = "table")
     Output output;
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     JsonNode stored() {
       try {
@@ -343,6 +343,145 @@ public final class Cli {
       }
       print(call("POST", "/workflows/" + id + "/trigger", parsed, true), RUN_COLUMNS);
       return 0;
+    }
+  }
+
+
+  /**
+   * {@code kikonect listen <name> --forward http://localhost:3000/hook}: holds a Server-Sent Events stream to KiKonect
+   * and forwards every delivery to {@code listen://<name>} (in the workspace of the login) to the local URL, exactly
+   * as sent (method, headers with the signature, body), then posts the local answer back; KiKonect records it as the
+   * attempt's response (a 500 is retried like any failure). The stream is opened again when it ends or breaks
+   * (1 s, doubling to 10 s); deliveries it missed meanwhile failed their attempt and come back with the retries.
+   */
+  @Command(name = "listen", description = "Forward the deliveries to listen://<name> to a local URL (a step's url: listen://<name>)")
+  static final class Listen extends Base {
+    /** Headers the JDK's client sets itself. */
+    private static final Set<String> RESTRICTED = Set.of("connection", "content-length", "expect", "host", "upgrade", "transfer-encoding");
+
+    @Parameters(index = "0", description = "the listener's name, as in a step's url listen://<name>")
+    String name;
+
+    @Option(names = "--forward", required = true, description = "the local URL every delivery is sent to")
+    String forward;
+
+    private volatile boolean stopped;
+    private volatile java.io.InputStream stream;
+    final java.util.concurrent.atomic.AtomicInteger forwarded = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** Ends the listener (tests; Ctrl-C ends the process). */
+    void stop() {
+      stopped = true;
+      java.io.InputStream s = stream;
+      if (s != null) {
+        try {
+          s.close();
+        } catch (IOException e) {
+          // closing anyway
+        }
+      }
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+      if (!dev.kikonect.execution.Listeners.validName(name)) {
+        throw new Failure("kikonect: a listener name is 1 to 40 lower-case letters, digits and dashes");
+      }
+      URI local = URI.create(forward);
+      out.println("Listening to listen://" + name + " on " + server() + ", forwarding to " + local + " (Ctrl-C stops)");
+      out.flush();
+      long pause = 1000;
+      while (!stopped) {
+        try {
+          stream(local);
+          pause = 1000;
+        } catch (IOException e) {
+          if (stopped) {
+            break;
+          }
+          out.println("Connection to " + server() + " lost (" + e.getClass().getSimpleName() + "); connecting again in " + pause / 1000 + " s");
+          out.flush();
+        }
+        if (!stopped) {
+          Thread.sleep(pause);
+          pause = Math.min(pause * 2, 10_000);
+        }
+      }
+      return 0;
+    }
+
+    private void stream(URI local) throws IOException, InterruptedException {
+      HttpRequest request = HttpRequest.newBuilder(URI.create(server() + "/listen/" + name))
+          .header("Accept", "text/event-stream").header("Authorization", "Bearer " + token()).GET().build();
+      HttpResponse<java.io.InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+      if (response.statusCode() != 200) {
+        String text = new String(response.body().readAllBytes(), StandardCharsets.UTF_8);
+        String detail = text.isEmpty() ? "HTTP " + response.statusCode() : JSON.readTree(text).path("detail").asString(text);
+        if (response.statusCode() == 401 || response.statusCode() == 403 || response.statusCode() == 400 || response.statusCode() == 404) {
+          throw new Failure("kikonect: " + detail);
+        }
+        throw new IOException("HTTP " + response.statusCode() + ": " + detail);
+      }
+      stream = response.body();
+      if (stopped) {
+        stream.close();
+        return;
+      }
+      try (java.io.BufferedReader lines = new java.io.BufferedReader(new java.io.InputStreamReader(stream, StandardCharsets.UTF_8))) {
+        String event = null;
+        StringBuilder data = new StringBuilder();
+        String line;
+        while ((line = lines.readLine()) != null) {
+          if (line.isEmpty()) {
+            if ("delivery".equals(event) && data.length() > 0) {
+              deliver(local, JSON.readTree(data.toString()));
+            }
+            event = null;
+            data.setLength(0);
+          } else if (line.startsWith("event:")) {
+            event = line.substring(6).strip();
+          } else if (line.startsWith("data:")) {
+            data.append(line.substring(5).strip());
+          }
+        }
+      }
+    }
+
+    private void deliver(URI local, JsonNode delivery) throws InterruptedException {
+      long id = delivery.path("id").asLong();
+      String method = delivery.path("method").asString("POST");
+      JsonNode body = delivery.path("body");
+      HttpRequest.Builder request = HttpRequest.newBuilder(local).timeout(Duration.ofSeconds(10))
+          .method(method, body.isNull() || body.isMissingNode()
+              ? HttpRequest.BodyPublishers.noBody()
+              : HttpRequest.BodyPublishers.ofString(body.asString()));
+      delivery.path("headers").properties().forEach(h -> {
+        if (!RESTRICTED.contains(h.getKey().toLowerCase(java.util.Locale.ROOT))) {
+          request.header(h.getKey(), h.getValue().asString());
+        }
+      });
+      long started = System.nanoTime();
+      Map<String, Object> answer = new LinkedHashMap<>();
+      try {
+        HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        Map<String, String> headers = new LinkedHashMap<>();
+        response.headers().map().forEach((k, v) -> headers.put(k, String.join(", ", v)));
+        answer.put("status", response.statusCode());
+        answer.put("headers", headers);
+        answer.put("body", response.body().length() > 65_536 ? response.body().substring(0, 65_536) : response.body());
+      } catch (IOException e) {
+        answer.put("status", 502);
+        answer.put("body", "kikonect listen: " + local + " did not answer (" + e.getClass().getSimpleName() + ")");
+      }
+      out.println(method + " " + local.getPath() + " -> " + answer.get("status") + " (" + (System.nanoTime() - started) / 1_000_000 + " ms)");
+      out.flush();
+      try {
+        call("POST", "/listen/" + name + "/deliveries/" + id, answer, true);
+        forwarded.incrementAndGet();
+      } catch (Failure f) {
+        out.println("  " + f.getMessage() + " (KiKonect stopped waiting: the attempt failed and will be retried)");
+        out.flush();
+      }
     }
   }
 

@@ -53,6 +53,7 @@ class Delivery implements AutoCloseable {
   private final String userAgent;
   private final Clock clock;
   private final JsonMapper json;
+  private final Listeners listeners;
 
   Delivery(
       KiKonectProperties properties,
@@ -60,7 +61,9 @@ class Delivery implements AutoCloseable {
       Clock clock,
       JsonMapper json,
       DeliveryClient.Tls tls,
+      Listeners listeners,
       @Value("${kikonect.build.version:dev}") String version) {
+    this.listeners = listeners;
     this.timeout = properties.delivery().timeout();
     this.maxRetryAfter = properties.delivery().maxRetryAfter();
     this.userAgent = "KiKonect/" + version;
@@ -75,7 +78,7 @@ class Delivery implements AutoCloseable {
 
   /** One signed POST of {@code body} (a JSON text in UTF-8) to {@code url}; the secrets may be null (unsigned). */
   Attempt send(String url, String webhookId, String signingSecret, String previousSecret, byte[] body, int number) {
-    return send("POST", url, List.of(), webhookId, signingSecret, previousSecret, body, false, number, timeout, 0).attempt();
+    return send("POST", url, List.of(), webhookId, signingSecret, previousSecret, body, false, number, timeout, 0, 0).attempt();
   }
 
   /**
@@ -97,7 +100,8 @@ class Delivery implements AutoCloseable {
       boolean bodyIsPayload,
       int number,
       Duration timeout,
-      int keep) {
+      int keep,
+      long workspaceId) {
     Instant started = clock.instant();
     long startNanos = System.nanoTime();
     long timestamp = started.getEpochSecond();
@@ -129,8 +133,28 @@ class Delivery implements AutoCloseable {
       return failure(number, started, startNanos, false, "invalid URL: " + e.getMessage(), sent);
     }
     try {
-      DeliveryClient.Response response =
-          client.send(method, uri, headers, body, timeout, Math.max(keep, DeliveryClient.BODY_PREFIX));
+      DeliveryClient.Response response;
+      if ("listen".equalsIgnoreCase(uri.getScheme())) {
+        // kikonect listen: the listener of this workspace takes the request and answers with its local server's answer
+        String name = uri.getAuthority() == null ? "" : uri.getAuthority();
+        if (workspaceId == 0 || !Listeners.validName(name)) {
+          return failure(number, started, startNanos, false, "invalid URL: listen://<name> needs a listener name", sent);
+        }
+        Listeners.Answer answer;
+        try {
+          answer = listeners.exchange(workspaceId, name, method, headers, body, timeout);
+        } catch (Listeners.NoAnswer e) {
+          return failure(number, started, startNanos, true, e.getMessage(), sent);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return failure(number, started, startNanos, true, "interrupted while waiting for the listener", sent);
+        }
+        int max = Math.max(keep, DeliveryClient.BODY_PREFIX);
+        response = new DeliveryClient.Response(answer.status(), answer.headers(),
+            java.util.Arrays.copyOf(answer.body(), Math.min(max, answer.body().length)), answer.body().length > max);
+      } else {
+        response = client.send(method, uri, headers, body, timeout, Math.max(keep, DeliveryClient.BODY_PREFIX));
+      }
       int status = response.status();
       boolean ok = status >= 200 && status < 300;
       boolean retryable = status == 408 || status == 425 || status == 429 || status >= 500;

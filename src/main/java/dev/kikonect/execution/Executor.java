@@ -412,6 +412,9 @@ class Executor implements SmartLifecycle {
     try {
       java.net.URI uri = new java.net.URI(url);
       String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
+      if (scheme.equals("listen") && Listeners.validName(uri.getAuthority())) {
+        return java.util.Optional.empty();
+      }
       if (!uri.isAbsolute() || !(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
         return java.util.Optional.of("'" + dev.kikonect.common.Printable.of(url, 200) + "' is not an absolute http or https URL");
       }
@@ -609,7 +612,7 @@ class Executor implements SmartLifecycle {
     try {
       return delivery.send(
           request.method(), request.url(), request.headers(), job.webhookId(), job.signingSecret(), job.previousSecret(),
-          request.body(), bodyIsPayload, job.number(), timeout, keep);
+          request.body(), bodyIsPayload, job.number(), timeout, keep, job.workspaceId());
     } catch (OutOfMemoryError e) {
       throw e; // the process exits (-XX:+ExitOnOutOfMemoryError); the lease brings the job back elsewhere
     } catch (Throwable e) {

@@ -192,7 +192,7 @@ public final class StepDefinitions {
       problems.add(new FieldProblem(at + ".url", "must be at most 2048 characters"));
     } else {
       url = template(problems, at + ".url", u);
-      if (url != null && url.isStatic() && !(u.startsWith("http://") || u.startsWith("https://"))) {
+      if (url != null && url.isStatic() && !(u.startsWith("http://") || u.startsWith("https://") || u.startsWith("listen://"))) {
         problems.add(new FieldProblem(at + ".url", "must be an absolute http or https URL, like https://example.com/hook"));
       }
     }

@@ -405,6 +405,14 @@ public class WorkflowService {
     try {
       URI uri = new URI(url);
       String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase();
+      if (scheme.equals("listen")) {
+        // kikonect listen: delivered to the workspace's listener of that name, never to the network
+        if (!dev.kikonect.execution.Listeners.validName(uri.getAuthority()) || (uri.getRawPath() != null && !uri.getRawPath().isEmpty())) {
+          fields.problem(field, "listen:// needs a listener name of 1 to 40 lower-case letters, digits and dashes, like listen://dev");
+          return null;
+        }
+        return url;
+      }
       if (!uri.isAbsolute() || !(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
         fields.problem(field, "must be an absolute http or https URL, like https://example.com/hook");
         return null;
