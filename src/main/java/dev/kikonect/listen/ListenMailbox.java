@@ -49,6 +49,8 @@ class ListenMailbox implements Listeners {
     request.put("headers", h);
     request.put("body", body == null ? null : new String(body, StandardCharsets.UTF_8));
     Instant now = clock.instant();
+    // rows of a node that died while waiting (it deletes its own otherwise): gone a minute after they expired
+    jdbc.sql("DELETE FROM listen_deliveries WHERE expires_at < :cutoff").param("cutoff", Timestamp.from(now.minus(Duration.ofMinutes(1)))).update();
     long id = jdbc.sql(
             """
             INSERT INTO listen_deliveries (workspace_id, name, request, created_at, expires_at)

@@ -379,6 +379,10 @@ public class WorkflowService {
         actionUrl(one, "steps[" + i + "].url", true);
         one.problems().forEach(p -> fields.problem(p.field(), p.reason()));
       }
+      if (step.get("credential") != null && url.startsWith("listen://")) {
+        // the listener (a laptop) would get the secret, and the mailbox would hold it while waiting
+        fields.problem("steps[" + i + "].credential", "cannot be used with a listen:// URL: the listener would receive the secret");
+      }
       if (step.get("credential") instanceof String credential && !credentials.exists(workspaceId, credential)) {
         fields.problem("steps[" + i + "].credential", "names no credential of yours: '" + credential + "' (create it with POST /credentials)");
       }

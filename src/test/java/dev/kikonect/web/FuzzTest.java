@@ -77,9 +77,12 @@ class FuzzTest extends ApiTest {
         Map<String, Object> operation = (Map<String, Object>) op.getValue();
         List<String> urls = new ArrayList<>();
         for (String value : PATH_VALUES) {
-          urls.add(path.getKey().replace("{id}", value).replace("{token}", value).replace("{user_id}", value));
+          // (a listener name stays invalid: a valid one would open a 10-minute stream)
+          urls.add(path.getKey().replace("{id}", value).replace("{token}", value).replace("{user_id}", value)
+              .replace("{name}", "Not_A_Name" + value.replaceAll("[^A-Za-z0-9]", "")));
         }
-        urls.add(path.getKey().replace("{id}", Long.toString(workflow)).replace("{token}", token).replace("{user_id}", Long.toString(workflow)));
+        urls.add(path.getKey().replace("{id}", Long.toString(workflow)).replace("{token}", token).replace("{user_id}", Long.toString(workflow))
+            .replace("{name}", "Not_A_Name"));
         for (String url : urls) {
           for (String q : QUERY_VALUES) {
             String query = "?limit=" + q + "&cursor=" + q + "&status=" + q + "&created_after=" + q + "&enabled=" + q + "&count=" + q + "&workflow_id=" + q;
