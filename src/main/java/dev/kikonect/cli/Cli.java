@@ -365,7 +365,11 @@ public final class Cli {
     @Option(names = "--forward", required = true, description = "the local URL every delivery is sent to")
     String forward;
 
+    /** Silence after which the stream counts as dead (the server writes every 15 s). */
+    static final Duration SILENCE = Duration.ofSeconds(45);
+
     private volatile boolean stopped;
+    private volatile long lastRead;
     private volatile java.io.InputStream stream;
     final java.util.concurrent.atomic.AtomicInteger forwarded = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -427,11 +431,29 @@ public final class Cli {
         stream.close();
         return;
       }
+      // A read deadline the JDK's client does not have: the server writes a comment every 15 s, so 45 s of silence
+      // is a connection that died without a word (a laptop's network switched); close it and connect again.
+      lastRead = System.nanoTime();
+      java.io.InputStream watched = stream;
+      Thread watchdog = Thread.ofVirtual().start(() -> {
+        try {
+          while (!Thread.currentThread().isInterrupted()) {
+            Thread.sleep(5_000);
+            if (System.nanoTime() - lastRead > SILENCE.toNanos()) {
+              watched.close();
+              return;
+            }
+          }
+        } catch (InterruptedException | IOException e) {
+          // the stream ended first, or closing failed: nothing to wait for
+        }
+      });
       try (java.io.BufferedReader lines = new java.io.BufferedReader(new java.io.InputStreamReader(stream, StandardCharsets.UTF_8))) {
         String event = null;
         StringBuilder data = new StringBuilder();
         String line;
         while ((line = lines.readLine()) != null) {
+          lastRead = System.nanoTime();
           if (line.isEmpty()) {
             if ("delivery".equals(event) && data.length() > 0) {
               deliver(local, JSON.readTree(data.toString()));
@@ -444,6 +466,8 @@ public final class Cli {
             data.append(line.substring(5).strip());
           }
         }
+      } finally {
+        watchdog.interrupt();
       }
     }
 
@@ -541,27 +565,33 @@ public final class Cli {
     }
   }
 
-  @Command(name = "replay", description = "A new run with the same payload")
-  static final class RunsReplay extends Base {
-    @Parameters(index = "0")
+  /** A POST on one run ({@code /runs/{id}/<action>}) that answers with a run. */
+  abstract static class RunAction extends Base {
+    @Parameters(index = "0", description = "the run's id")
     long id;
+
+    abstract String action();
 
     @Override
     public Integer call() {
-      print(call("POST", "/runs/" + id + "/replay", null, true), RUN_COLUMNS);
+      print(call("POST", "/runs/" + id + "/" + action(), null, true), RUN_COLUMNS);
       return 0;
     }
   }
 
-  @Command(name = "retry", description = "Retry a failed run from its failure")
-  static final class RunsRetry extends Base {
-    @Parameters(index = "0")
-    long id;
-
+  @Command(name = "replay", description = "A new run with the same payload")
+  static final class RunsReplay extends RunAction {
     @Override
-    public Integer call() {
-      print(call("POST", "/runs/" + id + "/retry", null, true), RUN_COLUMNS);
-      return 0;
+    String action() {
+      return "replay";
+    }
+  }
+
+  @Command(name = "retry", description = "Retry a failed run from its failure")
+  static final class RunsRetry extends RunAction {
+    @Override
+    String action() {
+      return "retry";
     }
   }
 }
