@@ -400,6 +400,16 @@ try {
   await page.getByText('header_name: X-Api-Key').waitFor();
   if ((await page.content()).includes('e2e-secret-value')) throw new Error('the credential secret is shown on the page');
   await shoot('credentials');
+  // the first registered user administers the instance: who may register, who else administers
+  await page.getByRole('link', { name: 'Instance' }).click();
+  await page.getByRole('heading', { name: 'Instance' }).waitFor();
+  await page.getByRole('cell', { name: email, exact: true }).waitFor();
+  await page.locator('select[name=registration]').selectOption('invitation');
+  await page.getByText('Set here; the configuration says open').waitFor();
+  await shoot('instance');
+  await page.getByRole('button', { name: 'Follow the configuration again' }).click();
+  await page.getByText('As configured (kikonect.auth.registration).').waitFor();
+  if ((await page.locator('select[name=registration]').inputValue()) !== 'open') throw new Error('registration did not go back to the configured mode');
   await page.getByRole('link', { name: 'Dashboard' }).click();
   await page.getByText('runs in 24 h').waitFor();
   await shoot('dashboard');

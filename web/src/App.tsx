@@ -16,6 +16,7 @@ import { RunPage } from './pages/RunPage';
 import { DashboardPage } from './pages/DashboardPage';
 import { ApiKeysPage } from './pages/ApiKeysPage';
 import { CredentialsPage } from './pages/CredentialsPage';
+import { InstancePage } from './pages/InstancePage';
 
 /** Hash routes (#/workflows/3) so that the server serves one page and deep links survive. */
 function useRoute(): string {
@@ -34,7 +35,7 @@ export function go(path: string) {
 
 const TITLES: Record<string, string> = {
   dashboard: 'Dashboard', workflows: 'Workflows', runs: 'Runs', credentials: 'Credentials', 'api-keys': 'API keys',
-  team: 'Team', audit: 'Audit log', invitations: 'Invitation',
+  team: 'Team', audit: 'Audit log', invitations: 'Invitation', instance: 'Instance',
 };
 
 /** A title per page, and focus on the page's heading after each navigation (screen readers announce the page). */
@@ -183,6 +184,7 @@ export function App() {
   else if (parts[0] === 'credentials') page = <CredentialsPage />;
   else if (parts[0] === 'team') page = <TeamPage me={user} />;
   else if (parts[0] === 'audit') page = <AuditPage />;
+  else if (parts[0] === 'instance' && user.instance_admin) page = <InstancePage me={user} />;
   else if (parts[0] === 'invitations' && parts[1]) page = <InvitationPage token={parts[1]} />;
   else if (parts.length === 0 || parts[0] === 'dashboard' || parts[0] === 'login' || parts[0].startsWith('login')) page = <DashboardPage />;
   else page = <NotFound />;
@@ -227,6 +229,7 @@ export function App() {
           {atLeast(role, 'admin') && link('/api-keys', 'API keys')}
           {link('/team', 'Team')}
           {atLeast(role, 'admin') && link('/audit', 'Audit')}
+          {user.instance_admin && link('/instance', 'Instance')}
         </nav>
         <button
           type="button"

@@ -50,6 +50,8 @@ export type InvitationCreated = Schemas['InvitationCreated'];
 export type AuditEntry = Schemas['AuditEntry'];
 export type Role = Schemas['Role'];
 export type PushSubscriptionView = Schemas['PushSubscription'];
+export type Instance = Schemas['Instance'];
+export type InstanceUser = Schemas['InstanceUser'];
 export type Page<T> = { items: T[]; next_cursor: string | null };
 
 /** Roles from least to most: a role may do everything the ones before it may. */
@@ -244,6 +246,12 @@ export function createApi(fetcher?: typeof fetch) {
     subscribePush: (b: { endpoint: string; keys: { p256dh: string; auth: string }; workflow_ids: number[] }) =>
       data<PushSubscriptionView>(c.PUT('/push/subscriptions', { body: b })),
     unsubscribePush: (v: number) => data<void>(c.DELETE('/push/subscriptions/{id}', id(v))),
+    instance: () => data<Instance>(c.GET('/instance')),
+    setRegistration: (registration: 'open' | 'invitation' | 'closed' | null) =>
+      data<Instance>(c.PATCH('/instance', { body: { registration } })),
+    instanceUsers: (query: Query<'/instance/users'> = {}) => data<Page<InstanceUser>>(c.GET('/instance/users', { params: { query } })),
+    setInstanceAdmin: (userId: number, instanceAdmin: boolean) =>
+      data<InstanceUser>(c.PATCH('/instance/users/{user_id}', { params: { path: { user_id: userId } }, body: { instance_admin: instanceAdmin } })),
   };
 }
 

@@ -110,8 +110,9 @@ public record KiKonectProperties(
    * @param maxFailuresPerAddress failed logins from one client address (within 15 minutes) before it is locked
    * @param lockout how long a locked email or address gets 429
    * @param registration who may create an account with POST /register: {@code open} (anyone), {@code invitation}
-   *     (only with an open invitation for that email address) or {@code closed} (nobody; single sign-on still creates
-   *     the users its provider admits)
+   *     or {@code invite} (only with an open invitation for that email address) or {@code closed} (nobody; single
+   *     sign-on still creates the users its provider admits). The first account of an instance may always register
+   *     (it becomes the instance administrator); an instance administrator can override this at run time.
    */
   public record Auth(
       @DefaultValue("7d") Duration tokenTtl,
@@ -120,8 +121,11 @@ public record KiKonectProperties(
       @DefaultValue("1m") Duration lockout,
       @DefaultValue("open") String registration) {
     public Auth {
+      if ("invite".equals(registration)) {
+        registration = "invitation"; // the short spelling reads as well
+      }
       if (!Set.of("open", "invitation", "closed").contains(registration)) {
-        throw new IllegalArgumentException("kikonect.auth.registration: '" + registration + "'; use open, invitation or closed");
+        throw new IllegalArgumentException("kikonect.auth.registration: '" + registration + "'; use open, invitation (or invite) or closed");
       }
     }
   }

@@ -85,7 +85,7 @@ class ApiKeyStore {
     Optional<Map.Entry<Long, Owner>> found =
         jdbc.sql(
                 """
-                SELECT k.id AS key_id, k.last_used_at, k.scope, k.name AS key_name, k.prefix, k.workspace_id, u.id, u.email, u.firstname, u.lastname, u.created_at
+                SELECT k.id AS key_id, k.last_used_at, k.scope, k.name AS key_name, k.prefix, k.workspace_id, u.id, u.email, u.firstname, u.lastname, u.created_at, u.instance_admin
                   FROM api_keys k JOIN users u ON u.id = k.user_id
                  WHERE k.key_hash = :hash AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > :now)
                 """)

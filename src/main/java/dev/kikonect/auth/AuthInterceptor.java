@@ -70,6 +70,9 @@ class AuthInterceptor implements HandlerInterceptor, HandlerMethodArgumentResolv
     Caller caller = found.caller();
     Scope needed = needed(method, request.getMethod());
     UserLevel userLevel = method.getMethodAnnotation(UserLevel.class);
+    if (userLevel == null) {
+      userLevel = method.getBeanType().getAnnotation(UserLevel.class); // on the controller: all its routes
+    }
     if (userLevel != null) {
       if (userLevel.sessionOnly() && caller.isApiKey()) {
         throw new DomainException.Forbidden("session-required", "This operation acts on a person's account: sign in, an API key cannot do it.");

@@ -35,8 +35,10 @@ public class AuthService {
   private final Memberships memberships;
   private final AuditLog audit;
   private final TransactionTemplate transactions;
+  private final InstanceSettings settings;
 
   AuthService(
+      InstanceSettings settings,
       Memberships memberships,
       AuditLog audit,
       TransactionTemplate transactions,
@@ -47,6 +49,7 @@ public class AuthService {
       KiKonectProperties properties,
       ApiKeyStore apiKeys,
       LoginThrottle throttle) {
+    this.settings = settings;
     this.apiKeys = apiKeys;
     this.throttle = throttle;
     this.memberships = memberships;
@@ -73,28 +76,45 @@ public class AuthService {
     String lastname = fields.string("lastname", true, 1, 100);
     String invitation = fields.string("invitation", false, 1, 200);
     fields.throwIfInvalid();
-    String registration = properties.auth().registration();
-    if (registration.equals("closed")) {
-      throw new DomainException.Forbidden(
-          "registration-closed", "This server does not take new accounts (kikonect.auth.registration=closed); ask its administrator.");
+    // The first account of an instance may always be made (whatever the mode: else a closed or invitation-only
+    // instance could never get its administrator), and becomes the instance administrator.
+    boolean maybeFirst = users.none();
+    if (!maybeFirst) {
+      admit(email, invitation); // before hashing: a refused registration costs no Argon2
     }
-    if (registration.equals("invitation")
+    String hash = hasher.hash(password);
+    return transactions.execute(
+        tx -> {
+          users.lockFirstUser();
+          boolean first = users.none();
+          if (!first && maybeFirst) {
+            admit(email, invitation); // someone else was first meanwhile
+          }
+          Instant now = clock.instant();
+          User user =
+              users
+                  .create(email, hash, firstname, lastname, now, first)
+                  .orElseThrow(() -> new DomainException.Conflict("email-taken", "An account with this email already exists."));
+          memberships.createPersonal(user, now);
+          return user;
+        });
+  }
+
+  /** Refuses a registration the instance's mode does not allow (the mode an instance administrator set, else the configured one). */
+  private void admit(String email, String invitation) {
+    InstanceSettings.Registration registration = settings.registration();
+    String where =
+        registration.source().equals("instance") ? "an instance administrator set it" : "kikonect.auth.registration=" + registration.mode();
+    if (registration.mode().equals("closed")) {
+      throw new DomainException.Forbidden(
+          "registration-closed", "This server does not take new accounts (" + where + "); ask its administrator.");
+    }
+    if (registration.mode().equals("invitation")
         && (invitation == null || !memberships.openInvitation(email, SecureTokens.sha256(invitation), clock.instant()))) {
       throw new DomainException.Forbidden(
           "registration-closed",
           "This server takes new accounts only by invitation: register from the invitation link sent to this email address.");
     }
-    String hash = hasher.hash(password);
-    return transactions.execute(
-        tx -> {
-          Instant now = clock.instant();
-          User user =
-              users
-                  .create(email, hash, firstname, lastname, now)
-                  .orElseThrow(() -> new DomainException.Conflict("email-taken", "An account with this email already exists."));
-          memberships.createPersonal(user, now);
-          return user;
-        });
   }
 
   private static String password(Fields fields) {
@@ -184,7 +204,7 @@ public class AuthService {
   }
 
   /** Where a user's own events (sign-ins, password changes) are recorded: their personal workspace. */
-  private Long personal(long userId) {
+  Long personal(long userId) {
     return memberships.find(userId, null).map(Membership::workspaceId).orElse(null);
   }
 
@@ -262,7 +282,8 @@ public class AuthService {
         transactions.execute(
             tx -> {
               Instant now = clock.instant();
-              Optional<User> created = users.create(email, unusable, firstname, lastname, now);
+              users.lockFirstUser();
+              Optional<User> created = users.create(email, unusable, firstname, lastname, now, users.none());
               if (created.isEmpty()) { // registered meanwhile: that user it is
                 tx.setRollbackOnly();
                 return null;

@@ -48,7 +48,7 @@ class SessionStore {
   Optional<Found> findUser(byte[] tokenHash, Instant now) {
     return jdbc.sql(
             """
-            SELECT u.id, u.email, u.firstname, u.lastname, u.created_at, s.method
+            SELECT u.id, u.email, u.firstname, u.lastname, u.created_at, u.instance_admin, s.method
             FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = :hash AND s.revoked_at IS NULL AND s.expires_at > :now
             """)

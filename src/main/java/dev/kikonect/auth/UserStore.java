@@ -3,6 +3,8 @@ package dev.kikonect.auth;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.springframework.dao.DuplicateKeyException;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -19,26 +21,90 @@ class UserStore {
     this.jdbc = jdbc;
   }
 
-  /** Inserts a user; empty when the email (compared case-insensitively) is taken. */
-  Optional<User> create(String email, String passwordHash, String firstname, String lastname, Instant now) {
+  /**
+   * Inserts a user; empty when the email (compared case-insensitively) is taken. {@code instanceAdmin} for the first
+   * user of the instance (the caller holds {@link #lockFirstUser()} and asked {@link #none()}).
+   */
+  Optional<User> create(String email, String passwordHash, String firstname, String lastname, Instant now, boolean instanceAdmin) {
     try {
       return Optional.of(
           jdbc.sql(
                   """
-                  INSERT INTO users (email, password_hash, firstname, lastname, created_at)
-                  VALUES (:email, :hash, :firstname, :lastname, :now)
-                  RETURNING id, email, firstname, lastname, created_at
+                  INSERT INTO users (email, password_hash, firstname, lastname, created_at, instance_admin)
+                  VALUES (:email, :hash, :firstname, :lastname, :now, :admin)
+                  RETURNING id, email, firstname, lastname, created_at, instance_admin
                   """)
               .param("email", email)
               .param("hash", passwordHash)
               .param("firstname", firstname)
               .param("lastname", lastname)
               .param("now", java.sql.Timestamp.from(now))
+              .param("admin", instanceAdmin)
               .query(UserStore::user)
               .single());
     } catch (DuplicateKeyException e) {
       return Optional.empty();
     }
+  }
+
+  /**
+   * Serialises the transactions that create users or change who is an instance administrator, until commit: so that
+   * two first registrations at the same instant make one administrator, and two administrators demoting each other at
+   * the same instant leave one.
+   */
+  void lockFirstUser() {
+    jdbc.sql("SELECT pg_advisory_xact_lock(7170627, 1)").query(Object.class).single();
+  }
+
+  /** No user exists yet: the next one to register is the first (and the instance administrator). */
+  boolean none() {
+    return jdbc.sql("SELECT NOT EXISTS (SELECT 1 FROM users)").query(Boolean.class).single();
+  }
+
+  /** A page of every user, newest first (keyset: ids below {@code before}), with the number of workspaces each is in. */
+  List<Map.Entry<User, Integer>> list(long before, int limit) {
+    return jdbc.sql(LISTED + " WHERE u.id < :before ORDER BY u.id DESC LIMIT :limit")
+        .param("before", before)
+        .param("limit", limit)
+        .query((rs, n) -> Map.entry(user(rs, n), rs.getInt("workspaces")))
+        .list();
+  }
+
+  /** One user as {@link #list} shows it. */
+  Optional<Map.Entry<User, Integer>> listed(long id) {
+    return jdbc.sql(LISTED + " WHERE u.id = :id").param("id", id).query((rs, n) -> Map.entry(user(rs, n), rs.getInt("workspaces"))).optional();
+  }
+
+  private static final String LISTED =
+      """
+      SELECT u.id, u.email, u.firstname, u.lastname, u.created_at, u.instance_admin,
+             (SELECT count(*) FROM workspace_members m WHERE m.user_id = u.id) AS workspaces
+        FROM users u
+      """;
+
+  Optional<User> find(long id) {
+    return jdbc.sql("SELECT id, email, firstname, lastname, created_at, instance_admin FROM users WHERE id = :id")
+        .param("id", id)
+        .query(UserStore::user)
+        .optional();
+  }
+
+  /**
+   * Makes a user an instance administrator or not; never takes the role from the last one (then, and for an unknown
+   * user, nothing changes: empty). Run under {@link #lockFirstUser()}.
+   */
+  Optional<User> setInstanceAdmin(long id, boolean admin) {
+    return jdbc.sql(
+            """
+            UPDATE users SET instance_admin = :admin
+             WHERE id = :id
+               AND (:admin OR EXISTS (SELECT 1 FROM users o WHERE o.instance_admin AND o.id <> :id))
+            RETURNING id, email, firstname, lastname, created_at, instance_admin
+            """)
+        .param("admin", admin)
+        .param("id", id)
+        .query(UserStore::user)
+        .optional();
   }
 
   void setPassword(long userId, String passwordHash) {
@@ -48,7 +114,7 @@ class UserStore {
   Optional<Credentials> findByEmail(String email) {
     return jdbc.sql(
             """
-            SELECT id, email, firstname, lastname, created_at, password_hash
+            SELECT id, email, firstname, lastname, created_at, instance_admin, password_hash
             FROM users WHERE lower(email) = lower(:email)
             """)
         .param("email", email)
@@ -62,6 +128,7 @@ class UserStore {
         rs.getString("email"),
         rs.getString("firstname"),
         rs.getString("lastname"),
-        rs.getTimestamp("created_at").toInstant());
+        rs.getTimestamp("created_at").toInstant(),
+        rs.getBoolean("instance_admin"));
   }
 }

@@ -80,6 +80,7 @@ class UpgradeFromPreviousReleaseTest {
                   "--kikonect.delivery.allowed-cidrs=127.0.0.1/32")) {
         Api api = new Api(Integer.parseInt(app.getEnvironment().getProperty("local.server.port")));
         assertThat(api.get("/me", session).status()).as("the 0.1.0 session").isEqualTo(200);
+        assertThat(api.get("/me", session).json().path("instance_admin").asBoolean()).as("the oldest user is the instance administrator").isTrue();
         Api.Response login = api.post("/login", null, Map.of("email", "ada@example.com", "password", password));
         assertThat(login.status()).as("the 0.1.0 password").isEqualTo(200);
 

@@ -36,6 +36,8 @@ class OpenApiContractTest extends ApiTest {
   @Qualifier("requestMappingHandlerMapping")
   RequestMappingHandlerMapping mappings;
 
+  @Autowired org.springframework.jdbc.core.simple.JdbcClient jdbc;
+
   private Map<String, Object> spec;
   private final List<String> violations = new ArrayList<>();
   private final Sink sink = new Sink();
@@ -100,6 +102,15 @@ class OpenApiContractTest extends ApiTest {
     String token = login.json().path("token").asString();
     check("get", "/me", api.get("/me", token));
     check("get", "/me", api.get("/me", null));
+    long me = registered.json().path("id").asLong();
+    check("get", "/instance", api.get("/instance", token)); // 403: not the first user of this shared database
+    jdbc.sql("UPDATE users SET instance_admin = true WHERE id = :id").param("id", me).update();
+    check("get", "/instance", api.get("/instance", token));
+    check("patch", "/instance", api.send("PATCH", "/instance", token, "application/json", "{\"registration\": null}"));
+    check("patch", "/instance", api.send("PATCH", "/instance", token, "application/json", "{\"registration\": \"nope\"}"));
+    check("get", "/instance/users", api.get("/instance/users?limit=2", token));
+    check("patch", "/instance/users/{user_id}", api.send("PATCH", "/instance/users/" + me, token, "application/json", "{\"instance_admin\": true}"));
+    check("patch", "/instance/users/{user_id}", api.send("PATCH", "/instance/users/999999999", token, "application/json", "{\"instance_admin\": true}"));
 
     Api.Response key = api.post("/api-keys", token, Map.of("name", "contract"));
     check("post", "/api-keys", key);

@@ -50,7 +50,7 @@ class RoleMatrixTest extends ApiTest {
     List<Operation> operations = operations();
     assertThat(operations).hasSizeGreaterThan(45);
     assertThat(operations).filteredOn(o -> o.role() == null).as("operations without x-kikonect-role").isEmpty();
-    assertThat(operations).extracting(Operation::role).allMatch(r -> List.of("none", "user", "viewer", "editor", "admin", "owner").contains(r));
+    assertThat(operations).extracting(Operation::role).allMatch(r -> List.of("none", "user", "instance-admin", "viewer", "editor", "admin", "owner").contains(r));
   }
 
   @Test
@@ -78,6 +78,17 @@ class RoleMatrixTest extends ApiTest {
       int checked = 0;
       for (Operation op : operations()) {
         if (op.role().equals("none") || op.role().equals("user")) {
+          continue;
+        }
+        if (op.role().equals("instance-admin")) {
+          // not a workspace's: whatever their role in the team, members who are not instance administrators get 403
+          for (String role : List.of("admin", "editor", "viewer")) {
+            Api.Response response = teamApi.send(op.method(), path(op.path(), workflow, run, credential, target.id(), false), members.get(role).token(), "application/json", body(op));
+            checked++;
+            if (response.status() != 403 || !response.body().contains("instance-admin-required")) {
+              violations.add(op.method() + " " + op.path() + " as " + role + ": " + response.status() + " (wanted 403 instance-admin-required)");
+            }
+          }
           continue;
         }
         // (a listener's answer points at a delivery that exists only while an executor waits: 404 like a deletion)
@@ -110,7 +121,7 @@ class RoleMatrixTest extends ApiTest {
       Api personal = api.in(api.personalWorkspace(owner));
       int crossed = 0;
       for (Operation op : operations()) {
-        if (op.role().equals("none") || op.role().equals("user") || !op.path().contains("{")) {
+        if (op.role().equals("none") || op.role().equals("user") || op.role().equals("instance-admin") || !op.path().contains("{")) {
           continue;
         }
         if (op.path().equals("/listen/{name}")) {
@@ -139,6 +150,7 @@ class RoleMatrixTest extends ApiTest {
         .replace("/runs/{id}", "/runs/" + (missing ? gone : run))
         .replace("/credentials/{id}", "/credentials/" + (missing ? gone : credential))
         .replace("/members/{user_id}", "/members/" + (missing ? gone : member))
+        .replace("/instance/users/{user_id}", "/instance/users/" + member)
         .replace("/api-keys/{id}", "/api-keys/" + gone)
         .replace("/invitations/{id}", "/invitations/" + gone)
         .replace("/push/subscriptions/{id}", "/push/subscriptions/" + gone)
