@@ -38,3 +38,19 @@ bench_classpath() {
   fi
   cat "$file"
 }
+
+# Prints a TCP port nothing uses now, below the kernel's ephemeral range (32768 and up here), where outgoing
+# connections take their local ports: a random port up there can be taken by one of them at any moment (a
+# deploy/check in CI once failed to bind one an outgoing connection held).
+free_port() {
+  local low=${1:-20000} high=${2:-32000} port
+  for _ in $(seq 1 50); do
+    port=$(shuf -i "$low-$high" -n 1)
+    if [ -z "$(ss -Htan "( sport = :$port )" 2>/dev/null)" ]; then
+      echo "$port"
+      return 0
+    fi
+  done
+  echo "free_port: no free port between $low and $high" >&2
+  return 1
+}

@@ -75,13 +75,14 @@ class FuzzTest extends ApiTest {
         }
         String method = op.getKey().toUpperCase();
         Map<String, Object> operation = (Map<String, Object>) op.getValue();
-        List<String> urls = new ArrayList<>();
+        // (a path without parameters is one URL, not one per odd value: /register was sent everything nine times)
+        java.util.SequencedSet<String> urls = new java.util.LinkedHashSet<>();
         for (String value : PATH_VALUES) {
           // (a listener name stays invalid: a valid one would open a 10-minute stream)
           urls.add(path.getKey().replace("{id}", value).replace("{token}", value).replace("{user_id}", value)
               .replace("{name}", "Not_A_Name" + value.replaceAll("[^A-Za-z0-9]", "")));
         }
-        urls.add(path.getKey().replace("{id}", Long.toString(workflow)).replace("{token}", token).replace("{user_id}", Long.toString(workflow))
+        urls.addFirst(path.getKey().replace("{id}", Long.toString(workflow)).replace("{token}", token).replace("{user_id}", Long.toString(workflow))
             .replace("{name}", "Not_A_Name"));
         for (String url : urls) {
           for (String q : QUERY_VALUES) {
@@ -97,6 +98,9 @@ class FuzzTest extends ApiTest {
             requests++;
             record(failures, method, url, api.send(method, url, user.token(), type, "a=1&b=%zz&c"));
           }
+          if (!url.equals(urls.getFirst()) && !url.equals(urls.getLast())) {
+            continue; // property-by-property bodies go to a real object and one odd id: past the path, only the body differs
+          }
           for (Map<String, Object> body : generatedBodies(spec, operation, random)) {
             requests++;
             record(failures, method, url, api.send(method, url, user.token(), "application/json", Api.JSON.writeValueAsString(body)));
@@ -104,7 +108,7 @@ class FuzzTest extends ApiTest {
         }
       }
     }
-    assertThat(requests).isGreaterThan(2000);
+    assertThat(requests).isGreaterThan(5000);
     assertThat(failures).as("requests answered with a 5xx").isEmpty();
   }
 
