@@ -204,8 +204,14 @@ public class AuthService {
   }
 
   /** Where a user's own events (sign-ins, password changes) are recorded: their personal workspace. */
-  Long personal(long userId) {
+  private Long personal(long userId) {
     return memberships.find(userId, null).map(Membership::workspaceId).orElse(null);
+  }
+
+  /** The caller as the audit log records acts on their own account or on the instance: in their personal workspace. */
+  Actor personalActor(Caller caller) {
+    Actor actor = caller.actor();
+    return new Actor(personal(caller.userId()), actor.userId(), actor.keyId(), actor.label(), actor.client());
   }
 
   /** A valid token's caller (not yet in a workspace) and, for an API key, the workspace the key belongs to. */
@@ -255,9 +261,8 @@ public class AuthService {
           users.setPassword(caller.userId(), hash);
           sessions.revokeAllExcept(caller.userId(), SecureTokens.sha256(caller.token()), clock.instant());
           int keys = apiKeys.deleteAll(caller.userId());
-          Actor actor = caller.actor();
           audit.record(
-              new Actor(personal(caller.userId()), actor.userId(), actor.keyId(), actor.label(), actor.client()),
+              personalActor(caller),
               "user.password_changed", "user", caller.userId(), Map.of("password", AuditLog.CHANGED, "api_keys_deleted", keys));
         });
   }

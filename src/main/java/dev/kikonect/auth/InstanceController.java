@@ -1,6 +1,5 @@
 package dev.kikonect.auth;
 
-import dev.kikonect.audit.Actor;
 import dev.kikonect.audit.AuditLog;
 import dev.kikonect.common.DomainException;
 import dev.kikonect.common.Fields;
@@ -91,7 +90,7 @@ class InstanceController {
           settings.setRegistration(chosen, caller.userId(), clock.instant());
           Map<String, Object> changes = new LinkedHashMap<>();
           changes.put("registration", Map.of("before", before, "after", chosen == null ? "configuration" : chosen));
-          audit.record(personalActor(caller), "instance.settings_changed", "instance", null, changes);
+          audit.record(auth.personalActor(caller), "instance.settings_changed", "instance", null, changes);
         });
     return instance();
   }
@@ -139,7 +138,7 @@ class InstanceController {
                                   "User " + id + " is the last instance administrator: make someone else one first."));
               if (target.instanceAdmin() != admin) {
                 audit.record(
-                    personalActor(caller),
+                    auth.personalActor(caller),
                     admin ? "user.instance_admin_granted" : "user.instance_admin_revoked",
                     "user",
                     id,
@@ -159,10 +158,6 @@ class InstanceController {
     return new Instance(version, registration.mode(), registration.source(), registration.configured());
   }
 
-  private Actor personalActor(Caller caller) {
-    Actor actor = caller.actor();
-    return new Actor(auth.personal(caller.userId()), actor.userId(), actor.keyId(), actor.label(), actor.client());
-  }
 
   /**
    * Whether the caller is an instance administrator now (read from the database, not from when the session started).
