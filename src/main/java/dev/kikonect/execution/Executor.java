@@ -104,7 +104,8 @@ class Executor implements SmartLifecycle {
         Timer.builder("kikonect.delivery.duration").description("How long one delivery attempt took").publishPercentileHistogram().register(meters);
     // Registered at once (0 until it happens), so that dashboards and alerts see the series before the first deferral.
     io.micrometer.core.instrument.Counter.builder("kikonect.deliveries.deferred")
-        .description("Deliveries put back without an attempt, by reason (host_busy: its receiver had the most in flight)")
+        .description("Deliveries put back without an attempt, by reason (host_busy: its receiver had the most in flight; "
+            + "expressions_busy: the expression sandbox had no room)")
         .tags("reason", "host_busy")
         .register(meters);
     this.queue = queue;
@@ -262,6 +263,15 @@ class Executor implements SmartLifecycle {
     }
   }
 
+  private void deferred(String reason) {
+    io.micrometer.core.instrument.Counter.builder("kikonect.deliveries.deferred")
+        .description("Deliveries put back without an attempt, by reason (host_busy: its receiver had the most in flight; "
+            + "expressions_busy: the expression sandbox had no room)")
+        .tags("reason", reason)
+        .register(meters)
+        .increment();
+  }
+
   private void deliverAndRecord(ClaimedJob job, byte[] payload, int costKib) {
     MDC.put("run_id", Long.toString(job.runId()));
     MDC.put("workflow_id", Long.toString(job.workflowId()));
@@ -288,13 +298,19 @@ class Executor implements SmartLifecycle {
             return;
           }
           java.util.Map<String, Object> context = step.dynamic() ? context(job, payload, definition, step) : null;
-          if (job.tracked() && !StepRequests.runs(step, context)) {
+          request = StepRequests.prepare(step, context, payload, json::writeValueAsString, job.tracked());
+          if (request == null) {
             record(job, null, JobQueue.Next.SKIPPED, null, null);
             return;
           }
-          request = StepRequests.render(step, context, payload, json::writeValueAsString);
           keep = job.tracked() && definition.needed(step.key());
         } catch (ExpressionException e) {
+          if (e.busy()) {
+            // The expression sandbox had no room: nothing was evaluated or sent; back to the queue, no attempt spent.
+            queue.release(List.of(job), clock.instant());
+            deferred("expressions_busy");
+            return;
+          }
           // An expression that fails at run time fails its step at once: sending it again would fail the same way.
           record(job, refused(job, started, relative(e.field()) + ": " + e.reason()), JobQueue.Next.FAILED, null, null);
           return;
@@ -317,11 +333,7 @@ class Executor implements SmartLifecycle {
       if (!turn) {
         // Its host has as many deliveries in flight as one host may: back to the queue, no attempt spent.
         queue.release(List.of(job), clock.instant());
-        io.micrometer.core.instrument.Counter.builder("kikonect.deliveries.deferred")
-            .description("Deliveries put back without an attempt, by reason (host_busy: its receiver had the most in flight)")
-            .tags("reason", "host_busy")
-            .register(meters)
-            .increment();
+        deferred("host_busy");
         return;
       }
       Duration timeout = step == null || step.timeoutSeconds() == null ? defaultTimeout : Duration.ofSeconds(step.timeoutSeconds());

@@ -16,7 +16,7 @@ import java.util.function.Function;
  */
 final class DryRun {
 
-  /** A whole dry run's time: each expression has 100 ms, and 20 steps of 50 templated headers would add up. */
+  /** A whole dry run's time: each step has its own expression budget, and 20 steps of them would add up. */
   static final java.time.Duration TOTAL = java.time.Duration.ofSeconds(2);
 
   /** What one step would do. {@code status}: would_send, skipped (its {@code when} is false), error, or not_reached. */
@@ -41,6 +41,9 @@ final class DryRun {
       try {
         pass = definition.filter().evaluate(context);
       } catch (ExpressionException e) {
+        if (e.busy()) {
+          throw Filters.busy();
+        }
         return new Result(false, List.of(new StepResult(null, "error", null, error(e), List.of())));
       }
       if (!Jsonata.boolize(plain(pass))) {
@@ -77,12 +80,12 @@ final class DryRun {
       }
       stepContext.put("steps", steps);
       try {
-        if (!StepRequests.runs(step, stepContext)) {
+        StepRequests.Rendered rendered = StepRequests.prepare(step, stepContext, payloadText.getBytes(StandardCharsets.UTF_8), toJson, true);
+        if (rendered == null) {
           outcome.put(step.key(), "skipped");
           results.add(new StepResult(step.key(), "skipped", null, null, step.needs()));
           continue;
         }
-        StepRequests.Rendered rendered = StepRequests.render(step, stepContext, payloadText.getBytes(StandardCharsets.UTF_8), toJson);
         Map<String, Object> request = new LinkedHashMap<>();
         request.put("method", rendered.method());
         request.put("url", rendered.url());
@@ -100,6 +103,9 @@ final class DryRun {
         outcome.put(step.key(), "would_send");
         results.add(new StepResult(step.key(), "would_send", request, null, step.needs()));
       } catch (ExpressionException e) {
+        if (e.busy()) {
+          throw Filters.busy();
+        }
         outcome.put(step.key(), "error");
         results.add(new StepResult(step.key(), "error", null, error(e), step.needs()));
       }

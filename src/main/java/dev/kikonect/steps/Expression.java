@@ -2,22 +2,21 @@ package dev.kikonect.steps;
 
 import com.dashjoin.jsonata.JException;
 import com.dashjoin.jsonata.Jsonata;
-import java.time.Duration;
+import com.dashjoin.jsonata.SandboxedJsonata;
 import java.util.Map;
 
 /**
  * One JSONata expression of a workflow (a {@code filter}, a step's {@code when} or {@code body}, or the inside of a
- * {@code {{ }}} template), compiled once, evaluated in a sandbox: at most {@link #TIMEOUT} and {@link #MAX_DEPTH}
- * levels of recursion per evaluation (JSONata's own runtime bounds), over plain JSON values. JSONata has no I/O of
- * its own: an expression reads its context and computes, nothing else. (Left as a known limit: a catastrophic regular
- * expression inside {@code $match} runs in Java's regex engine, which the time bound checks only between steps.)
+ * {@code {{ }}} template), compiled once, evaluated in the {@link ExpressionSandbox}: on a thread of its own, within an
+ * {@link ExpressionBudget} of CPU time, work, allocated bytes and depth that the engine's operators and the built-ins
+ * that loop or allocate honour ({@link SafeFunctions}), over plain JSON values. JSONata has no I/O of its own: an
+ * expression reads its context and computes, nothing else. Every expression text is code written by any signed-up
+ * user, so the worst one fails its own evaluation and nothing else.
  */
 final class Expression {
 
-  static final Duration TIMEOUT = Duration.ofMillis(100);
-  static final int MAX_DEPTH = 100;
-  /** The engine's message when the time bound stops an evaluation. */
-  private static final String TIMEOUT_MESSAGE = "Expression evaluation timeout";
+  /** Brackets of any kind nested deeper than this do not compile (the parser recurses per level). */
+  static final int MAX_NESTING = 100;
 
   private final String field;
   private final String source;
@@ -29,54 +28,86 @@ final class Expression {
     this.compiled = compiled;
   }
 
-  /** Compiles {@code source}; a syntax error is an {@link ExpressionException} naming {@code field} and the position. */
+  /**
+   * Compiles {@code source}; a syntax error, or brackets nested too deeply, is an {@link ExpressionException} naming
+   * {@code field} and the position.
+   */
   static Expression compile(String field, String source) {
+    int deep = tooDeep(source);
+    if (deep >= 0) {
+      throw new ExpressionException(field, "nested more than " + MAX_NESTING + " levels deep", deep);
+    }
     try {
       return new Expression(field, source, Jsonata.jsonata(source));
     } catch (JException e) {
       throw new ExpressionException(field, message(e), e.getLocation());
+    } catch (StackOverflowError e) {
+      throw new ExpressionException(field, "too deeply nested to compile", -1);
     } catch (RuntimeException e) {
       throw new ExpressionException(field, String.valueOf(e.getMessage()), -1);
     }
+  }
+
+  /** Where brackets first nest deeper than {@link #MAX_NESTING} (outside string literals and comments), or -1. */
+  static int tooDeep(String source) {
+    int depth = 0;
+    for (int i = 0; i < source.length(); i++) {
+      char c = source.charAt(i);
+      if (c == '"' || c == '\'' || c == '`') {
+        for (i++; i < source.length() && source.charAt(i) != c; i++) {
+          if (source.charAt(i) == '\\') {
+            i++;
+          }
+        }
+      } else if (c == '/' && i + 1 < source.length() && source.charAt(i + 1) == '*') {
+        int end = source.indexOf("*/", i + 2);
+        i = end < 0 ? source.length() : end + 1;
+      } else if (c == '(' || c == '[' || c == '{') {
+        if (++depth > MAX_NESTING) {
+          return i;
+        }
+      } else if (c == ')' || c == ']' || c == '}') {
+        depth--;
+      }
+    }
+    return -1;
   }
 
   /**
-   * How many times an evaluation that ran out of time is tried: the bound is wall-clock time (the engine's), and on a
-   * busy node a garbage-collection pause or a descheduled carrier thread can take it from an expression that needs a
-   * millisecond (bench/suite saw that: 451 of 100,000 step bodies under full load). An expression that takes too long
-   * every time is stopped after {@code TRIES} x {@link #TIMEOUT}.
+   * The result for {@code context} (maps, lists, strings, numbers, booleans); null when undefined. Runs in the
+   * sandbox, or inline when already there (under the budget of the task it is part of).
+   *
+   * @throws ExpressionException INVALID when it fails on this input, BUDGET when it went over its budget, BUSY when
+   *     the sandbox could not start it in time
    */
-  static final int TRIES = 3;
-
-  /** The result for {@code context} (maps, lists, strings, numbers, booleans); null when undefined. */
   Object evaluate(Map<String, Object> context) {
-    for (int attempt = 1; ; attempt++) {
-      try {
-        return evaluateOnce(context);
-      } catch (ExpressionException e) {
-        if (!e.timedOut() || attempt >= TRIES) {
-          throw e;
-        }
+    return ExpressionSandbox.shared().call(field, budget -> evaluateWith(budget, context));
+  }
+
+  private Object evaluateWith(ExpressionBudget budget, Map<String, Object> context) {
+    SandboxedJsonata run = new SandboxedJsonata(compiled, budget);
+    Jsonata.Frame frame = compiled.createFrame();
+    SafeFunctions.bind(frame);
+    try {
+      Object result = run.run(context, frame);
+      budget.check();
+      return result == Jsonata.NULL_VALUE ? JsonNull.INSTANCE : result;
+    } catch (StackOverflowError e) {
+      throw exceeded("nests too deeply");
+    } catch (RuntimeException e) {
+      // The engine wraps some errors in its own; once over budget, the budget is the reason whatever it threw.
+      if (budget.exceeded() != null) {
+        throw exceeded(budget.exceeded());
       }
+      if (e instanceof JException j) {
+        throw new ExpressionException(field, message(j), position(j));
+      }
+      throw new ExpressionException(field, String.valueOf(e.getMessage()), -1);
     }
   }
 
-  private Object evaluateOnce(Map<String, Object> context) {
-    Jsonata.Frame frame = compiled.createFrame();
-    frame.setRuntimeBounds(TIMEOUT.toMillis(), MAX_DEPTH);
-    try {
-      Object result = compiled.evaluate(context, frame);
-      return result == Jsonata.NULL_VALUE ? JsonNull.INSTANCE : result;
-    } catch (JException e) {
-      if (String.valueOf(e.getMessage()).contains(TIMEOUT_MESSAGE)) {
-        throw new ExpressionException(field, "took longer than " + TIMEOUT.toMillis() + " ms (" + TRIES + " tries)", -1, true);
-      }
-      throw new ExpressionException(field, message(e), position(e));
-    } catch (StackOverflowError e) {
-      throw new ExpressionException(field, "recursion too deep", -1);
-    } catch (RuntimeException e) {
-      throw new ExpressionException(field, String.valueOf(e.getMessage()), -1);
-    }
+  private ExpressionException exceeded(String why) {
+    return new ExpressionException(field, "expression budget exceeded: " + why, -1, ExpressionException.Kind.BUDGET);
   }
 
   String field() {

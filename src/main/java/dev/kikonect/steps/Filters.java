@@ -68,7 +68,16 @@ public class Filters {
       Object result = compiled.get(filter, f -> Expression.compile("filter", f)).evaluate(context);
       return new Verdict(Jsonata.boolize(DryRun.plain(result)), null);
     } catch (ExpressionException e) {
+      if (e.busy()) {
+        throw busy();
+      }
       return new Verdict(false, "filter: " + e.reason());
     }
+  }
+
+  /** The sandbox had no room: nothing was decided or stored; the sender may try again (a 503 with Retry-After). */
+  static dev.kikonect.common.DomainException.Unavailable busy() {
+    return new dev.kikonect.common.DomainException.Unavailable(
+        "expressions-busy", "This node's expression sandbox is busy; nothing was stored, retry.", java.time.Duration.ofSeconds(2));
   }
 }

@@ -34,6 +34,21 @@ public final class StepRequests {
   }
 
   /**
+   * Whether the step runs ({@code checkWhen}: its {@code when}) and, if it does, the request it sends; null when its
+   * {@code when} is false. All of the step's expressions are evaluated in one task of the {@link ExpressionSandbox},
+   * under one budget; a step without expressions does not go there at all.
+   *
+   * @throws ExpressionException as {@link #render}, and of kind BUSY when the sandbox could not take it in time
+   */
+  public static Rendered prepare(
+      StepDefinitions.Step step, Map<String, Object> context, byte[] payload, Function<Object, String> toJson, boolean checkWhen) {
+    if (!step.dynamic()) {
+      return render(step, context, payload, toJson);
+    }
+    return ExpressionSandbox.shared().call("steps", () -> checkWhen && !runs(step, context) ? null : render(step, context, payload, toJson));
+  }
+
+  /**
    * The request {@code step} sends. {@code payload} is the trigger payload's exact bytes, sent as they are by a step
    * without {@code body}; {@code context} may be null when the step is not {@link StepDefinitions.Step#dynamic}.
    *

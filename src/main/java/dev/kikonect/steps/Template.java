@@ -51,7 +51,7 @@ final class Template {
       try {
         parts.add(new Part(null, Expression.compile(field, inner), offset));
       } catch (ExpressionException e) {
-        throw new ExpressionException(field, e.getMessage(), e.position() < 0 ? offset : offset + e.position());
+        throw e.at(field, e.position() < 0 ? offset : offset + e.position());
       }
       at = close + 2;
     }
@@ -79,7 +79,7 @@ final class Template {
       try {
         value = part.expression().evaluate(context);
       } catch (ExpressionException e) {
-        throw new ExpressionException(e.field(), e.getMessage(), e.position() < 0 ? part.offset() : part.offset() + e.position(), e.timedOut());
+        throw e.at(e.field(), e.position() < 0 ? part.offset() : part.offset() + e.position());
       }
       if (value == null) {
         throw new ExpressionException(part.expression().field(), "'" + part.expression().source().strip() + "' is undefined", part.offset());

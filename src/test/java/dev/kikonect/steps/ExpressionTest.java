@@ -46,22 +46,17 @@ class ExpressionTest {
   void endless_recursion_and_long_loops_are_stopped_by_the_bounds() {
     assertThatThrownBy(() -> Expression.compile("body", "($f := function($n) { $f($n + 1) }; $f(0))").evaluate(context))
         .isInstanceOf(ExpressionException.class);
-    long started = System.nanoTime();
     assertThatThrownBy(() -> Expression.compile("body", "$sum([1..10000000].($ * 2))").evaluate(context))
         .isInstanceOf(ExpressionException.class);
-    assertThat((System.nanoTime() - started) / 1_000_000).as("ms until stopped").isLessThan(5_000);
   }
 
   @Test
-  void an_expression_out_of_time_is_tried_three_times_then_fails_as_timed_out() {
-    long started = System.nanoTime();
-    assertThatThrownBy(() -> Expression.compile("body", "$sum([1..5000000].($ * 2))").evaluate(context))
+  void an_expression_over_its_budget_fails_as_such_and_is_not_tried_again() {
+    assertThatThrownBy(() -> Expression.compile("body", "$sum([1..900000].($ * 2))").evaluate(context))
         .isInstanceOfSatisfying(ExpressionException.class, e -> {
-          assertThat(e.timedOut()).isTrue();
-          assertThat(e.reason()).isEqualTo("took longer than 100 ms (3 tries)");
+          assertThat(e.budgetExceeded()).isTrue();
+          assertThat(e.reason()).startsWith("expression budget exceeded: ");
         });
-    long ms = (System.nanoTime() - started) / 1_000_000;
-    assertThat(ms).as("three bounded tries").isBetween(300L, 3_000L);
   }
 
   @Test
