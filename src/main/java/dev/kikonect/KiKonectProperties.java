@@ -31,7 +31,32 @@ public record KiKonectProperties(
     @DefaultValue Secrets secrets,
     @DefaultValue Audit audit,
     @DefaultValue Workspaces workspaces,
+    @DefaultValue Expressions expressions,
     @DefaultValue Map<String, Oidc> oidc) {
+
+  /**
+   * The expression sandbox: every JSONata expression (filter, when, body, template, dry run) runs on one of its threads
+   * within a budget that the engine's operators and the looping built-ins honour; the worst expression fails itself.
+   *
+   * @param threads evaluating threads; 0: half the cores, at least one (the other half stays for requests)
+   * @param queue evaluations waiting for a thread at most; past it, or after {@code queueWait}, "busy" (a webhook gets
+   *     503 with Retry-After, a delivery goes back to the queue without spending an attempt)
+   * @param queueWait how long an evaluation waits for a thread
+   * @param cpuTime CPU time of one evaluation (its thread's, so a busy machine does not count against it)
+   * @param work steps of one evaluation (each step of the engine, range items, items built-ins loop over)
+   * @param memory bytes one evaluation may allocate (cumulative, as the JVM counts them per thread)
+   * @param maxDepth nesting of evaluation (recursion)
+   * @param wallTime a backstop on the wall clock
+   */
+  public record Expressions(
+      @DefaultValue("0") int threads,
+      @DefaultValue("1024") int queue,
+      @DefaultValue("5s") Duration queueWait,
+      @DefaultValue("100ms") Duration cpuTime,
+      @DefaultValue("2000000") long work,
+      @DefaultValue("32MB") org.springframework.util.unit.DataSize memory,
+      @DefaultValue("200") int maxDepth,
+      @DefaultValue("2s") Duration wallTime) {}
 
   /**
    * One OpenID Connect identity provider for single sign-on: {@code kikonect.oidc.<id>.*}.
