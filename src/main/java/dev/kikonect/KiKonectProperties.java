@@ -184,6 +184,9 @@ public record KiKonectProperties(
    * @param perOwnerConcurrency deliveries of one owner in flight at once on this node; past it, claims pass that
    *     owner's jobs over for the next owner's (fair share: one owner's backlog or hanging receivers cannot hold
    *     every delivery slot)
+   * @param perOwnerMemory bytes of the memory budget one owner's deliveries may hold on this node (at least one largest
+   *     payload); past it, claims pass that owner's jobs over: one workspace's backlog of large payloads to a receiver
+   *     that hangs leaves the rest of the budget to the others
    * @param ownerConcurrency per-owner exceptions to {@code perOwnerConcurrency}, by workspace id (the owner of workflows):
    *     {@code kikonect.executor.owner-concurrency.42=1000}
    * @param perHostConcurrency deliveries to one receiver (host and port) in flight at once on this node; more wait their turn
@@ -199,6 +202,7 @@ public record KiKonectProperties(
       @DefaultValue("30s") Duration shutdownGrace,
       @DefaultValue("64MB") org.springframework.util.unit.DataSize memoryBudget,
       @DefaultValue("256") int perOwnerConcurrency,
+      @DefaultValue("16MB") org.springframework.util.unit.DataSize perOwnerMemory,
       @DefaultValue java.util.Map<Long, Integer> ownerConcurrency,
       @DefaultValue("256") int perHostConcurrency) {}
 

@@ -25,6 +25,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import dev.kikonect.common.Batcher;
 import dev.kikonect.steps.ExpressionException;
+import dev.kikonect.steps.ExpressionSandbox;
+import dev.kikonect.steps.ParsedSize;
 import dev.kikonect.steps.StepDefinitions;
 import dev.kikonect.steps.StepRequests;
 import com.github.benmanes.caffeine.cache.Cache;
@@ -69,6 +71,14 @@ class Executor implements SmartLifecycle {
   private final Map<Long, ClaimedJob> inFlight = new ConcurrentHashMap<>();
   /** Deliveries in flight per owner; an owner leaves the map when it has none (so at most one entry per delivery). */
   private final Map<Long, Integer> inFlightByOwner = new ConcurrentHashMap<>();
+  /** KiB of the memory budget held per owner; an owner leaves the map when it holds none. */
+  private final Map<Long, Long> memoryByOwner = new ConcurrentHashMap<>();
+  /** One owner's share of the memory budget, in KiB ({@code kikonect.executor.per-owner-memory}). */
+  private final long ownerShareKib;
+  /** At most this many payload bytes come back from one claim statement (the driver holds them all at once). */
+  private final long claimBytes;
+  /** Parsed payloads shared by the steps of a run in flight. */
+  private final SharedPayloads payloads = new SharedPayloads();
   private final MeterRegistry meters;
   private final Timer deliveryDuration;
   /** Completions of many deliveries share one statement and one commit (see {@link Batcher}). */
@@ -102,6 +112,9 @@ class Executor implements SmartLifecycle {
     this.keepBytes = (int) Math.min(Integer.MAX_VALUE - 1, properties.delivery().maxKeptResponse().toBytes());
     this.deliveryDuration =
         Timer.builder("kikonect.delivery.duration").description("How long one delivery attempt took").publishPercentileHistogram().register(meters);
+    io.micrometer.core.instrument.Counter.builder("kikonect.payloads.parsed")
+        .description("Payloads parsed for the expressions of steps (the steps of a run in flight on this node share one)")
+        .register(meters);
     // Registered at once (0 until it happens), so that dashboards and alerts see the series before the first deferral.
     io.micrometer.core.instrument.Counter.builder("kikonect.deliveries.deferred")
         .description("Deliveries put back without an attempt, by reason (host_busy: its receiver had the most in flight; "
@@ -128,6 +141,8 @@ class Executor implements SmartLifecycle {
     this.defaultTimeout = properties.delivery().timeout();
     long budgetKib = Math.max(settings.memoryBudget().toBytes(), LARGEST + settings.batchSize() * OVERHEAD) / 1024;
     this.memory = new Semaphore((int) Math.min(Integer.MAX_VALUE, budgetKib));
+    this.ownerShareKib = Math.min(budgetKib, Math.max(settings.perOwnerMemory().toBytes(), LARGEST + OVERHEAD) / 1024);
+    this.claimBytes = Math.max(LARGEST, budgetKib * 1024 / 8);
     io.micrometer.core.instrument.Gauge.builder("kikonect.executor.memory", memory, m -> (budgetKib - m.availablePermits()) * 1024.0)
         .description("Bytes held by the deliveries in flight (bounded by kikonect.executor.memory-budget)")
         .baseUnit("bytes")
@@ -187,38 +202,54 @@ class Executor implements SmartLifecycle {
   private int claimAndDispatch(int wanted) {
     long free = memory.availablePermits() * 1024L - wanted * OVERHEAD;
     long[] saturated =
-        inFlightByOwner.entrySet().stream()
-            .filter(e -> e.getValue() >= settings.ownerConcurrency().getOrDefault(e.getKey(), settings.perOwnerConcurrency()))
-            .mapToLong(Map.Entry::getKey)
+        java.util.stream.LongStream.concat(
+                inFlightByOwner.entrySet().stream()
+                    .filter(e -> e.getValue() >= settings.ownerConcurrency().getOrDefault(e.getKey(), settings.perOwnerConcurrency()))
+                    .mapToLong(Map.Entry::getKey),
+                memoryByOwner.entrySet().stream().filter(e -> e.getValue() >= ownerShareKib).mapToLong(Map.Entry::getKey))
+            .distinct()
             .toArray();
-    List<ClaimedJob> jobs = queue.claim(wanted, free, saturated, clock.instant(), settings.leaseDuration(), node);
+    List<ClaimedJob> jobs = queue.claim(wanted, Math.min(free, claimBytes), saturated, clock.instant(), settings.leaseDuration(), node);
     int dispatched = 0;
     try {
       for (ClaimedJob claimed : jobs) {
         byte[] body = claimed.payload().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        // A step that other steps need keeps its response for them: room for that too.
-        long keeps = claimed.tracked() && claimed.steps() != null && keepsResponse(claimed) ? keepBytes : 0;
-        int costKib = (int) ((body.length + OVERHEAD + keeps + 1023) / 1024);
-        memory.acquire(costKib); // free at claim time covers the batch; only this thread acquires
+        int costKib = costKib(claimed, body);
+        // The parsed payload, for a step whose expressions read it: charged once per run, by its first step here.
+        long parsedKib = readsPayload(claimed) ? payloads.hold(claimed.runId(), (ParsedSize.estimate(body) + 1023) / 1024) : -1;
+        long chargeKib = costKib + Math.max(0, parsedKib);
+        long ownerKib = memoryByOwner.getOrDefault(claimed.workspaceId(), 0L);
+        // Never wait for memory while holding claimed jobs (their leases are renewed only once they are in flight):
+        // what does not fit now, or would take its owner past its share, goes back to the queue without an attempt.
+        if ((ownerKib > 0 && ownerKib + chargeKib > ownerShareKib) || !memory.tryAcquire((int) Math.min(Integer.MAX_VALUE, chargeKib))) {
+          if (parsedKib >= 0) {
+            payloads.release(claimed.runId()); // never paid for
+          }
+          break;
+        }
+        memoryByOwner.merge(claimed.workspaceId(), chargeKib, Long::sum);
         ClaimedJob job = claimed.withoutPayload();
         inFlightByOwner.merge(job.workspaceId(), 1, Integer::sum);
         inFlight.put(job.jobId(), job);
+        boolean shared = parsedKib >= 0;
         try {
-          deliveries.submit(() -> deliverAndRecord(job, body, costKib));
+          deliveries.submit(() -> deliverAndRecord(job, body, costKib, shared));
         } catch (RuntimeException e) { // shutting down: undo this one, hand it back below
           inFlight.remove(job.jobId());
           inFlightByOwner.computeIfPresent(job.workspaceId(), (owner, n) -> n == 1 ? null : n - 1);
-          memory.release(costKib);
+          releaseMemory(job, costKib, shared);
           throw e;
         }
         dispatched++;
       }
-    } catch (InterruptedException | RuntimeException e) {
-      if (e instanceof InterruptedException || e instanceof java.util.concurrent.RejectedExecutionException) {
+    } catch (RuntimeException e) {
+      if (e instanceof java.util.concurrent.RejectedExecutionException) {
         Thread.currentThread().interrupt(); // stopping: the claim loop ends
       } else {
         log.warn("Starting claimed deliveries failed; handing the rest back: {}", e.toString());
       }
+    }
+    if (dispatched < jobs.size()) {
       List<ClaimedJob> undelivered = jobs.subList(dispatched, jobs.size());
       try {
         queue.release(undelivered, clock.instant());
@@ -227,6 +258,36 @@ class Executor implements SmartLifecycle {
       }
     }
     return dispatched;
+  }
+
+  /**
+   * What one delivery holds, in KiB, besides a parsed payload: its payload's bytes, {@link #OVERHEAD} for the
+   * exchange, and the response it keeps for later steps. The one measure of a job's memory (the claim statement cuts
+   * its batch by payload bytes, and this reservation then decides).
+   */
+  private int costKib(ClaimedJob claimed, byte[] body) {
+    long keeps = claimed.tracked() && claimed.steps() != null && keepsResponse(claimed) ? keepBytes : 0;
+    return (int) ((body.length + OVERHEAD + keeps + 1023) / 1024);
+  }
+
+  /** Whether the job's step has expressions, which read the parsed payload (a definition that does not compile: no). */
+  private boolean readsPayload(ClaimedJob job) {
+    if (job.steps() == null) {
+      return false;
+    }
+    try {
+      StepDefinitions.Definition definition = definitions.get(job.steps(), this::compile);
+      StepDefinitions.Step step = job.step() == null ? definition.steps().get(0) : definition.step(job.step()).orElse(null);
+      return step != null && step.dynamic();
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  private void releaseMemory(ClaimedJob job, int costKib, boolean sharedPayload) {
+    long kib = costKib + (sharedPayload ? payloads.release(job.runId()) : 0);
+    memoryByOwner.computeIfPresent(job.workspaceId(), (owner, held) -> held - kib <= 0 ? null : held - kib);
+    memory.release((int) kib);
   }
 
   private void leaseLoop() {
@@ -272,7 +333,7 @@ class Executor implements SmartLifecycle {
         .increment();
   }
 
-  private void deliverAndRecord(ClaimedJob job, byte[] payload, int costKib) {
+  private void deliverAndRecord(ClaimedJob job, byte[] payload, int costKib, boolean sharedPayload) {
     MDC.put("run_id", Long.toString(job.runId()));
     MDC.put("workflow_id", Long.toString(job.workflowId()));
     String host = null;
@@ -366,7 +427,7 @@ class Executor implements SmartLifecycle {
       }
       inFlight.remove(job.jobId());
       inFlightByOwner.computeIfPresent(job.workspaceId(), (owner, n) -> n == 1 ? null : n - 1);
-      memory.release(costKib);
+      releaseMemory(job, costKib, sharedPayload);
       slots.release();
       MDC.clear();
     }
@@ -461,7 +522,7 @@ class Executor implements SmartLifecycle {
   private java.util.Map<String, Object> context(
       ClaimedJob job, byte[] payload, StepDefinitions.Definition definition, StepDefinitions.Step step) {
     java.util.Map<String, Object> context = new java.util.LinkedHashMap<>();
-    context.put("payload", json.readValue(payload, Object.class));
+    context.put("payload", payloads.tree(job.runId(), () -> parsePayload(payload)));
     java.util.Map<String, Object> request = job.request() == null ? java.util.Map.of() : json.readValue(job.request(), java.util.Map.class);
     context.put("headers", request.getOrDefault("headers", java.util.Map.of()));
     context.put("query", request.getOrDefault("query", java.util.Map.of()));
@@ -493,6 +554,21 @@ class Executor implements SmartLifecycle {
     }
     context.put("steps", steps);
     return context;
+  }
+
+  /**
+   * The payload as expressions read it, parsed in the expression sandbox (its threads, its memory budget): a payload
+   * whose parsed size would not fit what an evaluation may allocate fails the step instead of filling the heap.
+   */
+  private Object parsePayload(byte[] payload) {
+    long parsed = ParsedSize.estimate(payload);
+    long limit = ExpressionSandbox.shared().maxContextBytes();
+    if (parsed > limit) {
+      throw ExpressionException.overBudget("payload", "the payload is too large for expressions: parsed, it would take about "
+          + (parsed >> 20) + " MiB; at most " + (limit >> 20) + " MiB");
+    }
+    meters.counter("kikonect.payloads.parsed").increment();
+    return ExpressionSandbox.shared().call("payload", () -> json.readValue(payload, Object.class));
   }
 
   /** A response body as an expression reads it: parsed when it is JSON, else the text. */

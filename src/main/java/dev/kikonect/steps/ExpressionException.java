@@ -31,6 +31,11 @@ public final class ExpressionException extends RuntimeException {
     this.kind = kind;
   }
 
+  /** {@code field} went over a budget for {@code why} ("the payload is too large ..."). */
+  public static ExpressionException overBudget(String field, String why) {
+    return new ExpressionException(field, "expression budget exceeded: " + why, -1, Kind.BUDGET);
+  }
+
   public Kind kind() {
     return kind;
   }

@@ -69,6 +69,11 @@ public final class ExpressionSandbox {
     return settings;
   }
 
+  /** The most an expression's context (a parsed payload) may take: what one evaluation may allocate. */
+  public long maxContextBytes() {
+    return settings.limits().allocatedBytes();
+  }
+
   /** Tasks waiting for a thread now. */
   public int queued() {
     return pool.getQueue().size();

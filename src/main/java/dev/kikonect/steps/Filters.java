@@ -47,12 +47,14 @@ public class Filters {
    */
   public Verdict evaluate(
       String filter, String payloadJson, Map<String, String> headers, Map<String, String> query, String trigger, long workflowId, String name) {
-    Map<String, Object> context = new LinkedHashMap<>();
-    try {
-      context.put("payload", json.readValue(payloadJson, Object.class));
-    } catch (JacksonException e) {
-      return new Verdict(false, "filter: the payload is not JSON");
+    byte[] bytes = payloadJson.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    long parsed = ParsedSize.estimate(bytes);
+    if (parsed > ExpressionSandbox.shared().maxContextBytes()) {
+      return new Verdict(false, "filter: the payload is too large for expressions: parsed, it would take about " + (parsed >> 20)
+          + " MiB; at most " + (ExpressionSandbox.shared().maxContextBytes() >> 20) + " MiB");
     }
+    Map<String, Object> context = new LinkedHashMap<>();
+    context.put("payload", null); // parsed in the sandbox, below
     Map<String, String> lower = new LinkedHashMap<>();
     headers.forEach((k, v) -> lower.put(k.toLowerCase(Locale.ROOT), v));
     context.put("headers", lower);
@@ -65,8 +67,16 @@ public class Filters {
     workflow.put("name", name);
     context.put("workflow", workflow);
     try {
-      Object result = compiled.get(filter, f -> Expression.compile("filter", f)).evaluate(context);
-      return new Verdict(Jsonata.boolize(DryRun.plain(result)), null);
+      Expression expression = compiled.get(filter, f -> Expression.compile("filter", f));
+      // Parsed and evaluated in one task of the sandbox: its threads and its budget bound what a payload costs too.
+      return ExpressionSandbox.shared().call("filter", () -> {
+        try {
+          context.put("payload", json.readValue(bytes, Object.class));
+        } catch (JacksonException e) {
+          return new Verdict(false, "filter: the payload is not JSON");
+        }
+        return new Verdict(Jsonata.boolize(DryRun.plain(expression.evaluate(context))), null);
+      });
     } catch (ExpressionException e) {
       if (e.busy()) {
         throw busy();
