@@ -209,35 +209,37 @@ class Executor implements SmartLifecycle {
                 memoryByOwner.entrySet().stream().filter(e -> e.getValue() >= ownerShareKib).mapToLong(Map.Entry::getKey))
             .distinct()
             .toArray();
-    List<ClaimedJob> jobs = queue.claim(wanted, Math.min(free, claimBytes), saturated, clock.instant(), settings.leaseDuration(), node);
+    long[] held = payloads.pin();
+    List<SharedPayloads.Charge> taken = new java.util.ArrayList<>();
+    List<ClaimedJob> jobs = List.of();
     int dispatched = 0;
     try {
+      jobs = queue.claim(wanted, Math.min(free, claimBytes), saturated, held, clock.instant(), settings.leaseDuration(), node);
       for (ClaimedJob claimed : jobs) {
-        byte[] body = claimed.payload().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        int costKib = costKib(claimed, body);
-        // The parsed payload, for a step whose expressions read it: charged once per run, by its first step here.
-        long parsedKib = readsPayload(claimed) ? payloads.hold(claimed.runId(), (ParsedSize.estimate(body) + 1023) / 1024) : -1;
-        long chargeKib = costKib + Math.max(0, parsedKib);
+        byte[] given = claimed.payload() == null ? null : claimed.payload().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        // The run's payload (bytes, and its parsed size for a step whose expressions read it) is charged once per run.
+        SharedPayloads.Charge charge = payloads.charge(claimed.runId(), claimed.workspaceId(), given, readsPayload(claimed));
+        int costKib = costKib(claimed);
+        long chargeKib = costKib + charge.kib();
         long ownerKib = memoryByOwner.getOrDefault(claimed.workspaceId(), 0L);
         // Never wait for memory while holding claimed jobs (their leases are renewed only once they are in flight):
         // what does not fit now, or would take its owner past its share, goes back to the queue without an attempt.
         if ((ownerKib > 0 && ownerKib + chargeKib > ownerShareKib) || !memory.tryAcquire((int) Math.min(Integer.MAX_VALUE, chargeKib))) {
-          if (parsedKib >= 0) {
-            payloads.release(claimed.runId()); // never paid for
-          }
           break;
         }
+        payloads.take(charge);
+        taken.add(charge);
         memoryByOwner.merge(claimed.workspaceId(), chargeKib, Long::sum);
         ClaimedJob job = claimed.withoutPayload();
         inFlightByOwner.merge(job.workspaceId(), 1, Integer::sum);
         inFlight.put(job.jobId(), job);
-        boolean shared = parsedKib >= 0;
+        byte[] body = charge.bytes();
         try {
-          deliveries.submit(() -> deliverAndRecord(job, body, costKib, shared));
+          deliveries.submit(() -> deliverAndRecord(job, body, costKib));
         } catch (RuntimeException e) { // shutting down: undo this one, hand it back below
           inFlight.remove(job.jobId());
           inFlightByOwner.computeIfPresent(job.workspaceId(), (owner, n) -> n == 1 ? null : n - 1);
-          releaseMemory(job, costKib, shared);
+          releaseMemory(job, costKib);
           throw e;
         }
         dispatched++;
@@ -247,6 +249,13 @@ class Executor implements SmartLifecycle {
         Thread.currentThread().interrupt(); // stopping: the claim loop ends
       } else {
         log.warn("Starting claimed deliveries failed; handing the rest back: {}", e.toString());
+      }
+    } finally {
+      for (long run : held) {
+        unpin(run);
+      }
+      for (long run : payloads.created(taken)) {
+        unpin(run);
       }
     }
     if (dispatched < jobs.size()) {
@@ -260,14 +269,25 @@ class Executor implements SmartLifecycle {
     return dispatched;
   }
 
+  private void unpin(long runId) {
+    SharedPayloads.Freed freed = payloads.release(runId);
+    if (freed != null) {
+      giveBack(freed.workspaceId(), freed.kib());
+    }
+  }
+
+  private void giveBack(long workspaceId, long kib) {
+    memoryByOwner.computeIfPresent(workspaceId, (owner, held) -> held - kib <= 0 ? null : held - kib);
+    memory.release((int) kib);
+  }
+
   /**
-   * What one delivery holds, in KiB, besides a parsed payload: its payload's bytes, {@link #OVERHEAD} for the
-   * exchange, and the response it keeps for later steps. The one measure of a job's memory (the claim statement cuts
-   * its batch by payload bytes, and this reservation then decides).
+   * What one delivery holds, in KiB, besides its run's payload (charged once per run, see {@link SharedPayloads}):
+   * {@link #OVERHEAD} for the exchange and the response it keeps for later steps.
    */
-  private int costKib(ClaimedJob claimed, byte[] body) {
+  private int costKib(ClaimedJob claimed) {
     long keeps = claimed.tracked() && claimed.steps() != null && keepsResponse(claimed) ? keepBytes : 0;
-    return (int) ((body.length + OVERHEAD + keeps + 1023) / 1024);
+    return (int) ((OVERHEAD + keeps + 1023) / 1024);
   }
 
   /** Whether the job's step has expressions, which read the parsed payload (a definition that does not compile: no). */
@@ -284,10 +304,9 @@ class Executor implements SmartLifecycle {
     }
   }
 
-  private void releaseMemory(ClaimedJob job, int costKib, boolean sharedPayload) {
-    long kib = costKib + (sharedPayload ? payloads.release(job.runId()) : 0);
-    memoryByOwner.computeIfPresent(job.workspaceId(), (owner, held) -> held - kib <= 0 ? null : held - kib);
-    memory.release((int) kib);
+  private void releaseMemory(ClaimedJob job, int costKib) {
+    giveBack(job.workspaceId(), costKib);
+    unpin(job.runId());
   }
 
   private void leaseLoop() {
@@ -333,7 +352,7 @@ class Executor implements SmartLifecycle {
         .increment();
   }
 
-  private void deliverAndRecord(ClaimedJob job, byte[] payload, int costKib, boolean sharedPayload) {
+  private void deliverAndRecord(ClaimedJob job, byte[] payload, int costKib) {
     MDC.put("run_id", Long.toString(job.runId()));
     MDC.put("workflow_id", Long.toString(job.workflowId()));
     String host = null;
@@ -427,7 +446,7 @@ class Executor implements SmartLifecycle {
       }
       inFlight.remove(job.jobId());
       inFlightByOwner.computeIfPresent(job.workspaceId(), (owner, n) -> n == 1 ? null : n - 1);
-      releaseMemory(job, costKib, sharedPayload);
+      releaseMemory(job, costKib);
       slots.release();
       MDC.clear();
     }
@@ -522,7 +541,7 @@ class Executor implements SmartLifecycle {
   private java.util.Map<String, Object> context(
       ClaimedJob job, byte[] payload, StepDefinitions.Definition definition, StepDefinitions.Step step) {
     java.util.Map<String, Object> context = new java.util.LinkedHashMap<>();
-    context.put("payload", payloads.tree(job.runId(), () -> parsePayload(payload)));
+    context.put("payload", payloads.tree(job.runId(), this::parsePayload));
     java.util.Map<String, Object> request = job.request() == null ? java.util.Map.of() : json.readValue(job.request(), java.util.Map.class);
     context.put("headers", request.getOrDefault("headers", java.util.Map.of()));
     context.put("query", request.getOrDefault("query", java.util.Map.of()));

@@ -75,6 +75,16 @@ public class JobQueue {
    * instead of waiting behind them: fair share between owners.
    */
   public List<ClaimedJob> claim(int limit, long maxPayloadBytes, long[] skipOwners, Instant now, Duration lease, String node) {
+    return claim(limit, maxPayloadBytes, skipOwners, null, now, lease, node);
+  }
+
+  /**
+   * As {@link #claim(int, long, long[], Instant, Duration, String)}, for a node that shares payloads between the jobs of
+   * a run ({@code heldRuns} not null): a job's payload comes back only when it is the first claimed job of its run and
+   * its run is not in {@code heldRuns} (the runs whose payload the node holds already); the others' is null. A run of 20
+   * steps then reads and sends its payload once, not 20 times.
+   */
+  public List<ClaimedJob> claim(int limit, long maxPayloadBytes, long[] skipOwners, long[] heldRuns, Instant now, Duration lease, String node) {
     return jdbc.sql(
             """
             WITH no_fsync AS (
@@ -87,17 +97,21 @@ public class JobQueue {
               ORDER BY run_at, id
               LIMIT :limit
               FOR UPDATE OF jobs SKIP LOCKED
-            ), sized AS (
-              -- The running total of payload bytes (plus, for a step of a tracked run, the responses of its run's steps
-              -- that it may read), oldest first: the memory budget cuts the batch there.
-              SELECT due.id,
-                     sum(octet_length(r.payload::text)
-                         + CASE WHEN due.step IS NULL THEN 0
-                                ELSE coalesce((SELECT sum(octet_length(s.response_body)) FROM run_steps s
-                                                WHERE s.run_id = due.run_id), 0) END)
-                       OVER (ORDER BY due.run_at, due.id) AS total,
-                     row_number() OVER (ORDER BY due.run_at, due.id) AS n
+            ), each_due AS (
+              -- What each due job adds: its payload (once per run when payloads are shared, none for a run held), plus,
+              -- for a step of a tracked run, the responses of its run's steps that it may read.
+              SELECT due.id, due.run_at,
+                     CASE WHEN :share AND (due.run_id = ANY(:held_runs::bigint[])
+                                           OR row_number() OVER (PARTITION BY due.run_id ORDER BY due.run_at, due.id) > 1)
+                          THEN 0 ELSE r.payload_bytes END
+                     + CASE WHEN due.step IS NULL THEN 0
+                            ELSE coalesce((SELECT sum(octet_length(s.response_body)) FROM run_steps s
+                                            WHERE s.run_id = due.run_id), 0) END AS bytes
                 FROM due JOIN workflow_runs r ON r.id = due.run_id
+            ), sized AS (
+              -- The running total, oldest first: the memory budget cuts the batch there.
+              SELECT id, sum(bytes) OVER (ORDER BY run_at, id) AS total, row_number() OVER (ORDER BY run_at, id) AS n
+                FROM each_due
             ), claimed AS (
               UPDATE jobs j
                  SET status = 'processing', attempt = j.attempt + 1, lease_token = gen_random_uuid(),
@@ -121,14 +135,18 @@ public class JobQueue {
                      next_attempt_at = NULL
                 FROM claimed
                WHERE r.id = claimed.run_id
-              RETURNING r.id, r.status, r.payload::text AS payload, r.webhook_id, r.trigger, r.created_at, r.scheduled_for,
+              RETURNING r.id, r.status, r.webhook_id, r.trigger, r.created_at, r.scheduled_for,
                         r.request::text AS request
             )
             SELECT claimed.id, claimed.run_id, claimed.workflow_id, claimed.attempt, claimed.attempt_offset, claimed.lease_token,
                    claimed.step, w.workspace_id, w.name AS workflow_name, w.action_url,
                    CASE WHEN w.action_url IS NULL THEN w.steps::text END AS steps,
                    coalesce(w.max_attempts, :default_max_attempts) AS max_attempts,
-                   run.payload, coalesce(step_row.webhook_id, run.webhook_id) AS webhook_id, run.trigger,
+                   CASE WHEN :share AND (claimed.run_id = ANY(:held_runs::bigint[])
+                                         OR row_number() OVER (PARTITION BY claimed.run_id ORDER BY claimed.id) > 1)
+                        THEN NULL
+                        ELSE (SELECT p.payload::text FROM workflow_runs p WHERE p.id = claimed.run_id) END AS payload,
+                   coalesce(step_row.webhook_id, run.webhook_id) AS webhook_id, run.trigger,
                    run.created_at AS run_created_at, run.scheduled_for, run.request, w.signing_secret,
                    claimed.step IS NOT NULL AND (run.status = 'cancelled' OR step_row.key IS NULL) AS run_cancelled,
                    CASE WHEN w.previous_secret_expires_at > :now THEN w.previous_signing_secret END AS previous_secret
@@ -142,6 +160,8 @@ public class JobQueue {
         .param("limit", limit)
         .param("max_bytes", maxPayloadBytes)
         .param("skip_owners", skipOwners)
+        .param("share", heldRuns != null)
+        .param("held_runs", heldRuns == null ? new long[0] : heldRuns)
         .param("lease_until", Timestamp.from(now.plus(lease)))
         .param("node", node)
         .param("default_max_attempts", defaultMaxAttempts)

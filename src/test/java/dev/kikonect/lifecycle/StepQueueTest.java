@@ -72,6 +72,24 @@ class StepQueueTest extends ApiTest {
   }
 
   @Test
+  void a_claim_that_shares_payloads_returns_a_runs_payload_once_and_none_for_a_run_the_node_holds() {
+    List<ScheduledRuns.Firing> firings = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      firings.add(new ScheduledRuns.Firing(workflow, api.personalWorkspace(user), "manual", "{\"n\":" + i + "}"));
+    }
+    transactions.executeWithoutResult(s -> this.runs.enqueueAll(firings, later));
+    long firstRun = jdbc.sql("SELECT min(id) FROM workflow_runs WHERE workflow_id = :w").param("w", workflow).query(Long.class).single();
+
+    List<ClaimedJob> claimed = queue.claim(10_000, Long.MAX_VALUE, new long[0], new long[] {firstRun}, later, Duration.ofMinutes(5), "test-node")
+        .stream().filter(j -> j.workflowId() == workflow).toList();
+
+    assertThat(claimed).hasSize(4); // steps a and b of two runs
+    assertThat(claimed.stream().filter(j -> j.runId() == firstRun)).allSatisfy(j -> assertThat(j.payload()).isNull());
+    List<ClaimedJob> second = claimed.stream().filter(j -> j.runId() != firstRun).toList();
+    assertThat(second).extracting(ClaimedJob::payload).containsExactlyInAnyOrder("{\"n\":1}", null);
+  }
+
+  @Test
   void a_tracked_run_starts_with_a_job_for_each_step_that_needs_nothing() {
     List<ClaimedJob> claimed = enqueueAndClaim(1);
 
