@@ -91,6 +91,13 @@ class Executor implements SmartLifecycle {
   /** How much of a step's response is kept for the steps that need it. */
   private final int keepBytes;
 
+  private static final long NO_OWNER = Long.MIN_VALUE;
+  /** After a claim without the dominant owner found nothing, how long before the next such claim. */
+  private static final Duration OTHERS_QUIET = Duration.ofMillis(500);
+  /** The owner of most of the last claimed batch (claim thread only). */
+  private long dominantOwner = NO_OWNER;
+  private Instant othersQuietUntil = Instant.EPOCH;
+
   private volatile boolean running;
   private Thread dispatcher;
   private Thread keeper;
@@ -176,9 +183,29 @@ class Executor implements SmartLifecycle {
           // Wait for room for the largest payload plus a batch's overhead, then claim what the free memory holds.
           memory.acquire(reserveKib);
           memory.release(reserveKib);
-          claimed = running ? claimAndDispatch(wanted) : 0;
+          claimed = running ? claimAndDispatch(wanted, NO_OWNER) : 0;
         } finally {
           slots.release(wanted - claimed);
+        }
+        long dominant = dominantOwner;
+        if (dominant != NO_OWNER && running && clock.instant().isAfter(othersQuietUntil)) {
+          // One owner took most of the batch: claim once more without it, so that the other owners' oldest jobs go
+          // out now instead of waiting behind its backlog (the queue is first come, first served across owners). When
+          // nobody else has work due, do not ask again for a while.
+          int probe = 0;
+          while (probe < settings.batchSize() && slots.tryAcquire()) {
+            probe++;
+          }
+          int others = 0;
+          try {
+            others = probe > 0 ? claimAndDispatch(probe, dominant) : 0;
+          } finally {
+            slots.release(probe - others);
+          }
+          if (others == 0) {
+            othersQuietUntil = clock.instant().plus(OTHERS_QUIET);
+          }
+          claimed += others;
         }
         if (claimed < wanted && running) {
           signal.await(settings.pollInterval());
@@ -199,7 +226,7 @@ class Executor implements SmartLifecycle {
    * many were started (each holds one slot). Interrupted or shut down midway, the claimed jobs not started go back to
    * the queue at once. Each delivery holds its payload once, as the bytes it sends.
    */
-  private int claimAndDispatch(int wanted) {
+  private int claimAndDispatch(int wanted, long skipOwner) {
     long free = memory.availablePermits() * 1024L - wanted * OVERHEAD;
     long[] saturated =
         java.util.stream.LongStream.concat(
@@ -209,22 +236,41 @@ class Executor implements SmartLifecycle {
                 memoryByOwner.entrySet().stream().filter(e -> e.getValue() >= ownerShareKib).mapToLong(Map.Entry::getKey))
             .distinct()
             .toArray();
+    if (skipOwner != NO_OWNER) {
+      saturated = java.util.Arrays.copyOf(saturated, saturated.length + 1);
+      saturated[saturated.length - 1] = skipOwner;
+    }
     long[] held = payloads.pin();
     List<SharedPayloads.Charge> taken = new java.util.ArrayList<>();
     List<ClaimedJob> jobs = List.of();
+    List<ClaimedJob> undelivered = new java.util.ArrayList<>();
+    java.util.Set<Long> skippedRuns = new java.util.HashSet<>();
     int dispatched = 0;
+    int at = 0;
     try {
       jobs = queue.claim(wanted, Math.min(free, claimBytes), saturated, held, clock.instant(), settings.leaseDuration(), node);
-      for (ClaimedJob claimed : jobs) {
+      for (; at < jobs.size(); at++) {
+        ClaimedJob claimed = jobs.get(at);
         byte[] given = claimed.payload() == null ? null : claimed.payload().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         // The run's payload (bytes, and its parsed size for a step whose expressions read it) is charged once per run.
-        SharedPayloads.Charge charge = payloads.charge(claimed.runId(), claimed.workspaceId(), given, readsPayload(claimed));
+        SharedPayloads.Charge charge =
+            skippedRuns.contains(claimed.runId()) ? null : payloads.charge(claimed.runId(), claimed.workspaceId(), given, readsPayload(claimed));
+        if (charge == null) { // its run's job that brought the payload went back: so does this one
+          undelivered.add(claimed);
+          continue;
+        }
         int costKib = costKib(claimed);
         long chargeKib = costKib + charge.kib();
         long ownerKib = memoryByOwner.getOrDefault(claimed.workspaceId(), 0L);
         // Never wait for memory while holding claimed jobs (their leases are renewed only once they are in flight):
-        // what does not fit now, or would take its owner past its share, goes back to the queue without an attempt.
-        if ((ownerKib > 0 && ownerKib + chargeKib > ownerShareKib) || !memory.tryAcquire((int) Math.min(Integer.MAX_VALUE, chargeKib))) {
+        // a job that would take its owner past its share goes back to the queue without an attempt, and the other
+        // owners' jobs of the batch go on; when the budget itself is full, the rest of the batch goes back.
+        if (ownerKib > 0 && ownerKib + chargeKib > ownerShareKib) {
+          undelivered.add(claimed);
+          skippedRuns.add(claimed.runId());
+          continue;
+        }
+        if (!memory.tryAcquire((int) Math.min(Integer.MAX_VALUE, chargeKib))) {
           break;
         }
         payloads.take(charge);
@@ -258,8 +304,11 @@ class Executor implements SmartLifecycle {
         unpin(run);
       }
     }
-    if (dispatched < jobs.size()) {
-      List<ClaimedJob> undelivered = jobs.subList(dispatched, jobs.size());
+    if (skipOwner == NO_OWNER) {
+      dominantOwner = dominant(jobs);
+    }
+    undelivered.addAll(jobs.subList(Math.min(at, jobs.size()), jobs.size())); // from the one that did not fit or start on
+    if (!undelivered.isEmpty()) {
       try {
         queue.release(undelivered, clock.instant());
       } catch (RuntimeException releaseFailed) {
@@ -267,6 +316,15 @@ class Executor implements SmartLifecycle {
       }
     }
     return dispatched;
+  }
+
+  /** The owner of at least three quarters of a batch of four or more jobs, else {@link #NO_OWNER}. */
+  private static long dominant(List<ClaimedJob> jobs) {
+    if (jobs.size() < 4) {
+      return NO_OWNER;
+    }
+    Map<Long, Long> counts = jobs.stream().collect(java.util.stream.Collectors.groupingBy(ClaimedJob::workspaceId, java.util.stream.Collectors.counting()));
+    return counts.entrySet().stream().filter(e -> e.getValue() * 4 >= jobs.size() * 3L).mapToLong(Map.Entry::getKey).findFirst().orElse(NO_OWNER);
   }
 
   private void unpin(long runId) {

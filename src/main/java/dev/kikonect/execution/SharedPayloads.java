@@ -54,14 +54,15 @@ final class SharedPayloads {
 
   /**
    * What dispatching a job of {@code runId} costs: {@code given} is its payload when the claim returned it (the run's
-   * first job there and not held), else null (the run is held). Claim thread only; nothing changes until {@link #take}.
+   * first job there and not held), else null (the run is held). Null when the run has no payload here (its job that
+   * brought it was not dispatched). Claim thread only; nothing changes until {@link #take}.
    */
   Charge charge(long runId, long workspaceId, byte[] given, boolean readsPayload) {
     Entry e = byRun.get(runId);
     // A payload given back means the claim did not count the run as held: an entry still there is on its way out.
     if (e == null || given != null) {
       if (given == null) {
-        throw new IllegalStateException("run " + runId + " has no payload here");
+        return null; // the run's job that brought its payload was not dispatched
       }
       long kib = (given.length + 1023) / 1024 + (readsPayload ? (ParsedSize.estimate(given) + 1023) / 1024 : 0);
       return new Charge(runId, workspaceId, given, kib, true, readsPayload);

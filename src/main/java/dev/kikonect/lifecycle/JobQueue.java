@@ -659,8 +659,9 @@ public class JobQueue {
   }
 
   /**
-   * Hands jobs this node cannot finish (shutdown) straight back to the queue, as if they had never been claimed, so
-   * that another node takes them at once instead of after the lease.
+   * Hands jobs this node cannot finish (shutdown, no room) straight back to the queue, as if they had never been
+   * claimed (their place in it too: a job handed back is not sent behind the ones that came after it), so that another
+   * node, or the next claim, takes them at once instead of after the lease.
    */
   public int release(Collection<ClaimedJob> jobs, Instant now) {
     if (jobs.isEmpty()) {
@@ -672,7 +673,7 @@ public class JobQueue {
             """
             WITH job AS (
               UPDATE jobs j
-                 SET status = 'pending', run_at = :now, attempt = j.attempt - 1, lease_token = NULL,
+                 SET status = 'pending', run_at = least(j.run_at, :now), attempt = j.attempt - 1, lease_token = NULL,
                      lease_expires_at = NULL, locked_by = NULL
                 FROM unnest(:ids::bigint[], :tokens::uuid[]) AS u(id, token)
                WHERE j.id = u.id AND j.lease_token = u.token AND j.status = 'processing'
