@@ -686,6 +686,11 @@ class Executor implements SmartLifecycle {
       return attempt(job, request, bodyIsPayload, timeout, keep);
     }
     Instant started = clock.instant();
+    if (request.url().regionMatches(true, 0, "listen:", 0, 7)) {
+      // Checked on the URL as rendered, at send: a templated URL ({{ 'listen://dev' }}) passes the check at save.
+      return new Delivery.Sent(failedAttempt(job, started,
+          "credential: a listen:// step cannot use a credential (the listener would receive the secret)", false), null);
+    }
     try {
       StepCredentials.Applied applied = credentials.apply(job.workspaceId(), step.credential(), null);
       Delivery.Sent sent = scrubbed(attempt(job, withCredential(request, applied), bodyIsPayload, timeout, keep), applied);

@@ -11,7 +11,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Semaphore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatus;
@@ -28,7 +27,7 @@ import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
  * The listener's side of {@code kikonect listen}: a Server-Sent Events stream of the deliveries to {@code
  * listen://<name>} in the caller's workspace, and where the listener posts what its local server answered. A stream
  * lasts 10 minutes (the CLI connects again), sends a comment every 15 s so that proxies keep it open, and at most 50
- * are open per node.
+ * are open per node, 5 of one workspace and 5 of one person ({@link ListenerSlots}).
  */
 @RestController
 class ListenController {
@@ -36,7 +35,8 @@ class ListenController {
   private static final Logger log = LoggerFactory.getLogger(ListenController.class);
   static final Duration STREAM = Duration.ofMinutes(10);
   private static final Duration HEARTBEAT = Duration.ofSeconds(15);
-  private static final Semaphore STREAMS = new Semaphore(50);
+  /** 50 streams a node, 5 a workspace, 5 a person: one account cannot hold every slot. */
+  private static final ListenerSlots STREAMS = new ListenerSlots(50, 5, 5);
 
   private final ListenMailbox mailbox;
 
@@ -50,10 +50,9 @@ class ListenController {
     if (!Listeners.validName(name)) {
       throw new DomainException.InvalidInput("name", "must be 1 to 40 lower-case letters, digits and dashes");
     }
-    if (!STREAMS.tryAcquire()) {
-      throw new DomainException.Unavailable("listeners-busy", "This node has 50 listeners connected; try another node or later.", Duration.ofSeconds(5));
-    }
     long workspace = caller.workspaceId();
+    long user = caller.userId();
+    STREAMS.take(workspace, user);
     SseEmitter emitter = new SseEmitter(STREAM.toMillis());
     Thread.ofVirtual().name("kikonect-listen-" + name).start(() -> {
       long end = System.nanoTime() + STREAM.toNanos();
@@ -93,7 +92,7 @@ class ListenController {
         log.warn("Listener stream listen://{} failed", name, e);
         emitter.completeWithError(e);
       } finally {
-        STREAMS.release();
+        STREAMS.give(workspace, user);
       }
     });
     return emitter;

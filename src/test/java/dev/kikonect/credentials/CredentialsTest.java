@@ -74,6 +74,19 @@ class CredentialsTest extends ApiTest {
   }
 
   @Test
+  void a_templated_url_that_renders_listen_never_gets_the_credential() {
+    credential(Map.of("name", "to-laptop", "type", "bearer", "token", unique("bearer-secret")));
+    JsonNode wf = manualWorkflow(List.of(Map.of("key", "a", "url", "{{ 'listen://dev' }}", "credential", "to-laptop", "max_attempts", 1)));
+
+    JsonNode run = run(wf);
+
+    assertThat(run.path("status").asString()).isEqualTo("failed");
+    assertThat(run.path("steps").get(0).path("attempts").get(0).path("error").asString())
+        .isEqualTo("credential: a listen:// step cannot use a credential (the listener would receive the secret)");
+    assertThat(jdbc.sql("SELECT count(*) FROM listen_deliveries").query(Long.class).single()).as("nothing in the listeners' mailbox").isZero();
+  }
+
+  @Test
   void each_type_reaches_the_receiver_as_it_should_and_no_secret_shows_anywhere(CapturedOutput output) {
     String token = unique("bearer-secret");
     String password = unique("basic-secret");
