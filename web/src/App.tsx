@@ -15,6 +15,7 @@ import { RunsPage } from './pages/RunsPage';
 import { RunPage } from './pages/RunPage';
 import { DashboardPage } from './pages/DashboardPage';
 import { ApiKeysPage } from './pages/ApiKeysPage';
+import { AccountPage } from './pages/AccountPage';
 import { CredentialsPage } from './pages/CredentialsPage';
 import { InstancePage } from './pages/InstancePage';
 
@@ -183,6 +184,7 @@ export function App() {
   else if (parts[0] === 'api-keys') page = <ApiKeysPage />;
   else if (parts[0] === 'credentials') page = <CredentialsPage />;
   else if (parts[0] === 'team') page = <TeamPage me={user} />;
+  else if (parts[0] === 'account') page = <AccountPage query={new URLSearchParams(routeQuery)} />;
   else if (parts[0] === 'audit') page = <AuditPage />;
   else if (parts[0] === 'instance' && user.instance_admin) page = <InstancePage me={user} />;
   else if (parts[0] === 'invitations' && parts[1]) page = <InvitationPage token={parts[1]} />;
@@ -230,6 +232,7 @@ export function App() {
           {link('/team', 'Team')}
           {atLeast(role, 'admin') && link('/audit', 'Audit')}
           {user.instance_admin && link('/instance', 'Instance')}
+          {link('/account', 'Account')}
         </nav>
         <button
           type="button"

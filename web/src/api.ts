@@ -190,6 +190,7 @@ export function createApi(fetcher?: typeof fetch) {
     login: (b: { email: string; password: string }) => data<{ expires_at: string; user: User }>(c.POST('/session', { body: b })),
     logout: () => data<void>(c.DELETE('/session')),
     me: () => data<User>(c.GET('/me')),
+    resendVerification: () => data<void>(c.POST('/me/email-verification')),
     session: () => data<{ user: User | null }>(c.GET('/session')),
     workflows: (query: Query<'/workflows'> = {}) => data<Page<Workflow>>(c.GET('/workflows', { params: { query } })),
     workflow: (v: number) => data<Workflow>(c.GET('/workflows/{id}', id(v))),

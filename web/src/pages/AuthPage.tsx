@@ -1,6 +1,7 @@
 import { FormEvent, useEffect, useState } from 'react';
 import { api, ApiError, User } from '../api';
 import { Field } from '../ui';
+import { ssoErrorMessage } from '../ssoErrors';
 
 /** Login and registration; errors from the API appear next to the field they are about. */
 export function AuthPage({ onLogin, ended = false }: { onLogin: (user: User) => void; ended?: boolean }) {
@@ -13,7 +14,10 @@ export function AuthPage({ onLogin, ended = false }: { onLogin: (user: User) => 
     api.ssoProviders().then((p) => setProviders(p.items), () => setProviders([]));
   }, []);
   const hash = window.location.hash;
-  const ssoError = hash.startsWith('#/login?') ? new URLSearchParams(hash.slice('#/login?'.length)).get('sso_error') : null;
+  const query = hash.startsWith('#/login?') ? new URLSearchParams(hash.slice('#/login?'.length)) : new URLSearchParams();
+  const ssoError = query.get('sso_error');
+  const verified = query.get('verified') === '1';
+  const verifyError = query.get('verify_error');
   const invitation = hash.startsWith('#/invitations/');
   const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
 
@@ -40,7 +44,9 @@ export function AuthPage({ onLogin, ended = false }: { onLogin: (user: User) => 
       <p className="muted">When this happens, POST it there — reliably.</p>
       {ended && <p className="note" role="status">Your session ended, sign in again.</p>}
       {invitation && <p className="note">Sign in (or create an account with the invited address) to accept your invitation.</p>}
-      {ssoError && <p className="error" role="alert">Single sign-on failed: {ssoError}</p>}
+      {ssoError && <p className="error" role="alert">{ssoErrorMessage(ssoError)}</p>}
+      {verified && <p className="note" role="status">Your address is verified. Sign in.</p>}
+      {verifyError && <p className="error" role="alert">That verification link is unknown or expired; sign in and ask for another.</p>}
       {providers.length > 0 && (
         <div className="sso" aria-label="Single sign-on">
           {providers.map((p) => (

@@ -19,7 +19,14 @@ class AuthController {
   private final SessionCookie cookie;
   private final java.time.Clock clock;
 
-  AuthController(AuthService auth, AccountThrottle throttle, SessionCookie cookie, java.time.Clock clock) {
+  private final EmailVerification verification;
+  private final dev.kikonect.common.PublicUrls urls;
+
+  AuthController(
+      AuthService auth, AccountThrottle throttle, SessionCookie cookie, java.time.Clock clock, EmailVerification verification,
+      dev.kikonect.common.PublicUrls urls) {
+    this.verification = verification;
+    this.urls = urls;
     this.auth = auth;
     this.throttle = throttle;
     this.cookie = cookie;
@@ -76,7 +83,27 @@ class AuthController {
   @ResponseStatus(HttpStatus.CREATED)
   User register(@RequestBody Map<String, Object> body, jakarta.servlet.http.HttpServletRequest request) {
     throttle.register(request.getRemoteAddr());
-    return auth.register(body);
+    User user = auth.register(body);
+    verification.send(user); // when mail is set up: a link that verifies the address
+    return user;
+  }
+
+  /** A mailed verification link: verifies the address and sends the browser to the app's login page. */
+  @PublicEndpoint
+  @GetMapping("/verify-email")
+  void verifyEmail(@org.springframework.web.bind.annotation.RequestParam(required = false) String token,
+      jakarta.servlet.http.HttpServletResponse response) throws java.io.IOException {
+    response.setHeader("Cache-Control", "no-store");
+    boolean done = verification.verify(token).isPresent();
+    response.sendRedirect(urls.base() + (done ? "/app/#/login?verified=1" : "/app/#/login?verify_error=expired"));
+  }
+
+  /** Mails the signed-in user another verification link. */
+  @UserLevel(sessionOnly = true)
+  @PostMapping("/me/email-verification")
+  @ResponseStatus(HttpStatus.NO_CONTENT)
+  void resendVerification(Caller caller) {
+    verification.resend(caller.user());
   }
 
   @PublicEndpoint
@@ -101,7 +128,16 @@ class AuthController {
   @UserLevel
   @Scoped(Scope.READ)
   @GetMapping("/me")
-  User me(Caller caller) {
-    return caller.user();
+  Map<String, Object> me(Caller caller) {
+    User user = caller.user();
+    Map<String, Object> me = new java.util.LinkedHashMap<>();
+    me.put("id", user.id());
+    me.put("email", user.email());
+    me.put("firstname", user.firstname());
+    me.put("lastname", user.lastname());
+    me.put("created_at", user.createdAt());
+    me.put("instance_admin", user.instanceAdmin());
+    me.put("email_verified", verification.verified(user.id()));
+    return me;
   }
 }

@@ -272,30 +272,9 @@ public class AuthService {
     return apiKeys.deleteMadeBy(workspaceId, userId);
   }
 
-  /**
-   * The user an identity provider vouched for: the one with this email (any case), else a new user (with a personal
-   * workspace and a random password nobody knows: they sign in through the provider, or reset it by changing it
-   * while signed in). Answers the user and whether it was created.
-   */
-  public Map.Entry<User, Boolean> userForSso(String email, String firstname, String lastname) {
-    Optional<UserStore.Credentials> found = users.findByEmail(email);
-    if (found.isPresent()) {
-      return Map.entry(found.get().user(), false);
-    }
-    String unusable = hasher.hash(SecureTokens.random("sso_", 32));
-    Map.Entry<User, Boolean> made =
-        transactions.execute(
-            tx -> {
-              Instant now = clock.instant();
-              users.lockFirstUser();
-              Optional<User> created = users.create(email, unusable, firstname, lastname, now, users.none());
-              if (created.isEmpty()) { // registered meanwhile: that user it is
-                tx.setRollbackOnly();
-                return null;
-              }
-              memberships.createPersonal(created.get(), now);
-              return Map.entry(created.get(), true);
-            });
-    return made != null ? made : Map.entry(users.findByEmail(email).orElseThrow().user(), false);
+  /** The account signed in to this browser by its session cookie (not an API key), if any. */
+  public Optional<Long> signedInUser(jakarta.servlet.http.HttpServletRequest request) {
+    return authenticate(SessionCookie.read(request)).filter(a -> !a.caller().isApiKey()).map(a -> a.caller().userId());
   }
+
 }

@@ -10,7 +10,8 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * What a new password may not be, beyond its length: one of the most common passwords of public breach lists
+ * What a new password may not be, beyond its length: blank or fewer than three different characters, one of the most
+ * common passwords of public breach lists
  * ({@code auth/common-passwords.txt}, compared without regard to case), the account's email address, or a
  * password that contains the email's name part (four characters or more).
  */
@@ -23,6 +24,10 @@ final class PasswordPolicy {
   /** Why {@code password} is refused for the account {@code email}, if it is. */
   static Optional<String> refusal(String password, String email) {
     String lower = password.toLowerCase(Locale.ROOT);
+    // Eight spaces (or one character eight times) pass a length rule and are guessed first.
+    if (password.isBlank() || password.codePoints().distinct().count() < 3) {
+      return Optional.of("needs at least three different characters, not only spaces");
+    }
     if (COMMON.contains(lower)) {
       return Optional.of("is one of the most common passwords; choose another");
     }

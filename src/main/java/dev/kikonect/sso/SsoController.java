@@ -68,9 +68,13 @@ class SsoController {
   private final RestClientAuthorizationCodeTokenResponseClient tokens = new RestClientAuthorizationCodeTokenResponseClient();
 
   private final dev.kikonect.auth.SessionCookie sessionCookie;
+  private final dev.kikonect.auth.SsoAccounts accounts;
 
-  SsoController(SsoProviders providers, AuthService auth, PublicUrls urls, JsonMapper json, dev.kikonect.auth.SessionCookie sessionCookie) {
+  SsoController(
+      SsoProviders providers, AuthService auth, PublicUrls urls, JsonMapper json, dev.kikonect.auth.SessionCookie sessionCookie,
+      dev.kikonect.auth.SsoAccounts accounts) {
     this.sessionCookie = sessionCookie;
+    this.accounts = accounts;
     this.providers = providers;
     this.auth = auth;
     this.urls = urls;
@@ -98,9 +102,17 @@ class SsoController {
 
   @GetMapping("/sso/{id}/start")
   void start(@PathVariable String id, HttpServletRequest request, HttpServletResponse response) throws java.io.IOException {
+    begin(id, response, null);
+  }
+
+  /** Sends the browser to provider {@code id}; {@code linkUser}: to link the identity to this signed-in account. */
+  void begin(String id, HttpServletResponse response, Long linkUser) throws java.io.IOException {
     SsoProviders.Provider provider = providers.get(id);
     Map<String, String> flow = new LinkedHashMap<>();
     flow.put("provider", id);
+    if (linkUser != null) {
+      flow.put("link", Long.toString(linkUser));
+    }
     flow.put("state", SecureTokens.random("", 24));
     flow.put("nonce", SecureTokens.random("", 24));
     flow.put("verifier", SecureTokens.random("", 48));
@@ -156,20 +168,31 @@ class SsoController {
       throws java.io.IOException {
     response.setHeader("Cache-Control", "no-store");
     response.addHeader("Set-Cookie", ResponseCookie.from(COOKIE, "").path("/sso/").maxAge(0).httpOnly(true).sameSite("Lax").build().toString());
+    Map<String, String> flow = flow(request);
+    boolean linking = flow != null && flow.containsKey("link");
     try {
-      Session session = signIn(id, code, state, error, errorDescription, flow(request), request.getRemoteAddr());
+      Session session = signIn(id, code, state, error, errorDescription, flow, request);
+      if (session == null) { // linked to the signed-in account
+        response.sendRedirect(urls.base() + "/app/#/account?sso_linked=" + URLEncoder.encode(id, StandardCharsets.UTF_8));
+        return;
+      }
       sessionCookie.set(request, response, session.token(), session.expiresAt(), java.time.Instant.now());
       response.sendRedirect(urls.base() + "/app/#/dashboard");
     } catch (Refused e) {
-      log.info("Single sign-on through {} refused: {}", id, e.getMessage());
-      response.sendRedirect(urls.base() + "/app/#/login?sso_error=" + URLEncoder.encode(e.getMessage(), StandardCharsets.UTF_8));
+      log.info("Single sign-on through {} refused ({}): {}", id, e.code, e.getMessage());
+      // Only a code goes to the page, which words it: text from the provider or the request never reaches it (a
+      // crafted callback link could otherwise put any sentence on the login page).
+      response.sendRedirect(urls.base() + (linking ? "/app/#/account?sso_error=" : "/app/#/login?sso_error=") + e.code);
     }
   }
 
-  /** A sign-in that cannot go on, with the reason the login page shows. */
+  /** A sign-in that cannot go on: the code the page words, and the reason the log keeps. */
   static final class Refused extends RuntimeException {
-    Refused(String reason) {
+    final String code;
+
+    Refused(String code, String reason) {
       super(reason, null, false, false);
+      this.code = code;
     }
   }
 
@@ -188,19 +211,22 @@ class SsoController {
     return null;
   }
 
-  private Session signIn(String id, String code, String state, String error, String errorDescription, Map<String, String> flow, String client) {
+  /** Signs in (a new session) or, for a link flow, links the identity to the signed-in account (null). */
+  private Session signIn(String id, String code, String state, String error, String errorDescription, Map<String, String> flow, HttpServletRequest request) {
+    String client = request.getRemoteAddr();
     if (error != null) {
-      throw new Refused("The identity provider refused: " + error + (errorDescription == null ? "" : " (" + errorDescription + ")"));
+      throw new Refused("provider_error", "The identity provider refused: " + dev.kikonect.common.Printable.of(error, 100)
+          + (errorDescription == null ? "" : " (" + dev.kikonect.common.Printable.of(errorDescription, 200) + ")"));
     }
     if (flow == null || state == null || code == null || !id.equals(flow.get("provider"))
         || !MessageDigest.isEqual(state.getBytes(StandardCharsets.UTF_8), flow.get("state").getBytes(StandardCharsets.UTF_8))) {
-      throw new Refused("The sign-in expired or did not start here; start it again.");
+      throw new Refused("expired", "The sign-in expired or did not start here; start it again.");
     }
     SsoProviders.Provider provider;
     try {
       provider = providers.get(id);
     } catch (DomainException e) {
-      throw new Refused(e.getMessage());
+      throw new Refused("unavailable", e.getMessage());
     }
     OAuth2AuthorizationRequest authorization = authorizationRequest(provider, flow);
     OAuth2AuthorizationResponse answer =
@@ -210,37 +236,60 @@ class SsoController {
       tokenResponse =
           tokens.getTokenResponse(new OAuth2AuthorizationCodeGrantRequest(provider.registration(), new OAuth2AuthorizationExchange(authorization, answer)));
     } catch (OAuth2AuthorizationException | org.springframework.web.client.RestClientException e) {
-      throw new Refused("The identity provider did not accept the sign-in: " + e.getMessage());
+      throw new Refused("token_refused", "The identity provider did not accept the sign-in: " + e.getMessage());
     }
     Object idToken = tokenResponse.getAdditionalParameters().get(OidcParameterNames.ID_TOKEN);
     if (!(idToken instanceof String raw)) {
-      throw new Refused("The identity provider sent no ID token (is the openid scope allowed?).");
+      throw new Refused("no_id_token", "The identity provider sent no ID token (is the openid scope allowed?).");
     }
     Jwt jwt;
     try {
       jwt = provider.decoder().decode(raw);
     } catch (JwtException e) {
-      throw new Refused("The ID token is not valid: " + e.getMessage());
+      throw new Refused("invalid_token", "The ID token is not valid: " + e.getMessage());
     }
     if (!flow.get("nonce").equals(jwt.getClaimAsString(OidcParameterNames.NONCE))) {
-      throw new Refused("The ID token does not belong to this sign-in (nonce).");
+      throw new Refused("invalid_token", "The ID token does not belong to this sign-in (nonce).");
     }
     String email = jwt.getClaimAsString("email");
     if (email == null || email.isBlank()) {
-      throw new Refused("The identity provider sent no email address (is the email scope allowed?).");
+      throw new Refused("no_email", "The identity provider sent no email address (is the email scope allowed?).");
     }
     if (!provider.settings().trustEmail() && !Boolean.TRUE.equals(jwt.getClaimAsBoolean("email_verified"))) {
-      throw new Refused("The identity provider has not verified " + email + ".");
+      throw new Refused("email_unverified", "The identity provider has not verified " + email + ".");
     }
     String domain = email.substring(email.indexOf('@') + 1).toLowerCase(Locale.ROOT);
     List<String> allowed = provider.settings().allowedDomains();
     if (!allowed.isEmpty() && allowed.stream().noneMatch(d -> d.equalsIgnoreCase(domain))) {
-      throw new Refused(email + " may not sign in here: " + provider.name() + " admits " + String.join(", ", allowed) + ".");
+      throw new Refused("domain_not_allowed", email + " may not sign in here: " + provider.name() + " admits " + String.join(", ", allowed) + ".");
     }
     String first = orElse(jwt.getClaimAsString("given_name"), orElse(jwt.getClaimAsString("name"), email.substring(0, email.indexOf('@'))));
     String last = orElse(jwt.getClaimAsString("family_name"), "");
-    User user = auth.userForSso(email, cut(first), cut(last)).getKey();
-    return auth.startSession(user, "sso", client);
+    if (jwt.getSubject() == null || jwt.getSubject().isBlank()) {
+      throw new Refused("invalid_token", "The ID token has no subject.");
+    }
+    try {
+      if (flow.containsKey("link")) {
+        long wanted = Long.parseLong(flow.get("link"));
+        // The browser must still be signed in as the account that asked (the flow cookie is not a credential).
+        if (auth.signedInUser(request).filter(u -> u == wanted).isEmpty()) {
+          throw new Refused("signed_out", "Linking " + id + " needs the account that asked for it signed in, in this browser.");
+        }
+        accounts.link(wanted, id, jwt.getSubject(), email);
+        return null;
+      }
+      User user = accounts.signIn(id, jwt.getSubject(), email, cut(first), cut(last));
+      return auth.startSession(user, "sso", client);
+    } catch (DomainException.Forbidden e) {
+      throw new Refused(switch (e.type()) {
+        case "sso-link-required" -> "link_required";
+        case "sso-identity-taken" -> "identity_taken";
+        case "sso-link-mismatch" -> "link_mismatch";
+        default -> "refused";
+      }, e.getMessage());
+    } catch (DomainException.NotAuthenticated e) {
+      throw new Refused("signed_out", e.getMessage());
+    }
   }
 
   private static String orElse(String value, String fallback) {

@@ -15,6 +15,7 @@ import org.springframework.test.context.TestPropertySource;
 class RegistrationByInvitationTest extends ApiTest {
 
   @Autowired AuthService auth;
+  @Autowired SsoAccounts ssoAccounts;
 
   private static final String PASSWORD = "a long passphrase for grace";
 
@@ -29,7 +30,7 @@ class RegistrationByInvitationTest extends ApiTest {
   @Test
   void only_an_invited_address_registers_with_its_invitation() {
     // the first user of such a server comes another way (single sign-on here)
-    User admin = auth.userForSso("admin-" + UUID.randomUUID() + "@example.com", "Ada", "Admin").getKey();
+    User admin = ssoAccounts.signIn("corp", UUID.randomUUID().toString(), "admin-" + UUID.randomUUID() + "@example.com", "Ada", "Admin");
     String token = auth.startSession(admin, "password", "127.0.0.1").token();
     long team = api.post("/workspaces", token, Map.of("name", "Invite only")).json().path("id").asLong();
     String grace = "grace-" + UUID.randomUUID() + "@example.com";
