@@ -203,6 +203,10 @@ public class Credentials {
       String v = fields.string(f, true, 1, 8192);
       if (v != null && (v.indexOf('\r') >= 0 || v.indexOf('\n') >= 0)) {
         fields.problem(f, "must be a single line");
+      } else if (v != null && v.chars().anyMatch(c -> Character.isISOControl(c) || c == '\u2028' || c == '\u2029')) {
+        // A control character is escaped wherever the value is quoted (an error, the log), where scrubbing the secret
+        // would have to find it in another form; no real secret needs one.
+        fields.problem(f, "must not contain control characters");
       } else if (v != null) {
         secret.put(f, v);
       }

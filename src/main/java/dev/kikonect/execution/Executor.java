@@ -724,18 +724,12 @@ class Executor implements SmartLifecycle {
         .forEach(h -> secrets.add(h.getValue().substring(h.getValue().indexOf(' ') + 1)));
     for (String secret : List.copyOf(secrets)) {
       secrets.add(secret.replace("\\", "\\\\").replace("\"", "\\\"")); // as it appears inside the JSON of the request record
+      secrets.add(dev.kikonect.common.Printable.of(secret, Integer.MAX_VALUE)); // as an error or the log quotes it (control characters escaped)
     }
-    java.util.function.UnaryOperator<String> scrub = text -> {
-      if (text == null) {
-        return null;
-      }
-      for (String secret : secrets) {
-        if (secret.length() >= 4) {
-          text = text.replace(secret, "[redacted]");
-        }
-      }
-      return text;
-    };
+    return scrubbed(sent, Secrets.scrubber(secrets));
+  }
+
+  private static Delivery.Sent scrubbed(Delivery.Sent sent, java.util.function.UnaryOperator<String> scrub) {
     Attempt a = sent.attempt();
     Attempt clean = new Attempt(a.number(), a.startedAt(), a.durationMs(), a.succeeded(), a.retryable(), a.statusCode(),
         scrub.apply(a.responseHeaders()), scrub.apply(a.responseBody()), scrub.apply(a.error()), a.retryAfter(),

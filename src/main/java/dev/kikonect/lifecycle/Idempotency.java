@@ -52,10 +52,11 @@ public class Idempotency {
 
   /**
    * Enqueues one run unless {@code key} was used on this workflow within 24 hours; then the run that request created
-   * is returned instead. Two requests racing with one key get one run: the second waits on the key's unique index
+   * is returned instead, when the payload is the same (else a 409: the key is not a way to read another caller's run). Two requests racing with one key get one run: the second waits on the key's unique index
    * until the first commits, then finds its run.
    */
   public Enqueued enqueue(long workflowId, long workspaceId, String trigger, String payload, String key, String request) {
+    byte[] hash = dev.kikonect.common.SecureTokens.sha256(payload);
     Enqueued result =
         transactions.execute(
             status -> {
@@ -63,19 +64,33 @@ public class Idempotency {
               boolean claimed =
                   jdbc.sql(
                               """
-                              INSERT INTO idempotency_keys (workflow_id, key, created_at) VALUES (:workflow, :key, :now)
-                              ON CONFLICT (workflow_id, key) DO UPDATE SET created_at = EXCLUDED.created_at, run_id = NULL
+                              INSERT INTO idempotency_keys (workflow_id, key, created_at, payload_hash) VALUES (:workflow, :key, :now, :hash)
+                              ON CONFLICT (workflow_id, key) DO UPDATE SET created_at = EXCLUDED.created_at, run_id = NULL,
+                                                                           payload_hash = EXCLUDED.payload_hash
                                WHERE idempotency_keys.created_at < :expired
                               RETURNING 1
                               """)
                           .param("workflow", workflowId)
                           .param("key", key)
                           .param("now", Timestamp.from(now))
+                          .param("hash", hash)
                           .param("expired", Timestamp.from(now.minus(WINDOW)))
                           .query(Integer.class)
                           .optional()
                           .isPresent();
               if (!claimed) {
+                byte[] first =
+                    jdbc.sql("SELECT payload_hash FROM idempotency_keys WHERE workflow_id = :workflow AND key = :key")
+                        .param("workflow", workflowId)
+                        .param("key", key)
+                        .query(byte[].class)
+                        .optional()
+                        .orElse(null);
+                if (first != null && !java.security.MessageDigest.isEqual(first, hash)) {
+                  // Another request's key (or a mistake): its run, and its payload, are not this caller's to see.
+                  throw new DomainException.Conflict(
+                      "idempotency-key-mismatch", "This Idempotency-Key was used with another payload within 24 hours; use a new key.");
+                }
                 Run earlier =
                     jdbc.sql(
                             "SELECT " + Run.COLUMNS + " FROM workflow_runs WHERE id ="

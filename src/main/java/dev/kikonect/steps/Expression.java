@@ -38,7 +38,9 @@ final class Expression {
       throw new ExpressionException(field, "nested more than " + MAX_NESTING + " levels deep", deep);
     }
     try {
-      return new Expression(field, source, Jsonata.jsonata(source));
+      Jsonata compiled = Jsonata.jsonata(source);
+      SafeFunctions.register(compiled); // once: they hide the engine's own in every evaluation of it
+      return new Expression(field, source, compiled);
     } catch (JException e) {
       throw new ExpressionException(field, message(e), e.getLocation());
     } catch (StackOverflowError e) {
@@ -86,8 +88,7 @@ final class Expression {
 
   private Object evaluateWith(ExpressionBudget budget, Map<String, Object> context) {
     SandboxedJsonata run = new SandboxedJsonata(compiled, budget);
-    Jsonata.Frame frame = compiled.createFrame();
-    SafeFunctions.bind(frame);
+    Jsonata.Frame frame = compiled.createFrame(); // empty, but a frame of its own: the compiled one is shared
     try {
       Object result = run.run(context, frame);
       budget.check();

@@ -19,7 +19,8 @@ import java.util.regex.Pattern;
  * {@code $fromMillis}, {@code $now}, {@code $formatNumber}, {@code $formatInteger}: short pictures only). {@code $eval}
  * is not available: an expression may not compile another.
  *
- * <p>They are bound in each evaluation's frame, where they hide the engine's functions of the same name.
+ * <p>They are registered in each compiled expression's own frame, where they hide the engine's functions of the same
+ * name (the engine's are in the frame above it).
  */
 final class SafeFunctions {
 
@@ -32,9 +33,9 @@ final class SafeFunctions {
   /** Made once: a function holds no state of an evaluation (the budget is the thread's), as the engine's own. */
   private static final Map<String, Jsonata.JFunction> ALL = all();
 
-  /** Binds the replacements into {@code frame}. */
-  static void bind(Jsonata.Frame frame) {
-    ALL.forEach(frame::bind);
+  /** Registers the replacements in a freshly compiled expression, before anyone evaluates it. */
+  static void register(Jsonata compiled) {
+    ALL.forEach(compiled::registerFunction);
   }
 
   private static Map<String, Jsonata.JFunction> all() {

@@ -25,27 +25,56 @@ final class HookVerifier {
 
   private HookVerifier() {}
 
+  /** Whether the workflow verifies signed deliveries that are remembered ({@link #deliveryKey}) against replays. */
+  static boolean remembersDeliveries(Map<String, Object> config) {
+    return switch ((String) config.getOrDefault("verify", "none")) {
+      case "standard_webhooks", "stripe", "github" -> true;
+      default -> false;
+    };
+  }
+
   /**
-   * What identifies this signed delivery, so that a replay of it within the tolerance window (the same request sent
-   * again) gets the run it created instead of a new one: the {@code webhook-id} for Standard Webhooks, the whole
-   * {@code Stripe-Signature} (its timestamp and signatures) for Stripe, {@code X-GitHub-Delivery} for GitHub (GitHub
-   * sends no timestamp; that id is its only replay protection). Empty for unsigned modes. Only meaningful once
-   * {@link #check} passed.
+   * What identifies this signed delivery by what its signature covers, so that a replay of it (the same signed
+   * request sent again, whatever unsigned header text was changed) gets the run it created instead of a new one: the
+   * {@code webhook-id} for Standard Webhooks (signed with the body), the timestamp and the body for Stripe (what its
+   * v1 signature covers: adding a {@code v0=}, a space or reordering the header changes nothing), the body for GitHub
+   * (GitHub signs the body only, and sends no timestamp: its unsigned {@code X-GitHub-Delivery} could be changed at
+   * will). Remembered as long as Idempotency-Keys are. Only meaningful once {@link #check} passed.
    */
-  static Optional<String> deliveryKey(Map<String, Object> config, HttpServletRequest request) {
+  static Optional<String> deliveryKey(Map<String, Object> config, HttpServletRequest request, byte[] body) {
     String mode = (String) config.getOrDefault("verify", "none");
-    String id =
+    String signed =
         switch (mode) {
           case "standard_webhooks" -> request.getHeader("webhook-id");
-          case "stripe" -> request.getHeader("Stripe-Signature");
-          case "github" -> request.getHeader("X-GitHub-Delivery");
+          case "stripe" -> stripeTimestamp(request.getHeader("Stripe-Signature")) + "." + bodyHash(body);
+          case "github" -> bodyHash(body);
           default -> null;
         };
-    if (id == null || id.isBlank()) {
+    if (signed == null || signed.isBlank()) {
       return Optional.empty();
     }
     // Keys live beside Idempotency-Keys (255 characters at most): hashed, and in a namespace of their own.
-    return Optional.of("signed:" + mode + ":" + HexFormat.of().formatHex(dev.kikonect.common.SecureTokens.sha256(id)));
+    return Optional.of("signed:" + mode + ":" + HexFormat.of().formatHex(dev.kikonect.common.SecureTokens.sha256(signed)));
+  }
+
+  private static String bodyHash(byte[] body) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String stripeTimestamp(String header) {
+    if (header != null) {
+      for (String part : header.split(",")) {
+        String[] kv = part.strip().split("=", 2);
+        if (kv.length == 2 && kv[0].equals("t")) {
+          return kv[1].strip();
+        }
+      }
+    }
+    return "";
   }
 
   /** Why the request fails verification, or empty when it passes (or the workflow does not verify). */
@@ -54,7 +83,12 @@ final class HookVerifier {
     String secret = (String) config.get("secret");
     return switch (mode) {
       case "standard_webhooks" -> standardWebhooks(secret, request, body, now);
-      case "github" -> github(secret, request.getHeader("X-Hub-Signature-256"), body);
+      case "github" -> {
+        String delivery = request.getHeader("X-GitHub-Delivery");
+        yield delivery == null || delivery.isBlank()
+            ? Optional.of("X-GitHub-Delivery header is missing")
+            : github(secret, request.getHeader("X-Hub-Signature-256"), body);
+      }
       case "stripe" -> stripe(secret, request.getHeader("Stripe-Signature"), body, now);
       case "header" -> {
         String given = request.getHeader((String) config.get("header_name"));

@@ -126,7 +126,7 @@ class TriggerController {
           "This webhook takes at most its configured rate (kikonect.hooks.rate-limit); retry after " + seconds + " s.",
           Duration.ofSeconds(seconds));
     }
-    if (!idempotent && HookVerifier.deliveryKey(hook.config(), request).isPresent()) {
+    if (!idempotent && HookVerifier.remembersDeliveries(hook.config())) {
       // A signed delivery is remembered by its id (replays get the earlier run): that path reads the workflow fresh.
       hook = hooks.fresh(token).orElseThrow(() -> new DomainException.NotFound("Webhook"));
       idempotent = true;
@@ -166,7 +166,7 @@ class TriggerController {
       // The workflow was read fresh for it. The caller's Idempotency-Key wins; else the signed delivery's own id.
       String key = request.getHeader("Idempotency-Key");
       return Optional.of(enqueue(
-          workflow, "webhook", payload, key != null ? key : HookVerifier.deliveryKey(hook.config(), request).orElse(null),
+          workflow, "webhook", payload, key != null ? key : HookVerifier.deliveryKey(hook.config(), request, body).orElse(null),
           requestContext(workflow, request)));
     }
     return ingest

@@ -19,6 +19,13 @@ class PasswordPolicyTest {
   }
 
   @Test
+  void spaces_only_or_one_character_repeated_is_refused() {
+    assertThat(PasswordPolicy.refusal("        ", "ann@example.com")).hasValueSatisfying(r -> assertThat(r).contains("not only spaces"));
+    assertThat(PasswordPolicy.refusal("zzzzzzzzzzzz", "ann@example.com")).isPresent();
+    assertThat(PasswordPolicy.refusal("ab ab ab ab", "ann@example.com")).isEmpty();
+  }
+
+  @Test
   void an_ordinary_passphrase_passes() {
     assertThat(PasswordPolicy.refusal("correct horse battery", "ann@example.com")).isEmpty();
     assertThat(PasswordPolicy.refusal("annotated list 42", "ann@example.com")).as("a short name part is not matched").isEmpty();

@@ -74,6 +74,14 @@ class CredentialsTest extends ApiTest {
   }
 
   @Test
+  void a_secret_with_a_control_character_is_refused_naming_the_field() {
+    Api.Response refused = api.post("/credentials", user.token(), Map.of("name", "odd", "type", "header", "header_name", "X-Key", "value", "abc\u0001def"));
+    assertThat(refused.status()).isEqualTo(400);
+    assertThat(refused.json().path("errors").get(0).path("field").asString()).isEqualTo("value");
+    assertThat(refused.json().path("errors").get(0).path("reason").asString()).contains("control characters");
+  }
+
+  @Test
   void a_templated_url_that_renders_listen_never_gets_the_credential() {
     credential(Map.of("name", "to-laptop", "type", "bearer", "token", unique("bearer-secret")));
     JsonNode wf = manualWorkflow(List.of(Map.of("key", "a", "url", "{{ 'listen://dev' }}", "credential", "to-laptop", "max_attempts", 1)));

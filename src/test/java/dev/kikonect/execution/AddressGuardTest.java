@@ -53,6 +53,9 @@ class AddressGuardTest {
         "2001:0:4136:e378:8000:63bf:80ff:fffe | loopback address in Teredo form",
         "2001:0:a00:1:8000:63bf:3fff:fdd2 | private address in Teredo form",
         "2001:db8::1 | documentation",
+        "::ffff:0:7f00:1 | IPv4-translated",
+        "2001:2::1 | benchmarking",
+        "3fff:123::1 | documentation",
       })
   void non_public_addresses_are_refused_with_a_reason(String address, String reason) throws Exception {
     assertThat(guard.refusal(InetAddress.getByName(address))).hasValueSatisfying(r -> assertThat(r).contains(reason));

@@ -76,9 +76,10 @@ class HookVerifierTest {
     Map<String, Object> config = Map.of("verify", "github", "secret", "gh-secret");
     String good = "sha256=" + HexFormat.of().formatHex(hmac("gh-secret".getBytes(StandardCharsets.UTF_8), new String(BODY, StandardCharsets.UTF_8)));
 
-    assertThat(HookVerifier.check(config, request(Map.of("X-Hub-Signature-256", good)), BODY, NOW)).isEmpty();
-    assertThat(HookVerifier.check(config, request(Map.of("X-Hub-Signature-256", good.replace('a', 'b'))), BODY, NOW)).isPresent();
-    assertThat(HookVerifier.check(config, request(Map.of()), BODY, NOW)).hasValue("X-Hub-Signature-256 header is missing");
+    assertThat(HookVerifier.check(config, request(Map.of("X-Hub-Signature-256", good, "X-GitHub-Delivery", "d")), BODY, NOW)).isEmpty();
+    assertThat(HookVerifier.check(config, request(Map.of("X-Hub-Signature-256", good.replace('a', 'b'), "X-GitHub-Delivery", "d")), BODY, NOW)).isPresent();
+    assertThat(HookVerifier.check(config, request(Map.of("X-GitHub-Delivery", "d")), BODY, NOW)).hasValue("X-Hub-Signature-256 header is missing");
+    assertThat(HookVerifier.check(config, request(Map.of("X-Hub-Signature-256", good)), BODY, NOW)).hasValue("X-GitHub-Delivery header is missing");
   }
 
   @Test

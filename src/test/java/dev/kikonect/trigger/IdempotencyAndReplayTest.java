@@ -72,6 +72,18 @@ class IdempotencyAndReplayTest extends ApiTest {
   }
 
   @Test
+  void a_key_repeated_with_another_payload_is_refused_and_shows_nothing_of_the_first() throws Exception {
+    Api.User user = api.newUser();
+    String url = api.createWorkflow(user, "webhook", sink.url(), Map.of()).path("webhook_url").asString();
+    assertThat(hookWithKey(url, "shared-key", "{\"card\":\"first caller's\"}").statusCode()).isEqualTo(202);
+
+    HttpResponse<String> other = hookWithKey(url, "shared-key", "{\"card\":\"someone else's\"}");
+
+    assertThat(other.statusCode()).isEqualTo(409);
+    assertThat(other.body()).contains("idempotency-key-mismatch").doesNotContain("first caller");
+  }
+
+  @Test
   void a_repeated_key_answers_200_with_the_first_run_and_a_new_key_makes_a_new_run() throws Exception {
     Api.User user = api.newUser();
     JsonNode wf = api.createWorkflow(user, "webhook", sink.url(), Map.of());

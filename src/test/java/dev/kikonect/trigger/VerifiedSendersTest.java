@@ -84,10 +84,11 @@ class VerifiedSendersTest extends ApiTest {
     Hook hook = hook(Map.of("verify", "github", "secret", "gh-secret-123"));
     String good = "sha256=" + HexFormat.of().formatHex(hmac("gh-secret-123".getBytes(StandardCharsets.UTF_8), BODY));
 
-    assertThat(send(hook, Map.of("X-Hub-Signature-256", good), BODY)).isEqualTo(202);
-    assertThat(send(hook, Map.of("X-Hub-Signature-256", "sha256=" + "0".repeat(64)), BODY)).isEqualTo(401);
-    assertThat(send(hook, Map.of("X-Hub-Signature-256", good), BODY + " ")).isEqualTo(401);
-    assertThat(send(hook, Map.of(), BODY)).isEqualTo(401);
+    assertThat(send(hook, Map.of("X-Hub-Signature-256", good, "X-GitHub-Delivery", "d-1"), BODY)).isEqualTo(202);
+    assertThat(send(hook, Map.of("X-Hub-Signature-256", "sha256=" + "0".repeat(64), "X-GitHub-Delivery", "d-2"), BODY)).isEqualTo(401);
+    assertThat(send(hook, Map.of("X-Hub-Signature-256", good, "X-GitHub-Delivery", "d-3"), BODY + " ")).isEqualTo(401);
+    assertThat(send(hook, Map.of("X-GitHub-Delivery", "d-4"), BODY)).isEqualTo(401);
+    assertThat(send(hook, Map.of("X-Hub-Signature-256", good), BODY)).as("no delivery id").isEqualTo(401);
     assertThat(runs(hook)).isEqualTo(1);
   }
 
@@ -203,5 +204,23 @@ class VerifiedSendersTest extends ApiTest {
 
     assertThat(runs(standard)).isEqualTo(1);
     assertThat(runs(stripe)).isEqualTo(1);
+  }
+
+  @Test
+  void a_replay_with_unsigned_header_text_changed_still_gets_the_first_run() throws Exception {
+    long ts = now();
+    Hook stripe = hook(Map.of("verify", "stripe", "secret", "whsec_stripe_test_secret"));
+    String v1 = HexFormat.of().formatHex(hmac("whsec_stripe_test_secret".getBytes(StandardCharsets.UTF_8), ts + "." + BODY));
+    assertThat(send(stripe, Map.of("Stripe-Signature", "t=" + ts + ",v1=" + v1), BODY)).isEqualTo(202);
+    assertThat(send(stripe, Map.of("Stripe-Signature", "t=" + ts + ",v1=" + v1 + ",v0=x"), BODY)).as("v0 added").isEqualTo(200);
+    assertThat(send(stripe, Map.of("Stripe-Signature", "t=" + ts + ", v1=" + v1), BODY)).as("a space").isEqualTo(200);
+    assertThat(send(stripe, Map.of("Stripe-Signature", "v1=" + v1 + ",t=" + ts), BODY)).as("v1 first").isEqualTo(200);
+    assertThat(runs(stripe)).isEqualTo(1);
+
+    Hook github = hook(Map.of("verify", "github", "secret", "gh-secret-123"));
+    String good = "sha256=" + HexFormat.of().formatHex(hmac("gh-secret-123".getBytes(StandardCharsets.UTF_8), BODY));
+    assertThat(send(github, Map.of("X-Hub-Signature-256", good, "X-GitHub-Delivery", "a"), BODY)).isEqualTo(202);
+    assertThat(send(github, Map.of("X-Hub-Signature-256", good, "X-GitHub-Delivery", "b"), BODY)).as("a new delivery id").isEqualTo(200);
+    assertThat(runs(github)).isEqualTo(1);
   }
 }
