@@ -396,6 +396,7 @@ try {
   await page.locator('select[name=credential-type]').selectOption('header');
   await page.locator('input[name=credential-header_name]').fill('X-Api-Key');
   await page.locator('input[name=credential-value]').fill('e2e-secret-value');
+  await page.locator('input[name=credential-allowed_hosts]').fill('erp.example.com');
   await page.getByRole('button', { name: 'Create credential' }).click();
   await page.getByText('header_name: X-Api-Key').waitFor();
   if ((await page.content()).includes('e2e-secret-value')) throw new Error('the credential secret is shown on the page');

@@ -238,8 +238,8 @@ export function createApi(fetcher?: typeof fetch) {
     acceptInvitation: (token: string) => data<Workspace>(c.POST('/invitations/accept', { body: { token } })),
     audit: (query: Query<'/audit'> = {}) => data<Page<AuditEntry>>(c.GET('/audit', { params: { query } })),
     credentials: () => data<{ items: Credential[] }>(c.GET('/credentials')),
-    createCredential: (b: Record<string, string>) => data<Credential>(c.POST('/credentials', { body: b as unknown as Schemas['CredentialInput'] })),
-    replaceCredential: (v: number, b: Record<string, string>) =>
+    createCredential: (b: Record<string, string | string[]>) => data<Credential>(c.POST('/credentials', { body: b as unknown as Schemas['CredentialInput'] })),
+    replaceCredential: (v: number, b: Record<string, string | string[]>) =>
       data<Credential>(c.PUT('/credentials/{id}', { ...id(v), body: b as never })),
     deleteCredential: (v: number) => data<void>(c.DELETE('/credentials/{id}', id(v))),
     pushKey: () => data<{ public_key: string }>(c.GET('/push/key')),

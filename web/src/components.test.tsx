@@ -64,6 +64,8 @@ describe('the credentials page', () => {
     expect(credentialBody('oauth2_client_credentials', { token_url: 'https://id.example/token', client_id: 'c', client_secret: 's', scope: '', value: 'stray' }))
       .toEqual({ token_url: 'https://id.example/token', client_id: 'c', client_secret: 's' });
     expect(credentialBody('header', { header_name: 'X-Api-Key', value: 'v' })).toEqual({ header_name: 'X-Api-Key', value: 'v' });
+    const { hostList } = await import('./pages/CredentialsPage');
+    expect(hostList(' api.example.com, *.example.net  erp.example.org ,')).toEqual(['api.example.com', '*.example.net', 'erp.example.org']);
   });
 });
 

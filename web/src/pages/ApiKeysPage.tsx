@@ -33,7 +33,7 @@ export function ApiKeysPage() {
         <Field label="Name" error={formError?.fieldError('name')} hint="What the key is for, e.g. CI pipeline">
           <input name="key-name" required value={name} onChange={(e) => setName(e.target.value)} />
         </Field>
-        <Field label="Scope" error={formError?.fieldError('scope')} hint="read: look only; trigger: also fire, replay, cancel; write: also change workflows; admin: also keys and password">
+        <Field label="Scope" error={formError?.fieldError('scope')} hint="read: look only; trigger: also fire, replay, cancel; write: also change workflows; admin: also API keys, members and credentials">
           <select name="key-scope" value={scope} onChange={(e) => setScope(e.target.value as typeof scope)}>
             <option value="read">read</option>
             <option value="trigger">trigger</option>

@@ -31,6 +31,11 @@ export function credentialBody(type: string, values: Record<string, string>): Re
   return body;
 }
 
+/** The hosts typed in the form, as the API takes them. */
+export function hostList(text: string): string[] {
+  return text.split(/[\s,]+/).map((h) => h.trim()).filter((h) => h.length > 0);
+}
+
 /** Credentials for steps: created and replaced here; their secrets are never shown back. */
 export function CredentialsPage() {
   const canAdmin = useCan('admin');
@@ -38,6 +43,7 @@ export function CredentialsPage() {
   const [name, setName] = useState('');
   const [type, setType] = useState('header');
   const [values, setValues] = useState<Record<string, string>>({});
+  const [hosts, setHosts] = useState('');
   const [replacing, setReplacing] = useState<Credential | null>(null);
   const [formError, setFormError] = useState<ApiError | null>(null);
   const [listError, setListError] = useState<ApiError | null>(null);
@@ -48,13 +54,15 @@ export function CredentialsPage() {
     setFormError(null);
     setBusy(true);
     try {
+      const allowed = hostList(hosts);
       if (replacing) {
-        await api.replaceCredential(replacing.id, credentialBody(replacing.type, values));
+        await api.replaceCredential(replacing.id, { ...credentialBody(replacing.type, values), ...(allowed.length ? { allowed_hosts: allowed } : {}) });
       } else {
-        await api.createCredential({ name, type, ...credentialBody(type, values) });
+        await api.createCredential({ name, type, ...credentialBody(type, values), allowed_hosts: allowed });
       }
       setName('');
       setValues({});
+      setHosts('');
       setReplacing(null);
       reload();
     } catch (err) {
@@ -107,6 +115,13 @@ export function CredentialsPage() {
             />
           </Field>
         ))}
+        <Field
+          label={'Allowed hosts' + (replacing ? ' (empty: unchanged)' : '')}
+          error={formError?.fieldError('allowed_hosts')}
+          hint="Where steps may send it: api.example.com, or *.example.com for its subdomains; separate with commas or spaces. Another host fails the attempt without sending."
+        >
+          <input name="credential-allowed_hosts" required={!replacing} value={hosts} onChange={(e) => setHosts(e.target.value)} />
+        </Field>
         <ErrorNote error={formError && formError.errors.length === 0 ? formError : null} />
         <div className="row">
           <button type="submit" disabled={busy}>{replacing ? 'Replace' : 'Create credential'}</button>
@@ -124,7 +139,10 @@ export function CredentialsPage() {
               <tr key={c.id}>
                 <td data-label="Name">{c.name}</td>
                 <td data-label="Type">{CREDENTIAL_TYPES[c.type]?.label ?? c.type}</td>
-                <td data-label="Details" className="mono">{Object.entries(c.fields).map(([k, v]) => `${k}: ${v}`).join(', ')}</td>
+                <td data-label="Details" className="mono">
+                  {Object.entries(c.fields).map(([k, v]) => `${k}: ${v}`).join(', ')}
+                  {c.allowed_hosts?.length ? ` · to ${c.allowed_hosts.join(', ')}` : ' · to no host yet'}
+                </td>
                 <td data-label="Used by">{(c.used_by ?? []).map((w) => <a key={w.id} href={`#/workflows/${w.id}`}>{w.name}</a>)}</td>
                 <td data-label="Last used">{when(c.last_used_at)}</td>
                 <td>

@@ -140,8 +140,12 @@ class AccountController {
         });
   }
 
-  /** Changes the password and signs out every other session of the user. */
-  @UserLevel
+  /**
+   * Changes the password and signs out every other session of the user. A signed-in person only: an API key acts in
+   * one workspace with a role there, and must not reach its maker's account (a key made before its maker was demoted
+   * once could change the maker's password).
+   */
+  @UserLevel(sessionOnly = true)
   @PostMapping("/password")
   @ResponseStatus(HttpStatus.NO_CONTENT)
   void changePassword(Caller caller, @RequestBody Map<String, Object> body) {

@@ -101,6 +101,7 @@ public final class Cli {
       K made = CommandLine.defaultFactory().create(type);
       if (made instanceof Base base) {
         base.out = out;
+        base.err = err;
         base.config = config;
       }
       return made;
@@ -110,6 +111,7 @@ public final class Cli {
   /** Options every command has, and the HTTP calls. */
   abstract static class Base implements Callable<Integer> {
     PrintWriter out;
+    PrintWriter err;
     Path config;
 
     @Option(names = "--server", description = "KiKonect's address (default: the one you logged in to, else http://localhost:8080)")
@@ -175,9 +177,11 @@ public final class Cli {
         throw new Failure("kikonect: " + server() + " answered HTTP " + response.statusCode() + " with something other than KiKonect's JSON");
       }
       if (response.statusCode() >= 400) {
-        StringBuilder message = new StringBuilder("kikonect: ").append(answer.path("detail").asString(answer.path("title").asString("HTTP " + response.statusCode())));
+        StringBuilder message = new StringBuilder("kikonect: ")
+            .append(dev.kikonect.common.Printable.of(answer.path("detail").asString(answer.path("title").asString("HTTP " + response.statusCode())), 2000));
         for (JsonNode e : answer.path("errors")) {
-          message.append("\n  ").append(e.path("field").asString()).append(": ").append(e.path("reason").asString());
+          message.append("\n  ").append(dev.kikonect.common.Printable.of(e.path("field").asString(), 200)).append(": ")
+              .append(dev.kikonect.common.Printable.of(e.path("reason").asString(), 500));
         }
         throw new Failure(message.toString());
       }
@@ -221,6 +225,8 @@ public final class Cli {
         return "-";
       }
       String s = v.isValueNode() ? v.asString() : v.toString();
+      // A name is anyone's text: its control characters (a terminal's escape sequences) are shown, not obeyed.
+      s = dev.kikonect.common.Printable.of(s, Integer.MAX_VALUE);
       return s.length() > 60 ? s.substring(0, 57) + "..." : s;
     }
   }
@@ -230,12 +236,21 @@ public final class Cli {
     @Option(names = "--email", required = true)
     String email;
 
-    @Option(names = "--password", description = "the password (default: read from standard input, one line)")
+    @Option(names = "--password", description = "the password; visible to other users in the process list, prefer the prompt or --password-stdin")
     String password;
+
+    @Option(names = "--password-stdin", description = "read the password from standard input (one line)")
+    boolean passwordStdin;
 
     @Override
     public Integer call() throws IOException {
       String secret = password;
+      if (secret != null) {
+        err.println("Warning: --password is visible to other users of this machine in the process list; use --password-stdin.");
+      }
+      if (passwordStdin) {
+        secret = new java.io.BufferedReader(new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+      }
       if (secret == null) {
         java.io.Console console = System.console();
         secret = console != null
@@ -252,7 +267,7 @@ public final class Cli {
       Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-------"));
       Files.writeString(temp, JSON.writeValueAsString(saved));
       Files.move(temp, config, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-      out.println("Logged in to " + server() + " as " + session.path("user").path("email").asString() + " (until "
+      out.println("Logged in to " + server() + " as " + dev.kikonect.common.Printable.of(session.path("user").path("email").asString(), 254) + " (until "
           + session.path("expires_at").asString() + ")");
       return 0;
     }
@@ -497,7 +512,8 @@ public final class Cli {
         answer.put("status", 502);
         answer.put("body", "kikonect listen: " + local + " did not answer (" + e.getClass().getSimpleName() + ")");
       }
-      out.println(method + " " + local.getPath() + " -> " + answer.get("status") + " (" + (System.nanoTime() - started) / 1_000_000 + " ms)");
+      out.println(method + " " + dev.kikonect.common.Printable.of(local.getPath(), 300) + " -> " + answer.get("status") + " ("
+          + (System.nanoTime() - started) / 1_000_000 + " ms)");
       out.flush();
       try {
         call("POST", "/listen/" + name + "/deliveries/" + id, answer, true);

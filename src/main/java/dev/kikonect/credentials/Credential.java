@@ -14,6 +14,7 @@ public record Credential(
     String name,
     String type,
     Map<String, Object> fields,
+    List<String> allowedHosts,
     Instant createdAt,
     Instant updatedAt,
     Instant lastUsedAt,

@@ -40,8 +40,13 @@ class CredentialResolver implements StepCredentials {
   }
 
   @Override
-  public Applied apply(long workspaceId, String name, Object refused) throws Failure {
+  public Applied apply(long workspaceId, String name, String host, Object refused) throws Failure {
     Credentials.Opened c = credentials.open(workspaceId, name).orElseThrow(() -> new Failure("credential '" + name + "' does not exist", false));
+    if (!c.allows(host)) {
+      // Bound to its hosts (as n8n's allowed domains): an editor's step cannot send the secret anywhere else.
+      throw new Failure("'" + name + "' may not be sent to " + dev.kikonect.common.Printable.of(host, 200) + " (allowed_hosts: "
+          + (c.allowedHosts().isEmpty() ? "none; add the hosts it may be sent to" : String.join(", ", c.allowedHosts())) + ")", false);
+    }
     return switch (c.type()) {
       case "bearer" -> new Applied(List.of(Map.entry("Authorization", "Bearer " + c.secret().get("token"))), List.of(), null);
       case "basic" -> {

@@ -17,10 +17,10 @@ class CredentialStore {
   /** A row. {@code secret} is sealed. */
   record Row(
       long id, long workspaceId, String name, String type, String fields, MasterKeys.Sealed secret, Instant createdAt, Instant updatedAt,
-      Instant lastUsedAt) {}
+      Instant lastUsedAt, List<String> allowedHosts) {}
 
   private static final String COLUMNS =
-      "id, workspace_id, name, type, fields::text AS fields, secret, key_id, created_at, updated_at, last_used_at";
+      "id, workspace_id, name, type, fields::text AS fields, secret, key_id, created_at, updated_at, last_used_at, allowed_hosts";
 
   private final JdbcClient jdbc;
 
@@ -34,11 +34,11 @@ class CredentialStore {
   }
 
   /** Inserts unless the owner already has a credential of that name (empty then). */
-  boolean insert(long id, long workspaceId, String name, String type, String fields, MasterKeys.Sealed secret, Instant now) {
+  boolean insert(long id, long workspaceId, String name, String type, String fields, MasterKeys.Sealed secret, List<String> hosts, Instant now) {
     return jdbc.sql(
                 """
-                INSERT INTO credentials (id, workspace_id, name, type, fields, secret, key_id, created_at, updated_at)
-                VALUES (:id, :workspace, :name, :type, :fields::jsonb, :secret, :key_id, :now, :now)
+                INSERT INTO credentials (id, workspace_id, name, type, fields, secret, key_id, created_at, updated_at, allowed_hosts)
+                VALUES (:id, :workspace, :name, :type, :fields::jsonb, :secret, :key_id, :now, :now, :hosts::text[])
                 ON CONFLICT (workspace_id, name) DO NOTHING
                 """)
             .param("id", id)
@@ -48,6 +48,7 @@ class CredentialStore {
             .param("fields", fields)
             .param("secret", secret.bytes())
             .param("key_id", secret.keyId())
+            .param("hosts", hosts.toArray(String[]::new))
             .param("now", Timestamp.from(now))
             .update()
         == 1;
@@ -80,15 +81,17 @@ class CredentialStore {
         .optional();
   }
 
-  boolean replace(long workspaceId, long id, String fields, MasterKeys.Sealed secret, Instant now) {
+  boolean replace(long workspaceId, long id, String fields, MasterKeys.Sealed secret, List<String> hosts, Instant now) {
     return jdbc.sql(
                 """
-                UPDATE credentials SET fields = :fields::jsonb, secret = :secret, key_id = :key_id, updated_at = :now
+                UPDATE credentials SET fields = :fields::jsonb, secret = :secret, key_id = :key_id, updated_at = :now,
+                                       allowed_hosts = :hosts::text[]
                  WHERE id = :id AND workspace_id = :workspace
                 """)
             .param("fields", fields)
             .param("secret", secret.bytes())
             .param("key_id", secret.keyId())
+            .param("hosts", hosts.toArray(String[]::new))
             .param("now", Timestamp.from(now))
             .param("id", id)
             .param("workspace", workspaceId)
@@ -172,6 +175,7 @@ class CredentialStore {
         new MasterKeys.Sealed(rs.getString("key_id"), rs.getBytes("secret")),
         rs.getTimestamp("created_at").toInstant(),
         rs.getTimestamp("updated_at").toInstant(),
-        rs.getTimestamp("last_used_at") == null ? null : rs.getTimestamp("last_used_at").toInstant());
+        rs.getTimestamp("last_used_at") == null ? null : rs.getTimestamp("last_used_at").toInstant(),
+        List.of((String[]) rs.getArray("allowed_hosts").getArray()));
   }
 }

@@ -57,7 +57,53 @@ public class Credentials {
   private static final TypeReference<Map<String, String>> STRINGS = new TypeReference<>() {};
 
   /** A credential opened for a delivery: its type, shown fields and secret fields. Held only while a request is built. */
-  public record Opened(long id, String name, String type, Map<String, String> fields, Map<String, String> secret, Instant updatedAt) {}
+  public record Opened(
+      long id, String name, String type, Map<String, String> fields, Map<String, String> secret, Instant updatedAt, List<String> allowedHosts) {
+
+    /** Whether the credential may be sent to {@code host}: one of its hosts exactly, or below a {@code *.} one. */
+    public boolean allows(String host) {
+      return Credentials.allows(allowedHosts, host);
+    }
+  }
+
+  /** Whether {@code host} is one of {@code allowed} (exact, any case) or below a {@code *.example.com} entry. */
+  static boolean allows(List<String> allowed, String host) {
+    if (host == null) {
+      return false;
+    }
+    String h = host.toLowerCase(Locale.ROOT);
+    for (String a : allowed) {
+      if (a.startsWith("*.") ? h.endsWith(a.substring(1)) && h.length() > a.length() - 1 : h.equals(a)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** An allowed host: a host name or address, or {@code *.} and a domain of at least two labels. */
+  private static final java.util.regex.Pattern HOST =
+      java.util.regex.Pattern.compile("^(\\*\\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$|^\\[[0-9a-f:.]+\\]$");
+
+  /** {@code allowed_hosts}: required, 1 to 50 hosts; lower-cased. */
+  private static List<String> allowedHosts(Fields fields, Object raw) {
+    if (!(raw instanceof List<?> list) || list.isEmpty() || list.size() > 50) {
+      fields.problem("allowed_hosts", raw == null
+          ? "is required: the hosts this credential may be sent to (api.example.com, or *.example.com for its subdomains)"
+          : "must be a list of 1 to 50 hosts");
+      return List.of();
+    }
+    List<String> hosts = new java.util.ArrayList<>();
+    for (Object item : list) {
+      String host = item instanceof String s ? s.strip().toLowerCase(Locale.ROOT) : null;
+      if (host == null || host.length() > 253 || !HOST.matcher(host).matches() || host.equals("*.") || (host.startsWith("*.") && !host.substring(2).contains("."))) {
+        fields.problem("allowed_hosts", "'" + dev.kikonect.common.Printable.of(String.valueOf(item), 100)
+            + "' is not a host name (api.example.com) or a wildcard of a domain (*.example.com)");
+      } else if (!hosts.contains(host)) {
+        hosts.add(host);
+      }
+    }
+    return hosts;
+  }
 
   private final CredentialStore store;
   private final MasterKeys keys;
@@ -96,7 +142,8 @@ public class Credentials {
     if (typeName != null && type == null) {
       fields.problem("type", "must be one of " + String.join(", ", TYPES.keySet()));
     }
-    Values values = type == null ? null : values(fields, body, type, Set.of("name", "type"));
+    Values values = type == null ? null : values(fields, body, type, Set.of("name", "type", "allowed_hosts"));
+    List<String> hosts = allowedHosts(fields, body.get("allowed_hosts"));
     fields.throwIfInvalid();
     if (store.count(workspaceId) >= MAX_PER_ACCOUNT) {
       throw new DomainException.QuotaExceeded(
@@ -106,7 +153,7 @@ public class Credentials {
     MasterKeys.Sealed sealed = seal(id, values.secret());
     return transactions.execute(
         tx -> {
-          if (!store.insert(id, workspaceId, name, type.name(), json.writeValueAsString(values.shown()), sealed, clock.instant())) {
+          if (!store.insert(id, workspaceId, name, type.name(), json.writeValueAsString(values.shown()), sealed, hosts, clock.instant())) {
             throw new DomainException.Conflict("credential-name-taken", "This workspace already has a credential named '" + name + "'.");
           }
           Credential made = view(store.find(workspaceId, id).orElseThrow(), true);
@@ -137,13 +184,15 @@ public class Credentials {
     if (body.containsKey("name") && !row.name().equals(body.get("name"))) {
       fields.problem("name", "cannot be changed (steps name it); create a new credential instead");
     }
-    Values values = values(fields, body, TYPES.get(row.type()), Set.of("name", "type"));
+    Values values = values(fields, body, TYPES.get(row.type()), Set.of("name", "type", "allowed_hosts"));
+    // Absent: the hosts stay as they were (a PUT types the secret fields again, the hosts only when they change).
+    List<String> hosts = body.containsKey("allowed_hosts") ? allowedHosts(fields, body.get("allowed_hosts")) : row.allowedHosts();
     fields.throwIfInvalid();
     MasterKeys.Sealed sealed = seal(id, values.secret());
     return transactions.execute(
         tx -> {
           Credential before = view(owned(workspaceId, id), true);
-          store.replace(workspaceId, id, json.writeValueAsString(values.shown()), sealed, clock.instant());
+          store.replace(workspaceId, id, json.writeValueAsString(values.shown()), sealed, hosts, clock.instant());
           Credential after = view(owned(workspaceId, id), true);
           alongside.accept(before, after);
           return after;
@@ -173,7 +222,7 @@ public class Credentials {
       if (recentlyUsed.asMap().putIfAbsent(row.id(), Boolean.TRUE) == null) {
         store.touch(row.id(), clock.instant()); // last_used_at, at most once a minute per credential and node
       }
-      return new Opened(row.id(), row.name(), row.type(), json.readValue(row.fields(), STRINGS), secret, row.updatedAt());
+      return new Opened(row.id(), row.name(), row.type(), json.readValue(row.fields(), STRINGS), secret, row.updatedAt(), row.allowedHosts());
     });
   }
 
@@ -258,7 +307,7 @@ public class Credentials {
   private Credential view(CredentialStore.Row row, boolean withUsers) {
     Map<String, Object> shown = new LinkedHashMap<>(json.readValue(row.fields(), STRINGS));
     return new Credential(
-        row.id(), row.name(), row.type(), shown, row.createdAt(), row.updatedAt(), row.lastUsedAt(),
+        row.id(), row.name(), row.type(), shown, row.allowedHosts(), row.createdAt(), row.updatedAt(), row.lastUsedAt(),
         withUsers ? store.usedBy(row.workspaceId(), row.name()) : null);
   }
 }

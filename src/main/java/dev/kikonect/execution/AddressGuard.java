@@ -122,6 +122,17 @@ public final class AddressGuard {
     return classify(address).map(what -> address.getHostAddress() + " is " + what);
   }
 
+  /**
+   * As {@link #refusal}, worded without the address ("the host resolves to a private address"): for errors a user
+   * reads about a host name, who should not learn what an internal name resolves to.
+   */
+  public Optional<String> refusalWithoutAddress(InetAddress address) {
+    if (allowPrivate || allowed.stream().anyMatch(c -> c.contains(address))) {
+      return Optional.empty();
+    }
+    return classify(address).map(what -> "the host resolves to " + what);
+  }
+
   /** What kind of non-public address this is, or empty for a public one. */
   static Optional<String> classify(InetAddress address) {
     if (address instanceof Inet4Address) {

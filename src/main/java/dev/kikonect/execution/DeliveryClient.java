@@ -141,6 +141,7 @@ final class DeliveryClient implements AutoCloseable {
           if (!(endpoint instanceof InetSocketAddress address) || address.getAddress() == null) {
             throw new RefusedAddressException("unresolved address " + endpoint);
           }
+          // Names were checked by the resolver below; what gets here unchecked is an address the URL spelled out.
           Optional<String> refusal = guard.refusal(address.getAddress());
           if (refusal.isPresent()) {
             throw new RefusedAddressException(refusal.get());
@@ -180,7 +181,9 @@ final class DeliveryClient implements AutoCloseable {
       throw new UnknownHostException(host);
     }
     for (InetAddress address : addresses) {
-      Optional<String> refusal = guard.refusal(address);
+      // Worded without the address: the error reaches the run's attempt log, and its readers need not learn what an
+      // internal name resolves to.
+      Optional<String> refusal = guard.refusalWithoutAddress(address);
       if (refusal.isPresent()) {
         // A name that mixes public and internal addresses is an attack, not a misconfiguration.
         throw new RefusedAddressException(refusal.get());

@@ -436,7 +436,16 @@ class Executor implements SmartLifecycle {
             return;
           }
           java.util.Map<String, Object> context = step.dynamic() ? context(job, payload, definition, step) : null;
-          request = StepRequests.prepare(step, context, payload, json::writeValueAsString, job.tracked());
+          StepDefinitions.Step current = step;
+          byte[] bytes = payload;
+          // The payload is parsed (once per run) inside the same task of the sandbox as the step's expressions: one
+          // hand-over to the sandbox's thread per step, not two.
+          request = !step.dynamic()
+              ? StepRequests.prepare(step, null, payload, json::writeValueAsString, job.tracked())
+              : ExpressionSandbox.shared().call("steps", () -> {
+                  context.put("payload", payloads.tree(job.runId(), this::parsePayload));
+                  return StepRequests.prepare(current, context, bytes, json::writeValueAsString, job.tracked());
+                });
           if (request == null) {
             record(job, null, JobQueue.Next.SKIPPED, null, null);
             return;
@@ -599,7 +608,7 @@ class Executor implements SmartLifecycle {
   private java.util.Map<String, Object> context(
       ClaimedJob job, byte[] payload, StepDefinitions.Definition definition, StepDefinitions.Step step) {
     java.util.Map<String, Object> context = new java.util.LinkedHashMap<>();
-    context.put("payload", payloads.tree(job.runId(), this::parsePayload));
+    context.put("payload", null); // parsed in the sandbox, with the step's expressions
     java.util.Map<String, Object> request = job.request() == null ? java.util.Map.of() : json.readValue(job.request(), java.util.Map.class);
     context.put("headers", request.getOrDefault("headers", java.util.Map.of()));
     context.put("query", request.getOrDefault("query", java.util.Map.of()));
@@ -645,7 +654,7 @@ class Executor implements SmartLifecycle {
           + (parsed >> 20) + " MiB; at most " + (limit >> 20) + " MiB");
     }
     meters.counter("kikonect.payloads.parsed").increment();
-    return ExpressionSandbox.shared().call("payload", () -> json.readValue(payload, Object.class));
+    return ExpressionSandbox.shared().parse("payload", () -> json.readValue(payload, Object.class));
   }
 
   /** A response body as an expression reads it: parsed when it is JSON, else the text. */
@@ -692,10 +701,11 @@ class Executor implements SmartLifecycle {
           "credential: a listen:// step cannot use a credential (the listener would receive the secret)", false), null);
     }
     try {
-      StepCredentials.Applied applied = credentials.apply(job.workspaceId(), step.credential(), null);
+      String target = credentialHost(request.url());
+      StepCredentials.Applied applied = credentials.apply(job.workspaceId(), step.credential(), target, null);
       Delivery.Sent sent = scrubbed(attempt(job, withCredential(request, applied), bodyIsPayload, timeout, keep), applied);
       if (applied.stamp() != null && Integer.valueOf(401).equals(sent.attempt().statusCode())) {
-        applied = credentials.apply(job.workspaceId(), step.credential(), applied.stamp());
+        applied = credentials.apply(job.workspaceId(), step.credential(), target, applied.stamp());
         sent = scrubbed(attempt(job, withCredential(request, applied), bodyIsPayload, timeout, keep), applied);
       }
       return sent;
@@ -705,6 +715,16 @@ class Executor implements SmartLifecycle {
       log.error("Applying credential '{}' to run {} failed", step.credential(), job.runId(), e);
       return new Delivery.Sent(failedAttempt(job, started, "credential '" + step.credential() + "' could not be applied: "
           + e.getClass().getSimpleName(), false), null);
+    }
+  }
+
+  /** The host a request goes to, as a credential's allowed_hosts name it (lower case; an IPv6 address in brackets). */
+  private static String credentialHost(String url) {
+    try {
+      String host = java.net.URI.create(url).getHost();
+      return host == null ? null : host.toLowerCase(java.util.Locale.ROOT);
+    } catch (IllegalArgumentException e) {
+      return null;
     }
   }
 

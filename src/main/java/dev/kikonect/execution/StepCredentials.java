@@ -30,8 +30,10 @@ public interface StepCredentials {
   }
 
   /**
-   * What credential {@code name} of user {@code workspaceId} adds to a request. {@code refused}: the stamp of a token the
-   * target answered 401 to (null otherwise); that token is not used again.
+   * What credential {@code name} of workspace {@code workspaceId} adds to a request to {@code host}. {@code refused}: the
+   * stamp of a token the target answered 401 to (null otherwise); that token is not used again.
+   *
+   * @throws Failure also when {@code host} is not one of the credential's {@code allowed_hosts} (nothing is sent then)
    */
-  Applied apply(long workspaceId, String name, Object refused) throws Failure;
+  Applied apply(long workspaceId, String name, String host, Object refused) throws Failure;
 }

@@ -135,17 +135,16 @@ public class JobQueue {
                      next_attempt_at = NULL
                 FROM claimed
                WHERE r.id = claimed.run_id
-              RETURNING r.id, r.status, r.webhook_id, r.trigger, r.created_at, r.scheduled_for,
+              RETURNING r.id, r.status, CASE WHEN :share AND r.id = ANY(:held_runs::bigint[]) THEN NULL ELSE r.payload::text END AS payload,
+                        r.webhook_id, r.trigger, r.created_at, r.scheduled_for,
                         r.request::text AS request
             )
             SELECT claimed.id, claimed.run_id, claimed.workflow_id, claimed.attempt, claimed.attempt_offset, claimed.lease_token,
                    claimed.step, w.workspace_id, w.name AS workflow_name, w.action_url,
                    CASE WHEN w.action_url IS NULL THEN w.steps::text END AS steps,
                    coalesce(w.max_attempts, :default_max_attempts) AS max_attempts,
-                   CASE WHEN :share AND (claimed.run_id = ANY(:held_runs::bigint[])
-                                         OR row_number() OVER (PARTITION BY claimed.run_id ORDER BY claimed.id) > 1)
-                        THEN NULL
-                        ELSE (SELECT p.payload::text FROM workflow_runs p WHERE p.id = claimed.run_id) END AS payload,
+                   CASE WHEN :share AND row_number() OVER (PARTITION BY claimed.run_id ORDER BY claimed.id) > 1
+                        THEN NULL ELSE run.payload END AS payload,
                    coalesce(step_row.webhook_id, run.webhook_id) AS webhook_id, run.trigger,
                    run.created_at AS run_created_at, run.scheduled_for, run.request, w.signing_secret,
                    claimed.step IS NOT NULL AND (run.status = 'cancelled' OR step_row.key IS NULL) AS run_cancelled,

@@ -75,6 +75,12 @@ public final class ExpressionBudget implements SandboxedJsonata.Meter {
     CURRENT.remove();
   }
 
+  /** Counts time and allocation from now on (what came before, parsing a payload whose size was checked, is not the expressions'). */
+  void rebase() {
+    cpuStart = THREADS.getCurrentThreadCpuTime();
+    allocatedStart = THREADS.getCurrentThreadAllocatedBytes();
+  }
+
   /** Asks the evaluation to stop at its next step (its caller gave up waiting). */
   void stop(String why) {
     stoppedBecause = why;

@@ -74,6 +74,18 @@ public final class ExpressionSandbox {
     return settings.limits().allocatedBytes();
   }
 
+  /**
+   * Runs {@code parse} (a payload, whose parsed size the caller checked) in the sandbox, and lets the expressions of the
+   * task it is part of start their budget of time and memory after it.
+   */
+  public <T> T parse(String field, java.util.function.Supplier<T> parse) {
+    return call(field, budget -> {
+      T parsed = parse.get();
+      budget.rebase();
+      return parsed;
+    });
+  }
+
   /** Tasks waiting for a thread now. */
   public int queued() {
     return pool.getQueue().size();

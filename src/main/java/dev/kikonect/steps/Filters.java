@@ -71,7 +71,7 @@ public class Filters {
       // Parsed and evaluated in one task of the sandbox: its threads and its budget bound what a payload costs too.
       return ExpressionSandbox.shared().call("filter", () -> {
         try {
-          context.put("payload", json.readValue(bytes, Object.class));
+          context.put("payload", ExpressionSandbox.shared().parse("payload", () -> json.readValue(bytes, Object.class)));
         } catch (JacksonException e) {
           return new Verdict(false, "filter: the payload is not JSON");
         }

@@ -182,6 +182,10 @@ class Workspaces {
     if (to.longValue() == caller.userId()) {
       throw new DomainException.InvalidInput("user_id", "must be another member");
     }
+    if (current(caller).personal()) {
+      // Its user would be left with no workspace of their own (and it would go on being "theirs" by personal_of).
+      throw new DomainException.Conflict("personal-workspace", "A personal workspace cannot be handed over; it goes with its user.");
+    }
     transactions.executeWithoutResult(
         tx -> {
           long workspace = caller.workspaceId();

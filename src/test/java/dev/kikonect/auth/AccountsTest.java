@@ -52,6 +52,10 @@ class AccountsTest extends ApiTest {
   void changing_the_password_revokes_the_other_sessions() {
     Api.User user = api.newUser();
     String other = api.post("/login", null, Map.of("email", user.email(), "password", user.password())).json().path("token").asString();
+    String key = api.post("/api-keys", user.token(), Map.of("name", "ci", "scope", "admin")).json().path("key").asString();
+    Api.Response byKey = api.post("/password", key, Map.of("current_password", user.password(), "new_password", "a password the key chose"));
+    assertThat(byKey.status()).as("an API key never changes its maker's password").isEqualTo(403);
+    assertThat(byKey.json().path("type").asString()).endsWith("session-required");
 
     Api.Response wrong = api.post("/password", user.token(), Map.of("current_password", "nope nope", "new_password", "a brand new password"));
     assertThat(wrong.status()).isEqualTo(400);

@@ -40,11 +40,22 @@ class CliTest extends ApiTest {
   }
 
   @Test
+  void a_name_with_terminal_escapes_is_shown_not_obeyed() {
+    cli("login", "--server", api.base(), "--email", user.email(), "--password", user.password());
+    api.post("/workflows", user.token(), java.util.Map.of("name", "red\u001b[31m\u001b]0;owned\u0007", "trigger_type", "manual", "action_url", "https://example.com/x"));
+
+    Result listed = cli("workflows", "list");
+
+    assertThat(listed.out()).doesNotContain("\u001b").doesNotContain("\u0007").contains("red\\u001b[31m");
+  }
+
+  @Test
   void log_in_create_a_workflow_fire_it_and_follow_its_run_from_the_command_line() throws Exception {
     try (Sink sink = new Sink()) {
       Result login = cli("login", "--server", api.base(), "--email", user.email(), "--password", user.password());
       assertThat(login.exit()).as(login.err()).isZero();
       assertThat(login.out()).contains("Logged in to " + api.base() + " as " + user.email());
+      assertThat(login.err()).as("a password on the command line is in the process list").contains("--password-stdin");
       assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(config))).isEqualTo("rw-------");
 
       Result created = cli("workflows", "create", "--name", "orders", "--url", sink.url(), "-o", "json");
@@ -76,7 +87,8 @@ class CliTest extends ApiTest {
   void the_servers_refusals_and_bad_usage_are_said_in_words_with_exit_codes() {
     Result wrong = cli("login", "--server", api.base(), "--email", user.email(), "--password", "not the password");
     assertThat(wrong.exit()).isEqualTo(1);
-    assertThat(wrong.err()).startsWith("kikonect: ").doesNotContain("Exception");
+    assertThat(wrong.err().lines().reduce((a, b) -> b).orElse("")).startsWith("kikonect: ");
+    assertThat(wrong.err()).doesNotContain("Exception");
     assertThat(Files.exists(config)).isFalse();
 
     Result notLoggedIn = cli("workflows", "list", "--server", api.base());

@@ -52,7 +52,9 @@ class CredentialsTest extends ApiTest {
   }
 
   private JsonNode credential(Map<String, Object> body) {
-    Api.Response created = api.post("/credentials", user.token(), body);
+    Map<String, Object> bound = new java.util.HashMap<>(body);
+    bound.putIfAbsent("allowed_hosts", List.of("127.0.0.1"));
+    Api.Response created = api.post("/credentials", user.token(), bound);
     assertThat(created.status()).as(created.body()).isEqualTo(201);
     return created.json();
   }
@@ -74,8 +76,28 @@ class CredentialsTest extends ApiTest {
   }
 
   @Test
+  void a_credential_goes_only_to_its_allowed_hosts_and_another_host_fails_without_sending() {
+    try (Sink sink = new Sink()) {
+      credential(Map.of("name", "bound", "type", "bearer", "token", unique("bound-secret"), "allowed_hosts", List.of("api.example.com", "*.example.net")));
+      JsonNode wf = manualWorkflow(List.of(Map.of("key", "a", "url", sink.url("/a"), "credential", "bound", "max_attempts", 1)));
+
+      JsonNode run = run(wf);
+
+      assertThat(run.path("status").asString()).isEqualTo("failed");
+      assertThat(run.path("steps").get(0).path("attempts").get(0).path("error").asString())
+          .isEqualTo("credential: 'bound' may not be sent to 127.0.0.1 (allowed_hosts: api.example.com, *.example.net)");
+      assertThat(sink.received()).as("nothing sent").isEmpty();
+    }
+    assertThat(Credentials.allows(List.of("api.example.com", "*.example.net"), "API.example.com")).isTrue();
+    assertThat(Credentials.allows(List.of("*.example.net"), "a.b.example.net")).isTrue();
+    assertThat(Credentials.allows(List.of("*.example.net"), "example.net")).isFalse();
+    assertThat(Credentials.allows(List.of("*.example.net"), "evilexample.net")).isFalse();
+    assertThat(Credentials.allows(List.of("api.example.com"), "api.example.com.evil.org")).isFalse();
+  }
+
+  @Test
   void a_secret_with_a_control_character_is_refused_naming_the_field() {
-    Api.Response refused = api.post("/credentials", user.token(), Map.of("name", "odd", "type", "header", "header_name", "X-Key", "value", "abc\u0001def"));
+    Api.Response refused = api.post("/credentials", user.token(), Map.of("name", "odd", "type", "header", "header_name", "X-Key", "value", "abc\u0001def", "allowed_hosts", List.of("a.example.com")));
     assertThat(refused.status()).isEqualTo(400);
     assertThat(refused.json().path("errors").get(0).path("field").asString()).isEqualTo("value");
     assertThat(refused.json().path("errors").get(0).path("reason").asString()).contains("control characters");
@@ -285,7 +307,12 @@ class CredentialsTest extends ApiTest {
         "token_url", "http://10.1.2.3/token", "client_id", "c", "client_secret", "s"));
     assertThat(internal.json().path("errors").get(0).path("field").asString()).isEqualTo("token_url");
     credential(Map.of("name", "dup", "type", "bearer", "token", "t"));
-    assertThat(api.post("/credentials", user.token(), Map.of("name", "dup", "type", "bearer", "token", "t")).status()).isEqualTo(409);
+    assertThat(api.post("/credentials", user.token(), Map.of("name", "dup", "type", "bearer", "token", "t", "allowed_hosts", List.of("a.example.com"))).status())
+        .isEqualTo(409);
+    Api.Response unbound = api.post("/credentials", user.token(), Map.of("name", "y", "type", "bearer", "token", "t"));
+    assertThat(unbound.json().path("errors").get(0).path("field").asString()).isEqualTo("allowed_hosts");
+    Api.Response badHost = api.post("/credentials", user.token(), Map.of("name", "y", "type", "bearer", "token", "t", "allowed_hosts", List.of("*.com")));
+    assertThat(badHost.json().path("errors").get(0).path("field").asString()).isEqualTo("allowed_hosts");
   }
 
   @Test

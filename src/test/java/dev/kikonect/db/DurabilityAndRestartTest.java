@@ -76,7 +76,7 @@ class DurabilityAndRestartTest {
       try (ConfigurableApplicationContext app = start(dataDir)) {
         Api api = new Api(port(app));
         user = api.newUser();
-        assertThat(api.post("/credentials", user.token(), Map.of("name", "erp", "type", "header", "header_name", "X-Key", "value", "kept-secret"))
+        assertThat(api.post("/credentials", user.token(), Map.of("name", "erp", "type", "header", "header_name", "X-Key", "value", "kept-secret", "allowed_hosts", java.util.List.of("127.0.0.1")))
             .status()).isEqualTo(201);
         workflowId = api.post("/workflows", user.token(), Map.of("name", "w", "trigger_type", "manual",
             "steps", java.util.List.of(Map.of("key", "a", "url", sink.url(), "credential", "erp")))).json().path("id").asLong();

@@ -71,6 +71,19 @@ class SsrfGuardTest extends ApiTest {
   }
 
   @Test
+  void a_delivery_to_a_name_that_now_resolves_inside_fails_without_naming_the_internal_address() {
+    Api.User user = api.newUser();
+    long id = api.createWorkflow(user, "manual", "https://example.com/in", Map.of()).path("id").asLong();
+    jdbc.sql("UPDATE workflows SET action_url = 'http://localhost:9/x', steps = '[{\"key\": \"deliver\", \"url\": \"http://localhost:9/x\"}]' WHERE id = :id")
+        .param("id", id).update();
+
+    JsonNode run = awaitFinished(user, api.post("/workflows/" + id + "/trigger", user.token(), "{}").json().path("id").asLong());
+
+    assertThat(run.path("error").asString()).contains("the host resolves to a loopback address")
+        .doesNotContain("127.0.0.1").doesNotContain("0:0:0:0:0:0:0:1").doesNotContain("::1");
+  }
+
+  @Test
   void a_host_name_that_resolves_inside_is_refused_without_naming_the_internal_address() {
     Api.User user = api.newUser();
     Api.Response response =

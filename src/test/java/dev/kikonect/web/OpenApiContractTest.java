@@ -155,7 +155,7 @@ class OpenApiContractTest extends ApiTest {
             Map.of("key", "c", "url", "https://example.com/c", "when", "false"))),
         "payload", Map.of("go", true, "id", 7))));
     check("post", "/workflows/test", api.post("/workflows/test", token, Map.of("workflow", Map.of("steps", List.of(Map.of("key", "a"))))));
-    Api.Response cred = api.post("/credentials", token, Map.of("name", "contract-key", "type", "header", "header_name", "X-Key", "value", "v4lue"));
+    Api.Response cred = api.post("/credentials", token, Map.of("name", "contract-key", "type", "header", "header_name", "X-Key", "value", "v4lue", "allowed_hosts", java.util.List.of("api.example.com")));
     check("post", "/credentials", cred);
     check("post", "/credentials", api.post("/credentials", token, Map.of("name", "x", "type", "nope")));
     long credId = cred.json().path("id").asLong();

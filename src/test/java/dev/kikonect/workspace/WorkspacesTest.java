@@ -197,6 +197,11 @@ class WorkspacesTest extends ApiTest {
     // nor delete the workspace
     assertThat(teamApi.send("DELETE", "/workspace", admin.token(), null, null).status()).isEqualTo(403);
 
+    // a personal workspace is never handed on (its user would be left with none)
+    Api.Response personal = api.post("/workspace/transfer", owner.token(), Map.of("user_id", admin.id()));
+    assertThat(personal.status()).isEqualTo(409);
+    assertThat(personal.json().path("type").asString()).endsWith("personal-workspace");
+
     // hand it on: the admin becomes owner, the owner admin; now the old owner may leave
     assertThat(teamApi.post("/workspace/transfer", owner.token(), Map.of("user_id", admin.id())).status()).isEqualTo(204);
     JsonNode members = teamApi.get("/members", admin.token()).json().path("items");
