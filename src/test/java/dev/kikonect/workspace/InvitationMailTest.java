@@ -16,7 +16,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 
-/** With spring.mail.* set, an invitation is mailed (to a real local SMTP server, GreenMail) and its link works. */
+/**
+ * With spring.mail.* set (a real local SMTP server, GreenMail): registering mails a link that verifies the address,
+ * once; an invitation is mailed and its link works.
+ */
 class InvitationMailTest {
 
   @RegisterExtension
@@ -39,12 +42,29 @@ class InvitationMailTest {
       long team = WorkspacesTest.team(api, owner, "Mailed team");
       Api.User grace = api.newUser();
 
+      // Registering mailed each of them a link that verifies the address (single sign-on may then open the account).
+      assertThat(smtp.waitForIncomingEmail(5000, 2)).isTrue();
+      MimeMessage verify = mailTo(owner.email(), "Verify your address for KiKonect");
+      String verifyText = String.valueOf(verify.getContent()); // decoded, whatever the transfer encoding
+      String verifyLink = verifyText.substring(verifyText.indexOf("https://kikonect.example.com/verify-email?token="));
+      verifyLink = verifyLink.substring(0, verifyLink.indexOf('\n')).strip().replace("https://kikonect.example.com", api.base());
+      assertThat(api.get("/me", owner.token()).json().path("email_verified").asBoolean()).isFalse();
+      java.net.http.HttpClient noRedirects = java.net.http.HttpClient.newHttpClient();
+      var used = noRedirects.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(verifyLink)).build(),
+          java.net.http.HttpResponse.BodyHandlers.discarding());
+      assertThat(used.headers().firstValue("Location").orElseThrow()).endsWith("/app/#/login?verified=1");
+      assertThat(api.get("/me", owner.token()).json().path("email_verified").asBoolean()).isTrue();
+      var again = noRedirects.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(verifyLink)).build(),
+          java.net.http.HttpResponse.BodyHandlers.discarding());
+      assertThat(again.headers().firstValue("Location").orElseThrow()).as("a link works once").endsWith("verify_error=expired");
+      assertThat(api.post("/me/email-verification", owner.token(), Map.of()).status()).as("verified already").isEqualTo(409);
+
       Api.Response invited = api.in(team).post("/invitations", owner.token(), Map.of("email", grace.email(), "role", "editor"));
       assertThat(invited.status()).isEqualTo(201);
       assertThat(invited.json().path("mailed").asBoolean()).isTrue();
 
-      assertThat(smtp.waitForIncomingEmail(5000, 1)).isTrue();
-      MimeMessage mail = smtp.getReceivedMessages()[0];
+      assertThat(smtp.waitForIncomingEmail(5000, 3)).isTrue();
+      MimeMessage mail = mailTo(grace.email(), "Ada invited you to Mailed team on KiKonect");
       assertThat(mail.getAllRecipients()[0].toString()).isEqualTo(grace.email());
       assertThat(mail.getFrom()[0].toString()).contains("robot@kikonect.example.com");
       assertThat(mail.getSubject()).isEqualTo("Ada invited you to Mailed team on KiKonect");
@@ -57,5 +77,14 @@ class InvitationMailTest {
       assertThat(api.post("/invitations/accept", grace.token(), Map.of("token", token)).status()).isEqualTo(200);
       assertThat(api.in(team).get("/workflows", grace.token()).status()).isEqualTo(200);
     }
+  }
+
+  private static MimeMessage mailTo(String to, String subject) throws Exception {
+    for (MimeMessage m : smtp.getReceivedMessages()) {
+      if (m.getAllRecipients()[0].toString().equals(to) && subject.equals(m.getSubject())) {
+        return m;
+      }
+    }
+    throw new AssertionError("no mail '" + subject + "' to " + to);
   }
 }
