@@ -83,7 +83,17 @@ class AuthController {
   @ResponseStatus(HttpStatus.CREATED)
   User register(@RequestBody Map<String, Object> body, jakarta.servlet.http.HttpServletRequest request) {
     throttle.register(request.getRemoteAddr());
-    User user = auth.register(body);
+    User user;
+    try {
+      user = auth.register(body);
+    } catch (DomainException.Conflict taken) {
+      if (!"email-taken".equals(taken.type()) || !verification.mailSetUp()) {
+        throw taken;
+      }
+      // Registering must not tell who has an account here: the same answer, and a mail to the address's owner.
+      verification.sendAlreadyRegistered(String.valueOf(body.get("email")));
+      return auth.decoy(body);
+    }
     verification.send(user); // when mail is set up: a link that verifies the address
     return user;
   }

@@ -100,6 +100,18 @@ public class AuthService {
         });
   }
 
+  /**
+   * What a registration for an address that has an account answers when the server sends mail: the same 201 a new
+   * account gets (an id from the same sequence, the names as sent), so that registering does not tell who has an
+   * account here; the address's owner gets a mail instead ({@link EmailVerification#sendAlreadyRegistered}). Without
+   * mail the registrant could not be told, so the 409 stays there.
+   */
+  User decoy(Map<String, Object> body) {
+    Fields fields = Fields.of(body);
+    return new User(users.takeId(), fields.string("email", true, 3, 254), fields.string("firstname", true, 1, 100),
+        fields.string("lastname", true, 1, 100), clock.instant(), false);
+  }
+
   /** Refuses a registration the instance's mode does not allow (the mode an instance administrator set, else the configured one). */
   private void admit(String email, String invitation) {
     InstanceSettings.Registration registration = settings.registration();

@@ -68,6 +68,25 @@ class EmailVerification {
     }
   }
 
+  /** Tells the owner of {@code email} that someone tried to register it again (instead of telling the registrant). */
+  void sendAlreadyRegistered(String email) {
+    JavaMailSender mail = sender.getIfAvailable();
+    if (mail == null) {
+      return;
+    }
+    SimpleMailMessage message = new SimpleMailMessage();
+    message.setFrom(from);
+    message.setTo(email);
+    message.setSubject("Someone tried to create a KiKonect account with your address");
+    message.setText("Hello,\n\nsomeone tried to create an account with " + email + " on " + urls.base() + ", which already has one.\n"
+        + "If it was you, sign in there instead. If it was not, you need not do anything: nothing was changed.\n");
+    try {
+      mail.send(message);
+    } catch (RuntimeException e) {
+      log.warn("Could not mail an already-registered notice to the mail server: {}", e.getClass().getSimpleName());
+    }
+  }
+
   /** Sends another link to the signed-in user. */
   void resend(User user) {
     if (identities.verified(user.id())) {

@@ -47,6 +47,11 @@ class UserStore {
     }
   }
 
+  /** Takes an id from the users' sequence without making a user (a decoy answer looks like a new account's). */
+  long takeId() {
+    return jdbc.sql("SELECT nextval(pg_get_serial_sequence('users', 'id'))").query(Long.class).single();
+  }
+
   /**
    * Serialises the transactions that create users or change who is an instance administrator, until commit: so that
    * two first registrations at the same instant make one administrator, and two administrators demoting each other at

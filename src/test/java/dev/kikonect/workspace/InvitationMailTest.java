@@ -59,11 +59,22 @@ class InvitationMailTest {
       assertThat(again.headers().firstValue("Location").orElseThrow()).as("a link works once").endsWith("verify_error=expired");
       assertThat(api.post("/me/email-verification", owner.token(), Map.of()).status()).as("verified already").isEqualTo(409);
 
+      // Registering a taken address answers as a new account would, and tells the address's owner instead.
+      Api.Response taken = api.post("/register", null, Map.of("email", grace.email(), "password", "another long password", "firstname", "M", "lastname", "X"));
+      Api.Response fresh = api.post("/register", null, Map.of("email", "fresh-" + grace.email(), "password", "another long password", "firstname", "M", "lastname", "X"));
+      assertThat(taken.status()).isEqualTo(201).isEqualTo(fresh.status());
+      assertThat(taken.json().propertyNames()).containsExactlyInAnyOrderElementsOf(fresh.json().propertyNames());
+      assertThat(taken.json().path("id").asLong()).isNotEqualTo(grace.id());
+      assertThat(smtp.waitForIncomingEmail(5000, 4)).isTrue();
+      assertThat(mailTo(grace.email(), "Someone tried to create a KiKonect account with your address")).isNotNull();
+      assertThat(api.post("/login", null, Map.of("email", grace.email(), "password", "another long password")).status())
+          .as("the decoy made nothing").isEqualTo(401);
+
       Api.Response invited = api.in(team).post("/invitations", owner.token(), Map.of("email", grace.email(), "role", "editor"));
       assertThat(invited.status()).isEqualTo(201);
       assertThat(invited.json().path("mailed").asBoolean()).isTrue();
 
-      assertThat(smtp.waitForIncomingEmail(5000, 3)).isTrue();
+      assertThat(smtp.waitForIncomingEmail(5000, 5)).isTrue(); // after the fresh account's verification link
       MimeMessage mail = mailTo(grace.email(), "Ada invited you to Mailed team on KiKonect");
       assertThat(mail.getAllRecipients()[0].toString()).isEqualTo(grace.email());
       assertThat(mail.getFrom()[0].toString()).contains("robot@kikonect.example.com");
