@@ -442,10 +442,10 @@ class Executor implements SmartLifecycle {
           // hand-over to the sandbox's thread per step, not two.
           request = !step.dynamic()
               ? StepRequests.prepare(step, null, payload, json::writeValueAsString, job.tracked())
-              : ExpressionSandbox.shared().call("steps", () -> {
+              : ExpressionSandbox.onBehalfOf(job.workspaceId(), () -> ExpressionSandbox.shared().call("steps", () -> {
                   context.put("payload", payloads.tree(job.runId(), this::parsePayload));
                   return StepRequests.prepare(current, context, bytes, json::writeValueAsString, job.tracked());
-                });
+                }));
           if (request == null) {
             record(job, null, JobQueue.Next.SKIPPED, null, null);
             return;

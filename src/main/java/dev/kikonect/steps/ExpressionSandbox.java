@@ -1,10 +1,7 @@
 package dev.kikonect.steps;
 
 import java.time.Duration;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -12,7 +9,8 @@ import java.util.function.Function;
 
 /**
  * Where expressions run: a small pool of platform threads of their own (not the virtual threads' carriers, which an
- * expression busy computing would pin), with a bounded queue. Each task runs under an {@link ExpressionBudget}; its
+ * expression busy computing would pin), with a bounded queue in which the workspaces take turns ({@link FairTasks};
+ * callers say whose work it is with {@link #onBehalfOf}). Each task runs under an {@link ExpressionBudget}; its
  * caller waits at most the queue wait plus the budget's wall-clock backstop, then stops the task (the budget's next
  * look ends it) and fails it. A full queue, or a task that was not started in time, is {@link
  * ExpressionException.Kind#BUSY}: nothing was evaluated, the caller may try again later.
@@ -35,22 +33,71 @@ public final class ExpressionSandbox {
     }
   }
 
-  private static volatile ExpressionSandbox shared = new ExpressionSandbox(Settings.defaults());
   private static final AtomicInteger THREAD_IDS = new AtomicInteger();
   /** Enough stack for {@link ExpressionBudget.Limits#maxDepth()} nested steps of the engine, each several frames. */
   private static final long STACK_BYTES = 8L * 1024 * 1024;
 
+  /** Whose expressions the calling thread evaluates (a workspace id), for the fair queue; unset: a shared line. */
+  private static final ThreadLocal<Long> OWNER = new ThreadLocal<>();
+  private static final long NO_OWNER = Long.MIN_VALUE;
+
+  /** Declared after the statics its constructor uses (class initialisation runs in order). */
+  private static volatile ExpressionSandbox shared = new ExpressionSandbox(Settings.defaults());
+
   private final Settings settings;
-  private final ThreadPoolExecutor pool;
+  private final FairTasks queue;
 
   ExpressionSandbox(Settings settings) {
     this.settings = settings;
-    this.pool = new ThreadPoolExecutor(settings.threads(), settings.threads(), 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(settings.queue()),
-        task -> {
-          Thread t = new Thread(null, task, "kikonect-expression-" + THREAD_IDS.incrementAndGet(), STACK_BYTES);
-          t.setDaemon(true);
-          return t;
-        });
+    this.queue = new FairTasks(settings.queue());
+    for (int i = 0; i < settings.threads(); i++) {
+      Thread t = new Thread(null, this::work, "kikonect-expression-" + THREAD_IDS.incrementAndGet(), STACK_BYTES);
+      t.setDaemon(true);
+      t.start();
+    }
+  }
+
+  /** A sandbox thread: takes the owners' tasks in turn until the sandbox is replaced. Survives any task. */
+  private void work() {
+    while (true) {
+      Runnable task;
+      try {
+        task = queue.take(1, TimeUnit.MINUTES);
+      } catch (InterruptedException e) {
+        return;
+      }
+      if (task == null) {
+        if (closed) {
+          return;
+        }
+        continue;
+      }
+      try {
+        task.run();
+      } catch (Throwable e) { // Task.run catches everything already; nothing may end this thread
+        // ignored: the task's caller has its answer or gives up at its deadline
+      }
+    }
+  }
+
+  private volatile boolean closed;
+
+  /**
+   * Runs {@code work} with the expressions it evaluates counted as {@code workspaceId}'s: the sandbox serves the
+   * workspaces in turn, so one workspace's flood waits behind itself.
+   */
+  public static <T> T onBehalfOf(long workspaceId, java.util.function.Supplier<T> work) {
+    Long before = OWNER.get();
+    OWNER.set(workspaceId);
+    try {
+      return work.get();
+    } finally {
+      if (before == null) {
+        OWNER.remove();
+      } else {
+        OWNER.set(before);
+      }
+    }
   }
 
   /** The node's sandbox. */
@@ -62,7 +109,8 @@ public final class ExpressionSandbox {
   public static synchronized void configure(Settings settings) {
     ExpressionSandbox old = shared;
     shared = new ExpressionSandbox(settings);
-    old.pool.shutdown();
+    old.closed = true;
+    old.queue.close(); // its threads finish what they have and end
   }
 
   Settings settings() {
@@ -88,7 +136,7 @@ public final class ExpressionSandbox {
 
   /** Tasks waiting for a thread now. */
   public int queued() {
-    return pool.getQueue().size();
+    return queue.size();
   }
 
   /**
@@ -108,16 +156,17 @@ public final class ExpressionSandbox {
       return work.apply(current);
     }
     Task<T> task = new Task<>(work, new ExpressionBudget(settings.limits()));
-    try {
-      pool.execute(task);
-    } catch (RejectedExecutionException e) {
+    Long given = OWNER.get();
+    long owner = given == null ? NO_OWNER : given;
+    if (!queue.offer(owner, task)) {
       throw busy(field);
     }
     try {
       long waitNanos = settings.queueWait().toNanos() + settings.limits().wall().toNanos();
       if (!task.done.await(waitNanos, TimeUnit.NANOSECONDS)) {
         if (task.started.compareAndSet(false, true)) {
-          task.cancelled = true; // never started: it will not run
+          task.cancelled = true; // never started: it will not run, and its place in the queue is free
+          queue.remove(owner, task);
           throw busy(field);
         }
         task.budget.stop("ran longer than " + settings.limits().wall().toMillis() + " ms");

@@ -35,6 +35,6 @@ class StepsController {
     if (!(body.get("workflow") instanceof Map<?, ?> workflow)) {
       throw new DomainException.InvalidInput(List.of(new FieldProblem("workflow", "is required: {filter?, steps}")));
     }
-    return dryRuns.test((Map<String, Object>) workflow, null, body);
+    return ExpressionSandbox.onBehalfOf(caller.workspaceId(), () -> dryRuns.test((Map<String, Object>) workflow, null, body));
   }
 }

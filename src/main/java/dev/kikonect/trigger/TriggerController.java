@@ -191,7 +191,8 @@ class TriggerController {
     }
     java.util.Map<String, String> query = new java.util.LinkedHashMap<>();
     request.getParameterMap().forEach((k, v) -> query.put(k, v.length == 0 ? "" : v[0]));
-    Filters.Verdict verdict = filters.evaluate(workflow.filter(), payload, headers, query, trigger, workflow.id(), workflow.name());
+    Filters.Verdict verdict = dev.kikonect.steps.ExpressionSandbox.onBehalfOf(
+        workflow.workspaceId(), () -> filters.evaluate(workflow.filter(), payload, headers, query, trigger, workflow.id(), workflow.name()));
     return verdict.passes() ? Optional.empty() : Optional.of(verdict);
   }
 

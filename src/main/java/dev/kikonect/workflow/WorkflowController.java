@@ -57,7 +57,7 @@ class WorkflowController {
     definition.put("steps", json.readValue(w.steps(), java.util.List.class));
     Map<String, Object> request = new java.util.LinkedHashMap<>(body);
     request.putIfAbsent("trigger", w.triggerType().wire());
-    return dryRuns.test(definition, w.id(), request);
+    return dev.kikonect.steps.ExpressionSandbox.onBehalfOf(caller.workspaceId(), () -> dryRuns.test(definition, w.id(), request));
   }
 
   @PostMapping("/workflows")
