@@ -41,7 +41,8 @@ import tools.jackson.databind.node.ObjectNode;
 public final class Cli {
 
   /** The first arguments that mean "the command line client" rather than "start the server". */
-  public static final Set<String> COMMANDS = Set.of("login", "workflows", "runs", "listen", "help");
+  /** What sends a command line to the CLI rather than starting the server (the standard help and version flags too). */
+  public static final Set<String> COMMANDS = Set.of("login", "workflows", "runs", "listen", "help", "-h", "--help", "-V", "--version");
 
   static final JsonMapper JSON = JsonMapper.builder().build();
 

@@ -16,11 +16,23 @@ final class EmbeddedServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EmbeddedServer.class);
 
   private final Path dataDir;
+  private final DataDirLock lock;
   private volatile EmbeddedPostgres current;
 
+  /**
+   * Takes the data directory's lock first (a second KiKonect on it stops here, and the first's PostgreSQL is never
+   * mistaken for an orphan), then starts PostgreSQL.
+   */
   EmbeddedServer(Path dataDir, int port) throws IOException {
     this.dataDir = dataDir;
-    this.current = EmbeddedDatabase.start(dataDir, port);
+    this.lock = DataDirLock.take(dataDir.getParent());
+    try {
+      this.current = EmbeddedDatabase.start(dataDir, port);
+      lock.describe("pid " + ProcessHandle.current().pid() + " (its PostgreSQL on port " + current.getPort() + ")");
+    } catch (IOException | RuntimeException e) {
+      lock.close();
+      throw e;
+    }
   }
 
   String jdbcUrl() {
@@ -47,6 +59,10 @@ final class EmbeddedServer implements AutoCloseable {
 
   @Override
   public synchronized void close() throws IOException {
-    current.close();
+    try {
+      current.close();
+    } finally {
+      lock.close(); // after PostgreSQL stopped: the next start may take the directory
+    }
   }
 }

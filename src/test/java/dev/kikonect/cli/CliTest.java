@@ -105,6 +105,8 @@ class CliTest extends ApiTest {
     assertThat(cli("runs", "show", "999999999").err()).contains("was not found");
     assertThat(cli("workflows", "frobnicate").exit()).isEqualTo(2);
     assertThat(cli("--version").out()).startsWith("kikonect ");
+    // ./kikonect --help (or -h, -V, --version) reaches the CLI instead of starting a server
+    assertThat(Cli.COMMANDS).contains("-h", "--help", "-V", "--version");
     assertThat(cli("runs", "show", "1", "--output", "yaml").exit()).isEqualTo(2);
     Result unreachable = cli("workflows", "list", "--server", "http://127.0.0.1:9");
     assertThat(unreachable.exit()).isEqualTo(1);

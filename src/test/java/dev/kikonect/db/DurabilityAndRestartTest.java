@@ -32,6 +32,24 @@ class DurabilityAndRestartTest {
   }
 
   @Test
+  void a_second_start_on_a_data_directory_in_use_stops_at_once_and_the_first_keeps_serving() throws Exception {
+    Path dataDir = Files.createTempDirectory(Path.of("target"), "in-use-");
+    try (ConfigurableApplicationContext first = start(dataDir)) {
+      Throwable refused = org.assertj.core.api.Assertions.catchThrowable(() -> start(dataDir).close());
+
+      Throwable cause = refused;
+      while (cause != null && !(cause instanceof DataDirLock.InUse)) {
+        cause = cause.getCause();
+      }
+      assertThat(cause).as("refused because the directory is in use: " + refused).isNotNull();
+      assertThat(cause.getMessage()).contains("is in use by KiKonect pid " + ProcessHandle.current().pid()).contains("PostgreSQL on port");
+      JdbcClient jdbc = first.getBean(JdbcClient.class);
+      assertThat(jdbc.sql("SELECT 1").query(Integer.class).single()).as("the first one's database still serves").isEqualTo(1);
+      assertThat(new Api(port(first)).get("/health/ready", null).status()).isEqualTo(200);
+    }
+  }
+
+  @Test
   void the_embedded_database_runs_with_fsync_and_synchronous_commit_on_and_data_survives_a_restart() throws Exception {
     Path dataDir = Files.createTempDirectory(Path.of("target"), "restart-");
     Api.User user;

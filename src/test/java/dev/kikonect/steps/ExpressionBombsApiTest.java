@@ -21,6 +21,8 @@ class ExpressionBombsApiTest extends ApiTest {
 
   /** 100,000 zeros: the payload side of the bombs, as a webhook sender would send it. */
   private static final List<Integer> ZEROS = Collections.nCopies(100_000, 0);
+  /** The dry runs' payload: enough for the payload-side bombs to have something to chew on. */
+  private static final List<Integer> SOME_ZEROS = Collections.nCopies(10_000, 0);
   private static final List<String> PLACES = List.of("body", "when", "filter", "url");
 
   @Test
@@ -30,7 +32,7 @@ class ExpressionBombsApiTest extends ApiTest {
     for (int i = 0; i < bombs.size(); i++) {
       String bomb = bombs.get(i);
       String place = PLACES.get(i % PLACES.size());
-      Api.Response response = api.post("/workflows/test", user.token(), Map.of("workflow", workflow(place, bomb, "https://example.com/in"), "payload", ZEROS));
+      Api.Response response = api.post("/workflows/test", user.token(), Map.of("workflow", workflow(place, bomb, "https://example.com/in"), "payload", SOME_ZEROS));
       String what = place + ": " + abbreviated(bomb);
       assertThat(response.status()).as(what + " -> " + abbreviated(response.body())).isIn(200, 400);
       if (response.status() == 400) {
