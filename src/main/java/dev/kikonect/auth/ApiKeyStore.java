@@ -27,6 +27,7 @@ class ApiKeyStore {
   /** Creates the key unless the user already has {@code maxKeys} unrevoked ones; empty then (the quota). */
   java.util.Optional<ApiKey> create(
       long workspaceId, long userId, String name, Scope scope, byte[] hash, String prefix, Instant expiresAt, Instant now, int maxKeys) {
+    dev.kikonect.common.QuotaLock.take(jdbc, "api_keys", workspaceId);
     return jdbc.sql(
             """
             INSERT INTO api_keys (workspace_id, user_id, name, scope, key_hash, prefix, created_at, expires_at)

@@ -49,6 +49,7 @@ class WorkflowStore {
 
   /** Inserts the workflow unless its owner already has {@code maxWorkflows}; empty then (the quota). */
   java.util.Optional<Long> insert(long workspaceId, Settings s, String signingSecret, Instant nextRunAt, Instant now, int maxWorkflows) {
+    dev.kikonect.common.QuotaLock.take(jdbc, "workflows", workspaceId);
     return jdbc.sql(
             """
             INSERT INTO workflows (workspace_id, name, trigger_type, action_url, steps, tracked, keeps_request, trigger_config, enabled, max_attempts,

@@ -177,6 +177,7 @@ class WorkspaceStore implements Memberships {
 
   /** Adds the user with the role unless already a member or the workspace is full; false then. */
   boolean add(long workspaceId, long userId, Role role, Instant now, int maxMembers) {
+    dev.kikonect.common.QuotaLock.take(jdbc, "members", workspaceId);
     return jdbc.sql(
                 """
                 INSERT INTO workspace_members (workspace_id, user_id, role, created_at)

@@ -39,6 +39,32 @@ class QuotasTest extends ApiTest {
   }
 
   @Test
+  void fifty_parallel_creates_make_exactly_the_quota_of_workflows_and_api_keys() throws Exception {
+    Api.User user = api.newUser();
+    java.util.List<java.util.concurrent.Callable<Integer>> workflows = new java.util.ArrayList<>();
+    java.util.List<java.util.concurrent.Callable<Integer>> keys = new java.util.ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      int n = i;
+      workflows.add(() -> create(user, "manual", Map.of()).status());
+      keys.add(() -> api.post("/api-keys", user.token(), Map.of("name", "k" + n)).status());
+    }
+    try (var pool = java.util.concurrent.Executors.newFixedThreadPool(50)) {
+      java.util.List<Integer> made = new java.util.ArrayList<>();
+      for (var f : pool.invokeAll(workflows)) {
+        made.add(f.get());
+      }
+      assertThat(made.stream().filter(s -> s == 201).count()).as("workflows made of 50 at once").isEqualTo(3);
+      assertThat(made).containsOnly(201, 429);
+      java.util.List<Integer> madeKeys = new java.util.ArrayList<>();
+      for (var f : pool.invokeAll(keys)) {
+        madeKeys.add(f.get());
+      }
+      assertThat(madeKeys.stream().filter(s -> s == 201).count()).as("API keys made of 50 at once").isEqualTo(2);
+    }
+    assertThat(api.get("/workflows", user.token()).json().path("items").size()).isEqualTo(3);
+  }
+
+  @Test
   void past_the_api_key_quota_a_new_key_is_429_and_revoking_one_makes_room() {
     Api.User user = api.newUser();
     long first = api.post("/api-keys", user.token(), Map.of("name", "a")).json().path("id").asLong();
