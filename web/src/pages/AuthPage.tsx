@@ -28,7 +28,17 @@ export function AuthPage({ onLogin, ended = false }: { onLogin: (user: User) => 
     try {
       // registering from an invitation link carries its token (a server open only to invited people needs it)
       if (mode === 'register') await api.register(invitation ? { ...form, invitation: hash.slice('#/invitations/'.length) } : form);
-      const session = await api.login({ email: form.email, password: form.password });
+      let session;
+      try {
+        session = await api.login({ email: form.email, password: form.password });
+      } catch (err) {
+        // registering never tells who has an account: a sign-in that fails right after means the address had one
+        if (mode === 'register' && err instanceof ApiError && err.status === 401) {
+          throw new ApiError(401, '', 'Could not sign in',
+            'This address may already have an account: sign in with its password, or ask an administrator.', []);
+        }
+        throw err;
+      }
       onLogin(session.user);
     } catch (err) {
       setError(err instanceof ApiError ? err : new ApiError(0, '', 'Network error', String(err), []));

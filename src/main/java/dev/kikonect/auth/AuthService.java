@@ -101,10 +101,12 @@ public class AuthService {
   }
 
   /**
-   * What a registration for an address that has an account answers when the server sends mail: the same 201 a new
-   * account gets (an id from the same sequence, the names as sent), so that registering does not tell who has an
-   * account here; the address's owner gets a mail instead ({@link EmailVerification#sendAlreadyRegistered}). Without
-   * mail the registrant could not be told, so the 409 stays there.
+   * What a registration for an address that has an account answers: the same 201 a new account gets (an id from the
+   * same sequence, the names as sent, after the same Argon2 hash), so that registering does not tell who has an
+   * account here; when the server sends mail the address's owner gets one ({@link EmailVerification#sendAlreadyRegistered}).
+   * Without mail a registrant who forgot an account learns it only when signing in with the new password fails (the
+   * web app says so). What remains to a prober is to sign in with the password just sent: that costs a real account
+   * for every free address tried, within the per-address registration limit.
    */
   User decoy(Map<String, Object> body) {
     Fields fields = Fields.of(body);
