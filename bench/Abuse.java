@@ -179,8 +179,8 @@ public class Abuse {
             deliveryMax < 0 ? "none delivered" : BenchSupport.ms(deliveryMax), healthy ? "yes" : "NO");
         if (delivered.length == 0) {
           insane.add(attack.name() + ": the other tenant had no delivery");
-        } else if (check ? Arrays.stream(delivered).filter(t -> t > 2_000_000_000L).count() > 1 : BenchSupport.percentile(delivered, 99) > 1_000_000_000L) {
-          insane.add(attack.name() + ": the other tenant's deliveries were slower than " + (check ? "2 s (more than one)" : "1 s (p99)"));
+        } else if (check ? deliveryMax > 1_000_000_000L : BenchSupport.percentile(delivered, 99) > 1_000_000_000L) {
+          insane.add(attack.name() + ": the other tenant's deliveries were slower than 1 s (" + (check ? "the slowest" : "p99") + ")");
         }
         if (!healthy) {
           insane.add(attack.name() + ": node not healthy afterwards");
@@ -188,23 +188,14 @@ public class Abuse {
         if (legit.failures5xx.get() > 0) {
           insane.add(attack.name() + ": " + legit.failures5xx.get() + " 5xx for the legitimate client");
         }
-        // The target is 1 s; a --check run of a few seconds on a loaded CI machine (attacker, legitimate client and
-        // KiKonect on the same cores) is allowed twice that before it fails the build.
-        // A --check run measures ~2.5 s: ~7 logins and ~40 webhooks, where any percentile above the median is one
-        // request, and on two shared cores one of them now and then waits ~2 s for CPU (CI saw a 2.2 s login once in
-        // ~20 runs, with the webhooks' p99 at 114 ms; locally the same attack's login p99 ranged 0.27-1.7 s over four
-        // runs, while 60 s runs measure 0.24-0.54 s). So the check tolerates one outlier of each kind and fails when a
-        // second legitimate login or webhook is above 2 s, which a starved node does at once; a full run judges p99
-        // against the 1 s target.
-        long limit = check ? 2_000_000_000L : 1_000_000_000L;
-        if (check) {
-          long slowLogins = Arrays.stream(logins).filter(t -> t > limit).count();
-          long slowHooks = Arrays.stream(hooks).filter(t -> t > limit).count();
-          if (slowLogins > 1 || slowHooks > 1) {
-            insane.add(attack.name() + ": " + slowLogins + " legitimate logins and " + slowHooks + " webhooks above 2 s (one of each is tolerated)");
-          }
-        } else if (BenchSupport.percentile(logins, 99) > limit || BenchSupport.percentile(hooks, 99) > limit) {
-          insane.add(attack.name() + ": a legitimate p99 above 1 s");
+        // The target is 1 s for every legitimate request, in a --check run as in a full one: a --check run fails on
+        // any login or webhook over 1 s (a full run reports the p99 and judges it). A flood that reached the whole
+        // Spring stack used to push the first logins of a short run to 1-4 s on two cores; the door of /hooks
+        // (HookGateFilter) keeps it off them.
+        long slowLogins = Arrays.stream(logins).filter(t -> t > 1_000_000_000L).count();
+        long slowHooks = Arrays.stream(hooks).filter(t -> t > 1_000_000_000L).count();
+        if (check ? slowLogins + slowHooks > 0 : BenchSupport.percentile(logins, 99) > 1_000_000_000L || BenchSupport.percentile(hooks, 99) > 1_000_000_000L) {
+          insane.add(attack.name() + ": " + slowLogins + " legitimate logins and " + slowHooks + " webhooks above 1 s");
         }
         if (!app.isAlive()) {
           break;

@@ -81,6 +81,11 @@ class HookLookup {
     return fresh(token);
   }
 
+  /** Whether {@code token} is a webhook this node read lately (no query): such a token is known to exist. */
+  boolean remembered(String token) {
+    return entries.getIfPresent(token) != null;
+  }
+
   /** Reads the workflow of {@code token} from the database and remembers it. */
   Optional<Hook> fresh(String token) {
     Optional<Hook> hook =

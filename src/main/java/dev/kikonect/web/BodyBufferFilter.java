@@ -45,7 +45,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * Handlers then read the buffered bytes without waiting on the network, and parse a complete body.
  */
 @Component
-@Order(Ordered.HIGHEST_PRECEDENCE + 1)
+@Order(Ordered.HIGHEST_PRECEDENCE + 2) // after HookGateFilter (trigger): a refused webhook reads no body
 class BodyBufferFilter extends OncePerRequestFilter {
 
   static final long LIMIT = 1024 * 1024;

@@ -19,7 +19,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * and the node keeps serving what it has. Health checks are never refused.
  */
 @Component
-@Order(Ordered.HIGHEST_PRECEDENCE + 2) // after BodyBufferFilter: a permit is taken once the body is in memory
+@Order(Ordered.HIGHEST_PRECEDENCE + 3) // after BodyBufferFilter: a permit is taken once the body is in memory
 class InFlightLimitFilter extends OncePerRequestFilter {
 
   private final Semaphore permits;

@@ -15,14 +15,15 @@ public final class Problems {
    * Writes a problem+json answer straight to the response, for servlet filters that answer before Spring MVC (and
    * its {@link ProblemHandler}) is reached.
    */
-  static void write(jakarta.servlet.http.HttpServletResponse response, int status, String type, String title, String detail)
+  public static void write(jakarta.servlet.http.HttpServletResponse response, int status, String type, String title, String detail)
       throws java.io.IOException {
     response.setStatus(status);
     response.setContentType(org.springframework.http.MediaType.APPLICATION_PROBLEM_JSON_VALUE);
-    response.getWriter()
+    // bytes, not the writer: JSON is UTF-8 and its media type has no charset (the writer would add ISO-8859-1)
+    response.getOutputStream()
         .write(
-            "{\"type\":\"" + TYPE_BASE + type + "\",\"title\":\"" + json(title) + "\",\"status\":" + status
-                + ",\"detail\":\"" + json(detail) + "\"}");
+            ("{\"type\":\"" + TYPE_BASE + type + "\",\"title\":\"" + json(title) + "\",\"status\":" + status
+                + ",\"detail\":\"" + json(detail) + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
   private static String json(String text) {

@@ -34,22 +34,37 @@ public class Api {
   /** A logged-in user of the API. */
   public record User(long id, String email, String password, String token) {}
 
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http;
   private final String base;
   private final java.util.Map<String, String> always;
 
   public Api(int port) {
-    this("http://localhost:" + port, java.util.Map.of());
+    this("http://localhost:" + port, java.util.Map.of(), HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build());
   }
 
-  private Api(String base, java.util.Map<String, String> always) {
+  private Api(String base, java.util.Map<String, String> always, HttpClient http) {
     this.base = base;
     this.always = always;
+    this.http = http;
   }
 
   /** The same API, every request naming the workspace in the KiKonect-Workspace header. */
   public Api in(long workspaceId) {
-    return new Api(base, java.util.Map.of("KiKonect-Workspace", Long.toString(workspaceId)));
+    return new Api(base, java.util.Map.of("KiKonect-Workspace", Long.toString(workspaceId)), http);
+  }
+
+  /**
+   * The same API from another loopback address ({@code 127.0.0.2}..): for limits kept per client address, which
+   * every other test's requests from 127.0.0.1 must not share.
+   */
+  public Api from(String loopback) {
+    try {
+      HttpClient bound = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+          .localAddress(java.net.InetAddress.getByName(loopback)).build();
+      return new Api(base.replace("//localhost:", "//127.0.0.1:"), always, bound);
+    } catch (java.net.UnknownHostException e) {
+      throw new IllegalArgumentException(e);
+    }
   }
 
   /** The id of the user's personal workspace (their default). */
@@ -60,7 +75,7 @@ public class Api {
   private static final java.util.Map<String, Long> PERSONAL = new java.util.concurrent.ConcurrentHashMap<>();
 
   private long fetchPersonalWorkspace(User user) {
-    Response current = new Api(base, java.util.Map.of()).get("/workspace", user.token());
+    Response current = new Api(base, java.util.Map.of(), http).get("/workspace", user.token());
     if (current.status() != 200) {
       throw new IllegalStateException("GET /workspace failed: " + current.body());
     }
