@@ -425,6 +425,9 @@ class Executor implements SmartLifecycle {
       StepRequests.Rendered request;
       boolean keep = false;
       if (job.steps() == null) {
+        if (attemptsUsedUp(job, job.maxAttempts(), started)) {
+          return;
+        }
         // The one-step shorthand (action_url): the payload, byte for byte, POSTed there. Nothing to evaluate.
         request = new StepRequests.Rendered("POST", job.actionUrl(), List.of(), payload);
       } else {
@@ -433,6 +436,9 @@ class Executor implements SmartLifecycle {
           step = job.step() == null ? definition.steps().get(0) : definition.step(job.step()).orElse(null);
           if (step == null) {
             record(job, refused(job, started, "the step '" + job.step() + "' is no longer in the workflow"), JobQueue.Next.FAILED, null, null);
+            return;
+          }
+          if (attemptsUsedUp(job, step.maxAttempts() == null ? job.maxAttempts() : step.maxAttempts(), started)) {
             return;
           }
           java.util.Map<String, Object> context = step.dynamic() ? context(job, payload, definition, step) : null;
@@ -552,6 +558,23 @@ class Executor implements SmartLifecycle {
           .register(meters)
           .record(Duration.between(job.runCreatedAt(), now));
     }
+  }
+
+  /**
+   * Whether the job's attempts are used up before this one starts: its last attempt was lost with its lease
+   * ({@code JobQueue#requeueExpired} counted it). Then the step fails with that attempt's "lease expired" and nothing
+   * is sent, evaluated or parsed (what killed a node is not tried again). The lost attempt is already in the log, so
+   * the completion's attempt, numbered as it, adds no row.
+   */
+  private boolean attemptsUsedUp(ClaimedJob job, int maxAttempts, Instant started) {
+    if (job.attempt() <= maxAttempts) {
+      return false;
+    }
+    Attempt lost = new Attempt(job.number() - 1, started, 0, false, false, null, null, null,
+        "lease expired: the node delivering it stopped (crash or lost connection); outcome unknown, and that was the last attempt",
+        null, null);
+    record(job, lost, JobQueue.Next.FAILED, null, null);
+    return true;
   }
 
   /** A failed attempt that sent nothing (an expression or the URL failed first): not worth retrying. */

@@ -46,6 +46,8 @@ public class JobQueue {
 
   private final JdbcClient jdbc;
   private final int defaultMaxAttempts;
+  /** kikonect.delivery.retry-delays in milliseconds: the wait after a lost attempt, as after a failed one. */
+  private final long[] retryDelaysMs;
 
   private final org.springframework.transaction.support.TransactionTemplate transactions;
 
@@ -53,6 +55,7 @@ public class JobQueue {
     this.jdbc = jdbc;
     this.transactions = transactions;
     this.defaultMaxAttempts = properties.delivery().maxAttempts();
+    this.retryDelaysMs = properties.delivery().retryDelays().stream().mapToLong(java.time.Duration::toMillis).toArray();
   }
 
   /**
@@ -329,7 +332,8 @@ public class JobQueue {
                       ON CONFLICT (run_id) DO NOTHING
                     ), run AS (
                       UPDATE workflow_runs r
-                         SET status = i.run_status, ended_at = i.ended_at, error = i.error, next_attempt_at = i.next_at
+                         SET status = i.run_status, ended_at = i.ended_at, error = i.error, next_attempt_at = i.next_at,
+                             attempts = i.number -- as the claim counted, but a lost last attempt's verdict is not one
                         FROM job JOIN input i ON i.job_id = job.id
                        WHERE r.id = job.run_id
                     )
@@ -457,9 +461,10 @@ public class JobQueue {
                      request
                 FROM done WHERE number IS NOT NULL
               ON CONFLICT (run_id, step, number) DO NOTHING
+              RETURNING run_id
             ), step_row AS (
               UPDATE run_steps s
-                 SET status = d.result, error = d.error,
+                 SET status = d.result, error = d.error, attempts = coalesce(d.number, s.attempts),
                      ended_at = CASE WHEN d.result = 'retrying' THEN NULL ELSE CAST(:now AS timestamptz) END,
                      next_attempt_at = CASE WHEN d.result = 'retrying' THEN d.next_at END,
                      response_status = d.kept_status, response_headers = d.kept_headers, response_body = d.kept_body
@@ -510,7 +515,7 @@ public class JobQueue {
             ), run AS (
               UPDATE workflow_runs r
                  SET open_steps = r.open_steps - t.ended, failed_steps = r.failed_steps + t.failed,
-                     attempts = r.attempts + t.attempts,
+                     attempts = r.attempts + (SELECT count(*) FROM attempt a WHERE a.run_id = r.id), -- rows logged
                      status = CASE WHEN r.status = 'cancelled' THEN r.status
                                    WHEN r.open_steps - t.ended > 0 THEN 'running'
                                    WHEN r.failed_steps + t.failed > 0 THEN 'failed'
@@ -622,38 +627,60 @@ public class JobQueue {
 
   /**
    * Returns jobs whose lease ran out (their node died or lost the database) to the queue, logging the lost attempt.
-   * The delivery may or may not have reached the receiver: it is retried with the same webhook-id.
+   * The delivery may or may not have reached the receiver. A lost attempt counts as an attempt (River's rescuer and
+   * db-scheduler's dead-execution policy do the same): the job waits out the retry policy's delay for that attempt
+   * (with its jitter), and when it was the last of the step's {@code max_attempts} it is due at once, for the executor
+   * to fail it without sending anything ({@code Executor}: "lease expired"). A job whose delivery kills its node thus
+   * stops after its budget instead of circling the cluster.
    */
   public int requeueExpired(Instant now, int limit) {
     return jdbc.sql(
             """
             WITH expired AS (
-              SELECT id FROM jobs
-               WHERE status = 'processing' AND lease_expires_at < :now
-               ORDER BY lease_expires_at
+              SELECT j.id, j.attempt,
+                     coalesce((SELECT (s ->> 'max_attempts')::int FROM jsonb_array_elements(w.steps) s
+                                WHERE w.action_url IS NULL AND s ->> 'key' = coalesce(j.step, w.steps -> 0 ->> 'key')),
+                              w.max_attempts, :default_max_attempts) AS budget
+                FROM jobs j JOIN workflows w ON w.id = j.workflow_id
+               WHERE j.status = 'processing' AND j.lease_expires_at < :now
+               ORDER BY j.lease_expires_at
                LIMIT :limit
-               FOR UPDATE SKIP LOCKED
+               FOR UPDATE OF j SKIP LOCKED
             ), job AS (
               UPDATE jobs j
-                 SET status = 'pending', run_at = :now, lease_token = NULL, lease_expires_at = NULL, locked_by = NULL
+                 SET status = 'pending', lease_token = NULL, lease_expires_at = NULL, locked_by = NULL,
+                     run_at = CASE WHEN expired.attempt >= expired.budget THEN :now
+                                   ELSE CAST(:now AS timestamptz) + make_interval(secs => (:delays_ms::bigint[])[least(expired.attempt, cardinality(:delays_ms::bigint[]))]
+                                                                     / 1000.0 * (0.8 + random() * 0.4)) END
                 FROM expired
                WHERE j.id = expired.id
-              RETURNING j.id, j.run_id, j.step, j.attempt_offset + j.attempt AS number, j.started_at
+              RETURNING j.id, j.run_id, j.step, j.attempt_offset + j.attempt AS number, j.started_at, j.run_at,
+                        expired.attempt >= expired.budget AS last
             ), attempt AS (
               INSERT INTO attempts (run_id, step, number, started_at, duration_ms, error)
               SELECT run_id, step, number, started_at, (extract(epoch FROM (:now - started_at)) * 1000)::bigint,
-                     'lease expired: the node delivering it stopped (crash or lost connection); outcome unknown, retrying'
+                     CASE WHEN last THEN 'lease expired: the node delivering it stopped (crash or lost connection); outcome unknown, and that was the last attempt'
+                          ELSE 'lease expired: the node delivering it stopped (crash or lost connection); outcome unknown, retrying' END
                 FROM job
               ON CONFLICT (run_id, step, number) DO NOTHING
+              RETURNING run_id
             ), step_row AS (
-              UPDATE run_steps s SET status = 'retrying', next_attempt_at = :now
+              UPDATE run_steps s SET status = 'retrying', next_attempt_at = job.run_at
                 FROM job WHERE job.step IS NOT NULL AND s.run_id = job.run_id AND s.key = job.step AND s.status = 'running'
             )
-            UPDATE workflow_runs r SET status = 'retrying', next_attempt_at = :now
-              FROM job WHERE r.id = job.run_id AND job.step IS NULL
+            -- An untracked run is its one job (status and attempts follow it; the claim counted the attempt); a tracked
+            -- run counts the attempts logged for its steps.
+            UPDATE workflow_runs r
+               SET status = CASE WHEN job.step IS NULL THEN 'retrying' ELSE r.status END,
+                   next_attempt_at = CASE WHEN job.step IS NULL THEN job.run_at ELSE r.next_attempt_at END,
+                   attempts = CASE WHEN job.step IS NULL THEN r.attempts
+                                   ELSE r.attempts + (SELECT count(*) FROM attempt a WHERE a.run_id = r.id) END
+              FROM job WHERE r.id = job.run_id
             """)
         .param("now", Timestamp.from(now))
         .param("limit", limit)
+        .param("default_max_attempts", defaultMaxAttempts)
+        .param("delays_ms", retryDelaysMs)
         .update();
   }
 

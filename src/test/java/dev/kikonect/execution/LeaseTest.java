@@ -86,6 +86,67 @@ class LeaseTest extends ApiTest {
   }
 
   @Test
+  void a_job_whose_node_dies_during_each_of_its_attempts_fails_at_its_budget_without_a_third_delivery() {
+    Api.User user = api.newUser();
+    long workflowId = api.createWorkflow(user, "manual", sink.url(), Map.of(), Map.of("max_attempts", 2)).path("id").asLong();
+    UUID deadToken = UUID.randomUUID();
+    Instant now = clock.instant();
+    // Attempt 1 was lost with its node (logged by the sweeper), attempt 2 is held by a node that died too.
+    transactions.executeWithoutResult(
+        s -> {
+          triggerer.enqueueAll(List.of(new ScheduledRuns.Firing(workflowId, api.personalWorkspace(user), "manual", "{}")), now);
+          jdbc.sql(
+                  """
+                  UPDATE jobs SET status = 'processing', attempt = 2, lease_token = :token, lease_expires_at = :until,
+                                  locked_by = 'dead-node', started_at = :now
+                   WHERE workflow_id = :wf
+                  """)
+              .param("token", deadToken).param("until", Timestamp.from(now.plusSeconds(1))).param("now", Timestamp.from(now))
+              .param("wf", workflowId).update();
+          jdbc.sql(
+                  """
+                  INSERT INTO attempts (run_id, number, started_at, duration_ms, error)
+                  SELECT id, 1, :now, 1000, 'lease expired: the node delivering it stopped (crash or lost connection); outcome unknown, retrying'
+                    FROM workflow_runs WHERE workflow_id = :wf
+                  """)
+              .param("now", Timestamp.from(now.minusSeconds(10))).param("wf", workflowId).update();
+        });
+    long runId = jdbc.sql("SELECT id FROM workflow_runs WHERE workflow_id = :wf").param("wf", workflowId).query(Long.class).single();
+
+    JsonNode run = awaitFinished(user, runId);
+
+    assertThat(run.path("status").asString()).isEqualTo("failed");
+    assertThat(run.path("attempts").size()).as("the two lost ones, no third").isEqualTo(2);
+    assertThat(run.path("attempts").get(1).path("error").asString()).startsWith("lease expired").contains("last attempt");
+    assertThat(run.path("error").asString()).contains("last attempt");
+    assertThat(jdbc.sql("SELECT attempts FROM workflow_runs WHERE id = :r").param("r", runId).query(Integer.class).single()).isEqualTo(2);
+    assertThat(sink.received()).as("nothing sent after the budget").isEmpty();
+    assertThat(jdbc.sql("SELECT count(*) FROM jobs WHERE run_id = :r").param("r", runId).query(Integer.class).single()).isZero();
+  }
+
+  @Test
+  void a_lost_attempt_below_the_budget_waits_out_the_retry_delay_before_the_next() {
+    Api.User user = api.newUser();
+    long workflowId = api.createWorkflow(user, "manual", sink.url(), Map.of(), Map.of("max_attempts", 3)).path("id").asLong();
+    Instant later = clock.instant().plus(Duration.ofDays(40)); // beyond the live executor's reach
+    transactions.executeWithoutResult(
+        s -> triggerer.enqueueAll(List.of(new ScheduledRuns.Firing(workflowId, api.personalWorkspace(user), "manual", "{}")), later));
+    ClaimedJob job = queue.claim(1_000, later, Duration.ofSeconds(1), "node-that-dies").stream()
+        .filter(j -> j.workflowId() == workflowId).findFirst().orElseThrow();
+
+    queue.requeueExpired(later.plusSeconds(2), 10_000);
+
+    Instant runAt = jdbc.sql("SELECT run_at FROM jobs WHERE id = :id").param("id", job.jobId()).query(Timestamp.class).single().toInstant();
+    assertThat(runAt).as("the first retry delay (100 ms here) with its jitter").isAfter(later.plusSeconds(2).plusMillis(79));
+    assertThat(api.get("/runs/" + job.runId(), user.token()).json().path("status").asString()).isEqualTo("retrying");
+    jdbc.sql("UPDATE jobs SET run_at = :now WHERE id = :id").param("now", Timestamp.from(clock.instant())).param("id", job.jobId()).update(); // let the live executor have it
+    JsonNode run = awaitFinished(user, job.runId());
+    assertThat(run.path("status").asString()).isEqualTo("succeeded");
+    assertThat(run.path("attempts").size()).isEqualTo(2);
+    assertThat(sink.received()).hasSize(1);
+  }
+
+  @Test
   void a_delivery_longer_than_the_lease_keeps_its_lease_and_is_delivered_once() {
     sink.replyWith(
         r -> {

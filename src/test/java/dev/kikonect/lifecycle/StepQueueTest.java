@@ -181,7 +181,11 @@ class StepQueueTest extends ApiTest {
     assertThat(runStatus(run)).isEqualTo("running");
     assertThat(jdbc.sql("SELECT count(*) FROM attempts WHERE run_id = :run AND step = 'a' AND error LIKE 'lease expired%'")
         .param("run", run).query(Integer.class).single()).isEqualTo(1);
-    ClaimedJob again = queue.claim(10_000, later.plus(Duration.ofMinutes(6)), Duration.ofMinutes(5), "test-node").stream()
+    assertThat(jdbc.sql("SELECT attempts FROM workflow_runs WHERE id = :run").param("run", run).query(Integer.class).single())
+        .as("the lost attempts (steps a and b) count").isEqualTo(2);
+    assertThat(queue.claim(10_000, later.plus(Duration.ofMinutes(6)), Duration.ofMinutes(5), "test-node").stream()
+        .filter(j -> j.runId() == run)).as("not before the retry delay").isEmpty();
+    ClaimedJob again = queue.claim(10_000, later.plus(Duration.ofMinutes(6)).plusSeconds(1), Duration.ofMinutes(5), "test-node").stream()
         .filter(j -> j.runId() == run && "a".equals(j.step())).findFirst().orElseThrow();
     assertThat(again.number()).isEqualTo(2);
     assertThat(again.webhookId()).as("the same webhook-id across attempts")
