@@ -138,10 +138,11 @@ public class Ingest {
             """
             WITH run AS (
               INSERT INTO workflow_runs (workflow_id, workspace_id, status, trigger, payload, webhook_id, error, created_at, ended_at,
-                                         open_steps, request)
+                                         open_steps, request, filter_failed)
               SELECT f.workflow_id, f.workspace_id, coalesce(f.outcome, 'pending'), f.trigger, f.payload::json, f.webhook_id,
                      f.error, :now, CASE WHEN f.outcome IS NULL THEN NULL ELSE CAST(:now AS timestamptz) END,
-                     CASE WHEN f.outcome IS NULL THEN CASE WHEN w.tracked THEN jsonb_array_length(w.steps) END END, f.request::jsonb
+                     CASE WHEN f.outcome IS NULL THEN CASE WHEN w.tracked THEN jsonb_array_length(w.steps) END END, f.request::jsonb,
+                     f.outcome IS NOT DISTINCT FROM 'failed' -- a run decided at ingest fails only by its filter
                 FROM unnest(:workflows::bigint[], :users::bigint[], :triggers::text[], :payloads::text[],
                             :webhook_ids::text[], :configs::text[], :outcomes::text[], :errors::text[], :requests::text[],
                             :versions::timestamptz[])

@@ -816,12 +816,12 @@ public class JobQueue {
    * retried step gets a fresh attempt budget and keeps its webhook-id. Empty when it was enqueued.
    */
   public java.util.Optional<RetryRefusal> retry(long workspaceId, long runId, Instant now) {
-    record Current(String status, boolean tracked, String error) {}
+    record Current(String status, boolean tracked, boolean filterFailed) {}
     Current current =
-        jdbc.sql("SELECT status, open_steps IS NOT NULL AS tracked, error FROM workflow_runs WHERE id = :run AND workspace_id = :workspace")
+        jdbc.sql("SELECT status, open_steps IS NOT NULL AS tracked, filter_failed FROM workflow_runs WHERE id = :run AND workspace_id = :workspace")
             .param("run", runId)
             .param("workspace", workspaceId)
-            .query((rs, n) -> new Current(rs.getString("status"), rs.getBoolean("tracked"), rs.getString("error")))
+            .query((rs, n) -> new Current(rs.getString("status"), rs.getBoolean("tracked"), rs.getBoolean("filter_failed")))
             .optional()
             .orElse(null);
     if (current == null) {
@@ -830,10 +830,10 @@ public class JobQueue {
     if (!"failed".equals(current.status())) {
       return java.util.Optional.of(RetryRefusal.NOT_FAILED);
     }
+    if (current.filterFailed()) {
+      return java.util.Optional.of(RetryRefusal.FILTER_FAILED);
+    }
     if (!current.tracked()) {
-      if (current.error() != null && current.error().startsWith("filter: ")) {
-        return java.util.Optional.of(RetryRefusal.FILTER_FAILED);
-      }
       int updated =
           jdbc.sql(
                   """

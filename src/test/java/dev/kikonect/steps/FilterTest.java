@@ -7,10 +7,14 @@ import dev.kikonect.support.Api;
 import dev.kikonect.support.Sink;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.jdbc.core.simple.JdbcClient;
 import tools.jackson.databind.JsonNode;
 
 /** A workflow's filter: runs it says no to are recorded as filtered, never delivered, and counted. */
 class FilterTest extends ApiTest {
+
+  @Autowired JdbcClient jdbc;
 
   private JsonNode create(Api.User user, String type, String url, String filter) {
     Api.Response created = api.post("/workflows", user.token(),
@@ -79,5 +83,28 @@ class FilterTest extends ApiTest {
     Api.Response patched = api.send("PATCH", "/workflows/" + id, user.token(), "application/json", Api.JSON.writeValueAsString(patch));
     assertThat(patched.status()).isEqualTo(200);
     assertThat(patched.json().path("filter").isNull()).isTrue();
+  }
+
+  @Test
+  void a_run_failed_by_its_filter_is_not_retried_and_a_run_failed_otherwise_is_whatever_its_message_says() {
+    try (Sink sink = new Sink()) {
+      sink.replyWith(r -> Sink.Reply.status(500));
+      Api.User user = api.newUser();
+      long manual = create(user, "manual", sink.url(), "payload.n + 1 > 2").path("id").asLong();
+      assertThat(api.send("PATCH", "/workflows/" + manual, user.token(), "application/json", "{\"max_attempts\":1}").status()).isEqualTo(200);
+      long byFilter = api.post("/workflows/" + manual + "/trigger", user.token(), "{\"n\":\"not a number\"}").json().path("id").asLong();
+      long byReceiver = api.post("/workflows/" + manual + "/trigger", user.token(), "{\"n\":5}").json().path("id").asLong();
+      assertThat(awaitFinished(user, byReceiver).path("status").asString()).isEqualTo("failed");
+      // The retry decision does not read the message: a failure that merely reads like a filter's is retried.
+      jdbc.sql("UPDATE workflow_runs SET error = 'filter: reads like one' WHERE id = :id").param("id", byReceiver).update();
+
+      Api.Response refused = api.post("/runs/" + byFilter + "/retry", user.token(), Map.of());
+      Api.Response retried = api.post("/runs/" + byReceiver + "/retry", user.token(), Map.of());
+
+      assertThat(refused.status()).isEqualTo(409);
+      assertThat(refused.json().path("detail").asString()).contains("failed in its filter");
+      assertThat(retried.status()).isEqualTo(202);
+      eventually().until(() -> sink.received().size() == 2);
+    }
   }
 }
