@@ -49,6 +49,9 @@ export type Invitation = Schemas['Invitation'];
 export type InvitationCreated = Schemas['InvitationCreated'];
 export type AuditEntry = Schemas['AuditEntry'];
 export type Role = Schemas['Role'];
+/** The run list's filters as bulk replay takes them (the same fields as GET /runs: nothing of the list's is left out). */
+export type ReplayFilter = Omit<NonNullable<paths['/runs/replay']['post']['requestBody']>['content']['application/json'], 'dry_run'>;
+export type ReplayCount = paths['/runs/replay']['post']['responses']['200']['content']['application/json'];
 export type PushSubscriptionView = Schemas['PushSubscription'];
 export type Instance = Schemas['Instance'];
 export type InstanceUser = Schemas['InstanceUser'];
@@ -212,10 +215,8 @@ export function createApi(fetcher?: typeof fetch) {
     run: (v: number) => data<Run>(c.GET('/runs/{id}', id(v))),
     retry: (v: number) => data<Run>(c.POST('/runs/{id}/retry', id(v))),
     cancel: (v: number) => data<Run>(c.POST('/runs/{id}/cancel', id(v))),
-    countReplay: (b: { workflow_id?: number; status?: string; created_after?: string; created_before?: string }) =>
-      data<{ matching: number; limit: number }>(c.POST('/runs/replay', { body: { ...b, dry_run: true } as never })),
-    replayMany: (b: { workflow_id?: number; status?: string; created_after?: string; created_before?: string }) =>
-      data<{ replayed: number }>(c.POST('/runs/replay', { body: b as never })),
+    countReplay: (b: ReplayFilter) => data<ReplayCount>(c.POST('/runs/replay', { body: { ...b, dry_run: true } })),
+    replayMany: (b: ReplayFilter) => data<{ replayed: number }>(c.POST('/runs/replay', { body: b })),
     replay: (v: number, payload?: unknown) =>
       data<Run>(c.POST('/runs/{id}/replay', { ...id(v), body: payload === undefined ? undefined : ({ payload } as never) })),
     apiKeys: () => data<{ items: ApiKey[] }>(c.GET('/api-keys')),

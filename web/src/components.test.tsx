@@ -135,6 +135,18 @@ describe('the runs explorer', () => {
     expect(runFilters(new URLSearchParams('range=nonsense'), now).range).toBe('all');
     expect(runFilters(new URLSearchParams(''), now).params.created_after).toBeUndefined();
   });
+
+  it('replays all matching with every filter the list uses, and only those', async () => {
+    const { runFilters, replayFilter } = await import('./pages/RunsPage');
+    const now = Date.parse('2026-11-26T12:00:00Z');
+    for (const query of ['trigger=cron', 'workflow=3', 'status=failed', 'range=1h', 'range=custom&from=2026-11-01T00:00&to=2026-11-02T00:00',
+      'workflow=3&status=failed&trigger=webhook&range=24h']) {
+      const params = runFilters(new URLSearchParams(query), now).params;
+      const body = replayFilter(params);
+      expect(Object.keys(body).sort()).toEqual(Object.keys(params).sort());
+      expect(body).toEqual(params);
+    }
+  });
 });
 
 describe('copy without the Clipboard API', () => {

@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'react';
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { api, ApiError, RUN_STATUSES, RunSummary, TRIGGER_TYPES } from '../api';
+import { api, ApiError, ReplayFilter, RUN_STATUSES, RunSummary, TRIGGER_TYPES } from '../api';
 import { go } from '../App';
 import { useLive } from '../query';
 import { confirmed, Empty, ErrorNote, Loading, StatusBadge, useBusy, when } from '../ui';
@@ -92,6 +92,12 @@ export function runFilters(query: URLSearchParams, now: number) {
   };
 }
 
+/** The list's filters as bulk replay takes them: all of them, typed by the API's own schema. */
+export function replayFilter(params: ReturnType<typeof runFilters>['params']): ReplayFilter {
+  const { workflow_id, status, trigger, created_after, created_before } = params;
+  return { workflow_id, status, trigger: trigger as ReplayFilter['trigger'], created_after, created_before };
+}
+
 /**
  * Every run of the workspace: filters by workflow, status, trigger and time kept in the URL; pages of 50 through
  * the API's cursor ("Older runs"); live updates every 2 s that can be paused; replay or cancel of the selection, and
@@ -160,19 +166,25 @@ export function RunsPage({ query = new URLSearchParams() }: { query?: URLSearchP
   async function replayAllMatching() {
     setActionError(undefined);
     await once(async () => {
-      const { workflow_id, status, created_after, created_before } = filters.params;
-      const body = { workflow_id, status, created_after, created_before };
+      // every filter of the list, and only those: the replay takes exactly the runs the list shows
+      const body = replayFilter(filters.params);
       try {
         const count = await api.countReplay(body);
         if (count.matching === 0) {
           setMessage('No run matches these filters.');
           return;
         }
-        if (count.matching > count.limit) {
+        if (count.replayable > count.limit) {
           setMessage(`More than ${count.limit} runs match; narrow the filters first.`);
           return;
         }
-        if (!confirmed(`Replay all ${count.matching} matching run${count.matching === 1 ? '' : 's'}?`)) return;
+        const paused = count.matching - count.replayable;
+        if (count.replayable === 0) {
+          setMessage(`The ${count.matching} matching run${count.matching === 1 ? ' belongs' : 's belong'} to paused workflows; resume them to replay.`);
+          return;
+        }
+        const skipped = paused > 0 ? ` (${paused} of paused workflows are skipped)` : '';
+        if (!confirmed(`Replay ${count.replayable} of the ${count.matching} matching run${count.matching === 1 ? '' : 's'}${skipped}?`)) return;
         const done = await api.replayMany(body);
         setMessage(`Replayed ${done.replayed} run${done.replayed === 1 ? '' : 's'}.`);
       } catch (e) {
@@ -182,7 +194,7 @@ export function RunsPage({ query = new URLSearchParams() }: { query?: URLSearchP
   }
 
   const p = filters.params;
-  const anyFilter = Boolean(p.workflow_id || p.status || p.created_after || p.created_before);
+  const anyFilter = Object.values(replayFilter(p)).some(Boolean);
   return (
     <section>
       <h1>Runs</h1>

@@ -3,7 +3,6 @@ package dev.kikonect.lifecycle;
 import java.sql.Timestamp;
 import java.sql.Types;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.Optional;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
@@ -64,20 +63,30 @@ public class Replays {
     return run;
   }
 
-  /** Which runs a bulk replay takes; null fields do not filter. */
-  public record Filter(Long workflowId, RunStatus status, Instant createdAfter, Instant createdBefore) {}
+  /** How many runs {@code filter} matches (as the run list shows them), and of those how many would be replayed. */
+  public record Count(int matching, int replayable) {}
 
-  /** How many runs of this user's enabled workflows {@code filter} matches, counting at most {@code limit + 1}. */
-  public int countReplayable(long workspaceId, Filter filter, int limit) {
-    return jdbc.sql("SELECT count(*) FROM (SELECT 1 " + REPLAY_SOURCE + " LIMIT :limit) m")
-        .params(replayParams(workspaceId, filter))
+  /**
+   * How many runs {@code filter} matches, as the run list would show them, and how many of those belong to enabled
+   * workflows (the ones a replay makes again: a paused workflow takes no runs), each counted to at most {@code
+   * limit + 1}.
+   */
+  public Count countReplayable(long workspaceId, RunFilter filter, int limit) {
+    return jdbc.sql(
+            "SELECT (SELECT count(*) FROM (SELECT 1 FROM workflow_runs r WHERE r.workspace_id = :workspace AND "
+                + RunFilter.WHERE
+                + " LIMIT :limit) m) AS matching, (SELECT count(*) FROM (SELECT 1 "
+                + REPLAY_SOURCE
+                + " LIMIT :limit) m) AS replayable")
+        .params(filter.params())
+        .param("workspace", workspaceId)
         .param("limit", limit + 1)
-        .query(Integer.class)
+        .query((rs, n) -> new Count(rs.getInt("matching"), rs.getInt("replayable")))
         .single();
   }
 
   /** Replays every run {@code filter} matches (the caller checked the count) in one statement. */
-  public int replayAll(long workspaceId, Filter filter) {
+  public int replayAll(long workspaceId, RunFilter filter) {
     int replayed =
         jdbc.sql(
                 """
@@ -97,7 +106,8 @@ public class Replays {
                     + """
                 SELECT count(*) FROM run
                 """)
-            .params(replayParams(workspaceId, filter))
+            .params(filter.params())
+            .param("workspace", workspaceId)
             .param("now", Timestamp.from(clock.instant()))
             .query(Integer.class)
             .single();
@@ -108,20 +118,7 @@ public class Replays {
   private static final String REPLAY_SOURCE =
       """
         FROM workflow_runs r JOIN workflows w ON w.id = r.workflow_id AND w.enabled
-       WHERE r.workspace_id = :workspace
-         AND (CAST(:workflow AS bigint) IS NULL OR r.workflow_id = CAST(:workflow AS bigint))
-         AND (CAST(:status AS text) IS NULL OR r.status = CAST(:status AS text))
-         AND (CAST(:after AS timestamptz) IS NULL OR r.created_at >= CAST(:after AS timestamptz))
-         AND (CAST(:before AS timestamptz) IS NULL OR r.created_at < CAST(:before AS timestamptz))
-      """;
-
-  private static java.util.Map<String, Object> replayParams(long workspaceId, Filter f) {
-    java.util.Map<String, Object> params = new java.util.HashMap<>();
-    params.put("workspace", workspaceId);
-    params.put("workflow", new org.springframework.jdbc.core.SqlParameterValue(Types.BIGINT, f.workflowId()));
-    params.put("status", new org.springframework.jdbc.core.SqlParameterValue(Types.VARCHAR, f.status() == null ? null : f.status().wire()));
-    params.put("after", new org.springframework.jdbc.core.SqlParameterValue(Types.TIMESTAMP, f.createdAfter() == null ? null : Timestamp.from(f.createdAfter())));
-    params.put("before", new org.springframework.jdbc.core.SqlParameterValue(Types.TIMESTAMP, f.createdBefore() == null ? null : Timestamp.from(f.createdBefore())));
-    return params;
-  }
+       WHERE r.workspace_id = :workspace AND
+      """
+          + RunFilter.WHERE;
 }

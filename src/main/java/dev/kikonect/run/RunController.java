@@ -6,7 +6,7 @@ import dev.kikonect.auth.Scope;
 import dev.kikonect.auth.Scoped;
 import dev.kikonect.lifecycle.JobQueue;
 import dev.kikonect.lifecycle.Run;
-import dev.kikonect.lifecycle.RunStatus;
+import dev.kikonect.lifecycle.RunFilter;
 
 import dev.kikonect.common.DomainException;
 import dev.kikonect.auth.Caller;
@@ -14,7 +14,6 @@ import dev.kikonect.common.Page;
 import dev.kikonect.workflow.WorkflowService;
 import dev.kikonect.common.FieldProblem;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -26,7 +25,6 @@ import org.springframework.web.bind.annotation.RestController;
 @RestController
 class RunController {
 
-  static final List<String> TRIGGERS = List.of("manual", "webhook", "interval", "cron");
 
   private final RunStore runs;
   private final RunStats stats;
@@ -97,33 +95,12 @@ class RunController {
   private Page<Run> list(
       Caller caller, Long workflowId, String status, String trigger, String after, String before, String cursor, Integer limit) {
     List<FieldProblem> problems = new ArrayList<>();
-    RunStatus runStatus = status == null ? null : RunStatus.parse(status).orElse(null);
-    if (status != null && runStatus == null) {
-      problems.add(new FieldProblem("status", "must be one of " + RunStatus.names()));
-    }
-    if (trigger != null && !TRIGGERS.contains(trigger)) {
-      problems.add(new FieldProblem("trigger", "must be one of " + String.join(", ", TRIGGERS)));
-    }
-    Instant createdAfter = time("created_after", after, problems);
-    Instant createdBefore = time("created_before", before, problems);
+    RunFilter filter = RunFilter.parse(workflowId, status, trigger, after, before, problems);
     if (!problems.isEmpty()) {
       throw new DomainException.InvalidInput(problems);
     }
     int pageSize = Page.limit(limit);
-    RunStore.Filter filter = new RunStore.Filter(workflowId, runStatus, trigger, createdAfter, createdBefore);
     return Page.of(runs.list(caller.workspaceId(), filter, Page.before(cursor), pageSize), pageSize, Run::id);
-  }
-
-  private static Instant time(String field, String value, List<FieldProblem> problems) {
-    if (value == null) {
-      return null;
-    }
-    try {
-      return java.time.OffsetDateTime.parse(value).toInstant();
-    } catch (java.time.format.DateTimeParseException e) {
-      problems.add(new FieldProblem(field, "must be an ISO-8601 time with offset, like 2026-11-26T09:00:00Z"));
-      return null;
-    }
   }
 
   /**

@@ -107,30 +107,21 @@ class RunStore {
     return ts == null ? null : ts.toInstant();
   }
 
-  /** Which runs a listing shows; null fields do not filter. */
-  record Filter(Long workflowId, RunStatus status, String trigger, Instant createdAfter, Instant createdBefore) {}
-
   /** Newest first, {@code limit + 1} rows below {@code beforeId} (a keyset: stable while new runs arrive). */
-  List<Run> list(long workspaceId, Filter filter, long beforeId, int limit) {
+  List<Run> list(long workspaceId, dev.kikonect.lifecycle.RunFilter filter, long beforeId, int limit) {
     return jdbc.sql(
             "SELECT " + Run.SUMMARY_COLUMNS
                 + """
-                 FROM workflow_runs
-                WHERE workspace_id = :workspace AND id < :before
-                  AND (CAST(:workflow AS bigint) IS NULL OR workflow_id = CAST(:workflow AS bigint))
-                  AND (CAST(:status AS text) IS NULL OR status = CAST(:status AS text))
-                  AND (CAST(:trigger AS text) IS NULL OR trigger = CAST(:trigger AS text))
-                  AND (CAST(:after AS timestamptz) IS NULL OR created_at >= CAST(:after AS timestamptz))
-                  AND (CAST(:before_time AS timestamptz) IS NULL OR created_at < CAST(:before_time AS timestamptz))
-                ORDER BY id DESC LIMIT :limit
+                 FROM workflow_runs r
+                WHERE r.workspace_id = :workspace AND r.id < :before AND
+                """
+                + dev.kikonect.lifecycle.RunFilter.WHERE
+                + """
+                ORDER BY r.id DESC LIMIT :limit
                 """)
         .param("workspace", workspaceId)
         .param("before", beforeId)
-        .param("workflow", filter.workflowId(), java.sql.Types.BIGINT)
-        .param("status", filter.status() == null ? null : filter.status().wire(), java.sql.Types.VARCHAR)
-        .param("trigger", filter.trigger(), java.sql.Types.VARCHAR)
-        .param("after", filter.createdAfter() == null ? null : Timestamp.from(filter.createdAfter()), java.sql.Types.TIMESTAMP)
-        .param("before_time", filter.createdBefore() == null ? null : Timestamp.from(filter.createdBefore()), java.sql.Types.TIMESTAMP)
+        .params(filter.params())
         .param("limit", limit + 1)
         .query(Run::fromRow)
         .list();

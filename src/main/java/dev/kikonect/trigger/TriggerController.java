@@ -9,6 +9,7 @@ import dev.kikonect.common.Fields;
 import dev.kikonect.lifecycle.Idempotency;
 import dev.kikonect.lifecycle.Ingest;
 import dev.kikonect.lifecycle.Replays;
+import dev.kikonect.lifecycle.RunFilter;
 import dev.kikonect.lifecycle.Run;
 import dev.kikonect.lifecycle.RunStatus;
 import dev.kikonect.common.FieldProblem;
@@ -19,9 +20,6 @@ import jakarta.servlet.http.HttpServletRequest;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -262,41 +260,45 @@ class TriggerController {
     return accepted(run);
   }
 
-  /** Replays every run a filter matches (at most 10,000), in one transaction; says how many. */
+  /**
+   * Replays every run a filter matches (at most 10,000), in one transaction; says how many. The filter is the run
+   * list's ({@link RunFilter}): a replay takes exactly the runs the list shows with the same filters, less those of
+   * paused workflows (which take no runs); the dry run says both numbers.
+   */
   @Scoped(Scope.TRIGGER)
   @PostMapping("/runs/replay")
   ResponseEntity<Map<String, Object>> replayMany(Caller caller, @RequestBody Map<String, Object> body) {
     Fields fields = Fields.of(body);
     Long workflowId = fields.integer("workflow_id", false, 1, Long.MAX_VALUE);
-    String statusName = fields.string("status", false, 1, 20);
-    RunStatus status = statusName == null ? null : RunStatus.parse(statusName).orElse(null);
-    if (statusName != null && status == null) {
-      fields.problem("status", "must be one of " + RunStatus.names());
-    }
-    Instant after = time(fields, "created_after");
-    Instant before = time(fields, "created_before");
+    String status = fields.string("status", false, 1, 20);
+    String trigger = fields.string("trigger", false, 1, 20);
+    String after = fields.string("created_after", false, 1, 64);
+    String before = fields.string("created_before", false, 1, 64);
     Boolean dryRun = fields.has("dry_run") ? fields.bool("dry_run") : null;
-    if (workflowId == null && statusName == null && after == null && before == null) {
-      fields.problem("workflow_id", "give at least one of workflow_id, status, created_after, created_before");
+    List<dev.kikonect.common.FieldProblem> problems = new java.util.ArrayList<>();
+    RunFilter filter = RunFilter.parse(workflowId, status, trigger, after, before, problems);
+    problems.forEach(p -> fields.problem(p.field(), p.reason()));
+    if (workflowId == null && status == null && trigger == null && after == null && before == null) {
+      fields.problem("workflow_id", "give at least one of workflow_id, status, trigger, created_after, created_before");
     }
     fields.throwIfInvalid();
     if (workflowId != null) {
       workflows.owned(caller.workspaceId(), workflowId);
     }
-    Replays.Filter filter = new Replays.Filter(workflowId, status, after, before);
-    int matching = replays.countReplayable(caller.workspaceId(), filter, maxBulkReplay);
+    Replays.Count count = replays.countReplayable(caller.workspaceId(), filter, maxBulkReplay);
     if (Boolean.TRUE.equals(dryRun)) {
-      // how many a replay would make, to confirm before doing it (at most the limit + 1: "more than")
-      return ResponseEntity.ok(Map.of("matching", matching, "limit", maxBulkReplay));
+      // how many the list shows and how many a replay would make, to confirm before doing it (at most the limit + 1:
+      // "more than")
+      return ResponseEntity.ok(Map.of("matching", count.matching(), "replayable", count.replayable(), "limit", maxBulkReplay));
     }
-    if (matching > maxBulkReplay) {
+    if (count.replayable() > maxBulkReplay) {
       throw new DomainException.InvalidRequest(
           "too-many-runs",
-          "The filter matches more than " + maxBulkReplay + " runs (kikonect.quotas.max-bulk-replay); narrow it (time range, status, workflow).");
+          "The filter matches more than " + maxBulkReplay + " runs (kikonect.quotas.max-bulk-replay); narrow it (time range, status, trigger, workflow).");
     }
-    runQuota.take(caller.workspaceId(), matching);
+    runQuota.take(caller.workspaceId(), count.replayable());
     Integer replayed =
-        matching == 0
+        count.replayable() == 0
             ? 0
             : transactions.execute(
                 tx -> {
@@ -308,19 +310,6 @@ class TriggerController {
                   return n;
                 });
     return ResponseEntity.status(HttpStatus.ACCEPTED).body(Map.of("replayed", replayed));
-  }
-
-  private static Instant time(Fields fields, String field) {
-    String value = fields.string(field, false, 1, 64);
-    if (value == null) {
-      return null;
-    }
-    try {
-      return OffsetDateTime.parse(value).toInstant();
-    } catch (DateTimeParseException e) {
-      fields.problem(field, "must be an ISO-8601 time with offset, like 2026-11-26T09:00:00Z");
-      return null;
-    }
   }
 
   private static void requireEnabled(StoredWorkflow workflow) {
