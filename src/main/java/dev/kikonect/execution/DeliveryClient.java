@@ -87,13 +87,35 @@ final class DeliveryClient implements AutoCloseable {
   private static final int MAX_IDLE_CONNECTIONS = 256;
   private static final Duration KEEP_ALIVE = Duration.ofSeconds(4);
 
-  /** Whether a call got as far as a connection; set by {@link #PROGRESS}, read when the deadline passes. */
+  /** How far a call got; set by {@link #PROGRESS}, read when it fails or its deadline passes. */
   private static final class Progress {
+    /** It has a connection. */
     volatile boolean connected;
+    /** It opened that connection itself (else it took one from the pool). */
+    volatile boolean opened;
+    /** A response's head arrived. */
+    volatile boolean answered;
+
+    /**
+     * Whether a failure can only be a connection the receiver had closed while it idled in the pool: the call took a
+     * pooled connection and not a byte of an answer came back. Nothing was processed then (the receiver had already
+     * let the connection go), so sending again, on a new connection and with the same webhook-id, is safe.
+     */
+    boolean stalePooled() {
+      return connected && !opened && !answered;
+    }
   }
 
   private static final EventListener PROGRESS =
       new EventListener() {
+        @Override
+        public void connectStart(Call call, InetSocketAddress address, Proxy proxy) {
+          Progress progress = call.request().tag(Progress.class);
+          if (progress != null) {
+            progress.opened = true;
+          }
+        }
+
         @Override
         public void connectionAcquired(Call call, Connection connection) {
           Progress progress = call.request().tag(Progress.class);
@@ -101,6 +123,31 @@ final class DeliveryClient implements AutoCloseable {
             progress.connected = true;
           }
         }
+
+        @Override
+        public void responseHeadersEnd(Call call, okhttp3.Response response) {
+          Progress progress = call.request().tag(Progress.class);
+          if (progress != null) {
+            progress.answered = true;
+          }
+        }
+      };
+
+  /**
+   * Keeps a connection out of the pool when its response says the receiver closes it: an HTTP/1.0 answer without
+   * "Connection: keep-alive" (Python's http.server once a handler sets Content-Length). OkHttp would pool it, and the
+   * next request on it would fail with "unexpected end of stream" (3 of 6 first attempts did).
+   * {@code noNewExchanges} is OkHttp's own way to retire a connection (it does the same on "Connection: close");
+   * should a later OkHttp hide it, the stale-connection retry in {@link #send} still covers the case.
+   */
+  private static final okhttp3.Interceptor NO_REUSE_AFTER_HTTP_1_0 =
+      chain -> {
+        okhttp3.Response response = chain.proceed(chain.request());
+        if (response.protocol() == okhttp3.Protocol.HTTP_1_0 && !"keep-alive".equalsIgnoreCase(response.header("Connection"))
+            && chain.connection() instanceof okhttp3.internal.connection.RealConnection connection) {
+          connection.noNewExchanges();
+        }
+        return response;
       };
 
   private final AddressGuard guard;
@@ -121,7 +168,8 @@ final class DeliveryClient implements AutoCloseable {
             // The call timeout bounds everything; per-read and per-write timeouts would only restart with each byte.
             .readTimeout(Duration.ZERO)
             .writeTimeout(Duration.ZERO)
-            .eventListener(PROGRESS);
+            .eventListener(PROGRESS)
+            .addNetworkInterceptor(NO_REUSE_AFTER_HTTP_1_0);
     if (tls.socketFactory() != null) {
       builder.sslSocketFactory(tls.socketFactory(), tls.trustManager());
     }
@@ -208,7 +256,26 @@ final class DeliveryClient implements AutoCloseable {
   Response send(String method, URI uri, List<Map.Entry<String, String>> headers, byte[] body, Duration timeout, int maxBody)
       throws IOException {
     HttpUrl url = HttpUrl.get(uri.toString());
-    Progress progress = new Progress();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    // A request on a pooled connection the receiver had closed fails before any answer: sent again on a new
+    // connection, within the same deadline (OkHttp's own retryOnConnectionFailure is off: it also retries requests a
+    // receiver may have processed). A few tries, as the pool may hold more than one such connection.
+    for (int tries = 1; ; tries++) {
+      Progress progress = new Progress();
+      try {
+        return sendOnce(method, url, headers, body, deadline - System.nanoTime(), maxBody, progress);
+      } catch (DeadlineException e) {
+        throw e;
+      } catch (IOException e) {
+        if (!progress.stalePooled() || tries == 3 || deadline - System.nanoTime() <= 0) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private Response sendOnce(String method, HttpUrl url, List<Map.Entry<String, String>> headers, byte[] body, long timeoutNanos,
+      int maxBody, Progress progress) throws IOException {
     Request.Builder request = new Request.Builder().url(url).tag(Progress.class, progress);
     for (Map.Entry<String, String> h : headers) {
       request.addHeader(h.getKey(), h.getValue());
@@ -216,7 +283,7 @@ final class DeliveryClient implements AutoCloseable {
     // No media type on the body: the Content-Type header above is sent as given.
     request.method(method, body == null ? null : RequestBody.create(body, null));
     Call call = client.newCall(request.build());
-    call.timeout().timeout(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    call.timeout().timeout(Math.max(1, timeoutNanos), TimeUnit.NANOSECONDS);
     try (okhttp3.Response response = call.execute()) {
       BufferedSource source = response.body().source();
       boolean truncated = source.request(maxBody + 1L);

@@ -390,4 +390,59 @@ class DeliveryClientTest {
           .isInstanceOf(IllegalArgumentException.class);
     }
   }
+
+  /**
+   * An HTTP/1.0 receiver, as Python's http.server is once a handler sets Content-Length: it answers and closes the
+   * connection. OkHttp kept such connections for reuse, and the next POST on one failed ("unexpected end of stream").
+   */
+  @Test
+  void five_hundred_posts_to_an_http_1_0_receiver_that_closes_after_each_answer_all_succeed() throws Exception {
+    DeliveryClient client = client(true);
+    postFiveHundredTo("HTTP/1.0 200 OK", client);
+    assertThat(client.idleConnections()).as("no HTTP/1.0 connection is kept").isZero();
+  }
+
+  /**
+   * A receiver that closes each connection after answering without saying so (no "Connection: close"): the pooled
+   * connection is dead when the next request takes it, and that request is sent again on a new one.
+   */
+  @Test
+  void a_request_on_a_pooled_connection_the_receiver_closed_is_sent_again_on_a_new_one() throws Exception {
+    postFiveHundredTo("HTTP/1.1 200 OK", client(true));
+  }
+
+  private void postFiveHundredTo(String statusLine, DeliveryClient client) throws Exception {
+    try (java.net.ServerSocket listener = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      java.util.concurrent.atomic.AtomicInteger answered = new java.util.concurrent.atomic.AtomicInteger();
+      Thread.ofPlatform().daemon().start(() -> {
+        while (!listener.isClosed()) {
+          try (java.net.Socket socket = listener.accept()) {
+            java.io.InputStream in = socket.getInputStream();
+            StringBuilder head = new StringBuilder();
+            while (!head.toString().endsWith("\r\n\r\n")) {
+              int b = in.read();
+              if (b < 0) {
+                break;
+              }
+              head.append((char) b);
+            }
+            java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+            in.readNBytes(length.find() ? Integer.parseInt(length.group(1)) : 0);
+            socket.getOutputStream().write((statusLine + "\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok").getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            answered.incrementAndGet();
+          } catch (java.io.IOException e) {
+            // closed listener: the test is over
+          }
+        }
+      });
+      URI uri = URI.create("http://127.0.0.1:" + listener.getLocalPort() + "/hook");
+
+      for (int i = 0; i < 500; i++) {
+        DeliveryClient.Response response = client.post(uri, headers, ("{\"i\":" + i + "}").getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(5));
+        assertThat(response.status()).as("delivery " + i).isEqualTo(200);
+      }
+      assertThat(answered.get()).as("each delivered once").isEqualTo(500);
+    }
+  }
 }
