@@ -179,8 +179,11 @@ public class Abuse {
             deliveryMax < 0 ? "none delivered" : BenchSupport.ms(deliveryMax), healthy ? "yes" : "NO");
         if (delivered.length == 0) {
           insane.add(attack.name() + ": the other tenant had no delivery");
-        } else if (check ? deliveryMax > 1_000_000_000L : BenchSupport.percentile(delivered, 99) > 1_000_000_000L) {
-          insane.add(attack.name() + ": the other tenant's deliveries were slower than 1 s (" + (check ? "the slowest" : "p99") + ")");
+        } else if (check ? deliveryMax > 2_000_000_000L : BenchSupport.percentile(delivered, 99) > 1_000_000_000L) {
+          // A delivery crosses the executor's poll, the sandbox and the receiver: a --check run of a few seconds on
+          // two loaded cores is judged on its slowest at 2 s (a starved tenant waits tens of seconds); a full run on
+          // its p99 at 1 s.
+          insane.add(attack.name() + ": the other tenant's deliveries were slower than " + (check ? "2 s (the slowest)" : "1 s (p99)"));
         }
         if (!healthy) {
           insane.add(attack.name() + ": node not healthy afterwards");
