@@ -109,8 +109,9 @@ public class Abuse {
           attackers.add(Thread.ofPlatform().start(attack.body()));
         }
         if (Boolean.parseBoolean(o.get("check"))) {
-          // A short check measures the attack's steady state: the legitimate client starts once the attack runs.
-          Thread.sleep(1500);
+          // A short check measures the attack's steady state: the legitimate client starts once the attack has run for
+          // 3 s (in its first seconds the JIT compiles both sides and the first logins took 1-3 s on two cores).
+          Thread.sleep(3000);
         }
         DELIVERIES.clear();
         Legit legit = new Legit(base, login, hook);

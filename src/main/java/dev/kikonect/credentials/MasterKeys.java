@@ -57,11 +57,11 @@ public class MasterKeys {
       key = Files.exists(file) ? readFile(file, "the data directory's master.key") : generate(file);
       source = file.toString();
     } else {
-      throw new IllegalStateException(
-          "KiKonect needs a master key to encrypt credentials when it runs on an external database: set"
-              + " kikonect.secrets.master-key to base64 of 32 random bytes (openssl rand -base64 32), or"
-              + " kikonect.secrets.master-key-file to a file holding it. Keep it safe: without it, stored credentials"
-              + " cannot be read.");
+      throw new dev.kikonect.common.StartupProblem(
+          "KiKonect needs a master key to encrypt credentials when it runs on an external database.",
+          "Set kikonect.secrets.master-key to base64 of 32 random bytes (openssl rand -base64 32), or"
+              + " kikonect.secrets.master-key-file to a file holding it, the same on every node. Keep it safe: without it,"
+              + " stored credentials cannot be read.");
     }
     this.current = new SecretKeySpec(key, "AES");
     this.currentId = id(key);
@@ -137,10 +137,11 @@ public class MasterKeys {
     try {
       key = Base64.getDecoder().decode(base64.strip());
     } catch (IllegalArgumentException e) {
-      throw new IllegalStateException(where + " is not base64; it must be base64 of 32 random bytes (openssl rand -base64 32)");
+      throw new dev.kikonect.common.StartupProblem(where + " is not base64.", "Set it to base64 of 32 random bytes (openssl rand -base64 32).");
     }
     if (key.length != 32) {
-      throw new IllegalStateException(where + " decodes to " + key.length + " bytes; it must be 32 (openssl rand -base64 32)");
+      throw new dev.kikonect.common.StartupProblem(where + " decodes to " + key.length + " bytes, not 32.",
+          "Set it to base64 of 32 random bytes (openssl rand -base64 32).");
     }
     return key;
   }
@@ -149,7 +150,8 @@ public class MasterKeys {
     try {
       return decode(Files.readString(file), where + " (" + file + ")");
     } catch (IOException e) {
-      throw new IllegalStateException("cannot read " + where + " (" + file + "): " + e.getMessage());
+      throw new dev.kikonect.common.StartupProblem("KiKonect cannot read " + where + " (" + file + "): " + e.getMessage() + ".",
+          "Make the file readable by the user KiKonect runs as, or set kikonect.secrets.master-key instead.");
     }
   }
 
@@ -167,7 +169,8 @@ public class MasterKeys {
       }
       Files.writeString(file, Base64.getEncoder().encodeToString(key) + "\n", StandardOpenOption.WRITE);
     } catch (IOException e) {
-      throw new IllegalStateException("cannot write a new master key to " + file + ": " + e.getMessage());
+      throw new dev.kikonect.common.StartupProblem("KiKonect cannot write a new master key to " + file + ": " + e.getMessage() + ".",
+          "Make the data directory writable by the user KiKonect runs as, or set kikonect.secrets.master-key.");
     }
     return key;
   }

@@ -29,10 +29,11 @@ class SecretsAtRest {
   void check() {
     List<String> unknown = store.keyIds().stream().filter(id -> !keys.knows(id)).toList();
     if (!unknown.isEmpty()) {
-      throw new IllegalStateException(
+      throw new dev.kikonect.common.StartupProblem(
           "Stored credentials are encrypted with master key " + String.join(", ", unknown) + ", but the configured master key ("
-              + keys.source() + ", id " + keys.currentId() + ") is another one. Configure the key they were stored with as"
-              + " kikonect.secrets.master-key (or in kikonect.secrets.previous-master-keys while rotating to a new key).");
+              + keys.source() + ", id " + keys.currentId() + ") is another one.",
+          "Configure the key they were stored with as kikonect.secrets.master-key (or in"
+              + " kikonect.secrets.previous-master-keys while rotating to a new key).");
     }
     int moved = resealAll();
     if (moved > 0) {

@@ -19,9 +19,9 @@ import java.nio.file.StandardOpenOption;
 final class DataDirLock implements AutoCloseable {
 
   /** The directory is in use by another KiKonect (or this process already). */
-  static final class InUse extends IllegalStateException {
+  static final class InUse extends dev.kikonect.common.StartupProblem {
     InUse(String message) {
-      super(message, null);
+      super(message, "Stop the running KiKonect, or give this one its own --kikonect.data-dir.");
     }
   }
 
@@ -46,8 +46,7 @@ final class DataDirLock implements AutoCloseable {
     if (lock == null) {
       String holder = Files.readString(file, StandardCharsets.UTF_8).strip();
       channel.close();
-      throw new InUse("The data directory " + dir + " is in use by KiKonect " + (holder.isEmpty() ? "(another process)" : holder)
-          + "; stop it first, or start this one with another --kikonect.data-dir.");
+      throw new InUse("The data directory " + dir + " is in use by KiKonect " + (holder.isEmpty() ? "(another process)" : holder) + ".");
     }
     DataDirLock taken = new DataDirLock(channel, lock);
     taken.describe("pid " + ProcessHandle.current().pid());

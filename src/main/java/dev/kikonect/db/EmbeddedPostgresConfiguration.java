@@ -28,6 +28,12 @@ class EmbeddedPostgresConfiguration {
   }
 
   @Bean
+  org.springframework.context.ApplicationListener<org.springframework.boot.web.server.context.WebServerInitializedEvent> sayServingPort(
+      EmbeddedServer postgres) {
+    return event -> postgres.serving(event.getWebServer().getPort());
+  }
+
+  @Bean
   @ConfigurationProperties("spring.datasource.hikari")
   HikariDataSource dataSource(EmbeddedServer postgres) {
     HikariDataSource dataSource = new HikariDataSource();

@@ -35,6 +35,15 @@ final class EmbeddedServer implements AutoCloseable {
     }
   }
 
+  /** Says in the lock which HTTP port this KiKonect serves, once it does: a second start names it. */
+  void serving(int httpPort) {
+    try {
+      lock.describe("pid " + ProcessHandle.current().pid() + " on port " + httpPort + " (its PostgreSQL on port " + current.getPort() + ")");
+    } catch (IOException e) {
+      log.debug("Could not describe the data directory's holder: {}", e.toString());
+    }
+  }
+
   String jdbcUrl() {
     return current.getJdbcUrl("postgres", "postgres");
   }

@@ -50,9 +50,11 @@ class HookGateFilter extends OncePerRequestFilter {
   private final Cache<String, Bucket> misses;
   private final Counter implausible;
   private final Counter guessing;
-  private final HookLookup hooks;
+  /** Looked up at the first request: a filter is made while Tomcat starts, before the beans behind HookLookup. */
+  private final org.springframework.beans.factory.ObjectProvider<HookLookup> hooks;
 
-  HookGateFilter(@Value("${kikonect.hooks.misses-per-address:20}") long perSecond, HookLookup hooks, MeterRegistry meters) {
+  HookGateFilter(@Value("${kikonect.hooks.misses-per-address:20}") long perSecond,
+      org.springframework.beans.factory.ObjectProvider<HookLookup> hooks, MeterRegistry meters) {
     this.perSecond = perSecond;
     this.hooks = hooks;
     this.misses = Caffeine.newBuilder().maximumSize(MAX_ADDRESSES).expireAfterAccess(Duration.ofMinutes(1)).build();
@@ -73,7 +75,7 @@ class HookGateFilter extends OncePerRequestFilter {
     String address = request.getRemoteAddr();
     String token = request.getRequestURI().substring(PREFIX.length());
     Bucket bucket = perSecond > 0 ? misses.getIfPresent(address) : null;
-    if (bucket != null && bucket.getAvailableTokens() <= 0 && !hooks.remembered(token)) {
+    if (bucket != null && bucket.getAvailableTokens() <= 0 && !hooks.getObject().remembered(token)) {
       guessing.increment();
       long seconds = Math.max(1, (bucket.estimateAbilityToConsume(1).getNanosToWaitForRefill() + 999_999_999L) / 1_000_000_000L);
       response.setHeader("Retry-After", Long.toString(seconds));

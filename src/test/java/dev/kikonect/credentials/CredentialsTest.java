@@ -356,7 +356,7 @@ class CredentialsTest extends ApiTest {
     MockEnvironment external = new MockEnvironment().withProperty("spring.datasource.url", "jdbc:postgresql://db/kikonect");
     assertThatThrownBy(() -> new MasterKeys(TestProperties.of(Map.of("data-dir", dir.toString())), external))
         .isInstanceOf(IllegalStateException.class)
-        .hasMessageContaining("set kikonect.secrets.master-key");
+        .hasMessageContaining("Set kikonect.secrets.master-key");
     assertThatThrownBy(() -> keys(Map.of("secrets.master-key", "c2hvcnQ=")))
         .hasMessageContaining("must be 32");
   }
