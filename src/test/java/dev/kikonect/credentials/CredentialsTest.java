@@ -358,7 +358,7 @@ class CredentialsTest extends ApiTest {
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("Set kikonect.secrets.master-key");
     assertThatThrownBy(() -> keys(Map.of("secrets.master-key", "c2hvcnQ=")))
-        .hasMessageContaining("must be 32");
+        .hasMessageContaining("decodes to 5 bytes, not 32");
   }
 
   private static MasterKeys keys(Map<String, String> settings) {
