@@ -1,19 +1,30 @@
 # Sourced by ./kikonect, bin/test and the bench scripts.
 
-# Prints the home of the newest JDK >= 21: JAVA_HOME first, then /usr/lib/jvm/*. `java` on PATH may well be 17,
-# which cannot run KiKonect's Java 21 bytecode.
-find_jdk() {
+# Prints the home of a Java >= 21 that can run KiKonect: JAVA_HOME when it is one (the operator's choice), else the
+# newest under /usr/lib/jvm. A JRE is enough (a release runs on one). `java` on PATH may well be 17, which cannot run
+# KiKonect's Java 21 bytecode. With --jdk, only a JDK (with javac) counts.
+find_java() {
   local best="" best_version=0 candidate version
   for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/*; do
-    [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] && [ -x "$candidate/bin/javac" ] || continue
+    [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] || continue
+    [ "${1:-}" != --jdk ] || [ -x "$candidate/bin/javac" ] || continue
     version=$("$candidate/bin/java" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
     version=${version%%.*}
+    if [ "${version:-0}" -ge 21 ] && [ "$candidate" = "${JAVA_HOME:-}" ]; then
+      echo "$candidate"
+      return 0
+    fi
     if [ "${version:-0}" -ge 21 ] && [ "$version" -gt "$best_version" ]; then
       best=$candidate
       best_version=$version
     fi
   done
   [ -n "$best" ] && echo "$best"
+}
+
+# As find_java, but a JDK (with javac): for what builds or compiles (the bench programs, the Java client).
+find_jdk() {
+  find_java --jdk
 }
 
 # Builds target/kikonect.jar when it is missing or older than the sources. The jar's own mtime is pinned by the
