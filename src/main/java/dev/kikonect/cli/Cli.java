@@ -121,7 +121,9 @@ public final class Cli {
     @Option(names = {"-o", "--output"}, description = "table (default) or json", defaultValue = "table")
     Output output;
 
-    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    // HTTP/1.1 only: the JDK client's default (HTTP/2) sends "Upgrade: h2c" on plain http, which local dev servers
+    // and some proxies refuse or mishandle.
+    final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
 
     JsonNode stored() {
       try {
@@ -465,21 +467,13 @@ public final class Cli {
         }
       });
       try (java.io.BufferedReader lines = new java.io.BufferedReader(new java.io.InputStreamReader(stream, StandardCharsets.UTF_8))) {
-        String event = null;
-        StringBuilder data = new StringBuilder();
+        SseEvents events = new SseEvents();
         String line;
-        while ((line = lines.readLine()) != null) {
+        while ((line = lines.readLine()) != null) { // CRLF, LF and CR all end a line, as the spec says
           lastRead = System.nanoTime();
-          if (line.isEmpty()) {
-            if ("delivery".equals(event) && data.length() > 0) {
-              deliver(local, JSON.readTree(data.toString()));
-            }
-            event = null;
-            data.setLength(0);
-          } else if (line.startsWith("event:")) {
-            event = line.substring(6).strip();
-          } else if (line.startsWith("data:")) {
-            data.append(line.substring(5).strip());
+          SseEvents.Event event = events.line(line);
+          if (event != null && event.type().equals("delivery")) {
+            deliver(local, JSON.readTree(event.data()));
           }
         }
       } finally {

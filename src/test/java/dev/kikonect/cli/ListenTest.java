@@ -92,6 +92,7 @@ class ListenTest extends ApiTest {
       JsonNode step = run(a).path("steps").get(0);
       assertThat(got.header("webhook-id")).isEqualTo(step.path("webhook_id").asString());
       assertThat(got.header("webhook-signature")).startsWith("v1,");
+      assertThat(got.headers()).as("forwarded over plain HTTP/1.1, no h2c upgrade").doesNotContainKeys("upgrade", "http2-settings");
       assertThat(step.path("attempts").get(0).path("request").path("url").asString()).isEqualTo("listen://dev");
       assertThat(first.out().toString()).contains("POST /hook -> 200");
 
