@@ -167,7 +167,8 @@ class BatcherTest {
     long started = System.nanoTime();
     assertThatThrownBy(() -> batcher.call(7, java.time.Duration.ofMillis(200)))
         .isInstanceOfSatisfying(DomainException.Unavailable.class, e -> assertThat(e.getMessage()).contains("nothing was stored"));
-    assertThat((System.nanoTime() - started) / 1_000_000).isBetween(150L, 2_000L);
+    // dropped at its deadline, not before it; "soon after" is only a bound against waiting for the stuck write
+    assertThat((System.nanoTime() - started) / 1_000_000).isBetween(150L, 10_000L);
     assertThatThrownBy(stuck::join)
         .hasCauseInstanceOf(DomainException.Unavailable.class)
         .cause()

@@ -53,10 +53,11 @@ class DatabaseFaultsTest {
           long millis = (System.nanoTime() - started) / 1_000_000;
           assertThat(response.status()).as("hook while the database is paused").isEqualTo(503);
           assertThat(response.header("Retry-After")).isNotNull();
-          assertThat(millis).as("ms to answer while the database is paused").isLessThan(2500);
+          // at once from the watch, not after the database's 5 s deadline: below that with room for a loaded machine
+          assertThat(millis).as("ms to answer while the database is paused").isLessThan(4500);
           long readyStarted = System.nanoTime();
           assertThat(api.get("/health/ready", null).status()).isEqualTo(503);
-          assertThat((System.nanoTime() - readyStarted) / 1_000_000).as("ms for readiness").isLessThan(1000);
+          assertThat((System.nanoTime() - readyStarted) / 1_000_000).as("ms for readiness").isLessThan(4500);
         }
       } finally {
         signal("CONT", postgresProcesses(pidFile));

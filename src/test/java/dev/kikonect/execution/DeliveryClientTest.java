@@ -205,7 +205,8 @@ class DeliveryClientTest {
       long start = System.nanoTime();
       assertThatThrownBy(() -> client.post(URI.create("http://127.0.0.1:" + port + "/hang"), headers, new byte[0], Duration.ofMillis(500)))
           .isInstanceOfSatisfying(DeliveryClient.DeadlineException.class, e -> assertThat(e.connected).isTrue());
-      assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(450), Duration.ofSeconds(3));
+      // not before the deadline; after it, it stops (the bound only tells a stop from a hang)
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(450), Duration.ofSeconds(10));
     }
   }
   @Test
@@ -295,7 +296,7 @@ class DeliveryClientTest {
         assertThatThrownBy(
                 () -> client.post(URI.create("http://127.0.0.1:" + stalled.getLocalPort() + "/"), headers, body, Duration.ofSeconds(1)))
             .isInstanceOfSatisfying(DeliveryClient.DeadlineException.class, e -> assertThat(e.connected).isTrue());
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(900), Duration.ofMillis(2500));
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(900), Duration.ofSeconds(10));
       } finally {
         for (java.net.Socket s : accepted) {
           s.close();
@@ -428,9 +429,9 @@ class DeliveryClientTest {
             }
             java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
             in.readNBytes(length.find() ? Integer.parseInt(length.group(1)) : 0);
+            answered.incrementAndGet(); // counted before the answer: the client cannot see one before it is counted
             socket.getOutputStream().write((statusLine + "\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok").getBytes(StandardCharsets.US_ASCII));
             socket.getOutputStream().flush();
-            answered.incrementAndGet();
           } catch (java.io.IOException e) {
             // closed listener: the test is over
           }

@@ -131,7 +131,9 @@ class BodyAttacksTest extends ApiTest {
     Api.Response response = call.get();
     long millis = (System.nanoTime() - started) / 1_000_000;
     assertThat(response.status()).isEqualTo(expected);
-    assertThat(millis).as("answered in ms during the attack").isLessThan(1000);
+    // It is answered, and not after a wait for the attack to end (the attack holds its sockets for 30 s): how fast is
+    // bench/abuse's to measure (attacks 2 and 3), not a test's on a loaded machine.
+    assertThat(millis).as("answered during the attack (ms)").isLessThan(10_000);
   }
 
   private static void close(List<Socket> sockets) {
