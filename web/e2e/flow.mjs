@@ -269,6 +269,38 @@ try {
   await page.locator('h1 .badge.status-succeeded').waitFor({ timeout: 20_000 });
   if (received.filter((r) => r.path === '/first').length !== firstCalls) throw new Error('the retry sent the step that had succeeded again');
 
+  step('the step editor keeps what it does not change, asks before losing edits, and Enter does not save');
+  const patched = await page.evaluate(async (id) => {
+    const w = await (await fetch(`/workflows/${id}`, { headers: { 'X-Requested-With': 'KiKonect' } })).json();
+    w.steps[0].max_attempts = 4;
+    w.steps[0].timeout = 9;
+    const r = await fetch(`/workflows/${id}`, { method: 'PATCH', headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'KiKonect' },
+      body: JSON.stringify({ steps: w.steps }) });
+    return r.status;
+  }, flaky);
+  if (patched !== 200) throw new Error(`PATCH steps: ${patched}`);
+  await page.evaluate((id) => (window.location.hash = `/workflows/${id}/edit`), flaky);
+  await page.getByRole('heading', { name: 'Edit workflow' }).waitFor();
+  if ((await page.locator('input[name=step-0-max-attempts]').inputValue()) !== '4') throw new Error('the editor does not show max attempts');
+  if ((await page.locator('input[name=step-0-timeout]').inputValue()) !== '9') throw new Error('the editor does not show the timeout');
+  await page.locator('input[name=name]').fill('Flaky chain, renamed');
+  await page.locator('input[name=name]').press('Enter');
+  await page.locator('input[name=step-1-timeout]').fill('7');
+  await page.locator('input[name=step-1-timeout]').press('Enter');
+  if (!(await page.getByRole('heading', { name: 'Edit workflow' }).isVisible())) throw new Error('Enter in a one-line field saved the form');
+  let asked = '';
+  page.once('dialog', (d) => { asked = d.message(); void d.dismiss(); });
+  await page.getByRole('link', { name: 'Runs' }).first().click();
+  await page.waitForFunction(() => window.location.hash.endsWith('/edit'));
+  if (!/Leave without saving/.test(asked)) throw new Error(`leaving with unsaved changes did not ask (${asked})`);
+  if ((await page.locator('input[name=name]').inputValue()) !== 'Flaky chain, renamed') throw new Error('staying lost the edits');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByRole('heading', { name: 'Flaky chain, renamed' }).waitFor();
+  const kept = await page.evaluate(async (id) => (await (await fetch(`/workflows/${id}`, { headers: { 'X-Requested-With': 'KiKonect' } })).json()).steps, flaky);
+  if (kept[0].max_attempts !== 4 || kept[0].timeout !== 9 || kept[1].timeout !== 7 || kept[1].max_attempts !== 1) {
+    throw new Error(`the editor lost step settings: ${JSON.stringify(kept)}`);
+  }
+
   step('browser notifications for failed runs: the switch on the workflow page');
   await context.grantPermissions(['notifications'], { origin: base });
   await page.evaluate((id) => (window.location.hash = `/workflows/${id}`), flaky);
@@ -392,6 +424,8 @@ try {
   await page.getByLabel('Trigger').selectOption('cron');
   await page.locator('.preview li').first().waitFor();
   await shoot('new-cron-workflow');
+  // the form was changed and not saved: leaving asks first (accepted here)
+  page.once('dialog', (d) => void d.accept());
   await page.getByRole('link', { name: 'API keys' }).click();
   await page.getByRole('heading', { name: 'API keys' }).waitFor();
   await page.locator('input[name=key-name]').fill('CI');

@@ -19,11 +19,39 @@ import { AccountPage } from './pages/AccountPage';
 import { CredentialsPage } from './pages/CredentialsPage';
 import { InstancePage } from './pages/InstancePage';
 
+/**
+ * What a page with unsaved changes says before the app leaves it (null: nothing to lose). The form sets it while its
+ * content differs from what was loaded; a link, Back or go() then asks first, and a reload or a closed tab gets the
+ * browser's own question (beforeunload).
+ */
+let leaveWarning: string | null = null;
+export function warnBeforeLeaving(message: string | null) {
+  leaveWarning = message;
+}
+if (typeof window !== 'undefined') {
+  window.addEventListener('beforeunload', (e) => {
+    if (leaveWarning) {
+      e.preventDefault();
+      e.returnValue = leaveWarning;
+    }
+  });
+}
+
 /** Hash routes (#/workflows/3) so that the server serves one page and deep links survive. */
 function useRoute(): string {
   const [route, setRoute] = useState(() => window.location.hash.slice(1) || '/');
   useEffect(() => {
-    const onChange = () => setRoute(window.location.hash.slice(1) || '/');
+    let current = window.location.hash.slice(1) || '/';
+    const onChange = () => {
+      const next = window.location.hash.slice(1) || '/';
+      if (next !== current && leaveWarning && !window.confirm(leaveWarning)) {
+        window.history.replaceState(null, '', '#' + current); // stay: no hashchange, the page keeps its state
+        return;
+      }
+      if (next !== current) leaveWarning = null;
+      current = next;
+      setRoute(next);
+    };
     window.addEventListener('hashchange', onChange);
     return () => window.removeEventListener('hashchange', onChange);
   }, []);

@@ -171,20 +171,36 @@ describe('the step editor', () => {
   it('turns drafts into the API\u2019s steps and back, leaving defaults out', async () => {
     const { toSteps, fromSteps } = await import('./pages/StepsEditor');
     const drafts = [
-      { key: 'ticket', method: 'POST', url: 'https://t.example.com/api', headers: 'X-Repo: {{ payload.repo }}\nnot a header', body: "{ 'title': payload.title }", when: '', needs: [], credential: 'erp-api' },
-      { key: 'chat', method: 'PUT', url: 'https://c.example.com/{{ steps.ticket.response.body.id }}', headers: '', body: '', when: 'payload.loud', needs: ['ticket'], credential: '' },
+      { key: 'ticket', method: 'POST', url: 'https://t.example.com/api', headers: 'X-Repo: {{ payload.repo }}\nnot a header', body: "{ 'title': payload.title }", when: '', needs: [], credential: 'erp-api', max_attempts: '', timeout: '', original: {} },
+      { key: 'chat', method: 'PUT', url: 'https://c.example.com/{{ steps.ticket.response.body.id }}', headers: '', body: '', when: 'payload.loud', needs: ['ticket'], credential: '', max_attempts: '3', timeout: '', original: {} },
     ];
     const steps = toSteps(drafts);
     expect(steps).toEqual([
       { key: 'ticket', url: 'https://t.example.com/api', headers: { 'X-Repo': '{{ payload.repo }}' }, body: "{ 'title': payload.title }", credential: 'erp-api' },
-      { key: 'chat', method: 'PUT', url: 'https://c.example.com/{{ steps.ticket.response.body.id }}', when: 'payload.loud', needs: ['ticket'] },
+      { key: 'chat', method: 'PUT', url: 'https://c.example.com/{{ steps.ticket.response.body.id }}', when: 'payload.loud', needs: ['ticket'], max_attempts: 3 },
     ]);
     expect(toSteps(fromSteps(steps))).toEqual(steps);
   });
 
+  it('round-trips every field of a step, the ones it does not show included', async () => {
+    const { toSteps, fromSteps } = await import('./pages/StepsEditor');
+    // Required<Step>: a field added to the schema does not compile here until this step sets it
+    const every: Required<import('./pages/StepsEditor').Step> = {
+      key: 'k', method: 'PATCH', url: 'https://x.example.com/{{ payload.id }}', headers: { 'X-A': '1', 'X-B': '{{ payload.b }}' },
+      body: '{ "a": payload.a }', when: 'payload.go', needs: ['other'], max_attempts: 5, timeout: 12, credential: 'erp-api',
+    };
+    const unknown = { ...every, added_later: { kept: true } }; // a field the editor has never heard of
+    expect(toSteps(fromSteps([every as unknown as Record<string, unknown>]))).toEqual([every]);
+    expect(toSteps(fromSteps([unknown as unknown as Record<string, unknown>]))).toEqual([unknown]);
+    // edited in the form: what was changed changes, what was emptied goes, the rest stays
+    const [draft] = fromSteps([unknown as unknown as Record<string, unknown>]);
+    const [saved] = toSteps([{ ...draft, timeout: '', max_attempts: '7', when: '' }]);
+    expect(saved).toEqual({ ...unknown, timeout: undefined, when: undefined, max_attempts: 7 });
+  });
+
   it('lays the steps out by how deep their needs go', async () => {
     const { depths } = await import('./pages/StepsEditor');
-    const d = (key: string, needs: string[]) => ({ key, method: 'POST', url: '', headers: '', body: '', when: '', needs, credential: '' });
+    const d = (key: string, needs: string[]) => ({ key, method: 'POST', url: '', headers: '', body: '', when: '', needs, credential: '', max_attempts: '', timeout: '', original: {} });
     const levels = depths([d('a', []), d('b', ['a']), d('c', ['a', 'b']), d('audit', []), d('x', ['y']), d('y', ['x'])]);
     expect(Object.fromEntries(levels)).toEqual({ a: 0, b: 1, c: 2, audit: 0, x: expect.any(Number), y: expect.any(Number) });
   });

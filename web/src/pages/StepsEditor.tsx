@@ -1,9 +1,17 @@
 import { useEffect, useMemo, useState } from 'react';
 import { api, ApiError } from '../api';
+import type { components } from '../api-types';
 import { CodeEditor } from '../CodeEditor';
 import { CopyButton, Field } from '../ui';
 
-/** One step as the editor holds it: text fields, headers as "Name: value" lines. */
+/** A step as the API has it (the generated schema: a field added there reaches the editor's types). */
+export type Step = components['schemas']['Step'];
+
+/**
+ * One step as the editor holds it: text fields (headers as "Name: value" lines, numbers as typed), and the step as
+ * it was loaded, so that a field the editor does not show is saved back unchanged rather than dropped (the whole
+ * `steps` array is PATCHed).
+ */
 export interface StepDraft {
   key: string;
   method: string;
@@ -13,20 +21,29 @@ export interface StepDraft {
   when: string;
   needs: string[];
   credential: string;
+  max_attempts: string;
+  timeout: string;
+  original: Partial<Step>;
 }
+
+/** The fields the editor shows; every other field of a step is carried in {@link StepDraft.original}. */
+export const EDITED = ['key', 'method', 'url', 'headers', 'body', 'when', 'needs', 'credential', 'max_attempts', 'timeout'] as const;
 
 export const METHODS = ['POST', 'GET', 'PUT', 'PATCH', 'DELETE'];
 
 export function newStep(existing: StepDraft[]): StepDraft {
   let n = existing.length + 1;
   while (existing.some((s) => s.key === `step${n}`)) n++;
-  return { key: `step${n}`, method: 'POST', url: '', headers: '', body: '', when: '', needs: [], credential: '' };
+  return { key: `step${n}`, method: 'POST', url: '', headers: '', body: '', when: '', needs: [], credential: '', max_attempts: '', timeout: '', original: {} };
 }
 
 /** The API's step objects from the editor's drafts (empty fields left out, so that defaults apply). */
 export function toSteps(drafts: StepDraft[]): Record<string, unknown>[] {
   return drafts.map((d) => {
-    const step: Record<string, unknown> = { key: d.key.trim(), url: d.url.trim() };
+    const step: Record<string, unknown> = { ...d.original };
+    for (const field of EDITED) delete step[field];
+    step.key = d.key.trim();
+    step.url = d.url.trim();
     if (d.method !== 'POST') step.method = d.method;
     const headers: Record<string, string> = {};
     for (const line of d.headers.split('\n')) {
@@ -38,8 +55,16 @@ export function toSteps(drafts: StepDraft[]): Record<string, unknown>[] {
     if (d.when.trim()) step.when = d.when;
     if (d.needs.length) step.needs = d.needs;
     if (d.credential) step.credential = d.credential;
+    // numbers as typed: a number when it is one, else the text, for the API to name the field and the reason
+    if (d.max_attempts.trim()) step.max_attempts = numberOrText(d.max_attempts);
+    if (d.timeout.trim()) step.timeout = numberOrText(d.timeout);
     return step;
   });
+}
+
+function numberOrText(v: string): number | string {
+  const t = v.trim();
+  return /^\d+$/.test(t) ? Number(t) : t;
 }
 
 /** Drafts from the API's steps. */
@@ -53,6 +78,9 @@ export function fromSteps(steps: Record<string, unknown>[]): StepDraft[] {
     when: typeof s.when === 'string' ? s.when : '',
     needs: Array.isArray(s.needs) ? (s.needs as string[]) : [],
     credential: typeof s.credential === 'string' ? s.credential : '',
+    max_attempts: s.max_attempts == null ? '' : String(s.max_attempts),
+    timeout: s.timeout == null ? '' : String(s.timeout),
+    original: { ...(s as Partial<Step>) },
   }));
 }
 
@@ -192,6 +220,14 @@ export function StepsEditor({ drafts, onChange, filter, onFilter, errorOf, workf
                 <option value="">none</option>
                 {[...new Set([...credentials, ...(d.credential ? [d.credential] : [])])].map((c) => <option key={c}>{c}</option>)}
               </select>
+            </Field>
+            <Field label="Max attempts (1-20; empty: the workflow's)" error={errorOf(`steps[${i}].max_attempts`)}>
+              <input name={`step-${i}-max-attempts`} inputMode="numeric" value={d.max_attempts} placeholder="workflow's"
+                onChange={(e) => update(i, { max_attempts: e.target.value })} />
+            </Field>
+            <Field label="Timeout (seconds; empty: default)" error={errorOf(`steps[${i}].timeout`)}>
+              <input name={`step-${i}-timeout`} inputMode="numeric" value={d.timeout} placeholder="default"
+                onChange={(e) => update(i, { timeout: e.target.value })} />
             </Field>
           </div>
           <Field label="URL ({{ JSONata }} templates allowed)" error={errorOf(`steps[${i}].url`)}>

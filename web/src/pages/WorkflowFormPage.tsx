@@ -1,6 +1,6 @@
 import { FormEvent, useEffect, useState } from 'react';
 import { api, ApiError, SchedulePreview, Workflow } from '../api';
-import { go } from '../App';
+import { go, warnBeforeLeaving } from '../App';
 import { ErrorNote, Field, Loading } from '../ui';
 import { fromSteps, newStep, StepDraft, StepsEditor, toSteps } from './StepsEditor';
 
@@ -73,9 +73,17 @@ export function WorkflowFormPage({ id }: { id?: number }) {
   const [previewError, setPreviewError] = useState<string>();
   const [busy, setBusy] = useState(false);
 
+  const [loaded, setLoaded] = useState<string | null>(id ? null : JSON.stringify(form));
   useEffect(() => {
-    if (id) api.workflow(id).then((w) => setForm(toForm(w)), setError);
+    if (id) api.workflow(id).then((w) => { const f = toForm(w); setForm(f); setLoaded(JSON.stringify(f)); }, setError);
   }, [id]);
+
+  // Unsaved changes: the app asks before leaving the form (a link, Back, a reload).
+  const dirty = form !== null && loaded !== null && JSON.stringify(form) !== loaded;
+  useEffect(() => {
+    warnBeforeLeaving(dirty ? 'Leave without saving? Your changes to this workflow will be lost.' : null);
+    return () => warnBeforeLeaving(null);
+  }, [dirty]);
 
   useEffect(() => {
     if (!form || (form.trigger_type !== 'interval' && form.trigger_type !== 'cron')) {
@@ -129,6 +137,7 @@ export function WorkflowFormPage({ id }: { id?: number }) {
         saved = await api.createWorkflow(body);
         if (saved.signing_secret) sessionSecret.set(saved.id, saved.signing_secret);
       }
+      warnBeforeLeaving(null); // saved: nothing to lose
       go(`/workflows/${saved.id}`);
     } catch (err) {
       setError(err as ApiError);
@@ -141,7 +150,9 @@ export function WorkflowFormPage({ id }: { id?: number }) {
   return (
     <section>
       <h1>{id ? 'Edit workflow' : 'New workflow'}</h1>
-      <form onSubmit={submit} className="card" aria-label="Workflow">
+      {/* Enter in a one-line field does not save the form: only the Save button does (or Enter on it). */}
+      <form onSubmit={submit} className="card" aria-label="Workflow"
+        onKeyDown={(e) => { if (e.key === 'Enter' && e.target instanceof HTMLInputElement) e.preventDefault(); }}>
         <Field label="Name" error={fe('name')}>
           <input name="name" required value={form.name} onChange={set('name')} />
         </Field>
