@@ -38,6 +38,30 @@ ensure_built() {
   fi
 }
 
+# Extracts target/kikonect.jar into target/app (the application jar plus lib/, as the container image runs it) and
+# writes the JDK's AOT cache from a training start, when the jar is newer than the extraction. Run from a nested jar,
+# a cold start once hung with Tomcat's virtual threads blocked in NestedJarFile class loading and both carriers taken
+# (spring-boot issues 51379, 51463); extracted, classes come from plain jars, and the AOT cache loads most of them
+# before main. A failed training run leaves no cache: KiKonect then starts without one.
+ensure_extracted() {
+  local jdk=$1 app=target/app stamp=target/app/.extracted
+  if [ -f "$stamp" ] && [ ! target/kikonect.jar -nt "$stamp" ] && [ ! target/.kikonect-built -nt "$stamp" ]; then
+    return 0
+  fi
+  echo "Preparing target/app: the jar extracted, and an AOT cache from a training start (once per build)..." >&2
+  rm -rf "$app"
+  "$jdk/bin/java" -Djarmode=tools -jar target/kikonect.jar extract --destination "$app" >/dev/null
+  local training
+  training=$(mktemp -d /tmp/kikonect-training.XXXXXX)
+  if ! "$jdk/bin/java" -XX:AOTCacheOutput="$app/kikonect.aot" -Dspring.context.exit=onRefresh -jar "$app/kikonect.jar" \
+      --kikonect.data-dir="$training" --server.port=0 >"$training.log" 2>&1; then
+    echo "(the AOT training start failed, see $training.log: starting without the cache)" >&2
+    rm -f "$app/kikonect.aot"
+  fi
+  rm -rf "$training"
+  touch "$stamp"
+}
+
 # The bench programs parse KiKonect's JSON with the project's own Jackson: prints a class path holding it (resolved
 # by Maven once, then cached in target/).
 bench_classpath() {
