@@ -261,4 +261,32 @@ class OpenApiContractTest extends ApiTest {
 
     assertThat(String.join("\n", errors)).contains("/id").contains("/status").contains("enumeration").contains("/created_at").contains("surprise");
   }
+
+  /**
+   * The four per-trigger workflow schemas list their fields themselves (generated clients lose nullability through
+   * allOf): they must stay alike but for trigger_type and trigger_config.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void the_four_workflow_schemas_have_the_same_fields_but_their_trigger() {
+    Map<String, Object> schemas = (Map<String, Object>) ((Map<String, Object>) spec.get("components")).get("schemas");
+    Map<String, Object> first = null;
+    List<Object> firstRequired = null;
+    for (String name : List.of("ManualWorkflow", "WebhookWorkflow", "IntervalWorkflow", "CronWorkflow")) {
+      Map<String, Object> schema = (Map<String, Object>) schemas.get(name);
+      Map<String, Object> properties = new java.util.LinkedHashMap<>((Map<String, Object>) schema.get("properties"));
+      properties.remove("trigger_type");
+      properties.remove("trigger_config");
+      List<Object> required = new ArrayList<>((List<Object>) schema.get("required"));
+      assertThat(required).as(name).contains("trigger_type", "trigger_config");
+      assertThat(schema.get("additionalProperties")).as(name).isEqualTo(false);
+      if (first == null) {
+        first = properties;
+        firstRequired = required;
+      } else {
+        assertThat(properties).as(name + "'s fields").isEqualTo(first);
+        assertThat(required).as(name + "'s required").isEqualTo(firstRequired);
+      }
+    }
+  }
 }

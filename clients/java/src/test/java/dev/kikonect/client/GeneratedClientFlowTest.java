@@ -18,6 +18,9 @@ import dev.kikonect.client.model.Registration;
 import dev.kikonect.client.model.Run;
 import dev.kikonect.client.model.RunStatus;
 import dev.kikonect.client.model.Session;
+import dev.kikonect.client.model.Step;
+import dev.kikonect.client.model.TriggerType;
+import dev.kikonect.client.model.Workflow;
 import dev.kikonect.client.model.WorkflowInput;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -126,6 +129,26 @@ class GeneratedClientFlowTest {
         .getCronWorkflow();
     assertEquals("Europe/Berlin", nightly.getTriggerConfig().getTimezone());
     assertTrue(workflows.getWorkflow(nightly.getId(), null).getActualInstance() instanceof CronWorkflow);
+    // a workflow with steps: created, read and listed, every step setting kept, null fields read as null
+    String receiverBase = "http://127.0.0.1:" + receiver.getAddress().getPort();
+    ManualWorkflow chain = workflows.createWorkflow(
+            new WorkflowInput(new ManualWorkflowInput()
+                .name("chain")
+                .triggerType(ManualWorkflowInput.TriggerTypeEnum.MANUAL)
+                .steps(List.of(
+                    new Step().key("first").url(receiverBase + "/first").maxAttempts(3),
+                    new Step().key("second").method(Step.MethodEnum.PUT).url(receiverBase + "/second").needs(List.of("first")).timeout(9)))),
+            null)
+        .getManualWorkflow();
+    ManualWorkflow read = workflows.getWorkflow(chain.getId(), null).getManualWorkflow();
+    assertEquals(2, read.getSteps().size());
+    assertEquals(3, read.getSteps().get(0).getMaxAttempts());
+    assertEquals(List.of("first"), read.getSteps().get(1).getNeeds());
+    assertEquals(9, read.getSteps().get(1).getTimeout());
+    assertEquals(null, read.getActionUrl()); // a step workflow has no action_url: null, and the client reads it
+    List<Workflow> manual = workflows.listWorkflows(TriggerType.MANUAL, null, 100, null, null).getItems();
+    assertTrue(manual.stream().anyMatch(w -> w.getActualInstance() instanceof ManualWorkflow m && m.getId().equals(chain.getId())));
+
     Run accepted = new TriggersApi(client).triggerWorkflow(workflow.getId(), null, null, Map.of("order", 42));
 
     RunsApi runs = new RunsApi(client);
