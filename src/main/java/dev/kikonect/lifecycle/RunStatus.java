@@ -10,14 +10,13 @@ import java.util.stream.Collectors;
  * Where a run is in its life. The one list of statuses: the {@code workflow_runs} CHECK constraint, the OpenAPI
  * {@code RunStatus} enum and the web app are tested against it ({@code RunStatusTest}).
  *
- * <pre>
- *   pending -> running -> succeeded
- *                      -> retrying -> running ...
- *                      -> failed
- *   pending, retrying -> cancelled          (by the user)
- *   skipped                                 (a scheduled firing that was recorded, not delivered)
- *   filtered                                (the workflow's filter was false: recorded, not delivered)
- * </pre>
+ * <p>Its machine is {@link #TRANSITIONS} (with the states a run starts in, {@link #INITIAL}); {@code
+ * docs/state-machine.md} draws it, and {@code StateMachineTest} drives every lifecycle statement and fails on any
+ * change of status this table lacks. In short: a run starts pending (or already finished: filtered, failed by its
+ * filter, skipped); a claim makes it running; a one-step run goes retrying between attempts; it ends succeeded, failed
+ * or cancelled. Cancel takes a pending or retrying run, and a running one with steps (its steps in flight finish,
+ * nothing new starts). Retry from the failure takes a failed run back to pending. A node that stops hands a claimed
+ * run back: pending when nothing was attempted yet, else retrying.
  */
 public enum RunStatus {
   PENDING,
@@ -28,6 +27,21 @@ public enum RunStatus {
   CANCELLED,
   SKIPPED,
   FILTERED;
+
+  /** The statuses a run is inserted with. */
+  public static final java.util.Set<RunStatus> INITIAL = java.util.EnumSet.of(PENDING, FILTERED, FAILED, SKIPPED);
+
+  /** Every change of status a lifecycle statement may make (from, then the statuses it may go to). */
+  public static final java.util.Map<RunStatus, java.util.Set<RunStatus>> TRANSITIONS = Transitions.table(RunStatus.class,
+      PENDING, java.util.EnumSet.of(RUNNING, CANCELLED),
+      RUNNING, java.util.EnumSet.of(SUCCEEDED, FAILED, RETRYING, CANCELLED, PENDING),
+      RETRYING, java.util.EnumSet.of(RUNNING, CANCELLED),
+      FAILED, java.util.EnumSet.of(PENDING));
+
+  /** Whether a statement may change a run's status from {@code from} to {@code to}. */
+  public static boolean allows(RunStatus from, RunStatus to) {
+    return TRANSITIONS.get(from).contains(to);
+  }
 
   /** Statuses of runs that are not finished: an overlap check counts these. */
   public static final List<RunStatus> ACTIVE = List.of(PENDING, RUNNING, RETRYING);
