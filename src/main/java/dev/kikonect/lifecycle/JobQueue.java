@@ -512,10 +512,14 @@ public class JobQueue {
                       UNION ALL
                       SELECT run_id, 1, 0, 0, NULL FROM skipped) x
                GROUP BY run_id
+            ), logged AS (
+              -- the attempt rows this statement wrote, per run (a lost last attempt's verdict writes none: the sweeper
+              -- logged and counted it)
+              SELECT run_id, count(*) AS n FROM attempt GROUP BY run_id
             ), run AS (
               UPDATE workflow_runs r
                  SET open_steps = r.open_steps - t.ended, failed_steps = r.failed_steps + t.failed,
-                     attempts = r.attempts + (SELECT count(*) FROM attempt a WHERE a.run_id = r.id), -- rows logged
+                     attempts = r.attempts + coalesce(l.n, 0),
                      status = CASE WHEN r.status = 'cancelled' THEN r.status
                                    WHEN r.open_steps - t.ended > 0 THEN 'running'
                                    WHEN r.failed_steps + t.failed > 0 THEN 'failed'
@@ -523,7 +527,7 @@ public class JobQueue {
                      ended_at = CASE WHEN r.status <> 'cancelled' AND r.open_steps - t.ended <= 0 THEN CAST(:now AS timestamptz)
                                      ELSE r.ended_at END,
                      error = coalesce(r.error, t.error)
-                FROM tally t
+                FROM tally t LEFT JOIN logged l ON l.run_id = t.run_id
                WHERE r.id = t.run_id
               RETURNING r.id, r.status, r.workflow_id, r.open_steps, (SELECT l.status FROM locked l WHERE l.id = r.id) AS was
             ), alert AS (
