@@ -57,6 +57,8 @@ ensure_extracted() {
       --kikonect.data-dir="$training" --server.port=0 >"$training.log" 2>&1; then
     echo "(the AOT training start failed, see $training.log: starting without the cache)" >&2
     rm -f "$app/kikonect.aot"
+  else
+    rm -f "$training.log"
   fi
   rm -rf "$training"
   touch "$stamp"

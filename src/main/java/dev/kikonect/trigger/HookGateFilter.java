@@ -36,15 +36,19 @@ import org.springframework.web.filter.OncePerRequestFilter;
  *       keeps delivering the right ones; a right one not remembered gets the 429 and its sender's retry.
  * </ul>
  *
- * The buckets live in Caffeine, bounded in entries (an address is at most 45 characters) and forgotten a minute
- * after their last miss. Refusals are counted in {@code kikonect_hooks_refused_total{reason}}.
+ * The buckets live in Caffeine, bounded in bytes ({@link #MAX_BYTES}, counted as a bucket's size plus its key's) and
+ * forgotten a minute after their last miss. An IPv6 client is keyed by its /64 (one host usually holds a whole /64:
+ * rotating addresses inside it must not buy a fresh burst each). Refusals are counted in
+ * {@code kikonect_hooks_refused_total{reason}}.
  */
 @Component
 @Order(Ordered.HIGHEST_PRECEDENCE + 1) // after SecurityHeadersFilter, before BodyBufferFilter reads a body
 class HookGateFilter extends OncePerRequestFilter {
 
   static final String PREFIX = "/hooks/";
-  static final int MAX_ADDRESSES = 100_000;
+  /** What the miss buckets may hold at most. */
+  static final long MAX_BYTES = 4L * 1024 * 1024;
+  private static final int BUCKET_BYTES = 300;
 
   private final long perSecond;
   private final Cache<String, Bucket> misses;
@@ -57,7 +61,11 @@ class HookGateFilter extends OncePerRequestFilter {
       org.springframework.beans.factory.ObjectProvider<HookLookup> hooks, MeterRegistry meters) {
     this.perSecond = perSecond;
     this.hooks = hooks;
-    this.misses = Caffeine.newBuilder().maximumSize(MAX_ADDRESSES).expireAfterAccess(Duration.ofMinutes(1)).build();
+    this.misses = Caffeine.newBuilder()
+        .maximumWeight(MAX_BYTES)
+        .weigher((String key, Bucket bucket) -> BUCKET_BYTES + 2 * key.length())
+        .expireAfterAccess(Duration.ofMinutes(1))
+        .build();
     this.implausible = Counter.builder("kikonect.hooks.refused").tag("reason", "implausible_token")
         .description("Webhook requests refused at the door").register(meters);
     this.guessing = Counter.builder("kikonect.hooks.refused").tag("reason", "too_many_misses")
@@ -72,7 +80,7 @@ class HookGateFilter extends OncePerRequestFilter {
   @Override
   protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
       throws ServletException, IOException {
-    String address = request.getRemoteAddr();
+    String address = client(request.getRemoteAddr());
     String token = request.getRequestURI().substring(PREFIX.length());
     Bucket bucket = perSecond > 0 ? misses.getIfPresent(address) : null;
     if (bucket != null && bucket.getAvailableTokens() <= 0 && !hooks.getObject().remembered(token)) {
@@ -92,6 +100,22 @@ class HookGateFilter extends OncePerRequestFilter {
     chain.doFilter(request, response);
     if (response.getStatus() == 404) {
       miss(address);
+    }
+  }
+
+  /** The key of a client: an IPv4 address as it is, an IPv6 address by its first four groups (its /64). */
+  static String client(String address) {
+    if (address == null || address.indexOf(':') < 0) {
+      return String.valueOf(address);
+    }
+    try {
+      byte[] bytes = java.net.InetAddress.getByName(address).getAddress(); // a literal: no lookup
+      if (bytes.length != 16) {
+        return address;
+      }
+      return java.util.HexFormat.of().formatHex(bytes, 0, 8) + "::/64";
+    } catch (java.net.UnknownHostException e) {
+      return address;
     }
   }
 

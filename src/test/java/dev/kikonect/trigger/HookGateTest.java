@@ -78,4 +78,11 @@ class HookGateTest extends ApiTest {
     assertThat(implausible.body()).as("the 7.8 KB path is not echoed").hasSizeLessThan(300);
     assertThat(implausible.header("X-Content-Type-Options")).isEqualTo("nosniff");
   }
+
+  @Test
+  void an_ipv6_client_is_counted_by_its_64_so_rotating_addresses_inside_it_buys_nothing() {
+    assertThat(HookGateFilter.client("2001:db8:1:2:aaaa::1")).isEqualTo(HookGateFilter.client("2001:db8:1:2:ffff:1:2:3"));
+    assertThat(HookGateFilter.client("2001:db8:1:2::1")).isNotEqualTo(HookGateFilter.client("2001:db8:1:3::1"));
+    assertThat(HookGateFilter.client("127.0.0.3")).isEqualTo("127.0.0.3");
+  }
 }
