@@ -6,6 +6,7 @@ import java.time.Duration;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -17,8 +18,10 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * Base of the end-to-end tests: the whole application on a random port, on a real embedded PostgreSQL (one per test
- * JVM, shared through Spring's context cache), spoken to over real HTTP.
+ * JVM, shared through Spring's context cache), spoken to over real HTTP. Tagged {@code app}: {@code mvn test
+ * -DexcludedGroups=app} runs only the tests that need no application (units, and stores on {@code TestDatabase}).
  */
+@Tag("app")
 @SpringBootTest(
     webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
     properties = {

@@ -1,7 +1,6 @@
 package dev.kikonect.execution;
 
 import dev.kikonect.lifecycle.Attempt;
-import dev.kikonect.lifecycle.ClaimedJob;
 
 import dev.kikonect.KiKonectProperties;
 import java.io.IOException;
@@ -74,7 +73,7 @@ class Delivery implements AutoCloseable {
   }
 
   /** An attempt and, when asked for, the response kept for the steps that need this one. */
-  record Sent(Attempt attempt, dev.kikonect.lifecycle.JobQueue.KeptResponse kept) {}
+  record Sent(Attempt attempt, dev.kikonect.lifecycle.Completions.KeptResponse kept) {}
 
   /** One signed POST of {@code body} (a JSON text in UTF-8) to {@code url}; the secrets may be null (unsigned). */
   Attempt send(String url, String webhookId, String signingSecret, String previousSecret, byte[] body, int number) {
@@ -164,9 +163,9 @@ class Delivery implements AutoCloseable {
         logged = java.util.Arrays.copyOf(logged, DeliveryClient.BODY_PREFIX);
         loggedTruncated = true;
       }
-      dev.kikonect.lifecycle.JobQueue.KeptResponse kept =
+      dev.kikonect.lifecycle.Completions.KeptResponse kept =
           keep > 0 && ok
-              ? new dev.kikonect.lifecycle.JobQueue.KeptResponse(
+              ? new dev.kikonect.lifecycle.Completions.KeptResponse(
                   status, headersJson(response.headers()), bodyText(response.body(), false))
               : null;
       return new Sent(new Attempt(

@@ -4,6 +4,7 @@ import dev.kikonect.KiKonectProperties;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 
 /**
@@ -18,8 +19,14 @@ class RetryPolicy {
 
   private final List<Duration> delays;
 
+  @Autowired
   RetryPolicy(KiKonectProperties properties) {
-    this.delays = List.copyOf(properties.delivery().retryDelays());
+    this(properties.delivery().retryDelays());
+  }
+
+  /** {@code delays}: the wait after the 1st, 2nd, ... failed attempt; the last repeats. */
+  RetryPolicy(List<Duration> delays) {
+    this.delays = List.copyOf(delays);
     if (delays.isEmpty()) {
       throw new IllegalArgumentException("kikonect.delivery.retry-delays must name at least one delay");
     }

@@ -9,7 +9,7 @@ import org.springframework.stereotype.Repository;
 
 /**
  * The failure alerts of runs that ended failed. The completion that fails a run queues its alert (in
- * {@link JobQueue#completeAll}, so it is never lost) when its workflow has an {@code on_failure_url} or a browser
+ * {@link Completions#completeAll}, so it is never lost) when its workflow has an {@code on_failure_url} or a browser
  * subscribed to its failures (Web Push; then {@link Due#url()} may be null); these statements hand due alerts to a
  * sender and record what came of them. Owns {@code failure_alerts}.
  */

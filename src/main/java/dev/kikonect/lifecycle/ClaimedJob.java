@@ -13,7 +13,8 @@ import java.util.UUID;
  * payload byte for byte there): then {@code steps} is null; otherwise {@code steps} is the workflow's step list as JSON. {@code attempt} counts this job's
  * claims; the attempt's number is {@link #number()}: a retry from the failure gives a step a fresh budget, and its
  * numbers go on from {@code attemptOffset}. {@code webhookId} is the step's own (a tracked run's steps each have one).
- * {@code runCancelled}: the run was cancelled while this job was being claimed; it is not to be sent.
+ * {@code runCancelled}: the run was cancelled while this job was being claimed; it is not to be sent. {@code readBytes}:
+ * the saved responses of its run's steps, which its expressions may read (see {@link JobCost}).
  */
 public record ClaimedJob(
     long jobId,
@@ -36,7 +37,8 @@ public record ClaimedJob(
     String request,
     String workflowName,
     long workspaceId,
-    boolean runCancelled) {
+    boolean runCancelled,
+    long readBytes) {
 
   /** This attempt's number in the step's attempt log. */
   public int number() {
@@ -52,6 +54,6 @@ public record ClaimedJob(
   public ClaimedJob withoutPayload() {
     return new ClaimedJob(
         jobId, runId, workflowId, attempt, attemptOffset, maxAttempts, leaseToken, step, actionUrl, steps, null, webhookId, signingSecret,
-        previousSecret, trigger, runCreatedAt, scheduledFor, request, workflowName, workspaceId, runCancelled);
+        previousSecret, trigger, runCreatedAt, scheduledFor, request, workflowName, workspaceId, runCancelled, readBytes);
   }
 }

@@ -4,7 +4,7 @@ import java.util.Map;
 
 import dev.kikonect.auth.Scope;
 import dev.kikonect.auth.Scoped;
-import dev.kikonect.lifecycle.JobQueue;
+import dev.kikonect.lifecycle.RunControl;
 import dev.kikonect.lifecycle.Run;
 import dev.kikonect.lifecycle.RunFilter;
 
@@ -28,7 +28,7 @@ class RunController {
 
   private final RunStore runs;
   private final RunStats stats;
-  private final JobQueue queue;
+  private final RunControl control;
   private final WorkflowService workflows;
   private final Clock clock;
 
@@ -38,14 +38,14 @@ class RunController {
   private final org.springframework.transaction.support.TransactionTemplate transactions;
 
   RunController(
-      RunStore runs, RunStats stats, JobQueue queue, WorkflowService workflows, Clock clock, dev.kikonect.lifecycle.WorkSignal signal,
+      RunStore runs, RunStats stats, RunControl control, WorkflowService workflows, Clock clock, dev.kikonect.lifecycle.WorkSignal signal,
       dev.kikonect.audit.AuditLog audit, org.springframework.transaction.support.TransactionTemplate transactions) {
     this.audit = audit;
     this.transactions = transactions;
     this.signal = signal;
     this.runs = runs;
     this.stats = stats;
-    this.queue = queue;
+    this.control = control;
     this.workflows = workflows;
     this.clock = clock;
   }
@@ -114,7 +114,7 @@ class RunController {
     Boolean cancelled =
         transactions.execute(
             tx -> {
-              boolean done = queue.cancel(caller.workspaceId(), id, clock.instant());
+              boolean done = control.cancel(caller.workspaceId(), id, clock.instant());
               if (done) {
                 audit.record(caller.actor(), "run.cancelled", "run", id, Map.of("status", Map.of("before", run.status().wire(), "after", "cancelled")));
               }
@@ -136,10 +136,10 @@ class RunController {
   @Scoped(Scope.TRIGGER)
   @PostMapping("/runs/{id}/retry")
   org.springframework.http.ResponseEntity<Run> retry(Caller caller, @PathVariable long id) {
-    java.util.Optional<JobQueue.RetryRefusal> refused =
+    java.util.Optional<RunControl.RetryRefusal> refused =
         transactions.execute(
             tx -> {
-              java.util.Optional<JobQueue.RetryRefusal> refusal = queue.retry(caller.workspaceId(), id, clock.instant());
+              java.util.Optional<RunControl.RetryRefusal> refusal = control.retry(caller.workspaceId(), id, clock.instant());
               if (refusal.isEmpty()) {
                 audit.record(caller.actor(), "run.retried", "run", id, null);
               }

@@ -1,7 +1,9 @@
 package dev.kikonect.execution;
 
 import dev.kikonect.lifecycle.ClaimedJob;
-import dev.kikonect.lifecycle.JobQueue;
+import dev.kikonect.lifecycle.Claims;
+import dev.kikonect.lifecycle.Completions;
+import dev.kikonect.lifecycle.Leases;
 import dev.kikonect.lifecycle.WorkSignal;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -29,7 +31,9 @@ import org.springframework.transaction.support.TransactionTemplate;
 /** Several executors on one database share the queue without ever delivering a job twice. */
 class ExecutorConcurrencyTest extends ApiTest {
 
-  @Autowired JobQueue queue;
+  @Autowired Claims claims;
+  @Autowired Completions completions;
+  @Autowired Leases leases;
   @Autowired Delivery delivery;
   @Autowired RetryPolicy retries;
   @Autowired WorkSignal signal;
@@ -62,7 +66,7 @@ class ExecutorConcurrencyTest extends ApiTest {
                 () -> {
                   List<ClaimedJob> batch;
                   do {
-                    batch = queue.claim(7, claimTime, Duration.ofSeconds(30), "racer");
+                    batch = claims.claim(7, claimTime, Duration.ofSeconds(30), "racer");
                     batch.stream().filter(j -> j.workflowId() == workflowId).forEach(j -> claimed.add(j.jobId()));
                   } while (!batch.isEmpty());
                 }));
@@ -80,7 +84,14 @@ class ExecutorConcurrencyTest extends ApiTest {
   void two_executors_on_one_database_deliver_every_job_exactly_once() {
     WorkSignal secondSignal = new WorkSignal();
     io.micrometer.core.instrument.simple.SimpleMeterRegistry secondMeters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
-    Executor second = new Executor(queue, delivery, retries, secondSignal, clock, properties, secondMeters, json, stepCredentials);
+    // A second node's executor, wired as DeliveryConfiguration wires the first, on the same database.
+    DeliveryConfiguration wiring = new DeliveryConfiguration();
+    SharedPayloads payloads = wiring.sharedPayloads();
+    CompiledSteps compiled = wiring.compiledSteps(json);
+    OutcomeRecorder outcomes = new OutcomeRecorder(completions, clock, secondMeters);
+    Executor second = new Executor(claims, leases,
+        wiring.attemptPipeline(clock, json, compiled, payloads, claims, delivery, stepCredentials, retries, properties, secondMeters),
+        outcomes, wiring.deliveryBudget(properties, payloads, secondMeters), payloads, compiled, secondSignal, clock, properties);
     second.start();
     try (Sink sink = new Sink().replyWith(r -> {
       try {
@@ -123,6 +134,7 @@ class ExecutorConcurrencyTest extends ApiTest {
       assertThat(bySecond).as("both executors took part").isBetween(1.0, 599.0);
     } finally {
       second.stop();
+      outcomes.close();
     }
   }
 }

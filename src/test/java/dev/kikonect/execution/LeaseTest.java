@@ -2,7 +2,10 @@ package dev.kikonect.execution;
 
 import dev.kikonect.lifecycle.Attempt;
 import dev.kikonect.lifecycle.ClaimedJob;
-import dev.kikonect.lifecycle.JobQueue;
+import dev.kikonect.lifecycle.Claims;
+import dev.kikonect.lifecycle.Completions;
+import dev.kikonect.lifecycle.Leases;
+import dev.kikonect.lifecycle.Next;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -32,7 +35,9 @@ class LeaseTest extends ApiTest {
   @Autowired JdbcClient jdbc;
   @Autowired ScheduledRuns triggerer;
   @Autowired TransactionTemplate transactions;
-  @Autowired JobQueue queue;
+  @Autowired Claims claims;
+  @Autowired Completions completions;
+  @Autowired Leases leases;
 
   private final Sink sink = new Sink();
 
@@ -79,9 +84,9 @@ class LeaseTest extends ApiTest {
     ClaimedJob stale =
         new ClaimedJob(
             jobId, runId, workflowId, 1, 0, 8, deadToken, null, "http://127.0.0.1:9/", null, "{}", "msg_x", null, null, "manual", now, null, null, "w",
-            api.personalWorkspace(user), false);
+            api.personalWorkspace(user), false, 0);
     Attempt late = new Attempt(1, now, 5, false, false, 500, "{}", "", "HTTP 500", null, null);
-    assertThat(queue.complete(stale, late, JobQueue.Next.FAILED, null, clock.instant())).isFalse();
+    assertThat(completions.complete(stale, late, Next.FAILED, null, clock.instant())).isFalse();
     assertThat(api.get("/runs/" + runId, user.token()).json().path("status").asString()).isEqualTo("succeeded");
   }
 
@@ -131,10 +136,10 @@ class LeaseTest extends ApiTest {
     Instant later = clock.instant().plus(Duration.ofDays(40)); // beyond the live executor's reach
     transactions.executeWithoutResult(
         s -> triggerer.enqueueAll(List.of(new ScheduledRuns.Firing(workflowId, api.personalWorkspace(user), "manual", "{}")), later));
-    ClaimedJob job = queue.claim(1_000, later, Duration.ofSeconds(1), "node-that-dies").stream()
+    ClaimedJob job = claims.claim(1_000, later, Duration.ofSeconds(1), "node-that-dies").stream()
         .filter(j -> j.workflowId() == workflowId).findFirst().orElseThrow();
 
-    queue.requeueExpired(later.plusSeconds(2), 10_000);
+    leases.requeueExpired(later.plusSeconds(2), 10_000);
 
     Instant runAt = jdbc.sql("SELECT run_at FROM jobs WHERE id = :id").param("id", job.jobId()).query(Timestamp.class).single().toInstant();
     assertThat(runAt).as("the first retry delay (100 ms here) with its jitter").isAfter(later.plusSeconds(2).plusMillis(79));

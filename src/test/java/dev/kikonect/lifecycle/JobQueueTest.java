@@ -2,53 +2,56 @@ package dev.kikonect.lifecycle;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kikonect.ApiTest;
-import dev.kikonect.support.Api;
+import dev.kikonect.support.TestDatabase;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.beans.factory.annotation.Autowired;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * The queue statements against the database, without HTTP in between. Jobs are enqueued 30 days ahead of the
- * shared clock, so the application's own executor (claiming at "now") never takes them from these tests. The
- * statements are not scoped to one workflow, so assertions look at this test's own jobs only: at "30 days ahead"
- * the executor's own in-flight leases have expired too.
+ * The queue statements against the database, without the application ({@link TestDatabase}): nothing else claims,
+ * so every job a test sees is its own.
  */
-class JobQueueTest extends ApiTest {
+class JobQueueTest {
 
-  @Autowired JobQueue queue;
-  @Autowired ScheduledRuns runs;
-  @Autowired TransactionTemplate transactions;
-  @Autowired JdbcClient jdbc;
+  @RegisterExtension static final TestDatabase db = new TestDatabase();
 
-  private Api.User user;
+  private final JdbcClient jdbc = db.jdbc();
+  private final TransactionTemplate transactions = db.transactions();
+  private final Claims claims = new Claims(jdbc, 8);
+  private final Completions completions = new Completions(jdbc);
+  private final Leases leases = new Leases(jdbc, 8, new long[] {100, 200});
+  private final RunControl control = new RunControl(jdbc, transactions);
+  private final ScheduledRuns runs = new ScheduledRuns(jdbc);
+
+  private long workspace;
   private long workflow;
-  private Instant later;
+  /** The time of the tests' own clock: no executor runs on this database, so jobs are due when a test says. */
+  private final Instant later = Instant.parse("2026-12-07T10:00:00Z");
 
   @BeforeEach
   void workflow() {
-    user = api.newUser();
-    workflow = api.createWorkflow(user, "manual", "http://127.0.0.1:9/", Map.of()).path("id").asLong();
-    later = clock.instant().plus(Duration.ofDays(30));
+    TestDatabase.Workflow created = db.workflow("http://127.0.0.1:9/", "[]");
+    workspace = created.workspace();
+    workflow = created.id();
   }
 
   private void enqueue(int n, Instant at) {
     List<ScheduledRuns.Firing> firings = new java.util.ArrayList<>();
     for (int i = 0; i < n; i++) {
-      firings.add(new ScheduledRuns.Firing(workflow, api.personalWorkspace(user), "manual", "{\"n\":" + i + "}"));
+      firings.add(new ScheduledRuns.Firing(workflow, workspace, "manual", "{\"n\":" + i + "}"));
     }
     transactions.executeWithoutResult(s -> runs.enqueueAll(firings, at));
   }
 
   /** Claims this test's jobs only (another test's far-future jobs may be due at the same instant). */
   private List<ClaimedJob> claim(Instant now, Duration lease) {
-    return ours(queue.claim(1_000, now, lease, "test-node"));
+    return ours(claims.claim(1_000, now, lease, "test-node"));
   }
 
   private String runStatus(long runId) {
@@ -90,7 +93,7 @@ class JobQueueTest extends ApiTest {
     enqueue(1, later);
     ClaimedJob job = claim(later, Duration.ofMinutes(1)).get(0);
 
-    boolean done = queue.complete(job, attempt(1, later, true), JobQueue.Next.SUCCEEDED, null, later.plusSeconds(1));
+    boolean done = completions.complete(job, attempt(1, later, true), Next.SUCCEEDED, null, later.plusSeconds(1));
 
     assertThat(done).isTrue();
     assertThat(runStatus(job.runId())).isEqualTo("succeeded");
@@ -103,7 +106,7 @@ class JobQueueTest extends ApiTest {
     enqueue(1, later);
     ClaimedJob job = claim(later, Duration.ofMinutes(1)).get(0);
 
-    queue.complete(job, attempt(1, later, false), JobQueue.Next.RETRY, later.plusSeconds(3600), later.plusSeconds(1));
+    completions.complete(job, attempt(1, later, false), Next.RETRY, later.plusSeconds(3600), later.plusSeconds(1));
 
     assertThat(runStatus(job.runId())).isEqualTo("retrying");
     assertThat(claim(later.plusSeconds(10), Duration.ofMinutes(1))).isEmpty();
@@ -117,36 +120,36 @@ class JobQueueTest extends ApiTest {
     String blob = "{\"blob\":\"" + "x".repeat(100_000) + "\"}";
     List<ScheduledRuns.Firing> firings = new java.util.ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      firings.add(new ScheduledRuns.Firing(workflow, api.personalWorkspace(user), "manual", blob));
+      firings.add(new ScheduledRuns.Firing(workflow, workspace, "manual", blob));
     }
     transactions.executeWithoutResult(s -> runs.enqueueAll(firings, later));
 
-    // Other tests' jobs due by then come first in the claim: the budget leaves room for them.
-    long others = jdbc.sql(
-            """
-            SELECT coalesce(sum(octet_length(r.payload::text)), 0) FROM jobs j JOIN workflow_runs r ON r.id = j.run_id
-             WHERE j.status = 'pending' AND j.run_at <= :at AND j.workflow_id <> :wf
-            """)
-        .param("at", java.sql.Timestamp.from(later)).param("wf", workflow).query(Long.class).single();
-    List<ClaimedJob> first = ours(queue.claim(1_000, others + 250_000, new long[0], later, Duration.ofMinutes(1), "test-node"));
-    assertThat(first).as("two payloads of 100 kB fit in 250 kB, three do not").hasSize(2);
+    long payload = blob.length() + 2; // the payload as JSON text, as payload_bytes counts it
+    List<ClaimedJob> first = ours(claims.claim(1_000, 2 * (payload + JobCost.OVERHEAD) + 20_000, new long[0], later, Duration.ofMinutes(1), "test-node"));
+    assertThat(first).as("two payloads of 100 kB and their overhead fit, three do not").hasSize(2);
+    leases.release(first, later);
+    assertThat(claims.claim(1_000, 2 * payload + 20_000, new long[0], later, Duration.ofMinutes(1), "test-node"))
+        .as("the cut counts each job's overhead too (JobCost): two payloads without it fit, not with it")
+        .hasSize(1);
+    leases.release(jdbcClaimed(), later);
 
-    List<ClaimedJob> single = queue.claim(1_000, 1, new long[0], later, Duration.ofMinutes(1), "test-node");
+    List<ClaimedJob> single = claims.claim(1_000, 1, new long[0], later, Duration.ofMinutes(1), "test-node");
     assertThat(single).as("a job bigger than the budget is still claimed when it comes first, alone").hasSize(1);
     ours(single);
   }
 
-  /** This test's jobs among {@code claimed}; the others go straight back. */
+  /** Every job claimed right now, to hand back. */
+  private List<ClaimedJob> jdbcClaimed() {
+    return jdbc.sql("SELECT id, lease_token FROM jobs WHERE status = 'processing'")
+        .query((rs, n) -> new ClaimedJob(rs.getLong("id"), 0, workflow, 1, 0, 8, rs.getObject("lease_token", java.util.UUID.class), null, null,
+            null, null, "", null, null, "manual", later, null, null, "wf", workspace, false, 0))
+        .list();
+  }
+
+  /** The claimed jobs, every one of them this test's (nothing else enqueues on the test database). */
   private List<ClaimedJob> ours(List<ClaimedJob> claimed) {
-    return claimed.stream()
-        .filter(j -> {
-          if (j.workflowId() == workflow) {
-            return true;
-          }
-          queue.release(List.of(j), clock.instant());
-          return false;
-        })
-        .toList();
+    assertThat(claimed).allSatisfy(j -> assertThat(j.workflowId()).isEqualTo(workflow));
+    return claimed;
   }
 
   @Test
@@ -154,13 +157,13 @@ class JobQueueTest extends ApiTest {
     enqueue(1, later);
     ClaimedJob job = claim(later, Duration.ofSeconds(1)).get(0);
 
-    int requeued = queue.requeueExpired(later.plusSeconds(2), 10_000);
+    int requeued = leases.requeueExpired(later.plusSeconds(2), 10_000);
 
     assertThat(requeued).isPositive();
     assertThat(runStatus(job.runId())).isEqualTo("retrying");
     assertThat(jdbc.sql("SELECT error FROM attempts WHERE run_id = :id").param("id", job.runId()).query(String.class).single())
         .startsWith("lease expired");
-    assertThat(queue.complete(job, attempt(1, later, true), JobQueue.Next.SUCCEEDED, null, later.plusSeconds(3)))
+    assertThat(completions.complete(job, attempt(1, later, true), Next.SUCCEEDED, null, later.plusSeconds(3)))
         .as("the node that lost the lease cannot complete it any more")
         .isFalse();
   }
@@ -170,15 +173,15 @@ class JobQueueTest extends ApiTest {
     enqueue(1, later);
     ClaimedJob job = claim(later, Duration.ofSeconds(1)).get(0);
 
-    assertThat(queue.renew(List.of(job), later.plusSeconds(60))).isEqualTo(1);
-    queue.requeueExpired(later.plusSeconds(2), 10_000); // (other tests' in-flight jobs may expire at that instant)
+    assertThat(leases.renew(List.of(job), later.plusSeconds(60))).isEqualTo(1);
+    leases.requeueExpired(later.plusSeconds(2), 10_000);
     assertThat(runStatus(job.runId())).as("a renewed lease is not taken").isEqualTo("running");
-    assertThat(queue.complete(job, attempt(1, later, true), JobQueue.Next.SUCCEEDED, null, later.plusSeconds(3))).isTrue();
+    assertThat(completions.complete(job, attempt(1, later, true), Next.SUCCEEDED, null, later.plusSeconds(3))).isTrue();
     ClaimedJob impostor =
         new ClaimedJob(
             job.jobId(), job.runId(), job.workflowId(), 1, 0, 8, java.util.UUID.randomUUID(), null, "", null, "{}", "", null, null, "manual",
-            later, null, null, "w", api.personalWorkspace(user), false);
-    assertThat(queue.renew(List.of(impostor), later.plusSeconds(600))).isZero();
+            later, null, null, "w", workspace, false, 0);
+    assertThat(leases.renew(List.of(impostor), later.plusSeconds(600))).isZero();
   }
 
   @Test
@@ -186,7 +189,7 @@ class JobQueueTest extends ApiTest {
     enqueue(1, later);
     ClaimedJob job = claim(later, Duration.ofMinutes(1)).get(0);
 
-    assertThat(queue.release(List.of(job), later)).isEqualTo(1);
+    assertThat(leases.release(List.of(job), later)).isEqualTo(1);
 
     assertThat(runStatus(job.runId())).isEqualTo("pending");
     assertThat(claim(later, Duration.ofMinutes(1))).extracting(ClaimedJob::attempt).containsExactly(1);
@@ -196,15 +199,15 @@ class JobQueueTest extends ApiTest {
   void only_the_owner_cancels_and_only_a_run_that_is_not_being_delivered() {
     enqueue(2, later);
     long waiting = jdbc.sql("SELECT min(id) FROM workflow_runs WHERE workflow_id = :wf").param("wf", workflow).query(Long.class).single();
-    Api.User stranger = api.newUser();
+    long stranger = db.workflow("http://127.0.0.1:9/", "[]").workspace();
 
-    assertThat(queue.cancel(api.personalWorkspace(stranger), waiting, later)).isFalse();
-    assertThat(queue.cancel(api.personalWorkspace(user), waiting, later)).isTrue();
+    assertThat(control.cancel(stranger, waiting, later)).isFalse();
+    assertThat(control.cancel(workspace, waiting, later)).isTrue();
     assertThat(runStatus(waiting)).isEqualTo("cancelled");
     assertThat(jobs(waiting)).isZero();
 
     ClaimedJob running = claim(later, Duration.ofMinutes(1)).get(0);
-    assertThat(queue.cancel(api.personalWorkspace(user), running.runId(), later)).isFalse();
+    assertThat(control.cancel(workspace, running.runId(), later)).isFalse();
     assertThat(runStatus(running.runId())).isEqualTo("running");
   }
 }

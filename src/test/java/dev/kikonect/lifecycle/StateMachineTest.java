@@ -29,7 +29,8 @@ import org.springframework.transaction.support.TransactionTemplate;
 class StateMachineTest extends ApiTest {
 
   @Autowired JdbcClient jdbc;
-  @Autowired JobQueue queue;
+  @Autowired Claims claims;
+  @Autowired Leases leases;
   @Autowired ScheduledRuns runs;
   @Autowired TransactionTemplate transactions;
   private final Sink sink = new Sink();
@@ -119,12 +120,12 @@ class StateMachineTest extends ApiTest {
     transactions.executeWithoutResult(s -> runs.enqueueAll(List.of(
         new ScheduledRuns.Firing(plain, api.personalWorkspace(user), "manual", "{}"),
         new ScheduledRuns.Firing(chain, api.personalWorkspace(user), "manual", "{}")), later));
-    List<ClaimedJob> claimed = queue.claim(1_000, later, Duration.ofSeconds(1), "node-a").stream()
+    List<ClaimedJob> claimed = claims.claim(1_000, later, Duration.ofSeconds(1), "node-a").stream()
         .filter(j -> j.workflowId() == plain || j.workflowId() == chain).toList();
-    queue.requeueExpired(later.plusSeconds(5), 10_000);
-    List<ClaimedJob> again = queue.claim(1_000, later.plusSeconds(60), Duration.ofMinutes(1), "node-b").stream()
+    leases.requeueExpired(later.plusSeconds(5), 10_000);
+    List<ClaimedJob> again = claims.claim(1_000, later.plusSeconds(60), Duration.ofMinutes(1), "node-b").stream()
         .filter(j -> j.workflowId() == plain || j.workflowId() == chain).toList();
-    queue.release(again, later.plusSeconds(61));
+    leases.release(again, later.plusSeconds(61));
     assertThat(claimed).isNotEmpty();
 
     List<String> illegal = new ArrayList<>();

@@ -2,8 +2,7 @@ package dev.kikonect.lifecycle;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kikonect.ApiTest;
-import dev.kikonect.support.Api;
+import dev.kikonect.support.TestDatabase;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -15,46 +14,46 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.beans.factory.annotation.Autowired;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * The step statements against the database: a run of a workflow whose step {@code c} needs {@code a} and {@code b}.
- * Jobs are enqueued 30 days ahead of the shared clock, so the application's own executor never takes them.
+ * The step statements against the database (without the application, {@link TestDatabase}): a run of a workflow whose step {@code c} needs {@code a} and {@code b}.
  */
-class StepQueueTest extends ApiTest {
+class StepQueueTest {
 
-  @Autowired JobQueue queue;
-  @Autowired ScheduledRuns runs;
-  @Autowired TransactionTemplate transactions;
-  @Autowired JdbcClient jdbc;
+  @RegisterExtension static final TestDatabase db = new TestDatabase();
+
+  private final JdbcClient jdbc = db.jdbc();
+  private final TransactionTemplate transactions = db.transactions();
+  private final Claims claims = new Claims(jdbc, 8);
+  private final Completions completions = new Completions(jdbc);
+  private final Leases leases = new Leases(jdbc, 8, new long[] {100, 200});
+  private final RunControl control = new RunControl(jdbc, transactions);
+  private final ScheduledRuns runs = new ScheduledRuns(jdbc);
 
   private long workflow;
-  private Api.User user;
-  private Instant later;
+  private long workspace;
+  private final Instant later = Instant.parse("2026-12-07T10:00:00Z");
 
   @BeforeEach
   void workflow() {
-    user = api.newUser();
-    Api.Response created = api.post("/workflows", user.token(), Map.of(
-        "name", "diamond", "trigger_type", "manual",
-        "steps", List.of(
-            Map.of("key", "a", "url", "http://127.0.0.1:9/a"),
-            Map.of("key", "b", "url", "http://127.0.0.1:9/b"),
-            Map.of("key", "c", "url", "http://127.0.0.1:9/c", "needs", List.of("a", "b")))));
-    assertThat(created.status()).as(created.body()).isEqualTo(201);
-    workflow = created.json().path("id").asLong();
-    later = clock.instant().plus(Duration.ofDays(30));
+    TestDatabase.Workflow created = db.workflow(null, """
+        [{"key": "a", "url": "http://127.0.0.1:9/a"},
+         {"key": "b", "url": "http://127.0.0.1:9/b"},
+         {"key": "c", "url": "http://127.0.0.1:9/c", "needs": ["a", "b"]}]""");
+    workspace = created.workspace();
+    workflow = created.id();
   }
 
   private List<ClaimedJob> enqueueAndClaim(int runs) {
     List<ScheduledRuns.Firing> firings = new ArrayList<>();
     for (int i = 0; i < runs; i++) {
-      firings.add(new ScheduledRuns.Firing(workflow, api.personalWorkspace(user), "manual", "{\"n\":" + i + "}"));
+      firings.add(new ScheduledRuns.Firing(workflow, workspace, "manual", "{\"n\":" + i + "}"));
     }
     transactions.executeWithoutResult(s -> this.runs.enqueueAll(firings, later));
-    return queue.claim(10_000, later, Duration.ofMinutes(5), "test-node").stream().filter(j -> j.workflowId() == workflow).toList();
+    return claims.claim(10_000, later, Duration.ofMinutes(5), "test-node").stream().filter(j -> j.workflowId() == workflow).toList();
   }
 
   private static Attempt ok(ClaimedJob job, Instant at) {
@@ -75,12 +74,12 @@ class StepQueueTest extends ApiTest {
   void a_claim_that_shares_payloads_returns_a_runs_payload_once_and_none_for_a_run_the_node_holds() {
     List<ScheduledRuns.Firing> firings = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
-      firings.add(new ScheduledRuns.Firing(workflow, api.personalWorkspace(user), "manual", "{\"n\":" + i + "}"));
+      firings.add(new ScheduledRuns.Firing(workflow, workspace, "manual", "{\"n\":" + i + "}"));
     }
     transactions.executeWithoutResult(s -> this.runs.enqueueAll(firings, later));
     long firstRun = jdbc.sql("SELECT min(id) FROM workflow_runs WHERE workflow_id = :w").param("w", workflow).query(Long.class).single();
 
-    List<ClaimedJob> claimed = queue.claim(10_000, Long.MAX_VALUE, new long[0], new long[] {firstRun}, later, Duration.ofMinutes(5), "test-node")
+    List<ClaimedJob> claimed = claims.claim(10_000, Long.MAX_VALUE, new long[0], new long[] {firstRun}, later, Duration.ofMinutes(5), "test-node")
         .stream().filter(j -> j.workflowId() == workflow).toList();
 
     assertThat(claimed).hasSize(4); // steps a and b of two runs
@@ -113,11 +112,11 @@ class StepQueueTest extends ApiTest {
         CyclicBarrier together = new CyclicBarrier(2);
         Future<Boolean> first = nodes.submit(() -> {
           together.await();
-          return queue.complete(a, ok(a, later), JobQueue.Next.SUCCEEDED, null, later);
+          return completions.complete(a, ok(a, later), Next.SUCCEEDED, null, later);
         });
         Future<Boolean> second = nodes.submit(() -> {
           together.await();
-          return queue.complete(b, ok(b, later), JobQueue.Next.SUCCEEDED, null, later);
+          return completions.complete(b, ok(b, later), Next.SUCCEEDED, null, later);
         });
         assertThat(first.get()).isTrue();
         assertThat(second.get()).isTrue();
@@ -137,17 +136,17 @@ class StepQueueTest extends ApiTest {
     long bad = claimed.stream().map(ClaimedJob::runId).filter(r -> r != good).findFirst().orElseThrow();
     for (ClaimedJob j : claimed) {
       if (j.runId() == good || j.step().equals("a")) {
-        assertThat(queue.complete(j, ok(j, later), JobQueue.Next.SUCCEEDED, null, later)).isTrue();
+        assertThat(completions.complete(j, ok(j, later), Next.SUCCEEDED, null, later)).isTrue();
       } else {
         Attempt failed = new Attempt(j.number(), later, 3, false, false, 400, "{}", "", "HTTP 400", null, null);
-        assertThat(queue.complete(j, failed, JobQueue.Next.FAILED, null, later)).isTrue();
+        assertThat(completions.complete(j, failed, Next.FAILED, null, later)).isTrue();
       }
     }
-    ClaimedJob c = queue.claim(10_000, later, Duration.ofMinutes(5), "test-node").stream()
+    ClaimedJob c = claims.claim(10_000, later, Duration.ofMinutes(5), "test-node").stream()
         .filter(j -> j.runId() == good).findFirst().orElseThrow();
     assertThat(c.step()).isEqualTo("c");
     assertThat(runStatus(good)).isEqualTo("running");
-    assertThat(queue.complete(c, ok(c, later), JobQueue.Next.SUCCEEDED, null, later)).isTrue();
+    assertThat(completions.complete(c, ok(c, later), Next.SUCCEEDED, null, later)).isTrue();
 
     assertThat(runStatus(good)).isEqualTo("succeeded");
     assertThat(runStatus(bad)).isEqualTo("failed");
@@ -161,10 +160,10 @@ class StepQueueTest extends ApiTest {
   void a_job_claimed_while_its_run_is_cancelled_is_recognised_and_never_sent() {
     List<ClaimedJob> claimed = enqueueAndClaim(1);
     long run = claimed.get(0).runId();
-    assertThat(queue.cancel(api.personalWorkspace(user), run, later)).isTrue();
+    assertThat(control.cancel(workspace, run, later)).isTrue();
     // A completion of a step in flight records its attempt but starts nothing.
     ClaimedJob a = claimed.stream().filter(j -> j.step().equals("a")).findFirst().orElseThrow();
-    assertThat(queue.complete(a, ok(a, later), JobQueue.Next.SUCCEEDED, null, later)).isTrue();
+    assertThat(completions.complete(a, ok(a, later), Next.SUCCEEDED, null, later)).isTrue();
 
     assertThat(runStatus(run)).isEqualTo("cancelled");
     assertThat(stepStatus(run, "c")).isEqualTo("cancelled");
@@ -175,7 +174,7 @@ class StepQueueTest extends ApiTest {
   void a_step_whose_lease_expired_goes_back_to_retrying_with_its_lost_attempt_logged_and_the_run_stays_running() {
     List<ClaimedJob> claimed = enqueueAndClaim(1);
     long run = claimed.get(0).runId();
-    queue.requeueExpired(later.plus(Duration.ofMinutes(6)), 10_000);
+    leases.requeueExpired(later.plus(Duration.ofMinutes(6)), 10_000);
 
     assertThat(stepStatus(run, "a")).isEqualTo("retrying");
     assertThat(runStatus(run)).isEqualTo("running");
@@ -183,9 +182,9 @@ class StepQueueTest extends ApiTest {
         .param("run", run).query(Integer.class).single()).isEqualTo(1);
     assertThat(jdbc.sql("SELECT attempts FROM workflow_runs WHERE id = :run").param("run", run).query(Integer.class).single())
         .as("the lost attempts (steps a and b) count").isEqualTo(2);
-    assertThat(queue.claim(10_000, later.plus(Duration.ofMinutes(6)), Duration.ofMinutes(5), "test-node").stream()
+    assertThat(claims.claim(10_000, later.plus(Duration.ofMinutes(6)), Duration.ofMinutes(5), "test-node").stream()
         .filter(j -> j.runId() == run)).as("not before the retry delay").isEmpty();
-    ClaimedJob again = queue.claim(10_000, later.plus(Duration.ofMinutes(6)).plusSeconds(1), Duration.ofMinutes(5), "test-node").stream()
+    ClaimedJob again = claims.claim(10_000, later.plus(Duration.ofMinutes(6)).plusSeconds(1), Duration.ofMinutes(5), "test-node").stream()
         .filter(j -> j.runId() == run && "a".equals(j.step())).findFirst().orElseThrow();
     assertThat(again.number()).isEqualTo(2);
     assertThat(again.webhookId()).as("the same webhook-id across attempts")
