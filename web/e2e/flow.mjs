@@ -43,7 +43,9 @@ async function waitFor(url, ms = 120_000) {
     try {
       const r = await fetch(url);
       if (r.ok) return;
-    } catch {}
+    } catch {
+      // not up yet: try again
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`not ready: ${url}`);

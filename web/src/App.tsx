@@ -160,23 +160,28 @@ export function App() {
 
   usePageChange(route, user !== null);
 
-  const workspaces = useQuery({ queryKey: ['workspaces', user?.id], queryFn: () => api.workspaces(), enabled: user !== null });
-  const all = workspaces.data?.items ?? [];
+  const {
+    data: workspaceList,
+    isFetching: workspacesFetching,
+    isPending: workspacesPending,
+    refetch: refetchWorkspaces,
+  } = useQuery({ queryKey: ['workspaces', user?.id], queryFn: () => api.workspaces(), enabled: user !== null });
+  const all = useMemo(() => workspaceList?.items ?? [], [workspaceList]);
   const current = all.find((w) => w.id === workspaceId) ?? all.find((w) => w.personal) ?? null;
   useEffect(() => {
     // a remembered workspace the user no longer belongs to: back to the personal one
-    if (workspaces.data && !workspaces.isFetching && workspaceId !== null && !all.some((w) => w.id === workspaceId)) {
+    if (workspaceList && !workspacesFetching && workspaceId !== null && !all.some((w) => w.id === workspaceId)) {
       setWorkspace(null);
       setWorkspaceId(null);
     }
-  }, [workspaces.data, workspaces.isFetching, workspaceId, all]);
+  }, [workspaceList, workspacesFetching, workspaceId, all]);
   const state: WorkspaceState = useMemo(
     () => ({
       current,
       all,
       switchTo: (id: number) => {
         // the list first (a workspace just made or joined is not in it yet), then the switch
-        void workspaces.refetch().then(() => {
+        void refetchWorkspaces().then(() => {
           setWorkspace(id);
           setWorkspaceId(id);
           queryClient.removeQueries({ predicate: (q) => q.queryKey[0] !== 'workspaces' });
@@ -184,10 +189,10 @@ export function App() {
         });
       },
       refresh: () => {
-        void workspaces.refetch();
+        void refetchWorkspaces();
       },
     }),
-    [current, all, workspaces],
+    [current, all, refetchWorkspaces],
   );
 
   if (!user) {
@@ -282,7 +287,7 @@ export function App() {
         </button>
       </header>
       {!online && <OfflineBanner />}
-      <main id="main" tabIndex={-1} key={current?.id ?? 0}>{current || !workspaces.isPending ? page : null}</main>
+      <main id="main" tabIndex={-1} key={current?.id ?? 0}>{current || !workspacesPending ? page : null}</main>
     </div>
     </WorkspaceProvider>
   );

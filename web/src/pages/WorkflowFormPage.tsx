@@ -1,4 +1,4 @@
-import { FormEvent, useEffect, useState } from 'react';
+import { FormEvent, useEffect, useMemo, useState } from 'react';
 import { api, ApiError, SchedulePreview, Workflow } from '../api';
 import { go, warnBeforeLeaving } from '../App';
 import { ErrorNote, Field, Loading } from '../ui';
@@ -85,21 +85,26 @@ export function WorkflowFormPage({ id }: { id?: number }) {
     return () => warnBeforeLeaving(null);
   }, [dirty]);
 
+  // What the schedule preview asks for, as text: the effect below runs when it changes, not on every keystroke elsewhere.
+  const previewRequest = useMemo(() => {
+    if (!form || (form.trigger_type !== 'interval' && form.trigger_type !== 'cron')) return null;
+    const { config, payloadError } = triggerConfig(form);
+    return payloadError ? undefined : JSON.stringify({ trigger_type: form.trigger_type, trigger_config: config, count: 5 });
+  }, [form]);
   useEffect(() => {
-    if (!form || (form.trigger_type !== 'interval' && form.trigger_type !== 'cron')) {
+    if (previewRequest === null) {
       setPreview(null);
       return;
     }
-    const { config, payloadError } = triggerConfig(form);
-    if (payloadError) return;
+    if (previewRequest === undefined) return;
     const timer = setTimeout(() => {
-      api.preview({ trigger_type: form.trigger_type, trigger_config: config, count: 5 }).then(
+      api.preview(JSON.parse(previewRequest)).then(
         (p) => { setPreview(p); setPreviewError(undefined); },
         (e: ApiError) => { setPreview(null); setPreviewError(e.errors[0]?.reason ?? e.message); },
       );
     }, 300);
     return () => clearTimeout(timer);
-  }, [form?.trigger_type, form?.interval_minutes, form?.expression, form?.timezone]);
+  }, [previewRequest]);
 
   if (!form) return error ? <ErrorNote error={error} /> : <Loading />;
   const set = (k: keyof FormState) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
