@@ -2,6 +2,8 @@ import { useEffect, useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { api, atLeast, currentWorkspaceId, setSignedIn, setWorkspace, User, whenReachable, whenUnauthorized } from './api';
 import { queryClient } from './query';
+import { go, pendingLeaveWarning, warnBeforeLeaving } from './nav';
+import { queries } from './queries';
 import { WorkspaceProvider, WorkspaceState } from './workspace';
 import { NotFound } from './ui';
 import { TeamPage } from './pages/TeamPage';
@@ -19,24 +21,6 @@ import { AccountPage } from './pages/AccountPage';
 import { CredentialsPage } from './pages/CredentialsPage';
 import { InstancePage } from './pages/InstancePage';
 
-/**
- * What a page with unsaved changes says before the app leaves it (null: nothing to lose). The form sets it while its
- * content differs from what was loaded; a link, Back or go() then asks first, and a reload or a closed tab gets the
- * browser's own question (beforeunload).
- */
-let leaveWarning: string | null = null;
-export function warnBeforeLeaving(message: string | null) {
-  leaveWarning = message;
-}
-if (typeof window !== 'undefined') {
-  window.addEventListener('beforeunload', (e) => {
-    if (leaveWarning) {
-      e.preventDefault();
-      e.returnValue = leaveWarning;
-    }
-  });
-}
-
 /** Hash routes (#/workflows/3) so that the server serves one page and deep links survive. */
 function useRoute(): string {
   const [route, setRoute] = useState(() => window.location.hash.slice(1) || '/');
@@ -44,11 +28,12 @@ function useRoute(): string {
     let current = window.location.hash.slice(1) || '/';
     const onChange = () => {
       const next = window.location.hash.slice(1) || '/';
+      const leaveWarning = pendingLeaveWarning();
       if (next !== current && leaveWarning && !window.confirm(leaveWarning)) {
         window.history.replaceState(null, '', '#' + current); // stay: no hashchange, the page keeps its state
         return;
       }
-      if (next !== current) leaveWarning = null;
+      if (next !== current) warnBeforeLeaving(null);
       current = next;
       setRoute(next);
     };
@@ -58,9 +43,6 @@ function useRoute(): string {
   return route;
 }
 
-export function go(path: string) {
-  window.location.hash = path;
-}
 
 const TITLES: Record<string, string> = {
   dashboard: 'Dashboard', workflows: 'Workflows', runs: 'Runs', credentials: 'Credentials', 'api-keys': 'API keys',
@@ -165,7 +147,7 @@ export function App() {
     isFetching: workspacesFetching,
     isPending: workspacesPending,
     refetch: refetchWorkspaces,
-  } = useQuery({ queryKey: ['workspaces', user?.id], queryFn: () => api.workspaces(), enabled: user !== null });
+  } = useQuery({ ...queries.workspaces(user?.id), enabled: user !== null });
   const all = useMemo(() => workspaceList?.items ?? [], [workspaceList]);
   const current = all.find((w) => w.id === workspaceId) ?? all.find((w) => w.personal) ?? null;
   useEffect(() => {
@@ -184,7 +166,6 @@ export function App() {
         void refetchWorkspaces().then(() => {
           setWorkspace(id);
           setWorkspaceId(id);
-          queryClient.removeQueries({ predicate: (q) => q.queryKey[0] !== 'workspaces' });
           go('/dashboard');
         });
       },

@@ -1,6 +1,5 @@
 import createClient from 'openapi-fetch';
 import type { components, paths } from './api-types';
-import { changed } from './query';
 
 // The KiKonect API client. The session lives in an HttpOnly, SameSite=Strict cookie set by POST /session: a reload
 // or a new tab stays signed in, and no script (ours or an injected one) can read the token. Every request carries
@@ -129,7 +128,6 @@ export async function transport(request: Request, fetcher: typeof fetch = (input
     throw new ApiError(0, 'network', 'No connection', 'KiKonect cannot be reached: check your connection and try again.', []);
   }
   onReachable(true);
-  if (response.ok && request.method !== 'GET') changed();
   if (response.status === 204) return response;
   const text = await response.text();
   let data: unknown;

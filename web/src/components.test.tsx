@@ -90,7 +90,12 @@ describe('no double actions', () => {
   it('runs one request for two clicks in a row and reports busy meanwhile', async () => {
     const { renderHook, act } = await import('@testing-library/react');
     const { useBusy } = await import('./ui');
-    const { result } = renderHook(() => useBusy());
+    const { QueryClientProvider } = await import('@tanstack/react-query');
+    const { queryClient } = await import('./query');
+    const refreshed = vi.spyOn(queryClient, 'invalidateQueries');
+    const { result } = renderHook(() => useBusy([['ws', 1, 'runs']]), {
+      wrapper: ({ children }) => <QueryClientProvider client={queryClient}>{children}</QueryClientProvider>,
+    });
     let release: () => void = () => {};
     const work = vi.fn(() => new Promise<void>((r) => { release = r; }));
     let first: Promise<unknown> = Promise.resolve();
@@ -105,6 +110,7 @@ describe('no double actions', () => {
       await first;
     });
     expect(result.current[0]).toBe(false);
+    expect(refreshed.mock.calls.map((c) => c[0]?.queryKey)).toEqual([['ws', 1, 'runs']]); // what it named, nothing else
   });
 });
 

@@ -54,7 +54,7 @@ export function NotifyToggle({ workflowId }: { workflowId: number }) {
   const support = pushSupport();
   const [state, setState] = useState<{ id: number | null; workflows: number[] } | null>(null);
   const [problem, setProblem] = useState<string>();
-  const [busy, once] = useBusy();
+  const [busy, once] = useBusy([]); // subscriptions are not in the query cache: nothing to refresh
 
   useEffect(() => {
     if (support !== 'supported') return;

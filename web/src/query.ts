@@ -1,7 +1,7 @@
 // One cache for every API read (TanStack Query): pages that need the same data share one request, a poll never
-// overlaps the previous one, polling pauses while the tab is hidden, and any change made through the API refreshes
-// what is on screen (see `request` in api.ts).
-import { QueryClient, useQuery } from '@tanstack/react-query';
+// overlaps the previous one, and polling pauses while the tab is hidden. Reads are declared once, in queries.ts; a
+// write refreshes exactly the reads it names (useBusy in ui.tsx), not the whole cache.
+import { QueryClient, QueryKey, useQuery, UseQueryOptions } from '@tanstack/react-query';
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -14,17 +14,12 @@ export const queryClient = new QueryClient({
   },
 });
 
-/** Everything a page reads, kept fresh by polling every `ms` milliseconds while the page is visible. */
-export function useLive<T>(key: readonly unknown[], load: () => Promise<T>, ms: number) {
-  const query = useQuery({ queryKey: key, queryFn: load, refetchInterval: ms });
+/** A read from queries.ts, kept fresh by polling every `ms` milliseconds while the page is visible. */
+export function useLive<T, K extends QueryKey>(options: UseQueryOptions<T, Error, T, K>, ms: number) {
+  const query = useQuery({ ...options, refetchInterval: ms });
   return {
     data: query.data,
     error: query.error ?? undefined,
-    reload: () => queryClient.invalidateQueries({ queryKey: key }),
+    reload: () => queryClient.invalidateQueries({ queryKey: options.queryKey }),
   };
-}
-
-/** After a change (POST, PATCH, DELETE) every cached read may be out of date: mark all of them stale. */
-export function changed() {
-  void queryClient.invalidateQueries();
 }

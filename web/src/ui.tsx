@@ -1,3 +1,5 @@
+import { QueryKey, useMutation } from '@tanstack/react-query';
+import { queryClient } from './query';
 import { cloneElement, isValidElement, ReactNode, useCallback, useId, useRef, useState } from 'react';
 
 export function when(iso: string | null | undefined): string {
@@ -118,22 +120,27 @@ export function confirmed(question: string): boolean {
 }
 
 /**
- * One write at a time from a page: `run(work)` does nothing while an earlier one is still in flight (a double click
- * fires one request, not two), and `busy` disables the buttons meanwhile.
+ * A page's writes, one at a time (a double click sends one request, and `busy` disables the buttons meanwhile),
+ * through TanStack Query's `useMutation`: when a write succeeds, the reads named in `affects` (keys or key prefixes
+ * from queries.ts) are refreshed, and nothing else.
  */
-export function useBusy(): [boolean, <T>(work: () => Promise<T>) => Promise<T | undefined>] {
-  const [busy, setBusy] = useState(false);
+export function useBusy(affects: readonly QueryKey[]): [boolean, <T>(work: () => Promise<T>) => Promise<T | undefined>] {
   const flying = useRef(false);
+  const [busy, setBusy] = useState(false); // set at the click, not after the mutation cache's next notification
+  const { mutateAsync } = useMutation({
+    mutationFn: (work: () => Promise<unknown>) => work(),
+    onSuccess: () => Promise.all(affects.map((queryKey) => queryClient.invalidateQueries({ queryKey }))),
+  });
   const run = useCallback(async <T,>(work: () => Promise<T>): Promise<T | undefined> => {
     if (flying.current) return undefined;
     flying.current = true;
     setBusy(true);
     try {
-      return await work();
+      return (await mutateAsync(work)) as T;
     } finally {
       flying.current = false;
       setBusy(false);
     }
-  }, []);
+  }, [mutateAsync]);
   return [busy, run];
 }

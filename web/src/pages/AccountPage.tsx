@@ -3,6 +3,7 @@ import { api, ApiError } from '../api';
 import { useLive } from '../query';
 import { ErrorNote, Loading, useBusy } from '../ui';
 import { ssoErrorMessage } from '../ssoErrors';
+import { keys, queries } from '../queries';
 
 /**
  * The signed-in person's account: whether their address is verified (a mailed link, when the server sends mail) and
@@ -10,11 +11,11 @@ import { ssoErrorMessage } from '../ssoErrors';
  * account whose address nobody verified: whoever registered the address first would own it.
  */
 export function AccountPage({ query }: { query: URLSearchParams }) {
-  const me = useLive(['me'], () => api.me(), 60000);
+  const me = useLive(queries.me(), 60000);
   const [providers, setProviders] = useState<{ id: string; name: string }[]>([]);
   const [note, setNote] = useState<string | null>(null);
   const [failure, setFailure] = useState<ApiError | null>(null);
-  const [busy, once] = useBusy();
+  const [busy, once] = useBusy([keys.me()]);
   useEffect(() => {
     api.ssoProviders().then((p) => setProviders(p.items), () => setProviders([]));
   }, []);

@@ -2,15 +2,18 @@ import { FormEvent, useState } from 'react';
 import { api, ApiError, ApiKey } from '../api';
 import { useLive } from '../query';
 import { confirmed, CopyButton, Empty, ErrorNote, Field, Loading, useBusy, when } from '../ui';
+import { useWorkspace } from '../workspace';
+import { keys, queries } from '../queries';
 
 /** Personal API keys for scripts and CI: created here, shown once, revoked with a click. */
 export function ApiKeysPage() {
-  const { data, error, reload } = useLive(['api-keys'], () => api.apiKeys(), 10000);
+  const ws = useWorkspace().current?.id;
+  const { data, error } = useLive(queries.apiKeys(ws), 10000);
   const [name, setName] = useState('');
   const [scope, setScope] = useState<'read' | 'trigger' | 'write' | 'admin'>('write');
   const [created, setCreated] = useState<ApiKey | null>(null);
   const [formError, setFormError] = useState<ApiError | null>(null);
-  const [busy, once] = useBusy();
+  const [busy, once] = useBusy([keys.apiKeys(ws)]);
 
   async function create(e: FormEvent) {
     e.preventDefault();
@@ -19,7 +22,6 @@ export function ApiKeysPage() {
       try {
         setCreated(await api.createApiKey({ name, scope }));
         setName('');
-        reload();
       } catch (err) {
         setFormError(err as ApiError);
       }
@@ -63,7 +65,7 @@ export function ApiKeysPage() {
                 <td data-label="Key" className="mono">{k.prefix}…</td>
                 <td data-label="Created">{when(k.created_at)}</td>
                 <td data-label="Last used">{when(k.last_used_at)}</td>
-                <td><button type="button" className="danger" disabled={busy} onClick={() => confirmed(`Revoke "${k.name}"? Scripts using it stop working.`) && once(() => api.deleteApiKey(k.id).then(reload))}>Revoke</button></td>
+                <td><button type="button" className="danger" disabled={busy} onClick={() => confirmed(`Revoke "${k.name}"? Scripts using it stop working.`) && once(() => api.deleteApiKey(k.id))}>Revoke</button></td>
               </tr>
             ))}
           </tbody>

@@ -1,7 +1,9 @@
 import { FormEvent, useState } from 'react';
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { api, AuditEntry } from '../api';
+import { AuditEntry } from '../api';
 import { Empty, ErrorNote, Loading, when } from '../ui';
+import { useWorkspace } from '../workspace';
+import { queries } from '../queries';
 
 type Filters = { actor: string; action: string; object: string; from: string; to: string };
 const NONE: Filters = { actor: '', action: '', object: '', from: '', to: '' };
@@ -25,13 +27,10 @@ export function AuditPage() {
   const [draft, setDraft] = useState<Filters>(NONE);
   const [filters, setFilters] = useState<Filters>(NONE);
   const time = (local: string) => (local ? new Date(local).toISOString() : undefined);
-  const query = useInfiniteQuery({
-    queryKey: ['audit', filters],
-    queryFn: ({ pageParam }) =>
-      api.audit({ actor: filters.actor, action: filters.action, object: filters.object, from: time(filters.from), to: time(filters.to), cursor: pageParam, limit: 50 }),
-    initialPageParam: undefined as string | undefined,
-    getNextPageParam: (last) => last.next_cursor ?? undefined,
-  });
+  const ws = useWorkspace().current?.id;
+  const query = useInfiniteQuery(
+    queries.auditPages(ws, { actor: filters.actor, action: filters.action, object: filters.object, from: time(filters.from), to: time(filters.to) }),
+  );
   const entries: AuditEntry[] = query.data?.pages.flatMap((p) => p.items) ?? [];
   const set = (k: keyof Filters) => (e: { target: { value: string } }) => setDraft({ ...draft, [k]: e.target.value });
 

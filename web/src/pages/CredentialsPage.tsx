@@ -1,8 +1,9 @@
-import { useCan } from '../workspace';
+import { useCan, useWorkspace } from '../workspace';
 import { FormEvent, useState } from 'react';
 import { api, ApiError, Credential } from '../api';
 import { useLive } from '../query';
-import { confirmed, Empty, ErrorNote, Field, Loading, when } from '../ui';
+import { confirmed, Empty, ErrorNote, Field, Loading, useBusy, when } from '../ui';
+import { keys, queries } from '../queries';
 
 /** The fields of each credential type; secret ones are typed in, sent once, and never shown again. */
 export const CREDENTIAL_TYPES: Record<string, { label: string; fields: { name: string; label: string; secret?: boolean; optional?: boolean }[] }> = {
@@ -39,7 +40,8 @@ export function hostList(text: string): string[] {
 /** Credentials for steps: created and replaced here; their secrets are never shown back. */
 export function CredentialsPage() {
   const canAdmin = useCan('admin');
-  const { data, error, reload } = useLive(['credentials'], () => api.credentials(), 10000);
+  const ws = useWorkspace().current?.id;
+  const { data, error } = useLive(queries.credentials(ws), 10000);
   const [name, setName] = useState('');
   const [type, setType] = useState('header');
   const [values, setValues] = useState<Record<string, string>>({});
@@ -47,12 +49,12 @@ export function CredentialsPage() {
   const [replacing, setReplacing] = useState<Credential | null>(null);
   const [formError, setFormError] = useState<ApiError | null>(null);
   const [listError, setListError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [busy, once] = useBusy([keys.credentials(ws), keys.workflows(ws)]);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     setFormError(null);
-    setBusy(true);
+    await once(async () => {
     try {
       const allowed = hostList(hosts);
       if (replacing) {
@@ -64,23 +66,22 @@ export function CredentialsPage() {
       setValues({});
       setHosts('');
       setReplacing(null);
-      reload();
     } catch (err) {
       setFormError(err as ApiError);
-    } finally {
-      setBusy(false);
     }
+    });
   }
 
   async function remove(c: Credential) {
     if (!confirmed(`Delete credential "${c.name}"?`)) return;
     setListError(null);
-    try {
-      await api.deleteCredential(c.id);
-      reload();
-    } catch (err) {
-      setListError(err as ApiError); // 409: the message names the workflows that still use it
-    }
+    await once(async () => {
+      try {
+        await api.deleteCredential(c.id);
+      } catch (err) {
+        setListError(err as ApiError); // 409: the message names the workflows that still use it
+      }
+    });
   }
 
   const shownType = replacing ? replacing.type : type;

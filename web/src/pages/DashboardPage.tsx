@@ -1,6 +1,8 @@
-import { api, Stats } from '../api';
+import { Stats } from '../api';
 import { useLive } from '../query';
 import { Empty, ErrorNote, Loading } from '../ui';
+import { useWorkspace } from '../workspace';
+import { queries } from '../queries';
 
 const OUTCOMES = ['succeeded', 'failed', 'other'] as const;
 const COLORS: Record<string, string> = { succeeded: '#2f9e44', failed: '#e03131', other: '#adb5bd' };
@@ -27,8 +29,9 @@ export function hourLink(hourIso: string, outcome: string): string {
 }
 
 export function DashboardPage() {
-  const stats = useLive(['stats'], () => api.stats(), 10_000);
-  const recent = useLive(['runs', 'recent-finished'], () => api.runs({ status: 'succeeded', limit: 100 }), 10_000);
+  const ws = useWorkspace().current?.id;
+  const stats = useLive(queries.stats(ws), 10_000);
+  const recent = useLive(queries.runs(ws, { status: 'succeeded', limit: 100 }), 10_000);
 
   if (!stats.data) return stats.error ? <ErrorNote error={stats.error} /> : <Loading />;
   const figures = headline(stats.data);

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { api, ApiError, Instance, User } from '../api';
 import { useLive } from '../query';
 import { confirmed, Empty, ErrorNote, Field, Loading, useBusy, when } from '../ui';
+import { keys, queries } from '../queries';
 
 const MODES: { value: 'open' | 'invitation' | 'closed'; label: string }[] = [
   { value: 'open', label: 'open: anyone may register' },
@@ -14,19 +15,17 @@ const MODES: { value: 'open' | 'invitation' | 'closed'; label: string }[] = [
  * who else administers the instance. Only shown to instance administrators (the first registered user is one).
  */
 export function InstancePage({ me }: { me: User }) {
-  const instance = useLive(['instance'], () => api.instance(), 30000);
+  const instance = useLive(queries.instance(), 30000);
   const [cursor, setCursor] = useState<string | undefined>(undefined);
-  const users = useLive(['instance-users', cursor ?? ''], () => api.instanceUsers({ limit: 50, cursor }), 30000);
+  const users = useLive(queries.instanceUsers(cursor), 30000);
   const [problem, setProblem] = useState<ApiError | null>(null);
-  const [busy, once] = useBusy();
+  const [busy, once] = useBusy([keys.instance()]);
 
   const act = (work: () => Promise<unknown>) =>
     once(async () => {
       setProblem(null);
       try {
         await work();
-        instance.reload();
-        users.reload();
       } catch (err) {
         setProblem(err as ApiError);
       }

@@ -1,13 +1,13 @@
 import { useState } from 'react';
 import { api, ApiError } from '../api';
-import { ErrorNote } from '../ui';
+import { ErrorNote, useBusy } from '../ui';
 import { useWorkspace } from '../workspace';
 
 /** Where an invitation link lands once signed in: accept it and switch to the workspace. */
 export function InvitationPage({ token }: { token: string }) {
   const { switchTo } = useWorkspace();
   const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [busy, once] = useBusy([]); // switchTo refetches the workspace list itself
   return (
     <section>
       <h1>Invitation</h1>
@@ -16,13 +16,14 @@ export function InvitationPage({ token }: { token: string }) {
       <button
         type="button"
         disabled={busy}
-        onClick={() => {
-          setBusy(true);
-          api.acceptInvitation(token).then(
-            (w) => switchTo(w.id),
-            (e) => { setError(e instanceof ApiError ? e : new ApiError(0, '', 'Network error', String(e), [])); setBusy(false); },
-          );
-        }}
+        onClick={() =>
+          void once(() =>
+            api.acceptInvitation(token).then(
+              (w) => switchTo(w.id),
+              (e) => setError(e instanceof ApiError ? e : new ApiError(0, '', 'Network error', String(e), [])),
+            ),
+          )
+        }
       >
         Accept invitation
       </button>

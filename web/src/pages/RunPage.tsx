@@ -1,10 +1,11 @@
-import { useCan } from '../workspace';
+import { useCan, useWorkspace } from '../workspace';
 import { useState } from 'react';
 import { api, ApiError } from '../api';
-import { go } from '../App';
+import { go } from '../nav';
 import { useLive } from '../query';
 import { asCurl } from './StepsEditor';
 import { CopyButton, ErrorNote, Field, Loading, StatusBadge, when, useBusy } from '../ui';
+import { keys, queries } from '../queries';
 
 /** One run: its payload and the timeline of its attempts; replay as is or with an edited payload; cancel. */
 type SentRequest = { method: string; url: string; headers: Record<string, string>; body: string | null; body_is_payload: boolean; body_truncated?: boolean };
@@ -98,12 +99,13 @@ export function lineDiff(before: string, after: string): { kind: 'same' | 'added
 
 export function RunPage({ id }: { id: number }) {
   const canEdit = useCan('editor');
-  const { data: run, error, reload } = useLive(['run', id], () => api.run(id), 2000);
+  const ws = useWorkspace().current?.id;
+  const { data: run, error } = useLive(queries.run(ws, id), 2000);
   const [editing, setEditing] = useState(false);
   const [payload, setPayload] = useState('');
   const [payloadError, setPayloadError] = useState<string>();
   const [actionError, setActionError] = useState<unknown>();
-  const [busy, once] = useBusy();
+  const [busy, once] = useBusy([keys.runs(ws), keys.run(ws, id), keys.stats(ws)]);
   const [confirming, setConfirming] = useState(false);
 
   if (!run) return error ? <ErrorNote error={error} /> : <Loading />;
@@ -156,7 +158,7 @@ export function RunPage({ id }: { id: number }) {
       {canEdit && <div className="actions">
         <button type="button" disabled={busy} onClick={() => replay(false)}>Replay</button>
         {run.status === 'failed' && (
-          <button type="button" className="secondary" disabled={busy} onClick={() => once(() => api.retry(id).then(reload, setActionError))}>
+          <button type="button" className="secondary" disabled={busy} onClick={() => once(() => api.retry(id).catch(setActionError))}>
             Retry from the failure
           </button>
         )}
@@ -164,7 +166,7 @@ export function RunPage({ id }: { id: number }) {
           Replay with edited payload
         </button>
         {(run.status === 'pending' || run.status === 'retrying') && (
-          <button type="button" className="danger" disabled={busy} onClick={() => once(() => api.cancel(id).then(reload, setActionError))}>Cancel run</button>
+          <button type="button" className="danger" disabled={busy} onClick={() => once(() => api.cancel(id).catch(setActionError))}>Cancel run</button>
         )}
       </div>}
       {editing && (

@@ -1,16 +1,18 @@
 import { useMemo, useState } from 'react';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { api, ApiError, ReplayFilter, RUN_STATUSES, RunSummary, TRIGGER_TYPES } from '../api';
-import { go } from '../App';
+import { go } from '../nav';
 import { useLive } from '../query';
 import { confirmed, Empty, ErrorNote, Loading, StatusBadge, useBusy, when } from '../ui';
-import { useCan } from '../workspace';
+import { useCan, useWorkspace } from '../workspace';
+import { keys, queries } from '../queries';
 
 /** Runs, newest first, refreshed every 2 seconds: new runs and status changes appear without a reload. */
 export function RunsTable({ workflowId }: { workflowId?: number }) {
   const [status, setStatus] = useState('');
   const [trigger, setTrigger] = useState('');
-  const { data, error } = useLive(['runs', { workflowId, status, trigger }], () => api.runs({ workflow_id: workflowId, status: status || undefined, trigger: trigger || undefined, limit: 50 }), 2000);
+  const ws = useWorkspace().current?.id;
+  const { data, error } = useLive(queries.runs(ws, { workflow_id: workflowId, status: status || undefined, trigger: trigger || undefined, limit: 50 }), 2000);
   return (
     <div>
       <div className="filters">
@@ -112,16 +114,11 @@ export function RunsPage({ query = new URLSearchParams() }: { query?: URLSearchP
   const [selected, setSelected] = useState<Set<number>>(new Set());
   const [message, setMessage] = useState<string>();
   const [actionError, setActionError] = useState<unknown>();
-  const [busy, once] = useBusy();
-  const workflows = useLive(['workflow-names'], () => api.workflows({ limit: 200 }), 30000);
+  const ws = useWorkspace().current?.id;
+  const [busy, once] = useBusy([keys.runs(ws), keys.stats(ws)]);
+  const workflows = useLive(queries.workflowNames(ws), 30000);
   const names = useMemo(() => new Map((workflows.data?.items ?? []).map((w) => [w.id, w.name])), [workflows.data]);
-  const runs = useInfiniteQuery({
-    queryKey: ['runs-explorer', filters.params],
-    queryFn: ({ pageParam }) => api.runs({ ...filters.params, cursor: pageParam, limit: 50 }),
-    initialPageParam: undefined as string | undefined,
-    getNextPageParam: (last) => last.next_cursor ?? undefined,
-    refetchInterval: live ? 2000 : false,
-  });
+  const runs = useInfiniteQuery({ ...queries.runPages(ws, filters.params), refetchInterval: live ? 2000 : false });
   const items = runs.data?.pages.flatMap((p) => p.items) ?? [];
 
   const set = (name: string, value: string) => {

@@ -1,8 +1,11 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { api, ApiError } from '../api';
 import type { components } from '../api-types';
 import { CodeEditor } from '../CodeEditor';
 import { CopyButton, Field } from '../ui';
+import { useWorkspace } from '../workspace';
+import { queries } from '../queries';
+import { useQuery } from '@tanstack/react-query';
 
 /** A step as the API has it (the generated schema: a field added there reaches the editor's types). */
 export type Step = components['schemas']['Step'];
@@ -132,18 +135,19 @@ export function StepsEditor({ drafts, onChange, filter, onFilter, errorOf, workf
   const [sample, setSample] = useState('{\n  "hello": "world"\n}');
   const [preview, setPreview] = useState<DryRun | null>(null);
   const [previewError, setPreviewError] = useState<ApiError | null>(null);
-  const [credentials, setCredentials] = useState<string[]>([]);
-
+  const ws = useWorkspace().current?.id;
+  const credentialList = useQuery(queries.credentials(ws)).data;
+  const credentials = useMemo(() => (credentialList?.items ?? []).map((i) => i.name), [credentialList]);
+  // the latest run's payload makes the best sample
+  const latest = useQuery({ ...queries.runs(ws, { workflow_id: workflowId, limit: 1 }), enabled: workflowId !== undefined }).data?.items[0]?.id;
+  const latestRun = useQuery({ ...queries.run(ws, latest ?? 0), enabled: latest !== undefined }).data;
+  const sampled = useRef(false);
   useEffect(() => {
-    api.credentials().then((c) => setCredentials(c.items.map((i) => i.name)), () => setCredentials([]));
-    if (workflowId) {
-      // the latest run's payload makes the best sample
-      api.runs({ workflow_id: workflowId, limit: 1 }).then(
-        (p) => p.items[0] && api.run(p.items[0].id).then((r) => setSample(JSON.stringify(r.payload, null, 2))),
-        () => {},
-      );
+    if (latestRun && !sampled.current) {
+      sampled.current = true; // once: a refetch must not replace what the user typed
+      setSample(JSON.stringify(latestRun.payload, null, 2));
     }
-  }, [workflowId]);
+  }, [latestRun]);
 
   const steps = useMemo(() => toSteps(drafts), [drafts]);
   useEffect(() => {

@@ -1,8 +1,9 @@
 import { FormEvent, useState } from 'react';
 import { api, ApiError, InvitationCreated, Role, ROLES, User } from '../api';
 import { useLive } from '../query';
-import { confirmed, CopyButton, Empty, ErrorNote, Field, Loading, when } from '../ui';
+import { confirmed, CopyButton, Empty, ErrorNote, Field, Loading, useBusy, when } from '../ui';
 import { useCan, useWorkspace } from '../workspace';
+import { keys, queries } from '../queries';
 
 /**
  * The current workspace: its members and their roles, invitations, settings (name, single sign-on only), leaving,
@@ -12,26 +13,26 @@ export function TeamPage({ me }: { me: User }) {
   const { current, switchTo, refresh } = useWorkspace();
   const isAdmin = useCan('admin');
   const isOwner = useCan('owner');
-  const members = useLive(['members', current?.id], () => api.members(), 15000);
-  const invitations = useLive(['invitations', current?.id], () => (isAdmin ? api.invitations() : Promise.resolve({ items: [] })), 15000);
+  const ws = current?.id;
+  const members = useLive(queries.members(ws), 15000);
+  const invitations = useLive(queries.invitations(ws, isAdmin), 15000);
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('editor');
   const [invited, setInvited] = useState<InvitationCreated | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [busy, once] = useBusy([keys.members(ws), keys.invitations(ws), keys.workspaces(me.id)]);
   const [newName, setNewName] = useState('');
 
   async function act<T>(work: () => Promise<T>, after?: (t: T) => void) {
-    setBusy(true);
     setError(null);
-    try {
-      const result = await work();
-      after?.(result);
-    } catch (err) {
-      setError(err instanceof ApiError ? err : new ApiError(0, '', 'Network error', String(err), []));
-    } finally {
-      setBusy(false);
-    }
+    await once(async () => {
+      try {
+        const result = await work();
+        after?.(result);
+      } catch (err) {
+        setError(err instanceof ApiError ? err : new ApiError(0, '', 'Network error', String(err), []));
+      }
+    });
   }
 
   if (!current) return <Loading />;
@@ -60,7 +61,7 @@ export function TeamPage({ me }: { me: User }) {
                       aria-label={`Role of ${m.email}`}
                       value={m.role}
                       disabled={busy}
-                      onChange={(e) => act(() => api.setRole(m.user_id, e.target.value as Role), members.reload)}
+                      onChange={(e) => act(() => api.setRole(m.user_id, e.target.value as Role))}
                     >
                       {ROLES.filter((r) => r !== 'owner' || isOwner).map((r) => <option key={r} value={r}>{r}</option>)}
                     </select>
@@ -76,12 +77,12 @@ export function TeamPage({ me }: { me: User }) {
                     </button>
                   )}
                   {m.user_id !== me.id && isAdmin && (m.role !== 'owner' || isOwner) && (
-                    <button type="button" className="danger" disabled={busy} onClick={() => confirmed(`Remove ${m.email}? Their API keys here stop working.`) && act(() => api.removeMember(m.user_id), members.reload)}>
+                    <button type="button" className="danger" disabled={busy} onClick={() => confirmed(`Remove ${m.email}? Their API keys here stop working.`) && act(() => api.removeMember(m.user_id))}>
                       Remove
                     </button>
                   )}
                   {m.user_id !== me.id && isOwner && m.role !== 'owner' && (
-                    <button type="button" className="secondary" disabled={busy} onClick={() => confirmed(`Make ${m.email} the owner? You become admin.`) && act(() => api.transferWorkspace(m.user_id), () => { members.reload(); refresh(); })}>
+                    <button type="button" className="secondary" disabled={busy} onClick={() => confirmed(`Make ${m.email} the owner? You become admin.`) && act(() => api.transferWorkspace(m.user_id), refresh)}>
                       Make owner
                     </button>
                   )}
@@ -100,7 +101,7 @@ export function TeamPage({ me }: { me: User }) {
             aria-label="Invite"
             onSubmit={(e: FormEvent) => {
               e.preventDefault();
-              void act(() => api.invite({ email, role }), (made) => { setInvited(made); setEmail(''); invitations.reload(); });
+              void act(() => api.invite({ email, role }), (made) => { setInvited(made); setEmail(''); });
             }}
           >
             <div className="row">
@@ -132,7 +133,7 @@ export function TeamPage({ me }: { me: User }) {
                     <td data-label="Invited">{i.email}</td>
                     <td data-label="Role">{i.role}</td>
                     <td data-label="Expires">{when(i.expires_at)}</td>
-                    <td><button type="button" className="secondary" disabled={busy} onClick={() => act(() => api.revokeInvitation(i.id), invitations.reload)}>Revoke</button></td>
+                    <td><button type="button" className="secondary" disabled={busy} onClick={() => act(() => api.revokeInvitation(i.id))}>Revoke</button></td>
                   </tr>
                 ))}
               </tbody>

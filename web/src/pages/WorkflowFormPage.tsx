@@ -1,8 +1,11 @@
 import { FormEvent, useEffect, useMemo, useState } from 'react';
 import { api, ApiError, SchedulePreview, Workflow } from '../api';
-import { go, warnBeforeLeaving } from '../App';
-import { ErrorNote, Field, Loading } from '../ui';
+import { go, warnBeforeLeaving } from '../nav';
+import { ErrorNote, Field, Loading, useBusy } from '../ui';
 import { fromSteps, newStep, StepDraft, StepsEditor, toSteps } from './StepsEditor';
+import { useWorkspace } from '../workspace';
+import { queryClient } from '../query';
+import { keys, queries } from '../queries';
 
 const ZONES: string[] = (Intl as unknown as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf?.('timeZone') ?? ['UTC'];
 
@@ -71,12 +74,15 @@ export function WorkflowFormPage({ id }: { id?: number }) {
   const [payloadError, setPayloadError] = useState<string>();
   const [preview, setPreview] = useState<SchedulePreview | null>(null);
   const [previewError, setPreviewError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const ws = useWorkspace().current?.id;
+  // saving changes this workflow and the list (its name, trigger, state)
+  const [busy, once] = useBusy([keys.workflows(ws), ...(id ? [keys.workflow(ws, id)] : [])]);
 
   const [loaded, setLoaded] = useState<string | null>(id ? null : JSON.stringify(form));
   useEffect(() => {
-    if (id) api.workflow(id).then((w) => { const f = toForm(w); setForm(f); setLoaded(JSON.stringify(f)); }, setError);
-  }, [id]);
+    // read once, fresh (a form is not refreshed under the user's hands)
+    if (id) queryClient.fetchQuery({ ...queries.workflow(ws, id), staleTime: 0 }).then((w) => { const f = toForm(w); setForm(f); setLoaded(JSON.stringify(f)); }, setError);
+  }, [id, ws]);
 
   // Unsaved changes: the app asks before leaving the form (a link, Back, a reload).
   const dirty = form !== null && loaded !== null && JSON.stringify(form) !== loaded;
@@ -128,8 +134,8 @@ export function WorkflowFormPage({ id }: { id?: number }) {
     if (form.filter.trim()) body.filter = form.filter;
     else if (id) body.filter = null;
     if (form.trigger_type !== 'webhook' && form.trigger_type !== 'manual') body.trigger_config = config;
-    setBusy(true);
     setError(null);
+    await once(async () => {
     try {
       let saved: Workflow;
       if (id) {
@@ -146,9 +152,8 @@ export function WorkflowFormPage({ id }: { id?: number }) {
       go(`/workflows/${saved.id}`);
     } catch (err) {
       setError(err as ApiError);
-    } finally {
-      setBusy(false);
     }
+    });
   }
 
   const scheduled = form.trigger_type === 'interval' || form.trigger_type === 'cron';

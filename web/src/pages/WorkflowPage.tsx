@@ -1,24 +1,27 @@
-import { useCan } from '../workspace';
+import { useCan, useWorkspace } from '../workspace';
 import { useState } from 'react';
 import { api, ApiError } from '../api';
-import { go } from '../App';
+import { go } from '../nav';
 import { useLive } from '../query';
 import { confirmed, CopyButton, ErrorNote, Field, Loading, StatusBadge, useBusy, when, whenIn } from '../ui';
 import { sessionSecret } from './WorkflowFormPage';
 import { RunsTable } from './RunsPage';
 import { NotifyToggle } from '../push';
+import { keys, queries } from '../queries';
 
 /** One workflow: its webhook URL and curl example, secret, manual trigger, pause/resume, delete, and its runs. */
 export function WorkflowPage({ id }: { id: number }) {
   const canEdit = useCan('editor');
-  const { data: w, error, reload } = useLive(['workflow', id], () => api.workflow(id), 5000);
+  const ws = useWorkspace().current?.id;
+  const { data: w, error } = useLive(queries.workflow(ws, id), 5000);
   const [secret, setSecret] = useState<string | undefined>(() => sessionSecret.get(id));
   const [revealed, setRevealed] = useState(false);
   const [payload, setPayload] = useState('{\n  "hello": "world"\n}');
   const [payloadError, setPayloadError] = useState<string>();
   const [message, setMessage] = useState<string>();
   const [actionError, setActionError] = useState<unknown>();
-  const [busy, once] = useBusy();
+  // a trigger adds a run; a pause, a rotation or a delete changes the workflow and the list
+  const [busy, once] = useBusy([keys.workflow(ws, id), keys.workflows(ws), keys.runs(ws), keys.stats(ws)]);
 
   if (!w) return error ? <ErrorNote error={error} /> : <Loading />;
 
@@ -28,7 +31,6 @@ export function WorkflowPage({ id }: { id: number }) {
       try {
         await action();
         setMessage(done);
-        reload();
       } catch (e) {
         setActionError(e);
       }

@@ -1,8 +1,9 @@
-import { useCan } from '../workspace';
+import { useCan, useWorkspace } from '../workspace';
 import { useState } from 'react';
-import { api, Stats, TriggerType, Workflow } from '../api';
+import { Stats, TriggerType, Workflow } from '../api';
 import { useLive } from '../query';
 import { Empty, ErrorNote, Loading, StatusBadge, when, whenIn } from '../ui';
+import { queries } from '../queries';
 
 /** Succeeded of finished runs in the last 24 hours, counted by the database; a dash without finished runs. */
 export function successRate(w: Workflow, stats: Stats | undefined): string {
@@ -15,8 +16,9 @@ export function successRate(w: Workflow, stats: Stats | undefined): string {
 export function WorkflowsPage() {
   const canEdit = useCan('editor');
   const [type, setType] = useState<TriggerType | ''>('');
-  const list = useLive(['workflows', type], () => api.workflows({ trigger_type: type || undefined, limit: 100 }), 5000);
-  const stats = useLive(['stats'], () => api.stats(), 10_000);
+  const ws = useWorkspace().current?.id;
+  const list = useLive(queries.workflows(ws, type), 5000);
+  const stats = useLive(queries.stats(ws), 10_000);
   const data = list.data && { workflows: list.data.items };
   const error = list.error;
 
