@@ -4,6 +4,10 @@ import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 import org.springframework.context.annotation.Bean;
+import dev.kikonect.cli.Cli;
+import dev.kikonect.common.AlignedClock;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 
 /** Entry point: one process serving the API, the scheduler and the executor (see {@code kikonect.roles}). */
 @SpringBootApplication
@@ -12,10 +16,10 @@ public class KiKonectApplication {
 
   /** Starts the server; {@code kikonect login|workflows|runs ...} runs the command line client instead. */
   public static void main(String[] args) {
-    if (args.length > 0 && dev.kikonect.cli.Cli.COMMANDS.contains(args[0])) {
-      java.io.PrintWriter out = new java.io.PrintWriter(System.out, true, java.nio.charset.StandardCharsets.UTF_8);
-      java.io.PrintWriter err = new java.io.PrintWriter(System.err, true, java.nio.charset.StandardCharsets.UTF_8);
-      System.exit(dev.kikonect.cli.Cli.run(args, out, err, dev.kikonect.cli.Cli.defaultConfig()));
+    if (args.length > 0 && Cli.COMMANDS.contains(args[0])) {
+      PrintWriter out = new PrintWriter(System.out, true, StandardCharsets.UTF_8);
+      PrintWriter err = new PrintWriter(System.err, true, StandardCharsets.UTF_8);
+      System.exit(Cli.run(args, out, err, Cli.defaultConfig()));
     }
     SpringApplication.run(KiKonectApplication.class, args);
   }
@@ -28,7 +32,7 @@ public class KiKonectApplication {
    * database's clock when this node's clock is off by more than a second ({@link dev.kikonect.common.AlignedClock}).
    */
   @Bean
-  dev.kikonect.common.AlignedClock clock() {
-    return new dev.kikonect.common.AlignedClock();
+  AlignedClock clock() {
+    return new AlignedClock();
   }
 }

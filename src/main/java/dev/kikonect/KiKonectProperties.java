@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Set;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 
 /**
  * Every {@code kikonect.*} setting, with its default. The README's configuration table mirrors this class.
@@ -54,7 +55,7 @@ public record KiKonectProperties(
       @DefaultValue("5s") Duration queueWait,
       @DefaultValue("100ms") Duration cpuTime,
       @DefaultValue("2000000") long work,
-      @DefaultValue("32MB") org.springframework.util.unit.DataSize memory,
+      @DefaultValue("32MB") DataSize memory,
       @DefaultValue("200") int maxDepth,
       @DefaultValue("2s") Duration wallTime) {}
 
@@ -170,7 +171,7 @@ public record KiKonectProperties(
       @DefaultValue("6h") Duration maxRetryAfter,
       @DefaultValue("false") boolean allowPrivateNetworks,
       @DefaultValue List<String> allowedCidrs,
-      @DefaultValue("256KB") org.springframework.util.unit.DataSize maxKeptResponse) {}
+      @DefaultValue("256KB") DataSize maxKeptResponse) {}
 
   /**
    * @param concurrency deliveries in flight at once on this node (each on its own virtual thread)
@@ -200,10 +201,10 @@ public record KiKonectProperties(
       @DefaultValue("30s") Duration leaseDuration,
       @DefaultValue("10s") Duration sweepInterval,
       @DefaultValue("30s") Duration shutdownGrace,
-      @DefaultValue("64MB") org.springframework.util.unit.DataSize memoryBudget,
+      @DefaultValue("64MB") DataSize memoryBudget,
       @DefaultValue("256") int perOwnerConcurrency,
-      @DefaultValue("16MB") org.springframework.util.unit.DataSize perOwnerMemory,
-      @DefaultValue java.util.Map<Long, Integer> ownerConcurrency,
+      @DefaultValue("16MB") DataSize perOwnerMemory,
+      @DefaultValue Map<Long, Integer> ownerConcurrency,
       @DefaultValue("256") int perHostConcurrency) {}
 
   /**

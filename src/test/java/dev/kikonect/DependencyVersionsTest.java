@@ -3,6 +3,8 @@ package dev.kikonect;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import org.junit.jupiter.api.Test;
+import org.apache.catalina.util.ServerInfo;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
 
 /** The security overrides in pom.xml are what actually runs (a managed version cannot silently win again). */
 class DependencyVersionsTest {
@@ -23,13 +25,13 @@ class DependencyVersionsTest {
 
   @Test
   void tomcat_is_at_least_11_0_23() {
-    String tomcat = org.apache.catalina.util.ServerInfo.getServerNumber();
+    String tomcat = ServerInfo.getServerNumber();
     assertThat(atLeast(tomcat, 11, 0, 23)).as("Tomcat " + tomcat).isTrue();
   }
 
   @Test
   void bouncy_castle_is_at_least_1_84() {
-    String bc = new org.bouncycastle.jce.provider.BouncyCastleProvider().getVersionStr();
+    String bc = new BouncyCastleProvider().getVersionStr();
     assertThat(atLeast(bc, 1, 84, 0)).as("Bouncy Castle " + bc).isTrue();
   }
 }

@@ -14,6 +14,8 @@ import java.util.Objects;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 import tools.jackson.databind.json.JsonMapper;
+import java.util.LinkedHashSet;
+import java.util.Set;
 
 /**
  * The audit log (owner of {@code audit_log}). {@link #record} is called inside the transaction of the change it
@@ -67,9 +69,9 @@ public class AuditLog {
    * The differences between two views of an object: every key whose value differs, as {@code {before, after}}; keys
    * in {@code secret} as {@link #CHANGED} (and only when they changed).
    */
-  public static Map<String, Object> diff(Map<String, ?> before, Map<String, ?> after, java.util.Set<String> secret) {
+  public static Map<String, Object> diff(Map<String, ?> before, Map<String, ?> after, Set<String> secret) {
     Map<String, Object> changes = new LinkedHashMap<>();
-    java.util.Set<String> keys = new java.util.LinkedHashSet<>();
+    Set<String> keys = new LinkedHashSet<>();
     if (before != null) {
       keys.addAll(before.keySet());
     }

@@ -21,6 +21,7 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
+import dev.kikonect.KiKonectProperties;
 
 /**
  * API keys (a workspace's, made by its admins, never above the maker's role) and password changes (the user's own:
@@ -41,7 +42,7 @@ class AccountController {
   private final TransactionTemplate transactions;
 
   AccountController(
-      ApiKeyStore keys, AuthService auth, Clock clock, dev.kikonect.KiKonectProperties properties, AccountThrottle throttle, AuditLog audit,
+      ApiKeyStore keys, AuthService auth, Clock clock, KiKonectProperties properties, AccountThrottle throttle, AuditLog audit,
       TransactionTemplate transactions) {
     this.audit = audit;
     this.transactions = transactions;

@@ -9,6 +9,9 @@ import java.util.Map;
 import java.util.Optional;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
+import dev.kikonect.common.QuotaLock;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 
 /** Personal API keys, each known only by the SHA-256 of the key. */
 @Repository
@@ -25,9 +28,9 @@ class ApiKeyStore {
   }
 
   /** Creates the key unless the user already has {@code maxKeys} unrevoked ones; empty then (the quota). */
-  java.util.Optional<ApiKey> create(
+  Optional<ApiKey> create(
       long workspaceId, long userId, String name, Scope scope, byte[] hash, String prefix, Instant expiresAt, Instant now, int maxKeys) {
-    dev.kikonect.common.QuotaLock.take(jdbc, "api_keys", workspaceId);
+    QuotaLock.take(jdbc, "api_keys", workspaceId);
     return jdbc.sql(
             """
             INSERT INTO api_keys (workspace_id, user_id, name, scope, key_hash, prefix, created_at, expires_at)
@@ -116,7 +119,7 @@ class ApiKeyStore {
     return found.map(Map.Entry::getValue);
   }
 
-  private static ApiKey row(java.sql.ResultSet rs, int n) throws java.sql.SQLException {
+  private static ApiKey row(ResultSet rs, int n) throws SQLException {
     Timestamp last = rs.getTimestamp("last_used_at");
     Timestamp expires = rs.getTimestamp("expires_at");
     return new ApiKey(

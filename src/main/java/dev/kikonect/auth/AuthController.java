@@ -9,6 +9,16 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
+import dev.kikonect.common.PublicUrls;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.RequestParam;
 
 @RestController
 class AuthController {
@@ -17,14 +27,14 @@ class AuthController {
 
   private final AccountThrottle throttle;
   private final SessionCookie cookie;
-  private final java.time.Clock clock;
+  private final Clock clock;
 
   private final EmailVerification verification;
-  private final dev.kikonect.common.PublicUrls urls;
+  private final PublicUrls urls;
 
   AuthController(
-      AuthService auth, AccountThrottle throttle, SessionCookie cookie, java.time.Clock clock, EmailVerification verification,
-      dev.kikonect.common.PublicUrls urls) {
+      AuthService auth, AccountThrottle throttle, SessionCookie cookie, Clock clock, EmailVerification verification,
+      PublicUrls urls) {
     this.verification = verification;
     this.urls = urls;
     this.auth = auth;
@@ -34,7 +44,7 @@ class AuthController {
   }
 
   /** What the web app gets on signing in: the user and when the session ends; the token only in the cookie. */
-  record CookieSession(User user, java.time.Instant expiresAt) {}
+  record CookieSession(User user, Instant expiresAt) {}
 
   /**
    * Signs in the browser way: the session token goes into an HttpOnly cookie (see {@link SessionCookie}), never into
@@ -43,7 +53,7 @@ class AuthController {
   @PublicEndpoint
   @PostMapping("/session")
   CookieSession startSession(
-      @RequestBody Map<String, Object> body, jakarta.servlet.http.HttpServletRequest request, jakarta.servlet.http.HttpServletResponse response) {
+      @RequestBody Map<String, Object> body, HttpServletRequest request, HttpServletResponse response) {
     Session session = auth.login(body, request.getRemoteAddr());
     cookie.set(request, response, session.token(), session.expiresAt(), clock.instant());
     return new CookieSession(session.user(), session.expiresAt());
@@ -54,14 +64,14 @@ class AuthController {
    * the web app's first question on a reload is not an error).
    */
   @PublicEndpoint
-  @org.springframework.web.bind.annotation.GetMapping("/session")
-  Map<String, Object> currentSession(jakarta.servlet.http.HttpServletRequest request) {
+  @GetMapping("/session")
+  Map<String, Object> currentSession(HttpServletRequest request) {
     String token = SessionCookie.read(request);
     User user =
         token == null || token.startsWith(AuthService.API_KEY_PREFIX)
             ? null
             : auth.authenticate(token).map(a -> a.caller().user()).orElse(null);
-    Map<String, Object> answer = new java.util.HashMap<>();
+    Map<String, Object> answer = new HashMap<>();
     answer.put("user", user);
     return answer;
   }
@@ -69,9 +79,9 @@ class AuthController {
   /** Signs the browser out: the session ends on the server and the cookie is cleared. */
   @UserLevel
   @Scoped(Scope.READ)
-  @org.springframework.web.bind.annotation.DeleteMapping("/session")
+  @DeleteMapping("/session")
   @ResponseStatus(HttpStatus.NO_CONTENT)
-  void endSession(Caller caller, jakarta.servlet.http.HttpServletRequest request, jakarta.servlet.http.HttpServletResponse response) {
+  void endSession(Caller caller, HttpServletRequest request, HttpServletResponse response) {
     if (!caller.isApiKey()) {
       auth.logout(caller.token());
     }
@@ -81,7 +91,7 @@ class AuthController {
   @PublicEndpoint
   @PostMapping("/register")
   @ResponseStatus(HttpStatus.CREATED)
-  User register(@RequestBody Map<String, Object> body, jakarta.servlet.http.HttpServletRequest request) {
+  User register(@RequestBody Map<String, Object> body, HttpServletRequest request) {
     throttle.register(request.getRemoteAddr());
     User user;
     try {
@@ -104,8 +114,8 @@ class AuthController {
   /** A mailed verification link: verifies the address and sends the browser to the app's login page. */
   @PublicEndpoint
   @GetMapping("/verify-email")
-  void verifyEmail(@org.springframework.web.bind.annotation.RequestParam(required = false) String token,
-      jakarta.servlet.http.HttpServletResponse response) throws java.io.IOException {
+  void verifyEmail(@RequestParam(required = false) String token,
+      HttpServletResponse response) throws IOException {
     response.setHeader("Cache-Control", "no-store");
     boolean done = verification.verify(token).isPresent();
     response.sendRedirect(urls.base() + (done ? "/app/#/login?verified=1" : "/app/#/login?verify_error=expired"));
@@ -121,7 +131,7 @@ class AuthController {
 
   @PublicEndpoint
   @PostMapping("/login")
-  Session login(@RequestBody Map<String, Object> body, jakarta.servlet.http.HttpServletRequest request) {
+  Session login(@RequestBody Map<String, Object> body, HttpServletRequest request) {
     return auth.login(body, request.getRemoteAddr());
   }
 
@@ -143,7 +153,7 @@ class AuthController {
   @GetMapping("/me")
   Map<String, Object> me(Caller caller) {
     User user = caller.user();
-    Map<String, Object> me = new java.util.LinkedHashMap<>();
+    Map<String, Object> me = new LinkedHashMap<>();
     me.put("id", user.id());
     me.put("email", user.email());
     me.put("firstname", user.firstname());

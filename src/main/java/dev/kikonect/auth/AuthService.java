@@ -14,6 +14,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
 import org.springframework.stereotype.Service;
+import dev.kikonect.common.FieldProblem;
+import jakarta.servlet.http.HttpServletRequest;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
 
 /** Registration, login, logout and bearer-token authentication. */
 @Service
@@ -168,14 +173,14 @@ public class AuthService {
     if (email.indexOf('\u0000') >= 0 || password.indexOf('\u0000') >= 0) {
       throw badCredentials();
     }
-    Optional<java.time.Duration> locked = throttle.lockedFor(email, clientAddress);
+    Optional<Duration> locked = throttle.lockedFor(email, clientAddress);
     if (locked.isPresent()) {
       long seconds = Math.max(1, (locked.get().toMillis() + 999) / 1000);
       throw new DomainException.RateLimited(
           "login-throttled",
           "Too many failed logins",
           "Too many failed logins for this account or from this address; try again in " + seconds + " s.",
-          java.time.Duration.ofSeconds(seconds));
+          Duration.ofSeconds(seconds));
     }
     if (password.length() > MAX_PASSWORD) {
       hasher.burn(password.substring(0, MAX_PASSWORD));
@@ -254,7 +259,7 @@ public class AuthService {
     if (!(current instanceof String)) {
       fields.problem("current_password", current == null ? "is required" : "must be a string");
     }
-    Map<String, Object> renamed = new java.util.HashMap<>();
+    Map<String, Object> renamed = new HashMap<>();
     renamed.put("password", body == null ? null : body.get("new_password"));
     Fields newFields = Fields.of(renamed);
     String next = password(newFields);
@@ -267,7 +272,7 @@ public class AuthService {
     fields.throwIfInvalid();
     UserStore.Credentials stored = users.findByEmail(caller.user().email()).orElseThrow(() -> new DomainException.NotAuthenticated("Account is gone."));
     if (!hasher.matches((String) current, stored.passwordHash())) {
-      throw new DomainException.InvalidInput(java.util.List.of(new dev.kikonect.common.FieldProblem("current_password", "is not your current password")));
+      throw new DomainException.InvalidInput(List.of(new FieldProblem("current_password", "is not your current password")));
     }
     String hash = hasher.hash(next);
     transactions.executeWithoutResult(
@@ -287,7 +292,7 @@ public class AuthService {
   }
 
   /** The account signed in to this browser by its session cookie (not an API key), if any. */
-  public Optional<Long> signedInUser(jakarta.servlet.http.HttpServletRequest request) {
+  public Optional<Long> signedInUser(HttpServletRequest request) {
     return authenticate(SessionCookie.read(request)).filter(a -> !a.caller().isApiKey()).map(a -> a.caller().userId());
   }
 

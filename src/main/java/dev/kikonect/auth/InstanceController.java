@@ -15,6 +15,7 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.transaction.support.TransactionTemplate;
+import java.time.Instant;
 
 /**
  * The instance administrator's routes: who may register (over {@code kikonect.auth.registration}, at once on every
@@ -50,7 +51,7 @@ class InstanceController {
   record Instance(String version, String registration, String registrationSource, String configuredRegistration) {}
 
   record InstanceUser(
-      long id, String email, String firstname, String lastname, java.time.Instant createdAt, boolean instanceAdmin, int workspaces) {}
+      long id, String email, String firstname, String lastname, Instant createdAt, boolean instanceAdmin, int workspaces) {}
 
   @Scoped(Scope.READ)
   @GetMapping("/instance")

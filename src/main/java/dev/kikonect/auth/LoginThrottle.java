@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import org.springframework.stereotype.Component;
+import java.util.Locale;
 
 /**
  * Slows password guessing without letting anyone lock a victim out. Failures are counted per (email, client
@@ -68,7 +69,7 @@ class LoginThrottle {
   }
 
   private static String pairKey(String email, String address) {
-    return "pair:" + email.toLowerCase(java.util.Locale.ROOT) + "|" + address;
+    return "pair:" + email.toLowerCase(Locale.ROOT) + "|" + address;
   }
 
   private static String addressKey(String address) {

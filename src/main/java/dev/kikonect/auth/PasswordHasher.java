@@ -2,6 +2,8 @@ package dev.kikonect.auth;
 
 import org.springframework.security.crypto.argon2.Argon2PasswordEncoder;
 import org.springframework.stereotype.Component;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 
 /**
  * Argon2id at the OWASP minimum (19 MiB, 2 iterations, parallelism 1). Logins for unknown emails verify against a
@@ -16,10 +18,10 @@ class PasswordHasher {
    * Argon2 verifications, real or against the dummy hash (kikonect_auth_password_checks_total): the node's most
    * expensive request work, worth watching; and how a test tells that an unknown email costs what a wrong password does.
    */
-  private final io.micrometer.core.instrument.Counter checks;
+  private final Counter checks;
 
-  PasswordHasher(io.micrometer.core.instrument.MeterRegistry meters) {
-    this.checks = io.micrometer.core.instrument.Counter.builder("kikonect.auth.password.checks")
+  PasswordHasher(MeterRegistry meters) {
+    this.checks = Counter.builder("kikonect.auth.password.checks")
         .description("Argon2id password verifications (a wrong password and an unknown email cost one each)")
         .register(meters);
   }

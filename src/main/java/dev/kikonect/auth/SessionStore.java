@@ -77,7 +77,7 @@ class SessionStore {
   /** Deletes sessions that expired or were revoked before {@code cutoff}; returns how many. */
   int pruneEnded(Instant cutoff) {
     return jdbc.sql("DELETE FROM sessions WHERE expires_at < :cutoff OR revoked_at < :cutoff")
-        .param("cutoff", java.sql.Timestamp.from(cutoff))
+        .param("cutoff", Timestamp.from(cutoff))
         .update();
   }
 }

@@ -9,6 +9,7 @@ import java.util.Optional;
 import org.springframework.dao.DuplicateKeyException;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
+import java.sql.Timestamp;
 
 @Repository
 class UserStore {
@@ -38,7 +39,7 @@ class UserStore {
               .param("hash", passwordHash)
               .param("firstname", firstname)
               .param("lastname", lastname)
-              .param("now", java.sql.Timestamp.from(now))
+              .param("now", Timestamp.from(now))
               .param("admin", instanceAdmin)
               .query(UserStore::user)
               .single());

@@ -24,6 +24,17 @@ import picocli.CommandLine.Parameters;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
+import dev.kikonect.common.Printable;
+import dev.kikonect.execution.Listeners;
+import java.io.BufferedReader;
+import java.io.Console;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URLEncoder;
+import java.nio.file.StandardCopyOption;
+import java.util.Locale;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * KiKonect's command line client, in the same jar: {@code ./kikonect login}, {@code ./kikonect workflows
@@ -72,7 +83,7 @@ public final class Cli {
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() throws IOException {
-      java.util.Properties properties = new java.util.Properties();
+      Properties properties = new Properties();
       try (var in = Cli.class.getResourceAsStream("/application.properties")) {
         if (in != null) {
           properties.load(in);
@@ -181,10 +192,10 @@ public final class Cli {
       }
       if (response.statusCode() >= 400) {
         StringBuilder message = new StringBuilder("kikonect: ")
-            .append(dev.kikonect.common.Printable.of(answer.path("detail").asString(answer.path("title").asString("HTTP " + response.statusCode())), 2000));
+            .append(Printable.of(answer.path("detail").asString(answer.path("title").asString("HTTP " + response.statusCode())), 2000));
         for (JsonNode e : answer.path("errors")) {
-          message.append("\n  ").append(dev.kikonect.common.Printable.of(e.path("field").asString(), 200)).append(": ")
-              .append(dev.kikonect.common.Printable.of(e.path("reason").asString(), 500));
+          message.append("\n  ").append(Printable.of(e.path("field").asString(), 200)).append(": ")
+              .append(Printable.of(e.path("reason").asString(), 500));
         }
         throw new Failure(message.toString());
       }
@@ -204,7 +215,7 @@ public final class Cli {
         rows.add(value);
       }
       List<List<String>> cells = new ArrayList<>();
-      cells.add(columns.stream().map(c -> c.toUpperCase(java.util.Locale.ROOT)).toList());
+      cells.add(columns.stream().map(c -> c.toUpperCase(Locale.ROOT)).toList());
       for (JsonNode row : rows) {
         cells.add(columns.stream().map(c -> text(row.path(c))).toList());
       }
@@ -229,7 +240,7 @@ public final class Cli {
       }
       String s = v.isValueNode() ? v.asString() : v.toString();
       // A name is anyone's text: its control characters (a terminal's escape sequences) are shown, not obeyed.
-      s = dev.kikonect.common.Printable.of(s, Integer.MAX_VALUE);
+      s = Printable.of(s, Integer.MAX_VALUE);
       return s.length() > 60 ? s.substring(0, 57) + "..." : s;
     }
   }
@@ -252,13 +263,13 @@ public final class Cli {
         err.println("Warning: --password is visible to other users of this machine in the process list; use --password-stdin.");
       }
       if (passwordStdin) {
-        secret = new java.io.BufferedReader(new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+        secret = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
       }
       if (secret == null) {
-        java.io.Console console = System.console();
+        Console console = System.console();
         secret = console != null
             ? new String(console.readPassword("Password for %s: ", email))
-            : new java.io.BufferedReader(new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+            : new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
       }
       JsonNode session = call("POST", "/login", Map.of("email", email, "password", secret == null ? "" : secret), false);
       ObjectNode saved = JSON.createObjectNode();
@@ -269,8 +280,8 @@ public final class Cli {
       Path temp = Files.createTempFile(config.toAbsolutePath().getParent(), "cli", ".json");
       Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-------"));
       Files.writeString(temp, JSON.writeValueAsString(saved));
-      Files.move(temp, config, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-      out.println("Logged in to " + server() + " as " + dev.kikonect.common.Printable.of(session.path("user").path("email").asString(), 254) + " (until "
+      Files.move(temp, config, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      out.println("Logged in to " + server() + " as " + Printable.of(session.path("user").path("email").asString(), 254) + " (until "
           + session.path("expires_at").asString() + ")");
       return 0;
     }
@@ -388,13 +399,13 @@ public final class Cli {
 
     private volatile boolean stopped;
     private volatile long lastRead;
-    private volatile java.io.InputStream stream;
-    final java.util.concurrent.atomic.AtomicInteger forwarded = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile InputStream stream;
+    final AtomicInteger forwarded = new AtomicInteger();
 
     /** Ends the listener (tests; Ctrl-C ends the process). */
     void stop() {
       stopped = true;
-      java.io.InputStream s = stream;
+      InputStream s = stream;
       if (s != null) {
         try {
           s.close();
@@ -406,7 +417,7 @@ public final class Cli {
 
     @Override
     public Integer call() throws InterruptedException {
-      if (!dev.kikonect.execution.Listeners.validName(name)) {
+      if (!Listeners.validName(name)) {
         throw new Failure("kikonect: a listener name is 1 to 40 lower-case letters, digits and dashes");
       }
       URI local = URI.create(forward);
@@ -435,7 +446,7 @@ public final class Cli {
     private void stream(URI local) throws IOException, InterruptedException {
       HttpRequest request = HttpRequest.newBuilder(URI.create(server() + "/listen/" + name))
           .header("Accept", "text/event-stream").header("Authorization", "Bearer " + token()).GET().build();
-      HttpResponse<java.io.InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+      HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
       if (response.statusCode() != 200) {
         String text = new String(response.body().readAllBytes(), StandardCharsets.UTF_8);
         String detail = text.isEmpty() ? "HTTP " + response.statusCode() : JSON.readTree(text).path("detail").asString(text);
@@ -452,7 +463,7 @@ public final class Cli {
       // A read deadline the JDK's client does not have: the server writes a comment every 15 s, so 45 s of silence
       // is a connection that died without a word (a laptop's network switched); close it and connect again.
       lastRead = System.nanoTime();
-      java.io.InputStream watched = stream;
+      InputStream watched = stream;
       Thread watchdog = Thread.ofVirtual().start(() -> {
         try {
           while (!Thread.currentThread().isInterrupted()) {
@@ -466,7 +477,7 @@ public final class Cli {
           // the stream ended first, or closing failed: nothing to wait for
         }
       });
-      try (java.io.BufferedReader lines = new java.io.BufferedReader(new java.io.InputStreamReader(stream, StandardCharsets.UTF_8))) {
+      try (BufferedReader lines = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
         SseEvents events = new SseEvents();
         String line;
         while ((line = lines.readLine()) != null) { // CRLF, LF and CR all end a line, as the spec says
@@ -490,7 +501,7 @@ public final class Cli {
               ? HttpRequest.BodyPublishers.noBody()
               : HttpRequest.BodyPublishers.ofString(body.asString()));
       delivery.path("headers").properties().forEach(h -> {
-        if (!RESTRICTED.contains(h.getKey().toLowerCase(java.util.Locale.ROOT))) {
+        if (!RESTRICTED.contains(h.getKey().toLowerCase(Locale.ROOT))) {
           request.header(h.getKey(), h.getValue().asString());
         }
       });
@@ -507,7 +518,7 @@ public final class Cli {
         answer.put("status", 502);
         answer.put("body", "kikonect listen: " + local + " did not answer (" + e.getClass().getSimpleName() + ")");
       }
-      out.println(method + " " + dev.kikonect.common.Printable.of(local.getPath(), 300) + " -> " + answer.get("status") + " ("
+      out.println(method + " " + Printable.of(local.getPath(), 300) + " -> " + answer.get("status") + " ("
           + (System.nanoTime() - started) / 1_000_000 + " ms)");
       out.flush();
       try {
@@ -550,7 +561,7 @@ public final class Cli {
         q.append("&workflow_id=").append(workflow);
       }
       if (status != null) {
-        q.append("&status=").append(java.net.URLEncoder.encode(status, StandardCharsets.UTF_8));
+        q.append("&status=").append(URLEncoder.encode(status, StandardCharsets.UTF_8));
       }
       print(call("GET", q.toString(), null, true).path("items"), RUN_COLUMNS);
       return 0;

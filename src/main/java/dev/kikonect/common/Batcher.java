@@ -12,6 +12,12 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.springframework.dao.DataAccessResourceFailureException;
+import org.springframework.dao.QueryTimeoutException;
+import org.springframework.dao.TransientDataAccessResourceException;
 
 /**
  * Group commit: callers submit one item each and wait; a single writer thread takes everything that queued up while
@@ -30,9 +36,9 @@ public final class Batcher<I, R> implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Batcher.class);
 
   /** {@code taken} is set once, by the writer taking the item or by its caller giving up on it: whoever is first. */
-  private record Pending<I, R>(I item, CompletableFuture<R> result, java.util.concurrent.atomic.AtomicBoolean taken) {
+  private record Pending<I, R>(I item, CompletableFuture<R> result, AtomicBoolean taken) {
     Pending(I item, CompletableFuture<R> result) {
-      this(item, result, new java.util.concurrent.atomic.AtomicBoolean());
+      this(item, result, new AtomicBoolean());
     }
   }
 
@@ -115,7 +121,7 @@ public final class Batcher<I, R> implements AutoCloseable {
     try {
       try {
         return pending.result().get(deadline.toMillis(), TimeUnit.MILLISECONDS);
-      } catch (java.util.concurrent.TimeoutException e) {
+      } catch (TimeoutException e) {
         if (pending.taken().compareAndSet(false, true)) {
           throw new DomainException.Unavailable(
               "database-unavailable",
@@ -124,7 +130,7 @@ public final class Batcher<I, R> implements AutoCloseable {
         }
         try {
           return pending.result().get(deadline.toMillis() + 500, TimeUnit.MILLISECONDS); // being written now
-        } catch (java.util.concurrent.TimeoutException stillWriting) {
+        } catch (TimeoutException stillWriting) {
           // Its statement hangs (a paused database): answer rather than hold the caller for the socket timeout. It
           // may yet commit, so the caller is told to retry with an Idempotency-Key; never is a 202 sent unstored.
           throw new DomainException.Unavailable(
@@ -134,7 +140,7 @@ public final class Batcher<I, R> implements AutoCloseable {
               Duration.ofSeconds(2));
         }
       }
-    } catch (java.util.concurrent.ExecutionException e) {
+    } catch (ExecutionException e) {
       throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -214,9 +220,9 @@ public final class Batcher<I, R> implements AutoCloseable {
    * another concurrency failure is not this: its items are retried one by one, and succeed.)
    */
   private static boolean unreachable(Throwable e) {
-    return e instanceof org.springframework.dao.DataAccessResourceFailureException
-        || e instanceof org.springframework.dao.TransientDataAccessResourceException
-        || e instanceof org.springframework.dao.QueryTimeoutException;
+    return e instanceof DataAccessResourceFailureException
+        || e instanceof TransientDataAccessResourceException
+        || e instanceof QueryTimeoutException;
   }
 
   @Override

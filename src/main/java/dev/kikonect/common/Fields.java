@@ -3,6 +3,7 @@ package dev.kikonect.common;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.math.BigInteger;
 
 /**
  * Reads fields out of a parsed JSON object and collects every problem before failing, so that a 400 names all bad
@@ -80,12 +81,12 @@ public final class Fields {
       }
       return null;
     }
-    if (!(value instanceof Integer || value instanceof Long || value instanceof java.math.BigInteger)) {
+    if (!(value instanceof Integer || value instanceof Long || value instanceof BigInteger)) {
       problem(field, "must be a whole number");
       return null;
     }
-    java.math.BigInteger big = new java.math.BigInteger(value.toString());
-    if (big.compareTo(java.math.BigInteger.valueOf(min)) < 0 || big.compareTo(java.math.BigInteger.valueOf(max)) > 0) {
+    BigInteger big = new BigInteger(value.toString());
+    if (big.compareTo(BigInteger.valueOf(min)) < 0 || big.compareTo(BigInteger.valueOf(max)) > 0) {
       problem(field, "must be between " + min + " and " + max);
       return null;
     }

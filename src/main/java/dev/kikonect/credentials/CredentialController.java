@@ -18,6 +18,9 @@ import org.springframework.web.bind.annotation.PutMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
+import java.util.LinkedHashMap;
+import java.util.Set;
+import tools.jackson.core.type.TypeReference;
 
 /** The credentials API: owner-scoped (another user's credential answers 404), never a secret in an answer. */
 @RestController
@@ -37,7 +40,7 @@ class CredentialController {
 
   /** Name, type and non-secret fields before and after; the secret fields only as [changed]. */
   private Map<String, Object> changes(Credential before, Credential after, boolean secretChanged) {
-    Map<String, Object> changes = AuditLog.diff(view(before), view(after), java.util.Set.of());
+    Map<String, Object> changes = AuditLog.diff(view(before), view(after), Set.of());
     if (secretChanged) {
       changes.put("secret", AuditLog.CHANGED);
     }
@@ -48,8 +51,8 @@ class CredentialController {
     if (c == null) {
       return null;
     }
-    Map<String, Object> all = json.readValue(json.writeValueAsString(c), new tools.jackson.core.type.TypeReference<Map<String, Object>>() {});
-    Map<String, Object> kept = new java.util.LinkedHashMap<>();
+    Map<String, Object> all = json.readValue(json.writeValueAsString(c), new TypeReference<Map<String, Object>>() {});
+    Map<String, Object> kept = new LinkedHashMap<>();
     for (String key : List.of("name", "type", "fields")) {
       kept.put(key, all.get(key));
     }

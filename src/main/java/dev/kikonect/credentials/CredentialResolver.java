@@ -12,6 +12,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import org.springframework.stereotype.Component;
+import dev.kikonect.common.Printable;
 
 /**
  * Applies a step's credential: bearer and OAuth2 as {@code Authorization: Bearer}, basic as {@code Authorization:
@@ -44,7 +45,7 @@ class CredentialResolver implements StepCredentials {
     Credentials.Opened c = credentials.open(workspaceId, name).orElseThrow(() -> new Failure("credential '" + name + "' does not exist", false));
     if (!c.allows(host)) {
       // Bound to its hosts (as n8n's allowed domains): an editor's step cannot send the secret anywhere else.
-      throw new Failure("'" + name + "' may not be sent to " + dev.kikonect.common.Printable.of(host, 200) + " (allowed_hosts: "
+      throw new Failure("'" + name + "' may not be sent to " + Printable.of(host, 200) + " (allowed_hosts: "
           + (c.allowedHosts().isEmpty() ? "none; add the hosts it may be sent to" : String.join(", ", c.allowedHosts())) + ")", false);
     }
     return switch (c.type()) {

@@ -18,6 +18,15 @@ import java.util.regex.Pattern;
 import org.springframework.stereotype.Service;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.kikonect.common.Printable;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Credentials: created, listed, replaced and deleted by their owner through the API, opened only for a delivery.
@@ -31,7 +40,7 @@ public class Credentials {
   /** A type: the fields it shows (required, then optional) and the fields it keeps secret (all required). */
   record Type(String name, List<String> shown, List<String> optional, List<String> secret) {
     List<String> all() {
-      return java.util.stream.Stream.of(shown, optional, secret).flatMap(List::stream).toList();
+      return Stream.of(shown, optional, secret).flatMap(List::stream).toList();
     }
   }
 
@@ -81,8 +90,8 @@ public class Credentials {
   }
 
   /** An allowed host: a host name or address, or {@code *.} and a domain of at least two labels. */
-  private static final java.util.regex.Pattern HOST =
-      java.util.regex.Pattern.compile("^(\\*\\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$|^\\[[0-9a-f:.]+\\]$");
+  private static final Pattern HOST =
+      Pattern.compile("^(\\*\\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$|^\\[[0-9a-f:.]+\\]$");
 
   /** {@code allowed_hosts}: required, 1 to 50 hosts; lower-cased. */
   private static List<String> allowedHosts(Fields fields, Object raw) {
@@ -92,11 +101,11 @@ public class Credentials {
           : "must be a list of 1 to 50 hosts");
       return List.of();
     }
-    List<String> hosts = new java.util.ArrayList<>();
+    List<String> hosts = new ArrayList<>();
     for (Object item : list) {
       String host = item instanceof String s ? s.strip().toLowerCase(Locale.ROOT) : null;
       if (host == null || host.length() > 253 || !HOST.matcher(host).matches() || host.equals("*.") || (host.startsWith("*.") && !host.substring(2).contains("."))) {
-        fields.problem("allowed_hosts", "'" + dev.kikonect.common.Printable.of(String.valueOf(item), 100)
+        fields.problem("allowed_hosts", "'" + Printable.of(String.valueOf(item), 100)
             + "' is not a host name (api.example.com) or a wildcard of a domain (*.example.com)");
       } else if (!hosts.contains(host)) {
         hosts.add(host);
@@ -107,17 +116,17 @@ public class Credentials {
 
   private final CredentialStore store;
   private final MasterKeys keys;
-  private final com.github.benmanes.caffeine.cache.Cache<Long, Boolean> recentlyUsed =
-      com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(100_000).expireAfterWrite(java.time.Duration.ofMinutes(1)).build();
+  private final Cache<Long, Boolean> recentlyUsed =
+      Caffeine.newBuilder().maximumSize(100_000).expireAfterWrite(Duration.ofMinutes(1)).build();
   private final DeliveryTargets targets;
   private final JsonMapper json;
   private final Clock clock;
 
-  private final org.springframework.transaction.support.TransactionTemplate transactions;
+  private final TransactionTemplate transactions;
 
   Credentials(
       CredentialStore store, MasterKeys keys, DeliveryTargets targets, JsonMapper json, Clock clock,
-      org.springframework.transaction.support.TransactionTemplate transactions) {
+      TransactionTemplate transactions) {
     this.transactions = transactions;
     this.store = store;
     this.keys = keys;
@@ -131,7 +140,7 @@ public class Credentials {
   }
 
   /** Validates outside any transaction (token URLs are resolved), then stores and calls {@code alongside} in one. */
-  Credential create(long workspaceId, Map<String, Object> body, java.util.function.Consumer<Credential> alongside) {
+  Credential create(long workspaceId, Map<String, Object> body, Consumer<Credential> alongside) {
     Fields fields = Fields.of(body);
     String name = fields.string("name", true, 1, 100);
     if (name != null && !NAME.matcher(name).matches()) {
@@ -175,7 +184,7 @@ public class Credentials {
     return replace(workspaceId, id, body, (before, after) -> {});
   }
 
-  Credential replace(long workspaceId, long id, Map<String, Object> body, java.util.function.BiConsumer<Credential, Credential> alongside) {
+  Credential replace(long workspaceId, long id, Map<String, Object> body, BiConsumer<Credential, Credential> alongside) {
     CredentialStore.Row row = owned(workspaceId, id);
     Fields fields = Fields.of(body);
     if (body.containsKey("type") && !row.type().equals(body.get("type"))) {

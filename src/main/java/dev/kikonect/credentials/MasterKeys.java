@@ -20,6 +20,7 @@ import javax.crypto.spec.SecretKeySpec;
 import org.springframework.core.env.Environment;
 import org.springframework.stereotype.Component;
 import org.springframework.util.StringUtils;
+import dev.kikonect.common.StartupProblem;
 
 /**
  * The master keys and AES-256-GCM with them. Every value is sealed with a fresh 96-bit nonce and the record's id as
@@ -57,7 +58,7 @@ public class MasterKeys {
       key = Files.exists(file) ? readFile(file, "the data directory's master.key") : generate(file);
       source = file.toString();
     } else {
-      throw new dev.kikonect.common.StartupProblem(
+      throw new StartupProblem(
           "KiKonect needs a master key to encrypt credentials when it runs on an external database.",
           "Set kikonect.secrets.master-key to base64 of 32 random bytes (openssl rand -base64 32), or"
               + " kikonect.secrets.master-key-file to a file holding it, the same on every node. Keep it safe: without it,"
@@ -137,10 +138,10 @@ public class MasterKeys {
     try {
       key = Base64.getDecoder().decode(base64.strip());
     } catch (IllegalArgumentException e) {
-      throw new dev.kikonect.common.StartupProblem(where + " is not base64.", "Set it to base64 of 32 random bytes (openssl rand -base64 32).");
+      throw new StartupProblem(where + " is not base64.", "Set it to base64 of 32 random bytes (openssl rand -base64 32).");
     }
     if (key.length != 32) {
-      throw new dev.kikonect.common.StartupProblem(where + " decodes to " + key.length + " bytes, not 32.",
+      throw new StartupProblem(where + " decodes to " + key.length + " bytes, not 32.",
           "Set it to base64 of 32 random bytes (openssl rand -base64 32).");
     }
     return key;
@@ -150,7 +151,7 @@ public class MasterKeys {
     try {
       return decode(Files.readString(file), where + " (" + file + ")");
     } catch (IOException e) {
-      throw new dev.kikonect.common.StartupProblem("KiKonect cannot read " + where + " (" + file + "): " + e.getMessage() + ".",
+      throw new StartupProblem("KiKonect cannot read " + where + " (" + file + "): " + e.getMessage() + ".",
           "Make the file readable by the user KiKonect runs as, or set kikonect.secrets.master-key instead.");
     }
   }
@@ -169,7 +170,7 @@ public class MasterKeys {
       }
       Files.writeString(file, Base64.getEncoder().encodeToString(key) + "\n", StandardOpenOption.WRITE);
     } catch (IOException e) {
-      throw new dev.kikonect.common.StartupProblem("KiKonect cannot write a new master key to " + file + ": " + e.getMessage() + ".",
+      throw new StartupProblem("KiKonect cannot write a new master key to " + file + ": " + e.getMessage() + ".",
           "Make the data directory writable by the user KiKonect runs as, or set kikonect.secrets.master-key.");
     }
     return key;

@@ -5,6 +5,7 @@ import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
+import dev.kikonect.common.StartupProblem;
 
 /**
  * Checks the master key at start-up, before anything delivers: every stored credential must be sealed with the
@@ -29,7 +30,7 @@ class SecretsAtRest {
   void check() {
     List<String> unknown = store.keyIds().stream().filter(id -> !keys.knows(id)).toList();
     if (!unknown.isEmpty()) {
-      throw new dev.kikonect.common.StartupProblem(
+      throw new StartupProblem(
           "Stored credentials are encrypted with master key " + String.join(", ", unknown) + ", but the configured master key ("
               + keys.source() + ", id " + keys.currentId() + ") is another one.",
           "Configure the key they were stored with as kikonect.secrets.master-key (or in"

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import dev.kikonect.common.StartupProblem;
 
 /**
  * KiKonect's own lock on its data directory ({@code kikonect.lock}, an OS file lock the kernel releases when the
@@ -19,7 +20,7 @@ import java.nio.file.StandardOpenOption;
 final class DataDirLock implements AutoCloseable {
 
   /** The directory is in use by another KiKonect (or this process already). */
-  static final class InUse extends dev.kikonect.common.StartupProblem {
+  static final class InUse extends StartupProblem {
     InUse(String message) {
       super(message, "Stop the running KiKonect, or give this one its own --kikonect.data-dir.");
     }

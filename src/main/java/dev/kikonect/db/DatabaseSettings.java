@@ -10,6 +10,7 @@ import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.event.EventListener;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
+import org.springframework.core.env.Environment;
 
 /**
  * Warns at start-up about server settings of an external PostgreSQL that KiKonect's guarantees or speed depend on
@@ -25,7 +26,7 @@ class DatabaseSettings {
   private final JdbcClient jdbc;
   private final boolean external;
 
-  DatabaseSettings(JdbcClient jdbc, org.springframework.core.env.Environment environment) {
+  DatabaseSettings(JdbcClient jdbc, Environment environment) {
     this.jdbc = jdbc;
     this.external = environment.getProperty("spring.datasource.url") != null;
   }

@@ -21,6 +21,12 @@ import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * Probes the database every half second ({@code SELECT clock_timestamp()}: an error counts as down at once, no answer
@@ -49,8 +55,8 @@ class DatabaseWatch extends BackgroundLoop implements HealthIndicator {
    * The probe's own platform thread: on a virtual thread it waited for a carrier behind a flood of requests and made a
    * merely busy node look as if its database were down (bench/abuse caught it: 503s to legitimate webhooks).
    */
-  private final java.util.concurrent.ExecutorService prober =
-      java.util.concurrent.Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("kikonect-database-probe").daemon(true).unstarted(r));
+  private final ExecutorService prober =
+      Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("kikonect-database-probe").daemon(true).unstarted(r));
 
   private final JdbcClient jdbc;
   private final DatabaseHealth health;
@@ -68,7 +74,7 @@ class DatabaseWatch extends BackgroundLoop implements HealthIndicator {
       ObjectProvider<EmbeddedServer> embedded,
       KiKonectProperties properties,
       MeterRegistry meters,
-      java.time.Clock applicationClock) {
+      Clock applicationClock) {
     super("kikonect-database-watch", true);
     // Tests run a settable clock instead: then there is nothing to align.
     this.clock = applicationClock instanceof AlignedClock aligned ? aligned : null;
@@ -129,18 +135,18 @@ class DatabaseWatch extends BackgroundLoop implements HealthIndicator {
    * the {@link AlignedClock} and the skew metric; a skew beyond the tolerance is logged (at most once a minute).
    */
   private void probeOnce() {
-    java.time.Instant before = clock == null ? null : clock.systemInstant();
+    Instant before = clock == null ? null : clock.systemInstant();
     // A server in recovery (a standby, or a primary that became one in a failover) refuses every write.
-    java.util.Map<String, Object> row = jdbc.sql("SELECT clock_timestamp() AS now, pg_is_in_recovery() AS standby").query().singleRow();
+    Map<String, Object> row = jdbc.sql("SELECT clock_timestamp() AS now, pg_is_in_recovery() AS standby").query().singleRow();
     if (Boolean.TRUE.equals(row.get("standby"))) {
       throw new IllegalStateException("the database is read-only (in recovery): it takes no writes");
     }
-    java.time.Instant database = ((java.sql.Timestamp) row.get("now")).toInstant();
+    Instant database = ((Timestamp) row.get("now")).toInstant();
     if (clock == null) {
       return;
     }
-    java.time.Instant after = clock.systemInstant();
-    java.time.Instant middle = before.plus(Duration.between(before, after).dividedBy(2));
+    Instant after = clock.systemInstant();
+    Instant middle = before.plus(Duration.between(before, after).dividedBy(2));
     Duration skew = Duration.between(middle, database);
     clock.measured(skew);
     if (skew.abs().compareTo(AlignedClock.TOLERANCE) > 0 && System.nanoTime() - lastSkewWarning > 60_000_000_000L) {

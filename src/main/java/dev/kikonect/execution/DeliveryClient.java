@@ -27,6 +27,10 @@ import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okio.BufferedSource;
+import java.io.InterruptedIOException;
+import okhttp3.Interceptor;
+import okhttp3.Protocol;
+import okhttp3.internal.connection.RealConnection;
 
 /**
  * The deliveries' HTTP client: OkHttp behind the SSRF guard. Chosen by measurement over Apache HttpClient 5 and
@@ -140,11 +144,11 @@ final class DeliveryClient implements AutoCloseable {
    * {@code noNewExchanges} is OkHttp's own way to retire a connection (it does the same on "Connection: close");
    * should a later OkHttp hide it, the stale-connection retry in {@link #send} still covers the case.
    */
-  private static final okhttp3.Interceptor NO_REUSE_AFTER_HTTP_1_0 =
+  private static final Interceptor NO_REUSE_AFTER_HTTP_1_0 =
       chain -> {
         okhttp3.Response response = chain.proceed(chain.request());
-        if (response.protocol() == okhttp3.Protocol.HTTP_1_0 && !"keep-alive".equalsIgnoreCase(response.header("Connection"))
-            && chain.connection() instanceof okhttp3.internal.connection.RealConnection connection) {
+        if (response.protocol() == Protocol.HTTP_1_0 && !"keep-alive".equalsIgnoreCase(response.header("Connection"))
+            && chain.connection() instanceof RealConnection connection) {
           connection.noNewExchanges();
         }
         return response;
@@ -292,7 +296,7 @@ final class DeliveryClient implements AutoCloseable {
         call.cancel(); // close the connection rather than read (or drain) the rest
       }
       return new Response(response.code(), headerList(response.headers()), prefix, truncated);
-    } catch (java.io.InterruptedIOException e) {
+    } catch (InterruptedIOException e) {
       // The call timeout ("timeout") or a connect timeout (SocketTimeoutException) fired.
       throw new DeadlineException(progress.connected, e);
     }

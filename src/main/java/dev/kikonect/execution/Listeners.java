@@ -3,6 +3,7 @@ package dev.kikonect.execution;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.io.IOException;
 
 /**
  * Where a delivery to {@code listen://<name>} goes instead of the network: a listener ({@code kikonect listen}) of the
@@ -14,7 +15,7 @@ public interface Listeners {
   record Answer(int status, List<Map.Entry<String, String>> headers, byte[] body) {}
 
   /** Thrown when no listener answered within the timeout (none connected, or it dropped the delivery). */
-  final class NoAnswer extends java.io.IOException {
+  final class NoAnswer extends IOException {
     public NoAnswer(String message) {
       super(message);
     }

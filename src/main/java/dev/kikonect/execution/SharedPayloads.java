@@ -5,6 +5,7 @@ import dev.kikonect.steps.ParsedSize;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.List;
 
 /**
  * The payloads of the runs that have jobs in flight on this node, one per run, shared by its jobs: a run of 20 steps
@@ -93,7 +94,7 @@ final class SharedPayloads {
   }
 
   /** Runs created by {@link #take} in this claim, to unpin with the others. */
-  long[] created(java.util.List<Charge> taken) {
+  long[] created(List<Charge> taken) {
     return taken.stream().filter(Charge::creates).mapToLong(Charge::runId).toArray();
   }
 

@@ -6,6 +6,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Base64;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import java.security.SecureRandom;
 
 /**
  * Standard Webhooks v1 signatures: {@code v1,base64(HMAC-SHA256(key, "{webhook-id}.{webhook-timestamp}.{body}"))},
@@ -20,7 +21,7 @@ public final class Signatures {
   /** A new secret: {@code whsec_} + base64 of 32 random bytes. */
   public static String newSecret() {
     byte[] key = new byte[32];
-    new java.security.SecureRandom().nextBytes(key);
+    new SecureRandom().nextBytes(key);
     return PREFIX + Base64.getEncoder().encodeToString(key);
   }
 

@@ -13,6 +13,7 @@ import java.util.Map;
 import org.springframework.stereotype.Component;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
+import dev.kikonect.common.Printable;
 
 /**
  * OAuth2 client-credentials token requests (RFC 6749 4.4), through the same SSRF-guarded client as deliveries: the
@@ -61,7 +62,7 @@ public class TokenClient implements AutoCloseable {
       String error = "";
       try {
         JsonNode body = json.readTree(response.body());
-        error = body.path("error").isString() ? " (" + dev.kikonect.common.Printable.of(body.path("error").asString(), 100) + ")" : "";
+        error = body.path("error").isString() ? " (" + Printable.of(body.path("error").asString(), 100) + ")" : "";
       } catch (RuntimeException e) {
         // not JSON: the status says enough
       }

@@ -6,6 +6,8 @@ import java.time.Instant;
 import java.util.List;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
+import java.sql.Types;
+import java.util.Locale;
 
 /**
  * The failure alerts of runs that ended failed. The completion that fails a run queues its alert (in
@@ -67,7 +69,7 @@ public class AlertQueue {
 
   /** Records one try: sent, failed for good, or to be retried at {@code next}. */
   public void record(long runId, Outcome outcome, Instant next, String error, Instant now) {
-    String status = outcome == Outcome.RETRY ? "pending" : outcome.name().toLowerCase(java.util.Locale.ROOT);
+    String status = outcome == Outcome.RETRY ? "pending" : outcome.name().toLowerCase(Locale.ROOT);
     jdbc.sql(
             """
             UPDATE failure_alerts SET status = :status, next_at = :next, last_error = :error,
@@ -76,7 +78,7 @@ public class AlertQueue {
             """)
         .param("status", status)
         .param("next", Timestamp.from(next))
-        .param("error", error, java.sql.Types.VARCHAR)
+        .param("error", error, Types.VARCHAR)
         .param("now", Timestamp.from(now))
         .param("run", runId)
         .update();

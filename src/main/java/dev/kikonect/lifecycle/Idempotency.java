@@ -8,6 +8,9 @@ import java.time.Duration;
 import java.time.Instant;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
+import dev.kikonect.common.SecureTokens;
+import java.security.MessageDigest;
+import java.sql.Types;
 
 /**
  * Triggers with an {@code Idempotency-Key}: the first request with a key creates the run, every repeat within
@@ -56,7 +59,7 @@ public class Idempotency {
    * until the first commits, then finds its run.
    */
   public Enqueued enqueue(long workflowId, long workspaceId, String trigger, String payload, String key, String request) {
-    byte[] hash = dev.kikonect.common.SecureTokens.sha256(payload);
+    byte[] hash = SecureTokens.sha256(payload);
     Enqueued result =
         transactions.execute(
             status -> {
@@ -86,7 +89,7 @@ public class Idempotency {
                         .query(byte[].class)
                         .optional()
                         .orElse(null);
-                if (first != null && !java.security.MessageDigest.isEqual(first, hash)) {
+                if (first != null && !MessageDigest.isEqual(first, hash)) {
                   // Another request's key (or a mistake): its run, and its payload, are not this caller's to see.
                   throw new DomainException.Conflict(
                       "idempotency-key-mismatch", "This Idempotency-Key was used with another payload within 24 hours; use a new key.");
@@ -121,7 +124,7 @@ public class Idempotency {
 
   private Run insert(long workflowId, long workspaceId, String trigger, String payload, String request, Instant now) {
     return jdbc.sql(INSERT_ONE)
-        .param("request", request, java.sql.Types.VARCHAR)
+        .param("request", request, Types.VARCHAR)
         .param("workflow", workflowId)
         .param("workspace", workspaceId)
         .param("trigger", trigger)

@@ -8,6 +8,14 @@ import java.util.List;
 import java.util.Optional;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
+import dev.kikonect.common.DatabaseHealth;
+import io.micrometer.core.instrument.Counter;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import jakarta.annotation.PreDestroy;
 
 /**
  * Webhook and manual triggers: a run and its job, inserted by ONE statement (never a run without a job or a job
@@ -29,17 +37,17 @@ public class Ingest {
    * How long a request's run may wait for the group commit to take it. Past that it is dropped, never written, and
    * the sender gets 503 with nothing stored. A 202 always means stored.
    */
-  static final java.time.Duration DEADLINE = java.time.Duration.ofSeconds(2);
+  static final Duration DEADLINE = Duration.ofSeconds(2);
 
   private final JdbcClient jdbc;
   private final Clock clock;
   private final WorkSignal signal;
   private final Batcher<Request, Run> batcher;
-  private final dev.kikonect.common.DatabaseHealth health;
+  private final DatabaseHealth health;
 
   private final MeterRegistry meters;
 
-  Ingest(JdbcClient jdbc, Clock clock, WorkSignal signal, MeterRegistry meters, dev.kikonect.common.DatabaseHealth health) {
+  Ingest(JdbcClient jdbc, Clock clock, WorkSignal signal, MeterRegistry meters, DatabaseHealth health) {
     this.meters = meters;
     this.health = health;
     this.jdbc = jdbc;
@@ -66,14 +74,14 @@ public class Ingest {
    */
   public Optional<Run> enqueueIfCurrent(
       long workflowId, long workspaceId, String trigger, String payload, String expectedConfig, RunStatus outcome, String error,
-      String request, java.time.Instant expectedVersion) {
+      String request, Instant expectedVersion) {
     health.requireUp(); // a database that does not answer gets no queue of requests behind it: 503 at once
     Run run = batcher.call(
         new Request(workflowId, workspaceId, trigger, payload, newWebhookId(), expectedConfig, outcome == null ? null : outcome.wire(), error, request,
             expectedVersion == null ? null : expectedVersion.toString()),
         DEADLINE);
     if (run != null && outcome != null) {
-      io.micrometer.core.instrument.Counter.builder("kikonect.runs")
+      Counter.builder("kikonect.runs")
           .description("Runs that ended, by trigger and outcome")
           .tags("trigger", trigger, "outcome", outcome.wire())
           .register(meters)
@@ -96,13 +104,13 @@ public class Ingest {
     }
   }
 
-  @jakarta.annotation.PreDestroy
+  @PreDestroy
   void close() {
     batcher.close();
   }
 
   private static String newWebhookId() {
-    return "msg_" + java.util.UUID.randomUUID().toString().replace("-", "");
+    return "msg_" + UUID.randomUUID().toString().replace("-", "");
   }
 
   /** Inserts the runs and jobs of many requests with one statement; results in request order. */
@@ -131,7 +139,7 @@ public class Ingest {
       requestContexts[i] = r.request();
       versions[i] = r.expectedVersion();
     }
-    java.util.Map<String, Run> byWebhookId = new java.util.HashMap<>();
+    Map<String, Run> byWebhookId = new HashMap<>();
     // The join re-checks each request's workflow in the statement that commits it (see trigger/HookLookup): a run is only
     // created for a workflow that is still there, enabled and, if asked, configured as the request was checked.
     jdbc.sql(

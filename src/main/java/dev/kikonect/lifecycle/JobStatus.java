@@ -3,6 +3,7 @@ package dev.kikonect.lifecycle;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.Locale;
 
 /**
  * Where a queued job is ({@code jobs.status}). A job is inserted pending; a claim makes it processing under a lease;
@@ -22,7 +23,7 @@ public enum JobStatus {
       PROCESSING, EnumSet.of(PENDING));
 
   public String wire() {
-    return name().toLowerCase(java.util.Locale.ROOT);
+    return name().toLowerCase(Locale.ROOT);
   }
 
   public static boolean allows(JobStatus from, JobStatus to) {

@@ -5,6 +5,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Where a run is in its life. The one list of statuses: the {@code workflow_runs} CHECK constraint, the OpenAPI
@@ -29,14 +33,14 @@ public enum RunStatus {
   FILTERED;
 
   /** The statuses a run is inserted with. */
-  public static final java.util.Set<RunStatus> INITIAL = java.util.EnumSet.of(PENDING, FILTERED, FAILED, SKIPPED);
+  public static final Set<RunStatus> INITIAL = EnumSet.of(PENDING, FILTERED, FAILED, SKIPPED);
 
   /** Every change of status a lifecycle statement may make (from, then the statuses it may go to). */
-  public static final java.util.Map<RunStatus, java.util.Set<RunStatus>> TRANSITIONS = Transitions.table(RunStatus.class,
-      PENDING, java.util.EnumSet.of(RUNNING, CANCELLED),
-      RUNNING, java.util.EnumSet.of(SUCCEEDED, FAILED, RETRYING, CANCELLED, PENDING),
-      RETRYING, java.util.EnumSet.of(RUNNING, CANCELLED),
-      FAILED, java.util.EnumSet.of(PENDING));
+  public static final Map<RunStatus, Set<RunStatus>> TRANSITIONS = Transitions.table(RunStatus.class,
+      PENDING, EnumSet.of(RUNNING, CANCELLED),
+      RUNNING, EnumSet.of(SUCCEEDED, FAILED, RETRYING, CANCELLED, PENDING),
+      RETRYING, EnumSet.of(RUNNING, CANCELLED),
+      FAILED, EnumSet.of(PENDING));
 
   /** Whether a statement may change a run's status from {@code from} to {@code to}. */
   public static boolean allows(RunStatus from, RunStatus to) {
@@ -52,7 +56,7 @@ public enum RunStatus {
   /** The name on the wire and in the database: lower case. */
   @JsonValue
   public String wire() {
-    return name().toLowerCase(java.util.Locale.ROOT);
+    return name().toLowerCase(Locale.ROOT);
   }
 
   public boolean finished() {

@@ -3,6 +3,7 @@ package dev.kikonect.lifecycle;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.Locale;
 
 /**
  * Where a step of a run with steps is ({@code run_steps.status}). A step starts pending (it needs nothing) or waiting
@@ -35,7 +36,7 @@ public enum StepStatus {
       SKIPPED, EnumSet.of(PENDING, WAITING));
 
   public String wire() {
-    return name().toLowerCase(java.util.Locale.ROOT);
+    return name().toLowerCase(Locale.ROOT);
   }
 
   public static boolean allows(StepStatus from, StepStatus to) {

@@ -22,6 +22,8 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
+import java.util.HashSet;
+import java.util.Set;
 
 /**
  * The listener's side of {@code kikonect listen}: a Server-Sent Events stream of the deliveries to {@code
@@ -57,7 +59,7 @@ class ListenController {
     Thread.ofVirtual().name("kikonect-listen-" + name).start(() -> {
       long end = System.nanoTime() + STREAM.toNanos();
       long beat = 0;
-      java.util.Set<Long> pending = new java.util.HashSet<>();
+      Set<Long> pending = new HashSet<>();
       try {
         emitter.send(SseEmitter.event().comment("listening to listen://" + name));
         while (System.nanoTime() < end) {

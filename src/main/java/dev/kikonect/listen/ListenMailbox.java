@@ -15,6 +15,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
+import java.util.Collection;
 
 /**
  * The deliveries to listeners, in the database so that the executor on one node and the listener's connection on
@@ -134,7 +135,7 @@ class ListenMailbox implements Listeners {
   }
 
   /** Gives claimed deliveries that never reached the listener back to the next one. */
-  void release(java.util.Collection<Long> ids) {
+  void release(Collection<Long> ids) {
     if (ids.isEmpty()) {
       return;
     }

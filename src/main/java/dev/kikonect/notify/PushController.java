@@ -24,6 +24,7 @@ import org.springframework.web.bind.annotation.PutMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
+import java.util.Optional;
 
 /**
  * Browser notifications for failed runs: the VAPID public key a browser subscribes with, and the caller's own
@@ -132,19 +133,19 @@ class PushController {
   }
 
   /** Why a push endpoint cannot be one: it must be an absolute http(s) URL without credentials (https in practice). */
-  static java.util.Optional<String> endpointProblem(String endpoint) {
+  static Optional<String> endpointProblem(String endpoint) {
     try {
       URI uri = new URI(endpoint);
       String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
       if (!(scheme.equals("https") || scheme.equals("http")) || uri.getHost() == null) {
-        return java.util.Optional.of("must be the push service's absolute https URL, as the browser gave it");
+        return Optional.of("must be the push service's absolute https URL, as the browser gave it");
       }
       if (uri.getUserInfo() != null) {
-        return java.util.Optional.of("must not contain credentials");
+        return Optional.of("must not contain credentials");
       }
-      return java.util.Optional.empty();
+      return Optional.empty();
     } catch (URISyntaxException e) {
-      return java.util.Optional.of("is not a valid URL: " + e.getReason());
+      return Optional.of("is not a valid URL: " + e.getReason());
     }
   }
 

@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Optional;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
+import java.net.URI;
+import java.sql.Types;
 
 /**
  * The browsers that asked to be told about failed runs (Web Push). Owns {@code push_subscriptions}. Every query is
@@ -121,7 +123,7 @@ public class PushSubscriptions {
              WHERE id = :id
             """)
         .param("id", id)
-        .param("error", error, java.sql.Types.VARCHAR)
+        .param("error", error, Types.VARCHAR)
         .param("sent", error == null)
         .param("now", Timestamp.from(now))
         .update();
@@ -146,7 +148,7 @@ public class PushSubscriptions {
   }
 
   private static String origin(String endpoint) {
-    java.net.URI uri = java.net.URI.create(endpoint);
+    URI uri = URI.create(endpoint);
     return uri.getScheme() + "://" + uri.getRawAuthority();
   }
 }

@@ -8,6 +8,7 @@ import java.time.Clock;
 import java.util.Base64;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
+import jakarta.annotation.PostConstruct;
 
 /**
  * The installation's VAPID key pair (RFC 8292), the identity browsers subscribe to and push services check. Made on
@@ -35,7 +36,7 @@ public class VapidKeyPair {
    * At start-up: a stored key that the configured master keys cannot open stops the start, with what to set. The pair
    * itself is made on first use (a browser asking for the key), not here: nodes that never push need no key.
    */
-  @jakarta.annotation.PostConstruct
+  @PostConstruct
   void check() {
     if (jdbc.sql("SELECT count(*) FROM vapid_keys").query(Integer.class).single() == 0) {
       return;

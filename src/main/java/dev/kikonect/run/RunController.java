@@ -21,6 +21,12 @@ import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
+import dev.kikonect.audit.AuditLog;
+import dev.kikonect.lifecycle.AttemptView;
+import dev.kikonect.lifecycle.WorkSignal;
+import java.util.Optional;
+import org.springframework.http.ResponseEntity;
+import org.springframework.transaction.support.TransactionTemplate;
 
 @RestController
 class RunController {
@@ -32,14 +38,14 @@ class RunController {
   private final WorkflowService workflows;
   private final Clock clock;
 
-  private final dev.kikonect.lifecycle.WorkSignal signal;
+  private final WorkSignal signal;
 
-  private final dev.kikonect.audit.AuditLog audit;
-  private final org.springframework.transaction.support.TransactionTemplate transactions;
+  private final AuditLog audit;
+  private final TransactionTemplate transactions;
 
   RunController(
-      RunStore runs, RunStats stats, RunControl control, WorkflowService workflows, Clock clock, dev.kikonect.lifecycle.WorkSignal signal,
-      dev.kikonect.audit.AuditLog audit, org.springframework.transaction.support.TransactionTemplate transactions) {
+      RunStore runs, RunStats stats, RunControl control, WorkflowService workflows, Clock clock, WorkSignal signal,
+      AuditLog audit, TransactionTemplate transactions) {
     this.audit = audit;
     this.transactions = transactions;
     this.signal = signal;
@@ -60,7 +66,7 @@ class RunController {
   @GetMapping("/runs/{id}")
   Run get(Caller caller, @PathVariable long id) {
     Run run = runs.findOwned(caller.workspaceId(), id).orElseThrow(() -> new DomainException.NotFound("Run " + id));
-    List<dev.kikonect.lifecycle.AttemptView> log = runs.attempts(id);
+    List<AttemptView> log = runs.attempts(id);
     return run.withAttempts(log).withSteps(runs.steps(run, log));
   }
 
@@ -135,11 +141,11 @@ class RunController {
    */
   @Scoped(Scope.TRIGGER)
   @PostMapping("/runs/{id}/retry")
-  org.springframework.http.ResponseEntity<Run> retry(Caller caller, @PathVariable long id) {
-    java.util.Optional<RunControl.RetryRefusal> refused =
+  ResponseEntity<Run> retry(Caller caller, @PathVariable long id) {
+    Optional<RunControl.RetryRefusal> refused =
         transactions.execute(
             tx -> {
-              java.util.Optional<RunControl.RetryRefusal> refusal = control.retry(caller.workspaceId(), id, clock.instant());
+              Optional<RunControl.RetryRefusal> refusal = control.retry(caller.workspaceId(), id, clock.instant());
               if (refusal.isEmpty()) {
                 audit.record(caller.actor(), "run.retried", "run", id, null);
               }
@@ -158,6 +164,6 @@ class RunController {
       }
     }
     signal.wake();
-    return org.springframework.http.ResponseEntity.accepted().body(get(caller, id));
+    return ResponseEntity.accepted().body(get(caller, id));
   }
 }

@@ -12,6 +12,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.support.TransactionTemplate;
+import org.postgresql.util.PGInterval;
 
 /**
  * What the dashboard and the workflow list show, counted by the database over every run of the window (never from a
@@ -149,7 +150,7 @@ class RunStats {
     if (interval == null) {
       return null;
     }
-    org.postgresql.util.PGInterval i = (org.postgresql.util.PGInterval) interval;
+    PGInterval i = (PGInterval) interval;
     double seconds = ((i.getDays() * 24.0 + i.getHours()) * 60 + i.getMinutes()) * 60 + i.getSeconds();
     return Math.round(seconds * 1000);
   }

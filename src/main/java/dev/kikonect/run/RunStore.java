@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Optional;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
+import dev.kikonect.lifecycle.RunFilter;
 
 /** Reads run history, always scoped to the owner. Runs are written only by the {@code lifecycle} package. */
 @Repository
@@ -108,14 +109,14 @@ class RunStore {
   }
 
   /** Newest first, {@code limit + 1} rows below {@code beforeId} (a keyset: stable while new runs arrive). */
-  List<Run> list(long workspaceId, dev.kikonect.lifecycle.RunFilter filter, long beforeId, int limit) {
+  List<Run> list(long workspaceId, RunFilter filter, long beforeId, int limit) {
     return jdbc.sql(
             "SELECT " + Run.SUMMARY_COLUMNS
                 + """
                  FROM workflow_runs r
                 WHERE r.workspace_id = :workspace AND r.id < :before AND
                 """
-                + dev.kikonect.lifecycle.RunFilter.WHERE
+                + RunFilter.WHERE
                 + """
                 ORDER BY r.id DESC LIMIT :limit
                 """)

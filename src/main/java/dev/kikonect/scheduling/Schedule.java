@@ -5,6 +5,9 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.util.Set;
 import org.springframework.scheduling.support.CronExpression;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 
 /** When a scheduled workflow fires next. */
 public sealed interface Schedule {
@@ -52,8 +55,8 @@ public sealed interface Schedule {
    * {@code count} fire times starting with {@code firstFire} (fewer if the schedule ends); with a null
    * {@code firstFire}, starting with the first fire time after {@code now}.
    */
-  default java.util.List<Instant> upcoming(Instant firstFire, Instant now, int count) {
-    java.util.List<Instant> times = new java.util.ArrayList<>(count);
+  default List<Instant> upcoming(Instant firstFire, Instant now, int count) {
+    List<Instant> times = new ArrayList<>(count);
     Instant next = firstFire != null ? firstFire : first(now);
     while (next != null && times.size() < count) {
       times.add(next);
@@ -68,7 +71,7 @@ public sealed interface Schedule {
    * fire more often than the configured minimum.
    */
   default Duration shortestGap(Instant now, int firings) {
-    java.util.List<Instant> times = upcoming(null, now, firings);
+    List<Instant> times = upcoming(null, now, firings);
     Duration shortest = Duration.ofSeconds(Long.MAX_VALUE);
     for (int i = 1; i < times.size(); i++) {
       Duration gap = Duration.between(times.get(i - 1), times.get(i));
@@ -84,7 +87,7 @@ public sealed interface Schedule {
    *
    * @throws IllegalArgumentException for trigger types without a schedule or an invalid config
    */
-  static Schedule of(String triggerType, java.util.Map<String, Object> config) {
+  static Schedule of(String triggerType, Map<String, Object> config) {
     return switch (triggerType) {
       case "interval" -> new Interval(Duration.ofMinutes(((Number) config.get("interval_minutes")).longValue()));
       case "cron" -> cron((String) config.get("expression"), ZoneId.of((String) config.getOrDefault("timezone", "UTC")));

@@ -42,6 +42,14 @@ import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.client.RestClient;
 import tools.jackson.databind.json.JsonMapper;
+import dev.kikonect.auth.SessionCookie;
+import dev.kikonect.auth.SsoAccounts;
+import dev.kikonect.common.Printable;
+import java.io.IOException;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import org.springframework.web.client.RestClientException;
+import tools.jackson.core.type.TypeReference;
 
 /**
  * Single sign-on with OpenID Connect, the authorization code flow with PKCE, state and nonce.
@@ -67,12 +75,12 @@ class SsoController {
   private final JsonMapper json;
   private final RestClientAuthorizationCodeTokenResponseClient tokens = new RestClientAuthorizationCodeTokenResponseClient();
 
-  private final dev.kikonect.auth.SessionCookie sessionCookie;
-  private final dev.kikonect.auth.SsoAccounts accounts;
+  private final SessionCookie sessionCookie;
+  private final SsoAccounts accounts;
 
   SsoController(
-      SsoProviders providers, AuthService auth, PublicUrls urls, JsonMapper json, dev.kikonect.auth.SessionCookie sessionCookie,
-      dev.kikonect.auth.SsoAccounts accounts) {
+      SsoProviders providers, AuthService auth, PublicUrls urls, JsonMapper json, SessionCookie sessionCookie,
+      SsoAccounts accounts) {
     this.sessionCookie = sessionCookie;
     this.accounts = accounts;
     this.providers = providers;
@@ -101,12 +109,12 @@ class SsoController {
   }
 
   @GetMapping("/sso/{id}/start")
-  void start(@PathVariable String id, HttpServletRequest request, HttpServletResponse response) throws java.io.IOException {
+  void start(@PathVariable String id, HttpServletRequest request, HttpServletResponse response) throws IOException {
     begin(id, response, null);
   }
 
   /** Sends the browser to provider {@code id}; {@code linkUser}: to link the identity to this signed-in account. */
-  void begin(String id, HttpServletResponse response, Long linkUser) throws java.io.IOException {
+  void begin(String id, HttpServletResponse response, Long linkUser) throws IOException {
     SsoProviders.Provider provider = providers.get(id);
     Map<String, String> flow = new LinkedHashMap<>();
     flow.put("provider", id);
@@ -138,7 +146,7 @@ class SsoController {
           Base64.getUrlEncoder()
               .withoutPadding()
               .encodeToString(MessageDigest.getInstance("SHA-256").digest(flow.get("verifier").getBytes(StandardCharsets.US_ASCII)));
-    } catch (java.security.NoSuchAlgorithmException e) {
+    } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
     Map<String, Object> parameters = new LinkedHashMap<>();
@@ -165,7 +173,7 @@ class SsoController {
       @RequestParam(name = "error_description", required = false) String errorDescription,
       HttpServletRequest request,
       HttpServletResponse response)
-      throws java.io.IOException {
+      throws IOException {
     response.setHeader("Cache-Control", "no-store");
     response.addHeader("Set-Cookie", ResponseCookie.from(COOKIE, "").path("/sso/").maxAge(0).httpOnly(true).sameSite("Lax").build().toString());
     Map<String, String> flow = flow(request);
@@ -176,7 +184,7 @@ class SsoController {
         response.sendRedirect(urls.base() + "/app/#/account?sso_linked=" + URLEncoder.encode(id, StandardCharsets.UTF_8));
         return;
       }
-      sessionCookie.set(request, response, session.token(), session.expiresAt(), java.time.Instant.now());
+      sessionCookie.set(request, response, session.token(), session.expiresAt(), Instant.now());
       response.sendRedirect(urls.base() + "/app/#/dashboard");
     } catch (Refused e) {
       log.info("Single sign-on through {} refused ({}): {}", id, e.code, e.getMessage());
@@ -201,7 +209,7 @@ class SsoController {
       for (Cookie cookie : request.getCookies()) {
         if (COOKIE.equals(cookie.getName())) {
           try {
-            return json.readValue(Base64.getUrlDecoder().decode(cookie.getValue()), new tools.jackson.core.type.TypeReference<Map<String, String>>() {});
+            return json.readValue(Base64.getUrlDecoder().decode(cookie.getValue()), new TypeReference<Map<String, String>>() {});
           } catch (RuntimeException e) {
             return null;
           }
@@ -215,8 +223,8 @@ class SsoController {
   private Session signIn(String id, String code, String state, String error, String errorDescription, Map<String, String> flow, HttpServletRequest request) {
     String client = request.getRemoteAddr();
     if (error != null) {
-      throw new Refused("provider_error", "The identity provider refused: " + dev.kikonect.common.Printable.of(error, 100)
-          + (errorDescription == null ? "" : " (" + dev.kikonect.common.Printable.of(errorDescription, 200) + ")"));
+      throw new Refused("provider_error", "The identity provider refused: " + Printable.of(error, 100)
+          + (errorDescription == null ? "" : " (" + Printable.of(errorDescription, 200) + ")"));
     }
     if (flow == null || state == null || code == null || !id.equals(flow.get("provider"))
         || !MessageDigest.isEqual(state.getBytes(StandardCharsets.UTF_8), flow.get("state").getBytes(StandardCharsets.UTF_8))) {
@@ -235,7 +243,7 @@ class SsoController {
     try {
       tokenResponse =
           tokens.getTokenResponse(new OAuth2AuthorizationCodeGrantRequest(provider.registration(), new OAuth2AuthorizationExchange(authorization, answer)));
-    } catch (OAuth2AuthorizationException | org.springframework.web.client.RestClientException e) {
+    } catch (OAuth2AuthorizationException | RestClientException e) {
       throw new Refused("token_refused", "The identity provider did not accept the sign-in: " + e.getMessage());
     }
     Object idToken = tokenResponse.getAdditionalParameters().get(OidcParameterNames.ID_TOKEN);

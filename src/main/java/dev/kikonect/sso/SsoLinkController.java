@@ -6,6 +6,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RestController;
+import java.io.IOException;
 
 /**
  * {@code GET /sso/{id}/link}: the signed-in owner of an account (a browser session, not an API key) links an identity
@@ -24,7 +25,7 @@ class SsoLinkController {
   }
 
   @GetMapping("/sso/{id}/link")
-  void link(Caller caller, @PathVariable String id, HttpServletResponse response) throws java.io.IOException {
+  void link(Caller caller, @PathVariable String id, HttpServletResponse response) throws IOException {
     sso.begin(id, response, caller.userId());
   }
 }

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import java.time.Duration;
 
 /**
  * Evaluates a workflow's filter and steps against a sample payload without sending anything: per step, what WOULD be
@@ -17,7 +18,7 @@ import java.util.function.Function;
 final class DryRun {
 
   /** A whole dry run's time: each step has its own expression budget, and 20 steps of them would add up. */
-  static final java.time.Duration TOTAL = java.time.Duration.ofSeconds(2);
+  static final Duration TOTAL = Duration.ofSeconds(2);
 
   /** What one step would do. {@code status}: would_send, skipped (its {@code when} is false), error, or not_reached. */
   record StepResult(String key, String status, Map<String, Object> request, Map<String, Object> error, List<String> needs) {}

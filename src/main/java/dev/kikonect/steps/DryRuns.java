@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import org.springframework.stereotype.Component;
 import tools.jackson.databind.json.JsonMapper;
+import java.time.Clock;
 
 /**
  * Dry runs: {@code {payload?, headers?, query?, trigger?, responses?}} against a workflow definition ({filter?, steps,
@@ -17,9 +18,9 @@ import tools.jackson.databind.json.JsonMapper;
 public class DryRuns {
 
   private final JsonMapper json;
-  private final java.time.Clock clock;
+  private final Clock clock;
 
-  DryRuns(JsonMapper json, java.time.Clock clock) {
+  DryRuns(JsonMapper json, Clock clock) {
     this.json = json;
     this.clock = clock;
   }

@@ -5,6 +5,7 @@ import com.dashjoin.jsonata.SandboxedJsonata;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.List;
+import com.sun.management.ThreadMXBean;
 
 /**
  * What one evaluation may spend, and what it has spent: CPU time of its thread, steps of work, bytes allocated by its
@@ -39,7 +40,7 @@ public final class ExpressionBudget implements SandboxedJsonata.Meter {
   /** A range may have at most this many items, whatever the work left (the engine's own limit is 10,000,000). */
   static final long MAX_RANGE = 1_000_000;
 
-  private static final com.sun.management.ThreadMXBean THREADS = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+  private static final ThreadMXBean THREADS = (ThreadMXBean) ManagementFactory.getThreadMXBean();
   private static final ThreadLocal<ExpressionBudget> CURRENT = new ThreadLocal<>();
   /** Steps between two looks at the thread's CPU time and allocation (each look costs about a microsecond). */
   private static final int CHECK_EVERY = 128;

@@ -6,6 +6,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Where expressions run: a small pool of platform threads of their own (not the virtual threads' carriers, which an
@@ -86,7 +87,7 @@ public final class ExpressionSandbox {
    * Runs {@code work} with the expressions it evaluates counted as {@code workspaceId}'s: the sandbox serves the
    * workspaces in turn, so one workspace's flood waits behind itself.
    */
-  public static <T> T onBehalfOf(long workspaceId, java.util.function.Supplier<T> work) {
+  public static <T> T onBehalfOf(long workspaceId, Supplier<T> work) {
     Long before = OWNER.get();
     OWNER.set(workspaceId);
     try {
@@ -126,7 +127,7 @@ public final class ExpressionSandbox {
    * Runs {@code parse} (a payload, whose parsed size the caller checked) in the sandbox, and lets the expressions of the
    * task it is part of start their budget of time and memory after it.
    */
-  public <T> T parse(String field, java.util.function.Supplier<T> parse) {
+  public <T> T parse(String field, Supplier<T> parse) {
     return call(field, budget -> {
       T parsed = parse.get();
       budget.rebase();
@@ -145,7 +146,7 @@ public final class ExpressionSandbox {
    *
    * @throws ExpressionException of kind BUDGET when it went over its budget, BUSY when it could not start in time
    */
-  public <T> T call(String field, java.util.function.Supplier<T> work) {
+  public <T> T call(String field, Supplier<T> work) {
     return call(field, budget -> work.get());
   }
 

@@ -10,6 +10,9 @@ import java.util.Optional;
 import org.springframework.stereotype.Component;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.json.JsonMapper;
+import dev.kikonect.common.DomainException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 
 /**
  * A workflow's {@code filter}: checked when the workflow is saved, evaluated for each webhook and manual run (compiled
@@ -47,7 +50,7 @@ public class Filters {
    */
   public Verdict evaluate(
       String filter, String payloadJson, Map<String, String> headers, Map<String, String> query, String trigger, long workflowId, String name) {
-    byte[] bytes = payloadJson.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] bytes = payloadJson.getBytes(StandardCharsets.UTF_8);
     long parsed = ParsedSize.estimate(bytes);
     if (parsed > ExpressionSandbox.shared().maxContextBytes()) {
       return new Verdict(false, "filter: the payload is too large for expressions: parsed, it would take about " + (parsed >> 20)
@@ -86,8 +89,8 @@ public class Filters {
   }
 
   /** The sandbox had no room: nothing was decided or stored; the sender may try again (a 503 with Retry-After). */
-  static dev.kikonect.common.DomainException.Unavailable busy() {
-    return new dev.kikonect.common.DomainException.Unavailable(
-        "expressions-busy", "This node's expression sandbox is busy; nothing was stored, retry.", java.time.Duration.ofSeconds(2));
+  static DomainException.Unavailable busy() {
+    return new DomainException.Unavailable(
+        "expressions-busy", "This node's expression sandbox is busy; nothing was stored, retry.", Duration.ofSeconds(2));
   }
 }

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.text.ParseException;
 
 /**
  * The built-ins that loop or allocate inside one call, written again (or guarded, then handed to the engine's) so
@@ -68,7 +69,7 @@ final class SafeFunctions {
       }
       try {
         return Functions.dateTimeToMillis(text, picture);
-      } catch (java.text.ParseException e) {
+      } catch (ParseException e) {
         throw new JException(String.valueOf(e.getMessage()), -1);
       }
     }));

@@ -11,6 +11,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
+import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * Reads and checks a workflow's {@code filter} and {@code steps} (issue 13's model): every problem is collected and
@@ -58,7 +60,7 @@ public final class StepDefinitions {
   public record Definition(Expression filter, List<Step> steps) {
 
     /** The step with this key, if there is one. */
-    public java.util.Optional<Step> step(String key) {
+    public Optional<Step> step(String key) {
       return steps.stream().filter(s -> s.key().equals(key)).findFirst();
     }
 
@@ -83,13 +85,13 @@ public final class StepDefinitions {
 
     /** Whether an expression of a step reads the incoming request's {@code headers} or {@code query}. */
     public boolean readsRequest() {
-      java.util.regex.Pattern reads = java.util.regex.Pattern.compile("\\b(headers|query)\\b");
+      Pattern reads = Pattern.compile("\\b(headers|query)\\b");
       return steps.stream()
-          .flatMap(s -> java.util.stream.Stream.of(
+          .flatMap(s -> Stream.of(
                   s.url().sources(),
                   s.headers().values().stream().flatMap(Template::sources),
-                  java.util.stream.Stream.ofNullable(s.body()).map(Expression::source),
-                  java.util.stream.Stream.ofNullable(s.when()).map(Expression::source))
+                  Stream.ofNullable(s.body()).map(Expression::source),
+                  Stream.ofNullable(s.when()).map(Expression::source))
               .flatMap(x -> x))
           .anyMatch(text -> reads.matcher(text).find());
     }

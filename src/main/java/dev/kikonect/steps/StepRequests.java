@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.Set;
 
 /**
  * Turns a step into the request it sends, the same way for a delivery and for a dry run: its {@code when}, URL
@@ -17,7 +18,7 @@ public final class StepRequests {
   /** Bodies larger than this fail their step. */
   public static final int MAX_BODY_BYTES = 1024 * 1024;
 
-  private static final java.util.Set<String> NO_BODY = java.util.Set.of("GET", "DELETE");
+  private static final Set<String> NO_BODY = Set.of("GET", "DELETE");
 
   /** A request to send. {@code body} is null for GET and DELETE. */
   public record Rendered(String method, String url, List<Map.Entry<String, String>> headers, byte[] body) {}

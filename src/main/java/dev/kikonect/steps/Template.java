@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.stream.Stream;
 
 /**
  * A string with {@code {{ expression }}} parts, for step URLs and header values: the text between the parts is kept
@@ -59,7 +60,7 @@ final class Template {
   }
 
   /** The texts of its expressions. */
-  java.util.stream.Stream<String> sources() {
+  Stream<String> sources() {
     return parts.stream().filter(p -> p.expression() != null).map(p -> p.expression().source());
   }
 

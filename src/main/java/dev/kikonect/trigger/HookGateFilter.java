@@ -18,6 +18,10 @@ import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.HexFormat;
+import org.springframework.beans.factory.ObjectProvider;
 
 /**
  * The door of {@code POST /hooks/{token}}, before anything else of the request is done (its body is not read yet):
@@ -55,10 +59,10 @@ class HookGateFilter extends OncePerRequestFilter {
   private final Counter implausible;
   private final Counter guessing;
   /** Looked up at the first request: a filter is made while Tomcat starts, before the beans behind HookLookup. */
-  private final org.springframework.beans.factory.ObjectProvider<HookLookup> hooks;
+  private final ObjectProvider<HookLookup> hooks;
 
   HookGateFilter(@Value("${kikonect.hooks.misses-per-address:20}") long perSecond,
-      org.springframework.beans.factory.ObjectProvider<HookLookup> hooks, MeterRegistry meters) {
+      ObjectProvider<HookLookup> hooks, MeterRegistry meters) {
     this.perSecond = perSecond;
     this.hooks = hooks;
     this.misses = Caffeine.newBuilder()
@@ -109,12 +113,12 @@ class HookGateFilter extends OncePerRequestFilter {
       return String.valueOf(address);
     }
     try {
-      byte[] bytes = java.net.InetAddress.getByName(address).getAddress(); // a literal: no lookup
+      byte[] bytes = InetAddress.getByName(address).getAddress(); // a literal: no lookup
       if (bytes.length != 16) {
         return address;
       }
-      return java.util.HexFormat.of().formatHex(bytes, 0, 8) + "::/64";
-    } catch (java.net.UnknownHostException e) {
+      return HexFormat.of().formatHex(bytes, 0, 8) + "::/64";
+    } catch (UnknownHostException e) {
       return address;
     }
   }

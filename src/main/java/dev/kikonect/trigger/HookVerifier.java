@@ -13,6 +13,9 @@ import java.util.Map;
 import java.util.Optional;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import dev.kikonect.common.SecureTokens;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Checks that an incoming webhook really comes from its sender, over the raw body bytes and in constant time:
@@ -54,7 +57,7 @@ final class HookVerifier {
       return Optional.empty();
     }
     // Keys live beside Idempotency-Keys (255 characters at most): hashed, and in a namespace of their own.
-    return Optional.of("signed:" + mode + ":" + HexFormat.of().formatHex(dev.kikonect.common.SecureTokens.sha256(signed)));
+    return Optional.of("signed:" + mode + ":" + HexFormat.of().formatHex(SecureTokens.sha256(signed)));
   }
 
   private static String bodyHash(byte[] body) {
@@ -135,7 +138,7 @@ final class HookVerifier {
       return Optional.of("Stripe-Signature header is missing");
     }
     String timestamp = null;
-    java.util.List<String> signatures = new java.util.ArrayList<>();
+    List<String> signatures = new ArrayList<>();
     for (String part : header.split(",")) {
       String[] kv = part.strip().split("=", 2);
       if (kv.length == 2 && kv[0].equals("t")) {

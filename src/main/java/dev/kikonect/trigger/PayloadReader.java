@@ -21,6 +21,10 @@ import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.json.JsonMapper;
+import java.time.Duration;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import tools.jackson.core.JsonParser;
 
 /**
  * Turns an incoming trigger body into the JSON text that will be delivered: JSON exactly as it came (validated, not
@@ -34,7 +38,7 @@ class PayloadReader {
   /** A body larger than this is checked in the large-body lane. */
   static final int LARGE = 64 * 1024;
   /** How long a large body waits for the lane before its sender is told to retry (503 + Retry-After). */
-  static final java.time.Duration LANE_WAIT = java.time.Duration.ofSeconds(5);
+  static final Duration LANE_WAIT = Duration.ofSeconds(5);
 
   private final JsonMapper json;
   /**
@@ -42,8 +46,8 @@ class PayloadReader {
    * from anyone takes at most that share of the node, and logins, small webhooks and deliveries keep the rest
    * (bench/abuse attack 7). Small bodies never wait.
    */
-  private final java.util.concurrent.Semaphore largeLane =
-      new java.util.concurrent.Semaphore(Math.max(1, Runtime.getRuntime().availableProcessors() / 2), true);
+  private final Semaphore largeLane =
+      new Semaphore(Math.max(1, Runtime.getRuntime().availableProcessors() / 2), true);
 
   PayloadReader(JsonMapper json) {
     this.json = json;
@@ -83,14 +87,14 @@ class PayloadReader {
       }
       boolean admitted;
       try {
-        admitted = largeLane.tryAcquire(LANE_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        admitted = largeLane.tryAcquire(LANE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         admitted = false;
       }
       if (!admitted) {
         throw new DomainException.Unavailable("busy", "This node is checking as many large bodies as it takes at once; retry.",
-            java.time.Duration.ofSeconds(1));
+            Duration.ofSeconds(1));
       }
       try {
         return checkedJson(body, type);
@@ -115,7 +119,7 @@ class PayloadReader {
     }
     // Checked by streaming through it, not by building its tree: a 1 MiB [0,0,...] is 500,000 nodes, and building
     // them was a fifth of a node's CPU under a flood of such webhooks (bench/abuse attack 7).
-    try (tools.jackson.core.JsonParser parser = json.createParser(text)) {
+    try (JsonParser parser = json.createParser(text)) {
       if (parser.nextToken() == null) {
         throw new DomainException.InvalidRequest("malformed-json", "The body is not valid JSON: no value");
       }

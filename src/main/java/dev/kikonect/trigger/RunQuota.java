@@ -7,6 +7,7 @@ import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
 import java.time.Duration;
 import org.springframework.stereotype.Component;
+import dev.kikonect.KiKonectProperties;
 
 /**
  * Runs one workspace (the owner of workflows) may start per minute on this node, by webhook, manual trigger or replay ({@code
@@ -20,7 +21,7 @@ class RunQuota {
   private final Cache<Long, Bucket> buckets = Caffeine.newBuilder().maximumSize(100_000).expireAfterAccess(Duration.ofHours(1)).build();
   private final long perMinute;
 
-  RunQuota(dev.kikonect.KiKonectProperties properties) {
+  RunQuota(KiKonectProperties properties) {
     this.perMinute = properties.quotas().runsPerMinute();
   }
 

@@ -30,6 +30,17 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 import tools.jackson.databind.json.JsonMapper;
+import dev.kikonect.KiKonectProperties;
+import dev.kikonect.audit.AuditLog;
+import dev.kikonect.common.DatabaseHealth;
+import dev.kikonect.steps.ExpressionSandbox;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeMap;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /** The entry points that fire a workflow on request: manual triggers, webhooks and replays. */
 @RestController
@@ -46,17 +57,17 @@ class TriggerController {
   private final JsonMapper json;
   private final Clock clock;
 
-  private final dev.kikonect.common.DatabaseHealth database;
+  private final DatabaseHealth database;
   private final RunQuota runQuota;
   private final Filters filters;
   private final int maxBulkReplay;
 
-  private final dev.kikonect.audit.AuditLog audit;
-  private final org.springframework.transaction.support.TransactionTemplate transactions;
+  private final AuditLog audit;
+  private final TransactionTemplate transactions;
 
   TriggerController(
-      dev.kikonect.audit.AuditLog audit,
-      org.springframework.transaction.support.TransactionTemplate transactions,
+      AuditLog audit,
+      TransactionTemplate transactions,
       WorkflowService workflows,
       Ingest ingest,
       Idempotency idempotency,
@@ -66,10 +77,10 @@ class TriggerController {
       HookLookup hooks,
       JsonMapper json,
       Clock clock,
-      dev.kikonect.common.DatabaseHealth database,
+      DatabaseHealth database,
       RunQuota runQuota,
       Filters filters,
-      dev.kikonect.KiKonectProperties properties) {
+      KiKonectProperties properties) {
     this.audit = audit;
     this.transactions = transactions;
     this.runQuota = runQuota;
@@ -183,13 +194,13 @@ class TriggerController {
     if (workflow.filter() == null) {
       return Optional.empty();
     }
-    java.util.Map<String, String> headers = new java.util.LinkedHashMap<>();
-    for (String name : java.util.Collections.list(request.getHeaderNames())) {
+    Map<String, String> headers = new LinkedHashMap<>();
+    for (String name : Collections.list(request.getHeaderNames())) {
       headers.put(name, request.getHeader(name));
     }
-    java.util.Map<String, String> query = new java.util.LinkedHashMap<>();
+    Map<String, String> query = new LinkedHashMap<>();
     request.getParameterMap().forEach((k, v) -> query.put(k, v.length == 0 ? "" : v[0]));
-    Filters.Verdict verdict = dev.kikonect.steps.ExpressionSandbox.onBehalfOf(
+    Filters.Verdict verdict = ExpressionSandbox.onBehalfOf(
         workflow.workspaceId(), () -> filters.evaluate(workflow.filter(), payload, headers, query, trigger, workflow.id(), workflow.name()));
     return verdict.passes() ? Optional.empty() : Optional.of(verdict);
   }
@@ -206,16 +217,16 @@ class TriggerController {
     if (!workflow.keepsRequest()) {
       return null;
     }
-    java.util.Map<String, String> headers = new java.util.TreeMap<>();
-    for (String name : java.util.Collections.list(request.getHeaderNames())) {
-      String lower = name.toLowerCase(java.util.Locale.ROOT);
-      if (!java.util.Set.of("authorization", "proxy-authorization", "cookie").contains(lower)) {
+    Map<String, String> headers = new TreeMap<>();
+    for (String name : Collections.list(request.getHeaderNames())) {
+      String lower = name.toLowerCase(Locale.ROOT);
+      if (!Set.of("authorization", "proxy-authorization", "cookie").contains(lower)) {
         headers.put(lower, request.getHeader(name));
       }
     }
-    java.util.Map<String, String> query = new java.util.LinkedHashMap<>();
+    Map<String, String> query = new LinkedHashMap<>();
     request.getParameterMap().forEach((k, v) -> query.put(k, v.length == 0 ? "" : v[0]));
-    return json.writeValueAsString(java.util.Map.of("headers", headers, "query", query));
+    return json.writeValueAsString(Map.of("headers", headers, "query", query));
   }
 
   private ResponseEntity<Run> enqueue(StoredWorkflow workflow, String trigger, String payload, String key, String requestContext) {
@@ -275,7 +286,7 @@ class TriggerController {
     String after = fields.string("created_after", false, 1, 64);
     String before = fields.string("created_before", false, 1, 64);
     Boolean dryRun = fields.has("dry_run") ? fields.bool("dry_run") : null;
-    List<dev.kikonect.common.FieldProblem> problems = new java.util.ArrayList<>();
+    List<FieldProblem> problems = new ArrayList<>();
     RunFilter filter = RunFilter.parse(workflowId, status, trigger, after, before, problems);
     problems.forEach(p -> fields.problem(p.field(), p.reason()));
     if (workflowId == null && status == null && trigger == null && after == null && before == null) {
@@ -303,7 +314,7 @@ class TriggerController {
             : transactions.execute(
                 tx -> {
                   int n = replays.replayAll(caller.workspaceId(), filter);
-                  Map<String, Object> details = new java.util.LinkedHashMap<>();
+                  Map<String, Object> details = new LinkedHashMap<>();
                   details.put("filter", body);
                   details.put("replayed", n);
                   audit.record(caller.actor(), "run.bulk_replayed", "run", null, details);

@@ -12,6 +12,10 @@ import org.springframework.web.bind.annotation.RestController;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import tools.jackson.databind.json.JsonMapper;
+import dev.kikonect.common.PublicUrls;
+import java.util.LinkedHashMap;
+import java.util.List;
+import org.springframework.beans.factory.annotation.Value;
 
 /**
  * Serves the API description (written by hand in {@code openapi.yaml}, checked by OpenApiContractTest) as JSON at
@@ -22,10 +26,10 @@ class OpenApiController {
 
   private final Map<String, Object> document;
   private final JsonMapper mapper;
-  private final dev.kikonect.common.PublicUrls urls;
+  private final PublicUrls urls;
   private volatile String json;
 
-  OpenApiController(JsonMapper mapper, dev.kikonect.common.PublicUrls urls, @org.springframework.beans.factory.annotation.Value("${kikonect.build.version:dev}") String version) {
+  OpenApiController(JsonMapper mapper, PublicUrls urls, @Value("${kikonect.build.version:dev}") String version) {
     try (InputStream in = new ClassPathResource("openapi.yaml").getInputStream()) {
       Map<String, Object> document = new Yaml(new LoaderOptions()).load(in);
       @SuppressWarnings("unchecked")
@@ -73,8 +77,8 @@ class OpenApiController {
     if (served == null) {
       // As served: this installation's address (kikonect.public-base-url; known once the server listens) and
       // version, so that a client generated from /openapi.json talks to it.
-      Map<String, Object> copy = new java.util.LinkedHashMap<>(document);
-      copy.put("servers", java.util.List.of(Map.of("url", urls.base(), "description", "this KiKonect")));
+      Map<String, Object> copy = new LinkedHashMap<>(document);
+      copy.put("servers", List.of(Map.of("url", urls.base(), "description", "this KiKonect")));
       json = served = mapper.writeValueAsString(copy);
     }
     return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(served);

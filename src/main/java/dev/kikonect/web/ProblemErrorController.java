@@ -9,6 +9,7 @@ import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
+import java.net.URI;
 
 /**
  * Errors that happen outside Spring MVC (a request Tomcat itself refuses, an exception in a filter) end up at
@@ -32,7 +33,7 @@ class ProblemErrorController implements ErrorController {
     ProblemDetail problem = Problems.of(status, status.name().toLowerCase().replace('_', '-'), status.getReasonPhrase(), detail);
     Object uri = request.getAttribute(RequestDispatcher.ERROR_REQUEST_URI);
     if (uri != null) {
-      problem.setInstance(java.net.URI.create(uri.toString().replace(" ", "%20")));
+      problem.setInstance(URI.create(uri.toString().replace(" ", "%20")));
     }
     return ResponseEntity.status(status).contentType(MediaType.APPLICATION_PROBLEM_JSON).body(problem);
   }

@@ -19,6 +19,12 @@ import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.context.request.WebRequest;
 import org.springframework.web.method.annotation.MethodArgumentTypeMismatchException;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.tomcat.util.http.InvalidParameterException;
+import org.springframework.dao.DataAccessResourceFailureException;
+import org.springframework.dao.TransientDataAccessException;
+import org.springframework.transaction.CannotCreateTransactionException;
+import org.springframework.web.multipart.MultipartException;
 
 /** Turns every error into {@code application/problem+json}: no stack traces, a stable type, a useful detail. */
 @RestControllerAdvice
@@ -74,8 +80,8 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
   }
 
   @ExceptionHandler({
-    org.springframework.web.multipart.MultipartException.class,
-    org.apache.tomcat.util.http.InvalidParameterException.class
+    MultipartException.class,
+    InvalidParameterException.class
   })
   ResponseEntity<Object> unreadableBody(Exception e) {
     return problem(
@@ -84,7 +90,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
   }
 
   /** When the last "database unavailable" warning was logged (nanoTime); one a 10 s at most. */
-  private final java.util.concurrent.atomic.AtomicLong lastDatabaseWarning = new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - 20_000_000_000L);
+  private final AtomicLong lastDatabaseWarning = new AtomicLong(System.nanoTime() - 20_000_000_000L);
 
   /**
    * The database cannot take work (down, restarting, no connection within the pool's wait, a transient failure):
@@ -92,9 +98,9 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
    * request.
    */
   @ExceptionHandler({
-    org.springframework.dao.DataAccessResourceFailureException.class,
-    org.springframework.dao.TransientDataAccessException.class,
-    org.springframework.transaction.CannotCreateTransactionException.class
+    DataAccessResourceFailureException.class,
+    TransientDataAccessException.class,
+    CannotCreateTransactionException.class
   })
   ResponseEntity<Object> databaseUnavailable(Exception e) {
     long last = lastDatabaseWarning.get();

@@ -3,6 +3,10 @@ package dev.kikonect.web;
 import java.net.URI;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.ProblemDetail;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import org.springframework.http.MediaType;
 
 /** Builds the problem+json bodies; every error KiKonect sends goes through here so that types stay stable. */
 public final class Problems {
@@ -15,15 +19,15 @@ public final class Problems {
    * Writes a problem+json answer straight to the response, for servlet filters that answer before Spring MVC (and
    * its {@link ProblemHandler}) is reached.
    */
-  public static void write(jakarta.servlet.http.HttpServletResponse response, int status, String type, String title, String detail)
-      throws java.io.IOException {
+  public static void write(HttpServletResponse response, int status, String type, String title, String detail)
+      throws IOException {
     response.setStatus(status);
-    response.setContentType(org.springframework.http.MediaType.APPLICATION_PROBLEM_JSON_VALUE);
+    response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
     // bytes, not the writer: JSON is UTF-8 and its media type has no charset (the writer would add ISO-8859-1)
     response.getOutputStream()
         .write(
             ("{\"type\":\"" + TYPE_BASE + type + "\",\"title\":\"" + json(title) + "\",\"status\":" + status
-                + ",\"detail\":\"" + json(detail) + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                + ",\"detail\":\"" + json(detail) + "\"}").getBytes(StandardCharsets.UTF_8));
   }
 
   private static String json(String text) {

@@ -7,6 +7,10 @@ import java.time.ZoneId;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import dev.kikonect.execution.Signatures;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
 
 /** Validates a trigger_config for its trigger_type and returns it normalised (defaults filled in, secrets added). */
 final class TriggerConfigs {
@@ -25,7 +29,7 @@ final class TriggerConfigs {
    *     null when creating
    */
   static Map<String, Object> validate(
-      TriggerType type, Map<String, Object> config, Map<String, Object> current, Fields fields, java.time.Duration minCronInterval) {
+      TriggerType type, Map<String, Object> config, Map<String, Object> current, Fields fields, Duration minCronInterval) {
     Map<String, Object> given = config == null ? Map.of() : config;
     Fields f = fields.nested("trigger_config", given);
     if (Fields.containsNul(given)) {
@@ -62,7 +66,7 @@ final class TriggerConfigs {
         }
         if (expression != null) {
           try {
-            java.time.Duration gap = Schedule.cron(expression, zone).shortestGap(java.time.Instant.now(), 120);
+            Duration gap = Schedule.cron(expression, zone).shortestGap(Instant.now(), 120);
             if (gap.compareTo(minCronInterval) < 0) {
               f.problem(
                   "expression",
@@ -102,7 +106,7 @@ final class TriggerConfigs {
     String secret = f.string("secret", !mode.equals("standard_webhooks"), 8, 256);
     if (mode.equals("standard_webhooks")) {
       if (secret == null) {
-        secret = dev.kikonect.execution.Signatures.newSecret();
+        secret = Signatures.newSecret();
       } else if (!secret.startsWith("whsec_") || !isBase64(secret.substring(6))) {
         f.problem("secret", "must be whsec_ followed by base64, as Standard Webhooks secrets are");
       }
@@ -121,7 +125,7 @@ final class TriggerConfigs {
 
   private static boolean isBase64(String s) {
     try {
-      return java.util.Base64.getDecoder().decode(s).length >= 16;
+      return Base64.getDecoder().decode(s).length >= 16;
     } catch (IllegalArgumentException e) {
       return false;
     }

@@ -21,18 +21,23 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
+import dev.kikonect.steps.DryRuns;
+import dev.kikonect.steps.ExpressionSandbox;
+import java.util.List;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.json.JsonMapper;
 
 @RestController
 class WorkflowController {
 
   private final WorkflowService workflows;
-  private final dev.kikonect.steps.DryRuns dryRuns;
-  private final tools.jackson.databind.json.JsonMapper json;
+  private final DryRuns dryRuns;
+  private final JsonMapper json;
   private final AuditLog audit;
   private final TransactionTemplate transactions;
 
   WorkflowController(
-      WorkflowService workflows, dev.kikonect.steps.DryRuns dryRuns, tools.jackson.databind.json.JsonMapper json, AuditLog audit,
+      WorkflowService workflows, DryRuns dryRuns, JsonMapper json, AuditLog audit,
       TransactionTemplate transactions) {
     this.audit = audit;
     this.transactions = transactions;
@@ -46,18 +51,18 @@ class WorkflowController {
    * send, or the error with its position. Nothing is sent or stored.
    */
   @PostMapping("/workflows/{id}/test")
-  @dev.kikonect.auth.Scoped(dev.kikonect.auth.Scope.READ)
+  @Scoped(Scope.READ)
   Map<String, Object> test(Caller caller, @PathVariable long id, @RequestBody Map<String, Object> body) {
     StoredWorkflow w = workflows.owned(caller.workspaceId(), id);
-    Map<String, Object> definition = new java.util.LinkedHashMap<>();
+    Map<String, Object> definition = new LinkedHashMap<>();
     definition.put("name", w.name());
     if (w.filter() != null) {
       definition.put("filter", w.filter());
     }
-    definition.put("steps", json.readValue(w.steps(), java.util.List.class));
-    Map<String, Object> request = new java.util.LinkedHashMap<>(body);
+    definition.put("steps", json.readValue(w.steps(), List.class));
+    Map<String, Object> request = new LinkedHashMap<>(body);
     request.putIfAbsent("trigger", w.triggerType().wire());
-    return dev.kikonect.steps.ExpressionSandbox.onBehalfOf(caller.workspaceId(), () -> dryRuns.test(definition, w.id(), request));
+    return ExpressionSandbox.onBehalfOf(caller.workspaceId(), () -> dryRuns.test(definition, w.id(), request));
   }
 
   @PostMapping("/workflows")
@@ -142,7 +147,7 @@ class WorkflowController {
     return view;
   }
 
-  private static final tools.jackson.core.type.TypeReference<Map<String, Object>> MAP = new tools.jackson.core.type.TypeReference<>() {};
+  private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {};
 
   /** A viewer reads workflows without what would let them trigger one: no webhook URL, no token in trigger_config. */
   private Workflow forRole(Caller caller, Workflow w) {

@@ -21,6 +21,16 @@ import dev.kikonect.common.PublicUrls;
 import org.springframework.stereotype.Service;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
+import dev.kikonect.KiKonectProperties;
+import dev.kikonect.common.FieldProblem;
+import dev.kikonect.credentials.Credentials;
+import dev.kikonect.execution.Listeners;
+import dev.kikonect.steps.Filters;
+import dev.kikonect.steps.StepDefinitions;
+import java.time.format.DateTimeFormatter;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /** Creating, changing, reading and deleting workflows, always scoped to their owner. */
 @Service
@@ -36,21 +46,21 @@ public class WorkflowService {
   private final JsonMapper json;
   private final PublicUrls urls;
   private final DeliveryTargets targets;
-  private final dev.kikonect.steps.Filters filters;
-  private final dev.kikonect.credentials.Credentials credentials;
-  private final dev.kikonect.KiKonectProperties.Quotas quotas;
-  private final org.springframework.transaction.support.TransactionTemplate transactions;
+  private final Filters filters;
+  private final Credentials credentials;
+  private final KiKonectProperties.Quotas quotas;
+  private final TransactionTemplate transactions;
 
   WorkflowService(
-      org.springframework.transaction.support.TransactionTemplate transactions,
+      TransactionTemplate transactions,
       WorkflowStore store,
       Clock clock,
       JsonMapper json,
       PublicUrls urls,
       DeliveryTargets targets,
-      dev.kikonect.KiKonectProperties properties,
-      dev.kikonect.steps.Filters filters,
-      dev.kikonect.credentials.Credentials credentials) {
+      KiKonectProperties properties,
+      Filters filters,
+      Credentials credentials) {
     this.transactions = transactions;
     this.filters = filters;
     this.credentials = credentials;
@@ -70,7 +80,7 @@ public class WorkflowService {
    * Validates (outside any transaction: URL checks resolve names), then stores the workflow and hands it to
    * {@code alongside} (the audit entry) in one short transaction.
    */
-  Workflow create(long workspaceId, Map<String, Object> body, java.util.function.Consumer<Workflow> alongside) {
+  Workflow create(long workspaceId, Map<String, Object> body, Consumer<Workflow> alongside) {
     body = asGiven(body);
     Fields fields = Fields.of(body);
     String name = fields.string("name", true, 1, 200);
@@ -121,7 +131,7 @@ public class WorkflowService {
    * Validates outside any transaction, then changes the workflow and hands before and after to {@code alongside}
    * (the audit entry) in one short transaction; the optimistic check makes "before" exactly what was replaced.
    */
-  Workflow update(long workspaceId, long id, Map<String, Object> body, java.util.function.BiConsumer<Workflow, Workflow> alongside) {
+  Workflow update(long workspaceId, long id, Map<String, Object> body, BiConsumer<Workflow, Workflow> alongside) {
     StoredWorkflow current = owned(workspaceId, id);
     Fields fields = Fields.of(body);
     if (body.containsKey("trigger_type") && !current.triggerType().wire().equals(body.get("trigger_type"))) {
@@ -210,7 +220,7 @@ public class WorkflowService {
 
   Page<Workflow> list(long workspaceId, String triggerType, Boolean enabled, String cursor, Integer limit) {
     if (triggerType != null && TriggerType.fromWire(triggerType).isEmpty()) {
-      throw new DomainException.InvalidInput(List.of(new dev.kikonect.common.FieldProblem("trigger_type", "must be one of manual, webhook, interval, cron")));
+      throw new DomainException.InvalidInput(List.of(new FieldProblem("trigger_type", "must be one of manual, webhook, interval, cron")));
     }
     int pageSize = Page.limit(limit);
     Page<StoredWorkflow> page =
@@ -249,13 +259,13 @@ public class WorkflowService {
   private Map<String, Object> preview(TriggerType type, Map<String, Object> config, Instant nextRunAt, Integer count) {
     int n = count == null ? 10 : count;
     if (n < 1 || n > MAX_PREVIEW) {
-      throw new DomainException.InvalidInput(List.of(new dev.kikonect.common.FieldProblem("count", "must be between 1 and " + MAX_PREVIEW)));
+      throw new DomainException.InvalidInput(List.of(new FieldProblem("count", "must be between 1 and " + MAX_PREVIEW)));
     }
     Schedule schedule = Schedule.of(type.wire(), config);
     ZoneId zone = ZoneId.of(type == TriggerType.CRON ? (String) config.get("timezone") : "UTC");
     List<Map<String, Object>> times =
         schedule.upcoming(nextRunAt, clock.instant(), n).stream()
-            .map(t -> Map.<String, Object>of("at", t.toString(), "local", t.atZone(zone).format(java.time.format.DateTimeFormatter.ISO_OFFSET_DATE_TIME)))
+            .map(t -> Map.<String, Object>of("at", t.toString(), "local", t.atZone(zone).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)))
             .toList();
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("trigger_type", type.wire());
@@ -363,9 +373,9 @@ public class WorkflowService {
       deliver.put("url", url);
       return new StepsChoice(url, json.writeValueAsString(List.of(deliver)), false, false);
     }
-    dev.kikonect.steps.StepDefinitions.Definition definition;
+    StepDefinitions.Definition definition;
     try {
-      definition = dev.kikonect.steps.StepDefinitions.parse(Map.of("steps", body.get("steps") == null ? List.of() : body.get("steps")));
+      definition = StepDefinitions.parse(Map.of("steps", body.get("steps") == null ? List.of() : body.get("steps")));
     } catch (DomainException.InvalidInput e) {
       e.problems().forEach(p -> fields.problem(p.field(), p.reason()));
       return null;
@@ -398,7 +408,7 @@ public class WorkflowService {
   /** Whether stored steps need per-step state (see {@link dev.kikonect.steps.StepDefinitions.Definition#tracked}). */
   @SuppressWarnings("unchecked")
   private boolean tracked(String steps) {
-    return dev.kikonect.steps.StepDefinitions.parse(Map.of("steps", json.readValue(steps, List.class))).tracked();
+    return StepDefinitions.parse(Map.of("steps", json.readValue(steps, List.class))).tracked();
   }
 
   private String actionUrl(Fields fields, String field, boolean required) {
@@ -411,7 +421,7 @@ public class WorkflowService {
       String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase();
       if (scheme.equals("listen")) {
         // kikonect listen: delivered to the workspace's listener of that name, never to the network
-        if (!dev.kikonect.execution.Listeners.validName(uri.getAuthority()) || (uri.getRawPath() != null && !uri.getRawPath().isEmpty())) {
+        if (!Listeners.validName(uri.getAuthority()) || (uri.getRawPath() != null && !uri.getRawPath().isEmpty())) {
           fields.problem(field, "listen:// needs a listener name of 1 to 40 lower-case letters, digits and dashes, like listen://dev");
           return null;
         }

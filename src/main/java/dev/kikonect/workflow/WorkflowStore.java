@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Optional;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
+import dev.kikonect.common.QuotaLock;
 
 @Repository
 class WorkflowStore {
@@ -48,8 +49,8 @@ class WorkflowStore {
       String filter) {}
 
   /** Inserts the workflow unless its owner already has {@code maxWorkflows}; empty then (the quota). */
-  java.util.Optional<Long> insert(long workspaceId, Settings s, String signingSecret, Instant nextRunAt, Instant now, int maxWorkflows) {
-    dev.kikonect.common.QuotaLock.take(jdbc, "workflows", workspaceId);
+  Optional<Long> insert(long workspaceId, Settings s, String signingSecret, Instant nextRunAt, Instant now, int maxWorkflows) {
+    QuotaLock.take(jdbc, "workflows", workspaceId);
     return jdbc.sql(
             """
             INSERT INTO workflows (workspace_id, name, trigger_type, action_url, steps, tracked, keeps_request, trigger_config, enabled, max_attempts,

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Optional;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
+import dev.kikonect.common.QuotaLock;
 
 /** Owner of {@code workspaces}, {@code workspace_members} and {@code invitations}. */
 @Repository
@@ -177,7 +178,7 @@ class WorkspaceStore implements Memberships {
 
   /** Adds the user with the role unless already a member or the workspace is full; false then. */
   boolean add(long workspaceId, long userId, Role role, Instant now, int maxMembers) {
-    dev.kikonect.common.QuotaLock.take(jdbc, "members", workspaceId);
+    QuotaLock.take(jdbc, "members", workspaceId);
     return jdbc.sql(
                 """
                 INSERT INTO workspace_members (workspace_id, user_id, role, created_at)

@@ -18,6 +18,8 @@ import java.util.Map;
 import java.util.regex.Pattern;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
+import dev.kikonect.audit.Actor;
+import java.util.Set;
 
 /**
  * Workspaces, their members and invitations. Every change is audited in its own transaction; role changes and
@@ -69,7 +71,7 @@ class Workspaces {
                           new DomainException.QuotaExceeded(
                               "kikonect.workspaces.max-owned", "You own " + settings.maxOwned() + " workspaces, the most one user may; delete one first."));
           audit.record(
-              new dev.kikonect.audit.Actor(created.id(), caller.userId(), null, caller.user().email(), caller.client()),
+              new Actor(created.id(), caller.userId(), null, caller.user().email(), caller.client()),
               "workspace.created", "workspace", created.id(), Map.of("name", Map.of("after", name)));
           return created;
         });
@@ -93,7 +95,7 @@ class Workspaces {
               AuditLog.diff(
                   Map.of("name", before.name(), "require_sso", before.requireSso()),
                   Map.of("name", after.name(), "require_sso", after.requireSso()),
-                  java.util.Set.of());
+                  Set.of());
           audit.record(caller.actor(), "workspace.updated", "workspace", caller.workspaceId(), changes);
         });
     return current(caller);
@@ -293,7 +295,7 @@ class Workspaces {
               }
               store.accepted(pending.id(), caller.userId(), now);
               audit.record(
-                  new dev.kikonect.audit.Actor(pending.workspaceId(), caller.userId(), null, caller.user().email(), caller.client()),
+                  new Actor(pending.workspaceId(), caller.userId(), null, caller.user().email(), caller.client()),
                   "member.joined", "member", caller.userId(), Map.of("role", Map.of("after", role.wire()), "invitation", pending.id()));
               return pending.workspaceId();
             });

@@ -64,7 +64,7 @@ class AuditTest extends ApiTest {
     teamApi.post("/runs/" + run + "/replay", owner.token(), "{}");
     teamApi.post("/runs/replay", owner.token(), Map.of("workflow_id", wf));
     // credentials
-    long credential = teamApi.post("/credentials", owner.token(), Map.of("name", "erp", "type", "basic", "username", "ada", "password", "pw-one", "allowed_hosts", java.util.List.of("erp.example.com"))).json().path("id").asLong();
+    long credential = teamApi.post("/credentials", owner.token(), Map.of("name", "erp", "type", "basic", "username", "ada", "password", "pw-one", "allowed_hosts", List.of("erp.example.com"))).json().path("id").asLong();
     teamApi.send("PUT", "/credentials/" + credential, owner.token(), "application/json", "{\"type\":\"basic\",\"username\":\"grace\",\"password\":\"pw-two\"}");
     teamApi.send("DELETE", "/credentials/" + credential, owner.token(), null, null);
     // members, invitations, keys, the workspace itself

@@ -10,10 +10,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.springframework.beans.factory.annotation.Autowired;
 
 class AccountsTest extends ApiTest {
 
-  @org.springframework.beans.factory.annotation.Autowired io.micrometer.core.instrument.MeterRegistry meters;
+  @Autowired MeterRegistry meters;
 
   @Test
   void an_api_key_is_shown_once_works_as_a_bearer_token_and_stops_when_deleted() {

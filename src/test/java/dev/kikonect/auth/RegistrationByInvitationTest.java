@@ -9,6 +9,7 @@ import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.test.context.TestPropertySource;
+import java.util.HashMap;
 
 /** kikonect.auth.registration=invitation: only someone holding an open invitation for their address may register. */
 @TestPropertySource(properties = "kikonect.auth.registration=invitation")
@@ -20,7 +21,7 @@ class RegistrationByInvitationTest extends ApiTest {
   private static final String PASSWORD = "a long passphrase for grace";
 
   private Api.Response register(String email, String invitation) {
-    Map<String, Object> body = new java.util.HashMap<>(Map.of("email", email, "password", PASSWORD, "firstname", "Grace", "lastname", "Hopper"));
+    Map<String, Object> body = new HashMap<>(Map.of("email", email, "password", PASSWORD, "firstname", "Grace", "lastname", "Hopper"));
     if (invitation != null) {
       body.put("invitation", invitation);
     }

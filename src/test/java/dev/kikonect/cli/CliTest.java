@@ -13,6 +13,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
+import java.util.Map;
 
 /** The command line client against the real server: log in, create, list, trigger, show, replay; its errors. */
 class CliTest extends ApiTest {
@@ -42,7 +43,7 @@ class CliTest extends ApiTest {
   @Test
   void a_name_with_terminal_escapes_is_shown_not_obeyed() {
     cli("login", "--server", api.base(), "--email", user.email(), "--password", user.password());
-    api.post("/workflows", user.token(), java.util.Map.of("name", "red\u001b[31m\u001b]0;owned\u0007", "trigger_type", "manual", "action_url", "https://example.com/x"));
+    api.post("/workflows", user.token(), Map.of("name", "red\u001b[31m\u001b]0;owned\u0007", "trigger_type", "manual", "action_url", "https://example.com/x"));
 
     Result listed = cli("workflows", "list");
 

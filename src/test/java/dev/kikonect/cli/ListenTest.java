@@ -151,7 +151,7 @@ class ListenTest extends ApiTest {
       Api.Response bad = api.post("/workflows", user.token(), Map.of("name", "x", "trigger_type", "manual", "action_url", "listen://Not_Valid"));
       assertThat(bad.status()).isEqualTo(400);
       assertThat(bad.json().path("errors").get(0).path("reason").asString()).contains("listener name");
-      api.post("/credentials", user.token(), Map.of("name", "erp", "type", "bearer", "token", "secret-token", "allowed_hosts", java.util.List.of("127.0.0.1")));
+      api.post("/credentials", user.token(), Map.of("name", "erp", "type", "bearer", "token", "secret-token", "allowed_hosts", List.of("127.0.0.1")));
       Api.Response withCredential = api.post("/workflows", user.token(), Map.of("name", "x", "trigger_type", "manual",
           "steps", List.of(Map.of("key", "dev", "url", "listen://dev", "credential", "erp"))));
       assertThat(withCredential.status()).isEqualTo(400);

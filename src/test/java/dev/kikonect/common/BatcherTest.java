@@ -17,6 +17,9 @@ import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import java.time.Duration;
+import java.util.concurrent.Future;
+import org.awaitility.Awaitility;
 
 @Timeout(30)
 class BatcherTest {
@@ -75,7 +78,7 @@ class BatcherTest {
     });
     List<CompletableFuture<Integer>> results = new ArrayList<>();
     try (ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor()) {
-      List<java.util.concurrent.Future<CompletableFuture<Integer>>> submitted = new ArrayList<>();
+      List<Future<CompletableFuture<Integer>>> submitted = new ArrayList<>();
       for (int i = 1; i <= 1_000; i++) {
         int item = i;
         submitted.add(senders.submit(() -> batcher.submit(item)));
@@ -97,7 +100,7 @@ class BatcherTest {
   void a_failing_batch_is_written_item_by_item_so_only_the_bad_item_fails() throws Exception {
     batcher(16, 100, this::write);
     CompletableFuture<Integer> first = batcher.submit(0); // holds the writer at the gate
-    org.awaitility.Awaitility.await().until(() -> !batches.isEmpty());
+    Awaitility.await().until(() -> !batches.isEmpty());
     CompletableFuture<Integer> good = batcher.submit(1);
     CompletableFuture<Integer> bad = batcher.submit(-1);
     CompletableFuture<Integer> alsoGood = batcher.submit(2);
@@ -114,7 +117,7 @@ class BatcherTest {
   void a_full_backlog_refuses_at_once_instead_of_growing() throws Exception {
     batcher(16, 3, this::write);
     CompletableFuture<Integer> first = batcher.submit(0); // taken by the writer, which waits at the gate
-    org.awaitility.Awaitility.await().until(() -> batcher.backlog() == 0 && !batches.isEmpty());
+    Awaitility.await().until(() -> batcher.backlog() == 0 && !batches.isEmpty());
     List<CompletableFuture<Integer>> queued = List.of(batcher.submit(1), batcher.submit(2), batcher.submit(3));
 
     CompletableFuture<Integer> refused = batcher.submit(4);
@@ -159,13 +162,13 @@ class BatcherTest {
   @Test
   void an_item_still_queued_at_its_deadline_is_dropped_unwritten_and_one_being_written_gets_an_answer_soon_after() throws Exception {
     batcher(16, 10_000, this::write);
-    CompletableFuture<Integer> stuck = CompletableFuture.supplyAsync(() -> batcher.call(0, java.time.Duration.ofMillis(200)));
+    CompletableFuture<Integer> stuck = CompletableFuture.supplyAsync(() -> batcher.call(0, Duration.ofMillis(200)));
     while (batches.isEmpty()) {
       Thread.sleep(5); // the writer has taken item 0 and waits at the gate: a database that does not answer
     }
 
     long started = System.nanoTime();
-    assertThatThrownBy(() -> batcher.call(7, java.time.Duration.ofMillis(200)))
+    assertThatThrownBy(() -> batcher.call(7, Duration.ofMillis(200)))
         .isInstanceOfSatisfying(DomainException.Unavailable.class, e -> assertThat(e.getMessage()).contains("nothing was stored"));
     // dropped at its deadline, not before it; "soon after" is only a bound against waiting for the stuck write
     assertThat((System.nanoTime() - started) / 1_000_000).isBetween(150L, 10_000L);
@@ -175,7 +178,7 @@ class BatcherTest {
         .hasMessageContaining("may or may not have been stored");
 
     gate.countDown();
-    assertThat(batcher.call(8, java.time.Duration.ofSeconds(5))).isEqualTo(16);
+    assertThat(batcher.call(8, Duration.ofSeconds(5))).isEqualTo(16);
     assertThat(batches).as("item 7 was never written").noneMatch(b -> b.contains(7));
   }
 }

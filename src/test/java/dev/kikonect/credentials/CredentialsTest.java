@@ -28,6 +28,8 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.mock.env.MockEnvironment;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
+import dev.kikonect.execution.DeliveryTargets;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Credentials over HTTP on the real database: each type reaches a real receiver as it should, OAuth2 tokens are
@@ -39,10 +41,10 @@ class CredentialsTest extends ApiTest {
 
   @Autowired JdbcClient jdbc;
   @Autowired CredentialStore store;
-  @Autowired dev.kikonect.execution.DeliveryTargets targets;
+  @Autowired DeliveryTargets targets;
   @Autowired JsonMapper json;
   @Autowired MasterKeys appKeys;
-  @Autowired org.springframework.transaction.support.TransactionTemplate transactions;
+  @Autowired TransactionTemplate transactions;
 
   private Api.User user;
 
@@ -52,7 +54,7 @@ class CredentialsTest extends ApiTest {
   }
 
   private JsonNode credential(Map<String, Object> body) {
-    Map<String, Object> bound = new java.util.HashMap<>(body);
+    Map<String, Object> bound = new HashMap<>(body);
     bound.putIfAbsent("allowed_hosts", List.of("127.0.0.1"));
     Api.Response created = api.post("/credentials", user.token(), bound);
     assertThat(created.status()).as(created.body()).isEqualTo(201);

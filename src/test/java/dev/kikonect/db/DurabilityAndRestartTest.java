@@ -14,6 +14,12 @@ import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import tools.jackson.databind.JsonNode;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import org.assertj.core.api.Assertions;
+import org.awaitility.Awaitility;
 
 /** The embedded database is durable and keeps users' data across restarts of KiKonect. */
 class DurabilityAndRestartTest {
@@ -35,7 +41,7 @@ class DurabilityAndRestartTest {
   void a_second_start_on_a_data_directory_in_use_stops_at_once_and_the_first_keeps_serving() throws Exception {
     Path dataDir = Files.createTempDirectory(Path.of("target"), "in-use-");
     try (ConfigurableApplicationContext first = start(dataDir)) {
-      Throwable refused = org.assertj.core.api.Assertions.catchThrowable(() -> start(dataDir).close());
+      Throwable refused = Assertions.catchThrowable(() -> start(dataDir).close());
 
       Throwable cause = refused;
       while (cause != null && !(cause instanceof DataDirLock.InUse)) {
@@ -94,16 +100,16 @@ class DurabilityAndRestartTest {
       try (ConfigurableApplicationContext app = start(dataDir)) {
         Api api = new Api(port(app));
         user = api.newUser();
-        assertThat(api.post("/credentials", user.token(), Map.of("name", "erp", "type", "header", "header_name", "X-Key", "value", "kept-secret", "allowed_hosts", java.util.List.of("127.0.0.1")))
+        assertThat(api.post("/credentials", user.token(), Map.of("name", "erp", "type", "header", "header_name", "X-Key", "value", "kept-secret", "allowed_hosts", List.of("127.0.0.1")))
             .status()).isEqualTo(201);
         workflowId = api.post("/workflows", user.token(), Map.of("name", "w", "trigger_type", "manual",
-            "steps", java.util.List.of(Map.of("key", "a", "url", sink.url(), "credential", "erp")))).json().path("id").asLong();
+            "steps", List.of(Map.of("key", "a", "url", sink.url(), "credential", "erp")))).json().path("id").asLong();
       }
       Path keyFile = dataDir.resolve("master.key");
       String key = Files.readString(keyFile);
       byte[] other = new byte[32];
-      new java.security.SecureRandom().nextBytes(other);
-      Files.writeString(keyFile, java.util.Base64.getEncoder().encodeToString(other));
+      new SecureRandom().nextBytes(other);
+      Files.writeString(keyFile, Base64.getEncoder().encodeToString(other));
 
       assertThatThrownBy(() -> start(dataDir).close())
           .satisfies(e -> assertThat(rootMessage(e)).contains("encrypted with master key").contains("kikonect.secrets.master-key"));
@@ -113,7 +119,7 @@ class DurabilityAndRestartTest {
         Api api = new Api(port(app));
         String token = api.post("/login", null, Map.of("email", user.email(), "password", user.password())).json().path("token").asString();
         long runId = api.post("/workflows/" + workflowId + "/trigger", token, Map.of()).json().path("id").asLong();
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(15))
+        Awaitility.await().atMost(Duration.ofSeconds(15))
             .until(() -> api.get("/runs/" + runId, token).json().path("status").asString().equals("succeeded"));
         assertThat(sink.received().get(0).header("x-key")).isEqualTo("kept-secret");
       }

@@ -17,6 +17,7 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
+import java.net.ServerSocket;
 
 /**
  * A node (its own JVM, on the embedded database) gets SIGTERM with 50 deliveries in flight: it exits within its
@@ -57,7 +58,7 @@ class GracefulShutdownTest {
       List<Long> runs = new ArrayList<>();
       // The first node runs in its own JVM (this test's class path), so that it gets a real SIGTERM.
       int port;
-      try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      try (ServerSocket free = new ServerSocket(0)) {
         port = free.getLocalPort();
       }
       Path log = dataDir.resolve("node.log");

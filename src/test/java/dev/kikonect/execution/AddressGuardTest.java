@@ -7,6 +7,7 @@ import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
 
 class AddressGuardTest {
 
@@ -74,7 +75,7 @@ class AddressGuardTest {
     assertThat(new AddressGuard(true, List.of()).refusal(InetAddress.getByName(address))).isEmpty();
   }
 
-  @org.junit.jupiter.api.Test
+  @Test
   void an_allowed_cidr_opens_exactly_that_block() throws Exception {
     AddressGuard allowing = new AddressGuard(false, List.of(AddressGuard.Cidr.parse("10.1.0.0/16"), AddressGuard.Cidr.parse("fd00::/8")));
 

@@ -27,6 +27,25 @@ import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.Proxy;
+import java.net.ProxySelector;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketAddress;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.zip.GZIPOutputStream;
+import javax.net.ssl.SSLException;
+import org.junit.jupiter.api.Timeout;
 
 /** The contract of the delivery HTTP client, against real local HTTP and HTTPS servers. */
 class DeliveryClientTest {
@@ -128,14 +147,14 @@ class DeliveryClientTest {
 
     try (DeliveryClient client = client(true)) {
       assertThatThrownBy(() -> client.post(URI.create("https://127.0.0.1:" + port + "/"), headers, new byte[0], Duration.ofSeconds(5)))
-          .isInstanceOf(javax.net.ssl.SSLException.class);
+          .isInstanceOf(SSLException.class);
     }
   }
 
   @Test
   void non_ascii_characters_in_the_path_and_query_are_sent_percent_encoded() throws Exception {
     HttpServer plain = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
-    java.util.concurrent.atomic.AtomicReference<String> seen = new java.util.concurrent.atomic.AtomicReference<>();
+    AtomicReference<String> seen = new AtomicReference<>();
     plain.createContext("/", exchange -> {
       seen.set(exchange.getRequestURI().getRawPath() + "?" + exchange.getRequestURI().getRawQuery());
       exchange.getRequestBody().readAllBytes();
@@ -197,7 +216,7 @@ class DeliveryClientTest {
   }
 
   @Test
-  @org.junit.jupiter.api.Timeout(20)
+  @Timeout(20)
   void a_server_that_never_answers_times_out_at_the_deadline() throws Exception {
     String port = start(HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50), "", false);
 
@@ -217,8 +236,8 @@ class DeliveryClientTest {
         exchange -> {
           exchange.getRequestBody().readAllBytes();
           String accepted = String.valueOf(exchange.getRequestHeaders().getFirst("Accept-Encoding"));
-          java.io.ByteArrayOutputStream zipped = new java.io.ByteArrayOutputStream();
-          try (java.util.zip.GZIPOutputStream gzip = new java.util.zip.GZIPOutputStream(zipped)) {
+          ByteArrayOutputStream zipped = new ByteArrayOutputStream();
+          try (GZIPOutputStream gzip = new GZIPOutputStream(zipped)) {
             gzip.write(("{\"accepted\":\"" + accepted + "\"}").getBytes(StandardCharsets.UTF_8));
           }
           exchange.getResponseHeaders().add("Content-Encoding", "gzip");
@@ -237,9 +256,9 @@ class DeliveryClientTest {
   }
 
   @Test
-  @org.junit.jupiter.api.Timeout(20)
+  @Timeout(20)
   void a_long_response_is_cut_at_four_kibibytes_without_reading_the_rest() throws Exception {
-    java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+    AtomicLong written = new AtomicLong();
     CountDownLatch writerDone = new CountDownLatch(1);
     long total = 256L * 1024 * 1024;
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
@@ -255,7 +274,7 @@ class DeliveryClientTest {
               exchange.getResponseBody().write(chunk);
               written.addAndGet(chunk.length);
             }
-          } catch (java.io.IOException e) {
+          } catch (IOException e) {
             // the client went away: what this test expects
           } finally {
             writerDone.countDown();
@@ -271,21 +290,21 @@ class DeliveryClientTest {
       assertThat(response.body()).hasSize(4096);
       assertThat(response.bodyTruncated()).isTrue();
     }
-    assertThat(writerDone.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    assertThat(writerDone.await(10, TimeUnit.SECONDS)).isTrue();
     assertThat(written.get()).as("bytes the server got to write before the client hung up").isLessThan(total / 4);
   }
 
   @Test
-  @org.junit.jupiter.api.Timeout(20)
+  @Timeout(20)
   void a_receiver_that_stops_reading_the_request_cannot_hold_the_delivery_past_its_deadline() throws Exception {
-    try (java.net.ServerSocket stalled = new java.net.ServerSocket()) {
+    try (ServerSocket stalled = new ServerSocket()) {
       stalled.setReceiveBufferSize(4096);
       stalled.bind(new InetSocketAddress("127.0.0.1", 0));
-      List<java.net.Socket> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
+      List<Socket> accepted = new CopyOnWriteArrayList<>();
       Thread.ofVirtual().start(() -> {
         try {
           accepted.add(stalled.accept()); // and never read a byte
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
           // closed at the end of the test
         }
       });
@@ -298,7 +317,7 @@ class DeliveryClientTest {
             .isInstanceOfSatisfying(DeliveryClient.DeadlineException.class, e -> assertThat(e.connected).isTrue());
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(900), Duration.ofSeconds(10));
       } finally {
-        for (java.net.Socket s : accepted) {
+        for (Socket s : accepted) {
           s.close();
         }
       }
@@ -307,7 +326,7 @@ class DeliveryClientTest {
 
   @Test
   void redirects_are_returned_not_followed() throws Exception {
-    java.util.concurrent.atomic.AtomicInteger targetHits = new java.util.concurrent.atomic.AtomicInteger();
+    AtomicInteger targetHits = new AtomicInteger();
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
     server.createContext(
         "/",
@@ -333,16 +352,16 @@ class DeliveryClientTest {
   }
 
   @Test
-  @org.junit.jupiter.api.Timeout(20)
+  @Timeout(20)
   void a_connection_dropped_before_the_response_is_not_retried_by_the_client() throws Exception {
-    java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
-    try (java.net.ServerSocket dropper = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+    AtomicInteger requests = new AtomicInteger();
+    try (ServerSocket dropper = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
       Thread.ofVirtual().start(() -> {
         while (!dropper.isClosed()) {
-          try (java.net.Socket s = dropper.accept()) {
+          try (Socket s = dropper.accept()) {
             s.getInputStream().read(new byte[8192]);
             requests.incrementAndGet();
-          } catch (java.io.IOException e) {
+          } catch (IOException e) {
             return;
           }
         }
@@ -351,7 +370,7 @@ class DeliveryClientTest {
       try (DeliveryClient client = client(true)) {
         assertThatThrownBy(
                 () -> client.post(URI.create("http://127.0.0.1:" + dropper.getLocalPort() + "/"), headers, "{}".getBytes(), Duration.ofSeconds(5)))
-            .isInstanceOf(java.io.IOException.class);
+            .isInstanceOf(IOException.class);
       }
       assertThat(requests).hasValue(1);
     }
@@ -360,18 +379,18 @@ class DeliveryClientTest {
   @Test
   void the_system_proxy_is_never_used() throws Exception {
     String port = start(HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50), "direct", false);
-    java.net.ProxySelector before = java.net.ProxySelector.getDefault();
-    java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
-    java.net.ProxySelector.setDefault(
-        new java.net.ProxySelector() {
+    ProxySelector before = ProxySelector.getDefault();
+    AtomicInteger asked = new AtomicInteger();
+    ProxySelector.setDefault(
+        new ProxySelector() {
           @Override
-          public List<java.net.Proxy> select(URI uri) {
+          public List<Proxy> select(URI uri) {
             asked.incrementAndGet();
-            return List.of(new java.net.Proxy(java.net.Proxy.Type.HTTP, new InetSocketAddress("127.0.0.1", 9)));
+            return List.of(new Proxy(Proxy.Type.HTTP, new InetSocketAddress("127.0.0.1", 9)));
           }
 
           @Override
-          public void connectFailed(URI uri, java.net.SocketAddress sa, java.io.IOException ioe) {}
+          public void connectFailed(URI uri, SocketAddress sa, IOException ioe) {}
         });
     try (DeliveryClient client = client(true)) {
       DeliveryClient.Response response =
@@ -380,7 +399,7 @@ class DeliveryClientTest {
       assertThat(new String(response.body(), StandardCharsets.UTF_8)).isEqualTo("direct");
       assertThat(asked).hasValue(0);
     } finally {
-      java.net.ProxySelector.setDefault(before);
+      ProxySelector.setDefault(before);
     }
   }
 
@@ -413,12 +432,12 @@ class DeliveryClientTest {
   }
 
   private void postFiveHundredTo(String statusLine, DeliveryClient client) throws Exception {
-    try (java.net.ServerSocket listener = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
-      java.util.concurrent.atomic.AtomicInteger answered = new java.util.concurrent.atomic.AtomicInteger();
+    try (ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      AtomicInteger answered = new AtomicInteger();
       Thread.ofPlatform().daemon().start(() -> {
         while (!listener.isClosed()) {
-          try (java.net.Socket socket = listener.accept()) {
-            java.io.InputStream in = socket.getInputStream();
+          try (Socket socket = listener.accept()) {
+            InputStream in = socket.getInputStream();
             StringBuilder head = new StringBuilder();
             while (!head.toString().endsWith("\r\n\r\n")) {
               int b = in.read();
@@ -427,12 +446,12 @@ class DeliveryClientTest {
               }
               head.append((char) b);
             }
-            java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+            Matcher length = Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
             in.readNBytes(length.find() ? Integer.parseInt(length.group(1)) : 0);
             answered.incrementAndGet(); // counted before the answer: the client cannot see one before it is counted
             socket.getOutputStream().write((statusLine + "\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok").getBytes(StandardCharsets.US_ASCII));
             socket.getOutputStream().flush();
-          } catch (java.io.IOException e) {
+          } catch (IOException e) {
             // closed listener: the test is over
           }
         }

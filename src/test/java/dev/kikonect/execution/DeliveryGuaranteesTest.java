@@ -17,13 +17,23 @@ import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
+import dev.kikonect.lifecycle.Attempt;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.assertj.core.data.Offset;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.junit.jupiter.api.Timeout;
+import org.springframework.beans.factory.annotation.Autowired;
 
 /** Retries, the attempt log, signatures and cancellation, end to end. (Test retry delays: 100 ms, then 200 ms.) */
 public class DeliveryGuaranteesTest extends ApiTest {
 
   private final Sink sink = new Sink();
 
-  @org.springframework.beans.factory.annotation.Autowired org.springframework.jdbc.core.simple.JdbcClient jdbc;
+  @Autowired JdbcClient jdbc;
 
   @AfterEach
   void closeSink() {
@@ -190,7 +200,7 @@ public class DeliveryGuaranteesTest extends ApiTest {
     Sink.Received delivery = sink.received().get(0);
     String id = delivery.header("webhook-id");
     String timestamp = delivery.header("webhook-timestamp");
-    assertThat(Long.parseLong(timestamp)).isCloseTo(clock.instant().getEpochSecond(), org.assertj.core.data.Offset.offset(5L));
+    assertThat(Long.parseLong(timestamp)).isCloseTo(clock.instant().getEpochSecond(), Offset.offset(5L));
     assertThat(delivery.header("webhook-signature")).isEqualTo("v1," + hmac(secret, id + "." + timestamp + "." + delivery.body()));
   }
 
@@ -243,34 +253,34 @@ public class DeliveryGuaranteesTest extends ApiTest {
     return Base64.getEncoder().encodeToString(mac.doFinal(content.getBytes(StandardCharsets.UTF_8)));
   }
 
-  @org.springframework.beans.factory.annotation.Autowired Delivery delivery;
+  @Autowired Delivery delivery;
 
   @Test
-  @org.junit.jupiter.api.Timeout(20)
+  @Timeout(20)
   void a_4_mib_body_to_a_receiver_that_never_reads_fails_the_attempt_at_the_workflow_timeout() throws Exception {
-    try (java.net.ServerSocket stalled = new java.net.ServerSocket()) {
+    try (ServerSocket stalled = new ServerSocket()) {
       stalled.setReceiveBufferSize(4096);
-      stalled.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
-      List<java.net.Socket> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
+      stalled.bind(new InetSocketAddress("127.0.0.1", 0));
+      List<Socket> accepted = new CopyOnWriteArrayList<>();
       Thread.ofVirtual().start(() -> {
         try {
           accepted.add(stalled.accept()); // accepts, never reads
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
           // closed at the end
         }
       });
       String payload = "{\"blob\":\"" + "x".repeat(4 * 1024 * 1024) + "\"}";
 
       try {
-        dev.kikonect.lifecycle.Attempt attempt =
-            delivery.send("http://127.0.0.1:" + stalled.getLocalPort() + "/", "msg_stalled", null, null, payload.getBytes(java.nio.charset.StandardCharsets.UTF_8), 1);
+        Attempt attempt =
+            delivery.send("http://127.0.0.1:" + stalled.getLocalPort() + "/", "msg_stalled", null, null, payload.getBytes(StandardCharsets.UTF_8), 1);
 
         assertThat(attempt.error()).isEqualTo("timed out after 1s"); // kikonect.delivery.timeout=1s in tests
         assertThat(attempt.retryable()).isTrue();
         assertThat(attempt.durationMs()).isBetween(900L, 2500L);
         assertThat(accepted).hasSize(1);
       } finally {
-        for (java.net.Socket s : accepted) {
+        for (Socket s : accepted) {
           s.close();
         }
       }

@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import dev.kikonect.support.Sink;
 
 /**
  * Issue 12's attack 4: large payloads to a receiver that accepts and never reads. Deliveries in flight hold at most
@@ -54,7 +55,7 @@ class DeliveryMemoryTest extends ApiTest {
       }
 
       Api.User other = api.newUser();
-      try (dev.kikonect.support.Sink sink = new dev.kikonect.support.Sink()) {
+      try (Sink sink = new Sink()) {
         long theirs = api.createWorkflow(other, "manual", sink.url("/other"), Map.of()).path("id").asLong();
         long run = api.post("/workflows/" + theirs + "/trigger", other.token(), "{\"small\":true}").json().path("id").asLong();
         assertThat(awaitFinished(other, run).path("status").asString()).isEqualTo("succeeded");

@@ -27,6 +27,9 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.transaction.support.TransactionTemplate;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Instant;
+import tools.jackson.databind.json.JsonMapper;
 
 /** Several executors on one database share the queue without ever delivering a job twice. */
 class ExecutorConcurrencyTest extends ApiTest {
@@ -40,7 +43,7 @@ class ExecutorConcurrencyTest extends ApiTest {
   @Autowired ScheduledRuns triggerer;
   @Autowired KiKonectProperties properties;
   @Autowired JdbcClient jdbc;
-  @Autowired tools.jackson.databind.json.JsonMapper json;
+  @Autowired JsonMapper json;
   @Autowired StepCredentials stepCredentials;
   @Autowired TransactionTemplate transactions;
 
@@ -53,9 +56,9 @@ class ExecutorConcurrencyTest extends ApiTest {
     for (int i = 0; i < 400; i++) {
       firings.add(new ScheduledRuns.Firing(workflowId, api.personalWorkspace(user), "manual", "{\"i\":" + i + "}"));
     }
-    java.time.Instant later = clock.instant().plus(Duration.ofDays(3650));
+    Instant later = clock.instant().plus(Duration.ofDays(3650));
     transactions.executeWithoutResult(s -> triggerer.enqueueAll(firings, later));
-    java.time.Instant claimTime = later.plusSeconds(1);
+    Instant claimTime = later.plusSeconds(1);
 
     ConcurrentLinkedQueue<Long> claimed = new ConcurrentLinkedQueue<>();
     try (ExecutorService pool = Executors.newFixedThreadPool(4)) {
@@ -83,7 +86,7 @@ class ExecutorConcurrencyTest extends ApiTest {
   @Test
   void two_executors_on_one_database_deliver_every_job_exactly_once() {
     WorkSignal secondSignal = new WorkSignal();
-    io.micrometer.core.instrument.simple.SimpleMeterRegistry secondMeters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+    SimpleMeterRegistry secondMeters = new SimpleMeterRegistry();
     // A second node's executor, wired as DeliveryConfiguration wires the first, on the same database.
     DeliveryConfiguration wiring = new DeliveryConfiguration();
     SharedPayloads payloads = wiring.sharedPayloads();

@@ -13,6 +13,9 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.transaction.support.TransactionTemplate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
 
 /** Fair share: one owner's backlog to a slow receiver holds at most its share of the delivery slots. */
 class FairShareTest extends ApiTest {
@@ -46,15 +49,15 @@ class FairShareTest extends ApiTest {
         Api.User quiet = api.newUser();
         long workflow = api.createWorkflow(quiet, "manual", fast.url(), Map.of()).path("id").asLong();
         // 20 deliveries of the quiet owner while the noisy owner's backlog is being worked off.
-        java.util.Map<String, java.time.Instant> sent = new java.util.HashMap<>();
+        Map<String, Instant> sent = new HashMap<>();
         for (int i = 0; i < 20; i++) {
           String body = "{\"q\":" + i + "}";
-          sent.put(body, java.time.Instant.now());
+          sent.put(body, Instant.now());
           assertThat(api.post("/workflows/" + workflow + "/trigger", quiet.token(), body).status()).isEqualTo(202);
         }
         eventually().until(() -> fast.received().size() == 20);
         long worst = fast.received().stream()
-            .mapToLong(r -> java.time.Duration.between(sent.get(r.body()), r.at()).toMillis())
+            .mapToLong(r -> Duration.between(sent.get(r.body()), r.at()).toMillis())
             .max()
             .orElseThrow();
 

@@ -12,6 +12,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.transaction.support.TransactionTemplate;
+import java.util.ArrayList;
+import java.util.UUID;
 
 /**
  * The queue statements against the database, without the application ({@link TestDatabase}): nothing else claims,
@@ -42,7 +44,7 @@ class JobQueueTest {
   }
 
   private void enqueue(int n, Instant at) {
-    List<ScheduledRuns.Firing> firings = new java.util.ArrayList<>();
+    List<ScheduledRuns.Firing> firings = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       firings.add(new ScheduledRuns.Firing(workflow, workspace, "manual", "{\"n\":" + i + "}"));
     }
@@ -118,7 +120,7 @@ class JobQueueTest {
   @Test
   void a_claim_stops_where_the_payloads_would_pass_the_memory_budget_but_always_takes_one_job() {
     String blob = "{\"blob\":\"" + "x".repeat(100_000) + "\"}";
-    List<ScheduledRuns.Firing> firings = new java.util.ArrayList<>();
+    List<ScheduledRuns.Firing> firings = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       firings.add(new ScheduledRuns.Firing(workflow, workspace, "manual", blob));
     }
@@ -141,7 +143,7 @@ class JobQueueTest {
   /** Every job claimed right now, to hand back. */
   private List<ClaimedJob> jdbcClaimed() {
     return jdbc.sql("SELECT id, lease_token FROM jobs WHERE status = 'processing'")
-        .query((rs, n) -> new ClaimedJob(rs.getLong("id"), 0, workflow, 1, 0, 8, rs.getObject("lease_token", java.util.UUID.class), null, null,
+        .query((rs, n) -> new ClaimedJob(rs.getLong("id"), 0, workflow, 1, 0, 8, rs.getObject("lease_token", UUID.class), null, null,
             null, null, "", null, null, "manual", later, null, null, "wf", workspace, false, 0))
         .list();
   }
@@ -179,7 +181,7 @@ class JobQueueTest {
     assertThat(completions.complete(job, attempt(1, later, true), Next.SUCCEEDED, null, later.plusSeconds(3))).isTrue();
     ClaimedJob impostor =
         new ClaimedJob(
-            job.jobId(), job.runId(), job.workflowId(), 1, 0, 8, java.util.UUID.randomUUID(), null, "", null, "{}", "", null, null, "manual",
+            job.jobId(), job.runId(), job.workflowId(), 1, 0, 8, UUID.randomUUID(), null, "", null, "{}", "", null, null, "manual",
             later, null, null, "w", workspace, false, 0);
     assertThat(leases.renew(List.of(impostor), later.plusSeconds(600))).isZero();
   }

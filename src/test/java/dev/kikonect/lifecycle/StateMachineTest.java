@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.transaction.support.TransactionTemplate;
+import java.util.Locale;
 
 /**
  * Every lifecycle statement, driven through the API and the queue, changes statuses only as the three machines
@@ -157,10 +158,10 @@ class StateMachineTest extends ApiTest {
   }
 
   private static StepStatus step(String wire) {
-    return StepStatus.valueOf(wire.toUpperCase(java.util.Locale.ROOT));
+    return StepStatus.valueOf(wire.toUpperCase(Locale.ROOT));
   }
 
   private static JobStatus job(String wire) {
-    return JobStatus.valueOf(wire.toUpperCase(java.util.Locale.ROOT));
+    return JobStatus.valueOf(wire.toUpperCase(Locale.ROOT));
   }
 }

@@ -36,6 +36,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
+import java.util.HashMap;
 
 /**
  * Browser notifications for failed runs, against a local push endpoint that plays the browser's push service and the
@@ -266,7 +267,7 @@ class PushNotificationsTest extends ApiTest {
   }
 
   private static Map<String, Object> with(Map<String, Object> base, String key, Object value) {
-    Map<String, Object> copy = new java.util.HashMap<>(base);
+    Map<String, Object> copy = new HashMap<>(base);
     copy.put(key, value);
     return copy;
   }

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import tools.jackson.databind.JsonNode;
+import org.assertj.core.data.Offset;
 
 /** The dashboard's figures come from the database over every run; lists stay lean. */
 class StatsAndListsTest extends ApiTest {
@@ -69,7 +70,7 @@ class StatsAndListsTest extends ApiTest {
     }
     assertThat(stats.path("by_status").path("pending").asLong()).isZero();
     assertThat(stats.path("success_rate").asDouble())
-        .isCloseTo((double) byStatus.get("succeeded") / (byStatus.get("succeeded") + byStatus.get("failed")), org.assertj.core.data.Offset.offset(1e-9));
+        .isCloseTo((double) byStatus.get("succeeded") / (byStatus.get("succeeded") + byStatus.get("failed")), Offset.offset(1e-9));
     List<JsonNode> hourly = stats.path("hourly").valueStream().toList();
     assertThat(hourly).hasSize(24);
     assertThat(Instant.parse(hourly.get(0).path("hour").asString())).isEqualTo(since);

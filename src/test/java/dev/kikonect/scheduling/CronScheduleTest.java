@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import java.util.Arrays;
 
 /** Fire times across daylight saving time changes, weekdays and macros. */
 class CronScheduleTest {
@@ -20,7 +21,7 @@ class CronScheduleTest {
   }
 
   private static List<Instant> instants(String... utc) {
-    return java.util.Arrays.stream(utc).map(Instant::parse).toList();
+    return Arrays.stream(utc).map(Instant::parse).toList();
   }
 
   @Test

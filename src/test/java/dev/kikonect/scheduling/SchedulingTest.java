@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import tools.jackson.databind.JsonNode;
+import java.sql.Timestamp;
 
 /** Interval and cron workflows fire on the injected clock, exactly once per due time. */
 class SchedulingTest extends ApiTest {
@@ -268,7 +269,7 @@ class SchedulingTest extends ApiTest {
     long id = api.createWorkflow(user, "cron", sink.url(), Map.of("expression", "0 9 * * *")).path("id").asLong();
     Instant slot = Instant.parse("2099-01-01T09:00:00Z"); // far from anything the running scheduler will reach
     jdbc.sql("UPDATE workflows SET next_run_at = :slot WHERE id = :id")
-        .param("slot", java.sql.Timestamp.from(slot))
+        .param("slot", Timestamp.from(slot))
         .param("id", id)
         .update();
     try {

@@ -21,6 +21,12 @@ import org.junit.jupiter.api.Test;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.URLEncoder;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Single sign-on against a real local OpenID provider (mock-oauth2-server), the browser's part played over HTTP:
@@ -31,15 +37,15 @@ class SsoTest extends ApiTest {
   static final MockOAuth2Server provider = new MockOAuth2Server();
 
   /** A provider that is down: answers every discovery with 500, counting them. */
-  static final java.util.concurrent.atomic.AtomicInteger downAsked = new java.util.concurrent.atomic.AtomicInteger();
-  static final com.sun.net.httpserver.HttpServer down;
+  static final AtomicInteger downAsked = new AtomicInteger();
+  static final HttpServer down;
 
   static {
     provider.start();
     try {
-      down = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
+      down = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
     down.createContext("/", exchange -> {
       downAsked.incrementAndGet();
@@ -218,7 +224,7 @@ class SsoTest extends ApiTest {
   @Test
   void the_providers_error_text_never_reaches_the_login_page() throws Exception {
     HttpResponse<String> phished = http.send(HttpRequest.newBuilder(URI.create(api.base()
-        + "/sso/corp/callback?error=access_denied&error_description=" + java.net.URLEncoder.encode("Call +1 555 0100 to unlock your account", StandardCharsets.UTF_8)))
+        + "/sso/corp/callback?error=access_denied&error_description=" + URLEncoder.encode("Call +1 555 0100 to unlock your account", StandardCharsets.UTF_8)))
         .build(), HttpResponse.BodyHandlers.ofString());
     assertThat(error(phished)).isEqualTo("provider_error");
     assertThat(phished.headers().firstValue("Location").orElseThrow()).doesNotContain("555");

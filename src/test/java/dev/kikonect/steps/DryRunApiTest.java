@@ -10,6 +10,7 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
+import java.util.HashMap;
 
 /** POST /workflows/test: what each step would send, with real payload shapes, and every 400 of a bad definition. */
 class DryRunApiTest extends ApiTest {
@@ -63,7 +64,7 @@ class DryRunApiTest extends ApiTest {
 
   @Test
   void a_push_to_another_branch_is_filtered() {
-    Map<String, Object> other = new java.util.HashMap<>(PUSH);
+    Map<String, Object> other = new HashMap<>(PUSH);
     other.put("ref", "refs/heads/feature");
 
     JsonNode result = test(Map.of("workflow", CHAIN, "payload", other)).json();
@@ -136,7 +137,7 @@ class DryRunApiTest extends ApiTest {
     assertField(Map.of("steps", List.of(Map.of("key", "a", "url", "https://x.example", "headers", Map.of("webhook-id", "x")))), "workflow.steps[0].headers.webhook-id", "set by KiKonect");
     assertField(Map.of("steps", List.of(Map.of("key", "a"))), "workflow.steps[0].url", "required");
     assertField(Map.of("filter", "payload.(", "steps", List.of(Map.of("key", "a", "url", "https://x.example"))), "workflow.filter", "position");
-    Map<String, Object> headers = new java.util.HashMap<>();
+    Map<String, Object> headers = new HashMap<>();
     for (int i = 0; i < 51; i++) {
       headers.put("X-H" + i, "v");
     }

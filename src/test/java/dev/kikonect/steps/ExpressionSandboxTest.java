@@ -9,6 +9,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * The sandbox against the bomb corpus: every hostile expression fails its own evaluation (refused at compile time
@@ -85,8 +86,8 @@ class ExpressionSandboxTest {
   @Test
   void a_busy_sandbox_says_so_instead_of_evaluating_late() throws Exception {
     ExpressionSandbox sandbox = new ExpressionSandbox(new ExpressionSandbox.Settings(1, 1, Duration.ofMillis(50), ExpressionBudget.Limits.DEFAULT));
-    var release = new java.util.concurrent.CountDownLatch(1);
-    var holding = new java.util.concurrent.CountDownLatch(1);
+    var release = new CountDownLatch(1);
+    var holding = new CountDownLatch(1);
     Thread holder = Thread.ofVirtual().start(() -> sandbox.call("a", budget -> {
       holding.countDown();
       try {

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import tools.jackson.databind.JsonNode;
+import java.util.HashMap;
 
 /** A workflow's filter: runs it says no to are recorded as filtered, never delivered, and counted. */
 class FilterTest extends ApiTest {
@@ -78,7 +79,7 @@ class FilterTest extends ApiTest {
     assertThat(refused.json().path("errors").get(0).path("reason").asString()).contains("position");
 
     long id = create(user, "manual", "https://example.com/in", "true").path("id").asLong();
-    java.util.Map<String, Object> patch = new java.util.HashMap<>();
+    Map<String, Object> patch = new HashMap<>();
     patch.put("filter", null);
     Api.Response patched = api.send("PATCH", "/workflows/" + id, user.token(), "application/json", Api.JSON.writeValueAsString(patch));
     assertThat(patched.status()).isEqualTo(200);

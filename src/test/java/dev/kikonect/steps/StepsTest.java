@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
+import java.time.Duration;
 
 /**
  * Workflows with steps, end to end over HTTP on the real database, with real payload shapes and real receivers: a
@@ -281,7 +282,7 @@ class StepsTest extends ApiTest {
           r -> !step(r, "slow").path("status").asString().equals("running"));
       assertThat(step(run, "after").path("status").asString()).isEqualTo("cancelled");
       int sent = at(sink, "/slow").size();
-      clock.advance(java.time.Duration.ofMinutes(10));
+      clock.advance(Duration.ofMinutes(10));
       assertThat(at(sink, "/after")).isEmpty();
       assertThat(at(sink, "/slow").size()).isLessThanOrEqualTo(sent + 1);
     }

@@ -10,6 +10,10 @@ import java.util.Map;
 import java.util.UUID;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.HashMap;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** A thin real-HTTP client for the API under test. */
 public class Api {
@@ -36,13 +40,13 @@ public class Api {
 
   private final HttpClient http;
   private final String base;
-  private final java.util.Map<String, String> always;
+  private final Map<String, String> always;
 
   public Api(int port) {
-    this("http://localhost:" + port, java.util.Map.of(), HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build());
+    this("http://localhost:" + port, Map.of(), HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build());
   }
 
-  private Api(String base, java.util.Map<String, String> always, HttpClient http) {
+  private Api(String base, Map<String, String> always, HttpClient http) {
     this.base = base;
     this.always = always;
     this.http = http;
@@ -50,7 +54,7 @@ public class Api {
 
   /** The same API, every request naming the workspace in the KiKonect-Workspace header. */
   public Api in(long workspaceId) {
-    return new Api(base, java.util.Map.of("KiKonect-Workspace", Long.toString(workspaceId)), http);
+    return new Api(base, Map.of("KiKonect-Workspace", Long.toString(workspaceId)), http);
   }
 
   /**
@@ -60,9 +64,9 @@ public class Api {
   public Api from(String loopback) {
     try {
       HttpClient bound = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
-          .localAddress(java.net.InetAddress.getByName(loopback)).build();
+          .localAddress(InetAddress.getByName(loopback)).build();
       return new Api(base.replace("//localhost:", "//127.0.0.1:"), always, bound);
-    } catch (java.net.UnknownHostException e) {
+    } catch (UnknownHostException e) {
       throw new IllegalArgumentException(e);
     }
   }
@@ -72,10 +76,10 @@ public class Api {
     return PERSONAL.computeIfAbsent(user.email(), e -> fetchPersonalWorkspace(user));
   }
 
-  private static final java.util.Map<String, Long> PERSONAL = new java.util.concurrent.ConcurrentHashMap<>();
+  private static final Map<String, Long> PERSONAL = new ConcurrentHashMap<>();
 
   private long fetchPersonalWorkspace(User user) {
-    Response current = new Api(base, java.util.Map.of(), http).get("/workspace", user.token());
+    Response current = new Api(base, Map.of(), http).get("/workspace", user.token());
     if (current.status() != 200) {
       throw new IllegalStateException("GET /workspace failed: " + current.body());
     }
@@ -87,15 +91,15 @@ public class Api {
   }
 
   public Response send(String method, String path, String token, String contentType, String body) {
-    return send(method, path, token, contentType, body, java.util.Map.of());
+    return send(method, path, token, contentType, body, Map.of());
   }
 
   /** As {@link #send(String, String, String, String, String)}, with more request headers. */
-  public Response sendWithHeaders(String method, String path, String contentType, String body, java.util.Map<String, String> headers) {
+  public Response sendWithHeaders(String method, String path, String contentType, String body, Map<String, String> headers) {
     return send(method, path, null, contentType, body, headers);
   }
 
-  public Response send(String method, String path, String token, String contentType, String body, java.util.Map<String, String> headers) {
+  public Response send(String method, String path, String token, String contentType, String body, Map<String, String> headers) {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(URI.create(path.startsWith("http") ? path : base + path)).timeout(Duration.ofSeconds(30));
     always.forEach(request::header);
@@ -155,7 +159,7 @@ public class Api {
   /** Creates a workflow with extra top-level fields ({@code max_attempts}...) and returns its JSON. */
   public JsonNode createWorkflow(
       User user, String triggerType, String actionUrl, Map<String, Object> triggerConfig, Map<String, Object> extra) {
-    Map<String, Object> body = new java.util.HashMap<>(extra);
+    Map<String, Object> body = new HashMap<>(extra);
     body.put("name", triggerType + " workflow");
     body.put("trigger_type", triggerType);
     body.put("action_url", actionUrl);

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 
 /** Real time plus an offset that tests move forward, so schedules can be driven without waiting for them. */
 public class TestClock extends Clock {
@@ -18,7 +19,7 @@ public class TestClock extends Clock {
   @Override
   public Instant instant() {
     // Microseconds, like the application's clock (see KiKonectApplication.clock).
-    return Instant.now().plus(offset).truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+    return Instant.now().plus(offset).truncatedTo(ChronoUnit.MICROS);
   }
 
   @Override

@@ -6,6 +6,7 @@ import dev.kikonect.ApiTest;
 import dev.kikonect.common.SecureTokens;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import dev.kikonect.support.Api;
 
 /** A scan of hook URLs, by an unauthenticated caller, leaves nothing behind in memory. */
 class HookTokenStateTest extends ApiTest {
@@ -15,7 +16,7 @@ class HookTokenStateTest extends ApiTest {
   @Test
   void unknown_and_implausible_hook_tokens_get_404_and_cost_no_rate_limit_state() {
     long before = limiter.size();
-    dev.kikonect.support.Api api = this.api.from("127.0.0.5"); // under this address's miss limit (HookGateTest)
+    Api api = this.api.from("127.0.0.5"); // under this address's miss limit (HookGateTest)
 
     for (int i = 0; i < 150; i++) {
       String unknown = SecureTokens.random("", 24); // well-formed, but nobody's

@@ -23,6 +23,9 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.transaction.support.TransactionTemplate;
+import org.springframework.beans.factory.annotation.Autowired;
 
 class IdempotencyAndReplayTest extends ApiTest {
 
@@ -208,7 +211,7 @@ class IdempotencyAndReplayTest extends ApiTest {
     assertThat(seen).containsAll(originals);
   }
 
-  @org.springframework.beans.factory.annotation.Autowired ScheduledRuns triggerer;
-  @org.springframework.beans.factory.annotation.Autowired org.springframework.transaction.support.TransactionTemplate transactions;
-  @org.springframework.beans.factory.annotation.Autowired org.springframework.jdbc.core.simple.JdbcClient jdbc;
+  @Autowired ScheduledRuns triggerer;
+  @Autowired TransactionTemplate transactions;
+  @Autowired JdbcClient jdbc;
 }

@@ -19,11 +19,13 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.beans.factory.annotation.Autowired;
 
 /** Each verify mode with signatures computed here, independently of the server's code. */
 class VerifiedSendersTest extends ApiTest {
 
-  @org.springframework.beans.factory.annotation.Autowired org.springframework.jdbc.core.simple.JdbcClient jdbc;
+  @Autowired JdbcClient jdbc;
 
   private static final String BODY = "{\"event\":\"paid\",\"amount\":100}";
 

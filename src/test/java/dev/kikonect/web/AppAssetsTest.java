@@ -8,6 +8,12 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.zip.GZIPInputStream;
 
 /** The web app travels light: gzip, hashed assets cached for a year, the page itself always checked again. */
 class AppAssetsTest extends ApiTest {
@@ -30,16 +36,16 @@ class AppAssetsTest extends ApiTest {
     for (int i = 0; i < 10; i++) {
       api.createWorkflow(user, "manual", "https://example.com/hook-" + i, Map.of());
     }
-    java.net.http.HttpResponse<byte[]> list =
-        java.net.http.HttpClient.newHttpClient()
+    HttpResponse<byte[]> list =
+        HttpClient.newHttpClient()
             .send(
-                java.net.http.HttpRequest.newBuilder(java.net.URI.create(api.base() + "/workflows"))
+                HttpRequest.newBuilder(URI.create(api.base() + "/workflows"))
                     .header("Authorization", "Bearer " + user.token())
                     .header("Accept-Encoding", "gzip")
                     .build(),
-                java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+                HttpResponse.BodyHandlers.ofByteArray());
     assertThat(list.headers().firstValue("Content-Encoding")).hasValue("gzip");
-    try (var in = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(list.body()))) {
+    try (var in = new GZIPInputStream(new ByteArrayInputStream(list.body()))) {
       assertThat(Api.JSON.readTree(in).path("items")).hasSize(10);
     }
   }

@@ -16,6 +16,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.annotation.Value;
+import java.util.function.Supplier;
 
 /**
  * Issue 12's attacks 2 and 3, from their own loopback address (127.0.0.2/3) while a legitimate client on 127.0.0.1
@@ -126,7 +127,7 @@ class BodyAttacksTest extends ApiTest {
     return Integer.parseInt(new String(line, 9, 3, StandardCharsets.US_ASCII));
   }
 
-  private static void assertAnswersQuickly(java.util.function.Supplier<Api.Response> call, int expected) {
+  private static void assertAnswersQuickly(Supplier<Api.Response> call, int expected) {
     long started = System.nanoTime();
     Api.Response response = call.get();
     long millis = (System.nanoTime() - started) / 1_000_000;

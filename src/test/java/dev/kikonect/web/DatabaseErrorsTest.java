@@ -11,6 +11,7 @@ import org.springframework.test.web.servlet.request.MockMvcRequestBuilders;
 import org.springframework.test.web.servlet.setup.MockMvcBuilders;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
+import java.sql.SQLException;
 
 /** A database that cannot take work is a 503 the caller can retry, not a 500 with a stack trace. */
 class DatabaseErrorsTest {
@@ -19,7 +20,7 @@ class DatabaseErrorsTest {
   static class Failing {
     @GetMapping("/no-connection")
     String noConnection() {
-      throw new CannotGetJdbcConnectionException("Failed to obtain JDBC Connection", new java.sql.SQLException("Connection refused"));
+      throw new CannotGetJdbcConnectionException("Failed to obtain JDBC Connection", new SQLException("Connection refused"));
     }
 
     @GetMapping("/timeout")

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import tools.jackson.databind.JsonNode;
+import dev.kikonect.execution.DeliveryGuaranteesTest;
 
 class ErrorsAndOperationsTest extends ApiTest {
 
@@ -117,7 +118,7 @@ class ErrorsAndOperationsTest extends ApiTest {
       assertThat(summary.path("link").asString()).endsWith("/runs/" + run);
       String signed = alert.header("webhook-id") + "." + alert.header("webhook-timestamp") + "." + alert.body();
       assertThat(alert.header("webhook-signature"))
-          .isEqualTo("v1," + dev.kikonect.execution.DeliveryGuaranteesTest.hmac(wf.path("signing_secret").asString(), signed));
+          .isEqualTo("v1," + DeliveryGuaranteesTest.hmac(wf.path("signing_secret").asString(), signed));
       // Once: the alert row is marked sent and nothing else is queued.
       eventually().until(() -> "sent".equals(jdbc.sql("SELECT status FROM failure_alerts WHERE run_id = :r").param("r", run).query(String.class).single()));
       assertThat(alerts.received()).hasSize(1);

@@ -14,6 +14,9 @@ import org.junit.jupiter.api.Test;
 import org.springframework.core.io.ClassPathResource;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
+import java.math.BigInteger;
+import java.util.LinkedHashSet;
+import java.util.SequencedSet;
 
 /**
  * Generated requests for every operation in openapi.yaml: malformed JSON, wrong types for every described field,
@@ -37,7 +40,7 @@ class FuzzTest extends ApiTest {
           -1,
           0,
           Long.MAX_VALUE,
-          new java.math.BigInteger("123456789012345678901234567890"),
+          new BigInteger("123456789012345678901234567890"),
           1.5,
           -0.0,
           1e308,
@@ -76,7 +79,7 @@ class FuzzTest extends ApiTest {
         String method = op.getKey().toUpperCase();
         Map<String, Object> operation = (Map<String, Object>) op.getValue();
         // (a path without parameters is one URL, not one per odd value: /register was sent everything nine times)
-        java.util.SequencedSet<String> urls = new java.util.LinkedHashSet<>();
+        SequencedSet<String> urls = new LinkedHashSet<>();
         for (String value : PATH_VALUES) {
           // (a listener name stays invalid: a valid one would open a 10-minute stream)
           urls.add(path.getKey().replace("{id}", value).replace("{token}", value).replace("{user_id}", value)

@@ -28,6 +28,9 @@ import com.networknt.schema.SchemaLocation;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SchemaRegistryConfig;
 import com.networknt.schema.dialect.Dialects;
+import com.networknt.schema.Error;
+import java.util.LinkedHashMap;
+import org.springframework.jdbc.core.simple.JdbcClient;
 
 /** Keeps openapi.yaml honest: every served route is described, and real responses match the described schemas. */
 class OpenApiContractTest extends ApiTest {
@@ -36,7 +39,7 @@ class OpenApiContractTest extends ApiTest {
   @Qualifier("requestMappingHandlerMapping")
   RequestMappingHandlerMapping mappings;
 
-  @Autowired org.springframework.jdbc.core.simple.JdbcClient jdbc;
+  @Autowired JdbcClient jdbc;
 
   private Map<String, Object> spec;
   private final List<String> violations = new ArrayList<>();
@@ -155,7 +158,7 @@ class OpenApiContractTest extends ApiTest {
             Map.of("key", "c", "url", "https://example.com/c", "when", "false"))),
         "payload", Map.of("go", true, "id", 7))));
     check("post", "/workflows/test", api.post("/workflows/test", token, Map.of("workflow", Map.of("steps", List.of(Map.of("key", "a"))))));
-    Api.Response cred = api.post("/credentials", token, Map.of("name", "contract-key", "type", "header", "header_name", "X-Key", "value", "v4lue", "allowed_hosts", java.util.List.of("api.example.com")));
+    Api.Response cred = api.post("/credentials", token, Map.of("name", "contract-key", "type", "header", "header_name", "X-Key", "value", "v4lue", "allowed_hosts", List.of("api.example.com")));
     check("post", "/credentials", cred);
     check("post", "/credentials", api.post("/credentials", token, Map.of("name", "x", "type", "nope")));
     long credId = cred.json().path("id").asLong();
@@ -242,7 +245,7 @@ class OpenApiContractTest extends ApiTest {
       return;
     }
     Schema schema = SCHEMAS.getSchema(SchemaLocation.of("classpath:openapi.yaml#" + pointer + "/content/" + escape(type) + "/schema"));
-    for (com.networknt.schema.Error error : schema.validate(response.body(), InputFormat.JSON)) {
+    for (Error error : schema.validate(response.body(), InputFormat.JSON)) {
       violations.add(where + ": " + error);
     }
   }
@@ -274,7 +277,7 @@ class OpenApiContractTest extends ApiTest {
     List<Object> firstRequired = null;
     for (String name : List.of("ManualWorkflow", "WebhookWorkflow", "IntervalWorkflow", "CronWorkflow")) {
       Map<String, Object> schema = (Map<String, Object>) schemas.get(name);
-      Map<String, Object> properties = new java.util.LinkedHashMap<>((Map<String, Object>) schema.get("properties"));
+      Map<String, Object> properties = new LinkedHashMap<>((Map<String, Object>) schema.get("properties"));
       properties.remove("trigger_type");
       properties.remove("trigger_config");
       List<Object> required = new ArrayList<>((List<Object>) schema.get("required"));

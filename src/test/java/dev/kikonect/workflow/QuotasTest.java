@@ -7,6 +7,10 @@ import dev.kikonect.support.Api;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.springframework.test.context.TestPropertySource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
 
 /** Per-owner quotas, with small limits (the same context as MetricsTokenTest). */
 @TestPropertySource(properties = {
@@ -41,21 +45,21 @@ class QuotasTest extends ApiTest {
   @Test
   void fifty_parallel_creates_make_exactly_the_quota_of_workflows_and_api_keys() throws Exception {
     Api.User user = api.newUser();
-    java.util.List<java.util.concurrent.Callable<Integer>> workflows = new java.util.ArrayList<>();
-    java.util.List<java.util.concurrent.Callable<Integer>> keys = new java.util.ArrayList<>();
+    List<Callable<Integer>> workflows = new ArrayList<>();
+    List<Callable<Integer>> keys = new ArrayList<>();
     for (int i = 0; i < 50; i++) {
       int n = i;
       workflows.add(() -> create(user, "manual", Map.of()).status());
       keys.add(() -> api.post("/api-keys", user.token(), Map.of("name", "k" + n)).status());
     }
-    try (var pool = java.util.concurrent.Executors.newFixedThreadPool(50)) {
-      java.util.List<Integer> made = new java.util.ArrayList<>();
+    try (var pool = Executors.newFixedThreadPool(50)) {
+      List<Integer> made = new ArrayList<>();
       for (var f : pool.invokeAll(workflows)) {
         made.add(f.get());
       }
       assertThat(made.stream().filter(s -> s == 201).count()).as("workflows made of 50 at once").isEqualTo(3);
       assertThat(made).containsOnly(201, 429);
-      java.util.List<Integer> madeKeys = new java.util.ArrayList<>();
+      List<Integer> madeKeys = new ArrayList<>();
       for (var f : pool.invokeAll(keys)) {
         madeKeys.add(f.get());
       }

@@ -42,11 +42,11 @@ class WorkflowApiTest extends ApiTest {
   @Test
   void a_create_with_every_optional_field_null_and_an_empty_steps_list_as_generated_clients_send_it_is_the_shorthand() {
     Api.User user = api.newUser();
-    Map<String, Object> body = new java.util.HashMap<>();
+    Map<String, Object> body = new HashMap<>();
     body.put("name", "Generated");
     body.put("trigger_type", "manual");
     body.put("action_url", "https://example.com/in");
-    body.put("steps", java.util.List.of());
+    body.put("steps", List.of());
     for (String unset : new String[] {"on_failure_url", "filter", "max_attempts", "misfire", "overlap", "enabled", "trigger_config"}) {
       body.put(unset, null);
     }
@@ -57,7 +57,7 @@ class WorkflowApiTest extends ApiTest {
     assertThat(created.json().path("enabled").asBoolean()).isTrue();
     assertThat(created.json().path("misfire").asString()).isEqualTo("fire_once");
     // steps given for real beside action_url is still refused
-    body.put("steps", java.util.List.of(Map.of("key", "a", "url", "https://example.com/a")));
+    body.put("steps", List.of(Map.of("key", "a", "url", "https://example.com/a")));
     assertThat(api.post("/workflows", user.token(), body).status()).isEqualTo(400);
   }
 
@@ -217,7 +217,7 @@ class WorkflowApiTest extends ApiTest {
   @Test
   void a_port_outside_1_to_65535_is_refused_at_save_naming_the_field() {
     Api.User user = api.newUser();
-    for (String url : java.util.List.of("http://example.com:70000/hook", "http://example.com:0/hook")) {
+    for (String url : List.of("http://example.com:70000/hook", "http://example.com:0/hook")) {
       Api.Response response =
           api.post("/workflows", user.token(), Map.of("name", "p", "trigger_type", "manual", "action_url", url));
 

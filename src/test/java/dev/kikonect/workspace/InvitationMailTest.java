@@ -15,6 +15,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 
 /**
  * With spring.mail.* set (a real local SMTP server, GreenMail): registering mails a link that verifies the address,
@@ -49,13 +53,13 @@ class InvitationMailTest {
       String verifyLink = verifyText.substring(verifyText.indexOf("https://kikonect.example.com/verify-email?token="));
       verifyLink = verifyLink.substring(0, verifyLink.indexOf('\n')).strip().replace("https://kikonect.example.com", api.base());
       assertThat(api.get("/me", owner.token()).json().path("email_verified").asBoolean()).isFalse();
-      java.net.http.HttpClient noRedirects = java.net.http.HttpClient.newHttpClient();
-      var used = noRedirects.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(verifyLink)).build(),
-          java.net.http.HttpResponse.BodyHandlers.discarding());
+      HttpClient noRedirects = HttpClient.newHttpClient();
+      var used = noRedirects.send(HttpRequest.newBuilder(URI.create(verifyLink)).build(),
+          HttpResponse.BodyHandlers.discarding());
       assertThat(used.headers().firstValue("Location").orElseThrow()).endsWith("/app/#/login?verified=1");
       assertThat(api.get("/me", owner.token()).json().path("email_verified").asBoolean()).isTrue();
-      var again = noRedirects.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(verifyLink)).build(),
-          java.net.http.HttpResponse.BodyHandlers.discarding());
+      var again = noRedirects.send(HttpRequest.newBuilder(URI.create(verifyLink)).build(),
+          HttpResponse.BodyHandlers.discarding());
       assertThat(again.headers().firstValue("Location").orElseThrow()).as("a link works once").endsWith("verify_error=expired");
       assertThat(api.post("/me/email-verification", owner.token(), Map.of()).status()).as("verified already").isEqualTo(409);
 

@@ -72,7 +72,7 @@ class RoleMatrixTest extends ApiTest {
           teamApi.post("/workflows", owner.token(), Map.of("name", "m", "trigger_type", "webhook", "action_url", sink.url())).json().path("id").asLong();
       long run = teamApi.post("/workflows/" + workflow + "/trigger", owner.token(), "{}").json().path("id").asLong();
       long credential =
-          teamApi.post("/credentials", owner.token(), Map.of("name", "c", "type", "bearer", "token", "t0ken", "allowed_hosts", java.util.List.of("api.example.com"))).json().path("id").asLong();
+          teamApi.post("/credentials", owner.token(), Map.of("name", "c", "type", "bearer", "token", "t0ken", "allowed_hosts", List.of("api.example.com"))).json().path("id").asLong();
 
       List<String> violations = new ArrayList<>();
       int checked = 0;
