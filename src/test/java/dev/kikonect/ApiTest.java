@@ -23,53 +23,55 @@ import tools.jackson.databind.JsonNode;
  */
 @Tag("app")
 @SpringBootTest(
-    webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-    properties = {
-      "kikonect.data-dir=target/test-data/${random.uuid}",
-      "kikonect.delivery.timeout=1s",
-      "kikonect.executor.poll-interval=50ms",
-      "kikonect.scheduler.poll-interval=50ms",
-      "kikonect.executor.sweep-interval=200ms",
-      "kikonect.delivery.retry-delays=100ms,200ms",
-      "kikonect.delivery.allowed-cidrs=127.0.0.1/32",
-      "kikonect.auth.max-failures-per-address=100000",
-      "kikonect.auth.registrations-per-hour=1000000", // every test registers its own users from 127.0.0.1
-      "kikonect.quotas.min-cron-interval=1s",
-      "logging.level.dev.kikonect=INFO"
-    })
+        webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {
+            "kikonect.data-dir=target/test-data/${random.uuid}",
+            "kikonect.delivery.timeout=1s",
+            "kikonect.executor.poll-interval=50ms",
+            "kikonect.scheduler.poll-interval=50ms",
+            "kikonect.executor.sweep-interval=200ms",
+            "kikonect.delivery.retry-delays=100ms,200ms",
+            "kikonect.delivery.allowed-cidrs=127.0.0.1/32",
+            "kikonect.auth.max-failures-per-address=100000",
+            "kikonect.auth.registrations-per-hour=1000000", // every test registers its own users from 127.0.0.1
+            "kikonect.quotas.min-cron-interval=1s",
+            "logging.level.dev.kikonect=INFO"
+        })
 @Import(ApiTest.ClockConfig.class)
 public abstract class ApiTest {
 
-  @TestConfiguration(proxyBeanMethods = false)
-  static class ClockConfig {
-    @Bean
-    @Primary
-    TestClock testClock() {
-      return new TestClock();
+    @TestConfiguration(proxyBeanMethods = false)
+    static class ClockConfig {
+        @Bean
+        @Primary
+        TestClock testClock() {
+            return new TestClock();
+        }
     }
-  }
 
-  @Value("${local.server.port}")
-  int port;
+    @Value("${local.server.port}")
+    int port;
 
-  @Autowired protected TestClock clock;
+    @Autowired
+    protected TestClock clock;
 
-  protected Api api;
+    protected Api api;
 
-  @BeforeEach
-  void connect() {
-    api = new Api(port);
-  }
+    @BeforeEach
+    void connect() {
+        api = new Api(port);
+    }
 
-  protected static ConditionFactory eventually() {
-    return Awaitility.await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(20));
-  }
+    protected static ConditionFactory eventually() {
+        return Awaitility.await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(20));
+    }
 
-  /** Waits until the run reaches one of the final states and returns it. */
-  protected JsonNode awaitFinished(Api.User user, long runId) {
-    return eventually()
-        .until(
-            () -> api.get("/runs/" + runId, user.token()).json(),
-            run -> run.path("status").asString().equals("succeeded") || run.path("status").asString().equals("failed"));
-  }
+    /** Waits until the run reaches one of the final states and returns it. */
+    protected JsonNode awaitFinished(Api.User user, long runId) {
+        return eventually()
+                .until(
+                        () -> api.get("/runs/" + runId, user.token()).json(),
+                        run -> run.path("status").asString().equals("succeeded")
+                                || run.path("status").asString().equals("failed"));
+    }
 }

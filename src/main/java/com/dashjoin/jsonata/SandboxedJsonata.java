@@ -17,76 +17,79 @@ import com.dashjoin.jsonata.Parser.Symbol;
  */
 public final class SandboxedJsonata extends Jsonata {
 
-  /** What the sandbox counts. Each method may throw to stop the evaluation. */
-  public interface Meter {
-    /** A step of evaluation begins (one node of the expression, for one input). */
-    void enter();
+    /** What the sandbox counts. Each method may throw to stop the evaluation. */
+    public interface Meter {
+        /** A step of evaluation begins (one node of the expression, for one input). */
+        void enter();
 
-    /** The step has its result. */
-    void exit(Object result);
+        /** The step has its result. */
+        void exit(Object result);
 
-    /** The step is over, with a result or not. */
-    void leave();
+        /** The step is over, with a result or not. */
+        void leave();
 
-    /** {@code lhs & rhs}: the two sides as strings, within the budget; the engine's rules for non-strings. */
-    String concat(Object lhs, Object rhs);
+        /** {@code lhs & rhs}: the two sides as strings, within the budget; the engine's rules for non-strings. */
+        String concat(Object lhs, Object rhs);
 
-    /** A range of {@code size} numbers is about to be made. */
-    void range(long size);
-  }
-
-  private final Meter meter;
-
-  public SandboxedJsonata(Jsonata compiled, Meter meter) {
-    super(compiled);
-    this.meter = meter;
-  }
-
-  /** Evaluates with {@code bindings} (never null: the compiled expression's own frame is shared between threads). */
-  public Object run(Object input, Frame bindings) {
-    Jsonata previous = current.get();
-    current.set(this);
-    try {
-      return evaluate(input, bindings);
-    } finally {
-      if (previous == null) {
-        current.remove();
-      } else {
-        current.set(previous);
-      }
+        /** A range of {@code size} numbers is about to be made. */
+        void range(long size);
     }
-  }
 
-  @Override
-  Jsonata getPerThreadInstance() {
-    return this;
-  }
+    private final Meter meter;
 
-  @Override
-  Object _evaluate(Symbol expr, Object input, Frame environment) {
-    meter.enter();
-    try {
-      Object result = super._evaluate(expr, input, environment);
-      meter.exit(result);
-      return result;
-    } finally {
-      meter.leave();
+    public SandboxedJsonata(Jsonata compiled, Meter meter) {
+        super(compiled);
+        this.meter = meter;
     }
-  }
 
-  @Override
-  Object evaluateStringConcat(Object lhs, Object rhs) {
-    return meter.concat(lhs, rhs);
-  }
-
-  @Override
-  Object evaluateRangeExpression(Object lhs, Object rhs) {
-    if (lhs instanceof Number l && rhs instanceof Number r && (l instanceof Long || l instanceof Integer) && (r instanceof Long || r instanceof Integer)) {
-      long size = r.longValue() - l.longValue() + 1;
-      if (size > 0) {
-        meter.range(size);
-      }
+    /** Evaluates with {@code bindings} (never null: the compiled expression's own frame is shared between threads). */
+    public Object run(Object input, Frame bindings) {
+        Jsonata previous = current.get();
+        current.set(this);
+        try {
+            return evaluate(input, bindings);
+        } finally {
+            if (previous == null) {
+                current.remove();
+            } else {
+                current.set(previous);
+            }
+        }
     }
-    return super.evaluateRangeExpression(lhs, rhs);
-  }
+
+    @Override
+    Jsonata getPerThreadInstance() {
+        return this;
+    }
+
+    @Override
+    Object _evaluate(Symbol expr, Object input, Frame environment) {
+        meter.enter();
+        try {
+            Object result = super._evaluate(expr, input, environment);
+            meter.exit(result);
+            return result;
+        } finally {
+            meter.leave();
+        }
+    }
+
+    @Override
+    Object evaluateStringConcat(Object lhs, Object rhs) {
+        return meter.concat(lhs, rhs);
+    }
+
+    @Override
+    Object evaluateRangeExpression(Object lhs, Object rhs) {
+        if (lhs instanceof Number l
+                && rhs instanceof Number r
+                && (l instanceof Long || l instanceof Integer)
+                && (r instanceof Long || r instanceof Integer)) {
+            long size = r.longValue() - l.longValue() + 1;
+            if (size > 0) {
+                meter.range(size);
+            }
+        }
+        return super.evaluateRangeExpression(lhs, rhs);
+    }
 }

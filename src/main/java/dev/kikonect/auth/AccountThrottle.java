@@ -19,39 +19,48 @@ import org.springframework.stereotype.Component;
 @Component
 class AccountThrottle {
 
-  private final Cache<String, Bucket> buckets =
-      Caffeine.newBuilder().maximumSize(100_000).expireAfterAccess(Duration.ofHours(1)).build();
-  private final int registrationsPerHour;
-  private final int passwordChangesPerHour;
+    private final Cache<String, Bucket> buckets = Caffeine.newBuilder()
+            .maximumSize(100_000)
+            .expireAfterAccess(Duration.ofHours(1))
+            .build();
+    private final int registrationsPerHour;
+    private final int passwordChangesPerHour;
 
-  AccountThrottle(
-      @Value("${kikonect.auth.registrations-per-hour:20}") int registrationsPerHour,
-      @Value("${kikonect.auth.password-changes-per-hour:10}") int passwordChangesPerHour) {
-    this.registrationsPerHour = registrationsPerHour;
-    this.passwordChangesPerHour = passwordChangesPerHour;
-  }
-
-  void register(String address) {
-    take("register:" + address, registrationsPerHour, "registrations from this address");
-  }
-
-  void changePassword(long userId) {
-    take("password:" + userId, passwordChangesPerHour, "password changes for this account");
-  }
-
-  private void take(String key, int perHour, String what) {
-    if (perHour <= 0) {
-      return;
+    AccountThrottle(
+            @Value("${kikonect.auth.registrations-per-hour:20}") int registrationsPerHour,
+            @Value("${kikonect.auth.password-changes-per-hour:10}") int passwordChangesPerHour) {
+        this.registrationsPerHour = registrationsPerHour;
+        this.passwordChangesPerHour = passwordChangesPerHour;
     }
-    Bucket bucket = buckets.get(key, k -> Bucket.builder()
-        .addLimit(Bandwidth.builder().capacity(perHour).refillGreedy(perHour, Duration.ofHours(1)).build())
-        .build());
-    ConsumptionProbe probe = bucket.tryConsumeAndReturnRemaining(1);
-    if (!probe.isConsumed()) {
-      long seconds = Math.max(1, (probe.getNanosToWaitForRefill() + 999_999_999L) / 1_000_000_000L);
-      throw new DomainException.RateLimited(
-          "account-throttled", "Too many requests", "Too many " + what + " (at most " + perHour + " an hour); retry in " + seconds + " s.",
-          Duration.ofSeconds(seconds));
+
+    void register(String address) {
+        take("register:" + address, registrationsPerHour, "registrations from this address");
     }
-  }
+
+    void changePassword(long userId) {
+        take("password:" + userId, passwordChangesPerHour, "password changes for this account");
+    }
+
+    private void take(String key, int perHour, String what) {
+        if (perHour <= 0) {
+            return;
+        }
+        Bucket bucket = buckets.get(
+                key,
+                k -> Bucket.builder()
+                        .addLimit(Bandwidth.builder()
+                                .capacity(perHour)
+                                .refillGreedy(perHour, Duration.ofHours(1))
+                                .build())
+                        .build());
+        ConsumptionProbe probe = bucket.tryConsumeAndReturnRemaining(1);
+        if (!probe.isConsumed()) {
+            long seconds = Math.max(1, (probe.getNanosToWaitForRefill() + 999_999_999L) / 1_000_000_000L);
+            throw new DomainException.RateLimited(
+                    "account-throttled",
+                    "Too many requests",
+                    "Too many " + what + " (at most " + perHour + " an hour); retry in " + seconds + " s.",
+                    Duration.ofSeconds(seconds));
+        }
+    }
 }

@@ -9,19 +9,19 @@ import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
 @Configuration(proxyBeanMethods = false)
 class AuthWebConfig implements WebMvcConfigurer {
 
-  private final AuthInterceptor interceptor;
+    private final AuthInterceptor interceptor;
 
-  AuthWebConfig(AuthInterceptor interceptor) {
-    this.interceptor = interceptor;
-  }
+    AuthWebConfig(AuthInterceptor interceptor) {
+        this.interceptor = interceptor;
+    }
 
-  @Override
-  public void addInterceptors(InterceptorRegistry registry) {
-    registry.addInterceptor(interceptor);
-  }
+    @Override
+    public void addInterceptors(InterceptorRegistry registry) {
+        registry.addInterceptor(interceptor);
+    }
 
-  @Override
-  public void addArgumentResolvers(List<HandlerMethodArgumentResolver> resolvers) {
-    resolvers.add(interceptor);
-  }
+    @Override
+    public void addArgumentResolvers(List<HandlerMethodArgumentResolver> resolvers) {
+        resolvers.add(interceptor);
+    }
 }

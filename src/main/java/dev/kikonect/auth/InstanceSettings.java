@@ -15,34 +15,35 @@ import org.springframework.stereotype.Repository;
 @Repository
 class InstanceSettings {
 
-  /** The registration mode in force and where it comes from: {@code configuration} or {@code instance} (an admin set it). */
-  record Registration(String mode, String source, String configured) {}
+    /** The registration mode in force and where it comes from: {@code configuration} or {@code instance} (an admin set it). */
+    record Registration(String mode, String source, String configured) {}
 
-  private final JdbcClient jdbc;
-  private final String configured;
+    private final JdbcClient jdbc;
+    private final String configured;
 
-  InstanceSettings(JdbcClient jdbc, KiKonectProperties properties) {
-    this.jdbc = jdbc;
-    this.configured = properties.auth().registration();
-  }
+    InstanceSettings(JdbcClient jdbc, KiKonectProperties properties) {
+        this.jdbc = jdbc;
+        this.configured = properties.auth().registration();
+    }
 
-  Registration registration() {
-    Optional<String> set =
-        jdbc.sql("SELECT registration FROM instance_settings WHERE registration IS NOT NULL").query(String.class).optional();
-    return set.map(mode -> new Registration(mode, "instance", configured)).orElse(new Registration(configured, "configuration", configured));
-  }
+    Registration registration() {
+        Optional<String> set = jdbc.sql("SELECT registration FROM instance_settings WHERE registration IS NOT NULL")
+                .query(String.class)
+                .optional();
+        return set.map(mode -> new Registration(mode, "instance", configured))
+                .orElse(new Registration(configured, "configuration", configured));
+    }
 
-  /** Sets the mode ({@code null}: back to the configuration's). */
-  void setRegistration(String mode, long by, Instant now) {
-    jdbc.sql(
-            """
+    /** Sets the mode ({@code null}: back to the configuration's). */
+    void setRegistration(String mode, long by, Instant now) {
+        jdbc.sql("""
             INSERT INTO instance_settings (singleton, registration, updated_at, updated_by) VALUES (true, :mode, :now, :by)
             ON CONFLICT (singleton) DO UPDATE SET registration = EXCLUDED.registration, updated_at = EXCLUDED.updated_at,
                                                   updated_by = EXCLUDED.updated_by
             """)
-        .param("mode", mode)
-        .param("now", Timestamp.from(now))
-        .param("by", by)
-        .update();
-  }
+                .param("mode", mode)
+                .param("now", Timestamp.from(now))
+                .param("by", by)
+                .update();
+    }
 }

@@ -12,40 +12,40 @@ import java.util.Optional;
  * it never does more in a workspace than its member's role allows.
  */
 public enum Role {
-  VIEWER(Scope.READ),
-  EDITOR(Scope.WRITE),
-  ADMIN(Scope.ADMIN),
-  OWNER(Scope.OWNER);
+    VIEWER(Scope.READ),
+    EDITOR(Scope.WRITE),
+    ADMIN(Scope.ADMIN),
+    OWNER(Scope.OWNER);
 
-  private final Scope ceiling;
+    private final Scope ceiling;
 
-  Role(Scope ceiling) {
-    this.ceiling = ceiling;
-  }
+    Role(Scope ceiling) {
+        this.ceiling = ceiling;
+    }
 
-  public Scope ceiling() {
-    return ceiling;
-  }
+    public Scope ceiling() {
+        return ceiling;
+    }
 
-  public String wire() {
-    return name().toLowerCase(Locale.ROOT);
-  }
+    public String wire() {
+        return name().toLowerCase(Locale.ROOT);
+    }
 
-  public boolean atLeast(Role other) {
-    return ordinal() >= other.ordinal();
-  }
+    public boolean atLeast(Role other) {
+        return ordinal() >= other.ordinal();
+    }
 
-  public static Optional<Role> parse(String wire) {
-    return Arrays.stream(values()).filter(r -> r.wire().equals(wire)).findFirst();
-  }
+    public static Optional<Role> parse(String wire) {
+        return Arrays.stream(values()).filter(r -> r.wire().equals(wire)).findFirst();
+    }
 
-  /** The highest role whose ceiling the scope reaches (an API key's role as shown). */
-  public static Role of(Scope scope) {
-    return switch (scope) {
-      case READ -> VIEWER;
-      case TRIGGER, WRITE -> EDITOR;
-      case ADMIN -> ADMIN;
-      case OWNER -> OWNER;
-    };
-  }
+    /** The highest role whose ceiling the scope reaches (an API key's role as shown). */
+    public static Role of(Scope scope) {
+        return switch (scope) {
+            case READ -> VIEWER;
+            case TRIGGER, WRITE -> EDITOR;
+            case ADMIN -> ADMIN;
+            case OWNER -> OWNER;
+        };
+    }
 }

@@ -11,22 +11,22 @@ import java.util.Optional;
  * created with, and only an {@code admin} caller can create one, so no key can mint a key above itself.
  */
 public enum Scope {
-  READ,
-  TRIGGER,
-  WRITE,
-  ADMIN,
-  /** Only a login session of an owner: delete the workspace, make or unmake owners. No API key has it. */
-  OWNER;
+    READ,
+    TRIGGER,
+    WRITE,
+    ADMIN,
+    /** Only a login session of an owner: delete the workspace, make or unmake owners. No API key has it. */
+    OWNER;
 
-  public String wire() {
-    return name().toLowerCase(Locale.ROOT);
-  }
+    public String wire() {
+        return name().toLowerCase(Locale.ROOT);
+    }
 
-  public boolean covers(Scope needed) {
-    return ordinal() >= needed.ordinal();
-  }
+    public boolean covers(Scope needed) {
+        return ordinal() >= needed.ordinal();
+    }
 
-  public static Optional<Scope> parse(String wire) {
-    return Arrays.stream(values()).filter(s -> s.wire().equals(wire)).findFirst();
-  }
+    public static Optional<Scope> parse(String wire) {
+        return Arrays.stream(values()).filter(s -> s.wire().equals(wire)).findFirst();
+    }
 }

@@ -19,49 +19,58 @@ import org.springframework.stereotype.Component;
 @Component
 public class SessionCookie {
 
-  public static final String NAME = "kikonect_session";
-  public static final String CSRF_HEADER = "X-Requested-With";
-  public static final String CSRF_VALUE = "KiKonect";
+    public static final String NAME = "kikonect_session";
+    public static final String CSRF_HEADER = "X-Requested-With";
+    public static final String CSRF_VALUE = "KiKonect";
 
-  private final PublicUrls urls;
+    private final PublicUrls urls;
 
-  SessionCookie(PublicUrls urls) {
-    this.urls = urls;
-  }
-
-  /** Sets the cookie holding {@code token} until {@code expiresAt}. */
-  public void set(HttpServletRequest request, HttpServletResponse response, String token, Instant expiresAt, Instant now) {
-    response.addHeader(
-        "Set-Cookie",
-        ResponseCookie.from(NAME, token)
-            .httpOnly(true)
-            .secure(secure(request))
-            .sameSite("Strict")
-            .path("/")
-            .maxAge(Duration.between(now, expiresAt))
-            .build()
-            .toString());
-  }
-
-  public void clear(HttpServletRequest request, HttpServletResponse response) {
-    response.addHeader(
-        "Set-Cookie", ResponseCookie.from(NAME, "").httpOnly(true).secure(secure(request)).sameSite("Strict").path("/").maxAge(0).build().toString());
-  }
-
-  /** The token in the request's session cookie, if any. */
-  static String read(HttpServletRequest request) {
-    if (request.getCookies() == null) {
-      return null;
+    SessionCookie(PublicUrls urls) {
+        this.urls = urls;
     }
-    for (Cookie cookie : request.getCookies()) {
-      if (NAME.equals(cookie.getName()) && !cookie.getValue().isEmpty()) {
-        return cookie.getValue();
-      }
-    }
-    return null;
-  }
 
-  private boolean secure(HttpServletRequest request) {
-    return request.isSecure() || urls.base().startsWith("https:");
-  }
+    /** Sets the cookie holding {@code token} until {@code expiresAt}. */
+    public void set(
+            HttpServletRequest request, HttpServletResponse response, String token, Instant expiresAt, Instant now) {
+        response.addHeader(
+                "Set-Cookie",
+                ResponseCookie.from(NAME, token)
+                        .httpOnly(true)
+                        .secure(secure(request))
+                        .sameSite("Strict")
+                        .path("/")
+                        .maxAge(Duration.between(now, expiresAt))
+                        .build()
+                        .toString());
+    }
+
+    public void clear(HttpServletRequest request, HttpServletResponse response) {
+        response.addHeader(
+                "Set-Cookie",
+                ResponseCookie.from(NAME, "")
+                        .httpOnly(true)
+                        .secure(secure(request))
+                        .sameSite("Strict")
+                        .path("/")
+                        .maxAge(0)
+                        .build()
+                        .toString());
+    }
+
+    /** The token in the request's session cookie, if any. */
+    static String read(HttpServletRequest request) {
+        if (request.getCookies() == null) {
+            return null;
+        }
+        for (Cookie cookie : request.getCookies()) {
+            if (NAME.equals(cookie.getName()) && !cookie.getValue().isEmpty()) {
+                return cookie.getValue();
+            }
+        }
+        return null;
+    }
+
+    private boolean secure(HttpServletRequest request) {
+        return request.isSecure() || urls.base().startsWith("https:");
+    }
 }

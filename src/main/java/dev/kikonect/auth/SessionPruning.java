@@ -10,25 +10,25 @@ import org.springframework.stereotype.Component;
 @Component
 class SessionPruning extends BackgroundLoop {
 
-  private final SessionStore sessions;
-  private final Clock clock;
-  private final Duration interval;
+    private final SessionStore sessions;
+    private final Clock clock;
+    private final Duration interval;
 
-  SessionPruning(SessionStore sessions, Clock clock, KiKonectProperties properties) {
-    super("kikonect-session-pruning", properties.hasRole("scheduler"));
-    this.sessions = sessions;
-    this.clock = clock;
-    this.interval = properties.retention().interval();
-  }
+    SessionPruning(SessionStore sessions, Clock clock, KiKonectProperties properties) {
+        super("kikonect-session-pruning", properties.hasRole("scheduler"));
+        this.sessions = sessions;
+        this.clock = clock;
+        this.interval = properties.retention().interval();
+    }
 
-  /** One pass; returns how many sessions were deleted. */
-  int prune() {
-    return sessions.pruneEnded(clock.instant().minus(Duration.ofDays(1)));
-  }
+    /** One pass; returns how many sessions were deleted. */
+    int prune() {
+        return sessions.pruneEnded(clock.instant().minus(Duration.ofDays(1)));
+    }
 
-  @Override
-  protected Duration runOnce() {
-    prune();
-    return interval;
-  }
+    @Override
+    protected Duration runOnce() {
+        prune();
+        return interval;
+    }
 }

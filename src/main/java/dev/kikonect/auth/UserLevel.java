@@ -13,5 +13,5 @@ import java.lang.annotation.Target;
 @Retention(RetentionPolicy.RUNTIME)
 @Target({ElementType.METHOD, ElementType.TYPE})
 public @interface UserLevel {
-  boolean sessionOnly() default false;
+    boolean sessionOnly() default false;
 }

@@ -17,53 +17,53 @@ import java.time.temporal.ChronoUnit;
  */
 public final class AlignedClock extends Clock {
 
-  public static final Duration TOLERANCE = Duration.ofSeconds(1);
+    public static final Duration TOLERANCE = Duration.ofSeconds(1);
 
-  private final Clock system;
-  private volatile Duration offset = Duration.ZERO;
-  private volatile Duration skew = Duration.ZERO;
+    private final Clock system;
+    private volatile Duration offset = Duration.ZERO;
+    private volatile Duration skew = Duration.ZERO;
 
-  public AlignedClock(Clock system) {
-    this.system = system;
-  }
+    public AlignedClock(Clock system) {
+        this.system = system;
+    }
 
-  public AlignedClock() {
-    this(Clock.systemUTC());
-  }
+    public AlignedClock() {
+        this(Clock.systemUTC());
+    }
 
-  /** The database's clock minus this node's system clock, as just measured; applied when beyond the tolerance. */
-  public void measured(Duration databaseMinusSystem) {
-    skew = databaseMinusSystem;
-    offset = databaseMinusSystem.abs().compareTo(TOLERANCE) > 0 ? databaseMinusSystem : Duration.ZERO;
-  }
+    /** The database's clock minus this node's system clock, as just measured; applied when beyond the tolerance. */
+    public void measured(Duration databaseMinusSystem) {
+        skew = databaseMinusSystem;
+        offset = databaseMinusSystem.abs().compareTo(TOLERANCE) > 0 ? databaseMinusSystem : Duration.ZERO;
+    }
 
-  /** The last measured skew (database minus system clock). */
-  public Duration skew() {
-    return skew;
-  }
+    /** The last measured skew (database minus system clock). */
+    public Duration skew() {
+        return skew;
+    }
 
-  /** The shift applied now: zero within the tolerance. */
-  public Duration offset() {
-    return offset;
-  }
+    /** The shift applied now: zero within the tolerance. */
+    public Duration offset() {
+        return offset;
+    }
 
-  /** This node's system clock, unshifted (what to measure the skew against). */
-  public Instant systemInstant() {
-    return system.instant();
-  }
+    /** This node's system clock, unshifted (what to measure the skew against). */
+    public Instant systemInstant() {
+        return system.instant();
+    }
 
-  @Override
-  public Instant instant() {
-    return system.instant().plus(offset).truncatedTo(ChronoUnit.MICROS);
-  }
+    @Override
+    public Instant instant() {
+        return system.instant().plus(offset).truncatedTo(ChronoUnit.MICROS);
+    }
 
-  @Override
-  public ZoneId getZone() {
-    return ZoneOffset.UTC;
-  }
+    @Override
+    public ZoneId getZone() {
+        return ZoneOffset.UTC;
+    }
 
-  @Override
-  public Clock withZone(ZoneId zone) {
-    throw new UnsupportedOperationException("KiKonect's clock is UTC");
-  }
+    @Override
+    public Clock withZone(ZoneId zone) {
+        throw new UnsupportedOperationException("KiKonect's clock is UTC");
+    }
 }

@@ -11,64 +11,64 @@ import org.springframework.context.SmartLifecycle;
  */
 public abstract class BackgroundLoop implements SmartLifecycle {
 
-  private final Logger log = LoggerFactory.getLogger(getClass());
-  private final String name;
-  private final boolean enabled;
-  private volatile boolean running;
-  private Thread thread;
+    private final Logger log = LoggerFactory.getLogger(getClass());
+    private final String name;
+    private final boolean enabled;
+    private volatile boolean running;
+    private Thread thread;
 
-  protected BackgroundLoop(String name, boolean enabled) {
-    this.name = name;
-    this.enabled = enabled;
-  }
-
-  /** One pass; returns how long to wait before the next one ({@link Duration#ZERO}: at once). */
-  protected abstract Duration runOnce();
-
-  @Override
-  public synchronized void start() {
-    if (!enabled || running) {
-      return;
+    protected BackgroundLoop(String name, boolean enabled) {
+        this.name = name;
+        this.enabled = enabled;
     }
-    running = true;
-    thread = Thread.ofPlatform().name(name).daemon(true).start(this::loop);
-  }
 
-  private void loop() {
-    while (running) {
-      Duration pause;
-      try {
-        pause = runOnce();
-      } catch (Throwable e) { // no failure of one pass ends the loop (OutOfMemoryError exits the process)
-        log.warn("{} failed; trying again in 1 s: {}", name, e.toString());
-        pause = Duration.ofSeconds(1);
-      }
-      if (!pause.isZero() && running) {
-        try {
-          Thread.sleep(pause.toMillis());
-        } catch (InterruptedException e) {
-          return;
+    /** One pass; returns how long to wait before the next one ({@link Duration#ZERO}: at once). */
+    protected abstract Duration runOnce();
+
+    @Override
+    public synchronized void start() {
+        if (!enabled || running) {
+            return;
         }
-      }
+        running = true;
+        thread = Thread.ofPlatform().name(name).daemon(true).start(this::loop);
     }
-  }
 
-  @Override
-  public synchronized void stop() {
-    if (!running) {
-      return;
+    private void loop() {
+        while (running) {
+            Duration pause;
+            try {
+                pause = runOnce();
+            } catch (Throwable e) { // no failure of one pass ends the loop (OutOfMemoryError exits the process)
+                log.warn("{} failed; trying again in 1 s: {}", name, e.toString());
+                pause = Duration.ofSeconds(1);
+            }
+            if (!pause.isZero() && running) {
+                try {
+                    Thread.sleep(pause.toMillis());
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
     }
-    running = false;
-    thread.interrupt();
-    try {
-      thread.join(5000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
 
-  @Override
-  public boolean isRunning() {
-    return running;
-  }
+    @Override
+    public synchronized void stop() {
+        if (!running) {
+            return;
+        }
+        running = false;
+        thread.interrupt();
+        try {
+            thread.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
 }

@@ -7,25 +7,25 @@ package dev.kikonect.common;
  */
 public final class Printable {
 
-  private Printable() {}
+    private Printable() {}
 
-  public static String of(String text, int max) {
-    if (text == null) {
-      return null;
+    public static String of(String text, int max) {
+        if (text == null) {
+            return null;
+        }
+        StringBuilder out = new StringBuilder(Math.min(text.length(), max) + 16);
+        for (int i = 0; i < text.length() && out.length() < max; i++) {
+            char c = text.charAt(i);
+            if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029') {
+                out.append(String.format("\\u%04x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        if (out.length() >= max && text.length() > max) {
+            out.setLength(max);
+            out.append('…');
+        }
+        return out.toString();
     }
-    StringBuilder out = new StringBuilder(Math.min(text.length(), max) + 16);
-    for (int i = 0; i < text.length() && out.length() < max; i++) {
-      char c = text.charAt(i);
-      if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029') {
-        out.append(String.format("\\u%04x", (int) c));
-      } else {
-        out.append(c);
-      }
-    }
-    if (out.length() >= max && text.length() > max) {
-      out.setLength(max);
-      out.append('…');
-    }
-    return out.toString();
-  }
 }

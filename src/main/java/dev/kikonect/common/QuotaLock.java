@@ -12,13 +12,16 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
  */
 public final class QuotaLock {
 
-  private QuotaLock() {}
+    private QuotaLock() {}
 
-  /** Holds {@code kind}'s quota of {@code owner} until the current transaction ends. */
-  public static void take(JdbcClient jdbc, String kind, long owner) {
-    if (!TransactionSynchronizationManager.isActualTransactionActive()) {
-      throw new IllegalStateException("a quota lock outside a transaction would be released at once");
+    /** Holds {@code kind}'s quota of {@code owner} until the current transaction ends. */
+    public static void take(JdbcClient jdbc, String kind, long owner) {
+        if (!TransactionSynchronizationManager.isActualTransactionActive()) {
+            throw new IllegalStateException("a quota lock outside a transaction would be released at once");
+        }
+        jdbc.sql("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+                .param("key", "quota:" + kind + ":" + owner)
+                .query(Object.class)
+                .single();
     }
-    jdbc.sql("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))").param("key", "quota:" + kind + ":" + owner).query(Object.class).single();
-  }
 }

@@ -8,22 +8,22 @@ package dev.kikonect.common;
  */
 public class StartupProblem extends IllegalStateException {
 
-  private final String description;
-  private final String action;
+    private final String description;
+    private final String action;
 
-  public StartupProblem(String description, String action) {
-    super(description + " " + action, null);
-    this.description = description;
-    this.action = action;
-  }
+    public StartupProblem(String description, String action) {
+        super(description + " " + action, null);
+        this.description = description;
+        this.action = action;
+    }
 
-  /** What is wrong. */
-  public String description() {
-    return description;
-  }
+    /** What is wrong. */
+    public String description() {
+        return description;
+    }
 
-  /** What to do about it. */
-  public String action() {
-    return action;
-  }
+    /** What to do about it. */
+    public String action() {
+        return action;
+    }
 }

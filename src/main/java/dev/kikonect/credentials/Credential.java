@@ -10,12 +10,12 @@ import java.util.Map;
  * Never a secret value.
  */
 public record Credential(
-    long id,
-    String name,
-    String type,
-    Map<String, Object> fields,
-    List<String> allowedHosts,
-    Instant createdAt,
-    Instant updatedAt,
-    Instant lastUsedAt,
-    @JsonInclude(JsonInclude.Include.NON_NULL) List<Map<String, Object>> usedBy) {}
+        long id,
+        String name,
+        String type,
+        Map<String, Object> fields,
+        List<String> allowedHosts,
+        Instant createdAt,
+        Instant updatedAt,
+        Instant lastUsedAt,
+        @JsonInclude(JsonInclude.Include.NON_NULL) List<Map<String, Object>> usedBy) {}

@@ -1,11 +1,11 @@
 package dev.kikonect.credentials;
 
+import dev.kikonect.common.StartupProblem;
 import jakarta.annotation.PostConstruct;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
-import dev.kikonect.common.StartupProblem;
 
 /**
  * Checks the master key at start-up, before anything delivers: every stored credential must be sealed with the
@@ -16,49 +16,54 @@ import dev.kikonect.common.StartupProblem;
 @Component
 class SecretsAtRest {
 
-  private static final Logger log = LoggerFactory.getLogger(SecretsAtRest.class);
+    private static final Logger log = LoggerFactory.getLogger(SecretsAtRest.class);
 
-  private final CredentialStore store;
-  private final MasterKeys keys;
+    private final CredentialStore store;
+    private final MasterKeys keys;
 
-  SecretsAtRest(CredentialStore store, MasterKeys keys) {
-    this.store = store;
-    this.keys = keys;
-  }
-
-  @PostConstruct
-  void check() {
-    List<String> unknown = store.keyIds().stream().filter(id -> !keys.knows(id)).toList();
-    if (!unknown.isEmpty()) {
-      throw new StartupProblem(
-          "Stored credentials are encrypted with master key " + String.join(", ", unknown) + ", but the configured master key ("
-              + keys.source() + ", id " + keys.currentId() + ") is another one.",
-          "Configure the key they were stored with as kikonect.secrets.master-key (or in"
-              + " kikonect.secrets.previous-master-keys while rotating to a new key).");
+    SecretsAtRest(CredentialStore store, MasterKeys keys) {
+        this.store = store;
+        this.keys = keys;
     }
-    int moved = resealAll();
-    if (moved > 0) {
-      log.info("Moved {} credentials to master key {}; kikonect.secrets.previous-master-keys can be removed once every node runs with it",
-          moved, keys.currentId());
-    }
-  }
 
-  /** Moves every value sealed with a previous key to the current one; returns how many. */
-  int resealAll() {
-    int moved = 0;
-    List<CredentialStore.Row> batch;
-    while (!(batch = store.sealedWithOtherThan(keys.currentId(), 500)).isEmpty()) {
-      int before = moved;
-      for (CredentialStore.Row row : batch) {
-        String context = Credentials.context(row.id());
-        if (store.reseal(row.id(), row.secret().keyId(), keys.seal(keys.open(row.secret(), context), context))) {
-          moved++;
+    @PostConstruct
+    void check() {
+        List<String> unknown =
+                store.keyIds().stream().filter(id -> !keys.knows(id)).toList();
+        if (!unknown.isEmpty()) {
+            throw new StartupProblem(
+                    "Stored credentials are encrypted with master key " + String.join(", ", unknown)
+                            + ", but the configured master key (" + keys.source() + ", id " + keys.currentId()
+                            + ") is another one.",
+                    "Configure the key they were stored with as kikonect.secrets.master-key (or in"
+                            + " kikonect.secrets.previous-master-keys while rotating to a new key).");
         }
-      }
-      if (moved == before) {
-        break; // another node moved them meanwhile
-      }
+        int moved = resealAll();
+        if (moved > 0) {
+            log.info(
+                    "Moved {} credentials to master key {}; kikonect.secrets.previous-master-keys can be removed once every node runs with it",
+                    moved,
+                    keys.currentId());
+        }
     }
-    return moved;
-  }
+
+    /** Moves every value sealed with a previous key to the current one; returns how many. */
+    int resealAll() {
+        int moved = 0;
+        List<CredentialStore.Row> batch;
+        while (!(batch = store.sealedWithOtherThan(keys.currentId(), 500)).isEmpty()) {
+            int before = moved;
+            for (CredentialStore.Row row : batch) {
+                String context = Credentials.context(row.id());
+                if (store.reseal(
+                        row.id(), row.secret().keyId(), keys.seal(keys.open(row.secret(), context), context))) {
+                    moved++;
+                }
+            }
+            if (moved == before) {
+                break; // another node moved them meanwhile
+            }
+        }
+        return moved;
+    }
 }

@@ -20,30 +20,30 @@ import org.springframework.jdbc.datasource.DriverManagerDataSource;
 @Configuration(proxyBeanMethods = false)
 class MigrationConnections {
 
-  @Bean
-  FlywayMigrationStrategy migrateOnDirectConnections(DataSource dataSource) {
-    return flyway -> {
-      DataSource direct = direct(dataSource);
-      if (direct == null) {
-        flyway.migrate();
-        return;
-      }
-      Flyway.configure(flyway.getConfiguration().getClassLoader())
-          .configuration(flyway.getConfiguration())
-          .dataSource(direct)
-          .load()
-          .migrate();
-    };
-  }
-
-  /** The pool's URL, user, password and driver properties without the pool; null when the pool has no URL. */
-  private static DataSource direct(DataSource dataSource) {
-    if (!(dataSource instanceof HikariDataSource hikari) || hikari.getJdbcUrl() == null) {
-      return null;
+    @Bean
+    FlywayMigrationStrategy migrateOnDirectConnections(DataSource dataSource) {
+        return flyway -> {
+            DataSource direct = direct(dataSource);
+            if (direct == null) {
+                flyway.migrate();
+                return;
+            }
+            Flyway.configure(flyway.getConfiguration().getClassLoader())
+                    .configuration(flyway.getConfiguration())
+                    .dataSource(direct)
+                    .load()
+                    .migrate();
+        };
     }
-    DriverManagerDataSource direct =
-        new DriverManagerDataSource(hikari.getJdbcUrl(), hikari.getUsername(), hikari.getPassword());
-    direct.setConnectionProperties(hikari.getDataSourceProperties());
-    return direct;
-  }
+
+    /** The pool's URL, user, password and driver properties without the pool; null when the pool has no URL. */
+    private static DataSource direct(DataSource dataSource) {
+        if (!(dataSource instanceof HikariDataSource hikari) || hikari.getJdbcUrl() == null) {
+            return null;
+        }
+        DriverManagerDataSource direct =
+                new DriverManagerDataSource(hikari.getJdbcUrl(), hikari.getUsername(), hikari.getPassword());
+        direct.setConnectionProperties(hikari.getDataSourceProperties());
+        return direct;
+    }
 }

@@ -32,297 +32,354 @@ import tools.jackson.databind.json.JsonMapper;
  */
 final class AttemptPipeline {
 
-  private static final Logger log = LoggerFactory.getLogger(AttemptPipeline.class);
+    private static final Logger log = LoggerFactory.getLogger(AttemptPipeline.class);
 
-  /** Sends one request; the executor's sends through {@link Delivery} and times it. */
-  interface Sender {
-    Delivery.Sent send(ClaimedJob job, StepRequests.Rendered request, boolean bodyIsPayload, Duration timeout, int keep);
-  }
-
-  /** The saved responses of a run's steps, by key ({@link Claims#stepResponses}). */
-  interface StepReader {
-    Map<String, Claims.StepResponse> responses(long runId, List<String> keys);
-  }
-
-  /** What becomes of the job. */
-  sealed interface Outcome {
-    /** Complete the job: where its step goes next, the attempt (null when nothing was tried) and what it keeps. */
-    record Complete(Next next, Attempt attempt, Instant retryAt, Completions.KeptResponse kept) implements Outcome {}
-
-    /** Hand the job back without spending an attempt; {@code reason} names why (host_busy, expressions_busy). */
-    record Defer(String reason) implements Outcome {}
-
-    /** The node is stopping: the job goes back with the others it holds. */
-    record Abandon() implements Outcome {}
-  }
-
-  /** {@code keepBytes}: how much of a response is kept for the steps that need it. */
-  record Settings(Duration defaultTimeout, Duration hostPatience, int keepBytes) {}
-
-  private final Clock clock;
-  private final JsonMapper json;
-  private final CompiledSteps compiled;
-  private final SharedPayloads payloads;
-  private final StepContext contexts;
-  private final Sender sender;
-  private final StepCredentials credentials;
-  private final HostLimiter hosts;
-  private final RetryPolicy retries;
-  private final Settings settings;
-  private final Runnable payloadParsed;
-
-  AttemptPipeline(
-      Clock clock,
-      JsonMapper json,
-      CompiledSteps compiled,
-      SharedPayloads payloads,
-      StepReader reader,
-      Sender sender,
-      StepCredentials credentials,
-      HostLimiter hosts,
-      RetryPolicy retries,
-      Settings settings,
-      Runnable payloadParsed) {
-    this.clock = clock;
-    this.json = json;
-    this.compiled = compiled;
-    this.payloads = payloads;
-    this.contexts = new StepContext(json, reader);
-    this.sender = sender;
-    this.credentials = credentials;
-    this.hosts = hosts;
-    this.retries = retries;
-    this.settings = settings;
-    this.payloadParsed = payloadParsed;
-  }
-
-  /** Prepares, sends and judges one attempt of {@code job}; {@code payload} is its run's payload (shared, not copied). */
-  Outcome run(ClaimedJob job, byte[] payload) {
-    Instant started = clock.instant();
-    if (job.runCancelled()) {
-      return new Outcome.Complete(Next.CANCELLED, null, null, null);
+    /** Sends one request; the executor's sends through {@link Delivery} and times it. */
+    interface Sender {
+        Delivery.Sent send(
+                ClaimedJob job, StepRequests.Rendered request, boolean bodyIsPayload, Duration timeout, int keep);
     }
-    StepDefinitions.Step step = null;
-    StepRequests.Rendered request;
-    boolean keep = false;
-    if (job.steps() == null) {
-      if (job.attempt() > job.maxAttempts()) {
-        return lastAttemptLost(job, started);
-      }
-      // The one-step shorthand (action_url): the payload, byte for byte, POSTed there. Nothing to evaluate.
-      request = new StepRequests.Rendered("POST", job.actionUrl(), List.of(), payload);
-    } else {
-      try {
-        StepDefinitions.Definition definition = compiled.definition(job);
-        step = CompiledSteps.step(job, definition);
-        if (step == null) {
-          return failed(job, started, "the step '" + job.step() + "' is no longer in the workflow");
+
+    /** The saved responses of a run's steps, by key ({@link Claims#stepResponses}). */
+    interface StepReader {
+        Map<String, Claims.StepResponse> responses(long runId, List<String> keys);
+    }
+
+    /** What becomes of the job. */
+    sealed interface Outcome {
+        /** Complete the job: where its step goes next, the attempt (null when nothing was tried) and what it keeps. */
+        record Complete(Next next, Attempt attempt, Instant retryAt, Completions.KeptResponse kept)
+                implements Outcome {}
+
+        /** Hand the job back without spending an attempt; {@code reason} names why (host_busy, expressions_busy). */
+        record Defer(String reason) implements Outcome {}
+
+        /** The node is stopping: the job goes back with the others it holds. */
+        record Abandon() implements Outcome {}
+    }
+
+    /** {@code keepBytes}: how much of a response is kept for the steps that need it. */
+    record Settings(Duration defaultTimeout, Duration hostPatience, int keepBytes) {}
+
+    private final Clock clock;
+    private final JsonMapper json;
+    private final CompiledSteps compiled;
+    private final SharedPayloads payloads;
+    private final StepContext contexts;
+    private final Sender sender;
+    private final StepCredentials credentials;
+    private final HostLimiter hosts;
+    private final RetryPolicy retries;
+    private final Settings settings;
+    private final Runnable payloadParsed;
+
+    AttemptPipeline(
+            Clock clock,
+            JsonMapper json,
+            CompiledSteps compiled,
+            SharedPayloads payloads,
+            StepReader reader,
+            Sender sender,
+            StepCredentials credentials,
+            HostLimiter hosts,
+            RetryPolicy retries,
+            Settings settings,
+            Runnable payloadParsed) {
+        this.clock = clock;
+        this.json = json;
+        this.compiled = compiled;
+        this.payloads = payloads;
+        this.contexts = new StepContext(json, reader);
+        this.sender = sender;
+        this.credentials = credentials;
+        this.hosts = hosts;
+        this.retries = retries;
+        this.settings = settings;
+        this.payloadParsed = payloadParsed;
+    }
+
+    /** Prepares, sends and judges one attempt of {@code job}; {@code payload} is its run's payload (shared, not copied). */
+    Outcome run(ClaimedJob job, byte[] payload) {
+        Instant started = clock.instant();
+        if (job.runCancelled()) {
+            return new Outcome.Complete(Next.CANCELLED, null, null, null);
         }
-        if (job.attempt() > maxAttempts(job, step)) {
-          return lastAttemptLost(job, started);
+        StepDefinitions.Step step = null;
+        StepRequests.Rendered request;
+        boolean keep = false;
+        if (job.steps() == null) {
+            if (job.attempt() > job.maxAttempts()) {
+                return lastAttemptLost(job, started);
+            }
+            // The one-step shorthand (action_url): the payload, byte for byte, POSTed there. Nothing to evaluate.
+            request = new StepRequests.Rendered("POST", job.actionUrl(), List.of(), payload);
+        } else {
+            try {
+                StepDefinitions.Definition definition = compiled.definition(job);
+                step = CompiledSteps.step(job, definition);
+                if (step == null) {
+                    return failed(job, started, "the step '" + job.step() + "' is no longer in the workflow");
+                }
+                if (job.attempt() > maxAttempts(job, step)) {
+                    return lastAttemptLost(job, started);
+                }
+                request = prepare(job, payload, definition, step);
+                if (request == null) {
+                    return new Outcome.Complete(Next.SKIPPED, null, null, null);
+                }
+                keep = job.tracked() && definition.needed(step.key());
+            } catch (ExpressionException e) {
+                if (e.busy()) {
+                    return new Outcome.Defer("expressions_busy"); // nothing was evaluated or sent
+                }
+                // An expression that fails at run time fails its step at once: sending it again would fail the same
+                // way.
+                return failed(job, started, relative(e.field()) + ": " + e.reason());
+            } catch (RuntimeException e) {
+                // A bug or a corrupt row still ends as a failed attempt, never as a lease that expires again and again.
+                log.error("Preparing step {} of run {} failed inside KiKonect", job.step(), job.runId(), e);
+                return failed(job, started, "internal error: " + e.getClass().getSimpleName());
+            }
         }
-        request = prepare(job, payload, definition, step);
-        if (request == null) {
-          return new Outcome.Complete(Next.SKIPPED, null, null, null);
+        boolean bodyIsPayload = request.body() == payload; // no body expression: the payload itself, byte for byte
+        Optional<String> badUrl = step == null ? Optional.empty() : badUrl(request.url());
+        if (badUrl.isPresent()) {
+            return failed(job, started, "url: " + badUrl.get());
         }
-        keep = job.tracked() && definition.needed(step.key());
-      } catch (ExpressionException e) {
-        if (e.busy()) {
-          return new Outcome.Defer("expressions_busy"); // nothing was evaluated or sent
+        String host = host(request.url());
+        try {
+            if (!hosts.acquire(host, settings.hostPatience())) {
+                return new Outcome.Defer("host_busy"); // its host has as many deliveries in flight as one host may
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Outcome.Abandon();
         }
-        // An expression that fails at run time fails its step at once: sending it again would fail the same way.
-        return failed(job, started, relative(e.field()) + ": " + e.reason());
-      } catch (RuntimeException e) {
-        // A bug or a corrupt row still ends as a failed attempt, never as a lease that expires again and again.
-        log.error("Preparing step {} of run {} failed inside KiKonect", job.step(), job.runId(), e);
-        return failed(job, started, "internal error: " + e.getClass().getSimpleName());
-      }
+        try {
+            Duration timeout = step == null || step.timeoutSeconds() == null
+                    ? settings.defaultTimeout()
+                    : Duration.ofSeconds(step.timeoutSeconds());
+            Delivery.Sent sent =
+                    sendWithCredential(job, step, request, bodyIsPayload, timeout, keep ? settings.keepBytes() : 0);
+            if (Thread.currentThread().isInterrupted()) {
+                return new Outcome
+                        .Abandon(); // shutting down: the job was handed back and will be delivered again elsewhere
+            }
+            return decide(job, step == null ? job.maxAttempts() : maxAttempts(job, step), sent);
+        } finally {
+            hosts.release(host);
+        }
     }
-    boolean bodyIsPayload = request.body() == payload; // no body expression: the payload itself, byte for byte
-    Optional<String> badUrl = step == null ? Optional.empty() : badUrl(request.url());
-    if (badUrl.isPresent()) {
-      return failed(job, started, "url: " + badUrl.get());
-    }
-    String host = host(request.url());
-    try {
-      if (!hosts.acquire(host, settings.hostPatience())) {
-        return new Outcome.Defer("host_busy"); // its host has as many deliveries in flight as one host may
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return new Outcome.Abandon();
-    }
-    try {
-      Duration timeout = step == null || step.timeoutSeconds() == null ? settings.defaultTimeout() : Duration.ofSeconds(step.timeoutSeconds());
-      Delivery.Sent sent = sendWithCredential(job, step, request, bodyIsPayload, timeout, keep ? settings.keepBytes() : 0);
-      if (Thread.currentThread().isInterrupted()) {
-        return new Outcome.Abandon(); // shutting down: the job was handed back and will be delivered again elsewhere
-      }
-      return decide(job, step == null ? job.maxAttempts() : maxAttempts(job, step), sent);
-    } finally {
-      hosts.release(host);
-    }
-  }
 
-  /** The step's request, its expressions evaluated in the sandbox on behalf of its workspace; null: its when was false. */
-  private StepRequests.Rendered prepare(ClaimedJob job, byte[] payload, StepDefinitions.Definition definition, StepDefinitions.Step step) {
-    if (!step.dynamic()) {
-      return StepRequests.prepare(step, null, payload, json::writeValueAsString, job.tracked());
+    /** The step's request, its expressions evaluated in the sandbox on behalf of its workspace; null: its when was false. */
+    private StepRequests.Rendered prepare(
+            ClaimedJob job, byte[] payload, StepDefinitions.Definition definition, StepDefinitions.Step step) {
+        if (!step.dynamic()) {
+            return StepRequests.prepare(step, null, payload, json::writeValueAsString, job.tracked());
+        }
+        Map<String, Object> context = contexts.of(job, definition, step);
+        // The payload is parsed (once per run) inside the same task of the sandbox as the step's expressions: one
+        // hand-over to the sandbox's thread per step, not two.
+        return ExpressionSandbox.onBehalfOf(
+                job.workspaceId(),
+                () -> ExpressionSandbox.shared().call("steps", () -> {
+                    context.put("payload", payloads.tree(job.runId(), this::parsePayload));
+                    return StepRequests.prepare(step, context, payload, json::writeValueAsString, job.tracked());
+                }));
     }
-    Map<String, Object> context = contexts.of(job, definition, step);
-    // The payload is parsed (once per run) inside the same task of the sandbox as the step's expressions: one
-    // hand-over to the sandbox's thread per step, not two.
-    return ExpressionSandbox.onBehalfOf(job.workspaceId(), () -> ExpressionSandbox.shared().call("steps", () -> {
-      context.put("payload", payloads.tree(job.runId(), this::parsePayload));
-      return StepRequests.prepare(step, context, payload, json::writeValueAsString, job.tracked());
-    }));
-  }
 
-  /** Succeeded; retry after the policy's delay while the step has attempts left and the failure may pass; else failed. */
-  private Outcome decide(ClaimedJob job, int maxAttempts, Delivery.Sent sent) {
-    Attempt attempt = sent.attempt();
-    if (attempt.succeeded()) {
-      return new Outcome.Complete(Next.SUCCEEDED, attempt, null, sent.kept());
+    /** Succeeded; retry after the policy's delay while the step has attempts left and the failure may pass; else failed. */
+    private Outcome decide(ClaimedJob job, int maxAttempts, Delivery.Sent sent) {
+        Attempt attempt = sent.attempt();
+        if (attempt.succeeded()) {
+            return new Outcome.Complete(Next.SUCCEEDED, attempt, null, sent.kept());
+        }
+        if (attempt.retryable() && job.attempt() < maxAttempts) {
+            Instant retryAt = clock.instant().plus(retries.delayAfter(job.attempt(), attempt.retryAfter()));
+            return new Outcome.Complete(Next.RETRY, attempt, retryAt, sent.kept());
+        }
+        return new Outcome.Complete(Next.FAILED, attempt, null, sent.kept());
     }
-    if (attempt.retryable() && job.attempt() < maxAttempts) {
-      Instant retryAt = clock.instant().plus(retries.delayAfter(job.attempt(), attempt.retryAfter()));
-      return new Outcome.Complete(Next.RETRY, attempt, retryAt, sent.kept());
+
+    private static int maxAttempts(ClaimedJob job, StepDefinitions.Step step) {
+        return step.maxAttempts() == null ? job.maxAttempts() : step.maxAttempts();
     }
-    return new Outcome.Complete(Next.FAILED, attempt, null, sent.kept());
-  }
 
-  private static int maxAttempts(ClaimedJob job, StepDefinitions.Step step) {
-    return step.maxAttempts() == null ? job.maxAttempts() : step.maxAttempts();
-  }
-
-  /**
-   * The job's attempts were used up before this one started: its last attempt was lost with its lease
-   * ({@code Leases#requeueExpired} counted it). The step fails with that attempt's "lease expired" and nothing is
-   * sent, evaluated or parsed (what killed a node is not tried again). The lost attempt is already in the log, so
-   * the completion's attempt, numbered as it, adds no row.
-   */
-  private static Outcome lastAttemptLost(ClaimedJob job, Instant started) {
-    Attempt lost = new Attempt(job.number() - 1, started, 0, false, false, null, null, null,
-        "lease expired: the node delivering it stopped (crash or lost connection); outcome unknown, and that was the last attempt",
-        null, null);
-    return new Outcome.Complete(Next.FAILED, lost, null, null);
-  }
-
-  /** A failed attempt that sent nothing (an expression, the step or the URL failed first): not worth retrying. */
-  private Outcome failed(ClaimedJob job, Instant started, String error) {
-    return new Outcome.Complete(Next.FAILED, failedAttempt(job, started, error, false), null, null);
-  }
-
-  private Attempt failedAttempt(ClaimedJob job, Instant started, String error, boolean retryable) {
-    return new Attempt(
-        job.number(), started, Duration.between(started, clock.instant()).toMillis(), false, retryable, null, null, null,
-        Printable.of(error, 1000), null, null);
-  }
-
-  /**
-   * One attempt of a step that names a credential: the credential is applied to the request last, after every
-   * expression and the URL check, so its values are in no expression, error or log. A fetched token (OAuth2) that the
-   * target answers 401 to is fetched again once and the request sent again within the attempt. A credential that
-   * cannot be applied fails the attempt (retried when trying later may work: a token endpoint that is down).
-   */
-  private Delivery.Sent sendWithCredential(
-      ClaimedJob job, StepDefinitions.Step step, StepRequests.Rendered request, boolean bodyIsPayload, Duration timeout, int keep) {
-    if (step == null || step.credential() == null) {
-      return send(job, request, bodyIsPayload, timeout, keep);
+    /**
+     * The job's attempts were used up before this one started: its last attempt was lost with its lease
+     * ({@code Leases#requeueExpired} counted it). The step fails with that attempt's "lease expired" and nothing is
+     * sent, evaluated or parsed (what killed a node is not tried again). The lost attempt is already in the log, so
+     * the completion's attempt, numbered as it, adds no row.
+     */
+    private static Outcome lastAttemptLost(ClaimedJob job, Instant started) {
+        Attempt lost = new Attempt(
+                job.number() - 1,
+                started,
+                0,
+                false,
+                false,
+                null,
+                null,
+                null,
+                "lease expired: the node delivering it stopped (crash or lost connection); outcome unknown, and that was the last attempt",
+                null,
+                null);
+        return new Outcome.Complete(Next.FAILED, lost, null, null);
     }
-    Instant started = clock.instant();
-    if (request.url().regionMatches(true, 0, "listen:", 0, 7)) {
-      // Checked on the URL as rendered, at send: a templated URL ({{ 'listen://dev' }}) passes the check at save.
-      return new Delivery.Sent(failedAttempt(job, started,
-          "credential: a listen:// step cannot use a credential (the listener would receive the secret)", false), null);
-    }
-    try {
-      String target = CredentialRequests.host(request.url());
-      StepCredentials.Applied applied = credentials.apply(job.workspaceId(), step.credential(), target, null);
-      Delivery.Sent sent = CredentialRequests.scrubbed(
-          send(job, CredentialRequests.withCredential(request, applied), bodyIsPayload, timeout, keep), applied);
-      if (applied.stamp() != null && Integer.valueOf(401).equals(sent.attempt().statusCode())) {
-        applied = credentials.apply(job.workspaceId(), step.credential(), target, applied.stamp());
-        sent = CredentialRequests.scrubbed(
-            send(job, CredentialRequests.withCredential(request, applied), bodyIsPayload, timeout, keep), applied);
-      }
-      return sent;
-    } catch (StepCredentials.Failure f) {
-      return new Delivery.Sent(failedAttempt(job, started, "credential: " + f.getMessage(), f.retryable()), null);
-    } catch (RuntimeException e) {
-      log.error("Applying credential '{}' to run {} failed", step.credential(), job.runId(), e);
-      return new Delivery.Sent(failedAttempt(job, started, "credential '" + step.credential() + "' could not be applied: "
-          + e.getClass().getSimpleName(), false), null);
-    }
-  }
 
-  /**
-   * One send. Whatever it throws (a bug, a corrupt row) still counts as an attempt, so the job goes through the retry
-   * policy to its end instead of losing its lease and coming back forever.
-   */
-  private Delivery.Sent send(ClaimedJob job, StepRequests.Rendered request, boolean bodyIsPayload, Duration timeout, int keep) {
-    Instant started = clock.instant();
-    try {
-      return sender.send(job, request, bodyIsPayload, timeout, keep);
-    } catch (OutOfMemoryError e) {
-      throw e; // the process exits (-XX:+ExitOnOutOfMemoryError); the lease brings the job back elsewhere
-    } catch (Throwable e) {
-      log.error("Delivery attempt {} of run {} failed inside KiKonect; counted as a failed attempt", job.number(), job.runId(), e);
-      return new Delivery.Sent(failedAttempt(job, started, "internal error: " + e.getClass().getSimpleName(), true), null);
+    /** A failed attempt that sent nothing (an expression, the step or the URL failed first): not worth retrying. */
+    private Outcome failed(ClaimedJob job, Instant started, String error) {
+        return new Outcome.Complete(Next.FAILED, failedAttempt(job, started, error, false), null, null);
     }
-  }
 
-  /**
-   * The payload as expressions read it, parsed in the expression sandbox (its threads, its memory budget): a payload
-   * whose parsed size would not fit what an evaluation may allocate fails the step instead of filling the heap.
-   */
-  private Object parsePayload(byte[] payload) {
-    long parsed = ParsedSize.estimate(payload);
-    long limit = ExpressionSandbox.shared().maxContextBytes();
-    if (parsed > limit) {
-      throw ExpressionException.overBudget("payload", "the payload is too large for expressions: parsed, it would take about "
-          + (parsed >> 20) + " MiB; at most " + (limit >> 20) + " MiB");
+    private Attempt failedAttempt(ClaimedJob job, Instant started, String error, boolean retryable) {
+        return new Attempt(
+                job.number(),
+                started,
+                Duration.between(started, clock.instant()).toMillis(),
+                false,
+                retryable,
+                null,
+                null,
+                null,
+                Printable.of(error, 1000),
+                null,
+                null);
     }
-    payloadParsed.run();
-    return ExpressionSandbox.shared().parse("payload", () -> json.readValue(payload, Object.class));
-  }
 
-  /** "steps[1].body" as the step's own field, "body". */
-  static String relative(String field) {
-    return field.startsWith("steps[") && field.contains("].") ? field.substring(field.indexOf("].") + 2) : field;
-  }
-
-  /** Why a URL (templated ones are only known now) cannot be sent to; the address is checked when connecting. */
-  static Optional<String> badUrl(String url) {
-    try {
-      URI uri = new URI(url);
-      String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-      if (scheme.equals("listen") && Listeners.validName(uri.getAuthority())) {
-        return Optional.empty();
-      }
-      if (!uri.isAbsolute() || !(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
-        return Optional.of("'" + Printable.of(url, 200) + "' is not an absolute http or https URL");
-      }
-      if (uri.getUserInfo() != null) {
-        return Optional.of("must not contain credentials");
-      }
-      return Optional.empty();
-    } catch (URISyntaxException e) {
-      return Optional.of("'" + Printable.of(url, 200) + "' is not a valid URL: " + e.getReason());
+    /**
+     * One attempt of a step that names a credential: the credential is applied to the request last, after every
+     * expression and the URL check, so its values are in no expression, error or log. A fetched token (OAuth2) that the
+     * target answers 401 to is fetched again once and the request sent again within the attempt. A credential that
+     * cannot be applied fails the attempt (retried when trying later may work: a token endpoint that is down).
+     */
+    private Delivery.Sent sendWithCredential(
+            ClaimedJob job,
+            StepDefinitions.Step step,
+            StepRequests.Rendered request,
+            boolean bodyIsPayload,
+            Duration timeout,
+            int keep) {
+        if (step == null || step.credential() == null) {
+            return send(job, request, bodyIsPayload, timeout, keep);
+        }
+        Instant started = clock.instant();
+        if (request.url().regionMatches(true, 0, "listen:", 0, 7)) {
+            // Checked on the URL as rendered, at send: a templated URL ({{ 'listen://dev' }}) passes the check at save.
+            return new Delivery.Sent(
+                    failedAttempt(
+                            job,
+                            started,
+                            "credential: a listen:// step cannot use a credential (the listener would receive the secret)",
+                            false),
+                    null);
+        }
+        try {
+            String target = CredentialRequests.host(request.url());
+            StepCredentials.Applied applied = credentials.apply(job.workspaceId(), step.credential(), target, null);
+            Delivery.Sent sent = CredentialRequests.scrubbed(
+                    send(job, CredentialRequests.withCredential(request, applied), bodyIsPayload, timeout, keep),
+                    applied);
+            if (applied.stamp() != null
+                    && Integer.valueOf(401).equals(sent.attempt().statusCode())) {
+                applied = credentials.apply(job.workspaceId(), step.credential(), target, applied.stamp());
+                sent = CredentialRequests.scrubbed(
+                        send(job, CredentialRequests.withCredential(request, applied), bodyIsPayload, timeout, keep),
+                        applied);
+            }
+            return sent;
+        } catch (StepCredentials.Failure f) {
+            return new Delivery.Sent(failedAttempt(job, started, "credential: " + f.getMessage(), f.retryable()), null);
+        } catch (RuntimeException e) {
+            log.error("Applying credential '{}' to run {} failed", step.credential(), job.runId(), e);
+            return new Delivery.Sent(
+                    failedAttempt(
+                            job,
+                            started,
+                            "credential '" + step.credential() + "' could not be applied: "
+                                    + e.getClass().getSimpleName(),
+                            false),
+                    null);
+        }
     }
-  }
 
-  /** The receiver a delivery goes to, as host:port ("" when the URL has none: such a delivery fails on its own). */
-  static String host(String url) {
-    try {
-      URI uri = URI.create(url);
-      if (uri.getHost() == null) {
-        return "";
-      }
-      int port = uri.getPort() >= 0 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
-      return uri.getHost().toLowerCase(Locale.ROOT) + ":" + port;
-    } catch (IllegalArgumentException e) {
-      return "";
+    /**
+     * One send. Whatever it throws (a bug, a corrupt row) still counts as an attempt, so the job goes through the retry
+     * policy to its end instead of losing its lease and coming back forever.
+     */
+    private Delivery.Sent send(
+            ClaimedJob job, StepRequests.Rendered request, boolean bodyIsPayload, Duration timeout, int keep) {
+        Instant started = clock.instant();
+        try {
+            return sender.send(job, request, bodyIsPayload, timeout, keep);
+        } catch (OutOfMemoryError e) {
+            throw e; // the process exits (-XX:+ExitOnOutOfMemoryError); the lease brings the job back elsewhere
+        } catch (Throwable e) {
+            log.error(
+                    "Delivery attempt {} of run {} failed inside KiKonect; counted as a failed attempt",
+                    job.number(),
+                    job.runId(),
+                    e);
+            return new Delivery.Sent(
+                    failedAttempt(
+                            job, started, "internal error: " + e.getClass().getSimpleName(), true),
+                    null);
+        }
     }
-  }
+
+    /**
+     * The payload as expressions read it, parsed in the expression sandbox (its threads, its memory budget): a payload
+     * whose parsed size would not fit what an evaluation may allocate fails the step instead of filling the heap.
+     */
+    private Object parsePayload(byte[] payload) {
+        long parsed = ParsedSize.estimate(payload);
+        long limit = ExpressionSandbox.shared().maxContextBytes();
+        if (parsed > limit) {
+            throw ExpressionException.overBudget(
+                    "payload",
+                    "the payload is too large for expressions: parsed, it would take about " + (parsed >> 20)
+                            + " MiB; at most " + (limit >> 20) + " MiB");
+        }
+        payloadParsed.run();
+        return ExpressionSandbox.shared().parse("payload", () -> json.readValue(payload, Object.class));
+    }
+
+    /** "steps[1].body" as the step's own field, "body". */
+    static String relative(String field) {
+        return field.startsWith("steps[") && field.contains("].") ? field.substring(field.indexOf("].") + 2) : field;
+    }
+
+    /** Why a URL (templated ones are only known now) cannot be sent to; the address is checked when connecting. */
+    static Optional<String> badUrl(String url) {
+        try {
+            URI uri = new URI(url);
+            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+            if (scheme.equals("listen") && Listeners.validName(uri.getAuthority())) {
+                return Optional.empty();
+            }
+            if (!uri.isAbsolute() || !(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
+                return Optional.of("'" + Printable.of(url, 200) + "' is not an absolute http or https URL");
+            }
+            if (uri.getUserInfo() != null) {
+                return Optional.of("must not contain credentials");
+            }
+            return Optional.empty();
+        } catch (URISyntaxException e) {
+            return Optional.of("'" + Printable.of(url, 200) + "' is not a valid URL: " + e.getReason());
+        }
+    }
+
+    /** The receiver a delivery goes to, as host:port ("" when the URL has none: such a delivery fails on its own). */
+    static String host(String url) {
+        try {
+            URI uri = URI.create(url);
+            if (uri.getHost() == null) {
+                return "";
+            }
+            int port = uri.getPort() >= 0 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+            return uri.getHost().toLowerCase(Locale.ROOT) + ":" + port;
+        } catch (IllegalArgumentException e) {
+            return "";
+        }
+    }
 }

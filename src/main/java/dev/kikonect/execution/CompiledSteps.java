@@ -14,57 +14,58 @@ import tools.jackson.databind.json.JsonMapper;
  */
 final class CompiledSteps {
 
-  private final JsonMapper json;
-  private final Cache<String, StepDefinitions.Definition> definitions =
-      Caffeine.newBuilder()
-          .maximumWeight(16L * 1024 * 1024)
-          .weigher((String text, StepDefinitions.Definition d) -> 64 + 16 * text.length())
-          .build();
+    private final JsonMapper json;
+    private final Cache<String, StepDefinitions.Definition> definitions = Caffeine.newBuilder()
+            .maximumWeight(16L * 1024 * 1024)
+            .weigher((String text, StepDefinitions.Definition d) -> 64 + 16 * text.length())
+            .build();
 
-  CompiledSteps(JsonMapper json) {
-    this.json = json;
-  }
-
-  /** The job's workflow's steps, compiled (the job must have steps); throws when they do not compile. */
-  StepDefinitions.Definition definition(ClaimedJob job) {
-    return definitions.get(job.steps(), this::compile);
-  }
-
-  /** The job's step in {@code definition}, or null when the workflow no longer has it. */
-  static StepDefinitions.Step step(ClaimedJob job, StepDefinitions.Definition definition) {
-    return job.step() == null ? definition.steps().get(0) : definition.step(job.step()).orElse(null);
-  }
-
-  /** Whether the job's step has expressions, which read the parsed payload (a definition that does not compile: no). */
-  boolean readsPayload(ClaimedJob job) {
-    if (job.steps() == null) {
-      return false;
+    CompiledSteps(JsonMapper json) {
+        this.json = json;
     }
-    try {
-      StepDefinitions.Step step = step(job, definition(job));
-      return step != null && step.dynamic();
-    } catch (RuntimeException e) {
-      return false;
-    }
-  }
 
-  /**
-   * Whether some step needs this job's step, so its response is kept (a definition that does not compile counts as
-   * yes: the larger reserve).
-   */
-  boolean keepsResponse(ClaimedJob job) {
-    if (!job.tracked() || job.steps() == null) {
-      return false;
+    /** The job's workflow's steps, compiled (the job must have steps); throws when they do not compile. */
+    StepDefinitions.Definition definition(ClaimedJob job) {
+        return definitions.get(job.steps(), this::compile);
     }
-    try {
-      return definition(job).needed(job.step());
-    } catch (RuntimeException e) {
-      return true;
-    }
-  }
 
-  @SuppressWarnings("unchecked")
-  private StepDefinitions.Definition compile(String steps) {
-    return StepDefinitions.parse(Map.of("steps", json.readValue(steps, List.class)));
-  }
+    /** The job's step in {@code definition}, or null when the workflow no longer has it. */
+    static StepDefinitions.Step step(ClaimedJob job, StepDefinitions.Definition definition) {
+        return job.step() == null
+                ? definition.steps().get(0)
+                : definition.step(job.step()).orElse(null);
+    }
+
+    /** Whether the job's step has expressions, which read the parsed payload (a definition that does not compile: no). */
+    boolean readsPayload(ClaimedJob job) {
+        if (job.steps() == null) {
+            return false;
+        }
+        try {
+            StepDefinitions.Step step = step(job, definition(job));
+            return step != null && step.dynamic();
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Whether some step needs this job's step, so its response is kept (a definition that does not compile counts as
+     * yes: the larger reserve).
+     */
+    boolean keepsResponse(ClaimedJob job) {
+        if (!job.tracked() || job.steps() == null) {
+            return false;
+        }
+        try {
+            return definition(job).needed(job.step());
+        } catch (RuntimeException e) {
+            return true;
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private StepDefinitions.Definition compile(String steps) {
+        return StepDefinitions.parse(Map.of("steps", json.readValue(steps, List.class)));
+    }
 }

@@ -16,114 +16,122 @@ import java.util.stream.LongStream;
  */
 final class DeliveryBudget {
 
-  /** Room for the largest payload (1 MiB of form fields grows when turned into JSON): a claim waits for it. */
-  static final long LARGEST = 3 * 1024 * 1024;
+    /** Room for the largest payload (1 MiB of form fields grows when turned into JSON): a claim waits for it. */
+    static final long LARGEST = 3 * 1024 * 1024;
 
-  /** What became of a job offered to the budget. */
-  enum Take {
-    TAKEN,
-    /** its owner would pass its share: the job goes back, the batch goes on */
-    OVER_SHARE,
-    /** the budget is full: the job and the rest of the batch go back */
-    FULL
-  }
-
-  private final Semaphore memory;
-  private final long budgetKib;
-  private final long ownerShareKib;
-  private final long claimBytes;
-  private final int reserveKib;
-  private final int perOwnerConcurrency;
-  private final Map<Long, Integer> ownerConcurrency;
-  private final SharedPayloads payloads;
-  private final Map<Long, Integer> inFlightByOwner = new ConcurrentHashMap<>();
-  private final Map<Long, Long> memoryByOwner = new ConcurrentHashMap<>();
-
-  /**
-   * {@code budgetBytes} at least one largest payload and a batch's overhead; {@code perOwnerBytes} at least one largest
-   * payload, at most the budget; one claim returns at most an eighth of the budget in payloads.
-   */
-  DeliveryBudget(long budgetBytes, long perOwnerBytes, int perOwnerConcurrency, Map<Long, Integer> ownerConcurrency, int batchSize,
-      SharedPayloads payloads) {
-    long reserve = LARGEST + batchSize * JobCost.OVERHEAD;
-    this.budgetKib = Math.max(budgetBytes, reserve) / 1024;
-    this.memory = new Semaphore((int) Math.min(Integer.MAX_VALUE, budgetKib));
-    this.ownerShareKib = Math.min(budgetKib, Math.max(perOwnerBytes, LARGEST + JobCost.OVERHEAD) / 1024);
-    this.claimBytes = Math.max(LARGEST, budgetKib * 1024 / 8);
-    this.reserveKib = (int) (reserve / 1024);
-    this.perOwnerConcurrency = perOwnerConcurrency;
-    this.ownerConcurrency = Map.copyOf(ownerConcurrency);
-    this.payloads = payloads;
-  }
-
-  /** Waits until the largest payload and a batch's overhead would fit (the claim thread, holding no claimed job). */
-  void awaitRoom() throws InterruptedException {
-    memory.acquire(reserveKib);
-    memory.release(reserveKib);
-  }
-
-  /** How many bytes of jobs the next claim may take ({@link JobCost}'s cut). */
-  long claimable() {
-    return Math.min(memory.availablePermits() * 1024L, claimBytes);
-  }
-
-  /** The owners at their concurrency or their share of memory, whom the next claim passes over. */
-  long[] saturated() {
-    return LongStream.concat(
-            inFlightByOwner.entrySet().stream()
-                .filter(e -> e.getValue() >= ownerConcurrency.getOrDefault(e.getKey(), perOwnerConcurrency))
-                .mapToLong(Map.Entry::getKey),
-            memoryByOwner.entrySet().stream().filter(e -> e.getValue() >= ownerShareKib).mapToLong(Map.Entry::getKey))
-        .distinct()
-        .toArray();
-  }
-
-  /**
-   * Takes {@code jobKib} for the job and its run's payload {@code charge} (null: nothing to charge) unless its owner
-   * would pass its share or the budget is full. Never waits.
-   */
-  Take take(ClaimedJob job, SharedPayloads.Charge charge, long jobKib) {
-    long kib = jobKib + charge.kib();
-    long ownerKib = memoryByOwner.getOrDefault(job.workspaceId(), 0L);
-    if (ownerKib > 0 && ownerKib + kib > ownerShareKib) {
-      return Take.OVER_SHARE;
+    /** What became of a job offered to the budget. */
+    enum Take {
+        TAKEN,
+        /** its owner would pass its share: the job goes back, the batch goes on */
+        OVER_SHARE,
+        /** the budget is full: the job and the rest of the batch go back */
+        FULL
     }
-    if (!memory.tryAcquire((int) Math.min(Integer.MAX_VALUE, kib))) {
-      return Take.FULL;
+
+    private final Semaphore memory;
+    private final long budgetKib;
+    private final long ownerShareKib;
+    private final long claimBytes;
+    private final int reserveKib;
+    private final int perOwnerConcurrency;
+    private final Map<Long, Integer> ownerConcurrency;
+    private final SharedPayloads payloads;
+    private final Map<Long, Integer> inFlightByOwner = new ConcurrentHashMap<>();
+    private final Map<Long, Long> memoryByOwner = new ConcurrentHashMap<>();
+
+    /**
+     * {@code budgetBytes} at least one largest payload and a batch's overhead; {@code perOwnerBytes} at least one largest
+     * payload, at most the budget; one claim returns at most an eighth of the budget in payloads.
+     */
+    DeliveryBudget(
+            long budgetBytes,
+            long perOwnerBytes,
+            int perOwnerConcurrency,
+            Map<Long, Integer> ownerConcurrency,
+            int batchSize,
+            SharedPayloads payloads) {
+        long reserve = LARGEST + batchSize * JobCost.OVERHEAD;
+        this.budgetKib = Math.max(budgetBytes, reserve) / 1024;
+        this.memory = new Semaphore((int) Math.min(Integer.MAX_VALUE, budgetKib));
+        this.ownerShareKib = Math.min(budgetKib, Math.max(perOwnerBytes, LARGEST + JobCost.OVERHEAD) / 1024);
+        this.claimBytes = Math.max(LARGEST, budgetKib * 1024 / 8);
+        this.reserveKib = (int) (reserve / 1024);
+        this.perOwnerConcurrency = perOwnerConcurrency;
+        this.ownerConcurrency = Map.copyOf(ownerConcurrency);
+        this.payloads = payloads;
     }
-    payloads.take(charge);
-    memoryByOwner.merge(job.workspaceId(), kib, Long::sum);
-    inFlightByOwner.merge(job.workspaceId(), 1, Integer::sum);
-    return Take.TAKEN;
-  }
 
-  /** The job's delivery ended (or never started): its KiB, its place among its owner's deliveries, its hold on the payload. */
-  void giveBack(ClaimedJob job, long jobKib) {
-    inFlightByOwner.computeIfPresent(job.workspaceId(), (owner, n) -> n == 1 ? null : n - 1);
-    free(job.workspaceId(), jobKib);
-    unpin(job.runId());
-  }
-
-  /** A holder of the run's payload lets go; the last gives the payload's KiB back. */
-  void unpin(long runId) {
-    SharedPayloads.Freed freed = payloads.release(runId);
-    if (freed != null) {
-      free(freed.workspaceId(), freed.kib());
+    /** Waits until the largest payload and a batch's overhead would fit (the claim thread, holding no claimed job). */
+    void awaitRoom() throws InterruptedException {
+        memory.acquire(reserveKib);
+        memory.release(reserveKib);
     }
-  }
 
-  /** Bytes held by deliveries in flight. */
-  long heldBytes() {
-    return (budgetKib - memory.availablePermits()) * 1024;
-  }
+    /** How many bytes of jobs the next claim may take ({@link JobCost}'s cut). */
+    long claimable() {
+        return Math.min(memory.availablePermits() * 1024L, claimBytes);
+    }
 
-  /** Owners with something in flight (bounded by the deliveries in flight). */
-  int owners() {
-    return Math.max(inFlightByOwner.size(), memoryByOwner.size());
-  }
+    /** The owners at their concurrency or their share of memory, whom the next claim passes over. */
+    long[] saturated() {
+        return LongStream.concat(
+                        inFlightByOwner.entrySet().stream()
+                                .filter(e ->
+                                        e.getValue() >= ownerConcurrency.getOrDefault(e.getKey(), perOwnerConcurrency))
+                                .mapToLong(Map.Entry::getKey),
+                        memoryByOwner.entrySet().stream()
+                                .filter(e -> e.getValue() >= ownerShareKib)
+                                .mapToLong(Map.Entry::getKey))
+                .distinct()
+                .toArray();
+    }
 
-  private void free(long workspaceId, long kib) {
-    memoryByOwner.computeIfPresent(workspaceId, (owner, held) -> held - kib <= 0 ? null : held - kib);
-    memory.release((int) kib);
-  }
+    /**
+     * Takes {@code jobKib} for the job and its run's payload {@code charge} (null: nothing to charge) unless its owner
+     * would pass its share or the budget is full. Never waits.
+     */
+    Take take(ClaimedJob job, SharedPayloads.Charge charge, long jobKib) {
+        long kib = jobKib + charge.kib();
+        long ownerKib = memoryByOwner.getOrDefault(job.workspaceId(), 0L);
+        if (ownerKib > 0 && ownerKib + kib > ownerShareKib) {
+            return Take.OVER_SHARE;
+        }
+        if (!memory.tryAcquire((int) Math.min(Integer.MAX_VALUE, kib))) {
+            return Take.FULL;
+        }
+        payloads.take(charge);
+        memoryByOwner.merge(job.workspaceId(), kib, Long::sum);
+        inFlightByOwner.merge(job.workspaceId(), 1, Integer::sum);
+        return Take.TAKEN;
+    }
+
+    /** The job's delivery ended (or never started): its KiB, its place among its owner's deliveries, its hold on the payload. */
+    void giveBack(ClaimedJob job, long jobKib) {
+        inFlightByOwner.computeIfPresent(job.workspaceId(), (owner, n) -> n == 1 ? null : n - 1);
+        free(job.workspaceId(), jobKib);
+        unpin(job.runId());
+    }
+
+    /** A holder of the run's payload lets go; the last gives the payload's KiB back. */
+    void unpin(long runId) {
+        SharedPayloads.Freed freed = payloads.release(runId);
+        if (freed != null) {
+            free(freed.workspaceId(), freed.kib());
+        }
+    }
+
+    /** Bytes held by deliveries in flight. */
+    long heldBytes() {
+        return (budgetKib - memory.availablePermits()) * 1024;
+    }
+
+    /** Owners with something in flight (bounded by the deliveries in flight). */
+    int owners() {
+        return Math.max(inFlightByOwner.size(), memoryByOwner.size());
+    }
+
+    private void free(long workspaceId, long kib) {
+        memoryByOwner.computeIfPresent(workspaceId, (owner, held) -> held - kib <= 0 ? null : held - kib);
+        memory.release((int) kib);
+    }
 }

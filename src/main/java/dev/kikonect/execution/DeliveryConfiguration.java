@@ -9,81 +9,120 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
-import tools.jackson.databind.json.JsonMapper;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import tools.jackson.databind.json.JsonMapper;
 
 @Configuration(proxyBeanMethods = false)
 class DeliveryConfiguration {
 
-  @Bean
-  AddressGuard addressGuard(KiKonectProperties properties) {
-    return new AddressGuard(
-        properties.delivery().allowPrivateNetworks(),
-        properties.delivery().allowedCidrs().stream().map(AddressGuard.Cidr::parse).toList());
-  }
+    @Bean
+    AddressGuard addressGuard(KiKonectProperties properties) {
+        return new AddressGuard(
+                properties.delivery().allowPrivateNetworks(),
+                properties.delivery().allowedCidrs().stream()
+                        .map(AddressGuard.Cidr::parse)
+                        .toList());
+    }
 
-  /** The JVM's default trust store; tests replace it to trust their own certificate. */
-  @Bean
-  @ConditionalOnMissingBean
-  DeliveryClient.Tls deliveryTls() {
-    return DeliveryClient.Tls.SYSTEM;
-  }
+    /** The JVM's default trust store; tests replace it to trust their own certificate. */
+    @Bean
+    @ConditionalOnMissingBean
+    DeliveryClient.Tls deliveryTls() {
+        return DeliveryClient.Tls.SYSTEM;
+    }
 
-  /** Parsed payloads shared by the steps of a run in flight on this node. */
-  @Bean
-  SharedPayloads sharedPayloads() {
-    return new SharedPayloads();
-  }
+    /** Parsed payloads shared by the steps of a run in flight on this node. */
+    @Bean
+    SharedPayloads sharedPayloads() {
+        return new SharedPayloads();
+    }
 
-  @Bean
-  CompiledSteps compiledSteps(JsonMapper json) {
-    return new CompiledSteps(json);
-  }
+    @Bean
+    CompiledSteps compiledSteps(JsonMapper json) {
+        return new CompiledSteps(json);
+    }
 
-  /** The memory budget ({@code kikonect.executor.memory-budget}) and each workspace's share of it and of the slots. */
-  @Bean
-  DeliveryBudget deliveryBudget(KiKonectProperties properties, SharedPayloads payloads, MeterRegistry meters) {
-    KiKonectProperties.Executor settings = properties.executor();
-    DeliveryBudget budget = new DeliveryBudget(settings.memoryBudget().toBytes(), settings.perOwnerMemory().toBytes(),
-        settings.perOwnerConcurrency(), settings.ownerConcurrency(), settings.batchSize(), payloads);
-    Gauge.builder("kikonect.executor.memory", budget, DeliveryBudget::heldBytes)
-        .description("Bytes held by the deliveries in flight (bounded by kikonect.executor.memory-budget)")
-        .baseUnit("bytes")
-        .register(meters);
-    return budget;
-  }
+    /** The memory budget ({@code kikonect.executor.memory-budget}) and each workspace's share of it and of the slots. */
+    @Bean
+    DeliveryBudget deliveryBudget(KiKonectProperties properties, SharedPayloads payloads, MeterRegistry meters) {
+        KiKonectProperties.Executor settings = properties.executor();
+        DeliveryBudget budget = new DeliveryBudget(
+                settings.memoryBudget().toBytes(),
+                settings.perOwnerMemory().toBytes(),
+                settings.perOwnerConcurrency(),
+                settings.ownerConcurrency(),
+                settings.batchSize(),
+                payloads);
+        Gauge.builder("kikonect.executor.memory", budget, DeliveryBudget::heldBytes)
+                .description("Bytes held by the deliveries in flight (bounded by kikonect.executor.memory-budget)")
+                .baseUnit("bytes")
+                .register(meters);
+        return budget;
+    }
 
-  @Bean(destroyMethod = "close")
-  OutcomeRecorder outcomeRecorder(Completions completions, Clock clock, MeterRegistry meters) {
-    return new OutcomeRecorder(completions, clock, meters);
-  }
+    @Bean(destroyMethod = "close")
+    OutcomeRecorder outcomeRecorder(Completions completions, Clock clock, MeterRegistry meters) {
+        return new OutcomeRecorder(completions, clock, meters);
+    }
 
-  /** The attempt pipeline as the executor runs it: sends through {@link Delivery} (timed), reads steps through {@link Claims}. */
-  @Bean
-  AttemptPipeline attemptPipeline(Clock clock, JsonMapper json, CompiledSteps compiled, SharedPayloads payloads, Claims claims,
-      Delivery delivery, StepCredentials credentials, RetryPolicy retries, KiKonectProperties properties, MeterRegistry meters) {
-    Timer duration =
-        Timer.builder("kikonect.delivery.duration").description("How long one delivery attempt took").publishPercentileHistogram().register(meters);
-    Counter parsed = Counter.builder("kikonect.payloads.parsed")
-        .description("Payloads parsed for the expressions of steps (the steps of a run in flight on this node share one)")
-        .register(meters);
-    AttemptPipeline.Sender sender = (job, request, bodyIsPayload, timeout, keep) -> {
-      Delivery.Sent sent = delivery.send(
-          request.method(), request.url(), request.headers(), job.webhookId(), job.signingSecret(), job.previousSecret(),
-          request.body(), bodyIsPayload, job.number(), timeout, keep, job.workspaceId());
-      duration.record(Duration.ofMillis(sent.attempt().durationMs()));
-      return sent;
-    };
-    Duration timeout = properties.delivery().timeout();
-    return new AttemptPipeline(clock, json, compiled, payloads, claims::stepResponses, sender, credentials,
-        new HostLimiter(Math.max(1, properties.executor().perHostConcurrency())), retries,
-        new AttemptPipeline.Settings(timeout, timeout, keptBytes(properties)), parsed::increment);
-  }
+    /** The attempt pipeline as the executor runs it: sends through {@link Delivery} (timed), reads steps through {@link Claims}. */
+    @Bean
+    AttemptPipeline attemptPipeline(
+            Clock clock,
+            JsonMapper json,
+            CompiledSteps compiled,
+            SharedPayloads payloads,
+            Claims claims,
+            Delivery delivery,
+            StepCredentials credentials,
+            RetryPolicy retries,
+            KiKonectProperties properties,
+            MeterRegistry meters) {
+        Timer duration = Timer.builder("kikonect.delivery.duration")
+                .description("How long one delivery attempt took")
+                .publishPercentileHistogram()
+                .register(meters);
+        Counter parsed = Counter.builder("kikonect.payloads.parsed")
+                .description(
+                        "Payloads parsed for the expressions of steps (the steps of a run in flight on this node share one)")
+                .register(meters);
+        AttemptPipeline.Sender sender = (job, request, bodyIsPayload, timeout, keep) -> {
+            Delivery.Sent sent = delivery.send(
+                    request.method(),
+                    request.url(),
+                    request.headers(),
+                    job.webhookId(),
+                    job.signingSecret(),
+                    job.previousSecret(),
+                    request.body(),
+                    bodyIsPayload,
+                    job.number(),
+                    timeout,
+                    keep,
+                    job.workspaceId());
+            duration.record(Duration.ofMillis(sent.attempt().durationMs()));
+            return sent;
+        };
+        Duration timeout = properties.delivery().timeout();
+        return new AttemptPipeline(
+                clock,
+                json,
+                compiled,
+                payloads,
+                claims::stepResponses,
+                sender,
+                credentials,
+                new HostLimiter(Math.max(1, properties.executor().perHostConcurrency())),
+                retries,
+                new AttemptPipeline.Settings(timeout, timeout, keptBytes(properties)),
+                parsed::increment);
+    }
 
-  /** How much of a step's response is kept for the steps that need it. */
-  static int keptBytes(KiKonectProperties properties) {
-    return (int) Math.min(Integer.MAX_VALUE - 1, properties.delivery().maxKeptResponse().toBytes());
-  }
+    /** How much of a step's response is kept for the steps that need it. */
+    static int keptBytes(KiKonectProperties properties) {
+        return (int) Math.min(
+                Integer.MAX_VALUE - 1, properties.delivery().maxKeptResponse().toBytes());
+    }
 }

@@ -12,37 +12,37 @@ import java.util.Map;
  */
 final class HostLimiter {
 
-  private final int max;
-  private final Map<String, Integer> inFlight = new HashMap<>();
+    private final int max;
+    private final Map<String, Integer> inFlight = new HashMap<>();
 
-  HostLimiter(int max) {
-    this.max = max;
-  }
-
-  /** Takes a turn for {@code host}, waiting up to {@code patience}; false when none came in time. */
-  synchronized boolean acquire(String host, Duration patience) throws InterruptedException {
-    long deadline = System.nanoTime() + patience.toNanos();
-    while (inFlight.getOrDefault(host, 0) >= max) {
-      long left = deadline - System.nanoTime();
-      if (left <= 0) {
-        return false;
-      }
-      wait(Math.max(1, left / 1_000_000));
+    HostLimiter(int max) {
+        this.max = max;
     }
-    inFlight.merge(host, 1, Integer::sum);
-    return true;
-  }
 
-  synchronized void release(String host) {
-    inFlight.computeIfPresent(host, (h, n) -> n == 1 ? null : n - 1);
-    notifyAll();
-  }
+    /** Takes a turn for {@code host}, waiting up to {@code patience}; false when none came in time. */
+    synchronized boolean acquire(String host, Duration patience) throws InterruptedException {
+        long deadline = System.nanoTime() + patience.toNanos();
+        while (inFlight.getOrDefault(host, 0) >= max) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            wait(Math.max(1, left / 1_000_000));
+        }
+        inFlight.merge(host, 1, Integer::sum);
+        return true;
+    }
 
-  synchronized int inFlight(String host) {
-    return inFlight.getOrDefault(host, 0);
-  }
+    synchronized void release(String host) {
+        inFlight.computeIfPresent(host, (h, n) -> n == 1 ? null : n - 1);
+        notifyAll();
+    }
 
-  synchronized int hosts() {
-    return inFlight.size();
-  }
+    synchronized int inFlight(String host) {
+        return inFlight.getOrDefault(host, 0);
+    }
+
+    synchronized int hosts() {
+        return inFlight.size();
+    }
 }

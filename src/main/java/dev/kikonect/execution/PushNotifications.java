@@ -9,15 +9,15 @@ import java.util.Map;
  */
 public interface PushNotifications {
 
-  /** A run that ended failed. */
-  record FailedRun(long runId, long workflowId, String workflowName, String error) {}
+    /** A run that ended failed. */
+    record FailedRun(long runId, long workflowId, String workflowName, String error) {}
 
-  /** One encrypted, signed message for one browser's push service. */
-  record Push(long subscriptionId, String endpoint, List<Map.Entry<String, String>> headers, byte[] body) {}
+    /** One encrypted, signed message for one browser's push service. */
+    record Push(long subscriptionId, String endpoint, List<Map.Entry<String, String>> headers, byte[] body) {}
 
-  /** The messages to send for {@code run}: one per browser subscribed to its workflow (none is the usual case). */
-  List<Push> forFailedRun(FailedRun run);
+    /** The messages to send for {@code run}: one per browser subscribed to its workflow (none is the usual case). */
+    List<Push> forFailedRun(FailedRun run);
 
-  /** What came of one: the push service's status, or why there was none ({@code status} null). */
-  void outcome(Push push, Integer status, String error);
+    /** What came of one: the push service's status, or why there was none ({@code status} null). */
+    void outcome(Push push, Integer status, String error);
 }

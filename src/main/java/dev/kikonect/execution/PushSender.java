@@ -15,32 +15,35 @@ import org.springframework.stereotype.Component;
 @Component
 class PushSender {
 
-  private static final Logger log = LoggerFactory.getLogger(PushSender.class);
-  private static final Duration DEADLINE = Duration.ofSeconds(5);
+    private static final Logger log = LoggerFactory.getLogger(PushSender.class);
+    private static final Duration DEADLINE = Duration.ofSeconds(5);
 
-  private final PushNotifications notifications;
-  private final Delivery delivery;
+    private final PushNotifications notifications;
+    private final Delivery delivery;
 
-  PushSender(PushNotifications notifications, Delivery delivery) {
-    this.notifications = notifications;
-    this.delivery = delivery;
-  }
-
-  /** Pushes "run failed" to every browser subscribed to the run's workflow; returns how many push services took it. */
-  int runFailed(AlertQueue.Due alert) {
-    List<PushNotifications.Push> pushes =
-        notifications.forFailedRun(new PushNotifications.FailedRun(alert.runId(), alert.workflowId(), alert.workflowName(), alert.error()));
-    int taken = 0;
-    for (PushNotifications.Push push : pushes) {
-      Delivery.Plain answer = delivery.post(push.endpoint(), push.headers(), push.body(), DEADLINE);
-      notifications.outcome(push, answer.status(), answer.error());
-      if (answer.status() != null && answer.status() >= 200 && answer.status() < 300) {
-        taken++;
-      } else {
-        log.info("Push notification for run {} to subscription {} failed: {}", alert.runId(), push.subscriptionId(),
-            answer.status() != null ? "HTTP " + answer.status() : answer.error());
-      }
+    PushSender(PushNotifications notifications, Delivery delivery) {
+        this.notifications = notifications;
+        this.delivery = delivery;
     }
-    return taken;
-  }
+
+    /** Pushes "run failed" to every browser subscribed to the run's workflow; returns how many push services took it. */
+    int runFailed(AlertQueue.Due alert) {
+        List<PushNotifications.Push> pushes = notifications.forFailedRun(new PushNotifications.FailedRun(
+                alert.runId(), alert.workflowId(), alert.workflowName(), alert.error()));
+        int taken = 0;
+        for (PushNotifications.Push push : pushes) {
+            Delivery.Plain answer = delivery.post(push.endpoint(), push.headers(), push.body(), DEADLINE);
+            notifications.outcome(push, answer.status(), answer.error());
+            if (answer.status() != null && answer.status() >= 200 && answer.status() < 300) {
+                taken++;
+            } else {
+                log.info(
+                        "Push notification for run {} to subscription {} failed: {}",
+                        alert.runId(),
+                        push.subscriptionId(),
+                        answer.status() != null ? "HTTP " + answer.status() : answer.error());
+            }
+        }
+        return taken;
+    }
 }

@@ -1,6 +1,5 @@
 package dev.kikonect.execution;
 
-
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Timestamp;
@@ -18,46 +17,53 @@ import org.springframework.stereotype.Component;
 @Component
 class QueueStats {
 
-  private final JdbcClient jdbc;
-  private final Clock clock;
-  private final AtomicLong depth = new AtomicLong();
-  private final AtomicLong oldestAgeMillis = new AtomicLong();
-  private volatile Instant readAt = Instant.EPOCH;
+    private final JdbcClient jdbc;
+    private final Clock clock;
+    private final AtomicLong depth = new AtomicLong();
+    private final AtomicLong oldestAgeMillis = new AtomicLong();
+    private volatile Instant readAt = Instant.EPOCH;
 
-  QueueStats(JdbcClient jdbc, Clock clock, MeterRegistry meters) {
-    this.jdbc = jdbc;
-    this.clock = clock;
-    Gauge.builder("kikonect.queue.depth", this, s -> s.refresh().depth.get())
-        .description("Jobs waiting to be delivered (due now or later)")
-        .register(meters);
-    Gauge.builder("kikonect.queue.oldest.age", this, s -> s.refresh().oldestAgeMillis.get() / 1000.0)
-        .description("Seconds the oldest due job has been waiting")
-        .baseUnit("seconds")
-        .register(meters);
-  }
-
-  private synchronized QueueStats refresh() {
-    Instant now = clock.instant();
-    if (Duration.between(readAt, now).toSeconds() < 5) {
-      return this;
+    QueueStats(JdbcClient jdbc, Clock clock, MeterRegistry meters) {
+        this.jdbc = jdbc;
+        this.clock = clock;
+        Gauge.builder("kikonect.queue.depth", this, s -> s.refresh().depth.get())
+                .description("Jobs waiting to be delivered (due now or later)")
+                .register(meters);
+        Gauge.builder(
+                        "kikonect.queue.oldest.age",
+                        this,
+                        s -> s.refresh().oldestAgeMillis.get() / 1000.0)
+                .description("Seconds the oldest due job has been waiting")
+                .baseUnit("seconds")
+                .register(meters);
     }
-    readAt = now;
-    jdbc.sql(
-            """
+
+    private synchronized QueueStats refresh() {
+        Instant now = clock.instant();
+        if (Duration.between(readAt, now).toSeconds() < 5) {
+            return this;
+        }
+        readAt = now;
+        jdbc.sql("""
             SELECT count(*) AS depth, min(run_at) FILTER (WHERE run_at <= :now) AS oldest
               FROM jobs WHERE status = 'pending'
             """)
-        .param("now", Timestamp.from(now))
-        .query(
-            (rs, n) -> {
-              // (a ResultSetExtractor that returned null here made JdbcClient throw "No result from
-              // ResultSetExtractor" at every scrape, and Prometheus read NaN)
-              depth.set(rs.getLong("depth"));
-              Timestamp oldest = rs.getTimestamp("oldest");
-              oldestAgeMillis.set(oldest == null ? 0 : Math.max(0, Duration.between(oldest.toInstant(), now).toMillis()));
-              return n;
-            })
-        .single();
-    return this;
-  }
+                .param("now", Timestamp.from(now))
+                .query((rs, n) -> {
+                    // (a ResultSetExtractor that returned null here made JdbcClient throw "No result from
+                    // ResultSetExtractor" at every scrape, and Prometheus read NaN)
+                    depth.set(rs.getLong("depth"));
+                    Timestamp oldest = rs.getTimestamp("oldest");
+                    oldestAgeMillis.set(
+                            oldest == null
+                                    ? 0
+                                    : Math.max(
+                                            0,
+                                            Duration.between(oldest.toInstant(), now)
+                                                    .toMillis()));
+                    return n;
+                })
+                .single();
+        return this;
+    }
 }

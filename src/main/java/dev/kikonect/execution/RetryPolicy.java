@@ -17,26 +17,26 @@ import org.springframework.stereotype.Component;
 @Component
 class RetryPolicy {
 
-  private final List<Duration> delays;
+    private final List<Duration> delays;
 
-  @Autowired
-  RetryPolicy(KiKonectProperties properties) {
-    this(properties.delivery().retryDelays());
-  }
-
-  /** {@code delays}: the wait after the 1st, 2nd, ... failed attempt; the last repeats. */
-  RetryPolicy(List<Duration> delays) {
-    this.delays = List.copyOf(delays);
-    if (delays.isEmpty()) {
-      throw new IllegalArgumentException("kikonect.delivery.retry-delays must name at least one delay");
+    @Autowired
+    RetryPolicy(KiKonectProperties properties) {
+        this(properties.delivery().retryDelays());
     }
-  }
 
-  /** The wait after failed attempt number {@code attempt} (1-based). */
-  Duration delayAfter(int attempt, Duration retryAfter) {
-    Duration base = delays.get(Math.min(attempt, delays.size()) - 1);
-    double jitter = 0.8 + ThreadLocalRandom.current().nextDouble() * 0.4;
-    Duration computed = Duration.ofMillis(Math.round(base.toMillis() * jitter));
-    return retryAfter != null && retryAfter.compareTo(computed) > 0 ? retryAfter : computed;
-  }
+    /** {@code delays}: the wait after the 1st, 2nd, ... failed attempt; the last repeats. */
+    RetryPolicy(List<Duration> delays) {
+        this.delays = List.copyOf(delays);
+        if (delays.isEmpty()) {
+            throw new IllegalArgumentException("kikonect.delivery.retry-delays must name at least one delay");
+        }
+    }
+
+    /** The wait after failed attempt number {@code attempt} (1-based). */
+    Duration delayAfter(int attempt, Duration retryAfter) {
+        Duration base = delays.get(Math.min(attempt, delays.size()) - 1);
+        double jitter = 0.8 + ThreadLocalRandom.current().nextDouble() * 0.4;
+        Duration computed = Duration.ofMillis(Math.round(base.toMillis() * jitter));
+        return retryAfter != null && retryAfter.compareTo(computed) > 0 ? retryAfter : computed;
+    }
 }

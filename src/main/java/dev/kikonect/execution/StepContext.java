@@ -14,61 +14,63 @@ import tools.jackson.databind.json.JsonMapper;
  */
 final class StepContext {
 
-  private final JsonMapper json;
-  private final AttemptPipeline.StepReader reader;
+    private final JsonMapper json;
+    private final AttemptPipeline.StepReader reader;
 
-  StepContext(JsonMapper json, AttemptPipeline.StepReader reader) {
-    this.json = json;
-    this.reader = reader;
-  }
+    StepContext(JsonMapper json, AttemptPipeline.StepReader reader) {
+        this.json = json;
+        this.reader = reader;
+    }
 
-  /** The context without its payload (null: the caller parses it in the sandbox, with the step's expressions). */
-  @SuppressWarnings("unchecked")
-  Map<String, Object> of(ClaimedJob job, StepDefinitions.Definition definition, StepDefinitions.Step step) {
-    Map<String, Object> context = new LinkedHashMap<>();
-    context.put("payload", null);
-    Map<String, Object> request = job.request() == null ? Map.of() : json.readValue(job.request(), Map.class);
-    context.put("headers", request.getOrDefault("headers", Map.of()));
-    context.put("query", request.getOrDefault("query", Map.of()));
-    Map<String, Object> run = new LinkedHashMap<>();
-    run.put("id", job.runId());
-    run.put("trigger", job.trigger());
-    run.put("created_at", job.runCreatedAt().toString());
-    run.put("scheduled_for", job.scheduledFor() == null ? null : job.scheduledFor().toString());
-    context.put("run", run);
-    Map<String, Object> workflow = new LinkedHashMap<>();
-    workflow.put("id", job.workflowId());
-    workflow.put("name", job.workflowName());
-    context.put("workflow", workflow);
-    Map<String, Object> steps = new LinkedHashMap<>();
-    List<String> ancestors = job.tracked() ? definition.ancestors(step) : List.of();
-    if (!ancestors.isEmpty()) {
-      reader.responses(job.runId(), ancestors).forEach((key, r) -> {
-        Map<String, Object> view = new LinkedHashMap<>();
-        view.put("status", r.status());
-        if (r.responseStatus() != null) {
-          Map<String, Object> response = new LinkedHashMap<>();
-          response.put("status", r.responseStatus());
-          response.put("headers", r.headers() == null ? Map.of() : json.readValue(r.headers(), Map.class));
-          response.put("body", parsedBody(r.body()));
-          view.put("response", response);
+    /** The context without its payload (null: the caller parses it in the sandbox, with the step's expressions). */
+    @SuppressWarnings("unchecked")
+    Map<String, Object> of(ClaimedJob job, StepDefinitions.Definition definition, StepDefinitions.Step step) {
+        Map<String, Object> context = new LinkedHashMap<>();
+        context.put("payload", null);
+        Map<String, Object> request = job.request() == null ? Map.of() : json.readValue(job.request(), Map.class);
+        context.put("headers", request.getOrDefault("headers", Map.of()));
+        context.put("query", request.getOrDefault("query", Map.of()));
+        Map<String, Object> run = new LinkedHashMap<>();
+        run.put("id", job.runId());
+        run.put("trigger", job.trigger());
+        run.put("created_at", job.runCreatedAt().toString());
+        run.put(
+                "scheduled_for",
+                job.scheduledFor() == null ? null : job.scheduledFor().toString());
+        context.put("run", run);
+        Map<String, Object> workflow = new LinkedHashMap<>();
+        workflow.put("id", job.workflowId());
+        workflow.put("name", job.workflowName());
+        context.put("workflow", workflow);
+        Map<String, Object> steps = new LinkedHashMap<>();
+        List<String> ancestors = job.tracked() ? definition.ancestors(step) : List.of();
+        if (!ancestors.isEmpty()) {
+            reader.responses(job.runId(), ancestors).forEach((key, r) -> {
+                Map<String, Object> view = new LinkedHashMap<>();
+                view.put("status", r.status());
+                if (r.responseStatus() != null) {
+                    Map<String, Object> response = new LinkedHashMap<>();
+                    response.put("status", r.responseStatus());
+                    response.put("headers", r.headers() == null ? Map.of() : json.readValue(r.headers(), Map.class));
+                    response.put("body", parsedBody(r.body()));
+                    view.put("response", response);
+                }
+                steps.put(key, view);
+            });
         }
-        steps.put(key, view);
-      });
+        context.put("steps", steps);
+        return context;
     }
-    context.put("steps", steps);
-    return context;
-  }
 
-  /** A response body as an expression reads it: parsed when it is JSON, else the text. */
-  private Object parsedBody(String body) {
-    if (body == null || body.isEmpty()) {
-      return null;
+    /** A response body as an expression reads it: parsed when it is JSON, else the text. */
+    private Object parsedBody(String body) {
+        if (body == null || body.isEmpty()) {
+            return null;
+        }
+        try {
+            return json.readValue(body, Object.class);
+        } catch (JacksonException e) {
+            return body;
+        }
     }
-    try {
-      return json.readValue(body, Object.class);
-    } catch (JacksonException e) {
-      return body;
-    }
-  }
 }

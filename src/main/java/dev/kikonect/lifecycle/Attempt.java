@@ -9,20 +9,31 @@ import java.time.Instant;
  * method, url, headers, body unless it is the run's payload), null when nothing was.
  */
 public record Attempt(
-    int number,
-    Instant startedAt,
-    long durationMs,
-    boolean succeeded,
-    boolean retryable,
-    Integer statusCode,
-    String responseHeaders,
-    String responseBody,
-    String error,
-    Duration retryAfter,
-    String request) {
+        int number,
+        Instant startedAt,
+        long durationMs,
+        boolean succeeded,
+        boolean retryable,
+        Integer statusCode,
+        String responseHeaders,
+        String responseBody,
+        String error,
+        Duration retryAfter,
+        String request) {
 
-  /** The same attempt with what was sent (a JSON object, see V11), or null when nothing was. */
-  public Attempt withRequest(String sent) {
-    return new Attempt(number, startedAt, durationMs, succeeded, retryable, statusCode, responseHeaders, responseBody, error, retryAfter, sent);
-  }
+    /** The same attempt with what was sent (a JSON object, see V11), or null when nothing was. */
+    public Attempt withRequest(String sent) {
+        return new Attempt(
+                number,
+                startedAt,
+                durationMs,
+                succeeded,
+                retryable,
+                statusCode,
+                responseHeaders,
+                responseBody,
+                error,
+                retryAfter,
+                sent);
+    }
 }

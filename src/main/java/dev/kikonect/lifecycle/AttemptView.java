@@ -9,12 +9,12 @@ import java.time.Instant;
  * signature, and the body unless it was the run's payload byte for byte).
  */
 public record AttemptView(
-    String step,
-    int number,
-    Instant startedAt,
-    long durationMs,
-    Integer responseStatus,
-    @JsonRawValue String responseHeaders,
-    String responseBody,
-    String error,
-    @JsonRawValue String request) {}
+        String step,
+        int number,
+        Instant startedAt,
+        long durationMs,
+        Integer responseStatus,
+        @JsonRawValue String responseHeaders,
+        String responseBody,
+        String error,
+        @JsonRawValue String request) {}

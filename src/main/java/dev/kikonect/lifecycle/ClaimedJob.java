@@ -17,43 +17,63 @@ import java.util.UUID;
  * the saved responses of its run's steps, which its expressions may read (see {@link JobCost}).
  */
 public record ClaimedJob(
-    long jobId,
-    long runId,
-    long workflowId,
-    int attempt,
-    int attemptOffset,
-    int maxAttempts,
-    UUID leaseToken,
-    String step,
-    String actionUrl,
-    String steps,
-    String payload,
-    String webhookId,
-    String signingSecret,
-    String previousSecret,
-    String trigger,
-    Instant runCreatedAt,
-    Instant scheduledFor,
-    String request,
-    String workflowName,
-    long workspaceId,
-    boolean runCancelled,
-    long readBytes) {
+        long jobId,
+        long runId,
+        long workflowId,
+        int attempt,
+        int attemptOffset,
+        int maxAttempts,
+        UUID leaseToken,
+        String step,
+        String actionUrl,
+        String steps,
+        String payload,
+        String webhookId,
+        String signingSecret,
+        String previousSecret,
+        String trigger,
+        Instant runCreatedAt,
+        Instant scheduledFor,
+        String request,
+        String workflowName,
+        long workspaceId,
+        boolean runCancelled,
+        long readBytes) {
 
-  /** This attempt's number in the step's attempt log. */
-  public int number() {
-    return attemptOffset + attempt;
-  }
+    /** This attempt's number in the step's attempt log. */
+    public int number() {
+        return attemptOffset + attempt;
+    }
 
-  /** Whether the run keeps per-step state (more than one step, or a step with a when). */
-  public boolean tracked() {
-    return step != null;
-  }
+    /** Whether the run keeps per-step state (more than one step, or a step with a when). */
+    public boolean tracked() {
+        return step != null;
+    }
 
-  /** This job without its payload. */
-  public ClaimedJob withoutPayload() {
-    return new ClaimedJob(
-        jobId, runId, workflowId, attempt, attemptOffset, maxAttempts, leaseToken, step, actionUrl, steps, null, webhookId, signingSecret,
-        previousSecret, trigger, runCreatedAt, scheduledFor, request, workflowName, workspaceId, runCancelled, readBytes);
-  }
+    /** This job without its payload. */
+    public ClaimedJob withoutPayload() {
+        return new ClaimedJob(
+                jobId,
+                runId,
+                workflowId,
+                attempt,
+                attemptOffset,
+                maxAttempts,
+                leaseToken,
+                step,
+                actionUrl,
+                steps,
+                null,
+                webhookId,
+                signingSecret,
+                previousSecret,
+                trigger,
+                runCreatedAt,
+                scheduledFor,
+                request,
+                workflowName,
+                workspaceId,
+                runCancelled,
+                readBytes);
+    }
 }

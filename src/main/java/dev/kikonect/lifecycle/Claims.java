@@ -23,52 +23,59 @@ import org.springframework.stereotype.Repository;
 @Repository
 public class Claims {
 
-  private final JdbcClient jdbc;
-  private final int defaultMaxAttempts;
+    private final JdbcClient jdbc;
+    private final int defaultMaxAttempts;
 
-  @Autowired
-  Claims(JdbcClient jdbc, KiKonectProperties properties) {
-    this(jdbc, properties.delivery().maxAttempts());
-  }
+    @Autowired
+    Claims(JdbcClient jdbc, KiKonectProperties properties) {
+        this(jdbc, properties.delivery().maxAttempts());
+    }
 
-  /** {@code defaultMaxAttempts}: a workflow's budget when it sets none ({@code kikonect.delivery.max-attempts}). */
-  public Claims(JdbcClient jdbc, int defaultMaxAttempts) {
-    this.jdbc = jdbc;
-    this.defaultMaxAttempts = defaultMaxAttempts;
-  }
+    /** {@code defaultMaxAttempts}: a workflow's budget when it sets none ({@code kikonect.delivery.max-attempts}). */
+    public Claims(JdbcClient jdbc, int defaultMaxAttempts) {
+        this.jdbc = jdbc;
+        this.defaultMaxAttempts = defaultMaxAttempts;
+    }
 
-  /**
-   * Claims up to {@code limit} due jobs, oldest first, skipping rows other executors have locked.
-   *
-   * <p>The claim commits asynchronously (synchronous_commit off for this one statement): one fsync fewer per job on
-   * the path from webhook to delivery. Losing a claim in a database crash loses nothing: the job is simply pending
-   * again and is delivered again, with the same webhook-id, as after any lost lease. A completion cannot survive
-   * without its claim, because it commits synchronously and the log is flushed in order.
-   */
-  public List<ClaimedJob> claim(int limit, Instant now, Duration lease, String node) {
-    return claim(limit, Long.MAX_VALUE, new long[0], now, lease, node);
-  }
+    /**
+     * Claims up to {@code limit} due jobs, oldest first, skipping rows other executors have locked.
+     *
+     * <p>The claim commits asynchronously (synchronous_commit off for this one statement): one fsync fewer per job on
+     * the path from webhook to delivery. Losing a claim in a database crash loses nothing: the job is simply pending
+     * again and is delivered again, with the same webhook-id, as after any lost lease. A completion cannot survive
+     * without its claim, because it commits synchronously and the log is flushed in order.
+     */
+    public List<ClaimedJob> claim(int limit, Instant now, Duration lease, String node) {
+        return claim(limit, Long.MAX_VALUE, new long[0], now, lease, node);
+    }
 
-  /**
-   * As {@link #claim(int, Instant, Duration, String)}, but the payloads of the claimed jobs add up to at most {@code
-   * maxPayloadBytes} (the first job is always claimed, whatever its size): the executor's memory budget. Jobs locked
-   * and left out stay pending, untouched, for the next claim. Jobs of the owners in {@code skipOwners} (those at
-   * their limit of deliveries in flight on this node) are passed over, so that the next owner's jobs are claimed
-   * instead of waiting behind them: fair share between owners.
-   */
-  public List<ClaimedJob> claim(int limit, long maxPayloadBytes, long[] skipOwners, Instant now, Duration lease, String node) {
-    return claim(limit, maxPayloadBytes, skipOwners, null, now, lease, node);
-  }
+    /**
+     * As {@link #claim(int, Instant, Duration, String)}, but the payloads of the claimed jobs add up to at most {@code
+     * maxPayloadBytes} (the first job is always claimed, whatever its size): the executor's memory budget. Jobs locked
+     * and left out stay pending, untouched, for the next claim. Jobs of the owners in {@code skipOwners} (those at
+     * their limit of deliveries in flight on this node) are passed over, so that the next owner's jobs are claimed
+     * instead of waiting behind them: fair share between owners.
+     */
+    public List<ClaimedJob> claim(
+            int limit, long maxPayloadBytes, long[] skipOwners, Instant now, Duration lease, String node) {
+        return claim(limit, maxPayloadBytes, skipOwners, null, now, lease, node);
+    }
 
-  /**
-   * As {@link #claim(int, long, long[], Instant, Duration, String)}, for a node that shares payloads between the jobs of
-   * a run ({@code heldRuns} not null): a job's payload comes back only when it is the first claimed job of its run and
-   * its run is not in {@code heldRuns} (the runs whose payload the node holds already); the others' is null. A run of 20
-   * steps then reads and sends its payload once, not 20 times.
-   */
-  public List<ClaimedJob> claim(int limit, long maxPayloadBytes, long[] skipOwners, long[] heldRuns, Instant now, Duration lease, String node) {
-    return jdbc.sql(
-            """
+    /**
+     * As {@link #claim(int, long, long[], Instant, Duration, String)}, for a node that shares payloads between the jobs of
+     * a run ({@code heldRuns} not null): a job's payload comes back only when it is the first claimed job of its run and
+     * its run is not in {@code heldRuns} (the runs whose payload the node holds already); the others' is null. A run of 20
+     * steps then reads and sends its payload once, not 20 times.
+     */
+    public List<ClaimedJob> claim(
+            int limit,
+            long maxPayloadBytes,
+            long[] skipOwners,
+            long[] heldRuns,
+            Instant now,
+            Duration lease,
+            String node) {
+        return jdbc.sql("""
             WITH no_fsync AS (
               -- This statement's commit does not wait for the disk (see the method's comment).
               SELECT set_config('synchronous_commit', 'off', true)
@@ -140,64 +147,61 @@ public class Claims {
               LEFT JOIN step_row ON step_row.run_id = claimed.run_id AND step_row.key = claimed.step
              ORDER BY claimed.id
             """.formatted(JobCost.SQL))
-        .param("now", Timestamp.from(now))
-        .param("limit", limit)
-        .param("max_bytes", maxPayloadBytes)
-        .param("skip_owners", skipOwners)
-        .param("share", heldRuns != null)
-        .param("held_runs", heldRuns == null ? new long[0] : heldRuns)
-        .param("lease_until", Timestamp.from(now.plus(lease)))
-        .param("node", node)
-        .param("default_max_attempts", defaultMaxAttempts)
-        .query(
-            (rs, n) ->
-                new ClaimedJob(
-                    rs.getLong("id"),
-                    rs.getLong("run_id"),
-                    rs.getLong("workflow_id"),
-                    rs.getInt("attempt"),
-                    rs.getInt("attempt_offset"),
-                    rs.getInt("max_attempts"),
-                    rs.getObject("lease_token", UUID.class),
-                    rs.getString("step"),
-                    rs.getString("action_url"),
-                    rs.getString("steps"),
-                    rs.getString("payload"),
-                    rs.getString("webhook_id"),
-                    rs.getString("signing_secret"),
-                    rs.getString("previous_secret"),
-                    rs.getString("trigger"),
-                    rs.getTimestamp("run_created_at").toInstant(),
-                    Run.instant(rs.getTimestamp("scheduled_for")),
-                    rs.getString("request"),
-                    rs.getString("workflow_name"),
-                    rs.getLong("workspace_id"),
-                    rs.getBoolean("run_cancelled"),
-                    rs.getLong("read_bytes")))
-        .list();
-  }
+                .param("now", Timestamp.from(now))
+                .param("limit", limit)
+                .param("max_bytes", maxPayloadBytes)
+                .param("skip_owners", skipOwners)
+                .param("share", heldRuns != null)
+                .param("held_runs", heldRuns == null ? new long[0] : heldRuns)
+                .param("lease_until", Timestamp.from(now.plus(lease)))
+                .param("node", node)
+                .param("default_max_attempts", defaultMaxAttempts)
+                .query((rs, n) -> new ClaimedJob(
+                        rs.getLong("id"),
+                        rs.getLong("run_id"),
+                        rs.getLong("workflow_id"),
+                        rs.getInt("attempt"),
+                        rs.getInt("attempt_offset"),
+                        rs.getInt("max_attempts"),
+                        rs.getObject("lease_token", UUID.class),
+                        rs.getString("step"),
+                        rs.getString("action_url"),
+                        rs.getString("steps"),
+                        rs.getString("payload"),
+                        rs.getString("webhook_id"),
+                        rs.getString("signing_secret"),
+                        rs.getString("previous_secret"),
+                        rs.getString("trigger"),
+                        rs.getTimestamp("run_created_at").toInstant(),
+                        Run.instant(rs.getTimestamp("scheduled_for")),
+                        rs.getString("request"),
+                        rs.getString("workflow_name"),
+                        rs.getLong("workspace_id"),
+                        rs.getBoolean("run_cancelled"),
+                        rs.getLong("read_bytes")))
+                .list();
+    }
 
-  /** A step of a run as a dependant's expressions read it: its status and, once it succeeded, its kept response. */
-  public record StepResponse(String status, Integer responseStatus, String headers, String body) {}
+    /** A step of a run as a dependant's expressions read it: its status and, once it succeeded, its kept response. */
+    public record StepResponse(String status, Integer responseStatus, String headers, String body) {}
 
-  /** The steps {@code keys} of run {@code runId}, by key. */
-  public Map<String, StepResponse> stepResponses(long runId, List<String> keys) {
-    Map<String, StepResponse> out = new LinkedHashMap<>();
-    jdbc.sql(
-            """
+    /** The steps {@code keys} of run {@code runId}, by key. */
+    public Map<String, StepResponse> stepResponses(long runId, List<String> keys) {
+        Map<String, StepResponse> out = new LinkedHashMap<>();
+        jdbc.sql("""
             SELECT key, status, response_status, response_headers::text AS response_headers, response_body
               FROM run_steps WHERE run_id = :run AND key = ANY(:keys::text[]) ORDER BY position
             """)
-        .param("run", runId)
-        .param("keys", keys.toArray(String[]::new))
-        .query(
-            (rs, n) ->
-                out.put(
-                    rs.getString("key"),
-                    new StepResponse(
-                        rs.getString("status"), (Integer) rs.getObject("response_status"), rs.getString("response_headers"),
-                        rs.getString("response_body"))))
-        .list();
-    return out;
-  }
+                .param("run", runId)
+                .param("keys", keys.toArray(String[]::new))
+                .query((rs, n) -> out.put(
+                        rs.getString("key"),
+                        new StepResponse(
+                                rs.getString("status"),
+                                (Integer) rs.getObject("response_status"),
+                                rs.getString("response_headers"),
+                                rs.getString("response_body"))))
+                .list();
+        return out;
+    }
 }

@@ -19,98 +19,115 @@ import org.springframework.stereotype.Repository;
 @Repository
 public class Completions {
 
-  /**
-   * One attempt's outcome for {@link #completeAll}: where the step goes next, and when (for a retry). {@code attempt}
-   * is null when nothing was sent (SKIPPED, CANCELLED, or an expression that failed before sending: then it is the
-   * error without a request). {@code kept} is the response kept for the steps that need this one (tracked runs).
-   */
-  public record Completion(ClaimedJob job, Attempt attempt, Next next, Instant retryAt, KeptResponse kept) {
-    public Completion(ClaimedJob job, Attempt attempt, Next next, Instant retryAt) {
-      this(job, attempt, next, retryAt, null);
+    /**
+     * One attempt's outcome for {@link #completeAll}: where the step goes next, and when (for a retry). {@code attempt}
+     * is null when nothing was sent (SKIPPED, CANCELLED, or an expression that failed before sending: then it is the
+     * error without a request). {@code kept} is the response kept for the steps that need this one (tracked runs).
+     */
+    public record Completion(ClaimedJob job, Attempt attempt, Next next, Instant retryAt, KeptResponse kept) {
+        public Completion(ClaimedJob job, Attempt attempt, Next next, Instant retryAt) {
+            this(job, attempt, next, retryAt, null);
+        }
     }
-  }
 
-  /** A step's response as its dependants read it: status, headers (JSON object), body (up to the configured cap). */
-  public record KeptResponse(int status, String headers, String body) {}
+    /** A step's response as its dependants read it: status, headers (JSON object), body (up to the configured cap). */
+    public record KeptResponse(int status, String headers, String body) {}
 
-  /** What a completion did: {@code applied} false when the lease was lost; {@code runEnded} the run's final status if it ended. */
-  public record Done(boolean applied, RunStatus runEnded) {}
+    /** What a completion did: {@code applied} false when the lease was lost; {@code runEnded} the run's final status if it ended. */
+    public record Done(boolean applied, RunStatus runEnded) {}
 
-  private final JdbcClient jdbc;
-  private final StepCompletions steps;
+    private final JdbcClient jdbc;
+    private final StepCompletions steps;
 
-  public Completions(JdbcClient jdbc) {
-    this.jdbc = jdbc;
-    this.steps = new StepCompletions(jdbc);
-  }
-
-  /**
-   * Records the attempt and moves job and run to {@code next} (with {@code retryAt} for a retry). Returns false
-   * when the lease was lost (another node took the job over): then nothing is written.
-   */
-  public boolean complete(ClaimedJob job, Attempt attempt, Next next, Instant retryAt, Instant now) {
-    return completeAll(List.of(new Completion(job, attempt, next, retryAt)), now).get(0).applied();
-  }
-
-  /**
-   * Completes a batch: the completions of untracked runs with one statement ({@link #completeUntracked}), those of
-   * tracked runs' steps with another ({@link StepCompletions}); results in batch order.
-   */
-  public List<Done> completeAll(List<Completion> batch, Instant now) {
-    List<Completion> untracked = batch.stream().filter(c -> !c.job().tracked()).toList();
-    List<Completion> tracked = batch.stream().filter(c -> c.job().tracked()).toList();
-    Map<Long, Done> done = new HashMap<>();
-    if (!untracked.isEmpty()) {
-      Set<Long> applied = completeUntracked(untracked, now);
-      for (Completion c : untracked) {
-        boolean took = applied.contains(c.job().jobId());
-        done.put(c.job().jobId(), new Done(took, took && c.next() != Next.RETRY ? c.next().runStatus() : null));
-      }
+    public Completions(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+        this.steps = new StepCompletions(jdbc);
     }
-    if (!tracked.isEmpty()) {
-      done.putAll(steps.complete(tracked, now));
+
+    /**
+     * Records the attempt and moves job and run to {@code next} (with {@code retryAt} for a retry). Returns false
+     * when the lease was lost (another node took the job over): then nothing is written.
+     */
+    public boolean complete(ClaimedJob job, Attempt attempt, Next next, Instant retryAt, Instant now) {
+        return completeAll(List.of(new Completion(job, attempt, next, retryAt)), now)
+                .get(0)
+                .applied();
     }
-    return batch.stream().map(c -> done.getOrDefault(c.job().jobId(), new Done(false, null))).toList();
-  }
 
-  /**
-   * The columns every completion statement unnests: job, lease token, when a retry is due, and the attempt (null
-   * columns when nothing was sent).
-   */
-  static Columns<Completion> columns(List<Completion> batch) {
-    return new Columns<>(batch)
-        .bigints("ids", c -> c.job().jobId())
-        .texts("tokens", c -> c.job().leaseToken().toString())
-        .bigints("workflows", c -> c.job().workflowId())
-        .texts("next_at", c -> c.next() == Next.RETRY ? c.retryAt().toString() : null)
-        .texts("errors", c -> c.attempt() == null ? null : c.attempt().error())
-        .integers("numbers", c -> c.attempt() == null ? null : c.attempt().number())
-        .texts("started_at", c -> c.attempt() == null ? null : c.attempt().startedAt().toString())
-        .longs("durations", c -> c.attempt() == null ? null : c.attempt().durationMs())
-        .integers("response_status", c -> c.attempt() == null ? null : c.attempt().statusCode())
-        .texts("response_headers", c -> c.attempt() == null ? null : c.attempt().responseHeaders())
-        .texts("response_bodies", c -> c.attempt() == null ? null : c.attempt().responseBody())
-        .texts("requests", c -> c.attempt() == null ? null : c.attempt().request());
-  }
+    /**
+     * Completes a batch: the completions of untracked runs with one statement ({@link #completeUntracked}), those of
+     * tracked runs' steps with another ({@link StepCompletions}); results in batch order.
+     */
+    public List<Done> completeAll(List<Completion> batch, Instant now) {
+        List<Completion> untracked =
+                batch.stream().filter(c -> !c.job().tracked()).toList();
+        List<Completion> tracked = batch.stream().filter(c -> c.job().tracked()).toList();
+        Map<Long, Done> done = new HashMap<>();
+        if (!untracked.isEmpty()) {
+            Set<Long> applied = completeUntracked(untracked, now);
+            for (Completion c : untracked) {
+                boolean took = applied.contains(c.job().jobId());
+                done.put(
+                        c.job().jobId(),
+                        new Done(took, took && c.next() != Next.RETRY ? c.next().runStatus() : null));
+            }
+        }
+        if (!tracked.isEmpty()) {
+            done.putAll(steps.complete(tracked, now));
+        }
+        return batch.stream()
+                .map(c -> done.getOrDefault(c.job().jobId(), new Done(false, null)))
+                .toList();
+    }
 
-  /**
-   * Completes a batch with ONE statement: per job, the attempt row, the job's and the run's new state (a finished
-   * job is deleted, a retried one goes back to pending) and, for a run that ends failed with an on_failure_url, its
-   * alert. Each job is fenced by its lease token; returns the jobs whose completion took effect.
-   */
-  private Set<Long> completeUntracked(List<Completion> batch, Instant now) {
-    Columns<Completion> columns =
-        columns(batch)
-            .texts("job_status", c -> switch (c.next()) {
-              case SUCCEEDED -> "succeeded";
-              case RETRY -> "pending";
-              case FAILED, SKIPPED, CANCELLED -> "failed";
-            })
-            .texts("run_status", c -> c.next().runStatus().wire())
-            .texts("ended_at", c -> c.next() == Next.RETRY ? null : now.toString());
-    return new HashSet<>(
-        jdbc.sql(
-            """
+    /**
+     * The columns every completion statement unnests: job, lease token, when a retry is due, and the attempt (null
+     * columns when nothing was sent).
+     */
+    static Columns<Completion> columns(List<Completion> batch) {
+        return new Columns<>(batch)
+                .bigints("ids", c -> c.job().jobId())
+                .texts("tokens", c -> c.job().leaseToken().toString())
+                .bigints("workflows", c -> c.job().workflowId())
+                .texts("next_at", c -> c.next() == Next.RETRY ? c.retryAt().toString() : null)
+                .texts("errors", c -> c.attempt() == null ? null : c.attempt().error())
+                .integers(
+                        "numbers", c -> c.attempt() == null ? null : c.attempt().number())
+                .texts(
+                        "started_at",
+                        c -> c.attempt() == null
+                                ? null
+                                : c.attempt().startedAt().toString())
+                .longs(
+                        "durations",
+                        c -> c.attempt() == null ? null : c.attempt().durationMs())
+                .integers(
+                        "response_status",
+                        c -> c.attempt() == null ? null : c.attempt().statusCode())
+                .texts(
+                        "response_headers",
+                        c -> c.attempt() == null ? null : c.attempt().responseHeaders())
+                .texts(
+                        "response_bodies",
+                        c -> c.attempt() == null ? null : c.attempt().responseBody())
+                .texts("requests", c -> c.attempt() == null ? null : c.attempt().request());
+    }
+
+    /**
+     * Completes a batch with ONE statement: per job, the attempt row, the job's and the run's new state (a finished
+     * job is deleted, a retried one goes back to pending) and, for a run that ends failed with an on_failure_url, its
+     * alert. Each job is fenced by its lease token; returns the jobs whose completion took effect.
+     */
+    private Set<Long> completeUntracked(List<Completion> batch, Instant now) {
+        Columns<Completion> columns = columns(batch)
+                .texts("job_status", c -> switch (c.next()) {
+                    case SUCCEEDED -> "succeeded";
+                    case RETRY -> "pending";
+                    case FAILED, SKIPPED, CANCELLED -> "failed";
+                })
+                .texts("run_status", c -> c.next().runStatus().wire())
+                .texts("ended_at", c -> c.next() == Next.RETRY ? null : now.toString());
+        return new HashSet<>(jdbc.sql("""
             WITH input AS (
               SELECT * FROM unnest(:ids::bigint[], :tokens::uuid[], :job_status::text[], :run_status::text[],
                                    :next_at::timestamptz[], :ended_at::timestamptz[], :errors::text[],
@@ -159,9 +176,9 @@ public class Completions {
             )
             SELECT id FROM job
             """)
-            .params(columns.params())
-            .param("now", Timestamp.from(now))
-            .query(Long.class)
-            .list());
-  }
+                .params(columns.params())
+                .param("now", Timestamp.from(now))
+                .query(Long.class)
+                .list());
+    }
 }

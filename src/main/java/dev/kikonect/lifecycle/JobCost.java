@@ -17,24 +17,21 @@ package dev.kikonect.lifecycle;
  */
 public final class JobCost {
 
-  /** What one delivery holds besides its payload: OkHttp's buffers, the headers, the request record. */
-  public static final long OVERHEAD = 16 * 1024;
+    /** What one delivery holds besides its payload: OkHttp's buffers, the headers, the request record. */
+    public static final long OVERHEAD = 16 * 1024;
 
-  /**
-   * The cost the database knows of a due job, as an SQL expression over {@code due} (the job, with {@code brings_payload}:
-   * it is the first claimed job of a run the node does not hold, and {@code read_bytes}) and {@code r} (its run).
-   */
-  static final String SQL =
-      """
+    /**
+     * The cost the database knows of a due job, as an SQL expression over {@code due} (the job, with {@code brings_payload}:
+     * it is the first claimed job of a run the node does not hold, and {@code read_bytes}) and {@code r} (its run).
+     */
+    static final String SQL = """
       %d + CASE WHEN due.brings_payload THEN r.payload_bytes ELSE 0 END + due.read_bytes
-      """
-          .formatted(OVERHEAD)
-          .strip();
+      """.formatted(OVERHEAD).strip();
 
-  private JobCost() {}
+    private JobCost() {}
 
-  /** The bytes a job reserves for itself (its run's payload is reserved once per run, apart). */
-  public static long reservedBytes(ClaimedJob job, long keptBytes) {
-    return OVERHEAD + job.readBytes() + keptBytes;
-  }
+    /** The bytes a job reserves for itself (its run's payload is reserved once per run, apart). */
+    public static long reservedBytes(ClaimedJob job, long keptBytes) {
+        return OVERHEAD + job.readBytes() + keptBytes;
+    }
 }

@@ -1,9 +1,9 @@
 package dev.kikonect.lifecycle;
 
 import java.util.EnumSet;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.Locale;
 
 /**
  * Where a queued job is ({@code jobs.status}). A job is inserted pending; a claim makes it processing under a lease;
@@ -13,20 +13,19 @@ import java.util.Locale;
  * {@link #TRANSITIONS}.
  */
 public enum JobStatus {
-  PENDING,
-  PROCESSING;
+    PENDING,
+    PROCESSING;
 
-  public static final Set<JobStatus> INITIAL = EnumSet.of(PENDING);
+    public static final Set<JobStatus> INITIAL = EnumSet.of(PENDING);
 
-  public static final Map<JobStatus, Set<JobStatus>> TRANSITIONS = Transitions.table(JobStatus.class,
-      PENDING, EnumSet.of(PROCESSING),
-      PROCESSING, EnumSet.of(PENDING));
+    public static final Map<JobStatus, Set<JobStatus>> TRANSITIONS =
+            Transitions.table(JobStatus.class, PENDING, EnumSet.of(PROCESSING), PROCESSING, EnumSet.of(PENDING));
 
-  public String wire() {
-    return name().toLowerCase(Locale.ROOT);
-  }
+    public String wire() {
+        return name().toLowerCase(Locale.ROOT);
+    }
 
-  public static boolean allows(JobStatus from, JobStatus to) {
-    return TRANSITIONS.get(from).contains(to);
-  }
+    public static boolean allows(JobStatus from, JobStatus to) {
+        return TRANSITIONS.get(from).contains(to);
+    }
 }

@@ -17,31 +17,35 @@ import org.springframework.stereotype.Repository;
 @Repository
 public class Leases {
 
-  private final JdbcClient jdbc;
-  private final int defaultMaxAttempts;
-  /** kikonect.delivery.retry-delays in milliseconds: the wait after a lost attempt, as after a failed one. */
-  private final long[] retryDelaysMs;
+    private final JdbcClient jdbc;
+    private final int defaultMaxAttempts;
+    /** kikonect.delivery.retry-delays in milliseconds: the wait after a lost attempt, as after a failed one. */
+    private final long[] retryDelaysMs;
 
-  @Autowired
-  Leases(JdbcClient jdbc, KiKonectProperties properties) {
-    this(jdbc, properties.delivery().maxAttempts(), properties.delivery().retryDelays().stream().mapToLong(Duration::toMillis).toArray());
-  }
-
-  public Leases(JdbcClient jdbc, int defaultMaxAttempts, long[] retryDelaysMs) {
-    this.jdbc = jdbc;
-    this.defaultMaxAttempts = defaultMaxAttempts;
-    this.retryDelaysMs = retryDelaysMs.clone();
-  }
-
-  /** Extends the leases of jobs this node is still delivering; a job whose token changed is left alone. */
-  public int renew(Collection<ClaimedJob> inFlight, Instant until) {
-    if (inFlight.isEmpty()) {
-      return 0;
+    @Autowired
+    Leases(JdbcClient jdbc, KiKonectProperties properties) {
+        this(
+                jdbc,
+                properties.delivery().maxAttempts(),
+                properties.delivery().retryDelays().stream()
+                        .mapToLong(Duration::toMillis)
+                        .toArray());
     }
-    long[] ids = inFlight.stream().mapToLong(ClaimedJob::jobId).toArray();
-    String[] tokens = inFlight.stream().map(j -> j.leaseToken().toString()).toArray(String[]::new);
-    return jdbc.sql(
-            """
+
+    public Leases(JdbcClient jdbc, int defaultMaxAttempts, long[] retryDelaysMs) {
+        this.jdbc = jdbc;
+        this.defaultMaxAttempts = defaultMaxAttempts;
+        this.retryDelaysMs = retryDelaysMs.clone();
+    }
+
+    /** Extends the leases of jobs this node is still delivering; a job whose token changed is left alone. */
+    public int renew(Collection<ClaimedJob> inFlight, Instant until) {
+        if (inFlight.isEmpty()) {
+            return 0;
+        }
+        long[] ids = inFlight.stream().mapToLong(ClaimedJob::jobId).toArray();
+        String[] tokens = inFlight.stream().map(j -> j.leaseToken().toString()).toArray(String[]::new);
+        return jdbc.sql("""
             WITH held AS (
               -- Rows being completed or handed back right now are locked by that statement: skipped, not waited
               -- for. Waiting would lock rows in another order than the completion does (a deadlock was seen with
@@ -53,23 +57,22 @@ public class Leases {
             )
             UPDATE jobs j SET lease_expires_at = :until FROM held WHERE j.id = held.id
             """)
-        .param("until", Timestamp.from(until))
-        .param("ids", ids)
-        .param("tokens", tokens)
-        .update();
-  }
+                .param("until", Timestamp.from(until))
+                .param("ids", ids)
+                .param("tokens", tokens)
+                .update();
+    }
 
-  /**
-   * Returns jobs whose lease ran out (their node died or lost the database) to the queue, logging the lost attempt.
-   * The delivery may or may not have reached the receiver. A lost attempt counts as an attempt (River's rescuer and
-   * db-scheduler's dead-execution policy do the same): the job waits out the retry policy's delay for that attempt
-   * (with its jitter), and when it was the last of the step's {@code max_attempts} it is due at once, for the executor
-   * to fail it without sending anything ({@code Executor}: "lease expired"). A job whose delivery kills its node thus
-   * stops after its budget instead of circling the cluster.
-   */
-  public int requeueExpired(Instant now, int limit) {
-    return jdbc.sql(
-            """
+    /**
+     * Returns jobs whose lease ran out (their node died or lost the database) to the queue, logging the lost attempt.
+     * The delivery may or may not have reached the receiver. A lost attempt counts as an attempt (River's rescuer and
+     * db-scheduler's dead-execution policy do the same): the job waits out the retry policy's delay for that attempt
+     * (with its jitter), and when it was the last of the step's {@code max_attempts} it is due at once, for the executor
+     * to fail it without sending anything ({@code Executor}: "lease expired"). A job whose delivery kills its node thus
+     * stops after its budget instead of circling the cluster.
+     */
+    public int requeueExpired(Instant now, int limit) {
+        return jdbc.sql("""
             WITH expired AS (
               SELECT j.id, j.attempt,
                      coalesce((SELECT (s ->> 'max_attempts')::int FROM jsonb_array_elements(w.steps) s
@@ -111,26 +114,25 @@ public class Leases {
                                    ELSE r.attempts + (SELECT count(*) FROM attempt a WHERE a.run_id = r.id) END
               FROM job WHERE r.id = job.run_id
             """)
-        .param("now", Timestamp.from(now))
-        .param("limit", limit)
-        .param("default_max_attempts", defaultMaxAttempts)
-        .param("delays_ms", retryDelaysMs)
-        .update();
-  }
-
-  /**
-   * Hands jobs this node cannot finish (shutdown, no room) straight back to the queue, as if they had never been
-   * claimed (their place in it too: a job handed back is not sent behind the ones that came after it), so that another
-   * node, or the next claim, takes them at once instead of after the lease.
-   */
-  public int release(Collection<ClaimedJob> jobs, Instant now) {
-    if (jobs.isEmpty()) {
-      return 0;
+                .param("now", Timestamp.from(now))
+                .param("limit", limit)
+                .param("default_max_attempts", defaultMaxAttempts)
+                .param("delays_ms", retryDelaysMs)
+                .update();
     }
-    long[] ids = jobs.stream().mapToLong(ClaimedJob::jobId).toArray();
-    String[] tokens = jobs.stream().map(j -> j.leaseToken().toString()).toArray(String[]::new);
-    return jdbc.sql(
-            """
+
+    /**
+     * Hands jobs this node cannot finish (shutdown, no room) straight back to the queue, as if they had never been
+     * claimed (their place in it too: a job handed back is not sent behind the ones that came after it), so that another
+     * node, or the next claim, takes them at once instead of after the lease.
+     */
+    public int release(Collection<ClaimedJob> jobs, Instant now) {
+        if (jobs.isEmpty()) {
+            return 0;
+        }
+        long[] ids = jobs.stream().mapToLong(ClaimedJob::jobId).toArray();
+        String[] tokens = jobs.stream().map(j -> j.leaseToken().toString()).toArray(String[]::new);
+        return jdbc.sql("""
             WITH job AS (
               UPDATE jobs j
                  SET status = 'pending', run_at = least(j.run_at, :now), attempt = j.attempt - 1, lease_token = NULL,
@@ -149,10 +151,9 @@ public class Leases {
                    attempts = job.attempt_offset + job.attempt, next_attempt_at = :now
               FROM job WHERE r.id = job.run_id AND job.step IS NULL
             """)
-        .param("now", Timestamp.from(now))
-        .param("ids", ids)
-        .param("tokens", tokens)
-        .update();
-  }
-
+                .param("now", Timestamp.from(now))
+                .param("ids", ids)
+                .param("tokens", tokens)
+                .update();
+    }
 }

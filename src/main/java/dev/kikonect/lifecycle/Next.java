@@ -5,20 +5,20 @@ package dev.kikonect.lifecycle;
  * nothing was sent; CANCELLED: its run was cancelled before it was sent (both only for tracked runs, with no attempt).
  */
 public enum Next {
-  SUCCEEDED(RunStatus.SUCCEEDED),
-  RETRY(RunStatus.RETRYING),
-  FAILED(RunStatus.FAILED),
-  SKIPPED(RunStatus.SKIPPED),
-  CANCELLED(RunStatus.CANCELLED);
+    SUCCEEDED(RunStatus.SUCCEEDED),
+    RETRY(RunStatus.RETRYING),
+    FAILED(RunStatus.FAILED),
+    SKIPPED(RunStatus.SKIPPED),
+    CANCELLED(RunStatus.CANCELLED);
 
-  private final RunStatus runStatus;
+    private final RunStatus runStatus;
 
-  Next(RunStatus runStatus) {
-    this.runStatus = runStatus;
-  }
+    Next(RunStatus runStatus) {
+        this.runStatus = runStatus;
+    }
 
-  /** The run's status after this outcome. */
-  public RunStatus runStatus() {
-    return runStatus;
-  }
+    /** The run's status after this outcome. */
+    public RunStatus runStatus() {
+        return runStatus;
+    }
 }

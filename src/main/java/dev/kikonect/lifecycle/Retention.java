@@ -1,6 +1,7 @@
 package dev.kikonect.lifecycle;
 
 import dev.kikonect.KiKonectProperties;
+import dev.kikonect.common.BackgroundLoop;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
@@ -8,7 +9,6 @@ import java.time.Instant;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import dev.kikonect.common.BackgroundLoop;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 
@@ -21,62 +21,63 @@ import org.springframework.stereotype.Component;
 @Component
 public class Retention extends BackgroundLoop {
 
-  private static final Logger log = LoggerFactory.getLogger(Retention.class);
+    private static final Logger log = LoggerFactory.getLogger(Retention.class);
 
-  private final JdbcClient jdbc;
-  private final Clock clock;
-  private final KiKonectProperties.Retention settings;
+    private final JdbcClient jdbc;
+    private final Clock clock;
+    private final KiKonectProperties.Retention settings;
 
-  private final Idempotency idempotency;
+    private final Idempotency idempotency;
 
-  Retention(JdbcClient jdbc, Clock clock, Idempotency idempotency, KiKonectProperties properties) {
-    super("kikonect-retention", properties.hasRole("scheduler"));
-    this.idempotency = idempotency;
-    this.jdbc = jdbc;
-    this.clock = clock;
-    this.settings = properties.retention();
-  }
-
-  /** One full pass; returns the number of runs deleted. */
-  public int prune() {
-    Instant now = clock.instant();
-    int runs = 0;
-    runs += deleteRuns(RunStatus.sqlList(List.of(RunStatus.SUCCEEDED)), now.minus(settings.succeeded()));
-    runs += deleteRuns(RunStatus.sqlList(List.of(RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.SKIPPED)), now.minus(settings.failed()));
-    idempotency.pruneExpired(now);
-    if (runs > 0) {
-      log.info("Retention removed {} finished runs", runs);
+    Retention(JdbcClient jdbc, Clock clock, Idempotency idempotency, KiKonectProperties properties) {
+        super("kikonect-retention", properties.hasRole("scheduler"));
+        this.idempotency = idempotency;
+        this.jdbc = jdbc;
+        this.clock = clock;
+        this.settings = properties.retention();
     }
-    return runs;
-  }
 
-  private int deleteRuns(String statuses, Instant cutoff) {
-    int total = 0;
-    while (true) {
-      int deleted =
-          jdbc.sql(
-                  "DELETE FROM workflow_runs WHERE id IN (SELECT id FROM workflow_runs WHERE status IN "
-                      + statuses
-                      + " AND ended_at < :cutoff LIMIT :batch FOR UPDATE SKIP LOCKED)")
-              .param("cutoff", Timestamp.from(cutoff))
-              .param("batch", settings.batchSize())
-              .update();
-      total += deleted;
-      if (deleted < settings.batchSize()) {
-        return total;
-      }
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return total;
-      }
+    /** One full pass; returns the number of runs deleted. */
+    public int prune() {
+        Instant now = clock.instant();
+        int runs = 0;
+        runs += deleteRuns(RunStatus.sqlList(List.of(RunStatus.SUCCEEDED)), now.minus(settings.succeeded()));
+        runs += deleteRuns(
+                RunStatus.sqlList(List.of(RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.SKIPPED)),
+                now.minus(settings.failed()));
+        idempotency.pruneExpired(now);
+        if (runs > 0) {
+            log.info("Retention removed {} finished runs", runs);
+        }
+        return runs;
     }
-  }
 
-  @Override
-  protected Duration runOnce() {
-    prune();
-    return settings.interval();
-  }
+    private int deleteRuns(String statuses, Instant cutoff) {
+        int total = 0;
+        while (true) {
+            int deleted = jdbc.sql(
+                            "DELETE FROM workflow_runs WHERE id IN (SELECT id FROM workflow_runs WHERE status IN "
+                                    + statuses
+                                    + " AND ended_at < :cutoff LIMIT :batch FOR UPDATE SKIP LOCKED)")
+                    .param("cutoff", Timestamp.from(cutoff))
+                    .param("batch", settings.batchSize())
+                    .update();
+            total += deleted;
+            if (deleted < settings.batchSize()) {
+                return total;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return total;
+            }
+        }
+    }
+
+    @Override
+    protected Duration runOnce() {
+        prune();
+        return settings.interval();
+    }
 }

@@ -14,63 +14,92 @@ import java.util.List;
  * out of the JSON) in lists; {@code attempts} (the attempt log) is filled where one run is shown.
  */
 public record Run(
-    long id,
-    long workflowId,
-    RunStatus status,
-    String trigger,
-    @JsonInclude(JsonInclude.Include.NON_NULL) @JsonRawValue String payload,
-    String error,
-    int attemptCount,
-    Instant nextAttemptAt,
-    Instant scheduledFor,
-    Long replayOf,
-    Instant createdAt,
-    Instant startedAt,
-    Instant endedAt,
-    @JsonInclude(JsonInclude.Include.NON_NULL) List<AttemptView> attempts,
-    @JsonInclude(JsonInclude.Include.NON_NULL) List<StepView> steps) {
+        long id,
+        long workflowId,
+        RunStatus status,
+        String trigger,
 
-  /** The columns {@link #fromRow} reads, for SELECT and RETURNING clauses. */
-  public static final String COLUMNS =
-      "id, workflow_id, status, trigger, payload::text AS payload, error, attempts AS attempt_count, next_attempt_at,"
-          + " scheduled_for, replay_of, created_at, started_at, ended_at";
+        @JsonInclude(JsonInclude.Include.NON_NULL) @JsonRawValue
+        String payload,
 
-  /** {@link #COLUMNS} without the payload, for lists: a list item says what happened, the run page what was sent. */
-  public static final String SUMMARY_COLUMNS = COLUMNS.replace("payload::text AS payload", "NULL::text AS payload");
+        String error,
+        int attemptCount,
+        Instant nextAttemptAt,
+        Instant scheduledFor,
+        Long replayOf,
+        Instant createdAt,
+        Instant startedAt,
+        Instant endedAt,
+        @JsonInclude(JsonInclude.Include.NON_NULL) List<AttemptView> attempts,
+        @JsonInclude(JsonInclude.Include.NON_NULL) List<StepView> steps) {
 
-  public static Run fromRow(ResultSet rs, int row) throws SQLException {
-    return new Run(
-        rs.getLong("id"),
-        rs.getLong("workflow_id"),
-        RunStatus.of(rs.getString("status")),
-        rs.getString("trigger"),
-        rs.getString("payload"),
-        rs.getString("error"),
-        rs.getInt("attempt_count"),
-        instant(rs.getTimestamp("next_attempt_at")),
-        instant(rs.getTimestamp("scheduled_for")),
-        (Long) rs.getObject("replay_of"),
-        instant(rs.getTimestamp("created_at")),
-        instant(rs.getTimestamp("started_at")),
-        instant(rs.getTimestamp("ended_at")),
-        null,
-        null);
-  }
+    /** The columns {@link #fromRow} reads, for SELECT and RETURNING clauses. */
+    public static final String COLUMNS =
+            "id, workflow_id, status, trigger, payload::text AS payload, error, attempts AS attempt_count, next_attempt_at,"
+                    + " scheduled_for, replay_of, created_at, started_at, ended_at";
 
-  public Run withAttempts(List<AttemptView> log) {
-    return new Run(
-        id, workflowId, status, trigger, payload, error, attemptCount, nextAttemptAt, scheduledFor, replayOf, createdAt,
-        startedAt, endedAt, log, steps);
-  }
+    /** {@link #COLUMNS} without the payload, for lists: a list item says what happened, the run page what was sent. */
+    public static final String SUMMARY_COLUMNS = COLUMNS.replace("payload::text AS payload", "NULL::text AS payload");
 
-  /** This run with its steps (where one run is shown). */
-  public Run withSteps(List<StepView> list) {
-    return new Run(
-        id, workflowId, status, trigger, payload, error, attemptCount, nextAttemptAt, scheduledFor, replayOf, createdAt,
-        startedAt, endedAt, attempts, list);
-  }
+    public static Run fromRow(ResultSet rs, int row) throws SQLException {
+        return new Run(
+                rs.getLong("id"),
+                rs.getLong("workflow_id"),
+                RunStatus.of(rs.getString("status")),
+                rs.getString("trigger"),
+                rs.getString("payload"),
+                rs.getString("error"),
+                rs.getInt("attempt_count"),
+                instant(rs.getTimestamp("next_attempt_at")),
+                instant(rs.getTimestamp("scheduled_for")),
+                (Long) rs.getObject("replay_of"),
+                instant(rs.getTimestamp("created_at")),
+                instant(rs.getTimestamp("started_at")),
+                instant(rs.getTimestamp("ended_at")),
+                null,
+                null);
+    }
 
-  static Instant instant(Timestamp ts) {
-    return ts == null ? null : ts.toInstant();
-  }
+    public Run withAttempts(List<AttemptView> log) {
+        return new Run(
+                id,
+                workflowId,
+                status,
+                trigger,
+                payload,
+                error,
+                attemptCount,
+                nextAttemptAt,
+                scheduledFor,
+                replayOf,
+                createdAt,
+                startedAt,
+                endedAt,
+                log,
+                steps);
+    }
+
+    /** This run with its steps (where one run is shown). */
+    public Run withSteps(List<StepView> list) {
+        return new Run(
+                id,
+                workflowId,
+                status,
+                trigger,
+                payload,
+                error,
+                attemptCount,
+                nextAttemptAt,
+                scheduledFor,
+                replayOf,
+                createdAt,
+                startedAt,
+                endedAt,
+                attempts,
+                list);
+    }
+
+    static Instant instant(Timestamp ts) {
+        return ts == null ? null : ts.toInstant();
+    }
 }

@@ -11,36 +11,35 @@ import org.springframework.transaction.support.TransactionTemplate;
 @Repository
 public class RunControl {
 
-  private final JdbcClient jdbc;
-  private final TransactionTemplate transactions;
+    private final JdbcClient jdbc;
+    private final TransactionTemplate transactions;
 
-  public RunControl(JdbcClient jdbc, TransactionTemplate transactions) {
-    this.jdbc = jdbc;
-    this.transactions = transactions;
-  }
-
-  /**
-   * Cancels a run of this user; true if it was cancelled. An untracked run can be cancelled while pending or
-   * retrying: its job leaves the queue (deleted, which locks the row first), so a concurrent claim either took the job
-   * (then this changes nothing) or never will. A tracked run can be cancelled until it ends: every step not yet sent
-   * is cancelled; a step being sent right now finishes and records its attempt, and starts nothing after it. A job a
-   * claim is taking at this very moment is skipped here and recognised by the claim (its run is cancelled), so it is
-   * never sent either.
-   */
-  public boolean cancel(long workspaceId, long runId, Instant now) {
-    Boolean tracked =
-        jdbc.sql("SELECT open_steps IS NOT NULL FROM workflow_runs WHERE id = :run AND workspace_id = :workspace")
-            .param("run", runId)
-            .param("workspace", workspaceId)
-            .query(Boolean.class)
-            .optional()
-            .orElse(null);
-    if (tracked == null) {
-      return false;
+    public RunControl(JdbcClient jdbc, TransactionTemplate transactions) {
+        this.jdbc = jdbc;
+        this.transactions = transactions;
     }
-    if (!tracked) {
-      return jdbc.sql(
-                  """
+
+    /**
+     * Cancels a run of this user; true if it was cancelled. An untracked run can be cancelled while pending or
+     * retrying: its job leaves the queue (deleted, which locks the row first), so a concurrent claim either took the job
+     * (then this changes nothing) or never will. A tracked run can be cancelled until it ends: every step not yet sent
+     * is cancelled; a step being sent right now finishes and records its attempt, and starts nothing after it. A job a
+     * claim is taking at this very moment is skipped here and recognised by the claim (its run is cancelled), so it is
+     * never sent either.
+     */
+    public boolean cancel(long workspaceId, long runId, Instant now) {
+        Boolean tracked = jdbc.sql(
+                        "SELECT open_steps IS NOT NULL FROM workflow_runs WHERE id = :run AND workspace_id = :workspace")
+                .param("run", runId)
+                .param("workspace", workspaceId)
+                .query(Boolean.class)
+                .optional()
+                .orElse(null);
+        if (tracked == null) {
+            return false;
+        }
+        if (!tracked) {
+            return jdbc.sql("""
                   WITH job AS (
                     DELETE FROM jobs
                      WHERE run_id = :run AND status = 'pending'
@@ -50,23 +49,20 @@ public class RunControl {
                   UPDATE workflow_runs r SET status = 'cancelled', ended_at = :now, next_attempt_at = NULL
                     FROM job WHERE r.id = job.run_id
                   """)
-              .param("now", Timestamp.from(now))
-              .param("run", runId)
-              .param("workspace", workspaceId)
-              .update()
-          == 1;
-    }
-    Boolean cancelled =
-        transactions.execute(
-            status -> {
-              // The run's row first, as a completion takes it: the statement below then sees every step and job
-              // that completions before it started.
-              boolean open = lockRun(workspaceId, runId, new String[] {"pending", "running", "retrying"});
-              if (!open) {
+                            .param("now", Timestamp.from(now))
+                            .param("run", runId)
+                            .param("workspace", workspaceId)
+                            .update()
+                    == 1;
+        }
+        Boolean cancelled = transactions.execute(status -> {
+            // The run's row first, as a completion takes it: the statement below then sees every step and job
+            // that completions before it started.
+            boolean open = lockRun(workspaceId, runId, new String[] {"pending", "running", "retrying"});
+            if (!open) {
                 return false;
-              }
-              jdbc.sql(
-                      """
+            }
+            jdbc.sql("""
                       WITH job AS (
                         DELETE FROM jobs
                          WHERE id IN (SELECT id FROM jobs WHERE run_id = :run AND status = 'pending' FOR UPDATE SKIP LOCKED)
@@ -77,64 +73,61 @@ public class RunControl {
                                                     FOR UPDATE SKIP LOCKED)
                       )
                       UPDATE workflow_runs SET status = 'cancelled', ended_at = :now, next_attempt_at = NULL WHERE id = :run
-                      """)
-                  .param("now", Timestamp.from(now))
-                  .param("run", runId)
-                  .update();
-              return true;
-            });
-    return Boolean.TRUE.equals(cancelled);
-  }
-
-  /**
-   * Locks the run's row (inside the caller's transaction) if it is this user's and in one of {@code statuses}: the
-   * row a completion of its steps locks first, so that what follows never interleaves with one.
-   */
-  private boolean lockRun(long workspaceId, long runId, String[] statuses) {
-    return jdbc.sql("SELECT 1 FROM workflow_runs WHERE id = :run AND workspace_id = :workspace AND status = ANY(:statuses::text[]) FOR UPDATE")
-        .param("run", runId)
-        .param("workspace", workspaceId)
-        .param("statuses", statuses)
-        .query(Integer.class)
-        .optional()
-        .isPresent();
-  }
-
-  /** Why a run cannot be retried from its failure, or empty when the retry was enqueued. */
-  public enum RetryRefusal {
-    NOT_FOUND,
-    NOT_FAILED,
-    FILTER_FAILED
-  }
-
-  /**
-   * Retries a failed run from its failure: an untracked run's step gets a new job (its attempt numbers going on);
-   * a tracked run re-runs only its failed steps and those skipped because of a failure, each starting once the steps
-   * it needs have succeeded, reusing the responses of the steps that succeeded (they are not sent again). Every
-   * retried step gets a fresh attempt budget and keeps its webhook-id. Empty when it was enqueued.
-   */
-  public Optional<RetryRefusal> retry(long workspaceId, long runId, Instant now) {
-    record Current(String status, boolean tracked, boolean filterFailed) {}
-    Current current =
-        jdbc.sql("SELECT status, open_steps IS NOT NULL AS tracked, filter_failed FROM workflow_runs WHERE id = :run AND workspace_id = :workspace")
-            .param("run", runId)
-            .param("workspace", workspaceId)
-            .query((rs, n) -> new Current(rs.getString("status"), rs.getBoolean("tracked"), rs.getBoolean("filter_failed")))
-            .optional()
-            .orElse(null);
-    if (current == null) {
-      return Optional.of(RetryRefusal.NOT_FOUND);
+                      """).param("now", Timestamp.from(now)).param("run", runId).update();
+            return true;
+        });
+        return Boolean.TRUE.equals(cancelled);
     }
-    if (!"failed".equals(current.status())) {
-      return Optional.of(RetryRefusal.NOT_FAILED);
+
+    /**
+     * Locks the run's row (inside the caller's transaction) if it is this user's and in one of {@code statuses}: the
+     * row a completion of its steps locks first, so that what follows never interleaves with one.
+     */
+    private boolean lockRun(long workspaceId, long runId, String[] statuses) {
+        return jdbc.sql(
+                        "SELECT 1 FROM workflow_runs WHERE id = :run AND workspace_id = :workspace AND status = ANY(:statuses::text[]) FOR UPDATE")
+                .param("run", runId)
+                .param("workspace", workspaceId)
+                .param("statuses", statuses)
+                .query(Integer.class)
+                .optional()
+                .isPresent();
     }
-    if (current.filterFailed()) {
-      return Optional.of(RetryRefusal.FILTER_FAILED);
+
+    /** Why a run cannot be retried from its failure, or empty when the retry was enqueued. */
+    public enum RetryRefusal {
+        NOT_FOUND,
+        NOT_FAILED,
+        FILTER_FAILED
     }
-    if (!current.tracked()) {
-      int updated =
-          jdbc.sql(
-                  """
+
+    /**
+     * Retries a failed run from its failure: an untracked run's step gets a new job (its attempt numbers going on);
+     * a tracked run re-runs only its failed steps and those skipped because of a failure, each starting once the steps
+     * it needs have succeeded, reusing the responses of the steps that succeeded (they are not sent again). Every
+     * retried step gets a fresh attempt budget and keeps its webhook-id. Empty when it was enqueued.
+     */
+    public Optional<RetryRefusal> retry(long workspaceId, long runId, Instant now) {
+        record Current(String status, boolean tracked, boolean filterFailed) {}
+        Current current = jdbc.sql(
+                        "SELECT status, open_steps IS NOT NULL AS tracked, filter_failed FROM workflow_runs WHERE id = :run AND workspace_id = :workspace")
+                .param("run", runId)
+                .param("workspace", workspaceId)
+                .query((rs, n) ->
+                        new Current(rs.getString("status"), rs.getBoolean("tracked"), rs.getBoolean("filter_failed")))
+                .optional()
+                .orElse(null);
+        if (current == null) {
+            return Optional.of(RetryRefusal.NOT_FOUND);
+        }
+        if (!"failed".equals(current.status())) {
+            return Optional.of(RetryRefusal.NOT_FAILED);
+        }
+        if (current.filterFailed()) {
+            return Optional.of(RetryRefusal.FILTER_FAILED);
+        }
+        if (!current.tracked()) {
+            int updated = jdbc.sql("""
                   WITH run AS (
                     UPDATE workflow_runs SET status = 'pending', error = NULL, ended_at = NULL, next_attempt_at = NULL
                      WHERE id = :run AND workspace_id = :workspace AND status = 'failed' AND open_steps IS NULL
@@ -143,21 +136,18 @@ public class RunControl {
                   INSERT INTO jobs (run_id, workflow_id, attempt_offset, run_at, created_at)
                   SELECT id, workflow_id, attempts, :now, :now FROM run
                   """)
-              .param("run", runId)
-              .param("workspace", workspaceId)
-              .param("now", Timestamp.from(now))
-              .update();
-      return updated == 1 ? Optional.empty() : Optional.of(RetryRefusal.NOT_FAILED);
-    }
-    Boolean retried =
-        transactions.execute(
-            status -> {
-              boolean failed = lockRun(workspaceId, runId, new String[] {"failed"});
-              if (!failed) {
+                    .param("run", runId)
+                    .param("workspace", workspaceId)
+                    .param("now", Timestamp.from(now))
+                    .update();
+            return updated == 1 ? Optional.empty() : Optional.of(RetryRefusal.NOT_FAILED);
+        }
+        Boolean retried = transactions.execute(status -> {
+            boolean failed = lockRun(workspaceId, runId, new String[] {"failed"});
+            if (!failed) {
                 return false;
-              }
-              jdbc.sql(
-                      """
+            }
+            jdbc.sql("""
                       WITH target AS (
                         SELECT s.run_id, s.key,
                                (SELECT count(*) FROM unnest(s.needs) AS need(key)
@@ -183,12 +173,9 @@ public class RunControl {
                          SET status = 'pending', open_steps = (SELECT count(*) FROM reset), failed_steps = 0, error = NULL,
                              ended_at = NULL, next_attempt_at = NULL
                        WHERE id = :run
-                      """)
-                  .param("run", runId)
-                  .param("now", Timestamp.from(now))
-                  .update();
-              return true;
-            });
-    return Boolean.TRUE.equals(retried) ? Optional.empty() : Optional.of(RetryRefusal.NOT_FAILED);
-  }
+                      """).param("run", runId).param("now", Timestamp.from(now)).update();
+            return true;
+        });
+        return Boolean.TRUE.equals(retried) ? Optional.empty() : Optional.of(RetryRefusal.NOT_FAILED);
+    }
 }

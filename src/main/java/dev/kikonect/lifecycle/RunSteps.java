@@ -12,14 +12,13 @@ package dev.kikonect.lifecycle;
  */
 final class RunSteps {
 
-  private RunSteps() {}
+    private RunSteps() {}
 
-  /** The open_steps value for a new pending run of workflow {@code w}. */
-  static final String OPEN_STEPS = "CASE WHEN w.tracked THEN jsonb_array_length(w.steps) END";
+    /** The open_steps value for a new pending run of workflow {@code w}. */
+    static final String OPEN_STEPS = "CASE WHEN w.tracked THEN jsonb_array_length(w.steps) END";
 
-  /** CTEs to append after {@code run}: the steps and first jobs of the new pending runs. */
-  static final String START =
-      """
+    /** CTEs to append after {@code run}: the steps and first jobs of the new pending runs. */
+    static final String START = """
       , run_step AS (
         INSERT INTO run_steps (run_id, key, position, needs, waiting_for, status, created_at)
         SELECT run.id, s.value->>'key', s.n::int,

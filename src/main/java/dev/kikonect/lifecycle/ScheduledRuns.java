@@ -10,49 +10,54 @@ import org.springframework.stereotype.Component;
 @Component
 public class ScheduledRuns {
 
-  /**
-   * One firing. {@code payload} is JSON text; {@code scheduledFor} is its slot (at most one run per slot); with a
-   * {@code skipReason} the run is recorded as skipped and nothing is delivered.
-   */
-  public record Firing(long workflowId, long workspaceId, String trigger, String payload, Instant scheduledFor, String skipReason) {
-    /** A firing outside any schedule (no slot, not skipped). */
-    public Firing(long workflowId, long workspaceId, String trigger, String payload) {
-      this(workflowId, workspaceId, trigger, payload, null, null);
+    /**
+     * One firing. {@code payload} is JSON text; {@code scheduledFor} is its slot (at most one run per slot); with a
+     * {@code skipReason} the run is recorded as skipped and nothing is delivered.
+     */
+    public record Firing(
+            long workflowId,
+            long workspaceId,
+            String trigger,
+            String payload,
+            Instant scheduledFor,
+            String skipReason) {
+        /** A firing outside any schedule (no slot, not skipped). */
+        public Firing(long workflowId, long workspaceId, String trigger, String payload) {
+            this(workflowId, workspaceId, trigger, payload, null, null);
+        }
     }
-  }
 
-  private final JdbcClient jdbc;
+    private final JdbcClient jdbc;
 
-  ScheduledRuns(JdbcClient jdbc) {
-    this.jdbc = jdbc;
-  }
-
-  /**
-   * Enqueues many runs with one statement, inside the caller's transaction. The caller wakes the executor after its
-   * commit (see {@link WorkSignal#wake()}).
-   */
-  public int enqueueAll(List<Firing> firings, Instant now) {
-    if (firings.isEmpty()) {
-      return 0;
+    ScheduledRuns(JdbcClient jdbc) {
+        this.jdbc = jdbc;
     }
-    int size = firings.size();
-    long[] workflows = new long[size];
-    long[] users = new long[size];
-    String[] triggers = new String[size];
-    String[] payloads = new String[size];
-    String[] slots = new String[size];
-    String[] skips = new String[size];
-    for (int i = 0; i < size; i++) {
-      Firing f = firings.get(i);
-      workflows[i] = f.workflowId();
-      users[i] = f.workspaceId();
-      triggers[i] = f.trigger();
-      payloads[i] = f.payload();
-      slots[i] = f.scheduledFor() == null ? null : f.scheduledFor().toString();
-      skips[i] = f.skipReason();
-    }
-    return jdbc.sql(
-            """
+
+    /**
+     * Enqueues many runs with one statement, inside the caller's transaction. The caller wakes the executor after its
+     * commit (see {@link WorkSignal#wake()}).
+     */
+    public int enqueueAll(List<Firing> firings, Instant now) {
+        if (firings.isEmpty()) {
+            return 0;
+        }
+        int size = firings.size();
+        long[] workflows = new long[size];
+        long[] users = new long[size];
+        String[] triggers = new String[size];
+        String[] payloads = new String[size];
+        String[] slots = new String[size];
+        String[] skips = new String[size];
+        for (int i = 0; i < size; i++) {
+            Firing f = firings.get(i);
+            workflows[i] = f.workflowId();
+            users[i] = f.workspaceId();
+            triggers[i] = f.trigger();
+            payloads[i] = f.payload();
+            slots[i] = f.scheduledFor() == null ? null : f.scheduledFor().toString();
+            skips[i] = f.skipReason();
+        }
+        return jdbc.sql("""
             WITH run AS (
               INSERT INTO workflow_runs (workflow_id, workspace_id, status, trigger, payload, scheduled_for, error,
                                          created_at, ended_at, open_steps)
@@ -68,19 +73,17 @@ public class ScheduledRuns {
               ON CONFLICT (workflow_id, scheduled_for) WHERE scheduled_for IS NOT NULL DO NOTHING
               RETURNING id, workflow_id, status, open_steps, created_at
             )
-            """
-                + RunSteps.START
-                + """
+            """ + RunSteps.START + """
             SELECT count(*) FROM run WHERE status = 'pending'
             """)
-        .param("workflows", workflows)
-        .param("users", users)
-        .param("triggers", triggers)
-        .param("payloads", payloads)
-        .param("slots", slots)
-        .param("skips", skips)
-        .param("now", Timestamp.from(now))
-        .query(Integer.class)
-        .single();
-  }
+                .param("workflows", workflows)
+                .param("users", users)
+                .param("triggers", triggers)
+                .param("payloads", payloads)
+                .param("slots", slots)
+                .param("skips", skips)
+                .param("now", Timestamp.from(now))
+                .query(Integer.class)
+                .single();
+    }
 }

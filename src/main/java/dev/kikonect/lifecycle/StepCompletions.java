@@ -24,30 +24,28 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  */
 final class StepCompletions {
 
-  private final JdbcClient jdbc;
+    private final JdbcClient jdbc;
 
-  StepCompletions(JdbcClient jdbc) {
-    this.jdbc = jdbc;
-  }
+    StepCompletions(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+    }
 
-  Map<Long, Done> complete(List<Completion> batch, Instant now) {
-    Columns<Completion> columns =
-        Completions.columns(batch)
-            .bigints("runs", c -> c.job().runId())
-            .texts("steps", c -> c.job().step())
-            .texts("outcomes", c -> switch (c.next()) {
-              case SUCCEEDED -> "succeeded";
-              case RETRY -> "retrying";
-              case FAILED -> "failed";
-              case SKIPPED -> "skipped";
-              case CANCELLED -> "cancelled";
-            })
-            .integers("kept_status", c -> c.kept() == null ? null : c.kept().status())
-            .texts("kept_headers", c -> c.kept() == null ? null : c.kept().headers())
-            .texts("kept_bodies", c -> c.kept() == null ? null : c.kept().body());
-    Map<Long, Done> result = new HashMap<>();
-    jdbc.sql(
-            """
+    Map<Long, Done> complete(List<Completion> batch, Instant now) {
+        Columns<Completion> columns = Completions.columns(batch)
+                .bigints("runs", c -> c.job().runId())
+                .texts("steps", c -> c.job().step())
+                .texts("outcomes", c -> switch (c.next()) {
+                    case SUCCEEDED -> "succeeded";
+                    case RETRY -> "retrying";
+                    case FAILED -> "failed";
+                    case SKIPPED -> "skipped";
+                    case CANCELLED -> "cancelled";
+                })
+                .integers("kept_status", c -> c.kept() == null ? null : c.kept().status())
+                .texts("kept_headers", c -> c.kept() == null ? null : c.kept().headers())
+                .texts("kept_bodies", c -> c.kept() == null ? null : c.kept().body());
+        Map<Long, Done> result = new HashMap<>();
+        jdbc.sql("""
             WITH RECURSIVE input AS (
               SELECT * FROM unnest(:ids::bigint[], :tokens::uuid[], :runs::bigint[], :steps::text[], :outcomes::text[],
                                    :next_at::timestamptz[], :errors::text[], :numbers::int[], :started_at::timestamptz[],
@@ -163,23 +161,22 @@ final class StepCompletions {
                                    AND run.status IN ('succeeded', 'failed') THEN run.status END AS ended
               FROM done d LEFT JOIN run ON run.id = d.run_id
             """)
-        .params(columns.params())
-        .param("now", Timestamp.from(now))
-        .query(
-            (rs, i) -> {
-              String ended = rs.getString("ended");
-              result.put(rs.getLong("job_id"), new Done(true, ended == null ? null : RunStatus.of(ended)));
-              return null;
-            })
-        .list();
-    // A run that ended is reported once, with the first of its completions in the batch.
-    Set<Long> reported = new HashSet<>();
-    for (Completion c : batch) {
-      Done d = result.get(c.job().jobId());
-      if (d != null && d.runEnded() != null && !reported.add(c.job().runId())) {
-        result.put(c.job().jobId(), new Done(true, null));
-      }
+                .params(columns.params())
+                .param("now", Timestamp.from(now))
+                .query((rs, i) -> {
+                    String ended = rs.getString("ended");
+                    result.put(rs.getLong("job_id"), new Done(true, ended == null ? null : RunStatus.of(ended)));
+                    return null;
+                })
+                .list();
+        // A run that ended is reported once, with the first of its completions in the batch.
+        Set<Long> reported = new HashSet<>();
+        for (Completion c : batch) {
+            Done d = result.get(c.job().jobId());
+            if (d != null && d.runEnded() != null && !reported.add(c.job().runId())) {
+                result.put(c.job().jobId(), new Done(true, null));
+            }
+        }
+        return result;
     }
-    return result;
-  }
 }

@@ -1,9 +1,9 @@
 package dev.kikonect.lifecycle;
 
 import java.util.EnumSet;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.Locale;
 
 /**
  * Where a step of a run with steps is ({@code run_steps.status}). A step starts pending (it needs nothing) or waiting
@@ -14,32 +14,39 @@ import java.util.Locale;
  * {@code docs/state-machine.md} draws it; {@code StateMachineTest} holds every statement to {@link #TRANSITIONS}.
  */
 public enum StepStatus {
-  WAITING,
-  PENDING,
-  RUNNING,
-  RETRYING,
-  SUCCEEDED,
-  FAILED,
-  SKIPPED,
-  CANCELLED;
+    WAITING,
+    PENDING,
+    RUNNING,
+    RETRYING,
+    SUCCEEDED,
+    FAILED,
+    SKIPPED,
+    CANCELLED;
 
-  /** The statuses a step row is inserted with. */
-  public static final Set<StepStatus> INITIAL = EnumSet.of(WAITING, PENDING);
+    /** The statuses a step row is inserted with. */
+    public static final Set<StepStatus> INITIAL = EnumSet.of(WAITING, PENDING);
 
-  /** Every change of status a lifecycle statement may make. */
-  public static final Map<StepStatus, Set<StepStatus>> TRANSITIONS = Transitions.table(StepStatus.class,
-      WAITING, EnumSet.of(PENDING, SKIPPED, CANCELLED),
-      PENDING, EnumSet.of(RUNNING, CANCELLED),
-      RUNNING, EnumSet.of(SUCCEEDED, FAILED, SKIPPED, RETRYING, CANCELLED, PENDING),
-      RETRYING, EnumSet.of(RUNNING, CANCELLED),
-      FAILED, EnumSet.of(PENDING, WAITING),
-      SKIPPED, EnumSet.of(PENDING, WAITING));
+    /** Every change of status a lifecycle statement may make. */
+    public static final Map<StepStatus, Set<StepStatus>> TRANSITIONS = Transitions.table(
+            StepStatus.class,
+            WAITING,
+            EnumSet.of(PENDING, SKIPPED, CANCELLED),
+            PENDING,
+            EnumSet.of(RUNNING, CANCELLED),
+            RUNNING,
+            EnumSet.of(SUCCEEDED, FAILED, SKIPPED, RETRYING, CANCELLED, PENDING),
+            RETRYING,
+            EnumSet.of(RUNNING, CANCELLED),
+            FAILED,
+            EnumSet.of(PENDING, WAITING),
+            SKIPPED,
+            EnumSet.of(PENDING, WAITING));
 
-  public String wire() {
-    return name().toLowerCase(Locale.ROOT);
-  }
+    public String wire() {
+        return name().toLowerCase(Locale.ROOT);
+    }
 
-  public static boolean allows(StepStatus from, StepStatus to) {
-    return TRANSITIONS.get(from).contains(to);
-  }
+    public static boolean allows(StepStatus from, StepStatus to) {
+        return TRANSITIONS.get(from).contains(to);
+    }
 }

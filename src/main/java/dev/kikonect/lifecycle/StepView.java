@@ -8,13 +8,13 @@ import java.util.List;
  * failed, skipped, cancelled), what it needs, its own webhook-id, its attempts, timing, error and next attempt.
  */
 public record StepView(
-    String key,
-    String status,
-    List<String> needs,
-    String webhookId,
-    int attemptCount,
-    String error,
-    Instant nextAttemptAt,
-    Instant startedAt,
-    Instant endedAt,
-    List<AttemptView> attempts) {}
+        String key,
+        String status,
+        List<String> needs,
+        String webhookId,
+        int attemptCount,
+        String error,
+        Instant nextAttemptAt,
+        Instant startedAt,
+        Instant endedAt,
+        List<AttemptView> attempts) {}

@@ -12,32 +12,32 @@ import org.springframework.stereotype.Component;
 @Component
 public class WorkSignal {
 
-  private final ReentrantLock lock = new ReentrantLock();
-  private final Condition changed = lock.newCondition();
-  private boolean pending;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private boolean pending;
 
-  /** Tells the executor there may be work. Cheap enough to call after every enqueue. */
-  public void wake() {
-    lock.lock();
-    try {
-      pending = true;
-      changed.signalAll();
-    } finally {
-      lock.unlock();
+    /** Tells the executor there may be work. Cheap enough to call after every enqueue. */
+    public void wake() {
+        lock.lock();
+        try {
+            pending = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
     }
-  }
 
-  /** Waits until {@link #wake()} was called (since the last await) or {@code max} passed. */
-  public void await(Duration max) throws InterruptedException {
-    lock.lock();
-    try {
-      long nanos = max.toNanos();
-      while (!pending && nanos > 0) {
-        nanos = changed.awaitNanos(nanos);
-      }
-      pending = false;
-    } finally {
-      lock.unlock();
+    /** Waits until {@link #wake()} was called (since the last await) or {@code max} passed. */
+    public void await(Duration max) throws InterruptedException {
+        lock.lock();
+        try {
+            long nanos = max.toNanos();
+            while (!pending && nanos > 0) {
+                nanos = changed.awaitNanos(nanos);
+            }
+            pending = false;
+        } finally {
+            lock.unlock();
+        }
     }
-  }
 }

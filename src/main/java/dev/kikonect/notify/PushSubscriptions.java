@@ -1,17 +1,17 @@
 package dev.kikonect.notify;
 
+import java.net.URI;
 import java.sql.Array;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.sql.Types;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
-import java.net.URI;
-import java.sql.Types;
 
 /**
  * The browsers that asked to be told about failed runs (Web Push). Owns {@code push_subscriptions}. Every query is
@@ -20,29 +20,41 @@ import java.sql.Types;
 @Repository
 public class PushSubscriptions {
 
-  /** Browsers one user may have subscribed in one workspace (a new one beyond it replaces nothing: 429 with the quota). */
-  static final int MAX_PER_USER = 20;
+    /** Browsers one user may have subscribed in one workspace (a new one beyond it replaces nothing: 429 with the quota). */
+    static final int MAX_PER_USER = 20;
 
-  /** One subscription as its owner sees it: the push service's origin, not its capability URL. */
-  public record Subscription(long id, String pushService, List<Long> workflowIds, Instant createdAt, Instant updatedAt,
-      Instant lastSentAt, String lastError) {}
+    /** One subscription as its owner sees it: the push service's origin, not its capability URL. */
+    public record Subscription(
+            long id,
+            String pushService,
+            List<Long> workflowIds,
+            Instant createdAt,
+            Instant updatedAt,
+            Instant lastSentAt,
+            String lastError) {}
 
-  /** What the sender needs: where to push and the browser's keys. */
-  public record Target(long id, String endpoint, String p256dh, String auth) {}
+    /** What the sender needs: where to push and the browser's keys. */
+    public record Target(long id, String endpoint, String p256dh, String auth) {}
 
-  private final JdbcClient jdbc;
+    private final JdbcClient jdbc;
 
-  PushSubscriptions(JdbcClient jdbc) {
-    this.jdbc = jdbc;
-  }
+    PushSubscriptions(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+    }
 
-  /**
-   * Creates or replaces (same browser: same endpoint) the caller's subscription; empty when the user already has
-   * {@link #MAX_PER_USER} others in the workspace.
-   */
-  Optional<Long> upsert(long userId, long workspaceId, String endpoint, String p256dh, String auth, List<Long> workflowIds, Instant now) {
-    return jdbc.sql(
-            """
+    /**
+     * Creates or replaces (same browser: same endpoint) the caller's subscription; empty when the user already has
+     * {@link #MAX_PER_USER} others in the workspace.
+     */
+    Optional<Long> upsert(
+            long userId,
+            long workspaceId,
+            String endpoint,
+            String p256dh,
+            String auth,
+            List<Long> workflowIds,
+            Instant now) {
+        return jdbc.sql("""
             INSERT INTO push_subscriptions (user_id, workspace_id, endpoint, p256dh, auth, workflow_ids, created_at, updated_at)
             SELECT :user, :workspace, :endpoint, :p256dh, :auth, :workflows, :now, :now
              WHERE (SELECT count(*) FROM push_subscriptions
@@ -52,56 +64,54 @@ public class PushSubscriptions {
                             updated_at = EXCLUDED.updated_at, last_error = NULL
             RETURNING id
             """)
-        .param("user", userId)
-        .param("workspace", workspaceId)
-        .param("endpoint", endpoint)
-        .param("p256dh", p256dh)
-        .param("auth", auth)
-        .param("workflows", workflowIds.toArray(Long[]::new))
-        .param("now", Timestamp.from(now))
-        .param("max", MAX_PER_USER)
-        .query(Long.class)
-        .optional();
-  }
+                .param("user", userId)
+                .param("workspace", workspaceId)
+                .param("endpoint", endpoint)
+                .param("p256dh", p256dh)
+                .param("auth", auth)
+                .param("workflows", workflowIds.toArray(Long[]::new))
+                .param("now", Timestamp.from(now))
+                .param("max", MAX_PER_USER)
+                .query(Long.class)
+                .optional();
+    }
 
-  List<Subscription> list(long userId, long workspaceId) {
-    return jdbc.sql(
-            """
+    List<Subscription> list(long userId, long workspaceId) {
+        return jdbc.sql("""
             SELECT id, endpoint, workflow_ids, created_at, updated_at, last_sent_at, last_error FROM push_subscriptions
              WHERE user_id = :user AND workspace_id = :workspace ORDER BY id
             """)
-        .param("user", userId)
-        .param("workspace", workspaceId)
-        .query(PushSubscriptions::row)
-        .list();
-  }
+                .param("user", userId)
+                .param("workspace", workspaceId)
+                .query(PushSubscriptions::row)
+                .list();
+    }
 
-  Optional<Subscription> find(long userId, long workspaceId, long id) {
-    return jdbc.sql(
-            """
+    Optional<Subscription> find(long userId, long workspaceId, long id) {
+        return jdbc.sql("""
             SELECT id, endpoint, workflow_ids, created_at, updated_at, last_sent_at, last_error FROM push_subscriptions
              WHERE id = :id AND user_id = :user AND workspace_id = :workspace
             """)
-        .param("id", id)
-        .param("user", userId)
-        .param("workspace", workspaceId)
-        .query(PushSubscriptions::row)
-        .optional();
-  }
+                .param("id", id)
+                .param("user", userId)
+                .param("workspace", workspaceId)
+                .query(PushSubscriptions::row)
+                .optional();
+    }
 
-  boolean delete(long userId, long workspaceId, long id) {
-    return jdbc.sql("DELETE FROM push_subscriptions WHERE id = :id AND user_id = :user AND workspace_id = :workspace")
-            .param("id", id)
-            .param("user", userId)
-            .param("workspace", workspaceId)
-            .update()
-        == 1;
-  }
+    boolean delete(long userId, long workspaceId, long id) {
+        return jdbc.sql(
+                                "DELETE FROM push_subscriptions WHERE id = :id AND user_id = :user AND workspace_id = :workspace")
+                        .param("id", id)
+                        .param("user", userId)
+                        .param("workspace", workspaceId)
+                        .update()
+                == 1;
+    }
 
-  /** The subscriptions to tell that a run of {@code workflowId} failed: of members of its workspace, at most 100. */
-  public List<Target> forWorkflow(long workflowId) {
-    return jdbc.sql(
-            """
+    /** The subscriptions to tell that a run of {@code workflowId} failed: of members of its workspace, at most 100. */
+    public List<Target> forWorkflow(long workflowId) {
+        return jdbc.sql("""
             SELECT p.id, p.endpoint, p.p256dh, p.auth
               FROM push_subscriptions p
               JOIN workflows w ON w.id = :workflow AND w.workspace_id = p.workspace_id
@@ -109,46 +119,50 @@ public class PushSubscriptions {
              WHERE p.workflow_ids @> ARRAY[CAST(:workflow AS bigint)]
              ORDER BY p.id LIMIT 100
             """)
-        .param("workflow", workflowId)
-        .query((rs, n) -> new Target(rs.getLong("id"), rs.getString("endpoint"), rs.getString("p256dh"), rs.getString("auth")))
-        .list();
-  }
+                .param("workflow", workflowId)
+                .query((rs, n) -> new Target(
+                        rs.getLong("id"), rs.getString("endpoint"), rs.getString("p256dh"), rs.getString("auth")))
+                .list();
+    }
 
-  /** Records one push: sent (error null) or not, and why. */
-  public void recordSent(long id, String error, Instant now) {
-    jdbc.sql(
-            """
+    /** Records one push: sent (error null) or not, and why. */
+    public void recordSent(long id, String error, Instant now) {
+        jdbc.sql("""
             UPDATE push_subscriptions SET last_error = :error,
                    last_sent_at = CASE WHEN :sent THEN CAST(:now AS timestamptz) ELSE last_sent_at END
              WHERE id = :id
             """)
-        .param("id", id)
-        .param("error", error, Types.VARCHAR)
-        .param("sent", error == null)
-        .param("now", Timestamp.from(now))
-        .update();
-  }
+                .param("id", id)
+                .param("error", error, Types.VARCHAR)
+                .param("sent", error == null)
+                .param("now", Timestamp.from(now))
+                .update();
+    }
 
-  /** The push service says the browser is gone (404 or 410): the subscription goes. */
-  public void forget(long id) {
-    jdbc.sql("DELETE FROM push_subscriptions WHERE id = :id").param("id", id).update();
-  }
+    /** The push service says the browser is gone (404 or 410): the subscription goes. */
+    public void forget(long id) {
+        jdbc.sql("DELETE FROM push_subscriptions WHERE id = :id")
+                .param("id", id)
+                .update();
+    }
 
-  private static Subscription row(ResultSet rs, int n) throws SQLException {
-    Array ids = rs.getArray("workflow_ids");
-    List<Long> workflowIds = Arrays.stream((Long[]) ids.getArray()).toList();
-    return new Subscription(
-        rs.getLong("id"),
-        origin(rs.getString("endpoint")),
-        workflowIds,
-        rs.getTimestamp("created_at").toInstant(),
-        rs.getTimestamp("updated_at").toInstant(),
-        rs.getTimestamp("last_sent_at") == null ? null : rs.getTimestamp("last_sent_at").toInstant(),
-        rs.getString("last_error"));
-  }
+    private static Subscription row(ResultSet rs, int n) throws SQLException {
+        Array ids = rs.getArray("workflow_ids");
+        List<Long> workflowIds = Arrays.stream((Long[]) ids.getArray()).toList();
+        return new Subscription(
+                rs.getLong("id"),
+                origin(rs.getString("endpoint")),
+                workflowIds,
+                rs.getTimestamp("created_at").toInstant(),
+                rs.getTimestamp("updated_at").toInstant(),
+                rs.getTimestamp("last_sent_at") == null
+                        ? null
+                        : rs.getTimestamp("last_sent_at").toInstant(),
+                rs.getString("last_error"));
+    }
 
-  private static String origin(String endpoint) {
-    URI uri = URI.create(endpoint);
-    return uri.getScheme() + "://" + uri.getRawAuthority();
-  }
+    private static String origin(String endpoint) {
+        URI uri = URI.create(endpoint);
+        return uri.getScheme() + "://" + uri.getRawAuthority();
+    }
 }

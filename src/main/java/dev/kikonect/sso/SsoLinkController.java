@@ -3,10 +3,10 @@ package dev.kikonect.sso;
 import dev.kikonect.auth.Caller;
 import dev.kikonect.auth.UserLevel;
 import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RestController;
-import java.io.IOException;
 
 /**
  * {@code GET /sso/{id}/link}: the signed-in owner of an account (a browser session, not an API key) links an identity
@@ -18,14 +18,14 @@ import java.io.IOException;
 @UserLevel(sessionOnly = true)
 class SsoLinkController {
 
-  private final SsoController sso;
+    private final SsoController sso;
 
-  SsoLinkController(SsoController sso) {
-    this.sso = sso;
-  }
+    SsoLinkController(SsoController sso) {
+        this.sso = sso;
+    }
 
-  @GetMapping("/sso/{id}/link")
-  void link(Caller caller, @PathVariable String id, HttpServletResponse response) throws IOException {
-    sso.begin(id, response, caller.userId());
-  }
+    @GetMapping("/sso/{id}/link")
+    void link(Caller caller, @PathVariable String id, HttpServletResponse response) throws IOException {
+        sso.begin(id, response, caller.userId());
+    }
 }

@@ -2,13 +2,12 @@ package dev.kikonect.steps;
 
 import com.dashjoin.jsonata.Jsonata;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Function;
-import java.time.Duration;
 
 /**
  * Evaluates a workflow's filter and steps against a sample payload without sending anything: per step, what WOULD be
@@ -17,126 +16,144 @@ import java.time.Duration;
  */
 final class DryRun {
 
-  /** A whole dry run's time: each step has its own expression budget, and 20 steps of them would add up. */
-  static final Duration TOTAL = Duration.ofSeconds(2);
+    /** A whole dry run's time: each step has its own expression budget, and 20 steps of them would add up. */
+    static final Duration TOTAL = Duration.ofSeconds(2);
 
-  /** What one step would do. {@code status}: would_send, skipped (its {@code when} is false), error, or not_reached. */
-  record StepResult(String key, String status, Map<String, Object> request, Map<String, Object> error, List<String> needs) {}
+    /** What one step would do. {@code status}: would_send, skipped (its {@code when} is false), error, or not_reached. */
+    record StepResult(
+            String key, String status, Map<String, Object> request, Map<String, Object> error, List<String> needs) {}
 
-  record Result(boolean filtered, List<StepResult> steps) {}
+    record Result(boolean filtered, List<StepResult> steps) {}
 
-  private final Function<Object, String> toJson;
+    private final Function<Object, String> toJson;
 
-  DryRun(Function<Object, String> toJson) {
-    this.toJson = toJson;
-  }
-
-  /**
-   * @param payloadText the payload as it would arrive (sent byte for byte by a step without {@code body})
-   * @param context payload, headers, query, run and workflow, as expressions see them
-   * @param responses sample responses of steps, by key: {status, headers, body}
-   */
-  Result run(StepDefinitions.Definition definition, String payloadText, Map<String, Object> context, Map<String, Object> responses) {
-    if (definition.filter() != null) {
-      Object pass;
-      try {
-        pass = definition.filter().evaluate(context);
-      } catch (ExpressionException e) {
-        if (e.busy()) {
-          throw Filters.busy();
-        }
-        return new Result(false, List.of(new StepResult(null, "error", null, error(e), List.of())));
-      }
-      if (!Jsonata.boolize(plain(pass))) {
-        return new Result(true, List.of());
-      }
+    DryRun(Function<Object, String> toJson) {
+        this.toJson = toJson;
     }
-    List<StepResult> results = new ArrayList<>();
-    Map<String, String> outcome = new LinkedHashMap<>();
-    long deadline = System.nanoTime() + TOTAL.toNanos();
-    for (StepDefinitions.Step step : definition.steps()) {
-      if (System.nanoTime() - deadline > 0) {
-        outcome.put(step.key(), "not_reached");
-        results.add(new StepResult(step.key(), "not_reached", null,
-            Map.of("reason", "the dry run took its " + TOTAL.toSeconds() + " s before this step"), step.needs()));
-        continue;
-      }
-      String blocked = step.needs().stream().filter(n -> !"would_send".equals(outcome.get(n))).findFirst().orElse(null);
-      if (blocked != null) {
-        outcome.put(step.key(), "not_reached");
-        results.add(new StepResult(step.key(), "not_reached", null,
-            Map.of("reason", "needs " + blocked + ", which would not be sent"), step.needs()));
-        continue;
-      }
-      Map<String, Object> stepContext = new LinkedHashMap<>(context);
-      Map<String, Object> steps = new LinkedHashMap<>();
-      for (String need : definition.ancestors(step)) {
-        Object sample = responses.get(need);
-        Map<String, Object> view = new LinkedHashMap<>();
-        view.put("status", "succeeded");
-        if (sample != null) {
-          view.put("response", sample);
-        }
-        steps.put(need, view);
-      }
-      stepContext.put("steps", steps);
-      try {
-        StepRequests.Rendered rendered = StepRequests.prepare(step, stepContext, payloadText.getBytes(StandardCharsets.UTF_8), toJson, true);
-        if (rendered == null) {
-          outcome.put(step.key(), "skipped");
-          results.add(new StepResult(step.key(), "skipped", null, null, step.needs()));
-          continue;
-        }
-        Map<String, Object> request = new LinkedHashMap<>();
-        request.put("method", rendered.method());
-        request.put("url", rendered.url());
-        Map<String, String> headers = new LinkedHashMap<>();
-        if (rendered.body() != null) {
-          headers.put("Content-Type", "application/json");
-        }
-        rendered.headers().forEach(h -> headers.put(h.getKey(), h.getValue()));
-        request.put("headers", headers);
-        if (step.credential() != null) {
-          // Applied when the request is sent; its value is never evaluated, shown or stored here.
-          request.put("credential", "[credential " + step.credential() + "]");
-        }
-        request.put("body", rendered.body() == null ? null : new String(rendered.body(), StandardCharsets.UTF_8));
-        outcome.put(step.key(), "would_send");
-        results.add(new StepResult(step.key(), "would_send", request, null, step.needs()));
-      } catch (ExpressionException e) {
-        if (e.busy()) {
-          throw Filters.busy();
-        }
-        outcome.put(step.key(), "error");
-        results.add(new StepResult(step.key(), "error", null, error(e), step.needs()));
-      }
-    }
-    return new Result(false, results);
-  }
 
-  private static Map<String, Object> error(ExpressionException e) {
-    Map<String, Object> error = new LinkedHashMap<>();
-    error.put("field", e.field());
-    error.put("reason", e.reason());
-    error.put("position", e.position() >= 0 ? e.position() : null);
-    return error;
-  }
+    /**
+     * @param payloadText the payload as it would arrive (sent byte for byte by a step without {@code body})
+     * @param context payload, headers, query, run and workflow, as expressions see them
+     * @param responses sample responses of steps, by key: {status, headers, body}
+     */
+    Result run(
+            StepDefinitions.Definition definition,
+            String payloadText,
+            Map<String, Object> context,
+            Map<String, Object> responses) {
+        if (definition.filter() != null) {
+            Object pass;
+            try {
+                pass = definition.filter().evaluate(context);
+            } catch (ExpressionException e) {
+                if (e.busy()) {
+                    throw Filters.busy();
+                }
+                return new Result(false, List.of(new StepResult(null, "error", null, error(e), List.of())));
+            }
+            if (!Jsonata.boolize(plain(pass))) {
+                return new Result(true, List.of());
+            }
+        }
+        List<StepResult> results = new ArrayList<>();
+        Map<String, String> outcome = new LinkedHashMap<>();
+        long deadline = System.nanoTime() + TOTAL.toNanos();
+        for (StepDefinitions.Step step : definition.steps()) {
+            if (System.nanoTime() - deadline > 0) {
+                outcome.put(step.key(), "not_reached");
+                results.add(new StepResult(
+                        step.key(),
+                        "not_reached",
+                        null,
+                        Map.of("reason", "the dry run took its " + TOTAL.toSeconds() + " s before this step"),
+                        step.needs()));
+                continue;
+            }
+            String blocked = step.needs().stream()
+                    .filter(n -> !"would_send".equals(outcome.get(n)))
+                    .findFirst()
+                    .orElse(null);
+            if (blocked != null) {
+                outcome.put(step.key(), "not_reached");
+                results.add(new StepResult(
+                        step.key(),
+                        "not_reached",
+                        null,
+                        Map.of("reason", "needs " + blocked + ", which would not be sent"),
+                        step.needs()));
+                continue;
+            }
+            Map<String, Object> stepContext = new LinkedHashMap<>(context);
+            Map<String, Object> steps = new LinkedHashMap<>();
+            for (String need : definition.ancestors(step)) {
+                Object sample = responses.get(need);
+                Map<String, Object> view = new LinkedHashMap<>();
+                view.put("status", "succeeded");
+                if (sample != null) {
+                    view.put("response", sample);
+                }
+                steps.put(need, view);
+            }
+            stepContext.put("steps", steps);
+            try {
+                StepRequests.Rendered rendered = StepRequests.prepare(
+                        step, stepContext, payloadText.getBytes(StandardCharsets.UTF_8), toJson, true);
+                if (rendered == null) {
+                    outcome.put(step.key(), "skipped");
+                    results.add(new StepResult(step.key(), "skipped", null, null, step.needs()));
+                    continue;
+                }
+                Map<String, Object> request = new LinkedHashMap<>();
+                request.put("method", rendered.method());
+                request.put("url", rendered.url());
+                Map<String, String> headers = new LinkedHashMap<>();
+                if (rendered.body() != null) {
+                    headers.put("Content-Type", "application/json");
+                }
+                rendered.headers().forEach(h -> headers.put(h.getKey(), h.getValue()));
+                request.put("headers", headers);
+                if (step.credential() != null) {
+                    // Applied when the request is sent; its value is never evaluated, shown or stored here.
+                    request.put("credential", "[credential " + step.credential() + "]");
+                }
+                request.put(
+                        "body", rendered.body() == null ? null : new String(rendered.body(), StandardCharsets.UTF_8));
+                outcome.put(step.key(), "would_send");
+                results.add(new StepResult(step.key(), "would_send", request, null, step.needs()));
+            } catch (ExpressionException e) {
+                if (e.busy()) {
+                    throw Filters.busy();
+                }
+                outcome.put(step.key(), "error");
+                results.add(new StepResult(step.key(), "error", null, error(e), step.needs()));
+            }
+        }
+        return new Result(false, results);
+    }
 
-  /** JSONata's values as plain JSON values: its null marker becomes null, at any depth. */
-  static Object plain(Object value) {
-    if (value == Jsonata.NULL_VALUE || value == Expression.JsonNull.INSTANCE) {
-      return null;
+    private static Map<String, Object> error(ExpressionException e) {
+        Map<String, Object> error = new LinkedHashMap<>();
+        error.put("field", e.field());
+        error.put("reason", e.reason());
+        error.put("position", e.position() >= 0 ? e.position() : null);
+        return error;
     }
-    if (value instanceof Map<?, ?> map) {
-      Map<String, Object> out = new LinkedHashMap<>();
-      map.forEach((k, v) -> out.put(String.valueOf(k), plain(v)));
-      return out;
+
+    /** JSONata's values as plain JSON values: its null marker becomes null, at any depth. */
+    static Object plain(Object value) {
+        if (value == Jsonata.NULL_VALUE || value == Expression.JsonNull.INSTANCE) {
+            return null;
+        }
+        if (value instanceof Map<?, ?> map) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            map.forEach((k, v) -> out.put(String.valueOf(k), plain(v)));
+            return out;
+        }
+        if (value instanceof List<?> list) {
+            List<Object> out = new ArrayList<>(list.size());
+            list.forEach(v -> out.add(plain(v)));
+            return out;
+        }
+        return value;
     }
-    if (value instanceof List<?> list) {
-      List<Object> out = new ArrayList<>(list.size());
-      list.forEach(v -> out.add(plain(v)));
-      return out;
-    }
-    return value;
-  }
 }

@@ -15,137 +15,138 @@ import java.util.Map;
  */
 final class Expression {
 
-  /** Brackets of any kind nested deeper than this do not compile (the parser recurses per level). */
-  static final int MAX_NESTING = 100;
+    /** Brackets of any kind nested deeper than this do not compile (the parser recurses per level). */
+    static final int MAX_NESTING = 100;
 
-  private final String field;
-  private final String source;
-  private final Jsonata compiled;
+    private final String field;
+    private final String source;
+    private final Jsonata compiled;
 
-  private Expression(String field, String source, Jsonata compiled) {
-    this.field = field;
-    this.source = source;
-    this.compiled = compiled;
-  }
-
-  /**
-   * Compiles {@code source}; a syntax error, or brackets nested too deeply, is an {@link ExpressionException} naming
-   * {@code field} and the position.
-   */
-  static Expression compile(String field, String source) {
-    int deep = tooDeep(source);
-    if (deep >= 0) {
-      throw new ExpressionException(field, "nested more than " + MAX_NESTING + " levels deep", deep);
+    private Expression(String field, String source, Jsonata compiled) {
+        this.field = field;
+        this.source = source;
+        this.compiled = compiled;
     }
-    try {
-      Jsonata compiled = Jsonata.jsonata(source);
-      SafeFunctions.register(compiled); // once: they hide the engine's own in every evaluation of it
-      return new Expression(field, source, compiled);
-    } catch (JException e) {
-      throw new ExpressionException(field, message(e), e.getLocation());
-    } catch (StackOverflowError e) {
-      throw new ExpressionException(field, "too deeply nested to compile", -1);
-    } catch (RuntimeException e) {
-      throw new ExpressionException(field, String.valueOf(e.getMessage()), -1);
-    }
-  }
 
-  /** Where brackets first nest deeper than {@link #MAX_NESTING} (outside string literals and comments), or -1. */
-  static int tooDeep(String source) {
-    int depth = 0;
-    for (int i = 0; i < source.length(); i++) {
-      char c = source.charAt(i);
-      if (c == '"' || c == '\'' || c == '`') {
-        for (i++; i < source.length() && source.charAt(i) != c; i++) {
-          if (source.charAt(i) == '\\') {
-            i++;
-          }
+    /**
+     * Compiles {@code source}; a syntax error, or brackets nested too deeply, is an {@link ExpressionException} naming
+     * {@code field} and the position.
+     */
+    static Expression compile(String field, String source) {
+        int deep = tooDeep(source);
+        if (deep >= 0) {
+            throw new ExpressionException(field, "nested more than " + MAX_NESTING + " levels deep", deep);
         }
-      } else if (c == '/' && i + 1 < source.length() && source.charAt(i + 1) == '*') {
-        int end = source.indexOf("*/", i + 2);
-        i = end < 0 ? source.length() : end + 1;
-      } else if (c == '(' || c == '[' || c == '{') {
-        if (++depth > MAX_NESTING) {
-          return i;
+        try {
+            Jsonata compiled = Jsonata.jsonata(source);
+            SafeFunctions.register(compiled); // once: they hide the engine's own in every evaluation of it
+            return new Expression(field, source, compiled);
+        } catch (JException e) {
+            throw new ExpressionException(field, message(e), e.getLocation());
+        } catch (StackOverflowError e) {
+            throw new ExpressionException(field, "too deeply nested to compile", -1);
+        } catch (RuntimeException e) {
+            throw new ExpressionException(field, String.valueOf(e.getMessage()), -1);
         }
-      } else if (c == ')' || c == ']' || c == '}') {
-        depth--;
-      }
     }
-    return -1;
-  }
 
-  /**
-   * The result for {@code context} (maps, lists, strings, numbers, booleans); null when undefined. Runs in the
-   * sandbox, or inline when already there (under the budget of the task it is part of).
-   *
-   * @throws ExpressionException INVALID when it fails on this input, BUDGET when it went over its budget, BUSY when
-   *     the sandbox could not start it in time
-   */
-  Object evaluate(Map<String, Object> context) {
-    return ExpressionSandbox.shared().call(field, budget -> evaluateWith(budget, context));
-  }
-
-  private Object evaluateWith(ExpressionBudget budget, Map<String, Object> context) {
-    SandboxedJsonata run = new SandboxedJsonata(compiled, budget);
-    Jsonata.Frame frame = compiled.createFrame(); // empty, but a frame of its own: the compiled one is shared
-    try {
-      Object result = run.run(context, frame);
-      budget.check();
-      return result == Jsonata.NULL_VALUE ? JsonNull.INSTANCE : result;
-    } catch (StackOverflowError e) {
-      throw exceeded("nests too deeply");
-    } catch (RuntimeException e) {
-      // The engine wraps some errors in its own; once over budget, the budget is the reason whatever it threw.
-      if (budget.exceeded() != null) {
-        throw exceeded(budget.exceeded());
-      }
-      if (e instanceof JException j) {
-        throw new ExpressionException(field, message(j), position(j));
-      }
-      throw new ExpressionException(field, String.valueOf(e.getMessage()), -1);
+    /** Where brackets first nest deeper than {@link #MAX_NESTING} (outside string literals and comments), or -1. */
+    static int tooDeep(String source) {
+        int depth = 0;
+        for (int i = 0; i < source.length(); i++) {
+            char c = source.charAt(i);
+            if (c == '"' || c == '\'' || c == '`') {
+                for (i++; i < source.length() && source.charAt(i) != c; i++) {
+                    if (source.charAt(i) == '\\') {
+                        i++;
+                    }
+                }
+            } else if (c == '/' && i + 1 < source.length() && source.charAt(i + 1) == '*') {
+                int end = source.indexOf("*/", i + 2);
+                i = end < 0 ? source.length() : end + 1;
+            } else if (c == '(' || c == '[' || c == '{') {
+                if (++depth > MAX_NESTING) {
+                    return i;
+                }
+            } else if (c == ')' || c == ']' || c == '}') {
+                depth--;
+            }
+        }
+        return -1;
     }
-  }
 
-  private ExpressionException exceeded(String why) {
-    return new ExpressionException(field, "expression budget exceeded: " + why, -1, ExpressionException.Kind.BUDGET);
-  }
-
-  String field() {
-    return field;
-  }
-
-  String source() {
-    return source;
-  }
-
-  /**
-   * Where a run-time error happened. The engine gives a position for errors in function calls only; for an operator
-   * (the left side of "+" is not a number) it names the operator, whose position is given when it occurs once.
-   */
-  private int position(JException e) {
-    if (e.getLocation() >= 0) {
-      return e.getLocation();
+    /**
+     * The result for {@code context} (maps, lists, strings, numbers, booleans); null when undefined. Runs in the
+     * sandbox, or inline when already there (under the budget of the task it is part of).
+     *
+     * @throws ExpressionException INVALID when it fails on this input, BUDGET when it went over its budget, BUSY when
+     *     the sandbox could not start it in time
+     */
+    Object evaluate(Map<String, Object> context) {
+        return ExpressionSandbox.shared().call(field, budget -> evaluateWith(budget, context));
     }
-    if (e.getCurrent() instanceof String token && !token.isEmpty()) {
-      int at = source.indexOf(token);
-      if (at >= 0 && at == source.lastIndexOf(token)) {
-        return at;
-      }
-    }
-    return -1;
-  }
 
-  private static String message(JException e) {
-    String message = e.getMessage() == null ? e.getError() : e.getMessage();
-    if (message != null && message.startsWith("JSonataException ")) {
-      message = message.substring("JSonataException ".length());
+    private Object evaluateWith(ExpressionBudget budget, Map<String, Object> context) {
+        SandboxedJsonata run = new SandboxedJsonata(compiled, budget);
+        Jsonata.Frame frame = compiled.createFrame(); // empty, but a frame of its own: the compiled one is shared
+        try {
+            Object result = run.run(context, frame);
+            budget.check();
+            return result == Jsonata.NULL_VALUE ? JsonNull.INSTANCE : result;
+        } catch (StackOverflowError e) {
+            throw exceeded("nests too deeply");
+        } catch (RuntimeException e) {
+            // The engine wraps some errors in its own; once over budget, the budget is the reason whatever it threw.
+            if (budget.exceeded() != null) {
+                throw exceeded(budget.exceeded());
+            }
+            if (e instanceof JException j) {
+                throw new ExpressionException(field, message(j), position(j));
+            }
+            throw new ExpressionException(field, String.valueOf(e.getMessage()), -1);
+        }
     }
-    return message == null ? "invalid expression" : message;
-  }
 
-  /** JSON's null as a result (JSONata tells it apart from "undefined", which is Java's null here). */
-  enum JsonNull {
-    INSTANCE
-  }
+    private ExpressionException exceeded(String why) {
+        return new ExpressionException(
+                field, "expression budget exceeded: " + why, -1, ExpressionException.Kind.BUDGET);
+    }
+
+    String field() {
+        return field;
+    }
+
+    String source() {
+        return source;
+    }
+
+    /**
+     * Where a run-time error happened. The engine gives a position for errors in function calls only; for an operator
+     * (the left side of "+" is not a number) it names the operator, whose position is given when it occurs once.
+     */
+    private int position(JException e) {
+        if (e.getLocation() >= 0) {
+            return e.getLocation();
+        }
+        if (e.getCurrent() instanceof String token && !token.isEmpty()) {
+            int at = source.indexOf(token);
+            if (at >= 0 && at == source.lastIndexOf(token)) {
+                return at;
+            }
+        }
+        return -1;
+    }
+
+    private static String message(JException e) {
+        String message = e.getMessage() == null ? e.getError() : e.getMessage();
+        if (message != null && message.startsWith("JSonataException ")) {
+            message = message.substring("JSonataException ".length());
+        }
+        return message == null ? "invalid expression" : message;
+    }
+
+    /** JSON's null as a result (JSONata tells it apart from "undefined", which is Java's null here). */
+    enum JsonNull {
+        INSTANCE
+    }
 }

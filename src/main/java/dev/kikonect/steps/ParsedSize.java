@@ -9,37 +9,37 @@ package dev.kikonect.steps;
  */
 public final class ParsedSize {
 
-  private ParsedSize() {}
+    private ParsedSize() {}
 
-  public static long estimate(byte[] json) {
-    long objects = 0;
-    long arrays = 0;
-    long commas = 0;
-    long colons = 0;
-    long quotes = 0;
-    boolean inString = false;
-    for (int i = 0; i < json.length; i++) {
-      byte b = json[i];
-      if (inString) {
-        if (b == '\\') {
-          i++;
-        } else if (b == '"') {
-          inString = false;
+    public static long estimate(byte[] json) {
+        long objects = 0;
+        long arrays = 0;
+        long commas = 0;
+        long colons = 0;
+        long quotes = 0;
+        boolean inString = false;
+        for (int i = 0; i < json.length; i++) {
+            byte b = json[i];
+            if (inString) {
+                if (b == '\\') {
+                    i++;
+                } else if (b == '"') {
+                    inString = false;
+                }
+                continue;
+            }
+            switch (b) {
+                case '{' -> objects++;
+                case '[' -> arrays++;
+                case ',' -> commas++;
+                case ':' -> colons++;
+                case '"' -> {
+                    quotes++;
+                    inString = true;
+                }
+                default -> {}
+            }
         }
-        continue;
-      }
-      switch (b) {
-        case '{' -> objects++;
-        case '[' -> arrays++;
-        case ',' -> commas++;
-        case ':' -> colons++;
-        case '"' -> {
-          quotes++;
-          inString = true;
-        }
-        default -> { }
-      }
+        return 64 * objects + 40 * arrays + 16 * (commas + 1) + 48 * colons + 40 * quotes + json.length;
     }
-    return 64 * objects + 40 * arrays + 16 * (commas + 1) + 48 * colons + 40 * quotes + json.length;
-  }
 }

@@ -9,9 +9,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
-import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
@@ -22,307 +22,347 @@ import java.util.stream.Stream;
  */
 public final class StepDefinitions {
 
-  static final int MAX_STEPS = 20;
-  /** Headers per step: each value may be a template, evaluated per request, so their number is bounded too. */
-  static final int MAX_HEADERS = 50;
-  static final Pattern KEY = Pattern.compile("[a-z][a-z0-9_]{0,39}");
-  /** A credential's name (credentials/Credentials.NAME). */
-  static final Pattern CREDENTIAL = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,99}");
-  static final Set<String> METHODS = Set.of("GET", "POST", "PUT", "PATCH", "DELETE");
-  /** Headers KiKonect sets itself: a step may not. */
-  static final Set<String> OWNED_HEADERS = Set.of("host", "content-length", "transfer-encoding", "connection");
+    static final int MAX_STEPS = 20;
+    /** Headers per step: each value may be a template, evaluated per request, so their number is bounded too. */
+    static final int MAX_HEADERS = 50;
 
-  /** One step, compiled. {@code body} null: the trigger payload byte for byte (none for GET and DELETE). */
-  public record Step(
-      String key,
-      String method,
-      Template url,
-      Map<String, Template> headers,
-      Expression body,
-      Expression when,
-      List<String> needs,
-      Integer maxAttempts,
-      Integer timeoutSeconds,
-      String credential) {
+    static final Pattern KEY = Pattern.compile("[a-z][a-z0-9_]{0,39}");
+    /** A credential's name (credentials/Credentials.NAME). */
+    static final Pattern CREDENTIAL = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,99}");
 
-    /** Whether any part of the request is computed (body, when, a templated URL or header): only then is a context built. */
-    public boolean dynamic() {
-      return body != null || when != null || !url.isStatic() || !headers.isEmpty() && headers.values().stream().anyMatch(t -> !t.isStatic());
-    }
+    static final Set<String> METHODS = Set.of("GET", "POST", "PUT", "PATCH", "DELETE");
+    /** Headers KiKonect sets itself: a step may not. */
+    static final Set<String> OWNED_HEADERS = Set.of("host", "content-length", "transfer-encoding", "connection");
 
-    /** Whether the step has a {@code when}. */
-    public boolean conditional() {
-      return when != null;
-    }
-  }
+    /** One step, compiled. {@code body} null: the trigger payload byte for byte (none for GET and DELETE). */
+    public record Step(
+            String key,
+            String method,
+            Template url,
+            Map<String, Template> headers,
+            Expression body,
+            Expression when,
+            List<String> needs,
+            Integer maxAttempts,
+            Integer timeoutSeconds,
+            String credential) {
 
-  /** A workflow's steps, in an order where every step comes after the steps it needs. */
-  public record Definition(Expression filter, List<Step> steps) {
-
-    /** The step with this key, if there is one. */
-    public Optional<Step> step(String key) {
-      return steps.stream().filter(s -> s.key().equals(key)).findFirst();
-    }
-
-    /** Whether some step needs {@code key} (then its response is kept for them). */
-    public boolean needed(String key) {
-      return steps.stream().anyMatch(s -> s.needs().contains(key));
-    }
-
-    /** The steps {@code step} needs, directly or indirectly: what its expressions may read as {@code steps.<key>}. */
-    public List<String> ancestors(Step step) {
-      List<String> out = new ArrayList<>();
-      List<String> todo = new ArrayList<>(step.needs());
-      while (!todo.isEmpty()) {
-        String next = todo.remove(0);
-        if (!out.contains(next)) {
-          out.add(next);
-          step(next).ifPresent(s -> todo.addAll(s.needs()));
+        /** Whether any part of the request is computed (body, when, a templated URL or header): only then is a context built. */
+        public boolean dynamic() {
+            return body != null
+                    || when != null
+                    || !url.isStatic()
+                    || !headers.isEmpty() && headers.values().stream().anyMatch(t -> !t.isStatic());
         }
-      }
-      return out;
-    }
 
-    /** Whether an expression of a step reads the incoming request's {@code headers} or {@code query}. */
-    public boolean readsRequest() {
-      Pattern reads = Pattern.compile("\\b(headers|query)\\b");
-      return steps.stream()
-          .flatMap(s -> Stream.of(
-                  s.url().sources(),
-                  s.headers().values().stream().flatMap(Template::sources),
-                  Stream.ofNullable(s.body()).map(Expression::source),
-                  Stream.ofNullable(s.when()).map(Expression::source))
-              .flatMap(x -> x))
-          .anyMatch(text -> reads.matcher(text).find());
-    }
-
-    /** Whether runs keep per-step state: more than one step, or a step with a {@code when}. */
-    public boolean tracked() {
-      return steps.size() > 1 || steps.stream().anyMatch(Step::conditional);
-    }
-  }
-
-  private StepDefinitions() {}
-
-  /** The definition in {@code workflow} ({@code filter}, {@code steps}); a 400 naming every bad field otherwise. */
-  @SuppressWarnings("unchecked")
-  public static Definition parse(Map<String, Object> workflow) {
-    List<FieldProblem> problems = new ArrayList<>();
-    Expression filter = null;
-    Object rawFilter = workflow.get("filter");
-    if (rawFilter != null) {
-      if (rawFilter instanceof String text && !text.isBlank()) {
-        filter = compile(problems, "filter", text);
-      } else {
-        problems.add(new FieldProblem("filter", "must be a JSONata expression (a non-empty string)"));
-      }
-    }
-    Object rawSteps = workflow.get("steps");
-    if (!(rawSteps instanceof List<?> list) || list.isEmpty()) {
-      problems.add(new FieldProblem("steps", "must be a list of 1 to " + MAX_STEPS + " steps"));
-      throw new DomainException.InvalidInput(problems);
-    }
-    if (list.size() > MAX_STEPS) {
-      problems.add(new FieldProblem("steps", "has " + list.size() + " steps; at most " + MAX_STEPS));
-      throw new DomainException.InvalidInput(problems);
-    }
-    List<Step> steps = new ArrayList<>();
-    Set<String> keys = new HashSet<>();
-    for (int i = 0; i < list.size(); i++) {
-      String at = "steps[" + i + "]";
-      if (!(list.get(i) instanceof Map<?, ?> raw)) {
-        problems.add(new FieldProblem(at, "must be an object"));
-        continue;
-      }
-      Step step = step(problems, at, (Map<String, Object>) raw);
-      if (step != null && !keys.add(step.key())) {
-        problems.add(new FieldProblem(at + ".key", "'" + step.key() + "' is used by another step"));
-      }
-      if (step != null) {
-        steps.add(step);
-      }
-    }
-    for (int i = 0; i < steps.size(); i++) {
-      for (String need : steps.get(i).needs()) {
-        if (!keys.contains(need)) {
-          problems.add(new FieldProblem("steps[" + indexOf(list, steps.get(i).key()) + "].needs", "names no step: '" + need + "'"));
-        } else if (need.equals(steps.get(i).key())) {
-          problems.add(new FieldProblem("steps[" + indexOf(list, steps.get(i).key()) + "].needs", "a step cannot need itself"));
+        /** Whether the step has a {@code when}. */
+        public boolean conditional() {
+            return when != null;
         }
-      }
     }
-    if (!problems.isEmpty()) {
-      throw new DomainException.InvalidInput(problems);
-    }
-    List<Step> ordered = ordered(steps, list);
-    return new Definition(filter, ordered);
-  }
 
-  private static int indexOf(List<?> raw, String key) {
-    for (int i = 0; i < raw.size(); i++) {
-      if (raw.get(i) instanceof Map<?, ?> m && key.equals(m.get("key"))) {
-        return i;
-      }
-    }
-    return -1;
-  }
+    /** A workflow's steps, in an order where every step comes after the steps it needs. */
+    public record Definition(Expression filter, List<Step> steps) {
 
-  @SuppressWarnings("unchecked")
-  private static Step step(List<FieldProblem> problems, String at, Map<String, Object> raw) {
-    int before = problems.size();
-    for (String name : raw.keySet()) {
-      if (!Set.of("key", "method", "url", "headers", "body", "when", "needs", "max_attempts", "timeout", "credential").contains(name)) {
-        problems.add(new FieldProblem(at + "." + name,
-            "is not a step field (key, method, url, headers, body, when, needs, max_attempts, timeout, credential)"));
-      }
-    }
-    String key = raw.get("key") instanceof String k ? k : null;
-    if (key == null || !KEY.matcher(key).matches()) {
-      problems.add(new FieldProblem(at + ".key", "must match [a-z][a-z0-9_]{0,39}, like 'ticket'"));
-    }
-    String method = "POST";
-    if (raw.containsKey("method")) {
-      method = raw.get("method") instanceof String m ? m.toUpperCase(Locale.ROOT) : "";
-      if (!METHODS.contains(method)) {
-        problems.add(new FieldProblem(at + ".method", "must be one of GET, POST, PUT, PATCH, DELETE"));
-      }
-    }
-    Template url = null;
-    if (!(raw.get("url") instanceof String u) || u.isBlank()) {
-      problems.add(new FieldProblem(at + ".url", "is required: an http or https URL, {{ }} templates allowed"));
-    } else if (u.length() > 2048) {
-      problems.add(new FieldProblem(at + ".url", "must be at most 2048 characters"));
-    } else {
-      url = template(problems, at + ".url", u);
-      if (url != null && url.isStatic() && !(u.startsWith("http://") || u.startsWith("https://") || u.startsWith("listen://"))) {
-        problems.add(new FieldProblem(at + ".url", "must be an absolute http or https URL, like https://example.com/hook"));
-      }
-    }
-    Map<String, Template> headers = new LinkedHashMap<>();
-    if (raw.containsKey("headers")) {
-      if (!(raw.get("headers") instanceof Map<?, ?> h)) {
-        problems.add(new FieldProblem(at + ".headers", "must be an object of header names to values"));
-      } else if (h.size() > MAX_HEADERS) {
-        problems.add(new FieldProblem(at + ".headers", "has " + h.size() + " headers; at most " + MAX_HEADERS));
-      } else {
-        for (Map.Entry<?, ?> e : h.entrySet()) {
-          String name = String.valueOf(e.getKey());
-          String field = at + ".headers." + name;
-          String lower = name.toLowerCase(Locale.ROOT);
-          if (!name.matches("[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}")) {
-            problems.add(new FieldProblem(field, "is not a valid header name"));
-          } else if (OWNED_HEADERS.contains(lower) || lower.startsWith("webhook-")) {
-            problems.add(new FieldProblem(field, "is set by KiKonect and cannot be given"));
-          } else if (!(e.getValue() instanceof String value) || value.length() > 8192 || value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0) {
-            problems.add(new FieldProblem(field, "must be a single-line string of at most 8192 characters"));
-          } else {
-            Template t = template(problems, field, value);
-            if (t != null) {
-              headers.put(name, t);
+        /** The step with this key, if there is one. */
+        public Optional<Step> step(String key) {
+            return steps.stream().filter(s -> s.key().equals(key)).findFirst();
+        }
+
+        /** Whether some step needs {@code key} (then its response is kept for them). */
+        public boolean needed(String key) {
+            return steps.stream().anyMatch(s -> s.needs().contains(key));
+        }
+
+        /** The steps {@code step} needs, directly or indirectly: what its expressions may read as {@code steps.<key>}. */
+        public List<String> ancestors(Step step) {
+            List<String> out = new ArrayList<>();
+            List<String> todo = new ArrayList<>(step.needs());
+            while (!todo.isEmpty()) {
+                String next = todo.remove(0);
+                if (!out.contains(next)) {
+                    out.add(next);
+                    step(next).ifPresent(s -> todo.addAll(s.needs()));
+                }
             }
-          }
+            return out;
         }
-      }
-    }
-    Expression body = optionalExpression(problems, at + ".body", raw.get("body"));
-    Expression when = optionalExpression(problems, at + ".when", raw.get("when"));
-    List<String> needs = new ArrayList<>();
-    if (raw.containsKey("needs")) {
-      if (!(raw.get("needs") instanceof List<?> n) || n.stream().anyMatch(x -> !(x instanceof String))) {
-        problems.add(new FieldProblem(at + ".needs", "must be a list of step keys"));
-      } else {
-        needs.addAll((List<String>) n);
-      }
-    }
-    Integer maxAttempts = integer(problems, at + ".max_attempts", raw.get("max_attempts"), 1, 20);
-    Integer timeout = integer(problems, at + ".timeout", raw.get("timeout"), 1, 300);
-    String credential = null;
-    if (raw.containsKey("credential")) {
-      if (raw.get("credential") instanceof String c && CREDENTIAL.matcher(c).matches()) {
-        credential = c;
-      } else {
-        problems.add(new FieldProblem(at + ".credential", "must be the name of one of your credentials, like erp-api"));
-      }
-    }
-    if (problems.size() > before) {
-      return null;
-    }
-    return new Step(key, method, url, headers, body, when, List.copyOf(needs), maxAttempts, timeout, credential);
-  }
 
-  private static Integer integer(List<FieldProblem> problems, String field, Object raw, int min, int max) {
-    if (raw == null) {
-      return null;
-    }
-    if (raw instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue()) && n.longValue() >= min && n.longValue() <= max) {
-      return n.intValue();
-    }
-    problems.add(new FieldProblem(field, "must be a whole number from " + min + " to " + max + (field.endsWith("timeout") ? " (seconds)" : "")));
-    return null;
-  }
+        /** Whether an expression of a step reads the incoming request's {@code headers} or {@code query}. */
+        public boolean readsRequest() {
+            Pattern reads = Pattern.compile("\\b(headers|query)\\b");
+            return steps.stream()
+                    .flatMap(s -> Stream.of(
+                                    s.url().sources(),
+                                    s.headers().values().stream().flatMap(Template::sources),
+                                    Stream.ofNullable(s.body()).map(Expression::source),
+                                    Stream.ofNullable(s.when()).map(Expression::source))
+                            .flatMap(x -> x))
+                    .anyMatch(text -> reads.matcher(text).find());
+        }
 
-  private static Expression optionalExpression(List<FieldProblem> problems, String field, Object raw) {
-    if (raw == null) {
-      return null;
+        /** Whether runs keep per-step state: more than one step, or a step with a {@code when}. */
+        public boolean tracked() {
+            return steps.size() > 1 || steps.stream().anyMatch(Step::conditional);
+        }
     }
-    if (!(raw instanceof String text) || text.isBlank()) {
-      problems.add(new FieldProblem(field, "must be a JSONata expression (a non-empty string)"));
-      return null;
-    }
-    if (text.length() > 65_536) {
-      problems.add(new FieldProblem(field, "must be at most 65536 characters"));
-      return null;
-    }
-    return compile(problems, field, text);
-  }
 
-  private static Expression compile(List<FieldProblem> problems, String field, String text) {
-    try {
-      return Expression.compile(field, text);
-    } catch (ExpressionException e) {
-      problems.add(new FieldProblem(field, e.reason()));
-      return null;
-    }
-  }
+    private StepDefinitions() {}
 
-  private static Template template(List<FieldProblem> problems, String field, String text) {
-    try {
-      return Template.compile(field, text);
-    } catch (ExpressionException e) {
-      problems.add(new FieldProblem(field, e.reason()));
-      return null;
+    /** The definition in {@code workflow} ({@code filter}, {@code steps}); a 400 naming every bad field otherwise. */
+    @SuppressWarnings("unchecked")
+    public static Definition parse(Map<String, Object> workflow) {
+        List<FieldProblem> problems = new ArrayList<>();
+        Expression filter = null;
+        Object rawFilter = workflow.get("filter");
+        if (rawFilter != null) {
+            if (rawFilter instanceof String text && !text.isBlank()) {
+                filter = compile(problems, "filter", text);
+            } else {
+                problems.add(new FieldProblem("filter", "must be a JSONata expression (a non-empty string)"));
+            }
+        }
+        Object rawSteps = workflow.get("steps");
+        if (!(rawSteps instanceof List<?> list) || list.isEmpty()) {
+            problems.add(new FieldProblem("steps", "must be a list of 1 to " + MAX_STEPS + " steps"));
+            throw new DomainException.InvalidInput(problems);
+        }
+        if (list.size() > MAX_STEPS) {
+            problems.add(new FieldProblem("steps", "has " + list.size() + " steps; at most " + MAX_STEPS));
+            throw new DomainException.InvalidInput(problems);
+        }
+        List<Step> steps = new ArrayList<>();
+        Set<String> keys = new HashSet<>();
+        for (int i = 0; i < list.size(); i++) {
+            String at = "steps[" + i + "]";
+            if (!(list.get(i) instanceof Map<?, ?> raw)) {
+                problems.add(new FieldProblem(at, "must be an object"));
+                continue;
+            }
+            Step step = step(problems, at, (Map<String, Object>) raw);
+            if (step != null && !keys.add(step.key())) {
+                problems.add(new FieldProblem(at + ".key", "'" + step.key() + "' is used by another step"));
+            }
+            if (step != null) {
+                steps.add(step);
+            }
+        }
+        for (int i = 0; i < steps.size(); i++) {
+            for (String need : steps.get(i).needs()) {
+                if (!keys.contains(need)) {
+                    problems.add(new FieldProblem(
+                            "steps[" + indexOf(list, steps.get(i).key()) + "].needs", "names no step: '" + need + "'"));
+                } else if (need.equals(steps.get(i).key())) {
+                    problems.add(new FieldProblem(
+                            "steps[" + indexOf(list, steps.get(i).key()) + "].needs", "a step cannot need itself"));
+                }
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new DomainException.InvalidInput(problems);
+        }
+        List<Step> ordered = ordered(steps, list);
+        return new Definition(filter, ordered);
     }
-  }
 
-  /** The steps with every step after those it needs; a cycle is a 400 naming its steps. */
-  private static List<Step> ordered(List<Step> steps, List<?> raw) {
-    Map<String, Step> byKey = new LinkedHashMap<>();
-    steps.forEach(s -> byKey.put(s.key(), s));
-    List<Step> out = new ArrayList<>();
-    Map<String, Integer> state = new HashMap<>(); // 1 visiting, 2 done
-    for (Step step : steps) {
-      visit(step, byKey, state, out, new ArrayList<>(), raw);
+    private static int indexOf(List<?> raw, String key) {
+        for (int i = 0; i < raw.size(); i++) {
+            if (raw.get(i) instanceof Map<?, ?> m && key.equals(m.get("key"))) {
+                return i;
+            }
+        }
+        return -1;
     }
-    return out;
-  }
 
-  private static void visit(Step step, Map<String, Step> byKey, Map<String, Integer> state, List<Step> out, List<String> path, List<?> raw) {
-    Integer s = state.get(step.key());
-    if (s != null && s == 2) {
-      return;
+    @SuppressWarnings("unchecked")
+    private static Step step(List<FieldProblem> problems, String at, Map<String, Object> raw) {
+        int before = problems.size();
+        for (String name : raw.keySet()) {
+            if (!Set.of(
+                            "key",
+                            "method",
+                            "url",
+                            "headers",
+                            "body",
+                            "when",
+                            "needs",
+                            "max_attempts",
+                            "timeout",
+                            "credential")
+                    .contains(name)) {
+                problems.add(
+                        new FieldProblem(
+                                at + "." + name,
+                                "is not a step field (key, method, url, headers, body, when, needs, max_attempts, timeout, credential)"));
+            }
+        }
+        String key = raw.get("key") instanceof String k ? k : null;
+        if (key == null || !KEY.matcher(key).matches()) {
+            problems.add(new FieldProblem(at + ".key", "must match [a-z][a-z0-9_]{0,39}, like 'ticket'"));
+        }
+        String method = "POST";
+        if (raw.containsKey("method")) {
+            method = raw.get("method") instanceof String m ? m.toUpperCase(Locale.ROOT) : "";
+            if (!METHODS.contains(method)) {
+                problems.add(new FieldProblem(at + ".method", "must be one of GET, POST, PUT, PATCH, DELETE"));
+            }
+        }
+        Template url = null;
+        if (!(raw.get("url") instanceof String u) || u.isBlank()) {
+            problems.add(new FieldProblem(at + ".url", "is required: an http or https URL, {{ }} templates allowed"));
+        } else if (u.length() > 2048) {
+            problems.add(new FieldProblem(at + ".url", "must be at most 2048 characters"));
+        } else {
+            url = template(problems, at + ".url", u);
+            if (url != null
+                    && url.isStatic()
+                    && !(u.startsWith("http://") || u.startsWith("https://") || u.startsWith("listen://"))) {
+                problems.add(new FieldProblem(
+                        at + ".url", "must be an absolute http or https URL, like https://example.com/hook"));
+            }
+        }
+        Map<String, Template> headers = new LinkedHashMap<>();
+        if (raw.containsKey("headers")) {
+            if (!(raw.get("headers") instanceof Map<?, ?> h)) {
+                problems.add(new FieldProblem(at + ".headers", "must be an object of header names to values"));
+            } else if (h.size() > MAX_HEADERS) {
+                problems.add(new FieldProblem(at + ".headers", "has " + h.size() + " headers; at most " + MAX_HEADERS));
+            } else {
+                for (Map.Entry<?, ?> e : h.entrySet()) {
+                    String name = String.valueOf(e.getKey());
+                    String field = at + ".headers." + name;
+                    String lower = name.toLowerCase(Locale.ROOT);
+                    if (!name.matches("[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}")) {
+                        problems.add(new FieldProblem(field, "is not a valid header name"));
+                    } else if (OWNED_HEADERS.contains(lower) || lower.startsWith("webhook-")) {
+                        problems.add(new FieldProblem(field, "is set by KiKonect and cannot be given"));
+                    } else if (!(e.getValue() instanceof String value)
+                            || value.length() > 8192
+                            || value.indexOf('\r') >= 0
+                            || value.indexOf('\n') >= 0) {
+                        problems.add(
+                                new FieldProblem(field, "must be a single-line string of at most 8192 characters"));
+                    } else {
+                        Template t = template(problems, field, value);
+                        if (t != null) {
+                            headers.put(name, t);
+                        }
+                    }
+                }
+            }
+        }
+        Expression body = optionalExpression(problems, at + ".body", raw.get("body"));
+        Expression when = optionalExpression(problems, at + ".when", raw.get("when"));
+        List<String> needs = new ArrayList<>();
+        if (raw.containsKey("needs")) {
+            if (!(raw.get("needs") instanceof List<?> n) || n.stream().anyMatch(x -> !(x instanceof String))) {
+                problems.add(new FieldProblem(at + ".needs", "must be a list of step keys"));
+            } else {
+                needs.addAll((List<String>) n);
+            }
+        }
+        Integer maxAttempts = integer(problems, at + ".max_attempts", raw.get("max_attempts"), 1, 20);
+        Integer timeout = integer(problems, at + ".timeout", raw.get("timeout"), 1, 300);
+        String credential = null;
+        if (raw.containsKey("credential")) {
+            if (raw.get("credential") instanceof String c
+                    && CREDENTIAL.matcher(c).matches()) {
+                credential = c;
+            } else {
+                problems.add(new FieldProblem(
+                        at + ".credential", "must be the name of one of your credentials, like erp-api"));
+            }
+        }
+        if (problems.size() > before) {
+            return null;
+        }
+        return new Step(key, method, url, headers, body, when, List.copyOf(needs), maxAttempts, timeout, credential);
     }
-    path.add(step.key());
-    if (s != null) {
-      List<String> cycle = path.subList(path.indexOf(step.key()), path.size());
-      throw new DomainException.InvalidInput(
-          List.of(new FieldProblem("steps[" + indexOf(raw, step.key()) + "].needs", "makes a cycle: " + String.join(" -> ", cycle))));
+
+    private static Integer integer(List<FieldProblem> problems, String field, Object raw, int min, int max) {
+        if (raw == null) {
+            return null;
+        }
+        if (raw instanceof Number n
+                && n.doubleValue() == Math.rint(n.doubleValue())
+                && n.longValue() >= min
+                && n.longValue() <= max) {
+            return n.intValue();
+        }
+        problems.add(new FieldProblem(
+                field,
+                "must be a whole number from " + min + " to " + max + (field.endsWith("timeout") ? " (seconds)" : "")));
+        return null;
     }
-    state.put(step.key(), 1);
-    for (String need : step.needs()) {
-      visit(byKey.get(need), byKey, state, out, path, raw);
+
+    private static Expression optionalExpression(List<FieldProblem> problems, String field, Object raw) {
+        if (raw == null) {
+            return null;
+        }
+        if (!(raw instanceof String text) || text.isBlank()) {
+            problems.add(new FieldProblem(field, "must be a JSONata expression (a non-empty string)"));
+            return null;
+        }
+        if (text.length() > 65_536) {
+            problems.add(new FieldProblem(field, "must be at most 65536 characters"));
+            return null;
+        }
+        return compile(problems, field, text);
     }
-    state.put(step.key(), 2);
-    path.remove(path.size() - 1);
-    out.add(step);
-  }
+
+    private static Expression compile(List<FieldProblem> problems, String field, String text) {
+        try {
+            return Expression.compile(field, text);
+        } catch (ExpressionException e) {
+            problems.add(new FieldProblem(field, e.reason()));
+            return null;
+        }
+    }
+
+    private static Template template(List<FieldProblem> problems, String field, String text) {
+        try {
+            return Template.compile(field, text);
+        } catch (ExpressionException e) {
+            problems.add(new FieldProblem(field, e.reason()));
+            return null;
+        }
+    }
+
+    /** The steps with every step after those it needs; a cycle is a 400 naming its steps. */
+    private static List<Step> ordered(List<Step> steps, List<?> raw) {
+        Map<String, Step> byKey = new LinkedHashMap<>();
+        steps.forEach(s -> byKey.put(s.key(), s));
+        List<Step> out = new ArrayList<>();
+        Map<String, Integer> state = new HashMap<>(); // 1 visiting, 2 done
+        for (Step step : steps) {
+            visit(step, byKey, state, out, new ArrayList<>(), raw);
+        }
+        return out;
+    }
+
+    private static void visit(
+            Step step,
+            Map<String, Step> byKey,
+            Map<String, Integer> state,
+            List<Step> out,
+            List<String> path,
+            List<?> raw) {
+        Integer s = state.get(step.key());
+        if (s != null && s == 2) {
+            return;
+        }
+        path.add(step.key());
+        if (s != null) {
+            List<String> cycle = path.subList(path.indexOf(step.key()), path.size());
+            throw new DomainException.InvalidInput(List.of(new FieldProblem(
+                    "steps[" + indexOf(raw, step.key()) + "].needs", "makes a cycle: " + String.join(" -> ", cycle))));
+        }
+        state.put(step.key(), 1);
+        for (String need : step.needs()) {
+            visit(byKey.get(need), byKey, state, out, path, raw);
+        }
+        state.put(step.key(), 2);
+        path.remove(path.size() - 1);
+        out.add(step);
+    }
 }

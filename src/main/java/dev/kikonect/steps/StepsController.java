@@ -5,14 +5,11 @@ import dev.kikonect.auth.Scope;
 import dev.kikonect.auth.Scoped;
 import dev.kikonect.common.DomainException;
 import dev.kikonect.common.FieldProblem;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The dry run of a workflow with steps: {@code POST /workflows/test {workflow: {filter?, steps}, payload?, headers?,
@@ -22,19 +19,21 @@ import tools.jackson.databind.json.JsonMapper;
 @RestController
 class StepsController {
 
-  private final DryRuns dryRuns;
+    private final DryRuns dryRuns;
 
-  StepsController(DryRuns dryRuns) {
-    this.dryRuns = dryRuns;
-  }
-
-  @PostMapping("/workflows/test")
-  @Scoped(Scope.READ)
-  @SuppressWarnings("unchecked")
-  Map<String, Object> test(Caller caller, @RequestBody Map<String, Object> body) {
-    if (!(body.get("workflow") instanceof Map<?, ?> workflow)) {
-      throw new DomainException.InvalidInput(List.of(new FieldProblem("workflow", "is required: {filter?, steps}")));
+    StepsController(DryRuns dryRuns) {
+        this.dryRuns = dryRuns;
     }
-    return ExpressionSandbox.onBehalfOf(caller.workspaceId(), () -> dryRuns.test((Map<String, Object>) workflow, null, body));
-  }
+
+    @PostMapping("/workflows/test")
+    @Scoped(Scope.READ)
+    @SuppressWarnings("unchecked")
+    Map<String, Object> test(Caller caller, @RequestBody Map<String, Object> body) {
+        if (!(body.get("workflow") instanceof Map<?, ?> workflow)) {
+            throw new DomainException.InvalidInput(
+                    List.of(new FieldProblem("workflow", "is required: {filter?, steps}")));
+        }
+        return ExpressionSandbox.onBehalfOf(
+                caller.workspaceId(), () -> dryRuns.test((Map<String, Object>) workflow, null, body));
+    }
 }

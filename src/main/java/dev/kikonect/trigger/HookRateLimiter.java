@@ -20,43 +20,47 @@ import org.springframework.stereotype.Component;
 @Component
 class HookRateLimiter {
 
-  /** What the buckets may hold at most, counted as the tokens' characters plus a bucket's own size. */
-  static final long MAX_BYTES = 16L * 1024 * 1024;
-  private static final int BUCKET_BYTES = 200;
+    /** What the buckets may hold at most, counted as the tokens' characters plus a bucket's own size. */
+    static final long MAX_BYTES = 16L * 1024 * 1024;
 
-  private final long perSecond;
-  private final long burst;
-  private final Cache<String, Bucket> buckets;
+    private static final int BUCKET_BYTES = 200;
 
-  HookRateLimiter(@Value("${kikonect.hooks.rate-limit:50}") double rate, @Value("${kikonect.hooks.burst:100}") double burst) {
-    this.perSecond = (long) Math.ceil(rate);
-    this.burst = Math.max(1, (long) burst);
-    this.buckets =
-        Caffeine.newBuilder()
-            .maximumWeight(MAX_BYTES)
-            .weigher((String token, Bucket bucket) -> BUCKET_BYTES + 2 * token.length())
-            .expireAfterAccess(Duration.ofMinutes(1))
-            .build();
-  }
+    private final long perSecond;
+    private final long burst;
+    private final Cache<String, Bucket> buckets;
 
-  /** Empty when the request may pass; otherwise how long until it would. */
-  Optional<Duration> acquire(String token) {
-    if (perSecond <= 0) {
-      return Optional.empty();
+    HookRateLimiter(
+            @Value("${kikonect.hooks.rate-limit:50}") double rate, @Value("${kikonect.hooks.burst:100}") double burst) {
+        this.perSecond = (long) Math.ceil(rate);
+        this.burst = Math.max(1, (long) burst);
+        this.buckets = Caffeine.newBuilder()
+                .maximumWeight(MAX_BYTES)
+                .weigher((String token, Bucket bucket) -> BUCKET_BYTES + 2 * token.length())
+                .expireAfterAccess(Duration.ofMinutes(1))
+                .build();
     }
-    ConsumptionProbe probe = buckets.get(token, t -> newBucket()).tryConsumeAndReturnRemaining(1);
-    return probe.isConsumed() ? Optional.empty() : Optional.of(Duration.ofNanos(probe.getNanosToWaitForRefill()));
-  }
 
-  private Bucket newBucket() {
-    return Bucket.builder()
-        .addLimit(Bandwidth.builder().capacity(burst).refillGreedy(perSecond, Duration.ofSeconds(1)).build())
-        .build();
-  }
+    /** Empty when the request may pass; otherwise how long until it would. */
+    Optional<Duration> acquire(String token) {
+        if (perSecond <= 0) {
+            return Optional.empty();
+        }
+        ConsumptionProbe probe = buckets.get(token, t -> newBucket()).tryConsumeAndReturnRemaining(1);
+        return probe.isConsumed() ? Optional.empty() : Optional.of(Duration.ofNanos(probe.getNanosToWaitForRefill()));
+    }
 
-  /** How many buckets are held now (for tests). */
-  long size() {
-    buckets.cleanUp();
-    return buckets.estimatedSize();
-  }
+    private Bucket newBucket() {
+        return Bucket.builder()
+                .addLimit(Bandwidth.builder()
+                        .capacity(burst)
+                        .refillGreedy(perSecond, Duration.ofSeconds(1))
+                        .build())
+                .build();
+    }
+
+    /** How many buckets are held now (for tests). */
+    long size() {
+        buckets.cleanUp();
+        return buckets.estimatedSize();
+    }
 }

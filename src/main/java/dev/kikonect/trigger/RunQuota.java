@@ -2,12 +2,12 @@ package dev.kikonect.trigger;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.kikonect.KiKonectProperties;
 import dev.kikonect.common.DomainException;
 import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
 import java.time.Duration;
 import org.springframework.stereotype.Component;
-import dev.kikonect.KiKonectProperties;
 
 /**
  * Runs one workspace (the owner of workflows) may start per minute on this node, by webhook, manual trigger or replay ({@code
@@ -18,24 +18,33 @@ import dev.kikonect.KiKonectProperties;
 @Component
 class RunQuota {
 
-  private final Cache<Long, Bucket> buckets = Caffeine.newBuilder().maximumSize(100_000).expireAfterAccess(Duration.ofHours(1)).build();
-  private final long perMinute;
+    private final Cache<Long, Bucket> buckets = Caffeine.newBuilder()
+            .maximumSize(100_000)
+            .expireAfterAccess(Duration.ofHours(1))
+            .build();
+    private final long perMinute;
 
-  RunQuota(KiKonectProperties properties) {
-    this.perMinute = properties.quotas().runsPerMinute();
-  }
+    RunQuota(KiKonectProperties properties) {
+        this.perMinute = properties.quotas().runsPerMinute();
+    }
 
-  /** Takes {@code runs} from the owner's allowance, or throws. */
-  void take(long userId, long runs) {
-    if (perMinute <= 0 || runs <= 0) {
-      return;
+    /** Takes {@code runs} from the owner's allowance, or throws. */
+    void take(long userId, long runs) {
+        if (perMinute <= 0 || runs <= 0) {
+            return;
+        }
+        Bucket bucket = buckets.get(
+                userId,
+                id -> Bucket.builder()
+                        .addLimit(Bandwidth.builder()
+                                .capacity(perMinute)
+                                .refillGreedy(perMinute, Duration.ofMinutes(1))
+                                .build())
+                        .build());
+        if (!bucket.tryConsume(runs)) {
+            throw new DomainException.QuotaExceeded(
+                    "kikonect.quotas.runs-per-minute",
+                    "This account starts at most " + perMinute + " runs a minute; retry shortly");
+        }
     }
-    Bucket bucket = buckets.get(userId, id -> Bucket.builder()
-        .addLimit(Bandwidth.builder().capacity(perMinute).refillGreedy(perMinute, Duration.ofMinutes(1)).build())
-        .build());
-    if (!bucket.tryConsume(runs)) {
-      throw new DomainException.QuotaExceeded(
-          "kikonect.quotas.runs-per-minute", "This account starts at most " + perMinute + " runs a minute; retry shortly");
-    }
-  }
 }

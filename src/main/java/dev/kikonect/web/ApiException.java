@@ -8,26 +8,26 @@ import org.springframework.http.HttpStatus;
  */
 public class ApiException extends RuntimeException {
 
-  private final HttpStatus status;
-  private final String type;
-  private final String title;
+    private final HttpStatus status;
+    private final String type;
+    private final String title;
 
-  public ApiException(HttpStatus status, String type, String title, String detail) {
-    super(detail, null, false, false);
-    this.status = status;
-    this.type = type;
-    this.title = title;
-  }
+    public ApiException(HttpStatus status, String type, String title, String detail) {
+        super(detail, null, false, false);
+        this.status = status;
+        this.type = type;
+        this.title = title;
+    }
 
-  public HttpStatus status() {
-    return status;
-  }
+    public HttpStatus status() {
+        return status;
+    }
 
-  public String type() {
-    return type;
-  }
+    public String type() {
+        return type;
+    }
 
-  public String title() {
-    return title;
-  }
+    public String title() {
+        return title;
+    }
 }

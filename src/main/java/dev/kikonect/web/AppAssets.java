@@ -14,12 +14,14 @@ import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
 @Configuration(proxyBeanMethods = false)
 class AppAssets implements WebMvcConfigurer {
 
-  @Override
-  public void addResourceHandlers(ResourceHandlerRegistry registry) {
-    registry
-        .addResourceHandler("/app/assets/**")
-        .addResourceLocations("classpath:/static/app/assets/")
-        .setCacheControl(CacheControl.maxAge(Duration.ofDays(365)).cachePublic().immutable());
-    registry.addResourceHandler("/app/**").addResourceLocations("classpath:/static/app/").setCacheControl(CacheControl.noCache());
-  }
+    @Override
+    public void addResourceHandlers(ResourceHandlerRegistry registry) {
+        registry.addResourceHandler("/app/assets/**")
+                .addResourceLocations("classpath:/static/app/assets/")
+                .setCacheControl(
+                        CacheControl.maxAge(Duration.ofDays(365)).cachePublic().immutable());
+        registry.addResourceHandler("/app/**")
+                .addResourceLocations("classpath:/static/app/")
+                .setCacheControl(CacheControl.noCache());
+    }
 }

@@ -8,18 +8,18 @@ import org.springframework.web.bind.annotation.GetMapping;
 @PublicEndpoint
 class AppController {
 
-  @GetMapping("/")
-  String root() {
-    return "redirect:/app/";
-  }
+    @GetMapping("/")
+    String root() {
+        return "redirect:/app/";
+    }
 
-  @GetMapping("/app")
-  String app() {
-    return "redirect:/app/";
-  }
+    @GetMapping("/app")
+    String app() {
+        return "redirect:/app/";
+    }
 
-  @GetMapping("/app/")
-  String index() {
-    return "forward:/app/index.html";
-  }
+    @GetMapping("/app/")
+    String index() {
+        return "forward:/app/index.html";
+    }
 }

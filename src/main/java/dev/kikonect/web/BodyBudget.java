@@ -16,93 +16,93 @@ import java.util.Map;
  */
 final class BodyBudget {
 
-  /** Bodies up to this size may use the whole budget; larger ones only three quarters of it. */
-  static final long SMALL = 64 * 1024;
+    /** Bodies up to this size may use the whole budget; larger ones only three quarters of it. */
+    static final long SMALL = 64 * 1024;
 
-  /** Why a reservation was refused. */
-  enum Refusal {
-    /** The node as a whole holds as many body bytes as it may. */
-    NODE,
-    /** This client address holds as many bodies, or body bytes, as one address may. */
-    ADDRESS
-  }
-
-  private static final class Share {
-    long bytes;
-    int reads;
-  }
-
-  private final long total;
-  private final long perAddress;
-  private final int readsPerAddress;
-  private final Map<String, Share> byAddress = new HashMap<>();
-  private long used;
-
-  BodyBudget(long total, long perAddress, int readsPerAddress) {
-    this.total = total;
-    this.perAddress = perAddress;
-    this.readsPerAddress = readsPerAddress;
-  }
-
-  /** Starts a body of {@code bytes} from {@code address}; null when admitted (then {@link #end} must follow). */
-  synchronized Refusal begin(String address, long bytes) {
-    Share share = byAddress.get(address);
-    if (share != null && share.reads >= readsPerAddress) {
-      return Refusal.ADDRESS;
+    /** Why a reservation was refused. */
+    enum Refusal {
+        /** The node as a whole holds as many body bytes as it may. */
+        NODE,
+        /** This client address holds as many bodies, or body bytes, as one address may. */
+        ADDRESS
     }
-    Refusal refusal = check(share, bytes);
-    if (refusal != null) {
-      return refusal;
-    }
-    if (share == null) {
-      share = new Share();
-      byAddress.put(address, share);
-    }
-    share.reads++;
-    share.bytes += bytes;
-    used += bytes;
-    return null;
-  }
 
-  /** Reserves {@code more} bytes for a body already begun (a chunked one that keeps coming); null when admitted. */
-  synchronized Refusal grow(String address, long more) {
-    Share share = byAddress.get(address);
-    Refusal refusal = check(share, more);
-    if (refusal != null) {
-      return refusal;
+    private static final class Share {
+        long bytes;
+        int reads;
     }
-    share.bytes += more;
-    used += more;
-    return null;
-  }
 
-  /** Gives back everything a body reserved. */
-  synchronized void end(String address, long bytes) {
-    Share share = byAddress.get(address);
-    if (share == null) {
-      return;
+    private final long total;
+    private final long perAddress;
+    private final int readsPerAddress;
+    private final Map<String, Share> byAddress = new HashMap<>();
+    private long used;
+
+    BodyBudget(long total, long perAddress, int readsPerAddress) {
+        this.total = total;
+        this.perAddress = perAddress;
+        this.readsPerAddress = readsPerAddress;
     }
-    share.bytes -= bytes;
-    used -= bytes;
-    if (--share.reads == 0) {
-      byAddress.remove(address);
+
+    /** Starts a body of {@code bytes} from {@code address}; null when admitted (then {@link #end} must follow). */
+    synchronized Refusal begin(String address, long bytes) {
+        Share share = byAddress.get(address);
+        if (share != null && share.reads >= readsPerAddress) {
+            return Refusal.ADDRESS;
+        }
+        Refusal refusal = check(share, bytes);
+        if (refusal != null) {
+            return refusal;
+        }
+        if (share == null) {
+            share = new Share();
+            byAddress.put(address, share);
+        }
+        share.reads++;
+        share.bytes += bytes;
+        used += bytes;
+        return null;
     }
-  }
 
-  private Refusal check(Share share, long bytes) {
-    long ofAddress = share == null ? 0 : share.bytes;
-    if (ofAddress + bytes > perAddress) {
-      return Refusal.ADDRESS;
+    /** Reserves {@code more} bytes for a body already begun (a chunked one that keeps coming); null when admitted. */
+    synchronized Refusal grow(String address, long more) {
+        Share share = byAddress.get(address);
+        Refusal refusal = check(share, more);
+        if (refusal != null) {
+            return refusal;
+        }
+        share.bytes += more;
+        used += more;
+        return null;
     }
-    long ceiling = bytes > SMALL ? total / 4 * 3 : total;
-    return used + bytes > ceiling ? Refusal.NODE : null;
-  }
 
-  synchronized long used() {
-    return used;
-  }
+    /** Gives back everything a body reserved. */
+    synchronized void end(String address, long bytes) {
+        Share share = byAddress.get(address);
+        if (share == null) {
+            return;
+        }
+        share.bytes -= bytes;
+        used -= bytes;
+        if (--share.reads == 0) {
+            byAddress.remove(address);
+        }
+    }
 
-  synchronized int addresses() {
-    return byAddress.size();
-  }
+    private Refusal check(Share share, long bytes) {
+        long ofAddress = share == null ? 0 : share.bytes;
+        if (ofAddress + bytes > perAddress) {
+            return Refusal.ADDRESS;
+        }
+        long ceiling = bytes > SMALL ? total / 4 * 3 : total;
+        return used + bytes > ceiling ? Refusal.NODE : null;
+    }
+
+    synchronized long used() {
+        return used;
+    }
+
+    synchronized int addresses() {
+        return byAddress.size();
+    }
 }

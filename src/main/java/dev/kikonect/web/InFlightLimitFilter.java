@@ -22,30 +22,34 @@ import org.springframework.web.filter.OncePerRequestFilter;
 @Order(Ordered.HIGHEST_PRECEDENCE + 3) // after BodyBufferFilter: a permit is taken once the body is in memory
 class InFlightLimitFilter extends OncePerRequestFilter {
 
-  private final Semaphore permits;
+    private final Semaphore permits;
 
-  InFlightLimitFilter(@Value("${kikonect.server.max-in-flight:512}") int maxInFlight) {
-    this.permits = new Semaphore(Math.max(1, maxInFlight));
-  }
-
-  @Override
-  protected boolean shouldNotFilter(HttpServletRequest request) {
-    return request.getRequestURI().startsWith("/health");
-  }
-
-  @Override
-  protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
-      throws ServletException, IOException {
-    if (!permits.tryAcquire()) {
-      response.setHeader("Retry-After", "1");
-      Problems.write(response, 503, "overloaded", "Service unavailable",
-          "This node is handling as many requests as it takes at once; retry in a second.");
-      return;
+    InFlightLimitFilter(@Value("${kikonect.server.max-in-flight:512}") int maxInFlight) {
+        this.permits = new Semaphore(Math.max(1, maxInFlight));
     }
-    try {
-      chain.doFilter(request, response);
-    } finally {
-      permits.release();
+
+    @Override
+    protected boolean shouldNotFilter(HttpServletRequest request) {
+        return request.getRequestURI().startsWith("/health");
     }
-  }
+
+    @Override
+    protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+            throws ServletException, IOException {
+        if (!permits.tryAcquire()) {
+            response.setHeader("Retry-After", "1");
+            Problems.write(
+                    response,
+                    503,
+                    "overloaded",
+                    "Service unavailable",
+                    "This node is handling as many requests as it takes at once; retry in a second.");
+            return;
+        }
+        try {
+            chain.doFilter(request, response);
+        } finally {
+            permits.release();
+        }
+    }
 }

@@ -19,26 +19,31 @@ import org.springframework.web.filter.OncePerRequestFilter;
 @Component
 class MetricsTokenFilter extends OncePerRequestFilter {
 
-  private final byte[] expected;
+    private final byte[] expected;
 
-  MetricsTokenFilter(@Value("${kikonect.metrics.token:}") String token) {
-    this.expected = token.isBlank() ? null : ("Bearer " + token.strip()).getBytes(StandardCharsets.UTF_8);
-  }
-
-  @Override
-  protected boolean shouldNotFilter(HttpServletRequest request) {
-    return expected == null || !request.getRequestURI().equals("/metrics");
-  }
-
-  @Override
-  protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
-      throws IOException, ServletException {
-    String given = request.getHeader("Authorization");
-    if (given != null && MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), expected)) {
-      chain.doFilter(request, response);
-      return;
+    MetricsTokenFilter(@Value("${kikonect.metrics.token:}") String token) {
+        this.expected = token.isBlank() ? null : ("Bearer " + token.strip()).getBytes(StandardCharsets.UTF_8);
     }
-    response.setHeader("WWW-Authenticate", "Bearer");
-    Problems.write(response, 401, "unauthorized", "Unauthorized", "/metrics needs the token set in kikonect.metrics.token, as a Bearer token.");
-  }
+
+    @Override
+    protected boolean shouldNotFilter(HttpServletRequest request) {
+        return expected == null || !request.getRequestURI().equals("/metrics");
+    }
+
+    @Override
+    protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+            throws IOException, ServletException {
+        String given = request.getHeader("Authorization");
+        if (given != null && MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), expected)) {
+            chain.doFilter(request, response);
+            return;
+        }
+        response.setHeader("WWW-Authenticate", "Bearer");
+        Problems.write(
+                response,
+                401,
+                "unauthorized",
+                "Unauthorized",
+                "/metrics needs the token set in kikonect.metrics.token, as a Bearer token.");
+    }
 }

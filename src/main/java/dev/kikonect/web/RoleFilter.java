@@ -16,22 +16,26 @@ import org.springframework.web.filter.OncePerRequestFilter;
 @Component
 class RoleFilter extends OncePerRequestFilter {
 
-  private final boolean api;
+    private final boolean api;
 
-  RoleFilter(KiKonectProperties properties) {
-    this.api = properties.hasRole("api");
-  }
+    RoleFilter(KiKonectProperties properties) {
+        this.api = properties.hasRole("api");
+    }
 
-  @Override
-  protected boolean shouldNotFilter(HttpServletRequest request) {
-    String uri = request.getRequestURI();
-    return api || uri.startsWith("/health") || uri.equals("/metrics") || uri.equals("/openapi.json");
-  }
+    @Override
+    protected boolean shouldNotFilter(HttpServletRequest request) {
+        String uri = request.getRequestURI();
+        return api || uri.startsWith("/health") || uri.equals("/metrics") || uri.equals("/openapi.json");
+    }
 
-  @Override
-  protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
-      throws IOException, ServletException {
-    Problems.write(response, 503, "role-not-served", "Service unavailable",
-        "This node runs without the api role (kikonect.roles); send API requests to an api node; this one serves /health and /metrics.");
-  }
+    @Override
+    protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+            throws IOException, ServletException {
+        Problems.write(
+                response,
+                503,
+                "role-not-served",
+                "Service unavailable",
+                "This node runs without the api role (kikonect.roles); send API requests to an api node; this one serves /health and /metrics.");
+    }
 }

@@ -18,37 +18,36 @@ import org.springframework.stereotype.Component;
 @Component
 class TomcatErrors implements WebServerFactoryCustomizer<TomcatServletWebServerFactory> {
 
-  @Override
-  public void customize(TomcatServletWebServerFactory factory) {
-    factory.addContextCustomizers(
-        context -> {
-          if (context.getParent() instanceof Host host && host instanceof StandardHost standard) {
-            standard.setErrorReportValveClass(ProblemValve.class.getName());
-          }
-        });
-  }
-
-  /** Tomcat's error report, as problem+json. */
-  public static class ProblemValve extends ErrorReportValve {
     @Override
-    protected void report(Request request, Response response, Throwable throwable) {
-      int status = response.getStatus();
-      if (status < 400 || response.getContentWritten() > 0 || !response.setErrorReported()) {
-        return;
-      }
-      try {
-        response.setContentType("application/problem+json");
-        response.setCharacterEncoding("UTF-8");
-        String title = status >= 500 ? "Internal error" : "Bad request";
-        Writer writer = response.getReporter();
-        if (writer != null) {
-          writer.write(
-              "{\"type\":\"" + Problems.TYPE_BASE + "http-" + status + "\",\"title\":\"" + title + "\",\"status\":" + status
-                  + ",\"detail\":\"The request could not be processed (HTTP " + status + ").\"}");
-        }
-      } catch (IOException | IllegalStateException e) {
-        // the client went away; nothing to tell it
-      }
+    public void customize(TomcatServletWebServerFactory factory) {
+        factory.addContextCustomizers(context -> {
+            if (context.getParent() instanceof Host host && host instanceof StandardHost standard) {
+                standard.setErrorReportValveClass(ProblemValve.class.getName());
+            }
+        });
     }
-  }
+
+    /** Tomcat's error report, as problem+json. */
+    public static class ProblemValve extends ErrorReportValve {
+        @Override
+        protected void report(Request request, Response response, Throwable throwable) {
+            int status = response.getStatus();
+            if (status < 400 || response.getContentWritten() > 0 || !response.setErrorReported()) {
+                return;
+            }
+            try {
+                response.setContentType("application/problem+json");
+                response.setCharacterEncoding("UTF-8");
+                String title = status >= 500 ? "Internal error" : "Bad request";
+                Writer writer = response.getReporter();
+                if (writer != null) {
+                    writer.write("{\"type\":\"" + Problems.TYPE_BASE + "http-" + status + "\",\"title\":\"" + title
+                            + "\",\"status\":" + status + ",\"detail\":\"The request could not be processed (HTTP "
+                            + status + ").\"}");
+                }
+            } catch (IOException | IllegalStateException e) {
+                // the client went away; nothing to tell it
+            }
+        }
+    }
 }

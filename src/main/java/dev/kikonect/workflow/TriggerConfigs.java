@@ -2,140 +2,150 @@ package dev.kikonect.workflow;
 
 import dev.kikonect.common.Fields;
 import dev.kikonect.common.SecureTokens;
+import dev.kikonect.execution.Signatures;
 import dev.kikonect.scheduling.Schedule;
+import java.time.Duration;
+import java.time.Instant;
 import java.time.ZoneId;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
-import dev.kikonect.execution.Signatures;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.Base64;
 
 /** Validates a trigger_config for its trigger_type and returns it normalised (defaults filled in, secrets added). */
 final class TriggerConfigs {
 
-  static final long MAX_INTERVAL_MINUTES = 525_600;
+    static final long MAX_INTERVAL_MINUTES = 525_600;
 
-  private TriggerConfigs() {}
+    private TriggerConfigs() {}
 
-  /** A webhook token: 24 random bytes, URL-safe (192 bits). */
-  static String newToken() {
-    return SecureTokens.random("", 24);
-  }
-
-  /**
-   * @param current the stored config when updating (keeps server-generated parts such as the webhook token), or
-   *     null when creating
-   */
-  static Map<String, Object> validate(
-      TriggerType type, Map<String, Object> config, Map<String, Object> current, Fields fields, Duration minCronInterval) {
-    Map<String, Object> given = config == null ? Map.of() : config;
-    Fields f = fields.nested("trigger_config", given);
-    if (Fields.containsNul(given)) {
-      f.problem("payload", "must not contain NUL characters (\\u0000) anywhere");
-      return Map.of();
+    /** A webhook token: 24 random bytes, URL-safe (192 bits). */
+    static String newToken() {
+        return SecureTokens.random("", 24);
     }
-    Map<String, Object> normalized = new LinkedHashMap<>();
-    switch (type) {
-      case MANUAL -> rejectUnknown(given, Set.of(), f);
-      case WEBHOOK -> {
-        rejectUnknown(given, Set.of("verify", "secret", "header_name"), f);
-        normalized.put("token", current != null && current.get("token") != null ? current.get("token") : newToken());
-        verification(given, normalized, f);
-      }
-      case INTERVAL -> {
-        rejectUnknown(given, Set.of("interval_minutes", "payload"), f);
-        Long minutes = f.integer("interval_minutes", true, 1, MAX_INTERVAL_MINUTES);
-        normalized.put("interval_minutes", minutes);
-        if (given.containsKey("payload")) {
-          normalized.put("payload", given.get("payload"));
+
+    /**
+     * @param current the stored config when updating (keeps server-generated parts such as the webhook token), or
+     *     null when creating
+     */
+    static Map<String, Object> validate(
+            TriggerType type,
+            Map<String, Object> config,
+            Map<String, Object> current,
+            Fields fields,
+            Duration minCronInterval) {
+        Map<String, Object> given = config == null ? Map.of() : config;
+        Fields f = fields.nested("trigger_config", given);
+        if (Fields.containsNul(given)) {
+            f.problem("payload", "must not contain NUL characters (\\u0000) anywhere");
+            return Map.of();
         }
-      }
-      case CRON -> {
-        rejectUnknown(given, Set.of("expression", "timezone", "payload"), f);
-        String expression = f.string("expression", true, 1, 200);
-        String timezone = f.string("timezone", false, 1, 100);
-        ZoneId zone = ZoneId.of("UTC");
-        if (timezone != null) {
-          if (ZoneId.getAvailableZoneIds().contains(timezone)) {
-            zone = ZoneId.of(timezone);
-          } else {
-            f.problem("timezone", "must be an IANA time zone such as Europe/Berlin or America/New_York");
-          }
-        }
-        if (expression != null) {
-          try {
-            Duration gap = Schedule.cron(expression, zone).shortestGap(Instant.now(), 120);
-            if (gap.compareTo(minCronInterval) < 0) {
-              f.problem(
-                  "expression",
-                  "fires " + gap.toSeconds() + " s apart; the shortest allowed interval is " + minCronInterval.toSeconds()
-                      + " s (quota kikonect.quotas.min-cron-interval)");
+        Map<String, Object> normalized = new LinkedHashMap<>();
+        switch (type) {
+            case MANUAL -> rejectUnknown(given, Set.of(), f);
+            case WEBHOOK -> {
+                rejectUnknown(given, Set.of("verify", "secret", "header_name"), f);
+                normalized.put(
+                        "token", current != null && current.get("token") != null ? current.get("token") : newToken());
+                verification(given, normalized, f);
             }
-          } catch (IllegalArgumentException e) {
-            f.problem("expression", e.getMessage());
-          }
+            case INTERVAL -> {
+                rejectUnknown(given, Set.of("interval_minutes", "payload"), f);
+                Long minutes = f.integer("interval_minutes", true, 1, MAX_INTERVAL_MINUTES);
+                normalized.put("interval_minutes", minutes);
+                if (given.containsKey("payload")) {
+                    normalized.put("payload", given.get("payload"));
+                }
+            }
+            case CRON -> {
+                rejectUnknown(given, Set.of("expression", "timezone", "payload"), f);
+                String expression = f.string("expression", true, 1, 200);
+                String timezone = f.string("timezone", false, 1, 100);
+                ZoneId zone = ZoneId.of("UTC");
+                if (timezone != null) {
+                    if (ZoneId.getAvailableZoneIds().contains(timezone)) {
+                        zone = ZoneId.of(timezone);
+                    } else {
+                        f.problem("timezone", "must be an IANA time zone such as Europe/Berlin or America/New_York");
+                    }
+                }
+                if (expression != null) {
+                    try {
+                        Duration gap = Schedule.cron(expression, zone).shortestGap(Instant.now(), 120);
+                        if (gap.compareTo(minCronInterval) < 0) {
+                            f.problem(
+                                    "expression",
+                                    "fires " + gap.toSeconds() + " s apart; the shortest allowed interval is "
+                                            + minCronInterval.toSeconds()
+                                            + " s (quota kikonect.quotas.min-cron-interval)");
+                        }
+                    } catch (IllegalArgumentException e) {
+                        f.problem("expression", e.getMessage());
+                    }
+                }
+                normalized.put("expression", expression);
+                normalized.put("timezone", zone.getId());
+                if (given.containsKey("payload")) {
+                    normalized.put("payload", given.get("payload"));
+                }
+            }
         }
-        normalized.put("expression", expression);
-        normalized.put("timezone", zone.getId());
-        if (given.containsKey("payload")) {
-          normalized.put("payload", given.get("payload"));
+        return normalized;
+    }
+
+    static final Set<String> VERIFY_MODES = Set.of("none", "standard_webhooks", "github", "stripe", "header");
+
+    /** The optional check of incoming webhook signatures: see {@code trigger.HookVerifier}. */
+    private static void verification(Map<String, Object> given, Map<String, Object> normalized, Fields f) {
+        String mode = f.string("verify", false, 1, 40);
+        if (mode == null || mode.equals("none")) {
+            if (given.containsKey("secret") || given.containsKey("header_name")) {
+                f.problem("verify", "must be standard_webhooks, github, stripe or header when a secret is given");
+            }
+            return;
         }
-      }
+        if (!VERIFY_MODES.contains(mode)) {
+            f.problem("verify", "must be one of none, standard_webhooks, github, stripe, header");
+            return;
+        }
+        normalized.put("verify", mode);
+        String secret = f.string("secret", !mode.equals("standard_webhooks"), 8, 256);
+        if (mode.equals("standard_webhooks")) {
+            if (secret == null) {
+                secret = Signatures.newSecret();
+            } else if (!secret.startsWith("whsec_") || !isBase64(secret.substring(6))) {
+                f.problem("secret", "must be whsec_ followed by base64, as Standard Webhooks secrets are");
+            }
+        }
+        if (mode.equals("header")) {
+            String header = f.string("header_name", true, 1, 100);
+            if (header != null && !header.matches("[A-Za-z0-9!#$%&'*+.^_`|~-]+")) {
+                f.problem("header_name", "must be an HTTP header name");
+            }
+            normalized.put("header_name", header);
+        } else if (given.containsKey("header_name")) {
+            f.problem("header_name", "is only for verify: header");
+        }
+        normalized.put("secret", secret);
     }
-    return normalized;
-  }
 
-  static final Set<String> VERIFY_MODES = Set.of("none", "standard_webhooks", "github", "stripe", "header");
+    private static boolean isBase64(String s) {
+        try {
+            return Base64.getDecoder().decode(s).length >= 16;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
 
-  /** The optional check of incoming webhook signatures: see {@code trigger.HookVerifier}. */
-  private static void verification(Map<String, Object> given, Map<String, Object> normalized, Fields f) {
-    String mode = f.string("verify", false, 1, 40);
-    if (mode == null || mode.equals("none")) {
-      if (given.containsKey("secret") || given.containsKey("header_name")) {
-        f.problem("verify", "must be standard_webhooks, github, stripe or header when a secret is given");
-      }
-      return;
+    private static void rejectUnknown(Map<String, Object> given, Set<String> allowed, Fields f) {
+        for (String key : given.keySet()) {
+            if (!allowed.contains(key)) {
+                f.problem(
+                        key,
+                        allowed.isEmpty()
+                                ? "is not a setting of this trigger type"
+                                : "is unknown; allowed: " + String.join(", ", allowed));
+            }
+        }
     }
-    if (!VERIFY_MODES.contains(mode)) {
-      f.problem("verify", "must be one of none, standard_webhooks, github, stripe, header");
-      return;
-    }
-    normalized.put("verify", mode);
-    String secret = f.string("secret", !mode.equals("standard_webhooks"), 8, 256);
-    if (mode.equals("standard_webhooks")) {
-      if (secret == null) {
-        secret = Signatures.newSecret();
-      } else if (!secret.startsWith("whsec_") || !isBase64(secret.substring(6))) {
-        f.problem("secret", "must be whsec_ followed by base64, as Standard Webhooks secrets are");
-      }
-    }
-    if (mode.equals("header")) {
-      String header = f.string("header_name", true, 1, 100);
-      if (header != null && !header.matches("[A-Za-z0-9!#$%&'*+.^_`|~-]+")) {
-        f.problem("header_name", "must be an HTTP header name");
-      }
-      normalized.put("header_name", header);
-    } else if (given.containsKey("header_name")) {
-      f.problem("header_name", "is only for verify: header");
-    }
-    normalized.put("secret", secret);
-  }
-
-  private static boolean isBase64(String s) {
-    try {
-      return Base64.getDecoder().decode(s).length >= 16;
-    } catch (IllegalArgumentException e) {
-      return false;
-    }
-  }
-
-  private static void rejectUnknown(Map<String, Object> given, Set<String> allowed, Fields f) {
-    for (String key : given.keySet()) {
-      if (!allowed.contains(key)) {
-        f.problem(key, allowed.isEmpty() ? "is not a setting of this trigger type" : "is unknown; allowed: " + String.join(", ", allowed));
-      }
-    }
-  }
 }

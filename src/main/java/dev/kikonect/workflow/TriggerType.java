@@ -5,20 +5,20 @@ import java.util.Optional;
 
 /** How a workflow is fired. The JSON and database spelling is the lower-case name. */
 public enum TriggerType {
-  MANUAL,
-  WEBHOOK,
-  INTERVAL,
-  CRON;
+    MANUAL,
+    WEBHOOK,
+    INTERVAL,
+    CRON;
 
-  public String wire() {
-    return name().toLowerCase();
-  }
+    public String wire() {
+        return name().toLowerCase();
+    }
 
-  public static Optional<TriggerType> fromWire(String value) {
-    return Arrays.stream(values()).filter(t -> t.wire().equals(value)).findFirst();
-  }
+    public static Optional<TriggerType> fromWire(String value) {
+        return Arrays.stream(values()).filter(t -> t.wire().equals(value)).findFirst();
+    }
 
-  public boolean scheduled() {
-    return this == INTERVAL || this == CRON;
-  }
+    public boolean scheduled() {
+        return this == INTERVAL || this == CRON;
+    }
 }

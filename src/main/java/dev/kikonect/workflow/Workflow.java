@@ -10,37 +10,73 @@ import java.time.Instant;
  * workflows only; {@code signingSecret} only in the answer that creates it (it is shown once).
  */
 public record Workflow(
-    long id,
-    String name,
-    String triggerType,
-    String actionUrl,
-    @JsonRawValue String steps,
-    @JsonRawValue String triggerConfig,
-    boolean enabled,
-    Integer maxAttempts,
-    String misfire,
-    String overlap,
-    String onFailureUrl,
-    String filter,
-    Instant nextRunAt,
-    Instant lastFiredAt,
-    String lastRunStatus,
-    Instant lastRunAt,
-    String webhookUrl,
-    Instant createdAt,
-    Instant updatedAt,
-    @JsonInclude(JsonInclude.Include.NON_NULL) String signingSecret) {
+        long id,
+        String name,
+        String triggerType,
+        String actionUrl,
+        @JsonRawValue String steps,
+        @JsonRawValue String triggerConfig,
+        boolean enabled,
+        Integer maxAttempts,
+        String misfire,
+        String overlap,
+        String onFailureUrl,
+        String filter,
+        Instant nextRunAt,
+        Instant lastFiredAt,
+        String lastRunStatus,
+        Instant lastRunAt,
+        String webhookUrl,
+        Instant createdAt,
+        Instant updatedAt,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String signingSecret) {
 
-  /** Without the webhook URL, with {@code config} (the trigger config without its token) instead. */
-  Workflow forViewer(String config) {
-    return new Workflow(
-        id, name, triggerType, actionUrl, steps, config, enabled, maxAttempts, misfire, overlap, onFailureUrl, filter, nextRunAt, lastFiredAt,
-        lastRunStatus, lastRunAt, null, createdAt, updatedAt, signingSecret);
-  }
+    /** Without the webhook URL, with {@code config} (the trigger config without its token) instead. */
+    Workflow forViewer(String config) {
+        return new Workflow(
+                id,
+                name,
+                triggerType,
+                actionUrl,
+                steps,
+                config,
+                enabled,
+                maxAttempts,
+                misfire,
+                overlap,
+                onFailureUrl,
+                filter,
+                nextRunAt,
+                lastFiredAt,
+                lastRunStatus,
+                lastRunAt,
+                null,
+                createdAt,
+                updatedAt,
+                signingSecret);
+    }
 
-  Workflow withSigningSecret(String secret) {
-    return new Workflow(
-        id, name, triggerType, actionUrl, steps, triggerConfig, enabled, maxAttempts, misfire, overlap, onFailureUrl, filter, nextRunAt, lastFiredAt,
-        lastRunStatus, lastRunAt, webhookUrl, createdAt, updatedAt, secret);
-  }
+    Workflow withSigningSecret(String secret) {
+        return new Workflow(
+                id,
+                name,
+                triggerType,
+                actionUrl,
+                steps,
+                triggerConfig,
+                enabled,
+                maxAttempts,
+                misfire,
+                overlap,
+                onFailureUrl,
+                filter,
+                nextRunAt,
+                lastFiredAt,
+                lastRunStatus,
+                lastRunAt,
+                webhookUrl,
+                createdAt,
+                updatedAt,
+                secret);
+    }
 }

@@ -19,36 +19,39 @@ import org.springframework.stereotype.Component;
 @Component
 class InvitationMailer {
 
-  private static final Logger log = LoggerFactory.getLogger(InvitationMailer.class);
+    private static final Logger log = LoggerFactory.getLogger(InvitationMailer.class);
 
-  private final ObjectProvider<JavaMailSender> sender;
-  private final String from;
+    private final ObjectProvider<JavaMailSender> sender;
+    private final String from;
 
-  InvitationMailer(ObjectProvider<JavaMailSender> sender, Environment environment) {
-    this.sender = sender;
-    this.from = environment.getProperty("kikonect.mail-from", "KiKonect <kikonect@localhost>");
-  }
-
-  /** True when the message was handed to the mail server. */
-  boolean send(String to, User inviter, String workspace, Role role, String link, Instant expiresAt) {
-    JavaMailSender mail = sender.getIfAvailable();
-    if (mail == null) {
-      return false;
+    InvitationMailer(ObjectProvider<JavaMailSender> sender, Environment environment) {
+        this.sender = sender;
+        this.from = environment.getProperty("kikonect.mail-from", "KiKonect <kikonect@localhost>");
     }
-    SimpleMailMessage message = new SimpleMailMessage();
-    message.setFrom(from);
-    message.setTo(to);
-    message.setSubject(inviter.firstname() + " invited you to " + workspace + " on KiKonect");
-    message.setText(
-        inviter.firstname() + " " + inviter.lastname() + " (" + inviter.email() + ") invited you to the workspace \"" + workspace + "\" as "
-            + role.wire() + ".\n\nAccept the invitation (sign in or register with this email address first):\n" + link
-            + "\n\nThe link works once and expires at " + expiresAt + ".\n");
-    try {
-      mail.send(message);
-      return true;
-    } catch (RuntimeException e) {
-      log.warn("Could not mail an invitation to the mail server: {}", e.getClass().getSimpleName());
-      return false;
+
+    /** True when the message was handed to the mail server. */
+    boolean send(String to, User inviter, String workspace, Role role, String link, Instant expiresAt) {
+        JavaMailSender mail = sender.getIfAvailable();
+        if (mail == null) {
+            return false;
+        }
+        SimpleMailMessage message = new SimpleMailMessage();
+        message.setFrom(from);
+        message.setTo(to);
+        message.setSubject(inviter.firstname() + " invited you to " + workspace + " on KiKonect");
+        message.setText(inviter.firstname() + " " + inviter.lastname() + " (" + inviter.email()
+                + ") invited you to the workspace \"" + workspace + "\" as "
+                + role.wire() + ".\n\nAccept the invitation (sign in or register with this email address first):\n"
+                + link
+                + "\n\nThe link works once and expires at " + expiresAt + ".\n");
+        try {
+            mail.send(message);
+            return true;
+        } catch (RuntimeException e) {
+            log.warn(
+                    "Could not mail an invitation to the mail server: {}",
+                    e.getClass().getSimpleName());
+            return false;
+        }
     }
-  }
 }

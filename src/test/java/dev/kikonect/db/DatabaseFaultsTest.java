@@ -25,83 +25,107 @@ import org.springframework.context.ConfigurableApplicationContext;
  */
 class DatabaseFaultsTest {
 
-  @Test
-  void a_paused_then_killed_database_costs_quick_503s_and_service_returns_by_itself() throws Exception {
-    Path dataDir = Files.createTempDirectory(Path.of("target"), "faults-");
-    try (Sink sink = new Sink();
-        ConfigurableApplicationContext app =
-            new SpringApplicationBuilder(KiKonectApplication.class)
-                .run(
-                    "--server.port=0",
-                    "--kikonect.data-dir=" + dataDir,
-                    "--kikonect.executor.poll-interval=50ms",
-                    "--kikonect.delivery.allowed-cidrs=127.0.0.1/32")) {
-      Api api = new Api(Integer.parseInt(app.getEnvironment().getProperty("local.server.port")));
-      Api.User user = api.newUser();
-      String hook = api.createWorkflow(user, "webhook", sink.url(), Map.of()).path("webhook_url").asString();
-      assertThat(post(api, hook).status()).isEqualTo(202);
-      Path pidFile = dataDir.resolve("postgres/postmaster.pid");
-      List<Long> accepted = new ArrayList<>();
+    @Test
+    void a_paused_then_killed_database_costs_quick_503s_and_service_returns_by_itself() throws Exception {
+        Path dataDir = Files.createTempDirectory(Path.of("target"), "faults-");
+        try (Sink sink = new Sink();
+                ConfigurableApplicationContext app = new SpringApplicationBuilder(KiKonectApplication.class)
+                        .run(
+                                "--server.port=0",
+                                "--kikonect.data-dir=" + dataDir,
+                                "--kikonect.executor.poll-interval=50ms",
+                                "--kikonect.delivery.allowed-cidrs=127.0.0.1/32")) {
+            Api api = new Api(Integer.parseInt(app.getEnvironment().getProperty("local.server.port")));
+            Api.User user = api.newUser();
+            String hook = api.createWorkflow(user, "webhook", sink.url(), Map.of())
+                    .path("webhook_url")
+                    .asString();
+            assertThat(post(api, hook).status()).isEqualTo(202);
+            Path pidFile = dataDir.resolve("postgres/postmaster.pid");
+            List<Long> accepted = new ArrayList<>();
 
-      // Paused: every answer within about a second, none of them a 202.
-      signal("STOP", postgresProcesses(pidFile));
-      try {
-        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/health/ready", null).status() == 503);
-        for (int i = 0; i < 5; i++) {
-          long started = System.nanoTime();
-          Api.Response response = post(api, hook);
-          long millis = (System.nanoTime() - started) / 1_000_000;
-          assertThat(response.status()).as("hook while the database is paused").isEqualTo(503);
-          assertThat(response.header("Retry-After")).isNotNull();
-          // at once from the watch, not after the database's 5 s deadline: below that with room for a loaded machine
-          assertThat(millis).as("ms to answer while the database is paused").isLessThan(4500);
-          long readyStarted = System.nanoTime();
-          assertThat(api.get("/health/ready", null).status()).isEqualTo(503);
-          assertThat((System.nanoTime() - readyStarted) / 1_000_000).as("ms for readiness").isLessThan(4500);
+            // Paused: every answer within about a second, none of them a 202.
+            signal("STOP", postgresProcesses(pidFile));
+            try {
+                Awaitility.await()
+                        .atMost(Duration.ofSeconds(10))
+                        .until(() -> api.get("/health/ready", null).status() == 503);
+                for (int i = 0; i < 5; i++) {
+                    long started = System.nanoTime();
+                    Api.Response response = post(api, hook);
+                    long millis = (System.nanoTime() - started) / 1_000_000;
+                    assertThat(response.status())
+                            .as("hook while the database is paused")
+                            .isEqualTo(503);
+                    assertThat(response.header("Retry-After")).isNotNull();
+                    // at once from the watch, not after the database's 5 s deadline: below that with room for a loaded
+                    // machine
+                    assertThat(millis)
+                            .as("ms to answer while the database is paused")
+                            .isLessThan(4500);
+                    long readyStarted = System.nanoTime();
+                    assertThat(api.get("/health/ready", null).status()).isEqualTo(503);
+                    assertThat((System.nanoTime() - readyStarted) / 1_000_000)
+                            .as("ms for readiness")
+                            .isLessThan(4500);
+                }
+            } finally {
+                signal("CONT", postgresProcesses(pidFile));
+            }
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> api.get("/health/ready", null).status() == 200);
+            Api.Response afterPause = post(api, hook);
+            assertThat(afterPause.status()).isEqualTo(202);
+            accepted.add(afterPause.json().path("id").asLong());
+
+            // Killed: the watch starts PostgreSQL again on the same directory and port; the pool reconnects.
+            long postmaster = Long.parseLong(Files.readAllLines(pidFile).get(0).strip());
+            signal("KILL", List.of(postmaster));
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(5))
+                    .until(() -> api.get("/health/ready", null).status() == 503);
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(20))
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> api.get("/health/ready", null).status() == 200);
+            Api.Response afterKill = Awaitility.await()
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> post(api, hook), r -> r.status() == 202);
+            accepted.add(afterKill.json().path("id").asLong());
+            assertThat(Long.parseLong(Files.readAllLines(pidFile).get(0).strip()))
+                    .as("a new postmaster")
+                    .isNotEqualTo(postmaster);
+
+            // Everything accepted is delivered.
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(15))
+                    .until(() -> sink.received().size() >= 1 + accepted.size());
+            for (long run : accepted) {
+                assertThat(api.get("/runs/" + run, user.token())
+                                .json()
+                                .path("status")
+                                .asString())
+                        .isIn("succeeded", "running", "pending");
+            }
         }
-      } finally {
-        signal("CONT", postgresProcesses(pidFile));
-      }
-      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/health/ready", null).status() == 200);
-      Api.Response afterPause = post(api, hook);
-      assertThat(afterPause.status()).isEqualTo(202);
-      accepted.add(afterPause.json().path("id").asLong());
-
-      // Killed: the watch starts PostgreSQL again on the same directory and port; the pool reconnects.
-      long postmaster = Long.parseLong(Files.readAllLines(pidFile).get(0).strip());
-      signal("KILL", List.of(postmaster));
-      Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> api.get("/health/ready", null).status() == 503);
-      Awaitility.await()
-          .atMost(Duration.ofSeconds(20))
-          .pollInterval(Duration.ofMillis(200))
-          .until(() -> api.get("/health/ready", null).status() == 200);
-      Api.Response afterKill = Awaitility.await()
-          .atMost(Duration.ofSeconds(10))
-          .until(() -> post(api, hook), r -> r.status() == 202);
-      accepted.add(afterKill.json().path("id").asLong());
-      assertThat(Long.parseLong(Files.readAllLines(pidFile).get(0).strip())).as("a new postmaster").isNotEqualTo(postmaster);
-
-      // Everything accepted is delivered.
-      Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> sink.received().size() >= 1 + accepted.size());
-      for (long run : accepted) {
-        assertThat(api.get("/runs/" + run, user.token()).json().path("status").asString()).isIn("succeeded", "running", "pending");
-      }
     }
-  }
 
-  private static Api.Response post(Api api, String hook) {
-    return api.send("POST", hook, null, "application/json", "{\"n\":1}");
-  }
+    private static Api.Response post(Api api, String hook) {
+        return api.send("POST", hook, null, "application/json", "{\"n\":1}");
+    }
 
-  private static List<Long> postgresProcesses(Path pidFile) throws IOException {
-    long pid = Long.parseLong(Files.readAllLines(pidFile).get(0).strip());
-    ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow();
-    return Stream.concat(Stream.of(postmaster), postmaster.descendants()).map(ProcessHandle::pid).toList();
-  }
+    private static List<Long> postgresProcesses(Path pidFile) throws IOException {
+        long pid = Long.parseLong(Files.readAllLines(pidFile).get(0).strip());
+        ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow();
+        return Stream.concat(Stream.of(postmaster), postmaster.descendants())
+                .map(ProcessHandle::pid)
+                .toList();
+    }
 
-  private static void signal(String signal, List<Long> pids) throws Exception {
-    List<String> command = new ArrayList<>(List.of("kill", "-" + signal));
-    pids.forEach(p -> command.add(Long.toString(p)));
-    assertThat(new ProcessBuilder(command).inheritIO().start().waitFor()).isZero();
-  }
+    private static void signal(String signal, List<Long> pids) throws Exception {
+        List<String> command = new ArrayList<>(List.of("kill", "-" + signal));
+        pids.forEach(p -> command.add(Long.toString(p)));
+        assertThat(new ProcessBuilder(command).inheritIO().start().waitFor()).isZero();
+    }
 }

@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -19,7 +20,6 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.transaction.support.TransactionTemplate;
-import java.util.Locale;
 
 /**
  * Every lifecycle statement, driven through the API and the queue, changes statuses only as the three machines
@@ -29,19 +29,29 @@ import java.util.Locale;
  */
 class StateMachineTest extends ApiTest {
 
-  @Autowired JdbcClient jdbc;
-  @Autowired Claims claims;
-  @Autowired Leases leases;
-  @Autowired ScheduledRuns runs;
-  @Autowired TransactionTemplate transactions;
-  private final Sink sink = new Sink();
+    @Autowired
+    JdbcClient jdbc;
 
-  @BeforeEach
-  void record() {
-    jdbc.sql("CREATE TABLE IF NOT EXISTS test_transitions (tbl text, old_status text, new_status text)").update();
-    jdbc.sql("TRUNCATE test_transitions").update();
-    jdbc.sql(
-            """
+    @Autowired
+    Claims claims;
+
+    @Autowired
+    Leases leases;
+
+    @Autowired
+    ScheduledRuns runs;
+
+    @Autowired
+    TransactionTemplate transactions;
+
+    private final Sink sink = new Sink();
+
+    @BeforeEach
+    void record() {
+        jdbc.sql("CREATE TABLE IF NOT EXISTS test_transitions (tbl text, old_status text, new_status text)")
+                .update();
+        jdbc.sql("TRUNCATE test_transitions").update();
+        jdbc.sql("""
             CREATE OR REPLACE FUNCTION test_log_transition() RETURNS trigger AS $$
             BEGIN
               IF TG_OP = 'INSERT' THEN
@@ -51,117 +61,215 @@ class StateMachineTest extends ApiTest {
               END IF;
               RETURN NULL;
             END $$ LANGUAGE plpgsql
-            """)
-        .update();
-    for (String table : List.of("workflow_runs", "run_steps", "jobs")) {
-      jdbc.sql("CREATE OR REPLACE TRIGGER test_transitions AFTER INSERT OR UPDATE OF status ON " + table
-          + " FOR EACH ROW EXECUTE FUNCTION test_log_transition()").update();
+            """).update();
+        for (String table : List.of("workflow_runs", "run_steps", "jobs")) {
+            jdbc.sql("CREATE OR REPLACE TRIGGER test_transitions AFTER INSERT OR UPDATE OF status ON " + table
+                            + " FOR EACH ROW EXECUTE FUNCTION test_log_transition()")
+                    .update();
+        }
     }
-  }
 
-  @AfterEach
-  void stopRecording() {
-    sink.close();
-    for (String table : List.of("workflow_runs", "run_steps", "jobs")) {
-      jdbc.sql("DROP TRIGGER IF EXISTS test_transitions ON " + table).update();
+    @AfterEach
+    void stopRecording() {
+        sink.close();
+        for (String table : List.of("workflow_runs", "run_steps", "jobs")) {
+            jdbc.sql("DROP TRIGGER IF EXISTS test_transitions ON " + table).update();
+        }
     }
-  }
 
-  @Test
-  void every_lifecycle_statement_moves_runs_steps_and_jobs_only_along_their_machines() {
-    AtomicInteger calls = new AtomicInteger();
-    sink.replyWith(r -> r.path().startsWith("/flaky") && calls.incrementAndGet() % 2 == 1 ? Sink.Reply.status(503)
-        : r.path().startsWith("/bad") ? Sink.Reply.status(400) : Sink.Reply.status(200));
-    Api.User user = api.newUser();
-    String base = sink.url().replace("/hook", "");
+    @Test
+    void every_lifecycle_statement_moves_runs_steps_and_jobs_only_along_their_machines() {
+        AtomicInteger calls = new AtomicInteger();
+        sink.replyWith(r -> r.path().startsWith("/flaky") && calls.incrementAndGet() % 2 == 1
+                ? Sink.Reply.status(503)
+                : r.path().startsWith("/bad") ? Sink.Reply.status(400) : Sink.Reply.status(200));
+        Api.User user = api.newUser();
+        String base = sink.url().replace("/hook", "");
 
-    // one-step runs: success; a retry, then success; a failure; retried from the failure
-    long plain = api.createWorkflow(user, "manual", base + "/ok", Map.of()).path("id").asLong();
-    long flaky = api.createWorkflow(user, "manual", base + "/flaky", Map.of()).path("id").asLong();
-    long bad = api.createWorkflow(user, "manual", base + "/bad", Map.of(), Map.of("max_attempts", 1)).path("id").asLong();
-    List<Long> started = new ArrayList<>();
-    for (long w : new long[] {plain, flaky, bad}) {
-      started.add(api.post("/workflows/" + w + "/trigger", user.token(), "{}").json().path("id").asLong());
+        // one-step runs: success; a retry, then success; a failure; retried from the failure
+        long plain = api.createWorkflow(user, "manual", base + "/ok", Map.of())
+                .path("id")
+                .asLong();
+        long flaky = api.createWorkflow(user, "manual", base + "/flaky", Map.of())
+                .path("id")
+                .asLong();
+        long bad = api.createWorkflow(user, "manual", base + "/bad", Map.of(), Map.of("max_attempts", 1))
+                .path("id")
+                .asLong();
+        List<Long> started = new ArrayList<>();
+        for (long w : new long[] {plain, flaky, bad}) {
+            started.add(api.post("/workflows/" + w + "/trigger", user.token(), "{}")
+                    .json()
+                    .path("id")
+                    .asLong());
+        }
+        started.forEach(r -> awaitFinished(user, r));
+        assertThat(api.post("/runs/" + started.get(2) + "/retry", user.token(), Map.of())
+                        .status())
+                .isEqualTo(202);
+        awaitFinished(user, started.get(2));
+
+        // filters: false (filtered) and failing (failed at once)
+        long filtered = api.post(
+                        "/workflows",
+                        user.token(),
+                        Map.of(
+                                "name",
+                                "f",
+                                "trigger_type",
+                                "manual",
+                                "action_url",
+                                base + "/ok",
+                                "filter",
+                                "payload.n > 1"))
+                .json()
+                .path("id")
+                .asLong();
+        api.post("/workflows/" + filtered + "/trigger", user.token(), "{\"n\":0}");
+        api.post("/workflows/" + filtered + "/trigger", user.token(), "{\"n\":\"x\"}");
+
+        // steps: needs, a `when` that is false, a failing step and the ones after it skipped, then retried
+        long chain = api.post(
+                        "/workflows",
+                        user.token(),
+                        Map.of(
+                                "name",
+                                "chain",
+                                "trigger_type",
+                                "manual",
+                                "steps",
+                                List.of(
+                                        Map.of("key", "a", "url", base + "/ok"),
+                                        Map.of("key", "b", "url", base + "/ok", "needs", List.of("a")),
+                                        Map.of("key", "quiet", "url", base + "/ok", "when", "false"),
+                                        Map.of(
+                                                "key",
+                                                "c",
+                                                "url",
+                                                base + "/bad",
+                                                "needs",
+                                                List.of("a"),
+                                                "max_attempts",
+                                                1),
+                                        Map.of("key", "d", "url", base + "/ok", "needs", List.of("c")),
+                                        Map.of("key", "e", "url", base + "/flaky", "needs", List.of("b")))))
+                .json()
+                .path("id")
+                .asLong();
+        long chained = api.post("/workflows/" + chain + "/trigger", user.token(), "{}")
+                .json()
+                .path("id")
+                .asLong();
+        awaitFinished(user, chained);
+        assertThat(api.post("/runs/" + chained + "/retry", user.token(), Map.of())
+                        .status())
+                .isEqualTo(202);
+        awaitFinished(user, chained);
+
+        // cancel: a run with steps while its first step hangs at the receiver
+        sink.replyWith(r -> r.path().startsWith("/hang") ? Sink.Reply.hanging() : Sink.Reply.status(200));
+        long hanging = api.post(
+                        "/workflows",
+                        user.token(),
+                        Map.of(
+                                "name",
+                                "hang",
+                                "trigger_type",
+                                "manual",
+                                "steps",
+                                List.of(
+                                        Map.of("key", "slow", "url", base + "/hang", "timeout", 1, "max_attempts", 1),
+                                        Map.of("key", "after", "url", base + "/ok", "needs", List.of("slow")))))
+                .json()
+                .path("id")
+                .asLong();
+        long cancelled = api.post("/workflows/" + hanging + "/trigger", user.token(), "{}")
+                .json()
+                .path("id")
+                .asLong();
+        eventually()
+                .until(() -> "running"
+                        .equals(api.get("/runs/" + cancelled, user.token())
+                                .json()
+                                .path("status")
+                                .asString()));
+        assertThat(api.post("/runs/" + cancelled + "/cancel", user.token(), Map.of())
+                        .status())
+                .isEqualTo(200);
+        eventually()
+                .until(() -> !"running"
+                        .equals(api.get("/runs/" + cancelled, user.token())
+                                .json()
+                                .path("steps")
+                                .get(0)
+                                .path("status")
+                                .asString()));
+
+        // the queue's own statements, far ahead of the live executor: a lost lease, a node handing a job back
+        Instant later = clock.instant().plus(Duration.ofDays(50));
+        transactions.executeWithoutResult(s -> runs.enqueueAll(
+                List.of(
+                        new ScheduledRuns.Firing(plain, api.personalWorkspace(user), "manual", "{}"),
+                        new ScheduledRuns.Firing(chain, api.personalWorkspace(user), "manual", "{}")),
+                later));
+        List<ClaimedJob> claimed = claims.claim(1_000, later, Duration.ofSeconds(1), "node-a").stream()
+                .filter(j -> j.workflowId() == plain || j.workflowId() == chain)
+                .toList();
+        leases.requeueExpired(later.plusSeconds(5), 10_000);
+        List<ClaimedJob> again = claims.claim(1_000, later.plusSeconds(60), Duration.ofMinutes(1), "node-b").stream()
+                .filter(j -> j.workflowId() == plain || j.workflowId() == chain)
+                .toList();
+        leases.release(again, later.plusSeconds(61));
+        assertThat(claimed).isNotEmpty();
+
+        List<String> illegal = new ArrayList<>();
+        Set<String> seen = new LinkedHashSet<>();
+        jdbc.sql("SELECT DISTINCT tbl, old_status, new_status FROM test_transitions")
+                .query((rs, n) -> {
+                    String table = rs.getString(1);
+                    String from = rs.getString(2);
+                    String to = rs.getString(3);
+                    seen.add(table + ": " + from + " -> " + to);
+                    if (!allowed(table, from, to)) {
+                        illegal.add(table + ": " + (from == null ? "(inserted)" : from) + " -> " + to);
+                    }
+                    return null;
+                })
+                .list();
+        assertThat(illegal)
+                .as("status changes the machines lack (seen: %s)", seen)
+                .isEmpty();
+        assertThat(seen)
+                .as("the test drove the machines")
+                .contains(
+                        "workflow_runs: running -> retrying",
+                        "workflow_runs: failed -> pending",
+                        "workflow_runs: running -> cancelled",
+                        "run_steps: waiting -> pending",
+                        "run_steps: waiting -> skipped",
+                        "run_steps: running -> skipped",
+                        "run_steps: failed -> pending",
+                        "jobs: processing -> pending");
     }
-    started.forEach(r -> awaitFinished(user, r));
-    assertThat(api.post("/runs/" + started.get(2) + "/retry", user.token(), Map.of()).status()).isEqualTo(202);
-    awaitFinished(user, started.get(2));
 
-    // filters: false (filtered) and failing (failed at once)
-    long filtered = api.post("/workflows", user.token(), Map.of("name", "f", "trigger_type", "manual", "action_url", base + "/ok",
-        "filter", "payload.n > 1")).json().path("id").asLong();
-    api.post("/workflows/" + filtered + "/trigger", user.token(), "{\"n\":0}");
-    api.post("/workflows/" + filtered + "/trigger", user.token(), "{\"n\":\"x\"}");
+    private static boolean allowed(String table, String from, String to) {
+        return switch (table) {
+            case "workflow_runs" ->
+                from == null
+                        ? RunStatus.INITIAL.contains(RunStatus.of(to))
+                        : RunStatus.allows(RunStatus.of(from), RunStatus.of(to));
+            case "run_steps" ->
+                from == null ? StepStatus.INITIAL.contains(step(to)) : StepStatus.allows(step(from), step(to));
+            case "jobs" -> from == null ? JobStatus.INITIAL.contains(job(to)) : JobStatus.allows(job(from), job(to));
+            default -> false;
+        };
+    }
 
-    // steps: needs, a `when` that is false, a failing step and the ones after it skipped, then retried
-    long chain = api.post("/workflows", user.token(), Map.of("name", "chain", "trigger_type", "manual", "steps", List.of(
-        Map.of("key", "a", "url", base + "/ok"),
-        Map.of("key", "b", "url", base + "/ok", "needs", List.of("a")),
-        Map.of("key", "quiet", "url", base + "/ok", "when", "false"),
-        Map.of("key", "c", "url", base + "/bad", "needs", List.of("a"), "max_attempts", 1),
-        Map.of("key", "d", "url", base + "/ok", "needs", List.of("c")),
-        Map.of("key", "e", "url", base + "/flaky", "needs", List.of("b"))))).json().path("id").asLong();
-    long chained = api.post("/workflows/" + chain + "/trigger", user.token(), "{}").json().path("id").asLong();
-    awaitFinished(user, chained);
-    assertThat(api.post("/runs/" + chained + "/retry", user.token(), Map.of()).status()).isEqualTo(202);
-    awaitFinished(user, chained);
+    private static StepStatus step(String wire) {
+        return StepStatus.valueOf(wire.toUpperCase(Locale.ROOT));
+    }
 
-    // cancel: a run with steps while its first step hangs at the receiver
-    sink.replyWith(r -> r.path().startsWith("/hang") ? Sink.Reply.hanging() : Sink.Reply.status(200));
-    long hanging = api.post("/workflows", user.token(), Map.of("name", "hang", "trigger_type", "manual", "steps", List.of(
-        Map.of("key", "slow", "url", base + "/hang", "timeout", 1, "max_attempts", 1),
-        Map.of("key", "after", "url", base + "/ok", "needs", List.of("slow"))))).json().path("id").asLong();
-    long cancelled = api.post("/workflows/" + hanging + "/trigger", user.token(), "{}").json().path("id").asLong();
-    eventually().until(() -> "running".equals(api.get("/runs/" + cancelled, user.token()).json().path("status").asString()));
-    assertThat(api.post("/runs/" + cancelled + "/cancel", user.token(), Map.of()).status()).isEqualTo(200);
-    eventually().until(() -> !"running".equals(api.get("/runs/" + cancelled, user.token()).json().path("steps").get(0).path("status").asString()));
-
-    // the queue's own statements, far ahead of the live executor: a lost lease, a node handing a job back
-    Instant later = clock.instant().plus(Duration.ofDays(50));
-    transactions.executeWithoutResult(s -> runs.enqueueAll(List.of(
-        new ScheduledRuns.Firing(plain, api.personalWorkspace(user), "manual", "{}"),
-        new ScheduledRuns.Firing(chain, api.personalWorkspace(user), "manual", "{}")), later));
-    List<ClaimedJob> claimed = claims.claim(1_000, later, Duration.ofSeconds(1), "node-a").stream()
-        .filter(j -> j.workflowId() == plain || j.workflowId() == chain).toList();
-    leases.requeueExpired(later.plusSeconds(5), 10_000);
-    List<ClaimedJob> again = claims.claim(1_000, later.plusSeconds(60), Duration.ofMinutes(1), "node-b").stream()
-        .filter(j -> j.workflowId() == plain || j.workflowId() == chain).toList();
-    leases.release(again, later.plusSeconds(61));
-    assertThat(claimed).isNotEmpty();
-
-    List<String> illegal = new ArrayList<>();
-    Set<String> seen = new LinkedHashSet<>();
-    jdbc.sql("SELECT DISTINCT tbl, old_status, new_status FROM test_transitions").query((rs, n) -> {
-      String table = rs.getString(1);
-      String from = rs.getString(2);
-      String to = rs.getString(3);
-      seen.add(table + ": " + from + " -> " + to);
-      if (!allowed(table, from, to)) {
-        illegal.add(table + ": " + (from == null ? "(inserted)" : from) + " -> " + to);
-      }
-      return null;
-    }).list();
-    assertThat(illegal).as("status changes the machines lack (seen: %s)", seen).isEmpty();
-    assertThat(seen).as("the test drove the machines").contains(
-        "workflow_runs: running -> retrying", "workflow_runs: failed -> pending", "workflow_runs: running -> cancelled",
-        "run_steps: waiting -> pending", "run_steps: waiting -> skipped", "run_steps: running -> skipped",
-        "run_steps: failed -> pending", "jobs: processing -> pending");
-  }
-
-  private static boolean allowed(String table, String from, String to) {
-    return switch (table) {
-      case "workflow_runs" -> from == null ? RunStatus.INITIAL.contains(RunStatus.of(to)) : RunStatus.allows(RunStatus.of(from), RunStatus.of(to));
-      case "run_steps" -> from == null ? StepStatus.INITIAL.contains(step(to)) : StepStatus.allows(step(from), step(to));
-      case "jobs" -> from == null ? JobStatus.INITIAL.contains(job(to)) : JobStatus.allows(job(from), job(to));
-      default -> false;
-    };
-  }
-
-  private static StepStatus step(String wire) {
-    return StepStatus.valueOf(wire.toUpperCase(Locale.ROOT));
-  }
-
-  private static JobStatus job(String wire) {
-    return JobStatus.valueOf(wire.toUpperCase(Locale.ROOT));
-  }
+    private static JobStatus job(String wire) {
+        return JobStatus.valueOf(wire.toUpperCase(Locale.ROOT));
+    }
 }

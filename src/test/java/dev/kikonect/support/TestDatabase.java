@@ -22,70 +22,80 @@ import org.springframework.transaction.support.TransactionTemplate;
  */
 public final class TestDatabase implements BeforeEachCallback {
 
-  private static final class Server {
-    static final EmbeddedPostgres POSTGRES = start();
-    static final List<String> TABLES =
-        JdbcClient.create(POSTGRES.getPostgresDatabase())
-            .sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'flyway_schema_history'")
-            .query(String.class)
-            .list();
+    private static final class Server {
+        static final EmbeddedPostgres POSTGRES = start();
+        static final List<String> TABLES = JdbcClient.create(POSTGRES.getPostgresDatabase())
+                .sql(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'flyway_schema_history'")
+                .query(String.class)
+                .list();
 
-    private static EmbeddedPostgres start() {
-      try {
-        EmbeddedPostgres postgres = EmbeddedPostgres.builder()
-            .setServerConfig("fsync", "off") // a test database: nothing here must survive a crash
-            .setServerConfig("synchronous_commit", "off")
-            .setServerConfig("full_page_writes", "off")
-            .start();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-          try {
-            postgres.close();
-          } catch (IOException e) {
-            // the JVM is exiting; the temporary directory goes with the process's cleanup
-          }
-        }));
-        Flyway.configure().dataSource(postgres.getPostgresDatabase()).locations("classpath:db/migration").load().migrate();
-        return postgres;
-      } catch (IOException e) {
-        throw new UncheckedIOException("starting the embedded PostgreSQL for the database tests failed", e);
-      }
+        private static EmbeddedPostgres start() {
+            try {
+                EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+                        .setServerConfig("fsync", "off") // a test database: nothing here must survive a crash
+                        .setServerConfig("synchronous_commit", "off")
+                        .setServerConfig("full_page_writes", "off")
+                        .start();
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    try {
+                        postgres.close();
+                    } catch (IOException e) {
+                        // the JVM is exiting; the temporary directory goes with the process's cleanup
+                    }
+                }));
+                Flyway.configure()
+                        .dataSource(postgres.getPostgresDatabase())
+                        .locations("classpath:db/migration")
+                        .load()
+                        .migrate();
+                return postgres;
+            } catch (IOException e) {
+                throw new UncheckedIOException("starting the embedded PostgreSQL for the database tests failed", e);
+            }
+        }
     }
-  }
 
-  public DataSource dataSource() {
-    return Server.POSTGRES.getPostgresDatabase();
-  }
+    public DataSource dataSource() {
+        return Server.POSTGRES.getPostgresDatabase();
+    }
 
-  public JdbcClient jdbc() {
-    return JdbcClient.create(dataSource());
-  }
+    public JdbcClient jdbc() {
+        return JdbcClient.create(dataSource());
+    }
 
-  public TransactionTemplate transactions() {
-    return new TransactionTemplate(new DataSourceTransactionManager(dataSource()));
-  }
+    public TransactionTemplate transactions() {
+        return new TransactionTemplate(new DataSourceTransactionManager(dataSource()));
+    }
 
-  @Override
-  public void beforeEach(ExtensionContext context) {
-    jdbc().sql("TRUNCATE " + String.join(", ", Server.TABLES) + " RESTART IDENTITY CASCADE").update();
-  }
+    @Override
+    public void beforeEach(ExtensionContext context) {
+        jdbc().sql("TRUNCATE " + String.join(", ", Server.TABLES) + " RESTART IDENTITY CASCADE")
+                .update();
+    }
 
-  /**
-   * A workspace and its manual workflow with {@code steps} (a JSON array; tracked, as the workflow store decides, when it
-   * has more than one step or a step with a when) or the one-step {@code actionUrl} (then {@code steps} is "[]").
-   */
-  public Workflow workflow(String actionUrl, String steps) {
-    JdbcClient jdbc = jdbc();
-    long workspace = jdbc.sql("INSERT INTO workspaces (name, created_at) VALUES ('w', now()) RETURNING id").query(Long.class).single();
-    long workflow = jdbc.sql("""
+    /**
+     * A workspace and its manual workflow with {@code steps} (a JSON array; tracked, as the workflow store decides, when it
+     * has more than one step or a step with a when) or the one-step {@code actionUrl} (then {@code steps} is "[]").
+     */
+    public Workflow workflow(String actionUrl, String steps) {
+        JdbcClient jdbc = jdbc();
+        long workspace = jdbc.sql("INSERT INTO workspaces (name, created_at) VALUES ('w', now()) RETURNING id")
+                .query(Long.class)
+                .single();
+        long workflow = jdbc.sql("""
             INSERT INTO workflows (workspace_id, name, trigger_type, action_url, steps, tracked, signing_secret, created_at, updated_at)
             VALUES (:workspace, 'wf', 'manual', :url, CAST(:steps AS jsonb),
                     jsonb_array_length(CAST(:steps AS jsonb)) > 1 OR jsonb_path_exists(CAST(:steps AS jsonb), '$[*].when'),
                     'whsec_dGVzdA==', now(), now())
             RETURNING id""")
-        .param("workspace", workspace).param("url", actionUrl).param("steps", steps)
-        .query(Long.class).single();
-    return new Workflow(workspace, workflow);
-  }
+                .param("workspace", workspace)
+                .param("url", actionUrl)
+                .param("steps", steps)
+                .query(Long.class)
+                .single();
+        return new Workflow(workspace, workflow);
+    }
 
-  public record Workflow(long workspace, long id) {}
+    public record Workflow(long workspace, long id) {}
 }

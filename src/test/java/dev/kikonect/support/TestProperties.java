@@ -8,12 +8,12 @@ import org.springframework.boot.context.properties.source.MapConfigurationProper
 /** {@link KiKonectProperties} as the application binds them (defaults included), for tests without a context. */
 public final class TestProperties {
 
-  private TestProperties() {}
+    private TestProperties() {}
 
-  /** {@code settings} are property names without the {@code kikonect.} prefix, e.g. {@code delivery.retry-delays}. */
-  public static KiKonectProperties of(Map<String, String> settings) {
-    MapConfigurationPropertySource source = new MapConfigurationPropertySource();
-    settings.forEach((k, v) -> source.put("kikonect." + k, v));
-    return new Binder(source).bindOrCreate("kikonect", KiKonectProperties.class);
-  }
+    /** {@code settings} are property names without the {@code kikonect.} prefix, e.g. {@code delivery.retry-delays}. */
+    public static KiKonectProperties of(Map<String, String> settings) {
+        MapConfigurationPropertySource source = new MapConfigurationPropertySource();
+        settings.forEach((k, v) -> source.put("kikonect." + k, v));
+        return new Binder(source).bindOrCreate("kikonect", KiKonectProperties.class);
+    }
 }
