@@ -11,13 +11,10 @@ import dev.kikonect.steps.ExpressionSandbox;
 import dev.kikonect.steps.ParsedSize;
 import dev.kikonect.steps.StepDefinitions;
 import dev.kikonect.steps.StepRequests;
-import java.net.URI;
-import java.net.URISyntaxException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -134,7 +131,7 @@ final class AttemptPipeline {
                 }
                 // An expression that fails at run time fails its step at once: sending it again would fail the same
                 // way.
-                return failed(job, started, relative(e.field()) + ": " + e.reason());
+                return failed(job, started, StepUrls.relative(e.field()) + ": " + e.reason());
             } catch (RuntimeException e) {
                 // A bug or a corrupt row still ends as a failed attempt, never as a lease that expires again and again.
                 log.error("Preparing step {} of run {} failed inside KiKonect", job.step(), job.runId(), e);
@@ -142,11 +139,11 @@ final class AttemptPipeline {
             }
         }
         boolean bodyIsPayload = request.body() == payload; // no body expression: the payload itself, byte for byte
-        Optional<String> badUrl = step == null ? Optional.empty() : badUrl(request.url());
+        Optional<String> badUrl = step == null ? Optional.empty() : StepUrls.badUrl(request.url());
         if (badUrl.isPresent()) {
             return failed(job, started, "url: " + badUrl.get());
         }
-        String host = host(request.url());
+        String host = StepUrls.host(request.url());
         try {
             if (!hosts.acquire(host, settings.hostPatience())) {
                 return new Outcome.Defer("host_busy"); // its host has as many deliveries in flight as one host may
@@ -342,44 +339,5 @@ final class AttemptPipeline {
         }
         payloadParsed.run();
         return ExpressionSandbox.shared().parse("payload", () -> json.readValue(payload, Object.class));
-    }
-
-    /** "steps[1].body" as the step's own field, "body". */
-    static String relative(String field) {
-        return field.startsWith("steps[") && field.contains("].") ? field.substring(field.indexOf("].") + 2) : field;
-    }
-
-    /** Why a URL (templated ones are only known now) cannot be sent to; the address is checked when connecting. */
-    static Optional<String> badUrl(String url) {
-        try {
-            URI uri = new URI(url);
-            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-            if (scheme.equals("listen") && Listeners.validName(uri.getAuthority())) {
-                return Optional.empty();
-            }
-            if (!uri.isAbsolute() || !(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
-                return Optional.of("'" + Printable.of(url, 200) + "' is not an absolute http or https URL");
-            }
-            if (uri.getUserInfo() != null) {
-                return Optional.of("must not contain credentials");
-            }
-            return Optional.empty();
-        } catch (URISyntaxException e) {
-            return Optional.of("'" + Printable.of(url, 200) + "' is not a valid URL: " + e.getReason());
-        }
-    }
-
-    /** The receiver a delivery goes to, as host:port ("" when the URL has none: such a delivery fails on its own). */
-    static String host(String url) {
-        try {
-            URI uri = URI.create(url);
-            if (uri.getHost() == null) {
-                return "";
-            }
-            int port = uri.getPort() >= 0 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
-            return uri.getHost().toLowerCase(Locale.ROOT) + ":" + port;
-        } catch (IllegalArgumentException e) {
-            return "";
-        }
     }
 }

@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.UnknownHostException;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -18,7 +17,6 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -34,28 +32,6 @@ import tools.jackson.databind.json.JsonMapper;
  */
 @Component
 class Delivery implements AutoCloseable {
-
-    /**
-     * Response headers that may carry credentials; the attempt log shows that they came, not what they said: these,
-     * and any header whose name contains one of {@link #SECRET_WORDS}.
-     */
-    private static final Set<String> SECRET_HEADERS = Set.of(
-            "set-cookie",
-            "set-cookie2",
-            "authorization",
-            "proxy-authorization",
-            "cookie",
-            "x-api-key",
-            "x-auth-token",
-            "x-vault-token",
-            "x-amz-security-token");
-
-    private static final List<String> SECRET_WORDS =
-            List.of("token", "secret", "key", "auth", "cookie", "session", "password");
-
-    static boolean secretHeader(String lowerCaseName) {
-        return SECRET_HEADERS.contains(lowerCaseName) || SECRET_WORDS.stream().anyMatch(lowerCaseName::contains);
-    }
 
     private final DeliveryClient client;
     private final Duration timeout;
@@ -109,7 +85,7 @@ class Delivery implements AutoCloseable {
      * headers (Content-Type when there is a body, User-Agent, the Standard Webhooks headers) and then the step's own
      * {@code stepHeaders} (which may replace Content-Type or User-Agent). {@code keep} > 0: the response's status,
      * headers and up to that many bytes of its body are kept for dependants. The attempt records what was sent
-     * ({@link #requestJson}); {@code bodyIsPayload}: the body is the run's payload byte for byte, already stored, so
+     * ({@link AttemptRecords#requestJson}); {@code bodyIsPayload}: the body is the run's payload byte for byte, already stored, so
      * the record says so instead of holding it again.
      */
     Sent send(
@@ -148,7 +124,7 @@ class Delivery implements AutoCloseable {
             }
             headers.add(Map.entry("webhook-signature", signature));
         }
-        String sent = requestJson(method, url, headers, body, bodyIsPayload);
+        String sent = AttemptRecords.requestJson(json, method, url, headers, body, bodyIsPayload);
         URI uri;
         try {
             uri = URI.create(url);
@@ -200,7 +176,9 @@ class Delivery implements AutoCloseable {
             }
             Completions.KeptResponse kept = keep > 0 && ok
                     ? new Completions.KeptResponse(
-                            status, headersJson(response.headers()), bodyText(response.body(), false))
+                            status,
+                            AttemptRecords.headersJson(json, response.headers()),
+                            AttemptRecords.bodyText(response.body(), false))
                     : null;
             return new Sent(
                     new Attempt(
@@ -210,8 +188,8 @@ class Delivery implements AutoCloseable {
                             ok,
                             !ok && retryable,
                             status,
-                            headersJson(response.headers()),
-                            bodyText(logged, loggedTruncated),
+                            AttemptRecords.headersJson(json, response.headers()),
+                            AttemptRecords.bodyText(logged, loggedTruncated),
                             ok ? null : "HTTP " + status,
                             ok ? null : retryAfter(response),
                             sent),
@@ -289,58 +267,8 @@ class Delivery implements AutoCloseable {
         }
     }
 
-    /**
-     * What an attempt sent, for the attempt log and the inspector's request tab: method, URL, headers as sent (the
-     * signature included; names that look like credentials {@link #secretHeader redacted}), and the body's first 4 KiB
-     * unless it is the run's payload byte for byte ({@code body_is_payload}).
-     */
-    private String requestJson(
-            String method, String url, List<Map.Entry<String, String>> headers, byte[] body, boolean bodyIsPayload) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("method", method);
-        out.put("url", url);
-        Map<String, String> sentHeaders = new LinkedHashMap<>();
-        for (Map.Entry<String, String> h : headers) {
-            String value = secretHeader(h.getKey().toLowerCase(Locale.ROOT)) ? "[redacted]" : h.getValue();
-            sentHeaders.merge(h.getKey(), value, (a, b) -> a + ", " + b);
-        }
-        out.put("headers", sentHeaders);
-        if (body == null || bodyIsPayload) {
-            out.put("body", null);
-            out.put("body_is_payload", body != null);
-        } else {
-            boolean truncated = body.length > DeliveryClient.BODY_PREFIX;
-            out.put(
-                    "body",
-                    new String(body, 0, Math.min(body.length, DeliveryClient.BODY_PREFIX), StandardCharsets.UTF_8)
-                            .replace('\u0000', '\uFFFD'));
-            out.put("body_is_payload", false);
-            out.put("body_truncated", truncated);
-        }
-        return json.writeValueAsString(out);
-    }
-
     private static long elapsedMs(long startNanos) {
         return (System.nanoTime() - startNanos) / 1_000_000;
-    }
-
-    private String headersJson(List<Map.Entry<String, String>> headers) {
-        Map<String, String> out = new LinkedHashMap<>();
-        for (Map.Entry<String, String> h : headers) {
-            String name = h.getKey().toLowerCase(Locale.ROOT);
-            String value = secretHeader(name) ? "[redacted]" : h.getValue();
-            out.merge(name, value, (a, b) -> a + ", " + b);
-        }
-        return json.writeValueAsString(out);
-    }
-
-    private static String bodyText(byte[] body, boolean truncated) {
-        if (body.length == 0) {
-            return "";
-        }
-        // Lenient decoding (bad bytes become U+FFFD); PostgreSQL text cannot hold NUL.
-        String text = new String(body, StandardCharsets.UTF_8).replace('\u0000', '\uFFFD');
-        return truncated ? text + "\n[truncated to 4 KiB]" : text;
     }
 
     /** Retry-After as seconds or an HTTP date, capped at kikonect.delivery.max-retry-after; null when absent. */

@@ -2,7 +2,9 @@ package dev.kikonect.execution;
 
 import dev.kikonect.lifecycle.ClaimedJob;
 import dev.kikonect.lifecycle.JobCost;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.stream.LongStream;
@@ -22,6 +24,8 @@ final class DeliveryBudget {
     /** What became of a job offered to the budget. */
     enum Take {
         TAKEN,
+        /** the job of its run that brought the payload was not admitted: this one goes back too */
+        NO_PAYLOAD,
         /** its owner would pass its share: the job goes back, the batch goes on */
         OVER_SHARE,
         /** the budget is full: the job and the rest of the batch go back */
@@ -36,6 +40,10 @@ final class DeliveryBudget {
     private final int perOwnerConcurrency;
     private final Map<Long, Integer> ownerConcurrency;
     private final SharedPayloads payloads;
+    private final CompiledSteps compiled;
+    /** How much of a response is kept for the steps that need it ({@code kikonect.delivery.max-kept-response}). */
+    private final long keptBytes;
+
     private final Map<Long, Integer> inFlightByOwner = new ConcurrentHashMap<>();
     private final Map<Long, Long> memoryByOwner = new ConcurrentHashMap<>();
 
@@ -44,6 +52,8 @@ final class DeliveryBudget {
      * payload, at most the budget; one claim returns at most an eighth of the budget in payloads.
      */
     DeliveryBudget(
+            CompiledSteps compiled,
+            long keptBytes,
             long budgetBytes,
             long perOwnerBytes,
             int perOwnerConcurrency,
@@ -59,6 +69,8 @@ final class DeliveryBudget {
         this.perOwnerConcurrency = perOwnerConcurrency;
         this.ownerConcurrency = Map.copyOf(ownerConcurrency);
         this.payloads = payloads;
+        this.compiled = compiled;
+        this.keptBytes = keptBytes;
     }
 
     /** Waits until the largest payload and a batch's overhead would fit (the claim thread, holding no claimed job). */
@@ -70,6 +82,11 @@ final class DeliveryBudget {
     /** How many bytes of jobs the next claim may take ({@link JobCost}'s cut). */
     long claimable() {
         return Math.min(memory.availablePermits() * 1024L, claimBytes);
+    }
+
+    /** The owners at their concurrency or their share of memory, and {@code also}: whom the next claim passes over. */
+    long[] saturated(OptionalLong also) {
+        return LongStream.concat(also.stream(), LongStream.of(saturated())).toArray();
     }
 
     /** The owners at their concurrency or their share of memory, whom the next claim passes over. */
@@ -105,11 +122,40 @@ final class DeliveryBudget {
         return Take.TAKEN;
     }
 
+    /** What {@link #admit} did: the job's own KiB and its run's payload (the bytes it sends) when TAKEN. */
+    record Admission(Take take, long jobKib, SharedPayloads.Charge charge) {
+        static final Admission WITHOUT_PAYLOAD = new Admission(Take.NO_PAYLOAD, 0, null);
+    }
+
+    /**
+     * Admits a claimed job, never waiting: its run's payload is charged once per run (with its parsed size when its
+     * step's expressions read it) and the job's own cost by {@link JobCost} (with the response it keeps when a step
+     * needs it), unless its owner would pass its share or the budget is full.
+     */
+    Admission admit(ClaimedJob claimed) {
+        boolean readsPayload = compiled.readsPayload(claimed);
+        long keptBytes = compiled.keepsResponse(claimed) ? this.keptBytes : 0;
+        byte[] given = claimed.payload() == null ? null : claimed.payload().getBytes(StandardCharsets.UTF_8);
+        SharedPayloads.Charge charge = payloads.charge(claimed.runId(), claimed.workspaceId(), given, readsPayload);
+        if (charge == null) {
+            return Admission.WITHOUT_PAYLOAD;
+        }
+        long jobKib = (JobCost.reservedBytes(claimed, keptBytes) + 1023) / 1024;
+        return new Admission(take(claimed, charge, jobKib), jobKib, charge);
+    }
+
     /** The job's delivery ended (or never started): its KiB, its place among its owner's deliveries, its hold on the payload. */
     void giveBack(ClaimedJob job, long jobKib) {
         inFlightByOwner.computeIfPresent(job.workspaceId(), (owner, n) -> n == 1 ? null : n - 1);
         free(job.workspaceId(), jobKib);
         unpin(job.runId());
+    }
+
+    /** A holder of each run's payload lets go (see {@link #unpin(long)}). */
+    void unpin(long[] runIds) {
+        for (long runId : runIds) {
+            unpin(runId);
+        }
     }
 
     /** A holder of the run's payload lets go; the last gives the payload's KiB back. */

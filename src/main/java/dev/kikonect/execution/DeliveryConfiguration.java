@@ -46,9 +46,12 @@ class DeliveryConfiguration {
 
     /** The memory budget ({@code kikonect.executor.memory-budget}) and each workspace's share of it and of the slots. */
     @Bean
-    DeliveryBudget deliveryBudget(KiKonectProperties properties, SharedPayloads payloads, MeterRegistry meters) {
+    DeliveryBudget deliveryBudget(
+            KiKonectProperties properties, SharedPayloads payloads, CompiledSteps compiled, MeterRegistry meters) {
         KiKonectProperties.Executor settings = properties.executor();
         DeliveryBudget budget = new DeliveryBudget(
+                compiled,
+                keptBytes(properties),
                 settings.memoryBudget().toBytes(),
                 settings.perOwnerMemory().toBytes(),
                 settings.perOwnerConcurrency(),

@@ -3,15 +3,12 @@ package dev.kikonect.execution;
 import dev.kikonect.KiKonectProperties;
 import dev.kikonect.lifecycle.ClaimedJob;
 import dev.kikonect.lifecycle.Claims;
-import dev.kikonect.lifecycle.JobCost;
 import dev.kikonect.lifecycle.Leases;
 import dev.kikonect.lifecycle.WorkSignal;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -46,7 +43,6 @@ class Executor implements SmartLifecycle {
     private final Claims claims;
     private final Leases leases;
     private final AttemptPipeline pipeline;
-    private final CompiledSteps compiled;
     private final WorkSignal signal;
     private final Clock clock;
     private final KiKonectProperties.Executor settings;
@@ -61,15 +57,13 @@ class Executor implements SmartLifecycle {
     private final SharedPayloads payloads;
 
     private final OutcomeRecorder outcomes;
-    /** How much of a step's response is kept for the steps that need it. */
-    private final int keepBytes;
 
-    private static final long NO_OWNER = Long.MIN_VALUE;
     private final FairShare fairness = new FairShare();
 
     private volatile boolean running;
     private Thread dispatcher;
     private Thread keeper;
+    private final LeaseKeeper leaseKeeper;
     private ExecutorService deliveries;
 
     Executor(
@@ -79,7 +73,6 @@ class Executor implements SmartLifecycle {
             OutcomeRecorder outcomes,
             DeliveryBudget budget,
             SharedPayloads payloads,
-            CompiledSteps compiled,
             WorkSignal signal,
             Clock clock,
             KiKonectProperties properties) {
@@ -89,13 +82,19 @@ class Executor implements SmartLifecycle {
         this.outcomes = outcomes;
         this.budget = budget;
         this.payloads = payloads;
-        this.compiled = compiled;
-        this.keepBytes = DeliveryConfiguration.keptBytes(properties);
         this.signal = signal;
         this.clock = clock;
         this.settings = properties.executor();
         this.enabled = settings.enabled() && properties.hasRole("executor");
         this.slots = new Semaphore(settings.concurrency());
+        this.leaseKeeper = new LeaseKeeper(
+                leases,
+                inFlight.values(),
+                signal,
+                clock,
+                settings.leaseDuration(),
+                settings.sweepInterval(),
+                () -> running);
         this.node = ManagementFactory.getRuntimeMXBean().getName() + "/"
                 + UUID.randomUUID().toString().substring(0, 8);
     }
@@ -109,22 +108,9 @@ class Executor implements SmartLifecycle {
         deliveries = Executors.newThreadPerTaskExecutor(
                 Thread.ofVirtual().name("delivery-", 0).factory());
         dispatcher = Thread.ofPlatform().name("kikonect-executor").daemon(true).start(this::claimLoop);
-        keeper = Thread.ofPlatform()
-                .name("kikonect-leases")
-                .daemon(true)
-                .start(new LeaseKeeper(
-                        leases,
-                        inFlight.values(),
-                        signal,
-                        clock,
-                        settings.leaseDuration(),
-                        settings.sweepInterval(),
-                        () -> running));
-        log.info(
-                "Executor {} started: {} concurrent deliveries, batches of {}",
-                node,
-                settings.concurrency(),
-                settings.batchSize());
+        keeper = Thread.ofPlatform().name("kikonect-leases").daemon(true).start(leaseKeeper);
+        int slotCount = settings.concurrency();
+        log.info("Executor {} started: {} concurrent deliveries, batches of {}", node, slotCount, settings.batchSize());
     }
 
     private void claimLoop() {
@@ -137,7 +123,7 @@ class Executor implements SmartLifecycle {
                     // Wait for room for the largest payload plus a batch's overhead, then claim what the free memory
                     // holds.
                     budget.awaitRoom();
-                    claimed = running ? claimAndDispatch(wanted, NO_OWNER) : 0;
+                    claimed = running ? claimAndDispatch(wanted, OptionalLong.empty()) : 0;
                 } finally {
                     slots.release(wanted - claimed);
                 }
@@ -147,7 +133,7 @@ class Executor implements SmartLifecycle {
                     int probe = takeSlots(settings.batchSize());
                     int others = 0;
                     try {
-                        others = probe > 0 ? claimAndDispatch(probe, dominant.getAsLong()) : 0;
+                        others = probe > 0 ? claimAndDispatch(probe, dominant) : 0;
                     } finally {
                         slots.release(probe - others);
                     }
@@ -161,7 +147,7 @@ class Executor implements SmartLifecycle {
                 return;
             } catch (Throwable e) { // no Error from one claim may end the loop (OutOfMemoryError exits the process)
                 log.warn("Claiming jobs failed; retrying in 1s: {}", e.toString());
-                if (!pause(Duration.ofSeconds(1))) {
+                if (!LeaseKeeper.pause(Duration.ofSeconds(1))) {
                     return;
                 }
             }
@@ -182,12 +168,8 @@ class Executor implements SmartLifecycle {
      * many were started (each holds one slot). Interrupted or shut down midway, the claimed jobs not started go back to
      * the queue at once. Each delivery holds its payload once, as the bytes it sends.
      */
-    private int claimAndDispatch(int wanted, long skipOwner) {
-        long[] saturated = budget.saturated();
-        if (skipOwner != NO_OWNER) {
-            saturated = Arrays.copyOf(saturated, saturated.length + 1);
-            saturated[saturated.length - 1] = skipOwner;
-        }
+    private int claimAndDispatch(int wanted, OptionalLong skipOwner) {
+        long[] saturated = budget.saturated(skipOwner);
         long[] held = payloads.pin();
         List<SharedPayloads.Charge> taken = new ArrayList<>();
         List<ClaimedJob> jobs = List.of();
@@ -200,32 +182,24 @@ class Executor implements SmartLifecycle {
                     wanted, budget.claimable(), saturated, held, clock.instant(), settings.leaseDuration(), node);
             for (; at < jobs.size(); at++) {
                 ClaimedJob claimed = jobs.get(at);
-                byte[] given =
-                        claimed.payload() == null ? null : claimed.payload().getBytes(StandardCharsets.UTF_8);
-                // The run's payload (bytes, and its parsed size for a step whose expressions read it) is charged once
-                // per run.
-                SharedPayloads.Charge charge = skippedRuns.contains(claimed.runId())
-                        ? null
-                        : payloads.charge(
-                                claimed.runId(), claimed.workspaceId(), given, compiled.readsPayload(claimed));
-                if (charge == null) { // its run's job that brought the payload went back: so does this one
-                    undelivered.add(claimed);
-                    continue;
-                }
-                long jobKib =
-                        (JobCost.reservedBytes(claimed, compiled.keepsResponse(claimed) ? keepBytes : 0) + 1023) / 1024;
-                // Never wait for memory while holding claimed jobs (their leases are renewed only once they are in
-                // flight): a job that would take its owner past its share goes back to the queue without an attempt,
-                // and the other owners' jobs of the batch go on; when the budget itself is full, the rest of the batch
-                // goes back.
-                DeliveryBudget.Take take = budget.take(claimed, charge, jobKib);
-                if (take == DeliveryBudget.Take.OVER_SHARE) {
-                    undelivered.add(claimed);
-                    skippedRuns.add(claimed.runId());
-                    continue;
-                } else if (take == DeliveryBudget.Take.FULL) {
+                // Never wait for memory while holding claimed jobs (their leases are renewed only once in flight): a
+                // job whose owner would pass its share goes back to the queue without an attempt (the rest of its run
+                // too) and the other owners' jobs go on; when the budget itself is full, the rest of the batch goes
+                // back. A run's payload is charged once, with the run's first job admitted.
+                DeliveryBudget.Admission admitted = skippedRuns.contains(claimed.runId())
+                        ? DeliveryBudget.Admission.WITHOUT_PAYLOAD
+                        : budget.admit(claimed);
+                if (admitted.take() == DeliveryBudget.Take.FULL) {
                     break;
+                } else if (admitted.take() != DeliveryBudget.Take.TAKEN) {
+                    undelivered.add(claimed);
+                    if (admitted.take() == DeliveryBudget.Take.OVER_SHARE) {
+                        skippedRuns.add(claimed.runId());
+                    }
+                    continue;
                 }
+                SharedPayloads.Charge charge = admitted.charge();
+                long jobKib = admitted.jobKib();
                 taken.add(charge);
                 ClaimedJob job = claimed.withoutPayload();
                 inFlight.put(job.jobId(), job);
@@ -246,14 +220,10 @@ class Executor implements SmartLifecycle {
                 log.warn("Starting claimed deliveries failed; handing the rest back: {}", e.toString());
             }
         } finally {
-            for (long run : held) {
-                budget.unpin(run);
-            }
-            for (long run : payloads.created(taken)) {
-                budget.unpin(run);
-            }
+            budget.unpin(held);
+            budget.unpin(payloads.created(taken));
         }
-        if (skipOwner == NO_OWNER) {
+        if (skipOwner.isEmpty()) {
             fairness.claimed(jobs);
         }
         undelivered.addAll(
@@ -263,21 +233,12 @@ class Executor implements SmartLifecycle {
                 leases.release(undelivered, clock.instant());
             } catch (RuntimeException releaseFailed) {
                 log.warn(
-                        "Handing back {} claimed jobs failed; their leases will expire: {}",
+                        "Handing back {} jobs failed (leases expire): {}",
                         undelivered.size(),
                         releaseFailed.toString());
             }
         }
         return dispatched;
-    }
-
-    static boolean pause(Duration d) {
-        try {
-            Thread.sleep(d.toMillis());
-            return true;
-        } catch (InterruptedException e) {
-            return false;
-        }
     }
 
     /** One delivery's task: the attempt pipeline, then what its outcome says; the slot and memory are given back. */
@@ -294,11 +255,7 @@ class Executor implements SmartLifecycle {
                 case AttemptPipeline.Outcome.Abandon a -> {} // stopping: handed back with the other unfinished jobs
             }
         } catch (Throwable e) {
-            log.error(
-                    "Recording the outcome of job {} (run {}) failed; its lease will expire and it will be retried",
-                    job.jobId(),
-                    job.runId(),
-                    e);
+            log.error("Recording job {} of run {} failed; retried when its lease expires", job.jobId(), job.runId(), e);
         } finally {
             inFlight.remove(job.jobId());
             budget.giveBack(job, jobKib);
@@ -323,11 +280,8 @@ class Executor implements SmartLifecycle {
             if (!deliveries.awaitTermination(settings.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS)) {
                 List<ClaimedJob> unfinished = List.copyOf(inFlight.values());
                 int released = leases.release(unfinished, clock.instant());
-                log.warn(
-                        "{} deliveries did not finish within {}; handed {} back to the queue",
-                        unfinished.size(),
-                        settings.shutdownGrace(),
-                        released);
+                Duration grace = settings.shutdownGrace();
+                log.warn("{} deliveries did not finish within {}; handed {} back", unfinished.size(), grace, released);
                 deliveries.shutdownNow();
                 deliveries.awaitTermination(5, TimeUnit.SECONDS);
             }

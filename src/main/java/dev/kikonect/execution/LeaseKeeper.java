@@ -65,9 +65,19 @@ final class LeaseKeeper implements Runnable {
             } catch (Throwable e) { // the lease keeper must outlive any failure
                 log.warn("Lease upkeep failed; retrying: {}", e.toString());
             }
-            if (!Executor.pause(tick)) {
+            if (!pause(tick)) {
                 return;
             }
+        }
+    }
+
+    /** Sleeps; false when interrupted (the thread is asked to stop). */
+    static boolean pause(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+            return true;
+        } catch (InterruptedException e) {
+            return false;
         }
     }
 }

@@ -130,9 +130,8 @@ class ExecutorConcurrencyTest extends ApiTest {
                         properties,
                         secondMeters),
                 outcomes,
-                wiring.deliveryBudget(properties, payloads, secondMeters),
+                wiring.deliveryBudget(properties, payloads, compiled, secondMeters),
                 payloads,
-                compiled,
                 secondSignal,
                 clock,
                 properties);
