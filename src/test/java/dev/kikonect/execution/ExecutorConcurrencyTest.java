@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kikonect.ApiTest;
 import dev.kikonect.KiKonectProperties;
-import dev.kikonect.lifecycle.ClaimedJob;
 import dev.kikonect.lifecycle.Claims;
 import dev.kikonect.lifecycle.Completions;
 import dev.kikonect.lifecycle.Leases;
@@ -13,17 +12,11 @@ import dev.kikonect.lifecycle.WorkSignal;
 import dev.kikonect.support.Api;
 import dev.kikonect.support.Sink;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -68,43 +61,6 @@ class ExecutorConcurrencyTest extends ApiTest {
 
     @Autowired
     TransactionTemplate transactions;
-
-    @Test
-    void concurrent_claims_never_hand_out_the_same_job_twice() throws Exception {
-        Api.User user = api.newUser();
-        long workflowId = api.createWorkflow(user, "manual", "http://127.0.0.1:9/never-called", Map.of())
-                .path("id")
-                .asLong();
-        // Enqueue with a run_at in the future of everyone else's jobs so that only the racers below take them.
-        List<ScheduledRuns.Firing> firings = new ArrayList<>();
-        for (int i = 0; i < 400; i++) {
-            firings.add(
-                    new ScheduledRuns.Firing(workflowId, api.personalWorkspace(user), "manual", "{\"i\":" + i + "}"));
-        }
-        Instant later = clock.instant().plus(Duration.ofDays(3650));
-        transactions.executeWithoutResult(s -> triggerer.enqueueAll(firings, later));
-        Instant claimTime = later.plusSeconds(1);
-
-        ConcurrentLinkedQueue<Long> claimed = new ConcurrentLinkedQueue<>();
-        try (ExecutorService pool = Executors.newFixedThreadPool(4)) {
-            List<Future<?>> racers = new ArrayList<>();
-            for (int r = 0; r < 4; r++) {
-                racers.add(pool.submit(() -> {
-                    List<ClaimedJob> batch;
-                    do {
-                        batch = claims.claim(7, claimTime, Duration.ofSeconds(30), "racer");
-                        batch.stream().filter(j -> j.workflowId() == workflowId).forEach(j -> claimed.add(j.jobId()));
-                    } while (!batch.isEmpty());
-                }));
-            }
-            for (Future<?> racer : racers) {
-                racer.get();
-            }
-        }
-
-        assertThat(claimed).hasSize(400);
-        assertThat(new HashSet<>(claimed)).hasSize(400);
-    }
 
     @Test
     void two_executors_on_one_database_deliver_every_job_exactly_once() {

@@ -194,45 +194,6 @@ class LeaseTest extends ApiTest {
     }
 
     @Test
-    void a_lost_attempt_below_the_budget_waits_out_the_retry_delay_before_the_next() {
-        Api.User user = api.newUser();
-        long workflowId = api.createWorkflow(user, "manual", sink.url(), Map.of(), Map.of("max_attempts", 3))
-                .path("id")
-                .asLong();
-        Instant later = clock.instant().plus(Duration.ofDays(40)); // beyond the live executor's reach
-        transactions.executeWithoutResult(s -> triggerer.enqueueAll(
-                List.of(new ScheduledRuns.Firing(workflowId, api.personalWorkspace(user), "manual", "{}")), later));
-        ClaimedJob job = claims.claim(1_000, later, Duration.ofSeconds(1), "node-that-dies").stream()
-                .filter(j -> j.workflowId() == workflowId)
-                .findFirst()
-                .orElseThrow();
-
-        leases.requeueExpired(later.plusSeconds(2), 10_000);
-
-        Instant runAt = jdbc.sql("SELECT run_at FROM jobs WHERE id = :id")
-                .param("id", job.jobId())
-                .query(Timestamp.class)
-                .single()
-                .toInstant();
-        assertThat(runAt)
-                .as("the first retry delay (100 ms here) with its jitter")
-                .isAfter(later.plusSeconds(2).plusMillis(79));
-        assertThat(api.get("/runs/" + job.runId(), user.token())
-                        .json()
-                        .path("status")
-                        .asString())
-                .isEqualTo("retrying");
-        jdbc.sql("UPDATE jobs SET run_at = :now WHERE id = :id")
-                .param("now", Timestamp.from(clock.instant()))
-                .param("id", job.jobId())
-                .update(); // let the live executor have it
-        JsonNode run = awaitFinished(user, job.runId());
-        assertThat(run.path("status").asString()).isEqualTo("succeeded");
-        assertThat(run.path("attempts").size()).isEqualTo(2);
-        assertThat(sink.received()).hasSize(1);
-    }
-
-    @Test
     void a_delivery_longer_than_the_lease_keeps_its_lease_and_is_delivered_once() {
         sink.replyWith(r -> {
             try {

@@ -3,11 +3,17 @@ package dev.kikonect.lifecycle;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kikonect.support.TestDatabase;
+import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -285,5 +291,60 @@ class JobQueueTest {
         ClaimedJob running = claim(later, Duration.ofMinutes(1)).get(0);
         assertThat(control.cancel(workspace, running.runId(), later)).isFalse();
         assertThat(runStatus(running.runId())).isEqualTo("running");
+    }
+
+    @Test
+    void concurrent_claims_never_hand_out_the_same_job_twice() throws Exception {
+        enqueue(400, later);
+        ConcurrentLinkedQueue<Long> claimed = new ConcurrentLinkedQueue<>();
+        try (ExecutorService pool = Executors.newFixedThreadPool(4)) {
+            List<Future<?>> racers = new ArrayList<>();
+            for (int r = 0; r < 4; r++) {
+                racers.add(pool.submit(() -> {
+                    List<ClaimedJob> batch;
+                    do {
+                        batch = claims.claim(7, later, Duration.ofSeconds(30), "racer");
+                        batch.forEach(j -> claimed.add(j.jobId()));
+                    } while (!batch.isEmpty());
+                }));
+            }
+            for (Future<?> racer : racers) {
+                racer.get();
+            }
+        }
+        assertThat(claimed).hasSize(400);
+        assertThat(new HashSet<>(claimed)).hasSize(400);
+    }
+
+    @Test
+    void a_lost_attempt_below_the_budget_is_logged_and_waits_out_the_retry_delay() {
+        enqueue(1, later);
+        ClaimedJob job = claim(later, Duration.ofSeconds(1)).get(0);
+
+        leases.requeueExpired(later.plusSeconds(2), 10_000);
+
+        Instant runAt = jdbc.sql("SELECT run_at FROM jobs WHERE id = :id")
+                .param("id", job.jobId())
+                .query(Timestamp.class)
+                .single()
+                .toInstant();
+        assertThat(runAt)
+                .as("the first retry delay (100 ms here) with its jitter")
+                .isAfter(later.plusSeconds(2).plusMillis(79));
+        assertThat(runStatus(job.runId())).isEqualTo("retrying");
+        assertThat(jdbc.sql("SELECT error FROM attempts WHERE run_id = :run")
+                        .param("run", job.runId())
+                        .query(String.class)
+                        .list())
+                .singleElement()
+                .asString()
+                .startsWith("lease expired")
+                .endsWith("retrying");
+        assertThat(claim(later.plusSeconds(1), Duration.ofMinutes(1)))
+                .as("not before its delay")
+                .isEmpty();
+        assertThat(claim(runAt, Duration.ofMinutes(1)))
+                .extracting(ClaimedJob::attempt)
+                .containsExactly(2);
     }
 }

@@ -5,24 +5,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kikonect.ApiTest;
 import dev.kikonect.support.Api;
 import dev.kikonect.support.Sink;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * Every lifecycle statement, driven through the API and the queue, changes statuses only as the three machines
+ * Every lifecycle statement, driven through the API and the live executor, changes statuses only as the three machines
  * allow ({@link RunStatus#TRANSITIONS}, {@link StepStatus#TRANSITIONS}, {@link JobStatus#TRANSITIONS}): a trigger on
  * the three tables records each insert and change of status while the test runs (the application's own executor and
  * scheduler included), and any pair the tables lack fails the test.
@@ -32,49 +26,20 @@ class StateMachineTest extends ApiTest {
     @Autowired
     JdbcClient jdbc;
 
-    @Autowired
-    Claims claims;
-
-    @Autowired
-    Leases leases;
-
-    @Autowired
-    ScheduledRuns runs;
-
-    @Autowired
-    TransactionTemplate transactions;
-
     private final Sink sink = new Sink();
+
+    private TransitionLog log;
 
     @BeforeEach
     void record() {
-        jdbc.sql("CREATE TABLE IF NOT EXISTS test_transitions (tbl text, old_status text, new_status text)")
-                .update();
-        jdbc.sql("TRUNCATE test_transitions").update();
-        jdbc.sql("""
-            CREATE OR REPLACE FUNCTION test_log_transition() RETURNS trigger AS $$
-            BEGIN
-              IF TG_OP = 'INSERT' THEN
-                INSERT INTO test_transitions VALUES (TG_TABLE_NAME, NULL, NEW.status);
-              ELSIF NEW.status IS DISTINCT FROM OLD.status THEN
-                INSERT INTO test_transitions VALUES (TG_TABLE_NAME, OLD.status, NEW.status);
-              END IF;
-              RETURN NULL;
-            END $$ LANGUAGE plpgsql
-            """).update();
-        for (String table : List.of("workflow_runs", "run_steps", "jobs")) {
-            jdbc.sql("CREATE OR REPLACE TRIGGER test_transitions AFTER INSERT OR UPDATE OF status ON " + table
-                            + " FOR EACH ROW EXECUTE FUNCTION test_log_transition()")
-                    .update();
-        }
+        log = new TransitionLog(jdbc);
+        log.start();
     }
 
     @AfterEach
     void stopRecording() {
         sink.close();
-        for (String table : List.of("workflow_runs", "run_steps", "jobs")) {
-            jdbc.sql("DROP TRIGGER IF EXISTS test_transitions ON " + table).update();
-        }
+        log.stop();
     }
 
     @Test
@@ -205,42 +170,12 @@ class StateMachineTest extends ApiTest {
                                 .path("status")
                                 .asString()));
 
-        // the queue's own statements, far ahead of the live executor: a lost lease, a node handing a job back
-        Instant later = clock.instant().plus(Duration.ofDays(50));
-        transactions.executeWithoutResult(s -> runs.enqueueAll(
-                List.of(
-                        new ScheduledRuns.Firing(plain, api.personalWorkspace(user), "manual", "{}"),
-                        new ScheduledRuns.Firing(chain, api.personalWorkspace(user), "manual", "{}")),
-                later));
-        List<ClaimedJob> claimed = claims.claim(1_000, later, Duration.ofSeconds(1), "node-a").stream()
-                .filter(j -> j.workflowId() == plain || j.workflowId() == chain)
-                .toList();
-        leases.requeueExpired(later.plusSeconds(5), 10_000);
-        List<ClaimedJob> again = claims.claim(1_000, later.plusSeconds(60), Duration.ofMinutes(1), "node-b").stream()
-                .filter(j -> j.workflowId() == plain || j.workflowId() == chain)
-                .toList();
-        leases.release(again, later.plusSeconds(61));
-        assertThat(claimed).isNotEmpty();
-
-        List<String> illegal = new ArrayList<>();
-        Set<String> seen = new LinkedHashSet<>();
-        jdbc.sql("SELECT DISTINCT tbl, old_status, new_status FROM test_transitions")
-                .query((rs, n) -> {
-                    String table = rs.getString(1);
-                    String from = rs.getString(2);
-                    String to = rs.getString(3);
-                    seen.add(table + ": " + from + " -> " + to);
-                    if (!allowed(table, from, to)) {
-                        illegal.add(table + ": " + (from == null ? "(inserted)" : from) + " -> " + to);
-                    }
-                    return null;
-                })
-                .list();
-        assertThat(illegal)
-                .as("status changes the machines lack (seen: %s)", seen)
+        TransitionLog.Seen seen = log.seen();
+        assertThat(seen.illegal())
+                .as("status changes the machines lack (seen: %s)", seen.changes())
                 .isEmpty();
-        assertThat(seen)
-                .as("the test drove the machines")
+        assertThat(seen.changes())
+                .as("the test drove the machines (the lease statements: StateMachineQueueTest)")
                 .contains(
                         "workflow_runs: running -> retrying",
                         "workflow_runs: failed -> pending",
@@ -248,28 +183,6 @@ class StateMachineTest extends ApiTest {
                         "run_steps: waiting -> pending",
                         "run_steps: waiting -> skipped",
                         "run_steps: running -> skipped",
-                        "run_steps: failed -> pending",
-                        "jobs: processing -> pending");
-    }
-
-    private static boolean allowed(String table, String from, String to) {
-        return switch (table) {
-            case "workflow_runs" ->
-                from == null
-                        ? RunStatus.INITIAL.contains(RunStatus.of(to))
-                        : RunStatus.allows(RunStatus.of(from), RunStatus.of(to));
-            case "run_steps" ->
-                from == null ? StepStatus.INITIAL.contains(step(to)) : StepStatus.allows(step(from), step(to));
-            case "jobs" -> from == null ? JobStatus.INITIAL.contains(job(to)) : JobStatus.allows(job(from), job(to));
-            default -> false;
-        };
-    }
-
-    private static StepStatus step(String wire) {
-        return StepStatus.valueOf(wire.toUpperCase(Locale.ROOT));
-    }
-
-    private static JobStatus job(String wire) {
-        return JobStatus.valueOf(wire.toUpperCase(Locale.ROOT));
+                        "run_steps: failed -> pending");
     }
 }
