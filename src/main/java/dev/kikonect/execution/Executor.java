@@ -278,10 +278,10 @@ class Executor implements SmartLifecycle {
             keeper.join(5000);
             deliveries.shutdown();
             if (!deliveries.awaitTermination(settings.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS)) {
-                List<ClaimedJob> unfinished = List.copyOf(inFlight.values());
-                int released = leases.release(unfinished, clock.instant());
                 Duration grace = settings.shutdownGrace();
-                log.warn("{} deliveries did not finish within {}; handed {} back", unfinished.size(), grace, released);
+                List<ClaimedJob> left = List.copyOf(inFlight.values());
+                int back = leases.release(left, clock.instant());
+                log.warn("{} deliveries outlived the {} grace; handed {} back to the queue", left.size(), grace, back);
                 deliveries.shutdownNow();
                 deliveries.awaitTermination(5, TimeUnit.SECONDS);
             }
