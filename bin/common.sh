@@ -64,6 +64,19 @@ ensure_extracted() {
   touch "$stamp"
 }
 
+# How to start the jar $1, one argument per line: the project's own target/kikonect.jar as ./kikonect runs it (the
+# extraction in target/app with its AOT cache, when ensure_extracted made it for this build: half the start-up),
+# any other jar as it is. Use: mapfile -t launch < <(launch_args "$jar"); java "${launch[@]}" ...
+launch_args() {
+  local jar=$1 stamp=target/app/.extracted
+  if [ "$(realpath -m "$jar")" = "$(realpath -m target/kikonect.jar)" ] && [ -f "$stamp" ] && [ -f target/app/kikonect.aot ] \
+      && [ ! target/kikonect.jar -nt "$stamp" ] && [ ! target/.kikonect-built -nt "$stamp" ]; then
+    printf '%s\n' "-XX:AOTCache=$PWD/target/app/kikonect.aot" -jar "$PWD/target/app/kikonect.jar"
+  else
+    printf '%s\n' -jar "$jar"
+  fi
+}
+
 # The bench programs parse KiKonect's JSON with the project's own Jackson: prints a class path holding it (resolved
 # by Maven once, then cached in target/).
 bench_classpath() {
