@@ -17,8 +17,6 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * The queue statements against the database, without the application ({@link TestDatabase}): nothing else claims,
@@ -29,13 +27,7 @@ class JobQueueTest {
     @RegisterExtension
     static final TestDatabase db = new TestDatabase();
 
-    private final JdbcClient jdbc = db.jdbc();
-    private final TransactionTemplate transactions = db.transactions();
-    private final Claims claims = new Claims(jdbc, 8);
-    private final Completions completions = new Completions(jdbc);
-    private final Leases leases = new Leases(jdbc, 8, new long[] {100, 200});
-    private final RunControl control = new RunControl(jdbc, transactions);
-    private final ScheduledRuns runs = new ScheduledRuns(jdbc);
+    private final QueueStores queue = QueueStores.on(db, 8);
 
     private long workspace;
     private long workflow;
@@ -54,23 +46,25 @@ class JobQueueTest {
         for (int i = 0; i < n; i++) {
             firings.add(new ScheduledRuns.Firing(workflow, workspace, "manual", "{\"n\":" + i + "}"));
         }
-        transactions.executeWithoutResult(s -> runs.enqueueAll(firings, at));
+        queue.transactions().executeWithoutResult(s -> queue.runs().enqueueAll(firings, at));
     }
 
     /** Claims this test's jobs only (another test's far-future jobs may be due at the same instant). */
     private List<ClaimedJob> claim(Instant now, Duration lease) {
-        return ours(claims.claim(1_000, now, lease, "test-node"));
+        return ours(queue.claims().claim(1_000, now, lease, "test-node"));
     }
 
     private String runStatus(long runId) {
-        return jdbc.sql("SELECT status FROM workflow_runs WHERE id = :id")
+        return queue.jdbc()
+                .sql("SELECT status FROM workflow_runs WHERE id = :id")
                 .param("id", runId)
                 .query(String.class)
                 .single();
     }
 
     private int jobs(long runId) {
-        return jdbc.sql("SELECT count(*) FROM jobs WHERE run_id = :id")
+        return queue.jdbc()
+                .sql("SELECT count(*) FROM jobs WHERE run_id = :id")
                 .param("id", runId)
                 .query(Integer.class)
                 .single();
@@ -112,12 +106,14 @@ class JobQueueTest {
         enqueue(1, later);
         ClaimedJob job = claim(later, Duration.ofMinutes(1)).get(0);
 
-        boolean done = completions.complete(job, attempt(1, later, true), Next.SUCCEEDED, null, later.plusSeconds(1));
+        boolean done =
+                queue.completions().complete(job, attempt(1, later, true), Next.SUCCEEDED, null, later.plusSeconds(1));
 
         assertThat(done).isTrue();
         assertThat(runStatus(job.runId())).isEqualTo("succeeded");
         assertThat(jobs(job.runId())).isZero();
-        assertThat(jdbc.sql("SELECT count(*) FROM attempts WHERE run_id = :id")
+        assertThat(queue.jdbc()
+                        .sql("SELECT count(*) FROM attempts WHERE run_id = :id")
                         .param("id", job.runId())
                         .query(Integer.class)
                         .single())
@@ -129,7 +125,8 @@ class JobQueueTest {
         enqueue(1, later);
         ClaimedJob job = claim(later, Duration.ofMinutes(1)).get(0);
 
-        completions.complete(job, attempt(1, later, false), Next.RETRY, later.plusSeconds(3600), later.plusSeconds(1));
+        queue.completions()
+                .complete(job, attempt(1, later, false), Next.RETRY, later.plusSeconds(3600), later.plusSeconds(1));
 
         assertThat(runStatus(job.runId())).isEqualTo("retrying");
         assertThat(claim(later.plusSeconds(10), Duration.ofMinutes(1))).isEmpty();
@@ -145,26 +142,29 @@ class JobQueueTest {
         for (int i = 0; i < 3; i++) {
             firings.add(new ScheduledRuns.Firing(workflow, workspace, "manual", blob));
         }
-        transactions.executeWithoutResult(s -> runs.enqueueAll(firings, later));
+        queue.transactions().executeWithoutResult(s -> queue.runs().enqueueAll(firings, later));
 
         long payload = blob.length() + 2; // the payload as JSON text, as payload_bytes counts it
-        List<ClaimedJob> first = ours(claims.claim(
-                1_000,
-                2 * (payload + JobCost.OVERHEAD) + 20_000,
-                new long[0],
-                later,
-                Duration.ofMinutes(1),
-                "test-node"));
+        List<ClaimedJob> first = ours(queue.claims()
+                .claim(
+                        1_000,
+                        2 * (payload + JobCost.OVERHEAD) + 20_000,
+                        new long[0],
+                        later,
+                        Duration.ofMinutes(1),
+                        "test-node"));
         assertThat(first)
                 .as("two payloads of 100 kB and their overhead fit, three do not")
                 .hasSize(2);
-        leases.release(first, later);
-        assertThat(claims.claim(1_000, 2 * payload + 20_000, new long[0], later, Duration.ofMinutes(1), "test-node"))
+        queue.leases().release(first, later);
+        assertThat(queue.claims()
+                        .claim(1_000, 2 * payload + 20_000, new long[0], later, Duration.ofMinutes(1), "test-node"))
                 .as("the cut counts each job's overhead too (JobCost): two payloads without it fit, not with it")
                 .hasSize(1);
-        leases.release(jdbcClaimed(), later);
+        queue.leases().release(jdbcClaimed(), later);
 
-        List<ClaimedJob> single = claims.claim(1_000, 1, new long[0], later, Duration.ofMinutes(1), "test-node");
+        List<ClaimedJob> single =
+                queue.claims().claim(1_000, 1, new long[0], later, Duration.ofMinutes(1), "test-node");
         assertThat(single)
                 .as("a job bigger than the budget is still claimed when it comes first, alone")
                 .hasSize(1);
@@ -173,7 +173,8 @@ class JobQueueTest {
 
     /** Every job claimed right now, to hand back. */
     private List<ClaimedJob> jdbcClaimed() {
-        return jdbc.sql("SELECT id, lease_token FROM jobs WHERE status = 'processing'")
+        return queue.jdbc()
+                .sql("SELECT id, lease_token FROM jobs WHERE status = 'processing'")
                 .query((rs, n) -> new ClaimedJob(
                         rs.getLong("id"),
                         0,
@@ -211,16 +212,18 @@ class JobQueueTest {
         enqueue(1, later);
         ClaimedJob job = claim(later, Duration.ofSeconds(1)).get(0);
 
-        int requeued = leases.requeueExpired(later.plusSeconds(2), 10_000);
+        int requeued = queue.leases().requeueExpired(later.plusSeconds(2), 10_000);
 
         assertThat(requeued).isPositive();
         assertThat(runStatus(job.runId())).isEqualTo("retrying");
-        assertThat(jdbc.sql("SELECT error FROM attempts WHERE run_id = :id")
+        assertThat(queue.jdbc()
+                        .sql("SELECT error FROM attempts WHERE run_id = :id")
                         .param("id", job.runId())
                         .query(String.class)
                         .single())
                 .startsWith("lease expired");
-        assertThat(completions.complete(job, attempt(1, later, true), Next.SUCCEEDED, null, later.plusSeconds(3)))
+        assertThat(queue.completions()
+                        .complete(job, attempt(1, later, true), Next.SUCCEEDED, null, later.plusSeconds(3)))
                 .as("the node that lost the lease cannot complete it any more")
                 .isFalse();
     }
@@ -230,10 +233,11 @@ class JobQueueTest {
         enqueue(1, later);
         ClaimedJob job = claim(later, Duration.ofSeconds(1)).get(0);
 
-        assertThat(leases.renew(List.of(job), later.plusSeconds(60))).isEqualTo(1);
-        leases.requeueExpired(later.plusSeconds(2), 10_000);
+        assertThat(queue.leases().renew(List.of(job), later.plusSeconds(60))).isEqualTo(1);
+        queue.leases().requeueExpired(later.plusSeconds(2), 10_000);
         assertThat(runStatus(job.runId())).as("a renewed lease is not taken").isEqualTo("running");
-        assertThat(completions.complete(job, attempt(1, later, true), Next.SUCCEEDED, null, later.plusSeconds(3)))
+        assertThat(queue.completions()
+                        .complete(job, attempt(1, later, true), Next.SUCCEEDED, null, later.plusSeconds(3)))
                 .isTrue();
         ClaimedJob impostor = new ClaimedJob(
                 job.jobId(),
@@ -258,7 +262,8 @@ class JobQueueTest {
                 workspace,
                 false,
                 0);
-        assertThat(leases.renew(List.of(impostor), later.plusSeconds(600))).isZero();
+        assertThat(queue.leases().renew(List.of(impostor), later.plusSeconds(600)))
+                .isZero();
     }
 
     @Test
@@ -266,7 +271,7 @@ class JobQueueTest {
         enqueue(1, later);
         ClaimedJob job = claim(later, Duration.ofMinutes(1)).get(0);
 
-        assertThat(leases.release(List.of(job), later)).isEqualTo(1);
+        assertThat(queue.leases().release(List.of(job), later)).isEqualTo(1);
 
         assertThat(runStatus(job.runId())).isEqualTo("pending");
         assertThat(claim(later, Duration.ofMinutes(1)))
@@ -277,19 +282,20 @@ class JobQueueTest {
     @Test
     void only_the_owner_cancels_and_only_a_run_that_is_not_being_delivered() {
         enqueue(2, later);
-        long waiting = jdbc.sql("SELECT min(id) FROM workflow_runs WHERE workflow_id = :wf")
+        long waiting = queue.jdbc()
+                .sql("SELECT min(id) FROM workflow_runs WHERE workflow_id = :wf")
                 .param("wf", workflow)
                 .query(Long.class)
                 .single();
         long stranger = db.workflow("http://127.0.0.1:9/", "[]").workspace();
 
-        assertThat(control.cancel(stranger, waiting, later)).isFalse();
-        assertThat(control.cancel(workspace, waiting, later)).isTrue();
+        assertThat(queue.control().cancel(stranger, waiting, later)).isFalse();
+        assertThat(queue.control().cancel(workspace, waiting, later)).isTrue();
         assertThat(runStatus(waiting)).isEqualTo("cancelled");
         assertThat(jobs(waiting)).isZero();
 
         ClaimedJob running = claim(later, Duration.ofMinutes(1)).get(0);
-        assertThat(control.cancel(workspace, running.runId(), later)).isFalse();
+        assertThat(queue.control().cancel(workspace, running.runId(), later)).isFalse();
         assertThat(runStatus(running.runId())).isEqualTo("running");
     }
 
@@ -303,7 +309,7 @@ class JobQueueTest {
                 racers.add(pool.submit(() -> {
                     List<ClaimedJob> batch;
                     do {
-                        batch = claims.claim(7, later, Duration.ofSeconds(30), "racer");
+                        batch = queue.claims().claim(7, later, Duration.ofSeconds(30), "racer");
                         batch.forEach(j -> claimed.add(j.jobId()));
                     } while (!batch.isEmpty());
                 }));
@@ -321,9 +327,10 @@ class JobQueueTest {
         enqueue(1, later);
         ClaimedJob job = claim(later, Duration.ofSeconds(1)).get(0);
 
-        leases.requeueExpired(later.plusSeconds(2), 10_000);
+        queue.leases().requeueExpired(later.plusSeconds(2), 10_000);
 
-        Instant runAt = jdbc.sql("SELECT run_at FROM jobs WHERE id = :id")
+        Instant runAt = queue.jdbc()
+                .sql("SELECT run_at FROM jobs WHERE id = :id")
                 .param("id", job.jobId())
                 .query(Timestamp.class)
                 .single()
@@ -332,7 +339,8 @@ class JobQueueTest {
                 .as("the first retry delay (100 ms here) with its jitter")
                 .isAfter(later.plusSeconds(2).plusMillis(79));
         assertThat(runStatus(job.runId())).isEqualTo("retrying");
-        assertThat(jdbc.sql("SELECT error FROM attempts WHERE run_id = :run")
+        assertThat(queue.jdbc()
+                        .sql("SELECT error FROM attempts WHERE run_id = :run")
                         .param("run", job.runId())
                         .query(String.class)
                         .list())

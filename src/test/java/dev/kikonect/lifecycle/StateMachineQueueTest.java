@@ -10,8 +10,6 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * The queue's own statements (claims, completions, lost leases, jobs handed back, cancel and retry) change statuses
@@ -23,14 +21,8 @@ class StateMachineQueueTest {
     @RegisterExtension
     static final TestDatabase db = new TestDatabase();
 
-    private final JdbcClient jdbc = db.jdbc();
-    private final TransactionTemplate transactions = db.transactions();
-    private final Claims claims = new Claims(jdbc, 2);
-    private final Completions completions = new Completions(jdbc);
-    private final Leases leases = new Leases(jdbc, 2, new long[] {100, 200});
-    private final RunControl control = new RunControl(jdbc, transactions);
-    private final ScheduledRuns runs = new ScheduledRuns(jdbc);
-    private final TransitionLog log = new TransitionLog(jdbc);
+    private final QueueStores queue = QueueStores.on(db, 2);
+    private final TransitionLog log = new TransitionLog(queue.jdbc());
     private final Instant now = Instant.parse("2026-12-07T10:00:00Z");
 
     @AfterEach
@@ -42,7 +34,7 @@ class StateMachineQueueTest {
         List<ScheduledRuns.Firing> firings = IntStream.range(0, n)
                 .mapToObj(i -> new ScheduledRuns.Firing(w.id(), w.workspace(), "manual", "{}"))
                 .toList();
-        transactions.executeWithoutResult(s -> runs.enqueueAll(firings, now));
+        queue.transactions().executeWithoutResult(s -> queue.runs().enqueueAll(firings, now));
     }
 
     private static Attempt attempt(ClaimedJob job, Instant at, boolean ok) {
@@ -60,28 +52,32 @@ class StateMachineQueueTest {
         enqueue(chain, 3);
 
         // node-a claims everything and dies: the leases run out, the attempts are lost (and counted)
-        List<ClaimedJob> first = claims.claim(100, now, Duration.ofSeconds(1), "node-a");
+        List<ClaimedJob> first = queue.claims().claim(100, now, Duration.ofSeconds(1), "node-a");
         assertThat(first).hasSize(6);
-        leases.requeueExpired(now.plusSeconds(5), 100);
+        queue.leases().requeueExpired(now.plusSeconds(5), 100);
         // node-b takes them again once due and hands one of each back (shutting down) ...
-        List<ClaimedJob> second = claims.claim(100, now.plusSeconds(60), Duration.ofMinutes(1), "node-b");
+        List<ClaimedJob> second = queue.claims().claim(100, now.plusSeconds(60), Duration.ofMinutes(1), "node-b");
         assertThat(second).hasSize(6);
-        leases.release(List.of(second.get(0), second.get(3)), now.plusSeconds(61));
+        queue.leases().release(List.of(second.get(0), second.get(3)), now.plusSeconds(61));
         // ... and completes the others: one succeeds, one is retried, one fails for good (its last attempt)
         Instant at = now.plusSeconds(62);
         List<ClaimedJob> rest = List.of(second.get(1), second.get(2), second.get(4), second.get(5));
-        completions.completeAll(
-                List.of(
-                        new Completions.Completion(rest.get(0), attempt(rest.get(0), at, true), Next.SUCCEEDED, null),
-                        new Completions.Completion(
-                                rest.get(1), attempt(rest.get(1), at, false), Next.RETRY, at.plusSeconds(5)),
-                        new Completions.Completion(rest.get(2), attempt(rest.get(2), at, true), Next.SUCCEEDED, null),
-                        new Completions.Completion(rest.get(3), attempt(rest.get(3), at, false), Next.FAILED, null)),
-                at);
+        queue.completions()
+                .completeAll(
+                        List.of(
+                                new Completions.Completion(
+                                        rest.get(0), attempt(rest.get(0), at, true), Next.SUCCEEDED, null),
+                                new Completions.Completion(
+                                        rest.get(1), attempt(rest.get(1), at, false), Next.RETRY, at.plusSeconds(5)),
+                                new Completions.Completion(
+                                        rest.get(2), attempt(rest.get(2), at, true), Next.SUCCEEDED, null),
+                                new Completions.Completion(
+                                        rest.get(3), attempt(rest.get(3), at, false), Next.FAILED, null)),
+                        at);
         // a user cancels a run that waits, and retries the one that failed
         long waiting = second.get(0).runId();
-        control.cancel(plain.workspace(), waiting, at);
-        control.retry(chain.workspace(), rest.get(3).runId(), at);
+        queue.control().cancel(plain.workspace(), waiting, at);
+        queue.control().retry(chain.workspace(), rest.get(3).runId(), at);
 
         TransitionLog.Seen seen = log.seen();
         assertThat(seen.illegal())

@@ -14,8 +14,6 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * The step statements against the database (without the application, {@link TestDatabase}): a run of a workflow whose step {@code c} needs {@code a} and {@code b}.
@@ -25,13 +23,7 @@ class StepQueueTest {
     @RegisterExtension
     static final TestDatabase db = new TestDatabase();
 
-    private final JdbcClient jdbc = db.jdbc();
-    private final TransactionTemplate transactions = db.transactions();
-    private final Claims claims = new Claims(jdbc, 8);
-    private final Completions completions = new Completions(jdbc);
-    private final Leases leases = new Leases(jdbc, 8, new long[] {100, 200});
-    private final RunControl control = new RunControl(jdbc, transactions);
-    private final ScheduledRuns runs = new ScheduledRuns(jdbc);
+    private final QueueStores queue = QueueStores.on(db, 8);
 
     private long workflow;
     private long workspace;
@@ -52,8 +44,8 @@ class StepQueueTest {
         for (int i = 0; i < runs; i++) {
             firings.add(new ScheduledRuns.Firing(workflow, workspace, "manual", "{\"n\":" + i + "}"));
         }
-        transactions.executeWithoutResult(s -> this.runs.enqueueAll(firings, later));
-        return claims.claim(10_000, later, Duration.ofMinutes(5), "test-node").stream()
+        queue.transactions().executeWithoutResult(s -> queue.runs().enqueueAll(firings, later));
+        return queue.claims().claim(10_000, later, Duration.ofMinutes(5), "test-node").stream()
                 .filter(j -> j.workflowId() == workflow)
                 .toList();
     }
@@ -63,7 +55,8 @@ class StepQueueTest {
     }
 
     private int jobsFor(long runId, String step) {
-        return jdbc.sql("SELECT count(*) FROM jobs WHERE run_id = :run AND step = :step")
+        return queue.jdbc()
+                .sql("SELECT count(*) FROM jobs WHERE run_id = :run AND step = :step")
                 .param("run", runId)
                 .param("step", step)
                 .query(Integer.class)
@@ -71,7 +64,8 @@ class StepQueueTest {
     }
 
     private String stepStatus(long runId, String step) {
-        return jdbc.sql("SELECT status FROM run_steps WHERE run_id = :run AND key = :step")
+        return queue.jdbc()
+                .sql("SELECT status FROM run_steps WHERE run_id = :run AND key = :step")
                 .param("run", runId)
                 .param("step", step)
                 .query(String.class)
@@ -84,13 +78,15 @@ class StepQueueTest {
         for (int i = 0; i < 2; i++) {
             firings.add(new ScheduledRuns.Firing(workflow, workspace, "manual", "{\"n\":" + i + "}"));
         }
-        transactions.executeWithoutResult(s -> this.runs.enqueueAll(firings, later));
-        long firstRun = jdbc.sql("SELECT min(id) FROM workflow_runs WHERE workflow_id = :w")
+        queue.transactions().executeWithoutResult(s -> queue.runs().enqueueAll(firings, later));
+        long firstRun = queue.jdbc()
+                .sql("SELECT min(id) FROM workflow_runs WHERE workflow_id = :w")
                 .param("w", workflow)
                 .query(Long.class)
                 .single();
 
-        List<ClaimedJob> claimed = claims
+        List<ClaimedJob> claimed = queue
+                .claims()
                 .claim(
                         10_000,
                         Long.MAX_VALUE,
@@ -142,11 +138,11 @@ class StepQueueTest {
                 CyclicBarrier together = new CyclicBarrier(2);
                 Future<Boolean> first = nodes.submit(() -> {
                     together.await();
-                    return completions.complete(a, ok(a, later), Next.SUCCEEDED, null, later);
+                    return queue.completions().complete(a, ok(a, later), Next.SUCCEEDED, null, later);
                 });
                 Future<Boolean> second = nodes.submit(() -> {
                     together.await();
-                    return completions.complete(b, ok(b, later), Next.SUCCEEDED, null, later);
+                    return queue.completions().complete(b, ok(b, later), Next.SUCCEEDED, null, later);
                 });
                 assertThat(first.get()).isTrue();
                 assertThat(second.get()).isTrue();
@@ -172,28 +168,29 @@ class StepQueueTest {
                 .orElseThrow();
         for (ClaimedJob j : claimed) {
             if (j.runId() == good || j.step().equals("a")) {
-                assertThat(completions.complete(j, ok(j, later), Next.SUCCEEDED, null, later))
+                assertThat(queue.completions().complete(j, ok(j, later), Next.SUCCEEDED, null, later))
                         .isTrue();
             } else {
                 Attempt failed = new Attempt(j.number(), later, 3, false, false, 400, "{}", "", "HTTP 400", null, null);
-                assertThat(completions.complete(j, failed, Next.FAILED, null, later))
+                assertThat(queue.completions().complete(j, failed, Next.FAILED, null, later))
                         .isTrue();
             }
         }
-        ClaimedJob c = claims.claim(10_000, later, Duration.ofMinutes(5), "test-node").stream()
+        ClaimedJob c = queue.claims().claim(10_000, later, Duration.ofMinutes(5), "test-node").stream()
                 .filter(j -> j.runId() == good)
                 .findFirst()
                 .orElseThrow();
         assertThat(c.step()).isEqualTo("c");
         assertThat(runStatus(good)).isEqualTo("running");
-        assertThat(completions.complete(c, ok(c, later), Next.SUCCEEDED, null, later))
+        assertThat(queue.completions().complete(c, ok(c, later), Next.SUCCEEDED, null, later))
                 .isTrue();
 
         assertThat(runStatus(good)).isEqualTo("succeeded");
         assertThat(runStatus(bad)).isEqualTo("failed");
         assertThat(stepStatus(bad, "c")).isEqualTo("skipped");
         assertThat(jobsFor(bad, "c")).isZero();
-        assertThat(jdbc.sql("SELECT error FROM run_steps WHERE run_id = :run AND key = 'c'")
+        assertThat(queue.jdbc()
+                        .sql("SELECT error FROM run_steps WHERE run_id = :run AND key = 'c'")
                         .param("run", bad)
                         .query(String.class)
                         .single())
@@ -204,11 +201,11 @@ class StepQueueTest {
     void a_job_claimed_while_its_run_is_cancelled_is_recognised_and_never_sent() {
         List<ClaimedJob> claimed = enqueueAndClaim(1);
         long run = claimed.get(0).runId();
-        assertThat(control.cancel(workspace, run, later)).isTrue();
+        assertThat(queue.control().cancel(workspace, run, later)).isTrue();
         // A completion of a step in flight records its attempt but starts nothing.
         ClaimedJob a =
                 claimed.stream().filter(j -> j.step().equals("a")).findFirst().orElseThrow();
-        assertThat(completions.complete(a, ok(a, later), Next.SUCCEEDED, null, later))
+        assertThat(queue.completions().complete(a, ok(a, later), Next.SUCCEEDED, null, later))
                 .isTrue();
 
         assertThat(runStatus(run)).isEqualTo("cancelled");
@@ -220,27 +217,34 @@ class StepQueueTest {
     void a_step_whose_lease_expired_goes_back_to_retrying_with_its_lost_attempt_logged_and_the_run_stays_running() {
         List<ClaimedJob> claimed = enqueueAndClaim(1);
         long run = claimed.get(0).runId();
-        leases.requeueExpired(later.plus(Duration.ofMinutes(6)), 10_000);
+        queue.leases().requeueExpired(later.plus(Duration.ofMinutes(6)), 10_000);
 
         assertThat(stepStatus(run, "a")).isEqualTo("retrying");
         assertThat(runStatus(run)).isEqualTo("running");
-        assertThat(jdbc.sql(
+        assertThat(queue.jdbc()
+                        .sql(
                                 "SELECT count(*) FROM attempts WHERE run_id = :run AND step = 'a' AND error LIKE 'lease expired%'")
                         .param("run", run)
                         .query(Integer.class)
                         .single())
                 .isEqualTo(1);
-        assertThat(jdbc.sql("SELECT attempts FROM workflow_runs WHERE id = :run")
+        assertThat(queue.jdbc()
+                        .sql("SELECT attempts FROM workflow_runs WHERE id = :run")
                         .param("run", run)
                         .query(Integer.class)
                         .single())
                 .as("the lost attempts (steps a and b) count")
                 .isEqualTo(2);
-        assertThat(claims.claim(10_000, later.plus(Duration.ofMinutes(6)), Duration.ofMinutes(5), "test-node").stream()
-                        .filter(j -> j.runId() == run))
+        assertThat(
+                        queue
+                                .claims()
+                                .claim(10_000, later.plus(Duration.ofMinutes(6)), Duration.ofMinutes(5), "test-node")
+                                .stream()
+                                .filter(j -> j.runId() == run))
                 .as("not before the retry delay")
                 .isEmpty();
-        ClaimedJob again = claims
+        ClaimedJob again = queue
+                .claims()
                 .claim(10_000, later.plus(Duration.ofMinutes(6)).plusSeconds(1), Duration.ofMinutes(5), "test-node")
                 .stream()
                 .filter(j -> j.runId() == run && "a".equals(j.step()))
@@ -257,7 +261,8 @@ class StepQueueTest {
     }
 
     private String runStatus(long runId) {
-        return jdbc.sql("SELECT status FROM workflow_runs WHERE id = :id")
+        return queue.jdbc()
+                .sql("SELECT status FROM workflow_runs WHERE id = :id")
                 .param("id", runId)
                 .query(String.class)
                 .single();
