@@ -271,7 +271,7 @@ try {
   await page.locator('h1 .badge.status-succeeded').waitFor({ timeout: 20_000 });
   if (received.filter((r) => r.path === '/first').length !== firstCalls) throw new Error('the retry sent the step that had succeeded again');
 
-  step('the step editor keeps what it does not change, asks before losing edits, and Enter does not save');
+  step('the step editor keeps what it does not change, sets run_if, asks before losing edits, and Enter does not save');
   const patched = await page.evaluate(async (id) => {
     const w = await (await fetch(`/workflows/${id}`, { headers: { 'X-Requested-With': 'KiKonect' } })).json();
     w.steps[0].max_attempts = 4;
@@ -288,6 +288,7 @@ try {
   await page.locator('input[name=name]').fill('Flaky chain, renamed');
   await page.locator('input[name=name]').press('Enter');
   await page.locator('input[name=step-1-timeout]').fill('7');
+  await page.locator('select[name=step-1-run_if]').selectOption('always');
   await page.locator('input[name=step-1-timeout]').press('Enter');
   if (!(await page.getByRole('heading', { name: 'Edit workflow' }).isVisible())) throw new Error('Enter in a one-line field saved the form');
   let asked = '';
@@ -299,7 +300,7 @@ try {
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.getByRole('heading', { name: 'Flaky chain, renamed' }).waitFor();
   const kept = await page.evaluate(async (id) => (await (await fetch(`/workflows/${id}`, { headers: { 'X-Requested-With': 'KiKonect' } })).json()).steps, flaky);
-  if (kept[0].max_attempts !== 4 || kept[0].timeout !== 9 || kept[1].timeout !== 7 || kept[1].max_attempts !== 1) {
+  if (kept[0].max_attempts !== 4 || kept[0].timeout !== 9 || kept[1].timeout !== 7 || kept[1].max_attempts !== 1 || kept[1].run_if !== 'always') {
     throw new Error(`the editor lost step settings: ${JSON.stringify(kept)}`);
   }
 

@@ -23,6 +23,7 @@ export interface StepDraft {
   body: string;
   when: string;
   needs: string[];
+  run_if: RunIf;
   credential: string;
   max_attempts: string;
   timeout: string;
@@ -30,14 +31,23 @@ export interface StepDraft {
 }
 
 /** The fields the editor shows; every other field of a step is carried in {@link StepDraft.original}. */
-export const EDITED = ['key', 'method', 'url', 'headers', 'body', 'when', 'needs', 'credential', 'max_attempts', 'timeout'] as const;
+export const EDITED = ['key', 'method', 'url', 'headers', 'body', 'when', 'needs', 'run_if', 'credential', 'max_attempts', 'timeout'] as const;
+
+/** When a step with needs starts (the schema's enum), with the words the editor shows. */
+export type RunIf = NonNullable<Step['run_if']>;
+export const RUN_IF: { value: RunIf; label: string }[] = [
+  { value: 'all_succeeded', label: 'when every step it needs succeeded' },
+  { value: 'any_succeeded', label: 'when any of them succeeded (merge after branches)' },
+  { value: 'always', label: 'when they all finished, whatever the outcome (finally)' },
+  { value: 'any_failed', label: 'when any of them failed (error path; reads failed)' },
+];
 
 export const METHODS = ['POST', 'GET', 'PUT', 'PATCH', 'DELETE'];
 
 export function newStep(existing: StepDraft[]): StepDraft {
   let n = existing.length + 1;
   while (existing.some((s) => s.key === `step${n}`)) n++;
-  return { key: `step${n}`, method: 'POST', url: '', headers: '', body: '', when: '', needs: [], credential: '', max_attempts: '', timeout: '', original: {} };
+  return { key: `step${n}`, method: 'POST', url: '', headers: '', body: '', when: '', needs: [], run_if: 'all_succeeded', credential: '', max_attempts: '', timeout: '', original: {} };
 }
 
 /** The API's step objects from the editor's drafts (empty fields left out, so that defaults apply). */
@@ -57,6 +67,7 @@ export function toSteps(drafts: StepDraft[]): Record<string, unknown>[] {
     if (d.body.trim()) step.body = d.body;
     if (d.when.trim()) step.when = d.when;
     if (d.needs.length) step.needs = d.needs;
+    if (d.needs.length && d.run_if !== 'all_succeeded') step.run_if = d.run_if;
     if (d.credential) step.credential = d.credential;
     // numbers as typed: a number when it is one, else the text, for the API to name the field and the reason
     if (d.max_attempts.trim()) step.max_attempts = numberOrText(d.max_attempts);
@@ -80,6 +91,7 @@ export function fromSteps(steps: Record<string, unknown>[]): StepDraft[] {
     body: typeof s.body === 'string' ? s.body : '',
     when: typeof s.when === 'string' ? s.when : '',
     needs: Array.isArray(s.needs) ? (s.needs as string[]) : [],
+    run_if: RUN_IF.some((r) => r.value === s.run_if) ? (s.run_if as RunIf) : 'all_succeeded',
     credential: typeof s.credential === 'string' ? s.credential : '',
     max_attempts: s.max_attempts == null ? '' : String(s.max_attempts),
     timeout: s.timeout == null ? '' : String(s.timeout),
@@ -250,7 +262,7 @@ export function StepsEditor({ drafts, onChange, filter, onFilter, errorOf, workf
           </Field>
           {drafts.length > 1 && (
             <fieldset className="needs">
-              <legend>Needs (runs after these succeed)</legend>
+              <legend>Needs (runs after these)</legend>
               {drafts.filter((o) => o.key !== d.key).map((o) => (
                 <label className="check" key={o.key}>
                   <input
@@ -263,6 +275,13 @@ export function StepsEditor({ drafts, onChange, filter, onFilter, errorOf, workf
                 </label>
               ))}
             </fieldset>
+          )}
+          {d.needs.length > 0 && (
+            <Field label="Runs" error={errorOf(`steps[${i}].run_if`)}>
+              <select name={`step-${i}-run_if`} value={d.run_if} onChange={(e) => update(i, { run_if: e.target.value as RunIf })}>
+                {RUN_IF.map((r) => <option key={r.value} value={r.value}>{r.label}</option>)}
+              </select>
+            </Field>
           )}
           <div className="actions">
             <button type="button" className="secondary" disabled={i === 0} onClick={() => move(i, -1)} aria-label={`Move ${d.key} up`}>Up</button>

@@ -14,6 +14,7 @@ import dev.kikonect.steps.StepRequests;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -62,6 +63,7 @@ final class AttemptPipeline {
     private final JsonMapper json;
     private final CompiledSteps compiled;
     private final SharedPayloads payloads;
+    private final StepReader reader;
     private final StepContext contexts;
     private final Sender sender;
     private final StepCredentials credentials;
@@ -86,6 +88,7 @@ final class AttemptPipeline {
         this.json = json;
         this.compiled = compiled;
         this.payloads = payloads;
+        this.reader = reader;
         this.contexts = new StepContext(json, reader);
         this.sender = sender;
         this.credentials = credentials;
@@ -119,6 +122,9 @@ final class AttemptPipeline {
                 }
                 if (job.attempt() > maxAttempts(job, step)) {
                     return lastAttemptLost(job, started);
+                }
+                if (job.tracked() && step.runIf() != StepDefinitions.RunIf.ALL_SUCCEEDED && !runIfHolds(job, step)) {
+                    return new Outcome.Complete(Next.SKIPPED, null, null, null); // its needs finished, not as it asks
                 }
                 request = prepare(job, payload, definition, step);
                 if (request == null) {
@@ -166,6 +172,13 @@ final class AttemptPipeline {
         } finally {
             hosts.release(host);
         }
+    }
+
+    /** Whether the needs of a run_if step (all finished: its job exists only then) ended as it asks. */
+    private boolean runIfHolds(ClaimedJob job, StepDefinitions.Step step) {
+        Map<String, String> statuses = new HashMap<>();
+        reader.responses(job.runId(), step.needs()).forEach((key, r) -> statuses.put(key, r.status()));
+        return StepContext.runIfHolds(step, statuses);
     }
 
     /** The step's request, its expressions evaluated in the sandbox on behalf of its workspace; null: its when was false. */

@@ -174,7 +174,8 @@ class Delivery implements AutoCloseable {
                 logged = Arrays.copyOf(logged, DeliveryClient.BODY_PREFIX);
                 loggedTruncated = true;
             }
-            Completions.KeptResponse kept = keep > 0 && ok
+            // Kept whatever its status: an error path (run_if any_failed) reads the failed step's response too.
+            Completions.KeptResponse kept = keep > 0
                     ? new Completions.KeptResponse(
                             status,
                             AttemptRecords.headersJson(json, response.headers()),

@@ -48,6 +48,9 @@ final class StepContext {
             reader.responses(job.runId(), ancestors).forEach((key, r) -> {
                 Map<String, Object> view = new LinkedHashMap<>();
                 view.put("status", r.status());
+                if (r.error() != null) {
+                    view.put("error", r.error());
+                }
                 if (r.responseStatus() != null) {
                     Map<String, Object> response = new LinkedHashMap<>();
                     response.put("status", r.responseStatus());
@@ -59,7 +62,34 @@ final class StepContext {
             });
         }
         context.put("steps", steps);
+        if (step.runIf() == StepDefinitions.RunIf.ANY_FAILED) {
+            // An error path reads the first failed step it needs as `failed`: {key, error, response}.
+            step.needs().stream()
+                    .filter(key -> steps.get(key) instanceof Map<?, ?> view && "failed".equals(view.get("status")))
+                    .findFirst()
+                    .ifPresent(key -> {
+                        Map<String, Object> view = (Map<String, Object>) steps.get(key);
+                        Map<String, Object> failed = new LinkedHashMap<>();
+                        failed.put("key", key);
+                        failed.put("error", view.get("error"));
+                        failed.put("response", view.get("response"));
+                        context.put("failed", failed);
+                    });
+        }
         return context;
+    }
+
+    /**
+     * Whether a step's {@code run_if} lets it start, its needs having finished with {@code statuses} (by key): any
+     * succeeded, any failed, or always; a step without run_if started only because every need succeeded.
+     */
+    static boolean runIfHolds(StepDefinitions.Step step, Map<String, String> statuses) {
+        return switch (step.runIf()) {
+            case ALL_SUCCEEDED -> step.needs().stream().allMatch(k -> "succeeded".equals(statuses.get(k)));
+            case ANY_SUCCEEDED -> step.needs().stream().anyMatch(k -> "succeeded".equals(statuses.get(k)));
+            case ANY_FAILED -> step.needs().stream().anyMatch(k -> "failed".equals(statuses.get(k)));
+            case ALWAYS -> true;
+        };
     }
 
     /** A response body as an expression reads it: parsed when it is JSON, else the text. */

@@ -182,14 +182,19 @@ public class Claims {
                 .list();
     }
 
-    /** A step of a run as a dependant's expressions read it: its status and, once it succeeded, its kept response. */
-    public record StepResponse(String status, Integer responseStatus, String headers, String body) {}
+    /** A step of a run as a dependant's expressions read it: its status, its error and its kept response. */
+    public record StepResponse(String status, Integer responseStatus, String headers, String body, String error) {
+
+        public StepResponse(String status, Integer responseStatus, String headers, String body) {
+            this(status, responseStatus, headers, body, null);
+        }
+    }
 
     /** The steps {@code keys} of run {@code runId}, by key. */
     public Map<String, StepResponse> stepResponses(long runId, List<String> keys) {
         Map<String, StepResponse> out = new LinkedHashMap<>();
         jdbc.sql("""
-            SELECT key, status, response_status, response_headers::text AS response_headers, response_body
+            SELECT key, status, response_status, response_headers::text AS response_headers, response_body, error
               FROM run_steps WHERE run_id = :run AND key = ANY(:keys::text[]) ORDER BY position
             """)
                 .param("run", runId)
@@ -200,7 +205,8 @@ public class Claims {
                                 rs.getString("status"),
                                 (Integer) rs.getObject("response_status"),
                                 rs.getString("response_headers"),
-                                rs.getString("response_body"))))
+                                rs.getString("response_body"),
+                                rs.getString("error"))))
                 .list();
         return out;
     }

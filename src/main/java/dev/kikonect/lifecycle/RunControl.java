@@ -148,17 +148,25 @@ public class RunControl {
                 return false;
             }
             jdbc.sql("""
-                      WITH target AS (
+                      WITH RECURSIVE again(run_id, key) AS (
+                        -- The failed steps, those skipped because of a failure, and every step after them that ran
+                        -- because of how they ended (a run_if step, such as an error path, and what follows it).
+                        SELECT s.run_id, s.key FROM run_steps s
+                         WHERE s.run_id = :run AND (s.status = 'failed' OR (s.status = 'skipped' AND s.after_failure))
+                        UNION
+                        SELECT c.run_id, c.key FROM again a JOIN run_steps c ON c.run_id = a.run_id AND a.key = ANY(c.needs)
+                      ), target AS (
+                        -- What each waits for: its needs run again, and (without run_if) its needs not succeeded.
                         SELECT s.run_id, s.key,
                                (SELECT count(*) FROM unnest(s.needs) AS need(key)
                                   JOIN run_steps p ON p.run_id = s.run_id AND p.key = need.key
-                                 WHERE p.status <> 'succeeded') AS waiting
-                          FROM run_steps s
-                         WHERE s.run_id = :run AND (s.status = 'failed' OR (s.status = 'skipped' AND s.after_failure))
+                                 WHERE p.key IN (SELECT key FROM again)
+                                    OR (s.run_if IS NULL AND p.status <> 'succeeded')) AS waiting
+                          FROM run_steps s JOIN again a ON a.run_id = s.run_id AND a.key = s.key
                       ), reset AS (
                         UPDATE run_steps s
                            SET status = CASE WHEN t.waiting = 0 THEN 'pending' ELSE 'waiting' END, waiting_for = t.waiting,
-                               after_failure = false, error = NULL, ended_at = NULL, next_attempt_at = NULL,
+                               after_failure = false, handled = false, error = NULL, ended_at = NULL, next_attempt_at = NULL,
                                response_status = NULL, response_headers = NULL, response_body = NULL
                           FROM target t
                          WHERE s.run_id = t.run_id AND s.key = t.key

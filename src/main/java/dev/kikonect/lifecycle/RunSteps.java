@@ -20,12 +20,12 @@ final class RunSteps {
     /** CTEs to append after {@code run}: the steps and first jobs of the new pending runs. */
     static final String START = """
       , run_step AS (
-        INSERT INTO run_steps (run_id, key, position, needs, waiting_for, status, created_at)
+        INSERT INTO run_steps (run_id, key, position, needs, waiting_for, status, run_if, created_at)
         SELECT run.id, s.value->>'key', s.n::int,
                ARRAY(SELECT jsonb_array_elements_text(coalesce(s.value->'needs', '[]'::jsonb))),
                jsonb_array_length(coalesce(s.value->'needs', '[]'::jsonb)),
                CASE WHEN jsonb_array_length(coalesce(s.value->'needs', '[]'::jsonb)) = 0 THEN 'pending' ELSE 'waiting' END,
-               run.created_at
+               nullif(s.value->>'run_if', 'all_succeeded'), run.created_at
           FROM run JOIN workflows sw ON sw.id = run.workflow_id
          CROSS JOIN LATERAL jsonb_array_elements(sw.steps) WITH ORDINALITY AS s(value, n)
          WHERE run.status = 'pending' AND run.open_steps IS NOT NULL

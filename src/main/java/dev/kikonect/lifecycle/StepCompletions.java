@@ -83,39 +83,70 @@ final class StepCompletions {
               RETURNING run_id
             ), step_row AS (
               UPDATE run_steps s
-                 SET status = d.result, error = d.error, attempts = coalesce(d.number, s.attempts),
+                 SET status = d.result, attempts = coalesce(d.number, s.attempts),
+                     -- a run_if step skipped at its claim says why (a skip by its own when leaves no reason)
+                     error = coalesce(d.error, CASE
+                       WHEN d.result = 'skipped' AND s.run_if = 'any_succeeded' AND NOT EXISTS (
+                         SELECT 1 FROM run_steps n WHERE n.run_id = s.run_id AND n.key = ANY(s.needs) AND n.status = 'succeeded')
+                       THEN 'no step it needs succeeded'
+                       WHEN d.result = 'skipped' AND s.run_if = 'any_failed' AND NOT EXISTS (
+                         SELECT 1 FROM run_steps n WHERE n.run_id = s.run_id AND n.key = ANY(s.needs) AND n.status = 'failed')
+                       THEN 'no step it needs failed' END),
                      ended_at = CASE WHEN d.result = 'retrying' THEN NULL ELSE CAST(:now AS timestamptz) END,
                      next_attempt_at = CASE WHEN d.result = 'retrying' THEN d.next_at END,
                      response_status = d.kept_status, response_headers = d.kept_headers, response_body = d.kept_body
                 FROM done d
                WHERE s.run_id = d.run_id AND s.key = d.step AND s.status IN ('running', 'pending', 'retrying')
+            ), doomed(run_id, key, reason, after_failure) AS (
+              -- Every step that needs a failed (or skipped) step, directly or through others, and starts only when all
+              -- its needs succeeded (no run_if): skipped. A run_if step counts the finish instead (ready).
+              SELECT c.run_id, c.key,
+                     'needs ' || d.step || CASE WHEN d.result = 'failed' THEN ', which failed' ELSE ', which was skipped' END,
+                     d.result = 'failed'
+                FROM done d JOIN run_steps c ON c.run_id = d.run_id AND d.step = ANY(c.needs)
+               WHERE d.result IN ('failed', 'skipped') AND NOT d.run_cancelled AND c.run_if IS NULL
+              UNION
+              SELECT c.run_id, c.key, 'needs ' || dm.key || ', which was skipped', dm.after_failure
+                FROM doomed dm JOIN run_steps c ON c.run_id = dm.run_id AND dm.key = ANY(c.needs)
+               WHERE c.run_if IS NULL
+            ), ended_steps AS (
+              -- The steps this statement ends (succeeded, failed or skipped), as the steps that need them see them.
+              SELECT run_id, step AS key FROM done
+               WHERE result IN ('succeeded', 'failed', 'skipped') AND NOT run_cancelled
+              UNION
+              SELECT run_id, key FROM doomed
             ), ready AS (
-              -- Children of steps that succeeded: one fewer need to wait for; at 0 they start. The decrement reads the
-              -- row's newest version (a concurrent completion's decrement counts), so exactly one completion starts it.
+              -- One fewer need to wait for; at 0 the step starts. A step without run_if waits for its needs to succeed (a
+              -- failed or skipped need skips it: doomed); a run_if step waits for them to finish, and its job decides at
+              -- the claim whether its condition holds. The decrement reads the row's newest version (a concurrent
+              -- completion's decrement counts), so exactly one completion starts it.
               UPDATE run_steps c
                  SET waiting_for = c.waiting_for - p.parents,
                      status = CASE WHEN c.waiting_for - p.parents = 0 THEN 'pending' ELSE c.status END
                 FROM (SELECT c2.run_id, c2.key, count(*) AS parents
                         FROM done d JOIN run_steps c2 ON c2.run_id = d.run_id AND d.step = ANY(c2.needs)
-                       WHERE d.result = 'succeeded' AND NOT d.run_cancelled
+                       WHERE d.result = 'succeeded' AND NOT d.run_cancelled AND c2.run_if IS NULL
+                       GROUP BY c2.run_id, c2.key
+                      UNION ALL
+                      SELECT c2.run_id, c2.key, count(*) AS parents
+                        FROM ended_steps f JOIN run_steps c2 ON c2.run_id = f.run_id AND f.key = ANY(c2.needs)
+                       WHERE c2.run_if IS NOT NULL
                        GROUP BY c2.run_id, c2.key) p
                WHERE c.run_id = p.run_id AND c.key = p.key AND c.status = 'waiting'
+                 AND NOT EXISTS (SELECT 1 FROM doomed dm WHERE dm.run_id = c.run_id AND dm.key = c.key)
               RETURNING c.run_id, c.key, c.status
             ), child_job AS (
               INSERT INTO jobs (run_id, workflow_id, step, run_at, created_at)
               SELECT ready.run_id, w.workflow_id, ready.key, :now, :now
                 FROM ready JOIN (SELECT DISTINCT run_id, workflow_id FROM done) w ON w.run_id = ready.run_id
                WHERE ready.status = 'pending'
-            ), doomed(run_id, key, reason, after_failure) AS (
-              -- Every step that needs a failed (or skipped) step, directly or through others: skipped.
-              SELECT c.run_id, c.key,
-                     'needs ' || d.step || CASE WHEN d.result = 'failed' THEN ', which failed' ELSE ', which was skipped' END,
-                     d.result = 'failed'
-                FROM done d JOIN run_steps c ON c.run_id = d.run_id AND d.step = ANY(c.needs)
-               WHERE d.result IN ('failed', 'skipped') AND NOT d.run_cancelled
-              UNION
-              SELECT c.run_id, c.key, 'needs ' || dm.key || ', which was skipped', dm.after_failure
-                FROM doomed dm JOIN run_steps c ON c.run_id = dm.run_id AND dm.key = ANY(c.needs)
+            ), handled AS (
+              -- An any_failed step that succeeded handled the failures of the steps it needs: they fail the run no more.
+              UPDATE run_steps p SET handled = true
+                FROM done d JOIN run_steps h ON h.run_id = d.run_id AND h.key = d.step
+               WHERE d.result = 'succeeded' AND NOT d.run_cancelled AND h.run_if = 'any_failed'
+                 AND p.run_id = d.run_id AND p.key = ANY(h.needs) AND p.status = 'failed' AND NOT p.handled
+              RETURNING p.run_id
             ), skipped AS (
               UPDATE run_steps c
                  SET status = 'skipped', after_failure = x.after_failure, error = x.reason, ended_at = :now
@@ -129,7 +160,9 @@ final class StepCompletions {
                              (number IS NOT NULL)::int AS attempts, step || ': ' || coalesce(error, 'failed') AS error
                         FROM done
                       UNION ALL
-                      SELECT run_id, 1, 0, 0, NULL FROM skipped) x
+                      SELECT run_id, 1, 0, 0, NULL FROM skipped
+                      UNION ALL
+                      SELECT run_id, 0, -1, 0, NULL FROM handled) x
                GROUP BY run_id
             ), logged AS (
               -- the attempt rows this statement wrote, per run (a lost last attempt's verdict writes none: the sweeper
@@ -145,7 +178,7 @@ final class StepCompletions {
                                    ELSE 'succeeded' END,
                      ended_at = CASE WHEN r.status <> 'cancelled' AND r.open_steps - t.ended <= 0 THEN CAST(:now AS timestamptz)
                                      ELSE r.ended_at END,
-                     error = coalesce(r.error, t.error)
+                     error = CASE WHEN r.failed_steps + t.failed > 0 THEN coalesce(r.error, t.error) END
                 FROM tally t LEFT JOIN logged l ON l.run_id = t.run_id
                WHERE r.id = t.run_id
               RETURNING r.id, r.status, r.workflow_id, r.open_steps, (SELECT l.status FROM locked l WHERE l.id = r.id) AS was

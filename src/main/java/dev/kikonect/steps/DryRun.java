@@ -19,7 +19,10 @@ final class DryRun {
     /** A whole dry run's time: each step has its own expression budget, and 20 steps of them would add up. */
     static final Duration TOTAL = Duration.ofSeconds(2);
 
-    /** What one step would do. {@code status}: would_send, skipped (its {@code when} is false), error, or not_reached. */
+    /**
+     * What one step would do. {@code status}: would_send, skipped (its {@code when} is false), error, or not_reached
+     * (its needs would not end as its {@code run_if} asks: the reason says which).
+     */
     record StepResult(
             String key, String status, Map<String, Object> request, Map<String, Object> error, List<String> needs) {}
 
@@ -41,6 +44,20 @@ final class DryRun {
             String payloadText,
             Map<String, Object> context,
             Map<String, Object> responses) {
+        return run(definition, payloadText, context, responses, Map.of());
+    }
+
+    /**
+     * As {@link #run(StepDefinitions.Definition, String, Map, Map)}, with sample {@code outcomes} by key ("succeeded"
+     * or "failed", for a step that would send; default succeeded): which steps after them would start ({@code
+     * run_if}), and what an error path reads as {@code failed}.
+     */
+    Result run(
+            StepDefinitions.Definition definition,
+            String payloadText,
+            Map<String, Object> context,
+            Map<String, Object> responses,
+            Map<String, String> outcomes) {
         if (definition.filter() != null) {
             Object pass;
             try {
@@ -69,18 +86,20 @@ final class DryRun {
                         step.needs()));
                 continue;
             }
-            String blocked = step.needs().stream()
-                    .filter(n -> !"would_send".equals(outcome.get(n)))
-                    .findFirst()
-                    .orElse(null);
-            if (blocked != null) {
+            // How each step before this one ends in this dry run: a step that would send succeeds unless its sample
+            // outcome says it fails; an expression error fails it; a false when, or not starting, skips it.
+            Map<String, String> ended = new LinkedHashMap<>();
+            outcome.forEach((key, status) -> ended.put(
+                    key,
+                    switch (status) {
+                        case "would_send" -> "failed".equals(outcomes.get(key)) ? "failed" : "succeeded";
+                        case "error" -> "failed";
+                        default -> "skipped";
+                    }));
+            String reason = notStarting(step, outcome, ended);
+            if (reason != null) {
                 outcome.put(step.key(), "not_reached");
-                results.add(new StepResult(
-                        step.key(),
-                        "not_reached",
-                        null,
-                        Map.of("reason", "needs " + blocked + ", which would not be sent"),
-                        step.needs()));
+                results.add(new StepResult(step.key(), "not_reached", null, Map.of("reason", reason), step.needs()));
                 continue;
             }
             Map<String, Object> stepContext = new LinkedHashMap<>(context);
@@ -88,13 +107,28 @@ final class DryRun {
             for (String need : definition.ancestors(step)) {
                 Object sample = responses.get(need);
                 Map<String, Object> view = new LinkedHashMap<>();
-                view.put("status", "succeeded");
+                view.put("status", ended.getOrDefault(need, "skipped"));
+                if ("failed".equals(ended.get(need))) {
+                    view.put("error", "the sample outcome");
+                }
                 if (sample != null) {
                     view.put("response", sample);
                 }
                 steps.put(need, view);
             }
             stepContext.put("steps", steps);
+            if (step.runIf() == StepDefinitions.RunIf.ANY_FAILED) {
+                step.needs().stream()
+                        .filter(n -> "failed".equals(ended.get(n)))
+                        .findFirst()
+                        .ifPresent(n -> {
+                            Map<String, Object> failed = new LinkedHashMap<>();
+                            failed.put("key", n);
+                            failed.put("error", "the sample outcome");
+                            failed.put("response", responses.get(n));
+                            stepContext.put("failed", failed);
+                        });
+            }
             try {
                 StepRequests.Rendered rendered = StepRequests.prepare(
                         step, stepContext, payloadText.getBytes(StandardCharsets.UTF_8), toJson, true);
@@ -129,6 +163,29 @@ final class DryRun {
             }
         }
         return new Result(false, results);
+    }
+
+    /** Why {@code step} would not start after its needs ended as {@code ended}; null when it would. */
+    private static String notStarting(
+            StepDefinitions.Step step, Map<String, String> outcome, Map<String, String> ended) {
+        return switch (step.runIf()) {
+            case ALL_SUCCEEDED ->
+                step.needs().stream()
+                        .filter(n -> !"succeeded".equals(ended.get(n)))
+                        .findFirst()
+                        .map(n -> "needs " + n
+                                + ("would_send".equals(outcome.get(n))
+                                        ? ", which fails in the sample outcomes"
+                                        : ", which would not be sent"))
+                        .orElse(null);
+            case ANY_SUCCEEDED ->
+                step.needs().stream().anyMatch(n -> "succeeded".equals(ended.get(n)))
+                        ? null
+                        : "no step it needs succeeded";
+            case ANY_FAILED ->
+                step.needs().stream().anyMatch(n -> "failed".equals(ended.get(n))) ? null : "no step it needs failed";
+            case ALWAYS -> null;
+        };
     }
 
     private static Map<String, Object> error(ExpressionException e) {

@@ -11,7 +11,7 @@ import org.springframework.stereotype.Component;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Dry runs: {@code {payload?, headers?, query?, trigger?, responses?}} against a workflow definition ({filter?, steps,
+ * Dry runs: {@code {payload?, headers?, query?, trigger?, responses?, outcomes?}} against a workflow definition ({filter?, steps,
  * name?}), for {@code POST /workflows/test} and {@code POST /workflows/{id}/test}. Nothing is sent or stored.
  */
 @Component
@@ -53,10 +53,23 @@ public class DryRuns {
         wf.put("name", ((Map<String, Object>) workflow).get("name"));
         context.put("workflow", wf);
         DryRun.Result result = new DryRun(json::writeValueAsString)
-                .run(definition, json.writeValueAsString(payload), context, object(body, "responses"));
+                .run(definition, json.writeValueAsString(payload), context, object(body, "responses"), outcomes(body));
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("filtered", result.filtered());
         out.put("steps", result.steps().stream().map(DryRuns::view).toList());
+        return out;
+    }
+
+    /** The sample {@code outcomes}: by step key, "succeeded" or "failed". */
+    private static Map<String, String> outcomes(Map<String, Object> body) {
+        Map<String, String> out = new LinkedHashMap<>();
+        object(body, "outcomes").forEach((key, value) -> {
+            if (!"succeeded".equals(value) && !"failed".equals(value)) {
+                throw new DomainException.InvalidInput(
+                        List.of(new FieldProblem("outcomes." + key, "must be succeeded or failed")));
+            }
+            out.put(key, (String) value);
+        });
         return out;
     }
 

@@ -45,7 +45,8 @@ public final class StepDefinitions {
             List<String> needs,
             Integer maxAttempts,
             Integer timeoutSeconds,
-            String credential) {
+            String credential,
+            RunIf runIf) {
 
         /** Whether any part of the request is computed (body, when, a templated URL or header): only then is a context built. */
         public boolean dynamic() {
@@ -58,6 +59,34 @@ public final class StepDefinitions {
         /** Whether the step has a {@code when}. */
         public boolean conditional() {
             return when != null;
+        }
+    }
+
+    /**
+     * When a step with {@code needs} may start. ALL_SUCCEEDED (the default) starts it once every need succeeded; a
+     * need that fails or is skipped skips it. The others start it once every need has finished (succeeded, failed or
+     * skipped, a skip by {@code when} included): ANY_SUCCEEDED when at least one succeeded (a merge after branches),
+     * ALWAYS whatever the outcomes (a finally), ANY_FAILED when at least one failed (an error path); otherwise the step
+     * is skipped.
+     */
+    public enum RunIf {
+        ALL_SUCCEEDED,
+        ANY_SUCCEEDED,
+        ALWAYS,
+        ANY_FAILED;
+
+        /** The name in a workflow's JSON: all_succeeded, any_succeeded, always, any_failed. */
+        public String wire() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        static Optional<RunIf> of(Object raw) {
+            for (RunIf r : values()) {
+                if (r.wire().equals(raw)) {
+                    return Optional.of(r);
+                }
+            }
+            return Optional.empty();
         }
     }
 
@@ -188,12 +217,13 @@ public final class StepDefinitions {
                             "needs",
                             "max_attempts",
                             "timeout",
-                            "credential")
+                            "credential",
+                            "run_if")
                     .contains(name)) {
-                problems.add(
-                        new FieldProblem(
-                                at + "." + name,
-                                "is not a step field (key, method, url, headers, body, when, needs, max_attempts, timeout, credential)"));
+                problems.add(new FieldProblem(
+                        at + "." + name,
+                        "is not a step field (key, method, url, headers, body, when, needs, run_if, max_attempts,"
+                                + " timeout, credential)"));
             }
         }
         String key = raw.get("key") instanceof String k ? k : null;
@@ -273,10 +303,24 @@ public final class StepDefinitions {
                         at + ".credential", "must be the name of one of your credentials, like erp-api"));
             }
         }
+        RunIf runIf = RunIf.ALL_SUCCEEDED;
+        if (raw.containsKey("run_if")) {
+            Optional<RunIf> given = RunIf.of(raw.get("run_if"));
+            if (given.isEmpty()) {
+                problems.add(new FieldProblem(
+                        at + ".run_if", "must be one of all_succeeded, any_succeeded, always, any_failed"));
+            } else if (given.get() != RunIf.ALL_SUCCEEDED && needs.isEmpty()) {
+                problems.add(new FieldProblem(
+                        at + ".run_if", "applies to a step with needs: name the steps it waits for in needs"));
+            } else {
+                runIf = given.get();
+            }
+        }
         if (problems.size() > before) {
             return null;
         }
-        return new Step(key, method, url, headers, body, when, List.copyOf(needs), maxAttempts, timeout, credential);
+        return new Step(
+                key, method, url, headers, body, when, List.copyOf(needs), maxAttempts, timeout, credential, runIf);
     }
 
     private static Integer integer(List<FieldProblem> problems, String field, Object raw, int min, int max) {

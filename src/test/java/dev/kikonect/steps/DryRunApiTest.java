@@ -65,6 +65,59 @@ class DryRunApiTest extends ApiTest {
                                     "payload.forced = true")));
 
     @Test
+    void sample_outcomes_show_which_steps_after_a_failure_would_start_and_what_the_error_path_reads() {
+        Map<String, Object> workflow = Map.of(
+                "steps",
+                List.of(
+                        Map.of("key", "crm", "url", "https://crm.example.com/contacts"),
+                        Map.of("key", "erp", "url", "https://erp.example.com/orders"),
+                        Map.of("key", "both", "url", "https://chat.example.com/both", "needs", List.of("crm", "erp")),
+                        Map.of(
+                                "key",
+                                "either",
+                                "url",
+                                "https://chat.example.com/either",
+                                "needs",
+                                List.of("crm", "erp"),
+                                "run_if",
+                                "any_succeeded"),
+                        Map.of(
+                                "key",
+                                "on_error",
+                                "url",
+                                "https://tickets.example.com/api",
+                                "needs",
+                                List.of("crm", "erp"),
+                                "run_if",
+                                "any_failed",
+                                "body",
+                                "{ 'title': failed.key & ' failed', 'why': failed.response.body.reason }")));
+
+        JsonNode crmFails = test(Map.of(
+                        "workflow", workflow,
+                        "outcomes", Map.of("crm", "failed"),
+                        "responses", Map.of("crm", Map.of("status", 502, "body", Map.of("reason", "down")))))
+                .json();
+        JsonNode allSucceed = test(Map.of("workflow", workflow)).json();
+
+        assertThat(step(crmFails, "both").path("status").asString()).isEqualTo("not_reached");
+        assertThat(step(crmFails, "both").path("error").path("reason").asString())
+                .isEqualTo("needs crm, which fails in the sample outcomes");
+        assertThat(step(crmFails, "either").path("status").asString()).isEqualTo("would_send");
+        assertThat(step(crmFails, "on_error").path("status").asString()).isEqualTo("would_send");
+        assertThat(Api.JSON.readTree(
+                        step(crmFails, "on_error").path("request").path("body").asString()))
+                .isEqualTo(Api.JSON.readTree("{\"title\":\"crm failed\",\"why\":\"down\"}"));
+        assertThat(step(allSucceed, "both").path("status").asString()).isEqualTo("would_send");
+        assertThat(step(allSucceed, "on_error").path("status").asString()).isEqualTo("not_reached");
+        assertThat(step(allSucceed, "on_error").path("error").path("reason").asString())
+                .isEqualTo("no step it needs failed");
+        Api.Response bad = test(Map.of("workflow", workflow, "outcomes", Map.of("crm", "exploded")));
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(bad.body()).contains("outcomes.crm").contains("must be succeeded or failed");
+    }
+
+    @Test
     void a_github_push_becomes_a_ticket_then_a_chat_message_with_the_ticket_id_and_audit_is_skipped() {
         JsonNode result = test(Map.of(
                         "workflow",
