@@ -10,6 +10,7 @@ describe('the workflow form', () => {
   const base = {
     name: 'n', action_url: 'https://x', interval_minutes: '5', expression: '0 9 * * *', timezone: 'Europe/Berlin',
     payload: '', max_attempts: '', misfire: 'fire_once', overlap: 'allow', on_failure_url: '', mode: 'url' as const, steps: [], filter: '',
+    watch_all: true, watched: [] as number[],
   };
 
   it('builds an interval config with its JSON payload', () => {
@@ -23,6 +24,11 @@ describe('the workflow form', () => {
 
   it('builds a cron config with expression and time zone', () => {
     expect(triggerConfig({ ...base, trigger_type: 'cron' }).config).toEqual({ expression: '0 9 * * *', timezone: 'Europe/Berlin' });
+  });
+
+  it('builds an error workflow\u2019s config: every workflow, or the ones checked', () => {
+    expect(triggerConfig({ ...base, trigger_type: 'run_failed' }).config).toEqual({ workflows: 'all' });
+    expect(triggerConfig({ ...base, trigger_type: 'run_failed', watch_all: false, watched: [4, 7] }).config).toEqual({ workflows: [4, 7] });
   });
 });
 

@@ -6,6 +6,7 @@ import { fromSteps, newStep, StepDraft, StepsEditor, toSteps } from './StepsEdit
 import { useWorkspace } from '../workspace';
 import { queryClient } from '../query';
 import { keys, queries } from '../queries';
+import { useQuery } from '@tanstack/react-query';
 
 const ZONES: string[] = (Intl as unknown as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf?.('timeZone') ?? ['UTC'];
 
@@ -25,6 +26,9 @@ interface FormState {
   mode: 'url' | 'steps';
   steps: StepDraft[];
   filter: string;
+  /** run_failed: every workflow of the workspace, or the ones in {@link watched}. */
+  watch_all: boolean;
+  watched: number[];
 }
 
 function toForm(w?: Workflow): FormState {
@@ -44,6 +48,8 @@ function toForm(w?: Workflow): FormState {
     mode: w && !w.action_url ? 'steps' : 'url',
     steps: w && !w.action_url ? fromSteps((w.steps ?? []) as unknown as Record<string, unknown>[]) : [newStep([])],
     filter: w?.filter ?? '',
+    watch_all: c.workflows === undefined || c.workflows === 'all',
+    watched: Array.isArray(c.workflows) ? (c.workflows as number[]) : [],
   };
 }
 
@@ -64,6 +70,7 @@ export function triggerConfig(f: FormState): { config: Record<string, unknown>; 
     config.expression = f.expression;
     config.timezone = f.timezone;
   }
+  if (f.trigger_type === 'run_failed') config.workflows = f.watch_all ? 'all' : f.watched;
   return { config };
 }
 
@@ -172,8 +179,12 @@ export function WorkflowFormPage({ id }: { id?: number }) {
             <option value="manual">Manual — fired from here or the API</option>
             <option value="interval">Interval — every N minutes</option>
             <option value="cron">Cron — on a calendar schedule</option>
+            <option value="run_failed">Error workflow — when a run of another workflow fails</option>
           </select>
         </Field>
+        {form.trigger_type === 'run_failed' && (
+          <WatchedWorkflows form={form} onChange={(watch_all, watched) => setForm({ ...form, watch_all, watched })} self={id} error={fe('trigger_config.workflows')} />
+        )}
         <fieldset className="mode">
           <legend>What it does</legend>
           <label className="check">
@@ -264,6 +275,38 @@ export function WorkflowFormPage({ id }: { id?: number }) {
         </div>
       </form>
     </section>
+  );
+}
+
+/** Which workflows' failures start an error workflow: all of the workspace, or the ones checked. */
+function WatchedWorkflows({ form, onChange, self, error }: { form: FormState; onChange: (all: boolean, ids: number[]) => void; self?: number; error?: string }) {
+  const ws = useWorkspace().current?.id;
+  const { data } = useQuery(queries.workflowNames(ws));
+  const candidates = (data?.items ?? []).filter((w) => w.trigger_type !== 'run_failed' && w.id !== self);
+  return (
+    <fieldset className="needs">
+      <legend>Starts when a run of these fails (it gets what failed as its payload)</legend>
+      <label className="check">
+        <input type="radio" name="watch_all" checked={form.watch_all} onChange={() => onChange(true, form.watched)} />
+        any workflow of this workspace
+      </label>
+      <label className="check">
+        <input type="radio" name="watch_all" checked={!form.watch_all} onChange={() => onChange(false, form.watched)} />
+        only these:
+      </label>
+      {!form.watch_all && candidates.map((w) => (
+        <label className="check" key={w.id}>
+          <input
+            type="checkbox"
+            name={`watched-${w.id}`}
+            checked={form.watched.includes(w.id)}
+            onChange={(e) => onChange(false, e.target.checked ? [...form.watched, w.id] : form.watched.filter((x) => x !== w.id))}
+          />
+          {w.name}
+        </label>
+      ))}
+      {error && <small className="error">{error}</small>}
+    </fieldset>
   );
 }
 

@@ -57,7 +57,7 @@ export function WorkflowPage({ id }: { id: number }) {
         {canEdit && <a className="button secondary" href={`#/workflows/${id}/edit`}>Edit</a>}
       </div>
       <dl className="facts">
-        <dt>Trigger</dt><dd>{w.trigger_type}{w.trigger_type === 'cron' ? ` — ${String(w.trigger_config.expression)} (${String(w.trigger_config.timezone)})` : ''}{w.trigger_type === 'interval' ? ` — every ${String(w.trigger_config.interval_minutes)} min` : ''}</dd>
+        <dt>Trigger</dt><dd>{w.trigger_type}{w.trigger_type === 'cron' ? ` — ${String(w.trigger_config.expression)} (${String(w.trigger_config.timezone)})` : ''}{w.trigger_type === 'interval' ? ` — every ${String(w.trigger_config.interval_minutes)} min` : ''}{w.trigger_type === 'run_failed' ? ` — when a run of ${w.trigger_config.workflows === 'all' ? 'any workflow' : `workflow ${([] as unknown[]).concat(w.trigger_config.workflows).join(', ')}`} fails` : ''}</dd>
         {w.action_url ? (
           <><dt>Action URL</dt><dd className="mono">{w.action_url}</dd></>
         ) : (

@@ -36,6 +36,7 @@ export function WorkflowsPage() {
           <option value="manual">manual</option>
           <option value="interval">interval</option>
           <option value="cron">cron</option>
+          <option value="run_failed">error workflow</option>
         </select>
       </label>
       <ErrorNote error={error} />

@@ -17,7 +17,8 @@ import org.springframework.stereotype.Component;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Sends the failure alert of a workflow with {@code on_failure_url}: when a run ends failed, the completion that
+ * Starts the error workflows of a failed run ({@link ErrorWorkflows}) and sends the failure alert of a workflow with
+ * {@code on_failure_url}: when a run ends failed, the completion that
  * says so also queues an alert (in the same statement, so it is never lost; one per run, ever), and this loop POSTs
  * a signed summary there, retrying a few times (1, 5, 30 min) if the alert receiver is down. Browsers subscribed to
  * the workflow's failures are pushed a notification the first time the alert is handled.
@@ -35,6 +36,7 @@ class FailureAlerts extends BackgroundLoop {
     private final JsonMapper json;
     private final PublicUrls urls;
     private final PushSender pushes;
+    private final ErrorWorkflows errorWorkflows;
 
     FailureAlerts(
             AlertQueue alerts,
@@ -43,6 +45,7 @@ class FailureAlerts extends BackgroundLoop {
             JsonMapper json,
             PublicUrls urls,
             PushSender pushes,
+            ErrorWorkflows errorWorkflows,
             KiKonectProperties properties) {
         super(
                 "kikonect-alerts",
@@ -53,6 +56,7 @@ class FailureAlerts extends BackgroundLoop {
         this.json = json;
         this.urls = urls;
         this.pushes = pushes;
+        this.errorWorkflows = errorWorkflows;
     }
 
     /** Sends the alerts that are due; returns how many were tried. */
@@ -67,6 +71,16 @@ class FailureAlerts extends BackgroundLoop {
     }
 
     private void send(AlertQueue.Due alert) {
+        try {
+            errorWorkflows.start(alert.runId());
+        } catch (RuntimeException e) {
+            // Tried again when the claim's minute is over (with the alert, which waits for it), a few times.
+            if (alert.alertAttempts() <= RETRIES.size()) {
+                log.warn("Starting the error workflows of run {} failed; trying again in a minute", alert.runId(), e);
+                return;
+            }
+            log.error("Starting the error workflows of run {} failed for good", alert.runId(), e);
+        }
         if (alert.url() != null) {
             sendAlert(alert);
         }

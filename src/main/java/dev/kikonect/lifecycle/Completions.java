@@ -165,7 +165,9 @@ public class Completions {
                 FROM job JOIN input i ON i.job_id = job.id JOIN workflows w ON w.id = i.workflow_id
                WHERE i.run_status = 'failed'
                  AND (w.on_failure_url IS NOT NULL
-                      OR EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.workflow_ids @> ARRAY[w.id]))
+                      OR EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.workflow_ids @> ARRAY[w.id])
+                      OR """ + RunFailures.WATCHED + """
+                 )
               ON CONFLICT (run_id) DO NOTHING
             ), run AS (
               UPDATE workflow_runs r

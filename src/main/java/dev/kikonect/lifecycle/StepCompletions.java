@@ -187,7 +187,9 @@ final class StepCompletions {
               SELECT run.id, :now, :now FROM run JOIN workflows w ON w.id = run.workflow_id
                WHERE run.status = 'failed' AND run.was <> 'failed'
                  AND (w.on_failure_url IS NOT NULL
-                      OR EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.workflow_ids @> ARRAY[w.id]))
+                      OR EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.workflow_ids @> ARRAY[w.id])
+                      OR """ + RunFailures.WATCHED + """
+                 )
               ON CONFLICT (run_id) DO NOTHING
             )
             SELECT d.job_id, CASE WHEN run.was NOT IN ('succeeded', 'failed', 'cancelled')

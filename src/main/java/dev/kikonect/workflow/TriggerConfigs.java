@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.util.Base64;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -16,6 +17,12 @@ import java.util.Set;
 final class TriggerConfigs {
 
     static final long MAX_INTERVAL_MINUTES = 525_600;
+    /** The most workflows one error workflow watches by id. */
+    static final int MAX_WATCHED = 100;
+
+    private static boolean isId(Object raw) {
+        return raw instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue()) && n.longValue() > 0;
+    }
 
     private TriggerConfigs() {}
 
@@ -55,6 +62,27 @@ final class TriggerConfigs {
                 normalized.put("interval_minutes", minutes);
                 if (given.containsKey("payload")) {
                     normalized.put("payload", given.get("payload"));
+                }
+            }
+            case RUN_FAILED -> {
+                // Which workflows' failures start this one: "all" of its workspace, or a list of their ids (checked
+                // against the workspace, and for loops, by WorkflowService).
+                rejectUnknown(given, Set.of("workflows"), f);
+                Object watched = given.get("workflows");
+                if ("all".equals(watched)) {
+                    normalized.put("workflows", "all");
+                } else if (watched instanceof List<?> ids
+                        && !ids.isEmpty()
+                        && ids.size() <= MAX_WATCHED
+                        && ids.stream().allMatch(TriggerConfigs::isId)) {
+                    normalized.put(
+                            "workflows",
+                            ids.stream()
+                                    .map(id -> ((Number) id).longValue())
+                                    .distinct()
+                                    .toList());
+                } else {
+                    f.problem("workflows", "must be \"all\" or a list of 1 to " + MAX_WATCHED + " workflow ids");
                 }
             }
             case CRON -> {

@@ -8,7 +8,9 @@ public enum TriggerType {
     MANUAL,
     WEBHOOK,
     INTERVAL,
-    CRON;
+    CRON,
+    /** An error workflow: started when a run of a workflow it watches ends failed (issue 24). */
+    RUN_FAILED;
 
     public String wire() {
         return name().toLowerCase();

@@ -95,6 +95,7 @@ public class WorkflowService {
         Map<String, Object> config = fields.object("trigger_config", false);
         Map<String, Object> normalized =
                 type == null ? Map.of() : TriggerConfigs.validate(type, config, null, fields, quotas.minCronInterval());
+        watched(workspaceId, normalized, fields);
         fields.throwIfInvalid();
         Instant now = clock.instant();
         Instant next = type.scheduled() ? Schedule.of(type.wire(), normalized).first(now) : null;
@@ -172,6 +173,7 @@ public class WorkflowService {
             if (given != null) {
                 config = TriggerConfigs.validate(
                         current.triggerType(), given, currentConfig, fields, quotas.minCronInterval());
+                watched(workspaceId, config, fields);
                 reschedule = current.triggerType().scheduled() && !config.equals(currentConfig);
             }
         }
@@ -242,8 +244,8 @@ public class WorkflowService {
 
     Page<Workflow> list(long workspaceId, String triggerType, Boolean enabled, String cursor, Integer limit) {
         if (triggerType != null && TriggerType.fromWire(triggerType).isEmpty()) {
-            throw new DomainException.InvalidInput(
-                    List.of(new FieldProblem("trigger_type", "must be one of manual, webhook, interval, cron")));
+            throw new DomainException.InvalidInput(List.of(
+                    new FieldProblem("trigger_type", "must be one of manual, webhook, interval, cron, run_failed")));
         }
         int pageSize = Page.limit(limit);
         Page<StoredWorkflow> page = Page.of(
@@ -305,6 +307,28 @@ public class WorkflowService {
         return result;
     }
 
+    /**
+     * An error workflow's watched ids ({@code trigger_config.workflows}) must be workflows of its workspace, and not
+     * error workflows themselves: an error workflow's failure starts nothing (no loops).
+     */
+    private void watched(long workspaceId, Map<String, Object> config, Fields fields) {
+        if (!(config.get("workflows") instanceof List<?> ids)) {
+            return;
+        }
+        Map<Long, TriggerType> found = store.triggerTypes(
+                workspaceId, ids.stream().mapToLong(id -> (Long) id).toArray());
+        for (Object id : ids) {
+            TriggerType type = found.get((Long) id);
+            if (type == null) {
+                fields.problem("trigger_config.workflows", "names no workflow of this workspace: " + id);
+            } else if (type == TriggerType.RUN_FAILED) {
+                fields.problem(
+                        "trigger_config.workflows",
+                        "names " + id + ", an error workflow (run_failed) itself: their failures start nothing");
+            }
+        }
+    }
+
     /** The caller's workflow; another user's answers exactly like a missing one. */
     public StoredWorkflow owned(long workspaceId, long id) {
         return store.findOwned(workspaceId, id).orElseThrow(() -> new DomainException.NotFound("Workflow " + id));
@@ -321,7 +345,7 @@ public class WorkflowService {
         }
         Optional<TriggerType> type = TriggerType.fromWire(typeName);
         if (type.isEmpty()) {
-            fields.problem("trigger_type", "must be one of manual, webhook, interval, cron");
+            fields.problem("trigger_type", "must be one of manual, webhook, interval, cron, run_failed");
         }
         return type.orElse(null);
     }

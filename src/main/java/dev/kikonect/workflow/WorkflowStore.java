@@ -6,7 +6,9 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.sql.Types;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
@@ -127,6 +129,19 @@ class WorkflowStore {
                         .param("workspace", workspaceId)
                         .update()
                 == 1;
+    }
+
+    /** The trigger types of those of {@code ids} that are workflows of the workspace, by id. */
+    Map<Long, TriggerType> triggerTypes(long workspaceId, long[] ids) {
+        Map<Long, TriggerType> out = new HashMap<>();
+        jdbc.sql("SELECT id, trigger_type FROM workflows WHERE workspace_id = :workspace AND id = ANY(:ids::bigint[])")
+                .param("workspace", workspaceId)
+                .param("ids", ids)
+                .query((rs, n) -> out.put(
+                        rs.getLong("id"),
+                        TriggerType.fromWire(rs.getString("trigger_type")).orElseThrow()))
+                .list();
+        return out;
     }
 
     Optional<StoredWorkflow> findOwned(long workspaceId, long id) {

@@ -12,13 +12,16 @@ import com.networknt.schema.dialect.Dialects;
 import dev.kikonect.ApiTest;
 import dev.kikonect.support.Api;
 import dev.kikonect.support.Sink;
+import dev.kikonect.workflow.TriggerType;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -448,13 +451,19 @@ class OpenApiContractTest extends ApiTest {
      */
     @Test
     @SuppressWarnings("unchecked")
-    void the_four_workflow_schemas_have_the_same_fields_but_their_trigger() {
+    void the_workflow_schemas_of_every_trigger_have_the_same_fields_but_their_trigger() {
         Map<String, Object> schemas =
                 (Map<String, Object>) ((Map<String, Object>) spec.get("components")).get("schemas");
         Map<String, Object> first = null;
         List<Object> firstRequired = null;
-        for (String name : List.of("ManualWorkflow", "WebhookWorkflow", "IntervalWorkflow", "CronWorkflow")) {
+        // one schema per trigger type: manual -> ManualWorkflow, run_failed -> RunFailedWorkflow
+        for (TriggerType type : TriggerType.values()) {
+            String name = Arrays.stream(type.wire().split("_"))
+                            .map(w -> Character.toUpperCase(w.charAt(0)) + w.substring(1))
+                            .collect(Collectors.joining())
+                    + "Workflow";
             Map<String, Object> schema = (Map<String, Object>) schemas.get(name);
+            assertThat(schema).as("the schema " + name).isNotNull();
             Map<String, Object> properties = new LinkedHashMap<>((Map<String, Object>) schema.get("properties"));
             properties.remove("trigger_type");
             properties.remove("trigger_config");
