@@ -23,59 +23,8 @@ import org.springframework.stereotype.Repository;
 @Repository
 public class Claims {
 
-    private final JdbcClient jdbc;
-    private final int defaultMaxAttempts;
-
-    @Autowired
-    Claims(JdbcClient jdbc, KiKonectProperties properties) {
-        this(jdbc, properties.delivery().maxAttempts());
-    }
-
-    /** {@code defaultMaxAttempts}: a workflow's budget when it sets none ({@code kikonect.delivery.max-attempts}). */
-    public Claims(JdbcClient jdbc, int defaultMaxAttempts) {
-        this.jdbc = jdbc;
-        this.defaultMaxAttempts = defaultMaxAttempts;
-    }
-
-    /**
-     * Claims up to {@code limit} due jobs, oldest first, skipping rows other executors have locked.
-     *
-     * <p>The claim commits asynchronously (synchronous_commit off for this one statement): one fsync fewer per job on
-     * the path from webhook to delivery. Losing a claim in a database crash loses nothing: the job is simply pending
-     * again and is delivered again, with the same webhook-id, as after any lost lease. A completion cannot survive
-     * without its claim, because it commits synchronously and the log is flushed in order.
-     */
-    public List<ClaimedJob> claim(int limit, Instant now, Duration lease, String node) {
-        return claim(limit, Long.MAX_VALUE, new long[0], now, lease, node);
-    }
-
-    /**
-     * As {@link #claim(int, Instant, Duration, String)}, but the payloads of the claimed jobs add up to at most {@code
-     * maxPayloadBytes} (the first job is always claimed, whatever its size): the executor's memory budget. Jobs locked
-     * and left out stay pending, untouched, for the next claim. Jobs of the owners in {@code skipOwners} (those at
-     * their limit of deliveries in flight on this node) are passed over, so that the next owner's jobs are claimed
-     * instead of waiting behind them: fair share between owners.
-     */
-    public List<ClaimedJob> claim(
-            int limit, long maxPayloadBytes, long[] skipOwners, Instant now, Duration lease, String node) {
-        return claim(limit, maxPayloadBytes, skipOwners, null, now, lease, node);
-    }
-
-    /**
-     * As {@link #claim(int, long, long[], Instant, Duration, String)}, for a node that shares payloads between the jobs of
-     * a run ({@code heldRuns} not null): a job's payload comes back only when it is the first claimed job of its run and
-     * its run is not in {@code heldRuns} (the runs whose payload the node holds already); the others' is null. A run of 20
-     * steps then reads and sends its payload once, not 20 times.
-     */
-    public List<ClaimedJob> claim(
-            int limit,
-            long maxPayloadBytes,
-            long[] skipOwners,
-            long[] heldRuns,
-            Instant now,
-            Duration lease,
-            String node) {
-        return jdbc.sql("""
+    /** The claim (see {@link #claim(int, long, long[], long[], Instant, Duration, String)}), made once. */
+    private static final String CLAIM = """
             WITH no_fsync AS (
               -- This statement's commit does not wait for the disk (see the method's comment).
               SELECT set_config('synchronous_commit', 'off', true)
@@ -146,7 +95,61 @@ public class Claims {
               JOIN workflows w ON w.id = claimed.workflow_id
               LEFT JOIN step_row ON step_row.run_id = claimed.run_id AND step_row.key = claimed.step
              ORDER BY claimed.id
-            """.formatted(JobCost.SQL))
+            """.formatted(JobCost.SQL);
+
+    private final JdbcClient jdbc;
+    private final int defaultMaxAttempts;
+
+    @Autowired
+    Claims(JdbcClient jdbc, KiKonectProperties properties) {
+        this(jdbc, properties.delivery().maxAttempts());
+    }
+
+    /** {@code defaultMaxAttempts}: a workflow's budget when it sets none ({@code kikonect.delivery.max-attempts}). */
+    public Claims(JdbcClient jdbc, int defaultMaxAttempts) {
+        this.jdbc = jdbc;
+        this.defaultMaxAttempts = defaultMaxAttempts;
+    }
+
+    /**
+     * Claims up to {@code limit} due jobs, oldest first, skipping rows other executors have locked.
+     *
+     * <p>The claim commits asynchronously (synchronous_commit off for this one statement): one fsync fewer per job on
+     * the path from webhook to delivery. Losing a claim in a database crash loses nothing: the job is simply pending
+     * again and is delivered again, with the same webhook-id, as after any lost lease. A completion cannot survive
+     * without its claim, because it commits synchronously and the log is flushed in order.
+     */
+    public List<ClaimedJob> claim(int limit, Instant now, Duration lease, String node) {
+        return claim(limit, Long.MAX_VALUE, new long[0], now, lease, node);
+    }
+
+    /**
+     * As {@link #claim(int, Instant, Duration, String)}, but the payloads of the claimed jobs add up to at most {@code
+     * maxPayloadBytes} (the first job is always claimed, whatever its size): the executor's memory budget. Jobs locked
+     * and left out stay pending, untouched, for the next claim. Jobs of the owners in {@code skipOwners} (those at
+     * their limit of deliveries in flight on this node) are passed over, so that the next owner's jobs are claimed
+     * instead of waiting behind them: fair share between owners.
+     */
+    public List<ClaimedJob> claim(
+            int limit, long maxPayloadBytes, long[] skipOwners, Instant now, Duration lease, String node) {
+        return claim(limit, maxPayloadBytes, skipOwners, null, now, lease, node);
+    }
+
+    /**
+     * As {@link #claim(int, long, long[], Instant, Duration, String)}, for a node that shares payloads between the jobs of
+     * a run ({@code heldRuns} not null): a job's payload comes back only when it is the first claimed job of its run and
+     * its run is not in {@code heldRuns} (the runs whose payload the node holds already); the others' is null. A run of 20
+     * steps then reads and sends its payload once, not 20 times.
+     */
+    public List<ClaimedJob> claim(
+            int limit,
+            long maxPayloadBytes,
+            long[] skipOwners,
+            long[] heldRuns,
+            Instant now,
+            Duration lease,
+            String node) {
+        return jdbc.sql(CLAIM)
                 .param("now", Timestamp.from(now))
                 .param("limit", limit)
                 .param("max_bytes", maxPayloadBytes)

@@ -97,6 +97,7 @@ final class StepCompletions {
                      response_status = d.kept_status, response_headers = d.kept_headers, response_body = d.kept_body
                 FROM done d
                WHERE s.run_id = d.run_id AND s.key = d.step AND s.status IN ('running', 'pending', 'retrying')
+              RETURNING s.run_id, s.key, s.status, s.run_if, s.needs
             ), doomed(run_id, key, reason, after_failure) AS (
               -- Every step that needs a failed (or skipped) step, directly or through others, and starts only when all
               -- its needs succeeded (no run_if): skipped. A run_if step counts the finish instead (ready).
@@ -111,10 +112,10 @@ final class StepCompletions {
                WHERE c.run_if IS NULL
             ), ended_steps AS (
               -- The steps this statement ends (succeeded, failed or skipped), as the steps that need them see them.
-              SELECT run_id, step AS key FROM done
+              SELECT run_id, step AS key, result = 'succeeded' AS succeeded FROM done
                WHERE result IN ('succeeded', 'failed', 'skipped') AND NOT run_cancelled
-              UNION
-              SELECT run_id, key FROM doomed
+              UNION ALL
+              SELECT DISTINCT run_id, key, false FROM doomed
             ), ready AS (
               -- One fewer need to wait for; at 0 the step starts. A step without run_if waits for its needs to succeed (a
               -- failed or skipped need skips it: doomed); a run_if step waits for them to finish, and its job decides at
@@ -124,13 +125,8 @@ final class StepCompletions {
                  SET waiting_for = c.waiting_for - p.parents,
                      status = CASE WHEN c.waiting_for - p.parents = 0 THEN 'pending' ELSE c.status END
                 FROM (SELECT c2.run_id, c2.key, count(*) AS parents
-                        FROM done d JOIN run_steps c2 ON c2.run_id = d.run_id AND d.step = ANY(c2.needs)
-                       WHERE d.result = 'succeeded' AND NOT d.run_cancelled AND c2.run_if IS NULL
-                       GROUP BY c2.run_id, c2.key
-                      UNION ALL
-                      SELECT c2.run_id, c2.key, count(*) AS parents
                         FROM ended_steps f JOIN run_steps c2 ON c2.run_id = f.run_id AND f.key = ANY(c2.needs)
-                       WHERE c2.run_if IS NOT NULL
+                       WHERE f.succeeded OR c2.run_if IS NOT NULL
                        GROUP BY c2.run_id, c2.key) p
                WHERE c.run_id = p.run_id AND c.key = p.key AND c.status = 'waiting'
                  AND NOT EXISTS (SELECT 1 FROM doomed dm WHERE dm.run_id = c.run_id AND dm.key = c.key)
@@ -143,9 +139,9 @@ final class StepCompletions {
             ), handled AS (
               -- An any_failed step that succeeded handled the failures of the steps it needs: they fail the run no more.
               UPDATE run_steps p SET handled = true
-                FROM done d JOIN run_steps h ON h.run_id = d.run_id AND h.key = d.step
-               WHERE d.result = 'succeeded' AND NOT d.run_cancelled AND h.run_if = 'any_failed'
-                 AND p.run_id = d.run_id AND p.key = ANY(h.needs) AND p.status = 'failed' AND NOT p.handled
+                FROM step_row h
+               WHERE h.status = 'succeeded' AND h.run_if = 'any_failed'
+                 AND p.run_id = h.run_id AND p.key = ANY(h.needs) AND p.status = 'failed' AND NOT p.handled
               RETURNING p.run_id
             ), skipped AS (
               UPDATE run_steps c
