@@ -183,8 +183,8 @@ describe('the step editor', () => {
   it('turns drafts into the API\u2019s steps and back, leaving defaults out', async () => {
     const { toSteps, fromSteps } = await import('./pages/StepsEditor');
     const drafts = [
-      { key: 'ticket', method: 'POST', url: 'https://t.example.com/api', headers: 'X-Repo: {{ payload.repo }}\nnot a header', body: "{ 'title': payload.title }", when: '', needs: [], run_if: 'all_succeeded' as const, credential: 'erp-api', max_attempts: '', timeout: '', original: {} },
-      { key: 'chat', method: 'PUT', url: 'https://c.example.com/{{ steps.ticket.response.body.id }}', headers: '', body: '', when: 'payload.loud', needs: ['ticket'], run_if: 'any_succeeded' as const, credential: '', max_attempts: '3', timeout: '', original: {} },
+      { key: 'ticket', method: 'POST', url: 'https://t.example.com/api', headers: 'X-Repo: {{ payload.repo }}\nnot a header', body: "{ 'title': payload.title }", when: '', needs: [], run_if: 'all_succeeded' as const, workflow: '', credential: 'erp-api', max_attempts: '', timeout: '', original: {} },
+      { key: 'chat', method: 'PUT', url: 'https://c.example.com/{{ steps.ticket.response.body.id }}', headers: '', body: '', when: 'payload.loud', needs: ['ticket'], run_if: 'any_succeeded' as const, workflow: '', credential: '', max_attempts: '3', timeout: '', original: {} },
     ];
     const steps = toSteps(drafts);
     expect(steps).toEqual([
@@ -200,6 +200,7 @@ describe('the step editor', () => {
     const every: Required<import('./pages/StepsEditor').Step> = {
       key: 'k', method: 'PATCH', url: 'https://x.example.com/{{ payload.id }}', headers: { 'X-A': '1', 'X-B': '{{ payload.b }}' },
       body: '{ "a": payload.a }', when: 'payload.go', needs: ['other'], run_if: 'any_failed', max_attempts: 5, timeout: 12, credential: 'erp-api',
+      workflow: undefined as unknown as number, // a request step; a workflow step is below
     };
     const unknown = { ...every, added_later: { kept: true } }; // a field the editor has never heard of
     expect(toSteps(fromSteps([every as unknown as Record<string, unknown>]))).toEqual([every]);
@@ -210,9 +211,18 @@ describe('the step editor', () => {
     expect(saved).toEqual({ ...unknown, timeout: undefined, when: undefined, max_attempts: 7 });
   });
 
+  it('keeps a step that runs a workflow free of request fields', async () => {
+    const { toSteps, fromSteps } = await import('./pages/StepsEditor');
+    const call = { key: 'enrich', workflow: 42, body: "{ 'email': payload.email }", needs: ['a'], run_if: 'always' };
+    expect(toSteps(fromSteps([call]))).toEqual([call]);
+    const [draft] = fromSteps([call]);
+    expect(toSteps([{ ...draft, url: 'https://left.over', method: 'PUT', headers: 'X-A: 1' }])).toEqual([call]);
+    expect(toSteps([{ ...draft, workflow: '', url: 'https://x.example.com' }])).toEqual([{ key: 'enrich', url: 'https://x.example.com', body: call.body, needs: ['a'], run_if: 'always' }]);
+  });
+
   it('lays the steps out by how deep their needs go', async () => {
     const { depths } = await import('./pages/StepsEditor');
-    const d = (key: string, needs: string[]) => ({ key, method: 'POST', url: '', headers: '', body: '', when: '', needs, run_if: 'all_succeeded' as const, credential: '', max_attempts: '', timeout: '', original: {} });
+    const d = (key: string, needs: string[]) => ({ key, method: 'POST', url: '', headers: '', body: '', when: '', needs, run_if: 'all_succeeded' as const, workflow: '', credential: '', max_attempts: '', timeout: '', original: {} });
     const levels = depths([d('a', []), d('b', ['a']), d('c', ['a', 'b']), d('audit', []), d('x', ['y']), d('y', ['x'])]);
     expect(Object.fromEntries(levels)).toEqual({ a: 0, b: 1, c: 2, audit: 0, x: expect.any(Number), y: expect.any(Number) });
   });

@@ -24,6 +24,8 @@ export interface StepDraft {
   when: string;
   needs: string[];
   run_if: RunIf;
+  /** A workflow's id as typed: the step runs that workflow instead of sending a request ('' for a request step). */
+  workflow: string;
   credential: string;
   max_attempts: string;
   timeout: string;
@@ -31,7 +33,7 @@ export interface StepDraft {
 }
 
 /** The fields the editor shows; every other field of a step is carried in {@link StepDraft.original}. */
-export const EDITED = ['key', 'method', 'url', 'headers', 'body', 'when', 'needs', 'run_if', 'credential', 'max_attempts', 'timeout'] as const;
+export const EDITED = ['key', 'method', 'url', 'workflow', 'headers', 'body', 'when', 'needs', 'run_if', 'credential', 'max_attempts', 'timeout'] as const;
 
 /** When a step with needs starts (the schema's enum), with the words the editor shows. */
 export type RunIf = NonNullable<Step['run_if']>;
@@ -47,7 +49,7 @@ export const METHODS = ['POST', 'GET', 'PUT', 'PATCH', 'DELETE'];
 export function newStep(existing: StepDraft[]): StepDraft {
   let n = existing.length + 1;
   while (existing.some((s) => s.key === `step${n}`)) n++;
-  return { key: `step${n}`, method: 'POST', url: '', headers: '', body: '', when: '', needs: [], run_if: 'all_succeeded', credential: '', max_attempts: '', timeout: '', original: {} };
+  return { key: `step${n}`, method: 'POST', url: '', headers: '', body: '', when: '', needs: [], run_if: 'all_succeeded', workflow: '', credential: '', max_attempts: '', timeout: '', original: {} };
 }
 
 /** The API's step objects from the editor's drafts (empty fields left out, so that defaults apply). */
@@ -56,22 +58,27 @@ export function toSteps(drafts: StepDraft[]): Record<string, unknown>[] {
     const step: Record<string, unknown> = { ...d.original };
     for (const field of EDITED) delete step[field];
     step.key = d.key.trim();
-    step.url = d.url.trim();
-    if (d.method !== 'POST') step.method = d.method;
-    const headers: Record<string, string> = {};
-    for (const line of d.headers.split('\n')) {
-      const colon = line.indexOf(':');
-      if (colon > 0) headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+    if (d.workflow.trim()) {
+      // runs a workflow: no request of its own (url, method, headers, credential and timeout are for requests)
+      step.workflow = numberOrText(d.workflow);
+    } else {
+      step.url = d.url.trim();
+      if (d.method !== 'POST') step.method = d.method;
+      const headers: Record<string, string> = {};
+      for (const line of d.headers.split('\n')) {
+        const colon = line.indexOf(':');
+        if (colon > 0) headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+      }
+      if (Object.keys(headers).length) step.headers = headers;
+      if (d.credential) step.credential = d.credential;
+      if (d.timeout.trim()) step.timeout = numberOrText(d.timeout);
     }
-    if (Object.keys(headers).length) step.headers = headers;
     if (d.body.trim()) step.body = d.body;
     if (d.when.trim()) step.when = d.when;
     if (d.needs.length) step.needs = d.needs;
     if (d.needs.length && d.run_if !== 'all_succeeded') step.run_if = d.run_if;
-    if (d.credential) step.credential = d.credential;
     // numbers as typed: a number when it is one, else the text, for the API to name the field and the reason
     if (d.max_attempts.trim()) step.max_attempts = numberOrText(d.max_attempts);
-    if (d.timeout.trim()) step.timeout = numberOrText(d.timeout);
     return step;
   });
 }
@@ -92,6 +99,7 @@ export function fromSteps(steps: Record<string, unknown>[]): StepDraft[] {
     when: typeof s.when === 'string' ? s.when : '',
     needs: Array.isArray(s.needs) ? (s.needs as string[]) : [],
     run_if: RUN_IF.some((r) => r.value === s.run_if) ? (s.run_if as RunIf) : 'all_succeeded',
+    workflow: s.workflow == null ? '' : String(s.workflow),
     credential: typeof s.credential === 'string' ? s.credential : '',
     max_attempts: s.max_attempts == null ? '' : String(s.max_attempts),
     timeout: s.timeout == null ? '' : String(s.timeout),
@@ -246,9 +254,14 @@ export function StepsEditor({ drafts, onChange, filter, onFilter, errorOf, workf
                 onChange={(e) => update(i, { timeout: e.target.value })} />
             </Field>
           </div>
-          <Field label="URL ({{ JSONata }} templates allowed)" error={errorOf(`steps[${i}].url`)}>
-            <input name={`step-${i}-url`} value={d.url} placeholder="https://api.example.com/items/{{ payload.id }}" onChange={(e) => update(i, { url: e.target.value })} />
+          <Field label="Runs workflow (its id; empty: the step sends the request below)" error={errorOf(`steps[${i}].workflow`)}>
+            <input name={`step-${i}-workflow`} inputMode="numeric" value={d.workflow} placeholder="a request" onChange={(e) => update(i, { workflow: e.target.value })} />
           </Field>
+          {!d.workflow.trim() && (
+            <Field label="URL ({{ JSONata }} templates allowed)" error={errorOf(`steps[${i}].url`)}>
+              <input name={`step-${i}-url`} value={d.url} placeholder="https://api.example.com/items/{{ payload.id }}" onChange={(e) => update(i, { url: e.target.value })} />
+            </Field>
+          )}
           <Field label="Headers, one per line: Name: value" error={errorOf(`steps[${i}].headers`)}>
             <textarea name={`step-${i}-headers`} rows={2} value={d.headers} onChange={(e) => update(i, { headers: e.target.value })} />
           </Field>

@@ -107,7 +107,7 @@ class ArchitectureTest {
 
     /** Statements that write a table: INSERT INTO t, UPDATE t, DELETE FROM t (with an optional alias). */
     private static final Pattern WRITES_RUN_TABLES = Pattern.compile(
-            "(?i)\\b(INSERT\\s+INTO|UPDATE|DELETE\\s+FROM)\\s+(workflow_runs|jobs|attempts|run_steps|idempotency_keys|failure_alerts)\\b");
+            "(?i)\\b(INSERT\\s+INTO|UPDATE|DELETE\\s+FROM)\\s+(workflow_runs|jobs|attempts|run_steps|idempotency_keys|failure_alerts|sub_runs)\\b");
 
     @Test
     void only_the_lifecycle_package_writes_runs_steps_jobs_and_attempts() throws IOException {

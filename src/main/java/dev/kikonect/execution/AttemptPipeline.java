@@ -54,6 +54,9 @@ final class AttemptPipeline {
 
         /** The node is stopping: the job goes back with the others it holds. */
         record Abandon() implements Outcome {}
+
+        /** The step waits for the workflow it runs; its job is gone until that run ends ({@link WorkflowCalls}). */
+        record Parked() implements Outcome {}
     }
 
     /** {@code keepBytes}: how much of a response is kept for the steps that need it. */
@@ -71,6 +74,7 @@ final class AttemptPipeline {
     private final RetryPolicy retries;
     private final Settings settings;
     private final Runnable payloadParsed;
+    private final WorkflowCalls calls;
 
     AttemptPipeline(
             Clock clock,
@@ -84,6 +88,35 @@ final class AttemptPipeline {
             RetryPolicy retries,
             Settings settings,
             Runnable payloadParsed) {
+        this(
+                clock,
+                json,
+                compiled,
+                payloads,
+                reader,
+                sender,
+                credentials,
+                hosts,
+                retries,
+                settings,
+                payloadParsed,
+                WorkflowCalls.NONE);
+    }
+
+    AttemptPipeline(
+            Clock clock,
+            JsonMapper json,
+            CompiledSteps compiled,
+            SharedPayloads payloads,
+            StepReader reader,
+            Sender sender,
+            StepCredentials credentials,
+            HostLimiter hosts,
+            RetryPolicy retries,
+            Settings settings,
+            Runnable payloadParsed,
+            WorkflowCalls.Store calls) {
+        this.calls = new WorkflowCalls(calls, clock);
         this.clock = clock;
         this.json = json;
         this.compiled = compiled;
@@ -126,9 +159,16 @@ final class AttemptPipeline {
                 if (job.tracked() && step.runIf() != StepDefinitions.RunIf.ALL_SUCCEEDED && !runIfHolds(job, step)) {
                     return new Outcome.Complete(Next.SKIPPED, null, null, null); // its needs finished, not as it asks
                 }
+                Optional<Outcome> resumed = step.callsWorkflow() ? calls.resume(job, step, started) : Optional.empty();
+                if (resumed.isPresent()) {
+                    return resumed.get(); // its child run ended (or still runs: a lost lease)
+                }
                 request = prepare(job, payload, definition, step);
                 if (request == null) {
                     return new Outcome.Complete(Next.SKIPPED, null, null, null);
+                }
+                if (step.callsWorkflow()) {
+                    return calls.start(job, step, request.body(), started);
                 }
                 keep = job.tracked() && definition.needed(step.key());
             } catch (ExpressionException e) {

@@ -1,14 +1,18 @@
 package dev.kikonect.execution;
 
 import dev.kikonect.KiKonectProperties;
+import dev.kikonect.lifecycle.ClaimedJob;
 import dev.kikonect.lifecycle.Claims;
 import dev.kikonect.lifecycle.Completions;
+import dev.kikonect.lifecycle.SubRuns;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -78,6 +82,7 @@ class DeliveryConfiguration {
             CompiledSteps compiled,
             SharedPayloads payloads,
             Claims claims,
+            SubRuns subRuns,
             Delivery delivery,
             StepCredentials credentials,
             RetryPolicy retries,
@@ -120,7 +125,23 @@ class DeliveryConfiguration {
                 new HostLimiter(Math.max(1, properties.executor().perHostConcurrency())),
                 retries,
                 new AttemptPipeline.Settings(timeout, timeout, keptBytes(properties)),
-                parsed::increment);
+                parsed::increment,
+                new WorkflowCalls.Store() {
+                    @Override
+                    public Optional<SubRuns.Child> child(long runId, String step) {
+                        return subRuns.child(runId, step);
+                    }
+
+                    @Override
+                    public SubRuns.Started start(ClaimedJob job, long workflow, String payload, Instant now) {
+                        return subRuns.start(job, workflow, payload, now);
+                    }
+
+                    @Override
+                    public Optional<SubRuns.Result> result(long childRunId) {
+                        return subRuns.result(childRunId);
+                    }
+                });
     }
 
     /** How much of a step's response is kept for the steps that need it. */

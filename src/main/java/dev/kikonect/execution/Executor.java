@@ -253,6 +253,7 @@ class Executor implements SmartLifecycle {
                     outcomes.deferred(d.reason());
                 }
                 case AttemptPipeline.Outcome.Abandon a -> {} // stopping: handed back with the other unfinished jobs
+                case AttemptPipeline.Outcome.Parked p -> {} // waits for the workflow it runs: its job is gone
             }
         } catch (Throwable e) {
             log.error("Recording job {} of run {} failed; retried when its lease expires", job.jobId(), job.runId(), e);

@@ -76,6 +76,17 @@ public class RunControl {
                       """).param("now", Timestamp.from(now)).param("run", runId).update();
             return true;
         });
+        if (Boolean.TRUE.equals(cancelled)) {
+            // The runs its steps started (sub-workflows) are cancelled with it, and theirs with them.
+            jdbc.sql("""
+                  SELECT sr.child_run_id FROM sub_runs sr JOIN workflow_runs c ON c.id = sr.child_run_id
+                   WHERE sr.parent_run_id = :run AND c.status IN ('pending', 'running', 'retrying')
+                  """)
+                    .param("run", runId)
+                    .query(Long.class)
+                    .list()
+                    .forEach(child -> cancel(workspaceId, child, now));
+        }
         return Boolean.TRUE.equals(cancelled);
     }
 
@@ -176,6 +187,10 @@ public class RunControl {
                         SELECT reset.run_id, r.workflow_id, reset.key, reset.attempts, :now, :now
                           FROM reset JOIN workflow_runs r ON r.id = reset.run_id
                          WHERE reset.status = 'pending'
+                      ), new_children AS (
+                        -- a step that runs a workflow runs a new child when it runs again
+                        DELETE FROM sub_runs sr USING reset
+                         WHERE sr.parent_run_id = reset.run_id AND sr.parent_step = reset.key
                       )
                       UPDATE workflow_runs
                          SET status = 'pending', open_steps = (SELECT count(*) FROM reset), failed_steps = 0, error = NULL,

@@ -138,8 +138,11 @@ final class DryRun {
                     continue;
                 }
                 Map<String, Object> request = new LinkedHashMap<>();
+                if (step.callsWorkflow()) {
+                    request.put("workflow", step.workflow()); // the child run's payload is the body
+                }
                 request.put("method", rendered.method());
-                request.put("url", rendered.url());
+                request.put("url", step.callsWorkflow() ? "workflow:" + step.workflow() : rendered.url());
                 Map<String, String> headers = new LinkedHashMap<>();
                 if (rendered.body() != null) {
                     headers.put("Content-Type", "application/json");

@@ -23,6 +23,8 @@ import java.util.stream.Stream;
 public final class StepDefinitions {
 
     static final int MAX_STEPS = 20;
+    /** How deep sub-workflows nest (a step with {@code workflow}): checked at save here, at run time by SubRuns. */
+    public static final int MAX_WORKFLOW_DEPTH = 5;
     /** Headers per step: each value may be a template, evaluated per request, so their number is bounded too. */
     static final int MAX_HEADERS = 50;
 
@@ -46,14 +48,20 @@ public final class StepDefinitions {
             Integer maxAttempts,
             Integer timeoutSeconds,
             String credential,
-            RunIf runIf) {
+            RunIf runIf,
+            Long workflow) {
 
         /** Whether any part of the request is computed (body, when, a templated URL or header): only then is a context built. */
         public boolean dynamic() {
             return body != null
                     || when != null
-                    || !url.isStatic()
+                    || url != null && !url.isStatic()
                     || !headers.isEmpty() && headers.values().stream().anyMatch(t -> !t.isStatic());
+        }
+
+        /** Whether the step runs another workflow ({@code workflow}) rather than sending a request. */
+        public boolean callsWorkflow() {
+            return workflow != null;
         }
 
         /** Whether the step has a {@code when}. */
@@ -122,7 +130,9 @@ public final class StepDefinitions {
             Pattern reads = Pattern.compile("\\b(headers|query)\\b");
             return steps.stream()
                     .flatMap(s -> Stream.of(
-                                    s.url().sources(),
+                                    s.url() == null
+                                            ? Stream.<String>empty()
+                                            : s.url().sources(),
                                     s.headers().values().stream().flatMap(Template::sources),
                                     Stream.ofNullable(s.body()).map(Expression::source),
                                     Stream.ofNullable(s.when()).map(Expression::source))
@@ -130,9 +140,9 @@ public final class StepDefinitions {
                     .anyMatch(text -> reads.matcher(text).find());
         }
 
-        /** Whether runs keep per-step state: more than one step, or a step with a {@code when}. */
+        /** Whether runs keep per-step state: more than one step, or a step with a {@code when} or a {@code workflow}. */
         public boolean tracked() {
-            return steps.size() > 1 || steps.stream().anyMatch(Step::conditional);
+            return steps.size() > 1 || steps.stream().anyMatch(s -> s.conditional() || s.callsWorkflow());
         }
     }
 
@@ -218,12 +228,13 @@ public final class StepDefinitions {
                             "max_attempts",
                             "timeout",
                             "credential",
-                            "run_if")
+                            "run_if",
+                            "workflow")
                     .contains(name)) {
                 problems.add(new FieldProblem(
                         at + "." + name,
-                        "is not a step field (key, method, url, headers, body, when, needs, run_if, max_attempts,"
-                                + " timeout, credential)"));
+                        "is not a step field (key, method, url, workflow, headers, body, when, needs, run_if,"
+                                + " max_attempts, timeout, credential)"));
             }
         }
         String key = raw.get("key") instanceof String k ? k : null;
@@ -238,8 +249,26 @@ public final class StepDefinitions {
             }
         }
         Template url = null;
-        if (!(raw.get("url") instanceof String u) || u.isBlank()) {
-            problems.add(new FieldProblem(at + ".url", "is required: an http or https URL, {{ }} templates allowed"));
+        Long workflow = null;
+        if (raw.containsKey("workflow")) {
+            // A sub-workflow step: its body (or the payload) starts a run of that workflow; no request of its own.
+            if (raw.get("workflow") instanceof Number n
+                    && n.doubleValue() == Math.rint(n.doubleValue())
+                    && n.longValue() > 0) {
+                workflow = n.longValue();
+            } else {
+                problems.add(new FieldProblem(at + ".workflow", "must be the id of a workflow of this workspace"));
+            }
+            for (String requestOnly : List.of("url", "method", "headers", "credential", "timeout")) {
+                if (raw.containsKey(requestOnly)) {
+                    problems.add(new FieldProblem(
+                            at + "." + requestOnly,
+                            "is for a step that sends a request; a step with workflow runs that workflow instead"));
+                }
+            }
+        } else if (!(raw.get("url") instanceof String u) || u.isBlank()) {
+            problems.add(new FieldProblem(
+                    at + ".url", "is required: an http or https URL, {{ }} templates allowed (or a workflow to run)"));
         } else if (u.length() > 2048) {
             problems.add(new FieldProblem(at + ".url", "must be at most 2048 characters"));
         } else {
@@ -320,7 +349,18 @@ public final class StepDefinitions {
             return null;
         }
         return new Step(
-                key, method, url, headers, body, when, List.copyOf(needs), maxAttempts, timeout, credential, runIf);
+                key,
+                method,
+                url,
+                headers,
+                body,
+                when,
+                List.copyOf(needs),
+                maxAttempts,
+                timeout,
+                credential,
+                runIf,
+                workflow);
     }
 
     private static Integer integer(List<FieldProblem> problems, String field, Object raw, int min, int max) {

@@ -62,7 +62,7 @@ public final class StepRequests {
      */
     public static Rendered render(
             StepDefinitions.Step step, Map<String, Object> context, byte[] payload, Function<Object, String> toJson) {
-        String url = step.url().render(context, toJson);
+        String url = step.url() == null ? null : step.url().render(context, toJson); // null: a workflow step
         List<Map.Entry<String, String>> headers = new ArrayList<>(step.headers().size());
         for (Map.Entry<String, Template> h : step.headers().entrySet()) {
             String value = h.getValue().render(context, toJson);

@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +28,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.core.type.TypeReference;
@@ -84,7 +86,7 @@ public class WorkflowService {
         body = asGiven(body);
         Fields fields = Fields.of(body);
         String name = fields.string("name", true, 1, 200);
-        StepsChoice steps = steps(workspaceId, fields, body, true);
+        StepsChoice steps = steps(workspaceId, null, fields, body, true);
         String onFailureUrl = actionUrl(fields, "on_failure_url", false);
         String filter = filter(fields);
         Integer maxAttempts = maxAttempts(fields);
@@ -147,7 +149,7 @@ public class WorkflowService {
         }
         String name = body.containsKey("name") ? fields.string("name", true, 1, 200) : current.name();
         StepsChoice steps = body.containsKey("action_url") || body.containsKey("steps")
-                ? steps(workspaceId, fields, body, false)
+                ? steps(workspaceId, id, fields, body, false)
                 : null;
         String onFailureUrl = body.containsKey("on_failure_url")
                 ? actionUrl(fields, "on_failure_url", false)
@@ -412,7 +414,7 @@ public class WorkflowService {
      * action_url} is; templated ones when they are sent.
      */
     @SuppressWarnings("unchecked")
-    private StepsChoice steps(long workspaceId, Fields fields, Map<String, Object> body, boolean required) {
+    private StepsChoice steps(long workspaceId, Long self, Fields fields, Map<String, Object> body, boolean required) {
         if (body.containsKey("action_url") && body.containsKey("steps")) {
             fields.problem("steps", "give either action_url (one step that POSTs the payload) or steps, not both");
             return null;
@@ -442,6 +444,10 @@ public class WorkflowService {
         List<Object> raw = (List<Object>) body.get("steps");
         for (int i = 0; i < raw.size(); i++) {
             Map<String, Object> step = (Map<String, Object>) raw.get(i);
+            if (step.get("workflow") instanceof Number called) {
+                calledWorkflow(workspaceId, self, called.longValue(), "steps[" + i + "].workflow", fields);
+                continue;
+            }
             String url = (String) step.get("url");
             if (!url.contains("{{")) {
                 Fields one = Fields.of(Map.of("steps[" + i + "].url", url));
@@ -466,6 +472,68 @@ public class WorkflowService {
             return null;
         }
         return new StepsChoice(null, text, definition.tracked(), definition.readsRequest());
+    }
+
+    /**
+     * A step's {@code workflow} must be a workflow of the workspace, not the one being saved, and what it runs must
+     * not come back to it (a cycle) nor nest deeper than {@link SubRuns#MAX_DEPTH}.
+     */
+    private void calledWorkflow(long workspaceId, Long self, long called, String field, Fields fields) {
+        if (self != null && called == self) {
+            fields.problem(field, "names this workflow itself: a workflow cannot run itself");
+            return;
+        }
+        if (store.findOwned(workspaceId, called).isEmpty()) {
+            fields.problem(field, "names no workflow of this workspace: " + called);
+            return;
+        }
+        List<Long> cycle = new ArrayList<>();
+        int depth = depthOf(workspaceId, called, self, new ArrayList<>(List.of(called)), cycle);
+        if (!cycle.isEmpty()) {
+            fields.problem(
+                    field,
+                    "makes a cycle: this workflow -> "
+                            + cycle.stream().map(String::valueOf).collect(Collectors.joining(" -> "))
+                            + " -> this workflow");
+        } else if (depth > StepDefinitions.MAX_WORKFLOW_DEPTH) {
+            fields.problem(
+                    field, "nests sub-workflows " + depth + " deep; at most " + StepDefinitions.MAX_WORKFLOW_DEPTH);
+        }
+    }
+
+    /**
+     * How deep the runs of workflow {@code id} nest (1: it runs no workflow); fills {@code cycle} with the path when
+     * it comes back to {@code self}. Stops looking past {@link SubRuns#MAX_DEPTH} + 1.
+     */
+    @SuppressWarnings("unchecked")
+    private int depthOf(long workspaceId, long id, Long self, List<Long> path, List<Long> cycle) {
+        if (path.size() > StepDefinitions.MAX_WORKFLOW_DEPTH + 1) {
+            return path.size();
+        }
+        Optional<StoredWorkflow> workflow = store.findOwned(workspaceId, id);
+        if (workflow.isEmpty() || workflow.get().steps() == null) {
+            return 1;
+        }
+        int deepest = 1;
+        for (Object step : json.readValue(workflow.get().steps(), List.class)) {
+            if (((Map<String, Object>) step).get("workflow") instanceof Number next) {
+                long nextId = next.longValue();
+                if (self != null && nextId == self) {
+                    cycle.addAll(path);
+                    return deepest;
+                }
+                if (path.contains(nextId)) {
+                    continue; // a cycle among the others: refused when they were saved
+                }
+                path.add(nextId);
+                deepest = Math.max(deepest, 1 + depthOf(workspaceId, nextId, self, path, cycle));
+                path.remove(path.size() - 1);
+                if (!cycle.isEmpty()) {
+                    return deepest;
+                }
+            }
+        }
+        return deepest;
     }
 
     /** Whether stored steps need per-step state (see {@link dev.kikonect.steps.StepDefinitions.Definition#tracked}). */

@@ -8,6 +8,7 @@ import dev.kikonect.lifecycle.Claims;
 import dev.kikonect.lifecycle.Completions;
 import dev.kikonect.lifecycle.Leases;
 import dev.kikonect.lifecycle.ScheduledRuns;
+import dev.kikonect.lifecycle.SubRuns;
 import dev.kikonect.lifecycle.WorkSignal;
 import dev.kikonect.support.Api;
 import dev.kikonect.support.Sink;
@@ -62,6 +63,9 @@ class ExecutorConcurrencyTest extends ApiTest {
     @Autowired
     TransactionTemplate transactions;
 
+    @Autowired
+    SubRuns subRuns;
+
     @Test
     void two_executors_on_one_database_deliver_every_job_exactly_once() {
         WorkSignal secondSignal = new WorkSignal();
@@ -80,6 +84,7 @@ class ExecutorConcurrencyTest extends ApiTest {
                         compiled,
                         payloads,
                         claims,
+                        subRuns,
                         delivery,
                         stepCredentials,
                         retries,
