@@ -146,7 +146,9 @@ export function RunPage({ id }: { id: number }) {
         <a className="button secondary" href={`#/workflows/${run.workflow_id}`}>Workflow</a>
       </div>
       <dl className="facts">
-        <dt>Trigger</dt><dd>{run.trigger}{run.replay_of ? ` (replay of #${run.replay_of})` : ''}</dd>
+        <dt>Trigger</dt><dd>{run.trigger}{run.replay_of ? ` (replay of #${run.replay_of})` : ''}
+          {run.parent_run_id != null && <> (a step of <a href={`#/runs/${run.parent_run_id}`}>run #{run.parent_run_id}</a>)</>}
+          {run.caused_by_run_id != null && <> (the failure of <a href={`#/runs/${run.caused_by_run_id}`}>run #{run.caused_by_run_id}</a>)</>}</dd>
         <dt>Created</dt><dd>{when(run.created_at)}</dd>
         {run.scheduled_for && (<><dt>Scheduled for</dt><dd>{when(run.scheduled_for)}</dd></>)}
         <dt>Started</dt><dd>{when(run.started_at)}</dd>
@@ -206,7 +208,8 @@ export function RunPage({ id }: { id: number }) {
           {(run.steps ?? []).map((st) => (
             <details key={st.key} className="card" open={st.status === 'failed'} data-step={st.key}>
               <summary><code>{st.key}</code> <StatusBadge status={st.status} /> {st.attempt_count} attempt{st.attempt_count === 1 ? '' : 's'}{st.error ? <span className="error"> · {st.error}</span> : null}</summary>
-              <p className="muted">webhook-id <code>{st.webhook_id}</code> (the same on every attempt){st.needs.length ? ` · needs ${st.needs.join(', ')}` : ''}</p>
+              <p className="muted">webhook-id <code>{st.webhook_id}</code> (the same on every attempt){st.needs.length ? ` · needs ${st.needs.join(', ')}` : ''}
+                {st.child_run_id != null && <> · runs a workflow: <a href={`#/runs/${st.child_run_id}`}>run #{st.child_run_id}</a></>}</p>
               <Attempts attempts={st.attempts} payload={run.payload} />
             </details>
           ))}

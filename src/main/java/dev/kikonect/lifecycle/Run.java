@@ -27,6 +27,10 @@ public record Run(
         Instant nextAttemptAt,
         Instant scheduledFor,
         Long replayOf,
+        /** The run whose step ran this one as a sub-workflow (trigger workflow). */
+        Long parentRunId,
+        /** The failed run that started this one (trigger run_failed, an error workflow). */
+        Long causedByRunId,
         Instant createdAt,
         Instant startedAt,
         Instant endedAt,
@@ -36,7 +40,7 @@ public record Run(
     /** The columns {@link #fromRow} reads, for SELECT and RETURNING clauses. */
     public static final String COLUMNS =
             "id, workflow_id, status, trigger, payload::text AS payload, error, attempts AS attempt_count, next_attempt_at,"
-                    + " scheduled_for, replay_of, created_at, started_at, ended_at";
+                    + " scheduled_for, replay_of, parent_run_id, caused_by_run_id, created_at, started_at, ended_at";
 
     /** {@link #COLUMNS} without the payload, for lists: a list item says what happened, the run page what was sent. */
     public static final String SUMMARY_COLUMNS = COLUMNS.replace("payload::text AS payload", "NULL::text AS payload");
@@ -53,6 +57,8 @@ public record Run(
                 instant(rs.getTimestamp("next_attempt_at")),
                 instant(rs.getTimestamp("scheduled_for")),
                 (Long) rs.getObject("replay_of"),
+                (Long) rs.getObject("parent_run_id"),
+                (Long) rs.getObject("caused_by_run_id"),
                 instant(rs.getTimestamp("created_at")),
                 instant(rs.getTimestamp("started_at")),
                 instant(rs.getTimestamp("ended_at")),
@@ -72,6 +78,8 @@ public record Run(
                 nextAttemptAt,
                 scheduledFor,
                 replayOf,
+                parentRunId,
+                causedByRunId,
                 createdAt,
                 startedAt,
                 endedAt,
@@ -92,6 +100,8 @@ public record Run(
                 nextAttemptAt,
                 scheduledFor,
                 replayOf,
+                parentRunId,
+                causedByRunId,
                 createdAt,
                 startedAt,
                 endedAt,

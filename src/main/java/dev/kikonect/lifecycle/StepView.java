@@ -17,4 +17,6 @@ public record StepView(
         Instant nextAttemptAt,
         Instant startedAt,
         Instant endedAt,
+        /** The run this step started when it runs a workflow (its current one), else null. */
+        Long childRunId,
         List<AttemptView> attempts) {}

@@ -77,8 +77,9 @@ public class SubRuns {
                  AND (EXISTS (SELECT 1 FROM target) OR EXISTS (SELECT 1 FROM existing))
               RETURNING run_id
             ), run AS (
-              INSERT INTO workflow_runs (workflow_id, workspace_id, status, trigger, payload, created_at, open_steps)
-              SELECT w.id, w.workspace_id, 'pending', 'workflow', CAST(:payload AS json), :now,
+              INSERT INTO workflow_runs (workflow_id, workspace_id, status, trigger, payload, created_at, parent_run_id,
+                                         open_steps)
+              SELECT w.id, w.workspace_id, 'pending', 'workflow', CAST(:payload AS json), :now, :parent,
                      (""" + RunSteps.OPEN_STEPS + """
             )
                 FROM workflows w

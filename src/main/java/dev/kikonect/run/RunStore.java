@@ -56,8 +56,11 @@ class RunStore {
      */
     List<StepView> steps(Run run, List<AttemptView> log) {
         List<StepView> rows = jdbc.sql("""
-                SELECT key, status, needs, webhook_id, attempts, error, next_attempt_at, started_at, ended_at
-                  FROM run_steps WHERE run_id = :run ORDER BY position
+                SELECT s.key, s.status, s.needs, s.webhook_id, s.attempts, s.error, s.next_attempt_at, s.started_at,
+                       s.ended_at, sr.child_run_id
+                  FROM run_steps s
+                  LEFT JOIN sub_runs sr ON sr.parent_run_id = s.run_id AND sr.parent_step = s.key
+                 WHERE s.run_id = :run ORDER BY s.position
                 """)
                 .param("run", run.id())
                 .query((rs, n) -> {
@@ -72,6 +75,7 @@ class RunStore {
                             instant(rs.getTimestamp("next_attempt_at")),
                             instant(rs.getTimestamp("started_at")),
                             instant(rs.getTimestamp("ended_at")),
+                            (Long) rs.getObject("child_run_id"),
                             log.stream().filter(a -> key.equals(a.step())).toList());
                 })
                 .list();
@@ -99,6 +103,7 @@ class RunStore {
                 run.nextAttemptAt(),
                 run.startedAt(),
                 run.endedAt(),
+                null,
                 log));
     }
 

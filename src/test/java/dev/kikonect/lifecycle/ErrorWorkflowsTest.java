@@ -121,6 +121,8 @@ class ErrorWorkflowsTest extends ApiTest {
 
             assertThat(ticketRun.path("status").asString()).isEqualTo("succeeded");
             assertThat(ticketRun.path("trigger").asString()).isEqualTo("run_failed");
+            assertThat(ticketRun.path("caused_by_run_id").asLong())
+                    .isEqualTo(failed.path("id").asLong());
             assertThat(runsOf(onError))
                     .as("the run of Fine that succeeded started nothing")
                     .hasSize(1);

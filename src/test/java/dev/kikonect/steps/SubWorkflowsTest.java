@@ -136,6 +136,10 @@ class SubWorkflowsTest extends ApiTest {
                     .body());
             assertThat(notified.path("text").asString()).isEqualTo("Ada Lovelace ordered");
             assertThat(step(run, "enrich").path("status").asString()).isEqualTo("succeeded");
+            assertThat(child.path("parent_run_id").asLong()).isEqualTo(runId);
+            assertThat(step(run, "enrich").path("child_run_id").asLong())
+                    .isEqualTo(child.path("id").asLong());
+            assertThat(step(run, "notify").path("child_run_id").isNull()).isTrue();
         }
     }
 
