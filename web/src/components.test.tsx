@@ -10,7 +10,7 @@ describe('the workflow form', () => {
   const base = {
     name: 'n', action_url: 'https://x', interval_minutes: '5', expression: '0 9 * * *', timezone: 'Europe/Berlin',
     payload: '', max_attempts: '', misfire: 'fire_once', overlap: 'allow', on_failure_url: '', mode: 'url' as const, steps: [], filter: '',
-    watch_all: true, watched: [] as number[],
+    output: '', watch_all: true, watched: [] as number[],
   };
 
   it('builds an interval config with its JSON payload', () => {

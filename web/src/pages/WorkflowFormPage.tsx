@@ -26,6 +26,8 @@ interface FormState {
   mode: 'url' | 'steps';
   steps: StepDraft[];
   filter: string;
+  /** What a run answers a workflow that runs it (a JSONata expression; empty: its last step's response). */
+  output: string;
   /** run_failed: every workflow of the workspace, or the ones in {@link watched}. */
   watch_all: boolean;
   watched: number[];
@@ -48,6 +50,7 @@ function toForm(w?: Workflow): FormState {
     mode: w && !w.action_url ? 'steps' : 'url',
     steps: w && !w.action_url ? fromSteps((w.steps ?? []) as unknown as Record<string, unknown>[]) : [newStep([])],
     filter: w?.filter ?? '',
+    output: w?.output ?? '',
     watch_all: c.workflows === undefined || c.workflows === 'all',
     watched: Array.isArray(c.workflows) ? (c.workflows as number[]) : [],
   };
@@ -140,6 +143,8 @@ export function WorkflowFormPage({ id }: { id?: number }) {
     else body.steps = toSteps(form.steps);
     if (form.filter.trim()) body.filter = form.filter;
     else if (id) body.filter = null;
+    if (form.output.trim()) body.output = form.output;
+    else if (id) body.output = null;
     if (form.trigger_type !== 'webhook' && form.trigger_type !== 'manual') body.trigger_config = config;
     setError(null);
     await once(async () => {
@@ -209,6 +214,11 @@ export function WorkflowFormPage({ id }: { id?: number }) {
             errorOf={fe}
             workflowId={id}
           />
+        )}
+        {form.mode === 'steps' && (
+          <Field label="Output (JSONata, optional): what a run answers a workflow that runs this one; empty: its last step's response" error={fe('output')}>
+            <input name="output" value={form.output} placeholder="{ 'id': steps.create.response.body.id }" onChange={set('output')} />
+          </Field>
         )}
         {form.trigger_type === 'interval' && (
           <Field label="Every (minutes)" error={fe('trigger_config.interval_minutes')}>

@@ -116,7 +116,7 @@ final class AttemptPipeline {
             Settings settings,
             Runnable payloadParsed,
             WorkflowCalls.Store calls) {
-        this.calls = new WorkflowCalls(calls, clock);
+        this.calls = new WorkflowCalls(calls, clock, json);
         this.clock = clock;
         this.json = json;
         this.compiled = compiled;

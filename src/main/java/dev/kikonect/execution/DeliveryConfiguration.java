@@ -12,6 +12,7 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.context.annotation.Bean;
@@ -140,6 +141,11 @@ class DeliveryConfiguration {
                     @Override
                     public Optional<SubRuns.Result> result(long childRunId) {
                         return subRuns.result(childRunId);
+                    }
+
+                    @Override
+                    public List<SubRuns.StepResult> steps(long childRunId) {
+                        return subRuns.steps(childRunId);
                     }
                 });
     }

@@ -5,12 +5,20 @@ import dev.kikonect.lifecycle.ClaimedJob;
 import dev.kikonect.lifecycle.Completions;
 import dev.kikonect.lifecycle.Next;
 import dev.kikonect.lifecycle.SubRuns;
+import dev.kikonect.steps.ExpressionException;
+import dev.kikonect.steps.ExpressionSandbox;
 import dev.kikonect.steps.StepDefinitions;
+import dev.kikonect.steps.WorkflowOutputs;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * A step that runs another workflow ({@code workflow}): its first claim starts the child run with the step's body (or
@@ -27,6 +35,8 @@ final class WorkflowCalls {
         SubRuns.Started start(ClaimedJob job, long workflow, String payload, Instant now);
 
         Optional<SubRuns.Result> result(long childRunId);
+
+        List<SubRuns.StepResult> steps(long childRunId);
     }
 
     /** No sub-workflows (a unit test's pipeline): a workflow step fails. */
@@ -45,14 +55,21 @@ final class WorkflowCalls {
         public Optional<SubRuns.Result> result(long childRunId) {
             return Optional.empty();
         }
+
+        @Override
+        public List<SubRuns.StepResult> steps(long childRunId) {
+            return List.of();
+        }
     };
 
     private final Store store;
     private final Clock clock;
+    private final JsonMapper json;
 
-    WorkflowCalls(Store store, Clock clock) {
+    WorkflowCalls(Store store, Clock clock, JsonMapper json) {
         this.store = store;
         this.clock = clock;
+        this.json = json;
     }
 
     /**
@@ -77,6 +94,9 @@ final class WorkflowCalls {
             return Optional.of(failed(job, started, "workflow: run " + childRun + " no longer exists"));
         }
         SubRuns.Result r = result.get();
+        if ("succeeded".equals(r.status()) && r.output() != null) {
+            return Optional.of(output(job, childRun, r, started));
+        }
         return Optional.of(
                 switch (r.status()) {
                     case "succeeded" ->
@@ -98,6 +118,54 @@ final class WorkflowCalls {
                                 started,
                                 "workflow: run " + childRun + " failed" + (r.error() == null ? "" : ": " + r.error()));
                 });
+    }
+
+    /**
+     * The step's response when the child's workflow has an {@code output}: its value over the child's payload and
+     * steps, as a 200 with that JSON body. An output that fails fails the step; a busy sandbox defers it.
+     */
+    @SuppressWarnings("unchecked")
+    private AttemptPipeline.Outcome output(ClaimedJob job, long childRun, SubRuns.Result r, Instant started) {
+        Map<String, Object> steps = new LinkedHashMap<>();
+        for (SubRuns.StepResult step : store.steps(childRun)) {
+            Map<String, Object> view = new LinkedHashMap<>();
+            view.put("status", step.status());
+            if (step.responseStatus() != null) {
+                Map<String, Object> response = new LinkedHashMap<>();
+                response.put("status", step.responseStatus());
+                response.put(
+                        "headers",
+                        step.responseHeaders() == null ? Map.of() : json.readValue(step.responseHeaders(), Map.class));
+                response.put("body", parsed(step.responseBody()));
+                view.put("response", response);
+            }
+            steps.put(step.key(), view);
+        }
+        Map<String, Object> context = new LinkedHashMap<>();
+        context.put("payload", parsed(r.payload()));
+        context.put("steps", steps);
+        try {
+            String value = ExpressionSandbox.onBehalfOf(
+                    r.workspaceId(), () -> WorkflowOutputs.evaluate(r.output(), context, json::writeValueAsString));
+            return new AttemptPipeline.Outcome.Complete(
+                    Next.SUCCEEDED, null, null, new Completions.KeptResponse(200, "{}", value));
+        } catch (ExpressionException e) {
+            if (e.busy()) {
+                return new AttemptPipeline.Outcome.Defer("expressions_busy");
+            }
+            return failed(job, started, "workflow: run " + childRun + "'s output: " + e.reason());
+        }
+    }
+
+    private Object parsed(String text) {
+        if (text == null || text.isEmpty()) {
+            return null;
+        }
+        try {
+            return json.readValue(text, Object.class);
+        } catch (JacksonException e) {
+            return text;
+        }
     }
 
     /** Starts the child run with {@code body} (the step's body, or the run's payload) and parks the step. */

@@ -2,6 +2,7 @@ package dev.kikonect.lifecycle;
 
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
@@ -22,9 +23,23 @@ public class SubRuns {
     /** The step's current child: its run, and whether it ended and the step got its job back. */
     public record Child(long childRunId, boolean resumed) {}
 
-    /** How a child run ended: its status and error, and the response its parent step keeps (null: none). */
+    /**
+     * How a child run ended: its status and error, and the response its parent step keeps (null: none); {@code output}
+     * is its workflow's output expression (null: the response is its last step's), {@code payload} its payload.
+     */
     public record Result(
-            String status, String error, Integer responseStatus, String responseHeaders, String responseBody) {}
+            String status,
+            String error,
+            Integer responseStatus,
+            String responseHeaders,
+            String responseBody,
+            String output,
+            String payload,
+            long workspaceId) {}
+
+    /** A step of a child run as its workflow's output expression reads it: its status and last response. */
+    public record StepResult(
+            String key, String status, Integer responseStatus, String responseHeaders, String responseBody) {}
 
     /** What {@link #start} did. */
     public enum Started {
@@ -156,8 +171,9 @@ public class SubRuns {
      */
     public Optional<Result> result(long childRunId) {
         return jdbc.sql("""
-            SELECT r.status, r.error, a.response_status, a.response_headers::text AS response_headers, a.response_body
-              FROM workflow_runs r
+            SELECT r.status, r.error, a.response_status, a.response_headers::text AS response_headers, a.response_body,
+                   w.output, r.payload::text AS payload, r.workspace_id
+              FROM workflow_runs r JOIN workflows w ON w.id = r.workflow_id
               LEFT JOIN LATERAL (
                 SELECT a.response_status, a.response_headers, a.response_body FROM attempts a
                  WHERE a.run_id = r.id AND a.response_status BETWEEN 200 AND 299
@@ -173,7 +189,34 @@ public class SubRuns {
                         rs.getString("error"),
                         (Integer) rs.getObject("response_status"),
                         rs.getString("response_headers"),
-                        rs.getString("response_body")))
+                        rs.getString("response_body"),
+                        rs.getString("output"),
+                        rs.getString("payload"),
+                        rs.getLong("workspace_id")))
                 .optional();
+    }
+
+    /** The steps of child run {@code childRunId} with their last responses, in the workflow's order. */
+    public List<StepResult> steps(long childRunId) {
+        return jdbc.sql("""
+            SELECT coalesce(s.key, coalesce(w.steps -> 0 ->> 'key', 'deliver')) AS key, coalesce(s.status, r.status) AS status,
+                   a.response_status, a.response_headers::text AS response_headers, a.response_body
+              FROM workflow_runs r JOIN workflows w ON w.id = r.workflow_id
+              LEFT JOIN run_steps s ON s.run_id = r.id
+              LEFT JOIN LATERAL (
+                SELECT response_status, response_headers, response_body FROM attempts a
+                 WHERE a.run_id = r.id AND a.step IS NOT DISTINCT FROM s.key AND a.response_status IS NOT NULL
+                 ORDER BY a.number DESC LIMIT 1) a ON true
+             WHERE r.id = :run
+             ORDER BY s.position
+            """)
+                .param("run", childRunId)
+                .query((rs, n) -> new StepResult(
+                        rs.getString("key"),
+                        rs.getString("status"),
+                        (Integer) rs.getObject("response_status"),
+                        rs.getString("response_headers"),
+                        rs.getString("response_body")))
+                .list();
     }
 }

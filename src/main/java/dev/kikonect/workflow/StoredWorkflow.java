@@ -18,6 +18,7 @@ public record StoredWorkflow(
         String overlap,
         String onFailureUrl,
         String filter,
+        String output,
         Instant nextRunAt,
         Instant lastFiredAt,
         String lastRunStatus,

@@ -89,6 +89,7 @@ public class WorkflowService {
         StepsChoice steps = steps(workspaceId, null, fields, body, true);
         String onFailureUrl = actionUrl(fields, "on_failure_url", false);
         String filter = filter(fields);
+        String output = output(fields);
         Integer maxAttempts = maxAttempts(fields);
         String misfire = choice(fields, "misfire", MISFIRE, "fire_once");
         String overlap = choice(fields, "overlap", OVERLAP, "allow");
@@ -115,7 +116,8 @@ public class WorkflowService {
                 misfire,
                 overlap,
                 onFailureUrl,
-                filter);
+                filter,
+                output);
         return transactions.execute(tx -> {
             long id = store.insert(workspaceId, settings, secret, next, now, quotas.maxWorkflows())
                     .orElseThrow(() -> new DomainException.QuotaExceeded(
@@ -155,6 +157,7 @@ public class WorkflowService {
                 ? actionUrl(fields, "on_failure_url", false)
                 : current.onFailureUrl();
         String filter = body.containsKey("filter") ? filter(fields) : current.filter();
+        String output = body.containsKey("output") ? output(fields) : current.output();
         Integer maxAttempts = body.containsKey("max_attempts") ? maxAttempts(fields) : current.maxAttempts();
         String misfire = body.containsKey("misfire") ? choice(fields, "misfire", MISFIRE, null) : current.misfire();
         String overlap = body.containsKey("overlap") ? choice(fields, "overlap", OVERLAP, null) : current.overlap();
@@ -201,7 +204,8 @@ public class WorkflowService {
                 misfire,
                 overlap,
                 onFailureUrl,
-                filter);
+                filter,
+                output);
         boolean rescheduled = reschedule;
         Instant nextRun = next;
         return transactions.execute(tx -> {
@@ -370,6 +374,21 @@ public class WorkflowService {
             return fallback;
         }
         return value;
+    }
+
+    /**
+     * The optional {@code output}: a JSONata expression over {@code payload} and {@code steps}, what a run of this
+     * workflow answers the step of another run that ran it; checked here (a 400 with the parser's position).
+     */
+    private String output(Fields fields) {
+        if (fields.raw("output") == null) {
+            return null;
+        }
+        String output = fields.string("output", false, 1, 65_536);
+        if (output != null) {
+            filters.problem(output).ifPresent(reason -> fields.problem("output", reason));
+        }
+        return output;
     }
 
     /** The optional {@code filter}: a JSONata condition, checked here (a 400 with the parser's position). */
@@ -608,6 +627,7 @@ public class WorkflowService {
                 w.overlap(),
                 w.onFailureUrl(),
                 w.filter(),
+                w.output(),
                 w.nextRunAt(),
                 w.lastFiredAt(),
                 w.lastRunStatus(),

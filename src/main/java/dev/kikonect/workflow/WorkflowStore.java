@@ -19,7 +19,7 @@ class WorkflowStore {
     /** Every column a {@link StoredWorkflow} needs, from {@code workflows w}, with its latest run. */
     private static final String SELECT = """
       SELECT w.id, w.workspace_id, w.name, w.trigger_type, w.action_url, w.steps::text AS steps, w.keeps_request, w.trigger_config::text AS trigger_config,
-             w.enabled, w.max_attempts, w.misfire, w.overlap, w.on_failure_url, w.filter, w.next_run_at, w.last_fired_at, w.created_at,
+             w.enabled, w.max_attempts, w.misfire, w.overlap, w.on_failure_url, w.filter, w.output, w.next_run_at, w.last_fired_at, w.created_at,
              w.updated_at, last.status AS last_run_status, last.created_at AS last_run_at
         FROM workflows w
         LEFT JOIN LATERAL (
@@ -47,7 +47,8 @@ class WorkflowStore {
             String misfire,
             String overlap,
             String onFailureUrl,
-            String filter) {}
+            String filter,
+            String output) {}
 
     /** Inserts the workflow unless its owner already has {@code maxWorkflows}; empty then (the quota). */
     Optional<Long> insert(
@@ -55,9 +56,11 @@ class WorkflowStore {
         QuotaLock.take(jdbc, "workflows", workspaceId);
         return jdbc.sql("""
             INSERT INTO workflows (workspace_id, name, trigger_type, action_url, steps, tracked, keeps_request, trigger_config, enabled, max_attempts,
-                                   misfire, overlap, on_failure_url, filter, signing_secret, next_run_at, created_at, updated_at)
+                                   misfire, overlap, on_failure_url, filter, output, signing_secret, next_run_at, created_at,
+                                   updated_at)
             SELECT :workspace, :name, :type, CAST(:url AS text), :steps::jsonb, :tracked, :keeps_request, :config::jsonb, :enabled, CAST(:max_attempts AS int), :misfire,
-                   :overlap, CAST(:on_failure AS text), CAST(:filter AS text), :secret, CAST(:next AS timestamptz), :now, :now
+                   :overlap, CAST(:on_failure AS text), CAST(:filter AS text), CAST(:output AS text), :secret,
+                   CAST(:next AS timestamptz), :now, :now
              WHERE (SELECT count(*) FROM workflows WHERE workspace_id = :workspace) < :max_workflows
             RETURNING id
             """)
@@ -76,6 +79,7 @@ class WorkflowStore {
                 .param("overlap", s.overlap())
                 .param("on_failure", s.onFailureUrl(), Types.VARCHAR)
                 .param("filter", s.filter(), Types.VARCHAR)
+                .param("output", s.output(), Types.VARCHAR)
                 .param("secret", signingSecret)
                 .param("next", nextRunAt == null ? null : Timestamp.from(nextRunAt), Types.TIMESTAMP)
                 .param("now", Timestamp.from(now))
@@ -96,6 +100,7 @@ class WorkflowStore {
                        keeps_request = :keeps_request, trigger_config = :config::jsonb, enabled = :enabled,
                        max_attempts = CAST(:max_attempts AS int), misfire = :misfire, overlap = :overlap,
                        on_failure_url = CAST(:on_failure AS text), filter = CAST(:filter AS text),
+                       output = CAST(:output AS text),
                        next_run_at = CASE WHEN :reschedule THEN CAST(:next AS timestamptz) ELSE next_run_at END,
                        updated_at = :now
                  WHERE id = :id AND workspace_id = :workspace AND updated_at = :read_at
@@ -112,6 +117,7 @@ class WorkflowStore {
                         .param("overlap", s.overlap())
                         .param("on_failure", s.onFailureUrl(), Types.VARCHAR)
                         .param("filter", s.filter(), Types.VARCHAR)
+                        .param("output", s.output(), Types.VARCHAR)
                         .param("reschedule", reschedule)
                         .param("next", nextRunAt == null ? null : Timestamp.from(nextRunAt), Types.TIMESTAMP)
                         .param("now", Timestamp.from(now))
@@ -209,7 +215,7 @@ class WorkflowStore {
     Optional<StoredWorkflow> findByWebhookToken(String token) {
         return jdbc.sql("""
             SELECT w.id, w.workspace_id, w.name, w.trigger_type, w.action_url, w.steps::text AS steps, w.keeps_request, w.trigger_config::text AS trigger_config,
-                   w.enabled, w.max_attempts, w.misfire, w.overlap, w.on_failure_url, w.filter, w.next_run_at, w.last_fired_at, w.created_at,
+                   w.enabled, w.max_attempts, w.misfire, w.overlap, w.on_failure_url, w.filter, w.output, w.next_run_at, w.last_fired_at, w.created_at,
                    w.updated_at, NULL AS last_run_status, NULL AS last_run_at
               FROM workflows w
              WHERE w.trigger_type = 'webhook' AND w.trigger_config->>'token' = :token
@@ -232,6 +238,7 @@ class WorkflowStore {
                 rs.getString("overlap"),
                 rs.getString("on_failure_url"),
                 rs.getString("filter"),
+                rs.getString("output"),
                 instant(rs, "next_run_at"),
                 instant(rs, "last_fired_at"),
                 rs.getString("last_run_status"),

@@ -144,6 +144,66 @@ class SubWorkflowsTest extends ApiTest {
     }
 
     @Test
+    void a_child_workflows_output_is_what_its_caller_reads_and_a_bad_output_is_a_400() {
+        try (Sink sink = new Sink()
+                .replyWith(r ->
+                        r.path().startsWith("/crm") ? json("{\"first\":\"Ada\",\"id\":7}") : Sink.Reply.status(204))) {
+            Map<String, Object> child = new HashMap<>();
+            child.put("name", "Lookup");
+            child.put("trigger_type", "manual");
+            child.put(
+                    "steps",
+                    List.of(
+                            step("key", "crm", "url", sink.url("/crm")),
+                            step("key", "audit", "needs", List.of("crm"), "url", sink.url("/audit"))));
+            child.put(
+                    "output",
+                    "{ 'customer': steps.crm.response.body.id, 'hello': 'Hi ' & steps.crm.response.body.first,"
+                            + " 'asked': payload.email, 'audited': steps.audit.status }");
+            Api.Response created = api.post("/workflows", user.token(), child);
+            assertThat(created.status()).as(created.body()).isEqualTo(201);
+            assertThat(created.json().path("output").asString()).startsWith("{ 'customer'");
+            JsonNode parent = create(
+                    "Parent",
+                    List.of(
+                            step(
+                                    "key",
+                                    "lookup",
+                                    "workflow",
+                                    created.json().path("id").asLong(),
+                                    "body",
+                                    "{ 'email': payload.email }"),
+                            step(
+                                    "key",
+                                    "greet",
+                                    "needs",
+                                    List.of("lookup"),
+                                    "url",
+                                    sink.url("/greet"),
+                                    "body",
+                                    "steps.lookup.response.body")));
+
+            JsonNode run = awaitFinished(user, fire(parent, Map.of("email", "ada@example.com")));
+
+            assertThat(run.path("status").asString()).isEqualTo("succeeded");
+            JsonNode greeted = Api.JSON.readTree(sink.received().stream()
+                    .filter(r -> r.path().equals("/greet"))
+                    .findFirst()
+                    .orElseThrow()
+                    .body());
+            assertThat(greeted)
+                    .isEqualTo(
+                            Api.JSON.readTree(
+                                    "{\"customer\":7,\"hello\":\"Hi Ada\",\"asked\":\"ada@example.com\",\"audited\":\"succeeded\"}"));
+
+            child.put("output", "{ 'a': ");
+            Api.Response bad = api.post("/workflows", user.token(), child);
+            assertThat(bad.status()).isEqualTo(400);
+            assertThat(bad.body()).contains("\"output\"");
+        }
+    }
+
+    @Test
     void a_child_that_fails_fails_its_step_with_the_childs_error_and_the_steps_after_it_are_skipped() {
         try (Sink sink = new Sink().replyWith(r -> Sink.Reply.status(r.path().startsWith("/down") ? 503 : 200))) {
             JsonNode child = create("Flaky", List.of(step("key", "call", "url", sink.url("/down"))));
