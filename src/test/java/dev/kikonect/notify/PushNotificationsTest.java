@@ -111,6 +111,12 @@ class PushNotificationsTest extends ApiTest {
             server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
             server.createContext("/", exchange -> {
                 byte[] body = exchange.getRequestBody().readAllBytes();
+                if (!exchange.getRequestURI().getPath().startsWith("/push/")) {
+                    // not a push (a stray delivery of another test to a port the OS reused): not counted
+                    exchange.sendResponseHeaders(404, -1);
+                    exchange.close();
+                    return;
+                }
                 var h = exchange.getRequestHeaders();
                 received.add(new Received(
                         exchange.getRequestURI().getPath(),
