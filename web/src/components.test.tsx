@@ -183,13 +183,13 @@ describe('the step editor', () => {
   it('turns drafts into the API\u2019s steps and back, leaving defaults out', async () => {
     const { toSteps, fromSteps } = await import('./pages/StepsEditor');
     const drafts = [
-      { key: 'ticket', method: 'POST', url: 'https://t.example.com/api', headers: 'X-Repo: {{ payload.repo }}\nnot a header', body: "{ 'title': payload.title }", when: '', needs: [], run_if: 'all_succeeded' as const, workflow: '', credential: 'erp-api', max_attempts: '', timeout: '', original: {} },
-      { key: 'chat', method: 'PUT', url: 'https://c.example.com/{{ steps.ticket.response.body.id }}', headers: '', body: '', when: 'payload.loud', needs: ['ticket'], run_if: 'any_succeeded' as const, workflow: '', credential: '', max_attempts: '3', timeout: '', original: {} },
+      { key: 'ticket', method: 'POST', url: 'https://t.example.com/api', headers: 'X-Repo: {{ payload.repo }}\nnot a header', body: "{ 'title': payload.title }", when: '', needs: [], run_if: 'all_succeeded' as const, workflow: '', for_each: '', concurrency: '', credential: 'erp-api', max_attempts: '', timeout: '', original: {} },
+      { key: 'chat', method: 'PUT', url: 'https://c.example.com/{{ steps.ticket.response.body.id }}', headers: '', body: '', when: 'payload.loud', needs: ['ticket'], run_if: 'any_succeeded' as const, workflow: '', for_each: 'payload.lines', concurrency: '4', credential: '', max_attempts: '3', timeout: '', original: {} },
     ];
     const steps = toSteps(drafts);
     expect(steps).toEqual([
       { key: 'ticket', url: 'https://t.example.com/api', headers: { 'X-Repo': '{{ payload.repo }}' }, body: "{ 'title': payload.title }", credential: 'erp-api' },
-      { key: 'chat', method: 'PUT', url: 'https://c.example.com/{{ steps.ticket.response.body.id }}', when: 'payload.loud', needs: ['ticket'], run_if: 'any_succeeded', max_attempts: 3 },
+      { key: 'chat', method: 'PUT', url: 'https://c.example.com/{{ steps.ticket.response.body.id }}', for_each: 'payload.lines', concurrency: 4, when: 'payload.loud', needs: ['ticket'], run_if: 'any_succeeded', max_attempts: 3 },
     ]);
     expect(toSteps(fromSteps(steps))).toEqual(steps);
   });
@@ -201,6 +201,7 @@ describe('the step editor', () => {
       key: 'k', method: 'PATCH', url: 'https://x.example.com/{{ payload.id }}', headers: { 'X-A': '1', 'X-B': '{{ payload.b }}' },
       body: '{ "a": payload.a }', when: 'payload.go', needs: ['other'], run_if: 'any_failed', max_attempts: 5, timeout: 12, credential: 'erp-api',
       workflow: undefined as unknown as number, // a request step; a workflow step is below
+      for_each: 'payload.items', concurrency: 3,
     };
     const unknown = { ...every, added_later: { kept: true } }; // a field the editor has never heard of
     expect(toSteps(fromSteps([every as unknown as Record<string, unknown>]))).toEqual([every]);
@@ -222,7 +223,7 @@ describe('the step editor', () => {
 
   it('lays the steps out by how deep their needs go', async () => {
     const { depths } = await import('./pages/StepsEditor');
-    const d = (key: string, needs: string[]) => ({ key, method: 'POST', url: '', headers: '', body: '', when: '', needs, run_if: 'all_succeeded' as const, workflow: '', credential: '', max_attempts: '', timeout: '', original: {} });
+    const d = (key: string, needs: string[]) => ({ key, method: 'POST', url: '', headers: '', body: '', when: '', needs, run_if: 'all_succeeded' as const, workflow: '', for_each: '', concurrency: '', credential: '', max_attempts: '', timeout: '', original: {} });
     const levels = depths([d('a', []), d('b', ['a']), d('c', ['a', 'b']), d('audit', []), d('x', ['y']), d('y', ['x'])]);
     expect(Object.fromEntries(levels)).toEqual({ a: 0, b: 1, c: 2, audit: 0, x: expect.any(Number), y: expect.any(Number) });
   });

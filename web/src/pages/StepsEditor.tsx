@@ -26,6 +26,9 @@ export interface StepDraft {
   run_if: RunIf;
   /** A workflow's id as typed: the step runs that workflow instead of sending a request ('' for a request step). */
   workflow: string;
+  /** A JSONata expression giving the items to send the step for, one delivery each ('' for one delivery). */
+  for_each: string;
+  concurrency: string;
   credential: string;
   max_attempts: string;
   timeout: string;
@@ -33,7 +36,7 @@ export interface StepDraft {
 }
 
 /** The fields the editor shows; every other field of a step is carried in {@link StepDraft.original}. */
-export const EDITED = ['key', 'method', 'url', 'workflow', 'headers', 'body', 'when', 'needs', 'run_if', 'credential', 'max_attempts', 'timeout'] as const;
+export const EDITED = ['key', 'method', 'url', 'workflow', 'for_each', 'concurrency', 'headers', 'body', 'when', 'needs', 'run_if', 'credential', 'max_attempts', 'timeout'] as const;
 
 /** When a step with needs starts (the schema's enum), with the words the editor shows. */
 export type RunIf = NonNullable<Step['run_if']>;
@@ -49,7 +52,7 @@ export const METHODS = ['POST', 'GET', 'PUT', 'PATCH', 'DELETE'];
 export function newStep(existing: StepDraft[]): StepDraft {
   let n = existing.length + 1;
   while (existing.some((s) => s.key === `step${n}`)) n++;
-  return { key: `step${n}`, method: 'POST', url: '', headers: '', body: '', when: '', needs: [], run_if: 'all_succeeded', workflow: '', credential: '', max_attempts: '', timeout: '', original: {} };
+  return { key: `step${n}`, method: 'POST', url: '', headers: '', body: '', when: '', needs: [], run_if: 'all_succeeded', workflow: '', for_each: '', concurrency: '', credential: '', max_attempts: '', timeout: '', original: {} };
 }
 
 /** The API's step objects from the editor's drafts (empty fields left out, so that defaults apply). */
@@ -72,6 +75,10 @@ export function toSteps(drafts: StepDraft[]): Record<string, unknown>[] {
       if (Object.keys(headers).length) step.headers = headers;
       if (d.credential) step.credential = d.credential;
       if (d.timeout.trim()) step.timeout = numberOrText(d.timeout);
+    }
+    if (d.for_each.trim()) {
+      step.for_each = d.for_each;
+      if (d.concurrency.trim()) step.concurrency = numberOrText(d.concurrency);
     }
     if (d.body.trim()) step.body = d.body;
     if (d.when.trim()) step.when = d.when;
@@ -100,6 +107,8 @@ export function fromSteps(steps: Record<string, unknown>[]): StepDraft[] {
     needs: Array.isArray(s.needs) ? (s.needs as string[]) : [],
     run_if: RUN_IF.some((r) => r.value === s.run_if) ? (s.run_if as RunIf) : 'all_succeeded',
     workflow: s.workflow == null ? '' : String(s.workflow),
+    for_each: typeof s.for_each === 'string' ? s.for_each : '',
+    concurrency: s.concurrency == null ? '' : String(s.concurrency),
     credential: typeof s.credential === 'string' ? s.credential : '',
     max_attempts: s.max_attempts == null ? '' : String(s.max_attempts),
     timeout: s.timeout == null ? '' : String(s.timeout),
@@ -269,6 +278,16 @@ export function StepsEditor({ drafts, onChange, filter, onFilter, errorOf, workf
             <span>Body (JSONata; empty: the trigger payload as received)</span>
             <CodeEditor name={`step-${i}-body`} label={`Body of step ${d.key}`} language="jsonata" value={d.body} onChange={(body) => update(i, { body })} />
             {errorOf(`steps[${i}].body`) && <small className="error">{errorOf(`steps[${i}].body`)}</small>}
+          </div>
+          <div className="row">
+            <Field label="For each (JSONata list, optional): one delivery per item, with item and index" error={errorOf(`steps[${i}].for_each`)}>
+              <input name={`step-${i}-for_each`} value={d.for_each} placeholder="payload.order.lines" onChange={(e) => update(i, { for_each: e.target.value })} />
+            </Field>
+            {d.for_each.trim() && (
+              <Field label="Items at once (1-100; empty: 10)" error={errorOf(`steps[${i}].concurrency`)}>
+                <input name={`step-${i}-concurrency`} inputMode="numeric" value={d.concurrency} placeholder="10" onChange={(e) => update(i, { concurrency: e.target.value })} />
+              </Field>
+            )}
           </div>
           <Field label="When (JSONata, optional): the step runs only when true" error={errorOf(`steps[${i}].when`)}>
             <input name={`step-${i}-when`} value={d.when} onChange={(e) => update(i, { when: e.target.value })} />

@@ -75,6 +75,7 @@ final class AttemptPipeline {
     private final Settings settings;
     private final Runnable payloadParsed;
     private final WorkflowCalls calls;
+    private final Loops loops;
 
     AttemptPipeline(
             Clock clock,
@@ -100,7 +101,8 @@ final class AttemptPipeline {
                 retries,
                 settings,
                 payloadParsed,
-                WorkflowCalls.NONE);
+                WorkflowCalls.NONE,
+                Loops.NONE);
     }
 
     AttemptPipeline(
@@ -115,8 +117,10 @@ final class AttemptPipeline {
             RetryPolicy retries,
             Settings settings,
             Runnable payloadParsed,
-            WorkflowCalls.Store calls) {
+            WorkflowCalls.Store calls,
+            Loops.Store loops) {
         this.calls = new WorkflowCalls(calls, clock, json);
+        this.loops = new Loops(loops, clock, json);
         this.clock = clock;
         this.json = json;
         this.compiled = compiled;
@@ -156,21 +160,37 @@ final class AttemptPipeline {
                 if (job.attempt() > maxAttempts(job, step)) {
                     return lastAttemptLost(job, started);
                 }
-                if (job.tracked() && step.runIf() != StepDefinitions.RunIf.ALL_SUCCEEDED && !runIfHolds(job, step)) {
+                boolean item = Loops.isItem(job);
+                if (job.tracked()
+                        && !item
+                        && step.runIf() != StepDefinitions.RunIf.ALL_SUCCEEDED
+                        && !runIfHolds(job, step)) {
                     return new Outcome.Complete(Next.SKIPPED, null, null, null); // its needs finished, not as it asks
+                }
+                if (step.loops() && !item) {
+                    Optional<Outcome> gathered = loops.gather(job, started);
+                    if (gathered.isPresent()) {
+                        return gathered.get(); // every item finished
+                    }
+                    Object items = items(job, payload, definition, step);
+                    return items == NOT_RUN
+                            ? new Outcome.Complete(Next.SKIPPED, null, null, null)
+                            : loops.expand(job, step, items, started);
                 }
                 Optional<Outcome> resumed = step.callsWorkflow() ? calls.resume(job, step, started) : Optional.empty();
                 if (resumed.isPresent()) {
                     return resumed.get(); // its child run ended (or still runs: a lost lease)
                 }
-                request = prepare(job, payload, definition, step);
+                request = item
+                        ? prepare(job, payload, definition, step, loops.itemContext(job), false)
+                        : prepare(job, payload, definition, step, Map.of(), job.tracked());
                 if (request == null) {
                     return new Outcome.Complete(Next.SKIPPED, null, null, null);
                 }
                 if (step.callsWorkflow()) {
                     return calls.start(job, step, request.body(), started);
                 }
-                keep = job.tracked() && definition.needed(step.key());
+                keep = job.tracked() && (item || definition.needed(step.key()));
             } catch (ExpressionException e) {
                 if (e.busy()) {
                     return new Outcome.Defer("expressions_busy"); // nothing was evaluated or sent
@@ -223,18 +243,42 @@ final class AttemptPipeline {
 
     /** The step's request, its expressions evaluated in the sandbox on behalf of its workspace; null: its when was false. */
     private StepRequests.Rendered prepare(
-            ClaimedJob job, byte[] payload, StepDefinitions.Definition definition, StepDefinitions.Step step) {
+            ClaimedJob job,
+            byte[] payload,
+            StepDefinitions.Definition definition,
+            StepDefinitions.Step step,
+            Map<String, Object> extra,
+            boolean checkWhen) {
         if (!step.dynamic()) {
-            return StepRequests.prepare(step, null, payload, json::writeValueAsString, job.tracked());
+            return StepRequests.prepare(step, null, payload, json::writeValueAsString, checkWhen);
         }
         Map<String, Object> context = contexts.of(job, definition, step);
+        context.putAll(extra);
         // The payload is parsed (once per run) inside the same task of the sandbox as the step's expressions: one
         // hand-over to the sandbox's thread per step, not two.
         return ExpressionSandbox.onBehalfOf(
                 job.workspaceId(),
                 () -> ExpressionSandbox.shared().call("steps", () -> {
                     context.put("payload", payloads.tree(job.runId(), this::parsePayload));
-                    return StepRequests.prepare(step, context, payload, json::writeValueAsString, job.tracked());
+                    return StepRequests.prepare(step, context, payload, json::writeValueAsString, checkWhen);
+                }));
+    }
+
+    /** A for_each step's {@link #items}: its when was false. */
+    private static final Object NOT_RUN = new Object();
+
+    /** What a for_each step's expression gives (after its when), in the sandbox; {@link #NOT_RUN} when it is false. */
+    private Object items(
+            ClaimedJob job, byte[] payload, StepDefinitions.Definition definition, StepDefinitions.Step step) {
+        Map<String, Object> context = contexts.of(job, definition, step);
+        return ExpressionSandbox.onBehalfOf(
+                job.workspaceId(),
+                () -> ExpressionSandbox.shared().call("steps", () -> {
+                    context.put("payload", payloads.tree(job.runId(), this::parsePayload));
+                    if (!StepRequests.runs(step, context)) {
+                        return NOT_RUN;
+                    }
+                    return StepRequests.plain(step.items(context));
                 }));
     }
 

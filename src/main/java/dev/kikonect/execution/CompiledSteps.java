@@ -31,9 +31,14 @@ final class CompiledSteps {
 
     /** The job's step in {@code definition}, or null when the workflow no longer has it. */
     static StepDefinitions.Step step(ClaimedJob job, StepDefinitions.Definition definition) {
-        return job.step() == null
-                ? definition.steps().get(0)
-                : definition.step(job.step()).orElse(null);
+        if (job.step() == null) {
+            return definition.steps().get(0);
+        }
+        // an item of a for_each step ("lines#3") is sent as its step ("lines")
+        int item = job.step().indexOf(StepDefinitions.ITEM_SEPARATOR);
+        return definition
+                .step(item < 0 ? job.step() : job.step().substring(0, item))
+                .orElse(null);
     }
 
     /** Whether the job's step has expressions, which read the parsed payload (a definition that does not compile: no). */

@@ -4,6 +4,7 @@ import dev.kikonect.KiKonectProperties;
 import dev.kikonect.lifecycle.ClaimedJob;
 import dev.kikonect.lifecycle.Claims;
 import dev.kikonect.lifecycle.Completions;
+import dev.kikonect.lifecycle.Items;
 import dev.kikonect.lifecycle.SubRuns;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -84,6 +85,7 @@ class DeliveryConfiguration {
             SharedPayloads payloads,
             Claims claims,
             SubRuns subRuns,
+            Items items,
             Delivery delivery,
             StepCredentials credentials,
             RetryPolicy retries,
@@ -146,6 +148,22 @@ class DeliveryConfiguration {
                     @Override
                     public List<SubRuns.StepResult> steps(long childRunId) {
                         return subRuns.steps(childRunId);
+                    }
+                },
+                new Loops.Store() {
+                    @Override
+                    public boolean expand(ClaimedJob job, String itemsJson, int concurrency, Instant now) {
+                        return items.expand(job, itemsJson, concurrency, now);
+                    }
+
+                    @Override
+                    public List<Items.Item> of(long runId, String step) {
+                        return items.of(runId, step);
+                    }
+
+                    @Override
+                    public Optional<String> value(long runId, String itemKey) {
+                        return items.value(runId, itemKey);
                     }
                 });
     }

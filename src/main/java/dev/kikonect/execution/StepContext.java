@@ -51,7 +51,12 @@ final class StepContext {
                 if (r.error() != null) {
                     view.put("error", r.error());
                 }
-                if (r.responseStatus() != null) {
+                boolean loops =
+                        definition.step(key).map(StepDefinitions.Step::loops).orElse(false);
+                if (loops && r.responseStatus() != null) {
+                    // a for_each step: the array of its items' responses ({status, headers, body}), in item order
+                    view.put("response", parsedBody(r.body()));
+                } else if (r.responseStatus() != null) {
                     Map<String, Object> response = new LinkedHashMap<>();
                     response.put("status", r.responseStatus());
                     response.put("headers", r.headers() == null ? Map.of() : json.readValue(r.headers(), Map.class));

@@ -76,7 +76,8 @@ public class Leases {
             WITH expired AS (
               SELECT j.id, j.attempt,
                      coalesce((SELECT (s ->> 'max_attempts')::int FROM jsonb_array_elements(w.steps) s
-                                WHERE w.action_url IS NULL AND s ->> 'key' = coalesce(j.step, w.steps -> 0 ->> 'key')),
+                                WHERE w.action_url IS NULL
+                                  AND s ->> 'key' = split_part(coalesce(j.step, w.steps -> 0 ->> 'key'), '#', 1)),
                               w.max_attempts, :default_max_attempts) AS budget
                 FROM jobs j JOIN workflows w ON w.id = j.workflow_id
                WHERE j.status = 'processing' AND j.lease_expires_at < :now

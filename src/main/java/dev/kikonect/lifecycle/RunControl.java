@@ -166,6 +166,7 @@ public class RunControl {
                          WHERE s.run_id = :run AND (s.status = 'failed' OR (s.status = 'skipped' AND s.after_failure))
                         UNION
                         SELECT c.run_id, c.key FROM again a JOIN run_steps c ON c.run_id = a.run_id AND a.key = ANY(c.needs)
+                         WHERE c.item_of IS NULL -- an item runs again only when it failed itself, not after another
                       ), target AS (
                         -- What each waits for: its needs run again, and (without run_if) its needs not succeeded.
                         SELECT s.run_id, s.key,

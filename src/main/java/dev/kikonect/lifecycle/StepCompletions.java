@@ -141,7 +141,8 @@ final class StepCompletions {
               UPDATE run_steps p SET handled = true
                 FROM step_row h
                WHERE h.status = 'succeeded' AND h.run_if = 'any_failed'
-                 AND p.run_id = h.run_id AND p.key = ANY(h.needs) AND p.status = 'failed' AND NOT p.handled
+                 AND p.run_id = h.run_id AND (p.key = ANY(h.needs) OR p.item_of = ANY(h.needs))
+                 AND p.status = 'failed' AND NOT p.handled
               RETURNING p.run_id
             ), skipped AS (
               UPDATE run_steps c

@@ -130,6 +130,24 @@ final class DryRun {
                         });
             }
             try {
+                List<?> items = null;
+                if (step.loops()) {
+                    // for_each: the items over the sample; the request shown is the first item's
+                    Object value = ExpressionSandbox.shared().call("steps", () -> plain(step.items(stepContext)));
+                    items = value == null ? List.of() : value instanceof List<?> list ? list : List.of(value);
+                    if (items.isEmpty()) {
+                        outcome.put(step.key(), "would_send");
+                        results.add(new StepResult(
+                                step.key(),
+                                "skipped",
+                                null,
+                                Map.of("reason", "for_each gives no items: the step would succeed with []"),
+                                step.needs()));
+                        continue;
+                    }
+                    stepContext.put("item", items.get(0));
+                    stepContext.put("index", 0);
+                }
                 StepRequests.Rendered rendered = StepRequests.prepare(
                         step, stepContext, payloadText.getBytes(StandardCharsets.UTF_8), toJson, true);
                 if (rendered == null) {
@@ -140,6 +158,9 @@ final class DryRun {
                 Map<String, Object> request = new LinkedHashMap<>();
                 if (step.callsWorkflow()) {
                     request.put("workflow", step.workflow()); // the child run's payload is the body
+                }
+                if (items != null) {
+                    request.put("items", items.size());
                 }
                 request.put("method", rendered.method());
                 request.put("url", step.callsWorkflow() ? "workflow:" + step.workflow() : rendered.url());

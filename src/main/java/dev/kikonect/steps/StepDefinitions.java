@@ -23,6 +23,10 @@ import java.util.stream.Stream;
 public final class StepDefinitions {
 
     static final int MAX_STEPS = 20;
+    /** A for_each step's items in flight at most, by default. */
+    public static final int DEFAULT_CONCURRENCY = 10;
+    /** The separator of an item's key: item 3 of step "lines" is the step "lines#3". */
+    public static final String ITEM_SEPARATOR = "#";
     /** How deep sub-workflows nest (a step with {@code workflow}): checked at save here, at run time by SubRuns. */
     public static final int MAX_WORKFLOW_DEPTH = 5;
     /** Headers per step: each value may be a template, evaluated per request, so their number is bounded too. */
@@ -49,12 +53,15 @@ public final class StepDefinitions {
             Integer timeoutSeconds,
             String credential,
             RunIf runIf,
-            Long workflow) {
+            Long workflow,
+            Expression forEach,
+            Integer concurrency) {
 
         /** Whether any part of the request is computed (body, when, a templated URL or header): only then is a context built. */
         public boolean dynamic() {
             return body != null
                     || when != null
+                    || forEach != null
                     || url != null && !url.isStatic()
                     || !headers.isEmpty() && headers.values().stream().anyMatch(t -> !t.isStatic());
         }
@@ -62,6 +69,21 @@ public final class StepDefinitions {
         /** Whether the step runs another workflow ({@code workflow}) rather than sending a request. */
         public boolean callsWorkflow() {
             return workflow != null;
+        }
+
+        /** Whether the step is sent once per item of its {@code for_each}. */
+        public boolean loops() {
+            return forEach != null;
+        }
+
+        /** How many of its items are in flight at most (default {@value #DEFAULT_CONCURRENCY}). */
+        public int itemConcurrency() {
+            return concurrency == null ? DEFAULT_CONCURRENCY : concurrency;
+        }
+
+        /** Evaluates its {@code for_each} over {@code context}: the items' values (as JSONata gives them). */
+        public Object items(Map<String, Object> context) {
+            return forEach.evaluate(context);
         }
 
         /** Whether the step has a {@code when}. */
@@ -135,7 +157,8 @@ public final class StepDefinitions {
                                             : s.url().sources(),
                                     s.headers().values().stream().flatMap(Template::sources),
                                     Stream.ofNullable(s.body()).map(Expression::source),
-                                    Stream.ofNullable(s.when()).map(Expression::source))
+                                    Stream.ofNullable(s.when()).map(Expression::source),
+                                    Stream.ofNullable(s.forEach()).map(Expression::source))
                             .flatMap(x -> x))
                     .anyMatch(text -> reads.matcher(text).find());
         }
@@ -229,12 +252,14 @@ public final class StepDefinitions {
                             "timeout",
                             "credential",
                             "run_if",
-                            "workflow")
+                            "workflow",
+                            "for_each",
+                            "concurrency")
                     .contains(name)) {
                 problems.add(new FieldProblem(
                         at + "." + name,
                         "is not a step field (key, method, url, workflow, headers, body, when, needs, run_if,"
-                                + " max_attempts, timeout, credential)"));
+                                + " for_each, concurrency, max_attempts, timeout, credential)"));
             }
         }
         String key = raw.get("key") instanceof String k ? k : null;
@@ -250,7 +275,7 @@ public final class StepDefinitions {
         }
         Template url = null;
         Long workflow = null;
-        if (raw.containsKey("workflow")) {
+        if (raw.get("workflow") != null) {
             // A sub-workflow step: its body (or the payload) starts a run of that workflow; no request of its own.
             if (raw.get("workflow") instanceof Number n
                     && n.doubleValue() == Math.rint(n.doubleValue())
@@ -260,7 +285,7 @@ public final class StepDefinitions {
                 problems.add(new FieldProblem(at + ".workflow", "must be the id of a workflow of this workspace"));
             }
             for (String requestOnly : List.of("url", "method", "headers", "credential", "timeout")) {
-                if (raw.containsKey(requestOnly)) {
+                if (raw.get(requestOnly) != null) { // a generated client sends unset fields as null
                     problems.add(new FieldProblem(
                             at + "." + requestOnly,
                             "is for a step that sends a request; a step with workflow runs that workflow instead"));
@@ -333,7 +358,7 @@ public final class StepDefinitions {
             }
         }
         RunIf runIf = RunIf.ALL_SUCCEEDED;
-        if (raw.containsKey("run_if")) {
+        if (raw.get("run_if") != null) {
             Optional<RunIf> given = RunIf.of(raw.get("run_if"));
             if (given.isEmpty()) {
                 problems.add(new FieldProblem(
@@ -344,6 +369,15 @@ public final class StepDefinitions {
             } else {
                 runIf = given.get();
             }
+        }
+        Expression forEach = optionalExpression(problems, at + ".for_each", raw.get("for_each"));
+        Integer concurrency = integer(problems, at + ".concurrency", raw.get("concurrency"), 1, 100);
+        if (concurrency != null && raw.get("for_each") == null) {
+            problems.add(new FieldProblem(at + ".concurrency", "applies to a step with for_each"));
+        }
+        if (raw.get("for_each") != null && workflow != null) {
+            problems.add(new FieldProblem(
+                    at + ".for_each", "cannot be used with workflow (yet): loop in the workflow it runs"));
         }
         if (problems.size() > before) {
             return null;
@@ -360,7 +394,9 @@ public final class StepDefinitions {
                 timeout,
                 credential,
                 runIf,
-                workflow);
+                workflow,
+                forEach,
+                concurrency);
     }
 
     private static Integer integer(List<FieldProblem> problems, String field, Object raw, int min, int max) {

@@ -25,6 +25,11 @@ public final class StepRequests {
 
     private StepRequests() {}
 
+    /** JSONata's values as plain JSON values (its null marker as null), to write as JSON. */
+    public static Object plain(Object value) {
+        return DryRun.plain(value);
+    }
+
     /**
      * Whether the step's {@code when} lets it run in {@code context} (true without a {@code when}).
      *

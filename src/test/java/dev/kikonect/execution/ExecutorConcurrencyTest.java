@@ -6,6 +6,7 @@ import dev.kikonect.ApiTest;
 import dev.kikonect.KiKonectProperties;
 import dev.kikonect.lifecycle.Claims;
 import dev.kikonect.lifecycle.Completions;
+import dev.kikonect.lifecycle.Items;
 import dev.kikonect.lifecycle.Leases;
 import dev.kikonect.lifecycle.ScheduledRuns;
 import dev.kikonect.lifecycle.SubRuns;
@@ -66,6 +67,9 @@ class ExecutorConcurrencyTest extends ApiTest {
     @Autowired
     SubRuns subRuns;
 
+    @Autowired
+    Items items;
+
     @Test
     void two_executors_on_one_database_deliver_every_job_exactly_once() {
         WorkSignal secondSignal = new WorkSignal();
@@ -85,6 +89,7 @@ class ExecutorConcurrencyTest extends ApiTest {
                         payloads,
                         claims,
                         subRuns,
+                        items,
                         delivery,
                         stepCredentials,
                         retries,

@@ -65,6 +65,39 @@ class DryRunApiTest extends ApiTest {
                                     "payload.forced = true")));
 
     @Test
+    void a_for_each_shows_how_many_items_it_would_send_and_the_first_items_request() {
+        Map<String, Object> workflow = Map.of(
+                "steps",
+                List.of(Map.of(
+                        "key", "lines",
+                        "for_each", "payload.lines",
+                        "url", "https://erp.example.com/lines/{{ item.sku }}",
+                        "body", "{ 'qty': item.qty, 'n': index }")));
+
+        JsonNode three = test(Map.of(
+                        "workflow",
+                        workflow,
+                        "payload",
+                        Map.of(
+                                "lines",
+                                List.of(
+                                        Map.of("sku", "a", "qty", 1),
+                                        Map.of("sku", "b", "qty", 2),
+                                        Map.of("sku", "c", "qty", 3)))))
+                .json();
+        JsonNode none = test(Map.of("workflow", workflow, "payload", Map.of("lines", List.of())))
+                .json();
+
+        JsonNode request = step(three, "lines").path("request");
+        assertThat(request.path("items").asInt()).isEqualTo(3);
+        assertThat(request.path("url").asString()).isEqualTo("https://erp.example.com/lines/a");
+        assertThat(Api.JSON.readTree(request.path("body").asString()))
+                .isEqualTo(Api.JSON.readTree("{\"qty\":1,\"n\":0}"));
+        assertThat(step(none, "lines").path("status").asString()).isEqualTo("skipped");
+        assertThat(step(none, "lines").path("error").path("reason").asString()).contains("no items");
+    }
+
+    @Test
     void sample_outcomes_show_which_steps_after_a_failure_would_start_and_what_the_error_path_reads() {
         Map<String, Object> workflow = Map.of(
                 "steps",

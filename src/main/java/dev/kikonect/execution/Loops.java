@@ -1,0 +1,163 @@
+package dev.kikonect.execution;
+
+import dev.kikonect.lifecycle.Attempt;
+import dev.kikonect.lifecycle.ClaimedJob;
+import dev.kikonect.lifecycle.Completions;
+import dev.kikonect.lifecycle.Items;
+import dev.kikonect.lifecycle.Next;
+import dev.kikonect.steps.StepDefinitions;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A step with {@code for_each}: its first claim evaluates the items and expands the step into one step per item
+ * ({@link Items#expand}), and gives its job up; each item is then sent as a step of its own (with {@code item} and
+ * {@code index} in its expressions); once every item finished, the step is claimed again and gathers them: it succeeds
+ * when every item succeeded and fails otherwise, its response the array of the items' responses in item order.
+ */
+final class Loops {
+
+    /** The most items a for_each may give. */
+    static final int MAX_ITEMS = 1000;
+
+    /** The database side ({@link Items}); an interface so the pipeline's unit tests need no database. */
+    interface Store {
+        boolean expand(ClaimedJob job, String itemsJson, int concurrency, Instant now);
+
+        List<Items.Item> of(long runId, String step);
+
+        Optional<String> value(long runId, String itemKey);
+    }
+
+    static final Store NONE = new Store() {
+        @Override
+        public boolean expand(ClaimedJob job, String itemsJson, int concurrency, Instant now) {
+            throw new IllegalStateException("no loops here");
+        }
+
+        @Override
+        public List<Items.Item> of(long runId, String step) {
+            return List.of();
+        }
+
+        @Override
+        public Optional<String> value(long runId, String itemKey) {
+            return Optional.empty();
+        }
+    };
+
+    private final Store store;
+    private final Clock clock;
+    private final JsonMapper json;
+
+    Loops(Store store, Clock clock, JsonMapper json) {
+        this.store = store;
+        this.clock = clock;
+        this.json = json;
+    }
+
+    /** Whether {@code job} is an item of a for_each step ({@code <step>#<index>}). */
+    static boolean isItem(ClaimedJob job) {
+        return job.step() != null && job.step().contains(StepDefinitions.ITEM_SEPARATOR);
+    }
+
+    /** The item's index and value, for its expressions ({@code index}, {@code item}). */
+    Map<String, Object> itemContext(ClaimedJob job) {
+        String key = job.step();
+        int index = Integer.parseInt(key.substring(key.indexOf(StepDefinitions.ITEM_SEPARATOR) + 1));
+        Map<String, Object> extra = new LinkedHashMap<>();
+        extra.put("index", index);
+        extra.put("item", store.value(job.runId(), key).map(this::parsed).orElse(null));
+        return extra;
+    }
+
+    /** The items gathered, when the step has expanded; empty at its first claim. */
+    Optional<AttemptPipeline.Outcome> gather(ClaimedJob job, Instant started) {
+        List<Items.Item> items = store.of(job.runId(), job.step());
+        if (items.isEmpty()) {
+            return Optional.empty();
+        }
+        List<Object> responses = new ArrayList<>();
+        List<Items.Item> failed = new ArrayList<>();
+        for (Items.Item item : items) {
+            Map<String, Object> response = new LinkedHashMap<>();
+            response.put("status", item.responseStatus());
+            response.put(
+                    "headers",
+                    item.responseHeaders() == null ? Map.of() : json.readValue(item.responseHeaders(), Map.class));
+            response.put("body", parsed(item.responseBody()));
+            responses.add(response);
+            if (!"succeeded".equals(item.status())) {
+                failed.add(item);
+            }
+        }
+        Completions.KeptResponse kept = new Completions.KeptResponse(200, "{}", json.writeValueAsString(responses));
+        if (failed.isEmpty()) {
+            return Optional.of(new AttemptPipeline.Outcome.Complete(Next.SUCCEEDED, null, null, kept));
+        }
+        Items.Item first = failed.get(0);
+        String error = failed.size() + " of " + items.size() + " items did not succeed (item " + first.index() + ": "
+                + (first.error() == null ? first.status() : first.error()) + ")";
+        Attempt attempt = new Attempt(
+                job.number(),
+                started,
+                Duration.between(started, clock.instant()).toMillis(),
+                false,
+                false,
+                null,
+                null,
+                null,
+                error,
+                null,
+                null);
+        return Optional.of(new AttemptPipeline.Outcome.Complete(Next.FAILED, attempt, null, kept));
+    }
+
+    /**
+     * The outcome of the first claim, the items being {@code value} (what its for_each gave: a list, one value, or
+     * nothing): none succeeds at once with {@code []}; too many fails; else the step expands and waits.
+     */
+    AttemptPipeline.Outcome expand(ClaimedJob job, StepDefinitions.Step step, Object value, Instant started) {
+        List<?> items = value == null ? List.of() : value instanceof List<?> list ? list : List.of(value);
+        if (items.isEmpty()) {
+            return new AttemptPipeline.Outcome.Complete(
+                    Next.SUCCEEDED, null, null, new Completions.KeptResponse(200, "{}", "[]"));
+        }
+        if (items.size() > MAX_ITEMS) {
+            Attempt attempt = new Attempt(
+                    job.number(),
+                    started,
+                    Duration.between(started, clock.instant()).toMillis(),
+                    false,
+                    false,
+                    null,
+                    null,
+                    null,
+                    "for_each: gives " + items.size() + " items; at most " + MAX_ITEMS,
+                    null,
+                    null);
+            return new AttemptPipeline.Outcome.Complete(Next.FAILED, attempt, null, null);
+        }
+        boolean expanded = store.expand(job, json.writeValueAsString(items), step.itemConcurrency(), clock.instant());
+        return expanded ? new AttemptPipeline.Outcome.Parked() : new AttemptPipeline.Outcome.Abandon();
+    }
+
+    private Object parsed(String text) {
+        if (text == null || text.isEmpty()) {
+            return null;
+        }
+        try {
+            return json.readValue(text, Object.class);
+        } catch (JacksonException e) {
+            return text;
+        }
+    }
+}
