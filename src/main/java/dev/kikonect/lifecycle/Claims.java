@@ -45,7 +45,9 @@ public class Claims {
                                AS brings_payload,
                              CASE WHEN due.step IS NULL THEN 0
                                   ELSE coalesce((SELECT sum(octet_length(s.response_body)) FROM run_steps s
-                                                  WHERE s.run_id = due.run_id), 0) END AS read_bytes
+                                                  WHERE s.run_id = due.run_id
+                                                    -- a loop's items are read by the loop step alone (it gathers them)
+                                                    AND (s.item_of IS NULL OR s.item_of = due.step)), 0) END AS read_bytes
                         FROM due) due
                 JOIN workflow_runs r ON r.id = due.run_id
             ), sized AS (
