@@ -25,6 +25,11 @@ import tools.jackson.databind.json.JsonMapper;
  */
 final class Loops {
 
+    /** The kept response of a loop step: {responses: [...], items: [...]} (see {@link StepContext}). */
+    static final String RESPONSES = "responses";
+
+    static final String ITEMS = "items";
+
     /** The most items a for_each may give. */
     static final int MAX_ITEMS = 1000;
 
@@ -86,6 +91,7 @@ final class Loops {
             return Optional.empty();
         }
         List<Object> responses = new ArrayList<>();
+        List<Object> states = new ArrayList<>();
         List<Items.Item> failed = new ArrayList<>();
         for (Items.Item item : items) {
             Map<String, Object> response = new LinkedHashMap<>();
@@ -95,11 +101,21 @@ final class Loops {
                     item.responseHeaders() == null ? Map.of() : json.readValue(item.responseHeaders(), Map.class));
             response.put("body", parsed(item.responseBody()));
             responses.add(response);
+            Map<String, Object> state = new LinkedHashMap<>();
+            state.put("index", item.index());
+            state.put("status", item.status());
+            state.put("error", item.error());
+            state.put("response", response);
+            states.add(state);
             if (!"succeeded".equals(item.status())) {
                 failed.add(item);
             }
         }
-        Completions.KeptResponse kept = new Completions.KeptResponse(200, "{}", json.writeValueAsString(responses));
+        // what the steps after it read: steps.<key>.response (the responses) and steps.<key>.items (each item's state)
+        Map<String, Object> gathered = new LinkedHashMap<>();
+        gathered.put(RESPONSES, responses);
+        gathered.put(ITEMS, states);
+        Completions.KeptResponse kept = new Completions.KeptResponse(200, "{}", json.writeValueAsString(gathered));
         if (failed.isEmpty()) {
             return Optional.of(new AttemptPipeline.Outcome.Complete(Next.SUCCEEDED, null, null, kept));
         }
@@ -129,7 +145,10 @@ final class Loops {
         List<?> items = value == null ? List.of() : value instanceof List<?> list ? list : List.of(value);
         if (items.isEmpty()) {
             return new AttemptPipeline.Outcome.Complete(
-                    Next.SUCCEEDED, null, null, new Completions.KeptResponse(200, "{}", "[]"));
+                    Next.SUCCEEDED,
+                    null,
+                    null,
+                    new Completions.KeptResponse(200, "{}", "{\"" + RESPONSES + "\":[],\"" + ITEMS + "\":[]}"));
         }
         if (items.size() > MAX_ITEMS) {
             Attempt attempt = new Attempt(

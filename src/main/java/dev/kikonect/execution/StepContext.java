@@ -54,8 +54,13 @@ final class StepContext {
                 boolean loops =
                         definition.step(key).map(StepDefinitions.Step::loops).orElse(false);
                 if (loops && r.responseStatus() != null) {
-                    // a for_each step: the array of its items' responses ({status, headers, body}), in item order
-                    view.put("response", parsedBody(r.body()));
+                    // a for_each step: the list of its items' responses ({status, headers, body}) in item order, and
+                    // each item's {index, status, error, response}
+                    Object gathered = parsedBody(r.body());
+                    if (gathered instanceof Map<?, ?> m) {
+                        view.put("response", m.get(Loops.RESPONSES));
+                        view.put("items", m.get(Loops.ITEMS));
+                    }
                 } else if (r.responseStatus() != null) {
                     Map<String, Object> response = new LinkedHashMap<>();
                     response.put("status", r.responseStatus());

@@ -91,23 +91,23 @@ class ForEachTest extends ApiTest {
                     "{\"amount\":" + line.path("qty").asInt() * 10 + "}",
                     false);
         })) {
-            JsonNode wf = create(
-                    List.of(
-                            step(
-                                    "key", "lines",
-                                    "for_each", "payload.order.lines",
-                                    "concurrency", 2,
-                                    "url", sink.url("/erp/{{ item.sku }}"),
-                                    "body", "{ 'sku': item.sku, 'qty': item.qty, 'n': index }"),
-                            step(
-                                    "key",
-                                    "total",
-                                    "needs",
-                                    List.of("lines"),
-                                    "url",
-                                    sink.url("/total"),
-                                    "body",
-                                    "{ 'sum': $sum(steps.lines.response.body.amount), 'count': $count(steps.lines.response) }")));
+            JsonNode wf = create(List.of(
+                    step(
+                            "key", "lines",
+                            "for_each", "payload.order.lines",
+                            "concurrency", 2,
+                            "url", sink.url("/erp/{{ item.sku }}"),
+                            "body", "{ 'sku': item.sku, 'qty': item.qty, 'n': index }"),
+                    step(
+                            "key",
+                            "total",
+                            "needs",
+                            List.of("lines"),
+                            "url",
+                            sink.url("/total"),
+                            "body",
+                            "{ 'sum': $sum(steps.lines.response.body.amount), 'count': $count(steps.lines.response),"
+                                    + " 'ok': $count(steps.lines.items[status = 'succeeded']) }")));
             List<Map<String, Object>> lines = List.of(
                     Map.of("sku", "a", "qty", 1),
                     Map.of("sku", "b", "qty", 2),
@@ -131,6 +131,7 @@ class ForEachTest extends ApiTest {
             JsonNode total = Api.JSON.readTree(at(sink, "/total").get(0).body());
             assertThat(total.path("sum").asInt()).isEqualTo(150);
             assertThat(total.path("count").asInt()).isEqualTo(5);
+            assertThat(total.path("ok").asInt()).isEqualTo(5);
         }
     }
 
@@ -149,7 +150,13 @@ class ForEachTest extends ApiTest {
                             3,
                             "url",
                             sink.url("/erp/{{ item }}")),
-                    step("key", "after", "needs", List.of("lines"), "url", sink.url("/after"))));
+                    step("key", "after", "needs", List.of("lines"), "url", sink.url("/after")),
+                    step(
+                            "key", "report",
+                            "needs", List.of("lines"),
+                            "run_if", "always", // a finally: it does not handle the failure, the run fails
+                            "url", sink.url("/report"),
+                            "body", "{ 'failed': steps.lines.items[status = 'failed'].index }")));
 
             long runId = fire(wf, Map.of("skus", List.of("a", "bad", "c", "d")));
             JsonNode failed = awaitFinished(user, runId);
@@ -161,6 +168,12 @@ class ForEachTest extends ApiTest {
             assertThat(step(failed, "after").path("status").asString()).isEqualTo("skipped");
             assertThat(at(sink, "/erp/")).hasSize(4);
             String badWebhookId = at(sink, "/erp/bad").get(0).header("webhook-id");
+            assertThat(Api.JSON
+                            .readTree(at(sink, "/report").get(0).body())
+                            .path("failed")
+                            .asInt())
+                    .as("a step after the loop reads which item failed")
+                    .isEqualTo(1);
 
             fixed.set(true);
             assertThat(api.post("/runs/" + runId + "/retry", user.token(), Map.of())
