@@ -1,17 +1,50 @@
 package dev.kikonect.execution;
 
+import dev.kikonect.lifecycle.Attempt;
+import dev.kikonect.lifecycle.ClaimedJob;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import tools.jackson.core.JacksonException;
 import tools.jackson.databind.json.JsonMapper;
 
 /** What the attempt log keeps of an exchange: the request as sent and the response, with credentials redacted. */
 final class AttemptRecords {
 
     private AttemptRecords() {}
+
+    /** A body as an expression reads it: parsed when it is JSON, else the text; null when there is none. */
+    static Object parsedBody(JsonMapper json, String body) {
+        if (body == null || body.isEmpty()) {
+            return null;
+        }
+        try {
+            return json.readValue(body, Object.class);
+        } catch (JacksonException e) {
+            return body;
+        }
+    }
+
+    /** An attempt that failed for good before anything was sent (the error says why). */
+    static Attempt failedBeforeSending(ClaimedJob job, Instant started, Instant now, String error) {
+        return new Attempt(
+                job.number(),
+                started,
+                Duration.between(started, now).toMillis(),
+                false,
+                false,
+                null,
+                null,
+                null,
+                error,
+                null,
+                null);
+    }
 
     /**
      * Response headers that may carry credentials; the attempt log shows that they came, not what they said: these,

@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.springframework.stereotype.Component;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -131,19 +130,8 @@ class ErrorWorkflows {
             response.put("body", body.substring(0, MAX_BODY_CHARS));
             response.put("body_truncated", true);
         } else {
-            response.put("body", parsed(body));
+            response.put("body", AttemptRecords.parsedBody(json, body));
         }
         return response;
-    }
-
-    private Object parsed(String body) {
-        if (body == null || body.isEmpty()) {
-            return null;
-        }
-        try {
-            return json.readValue(body, Object.class);
-        } catch (JacksonException e) {
-            return body;
-        }
     }
 }

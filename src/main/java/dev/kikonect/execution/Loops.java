@@ -7,14 +7,12 @@ import dev.kikonect.lifecycle.Items;
 import dev.kikonect.lifecycle.Next;
 import dev.kikonect.steps.StepDefinitions;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -80,7 +78,11 @@ final class Loops {
         int index = Integer.parseInt(key.substring(key.indexOf(StepDefinitions.ITEM_SEPARATOR) + 1));
         Map<String, Object> extra = new LinkedHashMap<>();
         extra.put("index", index);
-        extra.put("item", store.value(job.runId(), key).map(this::parsed).orElse(null));
+        extra.put(
+                "item",
+                store.value(job.runId(), key)
+                        .map(b -> AttemptRecords.parsedBody(json, b))
+                        .orElse(null));
         return extra;
     }
 
@@ -99,7 +101,7 @@ final class Loops {
             response.put(
                     "headers",
                     item.responseHeaders() == null ? Map.of() : json.readValue(item.responseHeaders(), Map.class));
-            response.put("body", parsed(item.responseBody()));
+            response.put("body", AttemptRecords.parsedBody(json, item.responseBody()));
             responses.add(response);
             Map<String, Object> state = new LinkedHashMap<>();
             state.put("index", item.index());
@@ -122,18 +124,7 @@ final class Loops {
         Items.Item first = failed.get(0);
         String error = failed.size() + " of " + items.size() + " items did not succeed (item " + first.index() + ": "
                 + (first.error() == null ? first.status() : first.error()) + ")";
-        Attempt attempt = new Attempt(
-                job.number(),
-                started,
-                Duration.between(started, clock.instant()).toMillis(),
-                false,
-                false,
-                null,
-                null,
-                null,
-                error,
-                null,
-                null);
+        Attempt attempt = AttemptRecords.failedBeforeSending(job, started, clock.instant(), error);
         return Optional.of(new AttemptPipeline.Outcome.Complete(Next.FAILED, attempt, null, kept));
     }
 
@@ -151,32 +142,11 @@ final class Loops {
                     new Completions.KeptResponse(200, "{}", "{\"" + RESPONSES + "\":[],\"" + ITEMS + "\":[]}"));
         }
         if (items.size() > MAX_ITEMS) {
-            Attempt attempt = new Attempt(
-                    job.number(),
-                    started,
-                    Duration.between(started, clock.instant()).toMillis(),
-                    false,
-                    false,
-                    null,
-                    null,
-                    null,
-                    "for_each: gives " + items.size() + " items; at most " + MAX_ITEMS,
-                    null,
-                    null);
+            Attempt attempt = AttemptRecords.failedBeforeSending(
+                    job, started, clock.instant(), "for_each: gives " + items.size() + " items; at most " + MAX_ITEMS);
             return new AttemptPipeline.Outcome.Complete(Next.FAILED, attempt, null, null);
         }
         boolean expanded = store.expand(job, json.writeValueAsString(items), step.itemConcurrency(), clock.instant());
         return expanded ? new AttemptPipeline.Outcome.Parked() : new AttemptPipeline.Outcome.Abandon();
-    }
-
-    private Object parsed(String text) {
-        if (text == null || text.isEmpty()) {
-            return null;
-        }
-        try {
-            return json.readValue(text, Object.class);
-        } catch (JacksonException e) {
-            return text;
-        }
     }
 }

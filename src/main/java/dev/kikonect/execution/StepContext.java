@@ -5,7 +5,6 @@ import dev.kikonect.steps.StepDefinitions;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -56,7 +55,7 @@ final class StepContext {
                 if (loops && r.responseStatus() != null) {
                     // a for_each step: the list of its items' responses ({status, headers, body}) in item order, and
                     // each item's {index, status, error, response}
-                    Object gathered = parsedBody(r.body());
+                    Object gathered = AttemptRecords.parsedBody(json, r.body());
                     if (gathered instanceof Map<?, ?> m) {
                         view.put("response", m.get(Loops.RESPONSES));
                         view.put("items", m.get(Loops.ITEMS));
@@ -65,7 +64,7 @@ final class StepContext {
                     Map<String, Object> response = new LinkedHashMap<>();
                     response.put("status", r.responseStatus());
                     response.put("headers", r.headers() == null ? Map.of() : json.readValue(r.headers(), Map.class));
-                    response.put("body", parsedBody(r.body()));
+                    response.put("body", AttemptRecords.parsedBody(json, r.body()));
                     view.put("response", response);
                 }
                 steps.put(key, view);
@@ -100,17 +99,5 @@ final class StepContext {
             case ANY_FAILED -> step.needs().stream().anyMatch(k -> "failed".equals(statuses.get(k)));
             case ALWAYS -> true;
         };
-    }
-
-    /** A response body as an expression reads it: parsed when it is JSON, else the text. */
-    private Object parsedBody(String body) {
-        if (body == null || body.isEmpty()) {
-            return null;
-        }
-        try {
-            return json.readValue(body, Object.class);
-        } catch (JacksonException e) {
-            return body;
-        }
     }
 }

@@ -1,6 +1,5 @@
 package dev.kikonect.execution;
 
-import dev.kikonect.lifecycle.Attempt;
 import dev.kikonect.lifecycle.ClaimedJob;
 import dev.kikonect.lifecycle.Completions;
 import dev.kikonect.lifecycle.Next;
@@ -11,13 +10,11 @@ import dev.kikonect.steps.StepDefinitions;
 import dev.kikonect.steps.WorkflowOutputs;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -136,13 +133,13 @@ final class WorkflowCalls {
                 response.put(
                         "headers",
                         step.responseHeaders() == null ? Map.of() : json.readValue(step.responseHeaders(), Map.class));
-                response.put("body", parsed(step.responseBody()));
+                response.put("body", AttemptRecords.parsedBody(json, step.responseBody()));
                 view.put("response", response);
             }
             steps.put(step.key(), view);
         }
         Map<String, Object> context = new LinkedHashMap<>();
-        context.put("payload", parsed(r.payload()));
+        context.put("payload", AttemptRecords.parsedBody(json, r.payload()));
         context.put("steps", steps);
         try {
             String value = ExpressionSandbox.onBehalfOf(
@@ -154,17 +151,6 @@ final class WorkflowCalls {
                 return new AttemptPipeline.Outcome.Defer("expressions_busy");
             }
             return failed(job, started, "workflow: run " + childRun + "'s output: " + e.reason());
-        }
-    }
-
-    private Object parsed(String text) {
-        if (text == null || text.isEmpty()) {
-            return null;
-        }
-        try {
-            return json.readValue(text, Object.class);
-        } catch (JacksonException e) {
-            return text;
         }
     }
 
@@ -182,18 +168,7 @@ final class WorkflowCalls {
     }
 
     private AttemptPipeline.Outcome failed(ClaimedJob job, Instant started, String error) {
-        Attempt attempt = new Attempt(
-                job.number(),
-                started,
-                Duration.between(started, clock.instant()).toMillis(),
-                false,
-                false,
-                null,
-                null,
-                null,
-                error,
-                null,
-                null);
-        return new AttemptPipeline.Outcome.Complete(Next.FAILED, attempt, null, null);
+        return new AttemptPipeline.Outcome.Complete(
+                Next.FAILED, AttemptRecords.failedBeforeSending(job, started, clock.instant(), error), null, null);
     }
 }
