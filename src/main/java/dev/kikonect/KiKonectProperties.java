@@ -33,7 +33,23 @@ public record KiKonectProperties(
         @DefaultValue Audit audit,
         @DefaultValue Workspaces workspaces,
         @DefaultValue Expressions expressions,
+        @DefaultValue Steps steps,
         @DefaultValue Map<String, Oidc> oidc) {
+
+    /**
+     * Limits of what one step may do.
+     *
+     * @param maxItems the most items a {@code for_each} may give; more is the step's error (each item is a run_steps
+     *     row and a delivery of its own)
+     * @param maxItemsSize the most its items may take as JSON; more is the step's error (checked as the text is written,
+     *     so a thousand references to one large payload are refused before they take memory)
+     * @param maxGatheredResponse the most of the items' responses (bodies and headers) the steps after a loop read, in
+     *     item order; the responses of the items past it are left out (their {@code response_cut} is true)
+     */
+    public record Steps(
+            @DefaultValue("1000") int maxItems,
+            @DefaultValue("4MB") DataSize maxItemsSize,
+            @DefaultValue("4MB") DataSize maxGatheredResponse) {}
 
     /**
      * The expression sandbox: every JSONata expression (filter, when, body, template, dry run) runs on one of its threads

@@ -60,7 +60,12 @@ final class AttemptPipeline {
     }
 
     /** {@code keepBytes}: how much of a response is kept for the steps that need it. */
-    record Settings(Duration defaultTimeout, Duration hostPatience, int keepBytes) {}
+    record Settings(Duration defaultTimeout, Duration hostPatience, int keepBytes, int maxItems, long maxItemsChars) {
+
+        Settings(Duration defaultTimeout, Duration hostPatience, int keepBytes) {
+            this(defaultTimeout, hostPatience, keepBytes, 1000, 4L << 20);
+        }
+    }
 
     private final Clock clock;
     private final JsonMapper json;
@@ -119,8 +124,8 @@ final class AttemptPipeline {
             Runnable payloadParsed,
             WorkflowCalls.Store calls,
             Loops.Store loops) {
-        this.calls = new WorkflowCalls(calls, clock, json);
-        this.loops = new Loops(loops, clock, json);
+        this.calls = new WorkflowCalls(calls, clock, json, settings.keepBytes());
+        this.loops = new Loops(loops, clock, json, settings.maxItems(), settings.maxItemsChars());
         this.clock = clock;
         this.json = json;
         this.compiled = compiled;
@@ -175,7 +180,7 @@ final class AttemptPipeline {
                     Object items = items(job, payload, definition, step);
                     return items == NOT_RUN
                             ? new Outcome.Complete(Next.SKIPPED, null, null, null)
-                            : loops.expand(job, step, items, started);
+                            : loops.expand(job, step, (Loops.Listed) items, started);
                 }
                 Optional<Outcome> resumed = step.callsWorkflow() ? calls.resume(job, step, started) : Optional.empty();
                 if (resumed.isPresent()) {
@@ -250,7 +255,7 @@ final class AttemptPipeline {
             Map<String, Object> extra,
             boolean checkWhen) {
         if (!step.dynamic()) {
-            return StepRequests.prepare(step, null, payload, json::writeValueAsString, checkWhen);
+            return StepRequests.prepare(step, null, payload, StepRequests.toJson(json), checkWhen);
         }
         Map<String, Object> context = contexts.of(job, definition, step);
         context.putAll(extra);
@@ -260,7 +265,7 @@ final class AttemptPipeline {
                 job.workspaceId(),
                 () -> ExpressionSandbox.shared().call("steps", () -> {
                     context.put("payload", payloads.tree(job.runId(), this::parsePayload));
-                    return StepRequests.prepare(step, context, payload, json::writeValueAsString, checkWhen);
+                    return StepRequests.prepare(step, context, payload, StepRequests.toJson(json), checkWhen);
                 }));
     }
 
@@ -278,7 +283,7 @@ final class AttemptPipeline {
                     if (!StepRequests.runs(step, context)) {
                         return NOT_RUN;
                     }
-                    return StepRequests.plain(step.items(context));
+                    return loops.list(StepRequests.plain(step.items(context)));
                 }));
     }
 

@@ -127,7 +127,12 @@ class DeliveryConfiguration {
                 credentials,
                 new HostLimiter(Math.max(1, properties.executor().perHostConcurrency())),
                 retries,
-                new AttemptPipeline.Settings(timeout, timeout, keptBytes(properties)),
+                new AttemptPipeline.Settings(
+                        timeout,
+                        timeout,
+                        keptBytes(properties),
+                        properties.steps().maxItems(),
+                        properties.steps().maxItemsSize().toBytes()),
                 parsed::increment,
                 new WorkflowCalls.Store() {
                     @Override

@@ -5,6 +5,7 @@ import dev.kikonect.lifecycle.ClaimedJob;
 import dev.kikonect.lifecycle.Completions;
 import dev.kikonect.lifecycle.Items;
 import dev.kikonect.lifecycle.Next;
+import dev.kikonect.steps.BoundedJson;
 import dev.kikonect.steps.StepDefinitions;
 import java.time.Clock;
 import java.time.Instant;
@@ -27,9 +28,6 @@ final class Loops {
     static final String RESPONSES = "responses";
 
     static final String ITEMS = "items";
-
-    /** The most items a for_each may give. */
-    static final int MAX_ITEMS = 1000;
 
     /** The database side ({@link Items}); an interface so the pipeline's unit tests need no database. */
     interface Store {
@@ -60,11 +58,17 @@ final class Loops {
     private final Store store;
     private final Clock clock;
     private final JsonMapper json;
+    /** The most items a for_each may give ({@code kikonect.steps.max-items}). */
+    private final int maxItems;
+    /** The most characters its items may take as JSON ({@code kikonect.steps.max-items-size}). */
+    private final long maxItemsChars;
 
-    Loops(Store store, Clock clock, JsonMapper json) {
+    Loops(Store store, Clock clock, JsonMapper json, int maxItems, long maxItemsChars) {
         this.store = store;
         this.clock = clock;
         this.json = json;
+        this.maxItems = maxItems;
+        this.maxItemsChars = maxItemsChars;
     }
 
     /** Whether {@code job} is an item of a for_each step ({@code <step>#<index>}). */
@@ -98,6 +102,7 @@ final class Loops {
         for (Items.Item item : items) {
             Map<String, Object> response = new LinkedHashMap<>();
             response.put("status", item.responseStatus());
+            // past kikonect.steps.max-gathered-response, an item's headers and body are left out (response_cut)
             response.put(
                     "headers",
                     item.responseHeaders() == null ? Map.of() : json.readValue(item.responseHeaders(), Map.class));
@@ -108,6 +113,9 @@ final class Loops {
             state.put("status", item.status());
             state.put("error", item.error());
             state.put("response", response);
+            if (item.cut()) {
+                state.put("response_cut", true);
+            }
             states.add(state);
             if (!"succeeded".equals(item.status())) {
                 failed.add(item);
@@ -129,24 +137,50 @@ final class Loops {
     }
 
     /**
-     * The outcome of the first claim, the items being {@code value} (what its for_each gave: a list, one value, or
-     * nothing): none succeeds at once with {@code []}; too many fails; else the step expands and waits.
+     * What a for_each gave ({@code value}: a list, one value, or nothing), as the expansion stores it: its count and
+     * its JSON text, or why it cannot expand (too many items, or too large). Called in the expression sandbox: the
+     * text is written there, under a ceiling ({@code kikonect.steps.max-items-size}), so that a thousand references to
+     * one large payload are refused before their text is made.
      */
-    AttemptPipeline.Outcome expand(ClaimedJob job, StepDefinitions.Step step, Object value, Instant started) {
+    Listed list(Object value) {
         List<?> items = value == null ? List.of() : value instanceof List<?> list ? list : List.of(value);
-        if (items.isEmpty()) {
+        if (items.size() > maxItems) {
+            return new Listed(
+                    items.size(),
+                    null,
+                    "for_each: gives " + items.size() + " items; at most " + maxItems + " (kikonect.steps.max-items)");
+        }
+        try {
+            return new Listed(items.size(), BoundedJson.write(json, items, maxItemsChars), null);
+        } catch (BoundedJson.TooLarge e) {
+            return new Listed(
+                    items.size(),
+                    null,
+                    "for_each: its " + items.size() + " items are larger than " + BoundedJson.size(maxItemsChars)
+                            + " as JSON (kikonect.steps.max-items-size)");
+        }
+    }
+
+    /** The items of a for_each: {@code json} their text, or {@code error} why they cannot expand. */
+    record Listed(int count, String json, String error) {}
+
+    /**
+     * The outcome of the first claim: no items succeeds at once with {@code []}; too many or too large fails; else the
+     * step expands and waits.
+     */
+    AttemptPipeline.Outcome expand(ClaimedJob job, StepDefinitions.Step step, Listed items, Instant started) {
+        if (items.error() != null) {
+            Attempt attempt = AttemptRecords.failedBeforeSending(job, started, clock.instant(), items.error());
+            return new AttemptPipeline.Outcome.Complete(Next.FAILED, attempt, null, null);
+        }
+        if (items.count() == 0) {
             return new AttemptPipeline.Outcome.Complete(
                     Next.SUCCEEDED,
                     null,
                     null,
                     new Completions.KeptResponse(200, "{}", "{\"" + RESPONSES + "\":[],\"" + ITEMS + "\":[]}"));
         }
-        if (items.size() > MAX_ITEMS) {
-            Attempt attempt = AttemptRecords.failedBeforeSending(
-                    job, started, clock.instant(), "for_each: gives " + items.size() + " items; at most " + MAX_ITEMS);
-            return new AttemptPipeline.Outcome.Complete(Next.FAILED, attempt, null, null);
-        }
-        boolean expanded = store.expand(job, json.writeValueAsString(items), step.itemConcurrency(), clock.instant());
+        boolean expanded = store.expand(job, items.json(), step.itemConcurrency(), clock.instant());
         return expanded ? new AttemptPipeline.Outcome.Parked() : new AttemptPipeline.Outcome.Abandon();
     }
 }

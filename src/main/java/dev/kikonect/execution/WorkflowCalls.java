@@ -4,6 +4,7 @@ import dev.kikonect.lifecycle.ClaimedJob;
 import dev.kikonect.lifecycle.Completions;
 import dev.kikonect.lifecycle.Next;
 import dev.kikonect.lifecycle.SubRuns;
+import dev.kikonect.steps.BoundedJson;
 import dev.kikonect.steps.ExpressionException;
 import dev.kikonect.steps.ExpressionSandbox;
 import dev.kikonect.steps.StepDefinitions;
@@ -63,10 +64,14 @@ final class WorkflowCalls {
     private final Clock clock;
     private final JsonMapper json;
 
-    WorkflowCalls(Store store, Clock clock, JsonMapper json) {
+    /** The largest output a step keeps ({@code kikonect.delivery.max-kept-response}), as a response. */
+    private final int maxOutputBytes;
+
+    WorkflowCalls(Store store, Clock clock, JsonMapper json, int maxOutputBytes) {
         this.store = store;
         this.clock = clock;
         this.json = json;
+        this.maxOutputBytes = maxOutputBytes;
     }
 
     /**
@@ -143,7 +148,8 @@ final class WorkflowCalls {
         context.put("steps", steps);
         try {
             String value = ExpressionSandbox.onBehalfOf(
-                    r.workspaceId(), () -> WorkflowOutputs.evaluate(r.output(), context, json::writeValueAsString));
+                    r.workspaceId(),
+                    () -> WorkflowOutputs.evaluate(r.output(), context, BoundedJson.writer(json, maxOutputBytes)));
             return new AttemptPipeline.Outcome.Complete(
                     Next.SUCCEEDED, null, null, new Completions.KeptResponse(200, "{}", value));
         } catch (ExpressionException e) {
@@ -151,6 +157,12 @@ final class WorkflowCalls {
                 return new AttemptPipeline.Outcome.Defer("expressions_busy");
             }
             return failed(job, started, "workflow: run " + childRun + "'s output: " + e.reason());
+        } catch (BoundedJson.TooLarge e) {
+            return failed(
+                    job,
+                    started,
+                    "workflow: run " + childRun + "'s output is larger than " + BoundedJson.size(maxOutputBytes)
+                            + " (kikonect.delivery.max-kept-response)");
         }
     }
 

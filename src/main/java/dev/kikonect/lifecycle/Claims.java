@@ -44,10 +44,15 @@ public class Claims {
                                               OR row_number() OVER (PARTITION BY due.run_id ORDER BY due.run_at, due.id) > 1))
                                AS brings_payload,
                              CASE WHEN due.step IS NULL THEN 0
-                                  ELSE coalesce((SELECT sum(octet_length(s.response_body)) FROM run_steps s
-                                                  WHERE s.run_id = due.run_id
-                                                    -- a loop's items are read by the loop step alone (it gathers them)
-                                                    AND (s.item_of IS NULL OR s.item_of = due.step)), 0) END AS read_bytes
+                                  ELSE (SELECT coalesce(sum(octet_length(s.response_body)) FILTER (WHERE s.item_of IS NULL), 0)
+                                               -- a loop's items are read by the loop step alone (it gathers them), up
+                                               -- to the ceiling of what it gathers (Items.of)
+                                               + least(coalesce(sum(coalesce(octet_length(s.response_body), 0)
+                                                                    + coalesce(octet_length(s.response_headers::text), 0))
+                                                                  FILTER (WHERE s.item_of = due.step), 0), :max_gathered)
+                                          FROM run_steps s
+                                         WHERE s.run_id = due.run_id AND (s.item_of IS NULL OR s.item_of = due.step))
+                             END AS read_bytes
                         FROM due) due
                 JOIN workflow_runs r ON r.id = due.run_id
             ), sized AS (
@@ -102,15 +107,26 @@ public class Claims {
     private final JdbcClient jdbc;
     private final int defaultMaxAttempts;
 
+    private final long maxGatheredBytes;
+
     @Autowired
     Claims(JdbcClient jdbc, KiKonectProperties properties) {
-        this(jdbc, properties.delivery().maxAttempts());
+        this(
+                jdbc,
+                properties.delivery().maxAttempts(),
+                properties.steps().maxGatheredResponse().toBytes());
     }
 
     /** {@code defaultMaxAttempts}: a workflow's budget when it sets none ({@code kikonect.delivery.max-attempts}). */
     public Claims(JdbcClient jdbc, int defaultMaxAttempts) {
+        this(jdbc, defaultMaxAttempts, 4L << 20);
+    }
+
+    /** {@code maxGatheredBytes}: what a loop step reads of its items' responses at most ({@link Items#of}). */
+    public Claims(JdbcClient jdbc, int defaultMaxAttempts, long maxGatheredBytes) {
         this.jdbc = jdbc;
         this.defaultMaxAttempts = defaultMaxAttempts;
+        this.maxGatheredBytes = maxGatheredBytes;
     }
 
     /**
@@ -161,6 +177,7 @@ public class Claims {
                 .param("lease_until", Timestamp.from(now.plus(lease)))
                 .param("node", node)
                 .param("default_max_attempts", defaultMaxAttempts)
+                .param("max_gathered", maxGatheredBytes)
                 .query((rs, n) -> new ClaimedJob(
                         rs.getLong("id"),
                         rs.getLong("run_id"),

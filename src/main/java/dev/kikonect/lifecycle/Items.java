@@ -1,9 +1,11 @@
 package dev.kikonect.lifecycle;
 
+import dev.kikonect.KiKonectProperties;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
@@ -17,19 +19,31 @@ import org.springframework.stereotype.Repository;
 @Repository
 public class Items {
 
-    /** An item of a step: its index, status, error and kept response. */
+    /**
+     * An item of a step: its index, status, error and kept response; {@code cut}: its response's headers and body were
+     * left out, the items before it having used up what the steps after the loop may read.
+     */
     public record Item(
             int index,
             String status,
             String error,
             Integer responseStatus,
             String responseHeaders,
-            String responseBody) {}
+            String responseBody,
+            boolean cut) {}
 
     private final JdbcClient jdbc;
+    private final long maxGatheredBytes;
 
-    Items(JdbcClient jdbc) {
+    @Autowired
+    Items(JdbcClient jdbc, KiKonectProperties properties) {
+        this(jdbc, properties.steps().maxGatheredResponse().toBytes());
+    }
+
+    /** {@code maxGatheredBytes}: what the steps after a loop read of its items' responses at most. */
+    public Items(JdbcClient jdbc, long maxGatheredBytes) {
         this.jdbc = jdbc;
+        this.maxGatheredBytes = maxGatheredBytes;
     }
 
     /**
@@ -87,23 +101,34 @@ public class Items {
                 == 1;
     }
 
-    /** The items of step {@code step} of run {@code runId}, in order; empty when it has not expanded. */
+    /**
+     * The items of step {@code step} of run {@code runId}, in order; empty when it has not expanded. Their responses
+     * (headers and body) are read in item order up to {@code kikonect.steps.max-gathered-response} in all (the claim
+     * reserves as much for the loop step, see {@link Claims}); the items past it come without.
+     */
     public List<Item> of(long runId, String step) {
         return jdbc.sql("""
-            SELECT split_part(key, '#', 2)::int AS idx, status, error, response_status,
-                   response_headers::text AS response_headers, response_body
-              FROM run_steps WHERE run_id = :run AND item_of = :step
-             ORDER BY 1
+            SELECT idx, status, error, response_status,
+                   CASE WHEN kept THEN response_headers::text END AS response_headers,
+                   CASE WHEN kept THEN response_body END AS response_body, NOT kept AS cut
+              FROM (SELECT split_part(key, '#', 2)::int AS idx, status, error, response_status, response_headers,
+                           response_body,
+                           sum(coalesce(octet_length(response_body), 0) + coalesce(octet_length(response_headers::text), 0))
+                             OVER (ORDER BY split_part(key, '#', 2)::int) <= :max_bytes AS kept
+                      FROM run_steps WHERE run_id = :run AND item_of = :step) items
+             ORDER BY idx
             """)
                 .param("run", runId)
                 .param("step", step)
+                .param("max_bytes", maxGatheredBytes)
                 .query((rs, n) -> new Item(
                         rs.getInt("idx"),
                         rs.getString("status"),
                         rs.getString("error"),
                         (Integer) rs.getObject("response_status"),
                         rs.getString("response_headers"),
-                        rs.getString("response_body")))
+                        rs.getString("response_body"),
+                        rs.getBoolean("cut")))
                 .list();
     }
 

@@ -52,7 +52,7 @@ public class DryRuns {
         wf.put("id", workflowId);
         wf.put("name", ((Map<String, Object>) workflow).get("name"));
         context.put("workflow", wf);
-        DryRun.Result result = new DryRun(json::writeValueAsString)
+        DryRun.Result result = new DryRun(StepRequests.toJson(json))
                 .run(definition, json.writeValueAsString(payload), context, object(body, "responses"), outcomes(body));
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("filtered", result.filtered());

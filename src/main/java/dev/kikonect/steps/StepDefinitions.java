@@ -163,9 +163,12 @@ public final class StepDefinitions {
                     .anyMatch(text -> reads.matcher(text).find());
         }
 
-        /** Whether runs keep per-step state: more than one step, or a step with a {@code when} or a {@code workflow}. */
+        /**
+         * Whether runs keep per-step state: more than one step, or a step with a {@code when}, a {@code workflow} or a
+         * {@code for_each} (its items are steps of the run).
+         */
         public boolean tracked() {
-            return steps.size() > 1 || steps.stream().anyMatch(s -> s.conditional() || s.callsWorkflow());
+            return steps.size() > 1 || steps.stream().anyMatch(s -> s.conditional() || s.callsWorkflow() || s.loops());
         }
     }
 

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Turns a step into the request it sends, the same way for a delivery and for a dry run: its {@code when}, URL
@@ -28,6 +29,11 @@ public final class StepRequests {
     /** JSONata's values as plain JSON values (its null marker as null), to write as JSON. */
     public static Object plain(Object value) {
         return DryRun.plain(value);
+    }
+
+    /** How expressions' values become JSON text in a request: refused past the largest body (1 MiB). */
+    public static Function<Object, String> toJson(JsonMapper json) {
+        return BoundedJson.writer(json, MAX_BODY_BYTES + 1L);
     }
 
     /**
@@ -86,7 +92,11 @@ public final class StepRequests {
                 if (value == null) {
                     throw new ExpressionException(step.body().field(), "the body is undefined", -1);
                 }
-                body = toJson.apply(DryRun.plain(value)).getBytes(StandardCharsets.UTF_8);
+                try {
+                    body = toJson.apply(DryRun.plain(value)).getBytes(StandardCharsets.UTF_8);
+                } catch (BoundedJson.TooLarge e) {
+                    throw new ExpressionException(step.body().field(), "the body is larger than 1 MiB", -1);
+                }
             }
             if (body.length > MAX_BODY_BYTES) {
                 throw new ExpressionException(

@@ -90,7 +90,16 @@ final class Template {
                         "'" + part.expression().source().strip() + "' is undefined",
                         part.offset());
             }
-            out.append(value instanceof String s ? s : toJson.apply(value));
+            try {
+                out.append(value instanceof String s ? s : toJson.apply(value));
+            } catch (BoundedJson.TooLarge e) {
+                throw new ExpressionException(
+                        part.expression().field(), "the value is larger than 1 MiB", part.offset());
+            }
+            if (out.length() > StepRequests.MAX_BODY_BYTES) {
+                throw new ExpressionException(
+                        part.expression().field(), "the text is larger than 1 MiB", part.offset());
+            }
         }
         return out.toString();
     }

@@ -12,7 +12,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * The statements of a for_each step against the database ({@link TestDatabase}): the expansion starts exactly
  * {@code concurrency} items, each item that ends starts the next, the loop step is claimed again once the last one
- * ended, and an item's claim does not count its siblings' kept responses as bytes it reads (the loop step's does).
+ * ended, and an item's claim does not count its siblings' kept responses as bytes it reads (the loop step's does, up
+ * to the ceiling of what it gathers, past which the items come without their responses).
  */
 class ItemsQueueTest {
 
@@ -20,7 +21,7 @@ class ItemsQueueTest {
     static final TestDatabase db = new TestDatabase();
 
     private final QueueStores queue = QueueStores.on(db, 8);
-    private final Items items = new Items(db.jdbc());
+    private final Items items = new Items(db.jdbc(), 4L << 20);
     private final Instant now = Instant.parse("2026-12-07T10:00:00Z");
 
     private List<ClaimedJob> claim(long workflow) {
@@ -101,5 +102,55 @@ class ItemsQueueTest {
                         .single())
                 .as("the loop step and the step after it")
                 .isEqualTo(2);
+    }
+
+    @Test
+    void the_loop_step_reads_its_items_responses_up_to_the_ceiling_and_the_claim_reserves_no_more() {
+        long ceiling = 25_000;
+        Claims claims = new Claims(db.jdbc(), 8, ceiling);
+        Items capped = new Items(db.jdbc(), ceiling);
+        TestDatabase.Workflow workflow = db.workflow(null, """
+            [{"key": "lines", "url": "http://127.0.0.1:9/l/{{ item }}", "for_each": "payload.skus", "concurrency": 5}]""");
+        queue.transactions()
+                .executeWithoutResult(s -> queue.runs()
+                        .enqueueAll(
+                                List.of(new ScheduledRuns.Firing(
+                                        workflow.id(), workflow.workspace(), "manual", "{\"skus\":[1,2,3,4,5]}")),
+                                now));
+        ClaimedJob loop = claim(workflow.id()).get(0);
+        assertThat(capped.expand(loop, "[1,2,3,4,5]", 5, now)).isTrue();
+        String body = "\"" + "x".repeat(10_000) + "\""; // 10,002 bytes, and 2 of headers: two fit in 25,000
+        List<ClaimedJob> all = claim(workflow.id());
+        System.out.println("DEBUG "
+                + queue.jdbc()
+                        .sql(
+                                "SELECT string_agg(step || ':' || status || ':' || run_at, ',') FROM jobs WHERE run_id = :r")
+                        .param("r", loop.runId())
+                        .query(String.class)
+                        .single()
+                + " steps "
+                + queue.jdbc()
+                        .sql("SELECT string_agg(key || ':' || status, ',') FROM run_steps WHERE run_id = :r")
+                        .param("r", loop.runId())
+                        .query(String.class)
+                        .single());
+        assertThat(all).hasSize(5);
+        all.forEach(j -> assertThat(succeed(j, body)).isTrue());
+
+        List<ClaimedJob> gather = claims.claim(10_000, now, Duration.ofMinutes(5), "test-node").stream()
+                .filter(j -> j.workflowId() == workflow.id())
+                .toList();
+        assertThat(gather).extracting(ClaimedJob::step).containsExactly("lines");
+        assertThat(gather.get(0).readBytes())
+                .as("50,020 bytes of responses, read up to the ceiling")
+                .isEqualTo(ceiling);
+        List<Items.Item> read = capped.of(loop.runId(), "lines");
+        assertThat(read).extracting(Items.Item::index).containsExactly(0, 1, 2, 3, 4);
+        assertThat(read).extracting(Items.Item::cut).containsExactly(false, false, true, true, true);
+        assertThat(read).extracting(Items.Item::responseBody).containsExactly(body, body, null, null, null);
+        assertThat(read)
+                .as("a cut item keeps its status")
+                .extracting(Items.Item::responseStatus)
+                .containsOnly(200);
     }
 }

@@ -227,4 +227,19 @@ class ForEachTest extends ApiTest {
         refused.json().path("errors").forEach(e -> fields.add(e.path("field").asString()));
         assertThat(fields).contains("steps[0].for_each", "steps[1].concurrency");
     }
+
+    @Test
+    void a_workflow_of_one_loop_step_sends_every_item() {
+        try (Sink sink = new Sink()) {
+            JsonNode wf = create(
+                    List.of(step("key", "lines", "for_each", "payload.skus", "url", sink.url("/one/{{ item }}"))));
+
+            JsonNode run = awaitFinished(user, fire(wf, Map.of("skus", List.of("a", "b", "c"))));
+
+            assertThat(run.path("status").asString()).as(run.toString()).isEqualTo("succeeded");
+            assertThat(at(sink, "/one"))
+                    .extracting(Sink.Received::path)
+                    .containsExactlyInAnyOrder("/one/a", "/one/b", "/one/c");
+        }
+    }
 }

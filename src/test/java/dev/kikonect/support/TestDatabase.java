@@ -76,7 +76,7 @@ public final class TestDatabase implements BeforeEachCallback {
 
     /**
      * A workspace and its manual workflow with {@code steps} (a JSON array; tracked, as the workflow store decides, when it
-     * has more than one step or a step with a when) or the one-step {@code actionUrl} (then {@code steps} is "[]").
+     * has more than one step or a step with a when, a for_each or a workflow) or the one-step {@code actionUrl} (then {@code steps} is "[]").
      */
     public Workflow workflow(String actionUrl, String steps) {
         JdbcClient jdbc = jdbc();
@@ -86,7 +86,8 @@ public final class TestDatabase implements BeforeEachCallback {
         long workflow = jdbc.sql("""
             INSERT INTO workflows (workspace_id, name, trigger_type, action_url, steps, tracked, signing_secret, created_at, updated_at)
             VALUES (:workspace, 'wf', 'manual', :url, CAST(:steps AS jsonb),
-                    jsonb_array_length(CAST(:steps AS jsonb)) > 1 OR jsonb_path_exists(CAST(:steps AS jsonb), '$[*].when'),
+                    jsonb_array_length(CAST(:steps AS jsonb)) > 1
+                      OR jsonb_path_exists(CAST(:steps AS jsonb), '$[*] ? (exists(@.when) || exists(@.for_each) || exists(@.workflow))'),
                     'whsec_dGVzdA==', now(), now())
             RETURNING id""")
                 .param("workspace", workspace)
