@@ -36,10 +36,13 @@ public class Suite {
   static final AtomicInteger slowDone = new AtomicInteger();
   /** Step deliveries of the steps phase, by seq * 3 + step (a, b, c), with their arrival time. */
   static final Map<Long, Long> stepReceived = new ConcurrentHashMap<>();
+  /** Item deliveries of the loop phase, by seq * ITEMS + index, with their arrival time. */
+  static final Map<Long, Long> itemReceived = new ConcurrentHashMap<>();
+  static final int ITEMS = 100;
   static volatile long lastSlow;
   static final AtomicLong maxRssKb = new AtomicLong();
 
-  static final String ALL_PHASES = "reference,ingest,e2e,steps,latency,slow";
+  static final String ALL_PHASES = "reference,ingest,e2e,steps,loop,latency,slow";
 
   public static void main(String[] args) {
     try {
@@ -86,6 +89,11 @@ public class Suite {
                 var seq = BenchSupport.json(request.body()).path("seq");
                 long step = request.path().charAt(6) - 'a';
                 if (seq.isNumber() && stepReceived.putIfAbsent(seq.asLong() * 3 + step, now) != null) {
+                  duplicates.incrementAndGet();
+                }
+              } else if (request.path().startsWith("/item")) {
+                var item = BenchSupport.json(request.body());
+                if (itemReceived.putIfAbsent(item.path("seq").asLong() * ITEMS + item.path("i").asLong(), now) != null) {
                   duplicates.incrementAndGet();
                 }
               } else if (request.path().startsWith("/fast")) {
@@ -181,7 +189,10 @@ public class Suite {
     double stepsRate = Double.NaN;
     long stepsAccepted = 0;
     long stepsLost = 0;
-    if (phases.contains("e2e") || phases.contains("steps") || phases.contains("latency") || phases.contains("slow")) {
+    double loopRate = Double.NaN;
+    long loopRuns = 0;
+    long loopLost = 0;
+    if (phases.contains("e2e") || phases.contains("steps") || phases.contains("loop") || phases.contains("latency") || phases.contains("slow")) {
       Process node = BenchSupport.startKiKonect(jar, heap, work.resolve("node.log"), common);
       BenchSupport.waitForHealth(http, base, node, work.resolve("node.log"), Duration.ofSeconds(120));
       Thread.ofPlatform().daemon(true).start(() -> sample(node));
@@ -260,6 +271,40 @@ public class Suite {
         stepsRate = stepReceived.size() / ((lastStep - stepsStart) / 1e9);
         stepsLost = Math.max(0, expectedSteps - stepReceived.size());
         System.out.printf("  %,d runs accepted, %,d step deliveries (%.0f/s, %.0f runs/s)%n", stepsAccepted, stepReceived.size(), stepsRate, stepsRate / 3);
+      }
+
+      if (phases.contains("loop")) {
+        // Issue 24: a webhook workflow of one for_each step over 100 line items (default concurrency, 10 items of a run
+        // in flight). A fixed batch of runs is sent at once (a closed loop of webhooks would queue far more items than
+        // it measures); the figure is item deliveries per second from the first webhook to the last item, against the
+        // single-step end-to-end rate.
+        String loopWorkflow =
+            BenchSupport.post(http, base + "/workflows", token,
+                """
+                {"name":"suite loop","trigger_type":"webhook",
+                 "steps":[{"key":"lines","for_each":"payload.lines","url":"SINK/item",
+                           "body":"{ 'seq': payload.seq, 'i': index, 'sku': item.sku, 'qty': item.qty }"}]}
+                """.replace("SINK", sinkBase));
+        String loopHook = base + URI.create(BenchSupport.field(loopWorkflow, "webhook_url")).getPath();
+        StringBuilder lines = new StringBuilder("[");
+        for (int i = 0; i < ITEMS; i++) {
+          lines.append(i == 0 ? "" : ",").append("{\"sku\":\"SKU-").append(i).append("\",\"qty\":").append(i % 7 + 1).append('}');
+        }
+        String linesJson = lines.append(']').toString();
+        int warmRuns = tiny ? 5 : 100;
+        int runs = tiny ? 20 : 400;
+        sendRuns(http, loopHook, linesJson, -warmRuns, warmRuns); // warm-up (JIT), not measured
+        waitFor(() -> itemReceived.size() >= (long) warmRuns * ITEMS, Duration.ofSeconds(120));
+        itemReceived.clear();
+        System.out.println("Loop: " + runs + " runs of a for_each over " + ITEMS + " items, sent at once...");
+        long loopStart = System.nanoTime();
+        loopRuns = sendRuns(http, loopHook, linesJson, 0, runs);
+        long expectedItems = loopRuns * ITEMS;
+        waitFor(() -> itemReceived.size() >= expectedItems, Duration.ofSeconds(300));
+        long lastItem = itemReceived.values().stream().mapToLong(Long::longValue).max().orElse(System.nanoTime());
+        loopRate = itemReceived.size() / ((lastItem - loopStart) / 1e9);
+        loopLost = Math.max(0, expectedItems - itemReceived.size());
+        System.out.printf("  %,d runs accepted, %,d item deliveries (%.0f/s)%n", loopRuns, itemReceived.size(), loopRate);
       }
 
       if (phases.contains("latency")) {
@@ -361,6 +406,9 @@ public class Suite {
     rows.put("three-step workflow (filter + 3 parallel JSONata steps), step deliveries, " + e2eSeconds + " s (/s)",
         new String[] {fmt(stepsRate), ratio(stepsRate, e2eRate) + " of end-to-end", ">= 75% of end-to-end"});
     rows.put("  runs accepted / step deliveries lost", new String[] {phases.contains("steps") ? stepsAccepted + " / " + stepsLost : "n/a", "", "0 lost"});
+    rows.put("for_each over " + ITEMS + " items, item deliveries (/s)",
+        new String[] {fmt(loopRate), ratio(loopRate, e2eRate) + " of end-to-end", ">= 75% of end-to-end"});
+    rows.put("  runs accepted / item deliveries lost", new String[] {phases.contains("loop") ? loopRuns + " / " + loopLost : "n/a", "", "0 lost"});
     rows.put("sent -> received p50 at " + rate + " req/s (ms)", new String[] {latencies.length == 0 ? "n/a" : BenchSupport.ms(BenchSupport.percentile(latencies, 50)), "", "<= 5"});
     rows.put("sent -> received p99 at " + rate + " req/s (ms)", new String[] {latencies.length == 0 ? "n/a" : BenchSupport.ms(BenchSupport.percentile(latencies, 99)), "", "<= 25"});
     rows.put("  the same p99 as KiKonect measures it, run created -> delivered (ms, histogram bucket)", new String[] {serverP99, "", ""});
@@ -387,6 +435,8 @@ public class Suite {
       if (lost > 0) insane.add(lost + " accepted webhooks never delivered");
       if (stepsAccepted == 0) insane.add("nothing accepted in the steps phase");
       if (stepsLost > 0) insane.add(stepsLost + " step deliveries of accepted runs never made");
+      if (loopRuns == 0) insane.add("nothing accepted in the loop phase");
+      if (loopLost > 0) insane.add(loopLost + " item deliveries of accepted runs never made");
       if (duplicates.get() > 0) insane.add(duplicates.get() + " duplicate deliveries");
       if (latencies.length == 0) insane.add("no latency measured");
       if (slowDone.get() < slowCount) insane.add("only " + slowDone.get() + " of " + slowCount + " slow deliveries done");
@@ -640,6 +690,34 @@ public class Suite {
     String email = "suite-" + System.nanoTime() + "@example.com";
     BenchSupport.post(http, base + "/register", null, "{\"email\":\"" + email + "\",\"password\":\"benchmark-password\",\"firstname\":\"B\",\"lastname\":\"M\"}");
     return BenchSupport.field(BenchSupport.post(http, base + "/login", null, "{\"email\":\"" + email + "\",\"password\":\"benchmark-password\"}"), "token");
+  }
+
+  /** Sends runs {@code from} .. {@code from + count - 1} of the loop phase (16 at a time); returns how many got a 202. */
+  static long sendRuns(HttpClient http, String hook, String linesJson, int from, int count) throws InterruptedException {
+    java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(16);
+    AtomicInteger accepted = new AtomicInteger();
+    try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+      for (int seq = from; seq < from + count; seq++) {
+        slots.acquire();
+        String body = "{\"seq\":" + seq + ",\"lines\":" + linesJson + "}";
+        pool.execute(() -> {
+          try {
+            HttpResponse<Void> r = http.send(
+                HttpRequest.newBuilder(URI.create(hook)).timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.discarding());
+            if (r.statusCode() == 202) {
+              accepted.incrementAndGet();
+            }
+          } catch (Exception e) {
+            System.out.println("  loop webhook failed: " + e);
+          } finally {
+            slots.release();
+          }
+        });
+      }
+    }
+    return accepted.get();
   }
 
   static String hookFor(HttpClient http, String base, String token, String actionUrl) throws Exception {

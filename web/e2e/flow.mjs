@@ -60,7 +60,9 @@ const sink = http.createServer((req, res) => {
   req.on('end', () => {
     received.push({ path: req.url, headers: req.headers, body });
     // /flaky fails until the flow says the service is back (retry from the failure)
-    const status = req.url.startsWith('/flaky') && !flakyBack ? 503 : req.url.startsWith('/bulk') && body.includes('"fail":true') ? 400 : 200;
+    // /flaky fails until the flow says the service is back (retry from the failure); item 3 of a loop fails
+    const status = req.url.startsWith('/flaky') && !flakyBack ? 503 : req.url.startsWith('/bulk') && body.includes('"fail":true') ? 400
+      : req.url === '/loop/3' ? 422 : 200;
     res.writeHead(status, { 'Content-Type': 'text/plain' });
     res.end(status === 200 ? 'thanks' : 'down for maintenance');
   });
@@ -270,6 +272,31 @@ try {
   await page.getByRole('button', { name: 'Retry from the failure' }).click();
   await page.locator('h1 .badge.status-succeeded').waitFor({ timeout: 20_000 });
   if (received.filter((r) => r.path === '/first').length !== firstCalls) throw new Error('the retry sent the step that had succeeded again');
+
+  step('a loop\'s 25 items folded under their step: counts by status, the failed one found by its filter, more on demand');
+  const looped = await page.evaluate(async (target) => {
+    const created = await fetch('/workflows', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'KiKonect' },
+      body: JSON.stringify({ name: 'Line items', trigger_type: 'manual', max_attempts: 1, steps: [
+        { key: 'lines', url: `${target}/loop/{{ index }}`, for_each: '[1..25]', concurrency: 5 },
+        { key: 'notify', url: `${target}/notify`, needs: ['lines'], run_if: 'always' }] }) });
+    return (await created.json()).id;
+  }, sinkBase);
+  await page.evaluate((id) => (window.location.hash = `/workflows/${id}`), looped);
+  await page.getByRole('button', { name: 'Trigger', exact: true }).click();
+  await page.locator('[data-testid=runs] .status-failed').first().waitFor({ timeout: 20_000 });
+  await page.locator('[data-testid=runs] a').first().click();
+  await page.getByRole('heading', { name: 'Steps' }).waitFor();
+  const loopCard = page.locator('details[data-step=lines]');
+  await loopCard.getByText('24 succeeded · 1 failed').waitFor();
+  if ((await page.locator('.graph .graph-node').count()) !== 2) throw new Error('the step graph drew the items as steps');
+  await page.locator('.graph').getByText('lines: failed · 25 items').waitFor();
+  if ((await loopCard.locator('[data-item]').count()) !== 20) throw new Error('more than a page of items shown at once');
+  await loopCard.getByRole('button', { name: 'Show 5 more of 5' }).click();
+  if ((await loopCard.locator('[data-item]').count()) !== 25) throw new Error('"Show more" did not show the rest');
+  await loopCard.locator('select').selectOption('failed');
+  if ((await loopCard.locator('[data-item]').count()) !== 1) throw new Error('the filter did not keep the failed item alone');
+  await loopCard.locator('details[data-item="3"]').getByText('HTTP 422').first().waitFor();
+  await shoot('run-loop-items');
 
   step('the step editor keeps what it does not change, sets run_if, asks before losing edits, and Enter does not save');
   const patched = await page.evaluate(async (id) => {

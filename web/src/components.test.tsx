@@ -304,3 +304,28 @@ describe('browser notifications', () => {
     expect(pushSupport({ isSecureContext: true, navigator: { serviceWorker: {} }, PushManager: {}, Notification: {} } as unknown as Window)).toBe('supported');
   });
 });
+
+describe('the run inspector', () => {
+  const item = (key: string, status: string) => ({ key, status, attempt_count: 1, error: status === 'failed' ? 'HTTP 422' : null, webhook_id: `msg_${key}`, attempts: [] });
+
+  it('folds a loop\u2019s items under their step, in item order', async () => {
+    const { foldItems } = await import('./pages/RunPage');
+    const folded = foldItems([item('lines', 'failed'), item('lines#10', 'succeeded'), item('lines#2', 'failed'), item('after', 'succeeded'), item('lines#0', 'succeeded')]);
+    expect(folded.steps.map((s) => s.key)).toEqual(['lines', 'after']);
+    expect(folded.items.get('lines')!.map((s) => s.key)).toEqual(['lines#0', 'lines#2', 'lines#10']);
+  });
+
+  it('counts items by status and shows a page of them, the rest on demand, filtered by status', async () => {
+    const { LoopItems, itemCounts } = await import('./pages/RunPage');
+    const items = Array.from({ length: 25 }, (_, i) => item(`lines#${i}`, i === 3 ? 'failed' : 'succeeded'));
+    expect(itemCounts(items)).toBe('24 succeeded · 1 failed');
+    const { container } = render(<LoopItems items={items} payload={{}} />);
+    expect(container.querySelectorAll('[data-item]').length).toBe(20);
+    (await screen.findByRole('button', { name: 'Show 5 more of 5' })).click();
+    await vi.waitFor(() => expect(container.querySelectorAll('[data-item]').length).toBe(25));
+    const select = container.querySelector('select')!;
+    const { fireEvent } = await import('@testing-library/react');
+    fireEvent.change(select, { target: { value: 'failed' } });
+    await vi.waitFor(() => expect([...container.querySelectorAll('[data-item]')].map((d) => d.getAttribute('data-item'))).toEqual(['3']));
+  });
+});

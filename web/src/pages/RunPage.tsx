@@ -58,6 +58,76 @@ function Attempts({ attempts, payload, testId }: { attempts: AttemptRow[]; paylo
   );
 }
 
+/**
+ * A for_each step's items are steps of the run keyed `<key>#<index>`: this folds them under their step, in item order,
+ * leaving the run's own steps in `steps`.
+ */
+export function foldItems<T extends { key: string }>(all: T[]): { steps: T[]; items: Map<string, T[]> } {
+  const steps: T[] = [];
+  const items = new Map<string, T[]>();
+  for (const st of all) {
+    const at = st.key.indexOf('#');
+    if (at < 0) {
+      steps.push(st);
+    } else {
+      const of = st.key.slice(0, at);
+      items.set(of, [...(items.get(of) ?? []), st]);
+    }
+  }
+  const index = (st: T) => Number(st.key.slice(st.key.indexOf('#') + 1));
+  items.forEach((list) => list.sort((a, b) => index(a) - index(b)));
+  return { steps, items };
+}
+
+/** "198 succeeded · 2 failed": items counted by status, most common first. */
+export function itemCounts(items: { status: string }[]): string {
+  const counts = new Map<string, number>();
+  items.forEach((i) => counts.set(i.status, (counts.get(i.status) ?? 0) + 1));
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([status, n]) => `${n} ${status}`).join(' · ');
+}
+
+type ItemStep = { key: string; status: string; attempt_count: number; error?: string | null; webhook_id: string; attempts: AttemptRow[] };
+const ITEMS_PAGE = 20;
+
+/** A loop's items under their step: counts by status, a filter by status, each item's attempts; 20 at a time. */
+export function LoopItems({ items, payload }: { items: ItemStep[]; payload: unknown }) {
+  const [status, setStatus] = useState('all');
+  const [shown, setShown] = useState(ITEMS_PAGE);
+  const statuses = [...new Set(items.map((i) => i.status))];
+  const matching = status === 'all' ? items : items.filter((i) => i.status === status);
+  return (
+    <div className="loop-items" data-testid="loop-items">
+      <p>
+        <strong>{items.length} item{items.length === 1 ? '' : 's'}</strong>: {itemCounts(items)}
+        {statuses.length > 1 && (
+          <label className="inline">{' '}· show{' '}
+            <select value={status} onChange={(e) => { setStatus(e.target.value); setShown(ITEMS_PAGE); }}>
+              <option value="all">all</option>
+              {statuses.map((s) => <option key={s} value={s}>{s}</option>)}
+            </select>
+          </label>
+        )}
+      </p>
+      <ul className="items">
+        {matching.slice(0, shown).map((it) => (
+          <li key={it.key}>
+            <details data-item={it.key.slice(it.key.indexOf('#') + 1)} open={it.status === 'failed' && matching.length <= 3}>
+              <summary>item {it.key.slice(it.key.indexOf('#') + 1)} <StatusBadge status={it.status} /> {it.attempt_count} attempt{it.attempt_count === 1 ? '' : 's'}{it.error ? <span className="error"> · {it.error}</span> : null}</summary>
+              <p className="muted">webhook-id <code>{it.webhook_id}</code></p>
+              <Attempts attempts={it.attempts} payload={payload} />
+            </details>
+          </li>
+        ))}
+      </ul>
+      {matching.length > shown && (
+        <button type="button" className="secondary" onClick={() => setShown(shown + ITEMS_PAGE)}>
+          Show {Math.min(ITEMS_PAGE, matching.length - shown)} more of {matching.length - shown}
+        </button>
+      )}
+    </div>
+  );
+}
+
 /** Steps in columns by how deep their needs go. */
 function stepColumns<T extends { key: string; needs: string[] }>(steps: T[]): T[][] {
   const byKey = new Map(steps.map((st) => [st.key, st]));
@@ -139,6 +209,9 @@ export function RunPage({ id }: { id: number }) {
   // a one-step run (the action_url shorthand, step "deliver") reads best as a plain attempt timeline
   const runSteps = run.steps ?? [];
   const showSteps = runSteps.length > 1 || (runSteps.length === 1 && runSteps[0].key !== 'deliver');
+  const folded = foldItems(runSteps);
+  // a loop step waits for its items once it has expanded: its needs as the workflow gives them leave those out
+  const needs = (st: { needs: string[] }) => st.needs.filter((n) => !n.includes('#'));
   return (
     <section>
       <div className="title-row">
@@ -198,21 +271,31 @@ export function RunPage({ id }: { id: number }) {
       {showSteps && (
         <>
           <h2>Steps</h2>
-          <div className="graph" role="img" aria-label={`Steps: ${(run.steps ?? []).map((st) => `${st.key} ${st.status}`).join(', ')}`}>
-            {stepColumns(run.steps ?? []).map((column, level) => (
+          <div className="graph" role="img" aria-label={`Steps: ${folded.steps.map((st) => `${st.key} ${st.status}`).join(', ')}`}>
+            {stepColumns(folded.steps).map((column, level) => (
               <div className="graph-column" key={level}>
-                {column.map((st) => <span key={st.key} className={`graph-node badge status-${st.status}`}>{st.key}: {st.status}</span>)}
+                {column.map((st) => (
+                  <span key={st.key} className={`graph-node badge status-${st.status}`}>
+                    {st.key}: {st.status}{folded.items.has(st.key) ? ` · ${folded.items.get(st.key)!.length} items` : ''}
+                  </span>
+                ))}
               </div>
             ))}
           </div>
-          {(run.steps ?? []).map((st) => (
-            <details key={st.key} className="card" open={st.status === 'failed'} data-step={st.key}>
-              <summary><code>{st.key}</code> <StatusBadge status={st.status} /> {st.attempt_count} attempt{st.attempt_count === 1 ? '' : 's'}{st.error ? <span className="error"> · {st.error}</span> : null}</summary>
-              <p className="muted">webhook-id <code>{st.webhook_id}</code> (the same on every attempt){st.needs.length ? ` · needs ${st.needs.join(', ')}` : ''}
-                {st.child_run_id != null && <> · runs a workflow: <a href={`#/runs/${st.child_run_id}`}>run #{st.child_run_id}</a></>}</p>
-              <Attempts attempts={st.attempts} payload={run.payload} />
-            </details>
-          ))}
+          {folded.steps.map((st) => {
+            const items = folded.items.get(st.key);
+            return (
+              <details key={st.key} className="card" open={st.status === 'failed'} data-step={st.key}>
+                <summary><code>{st.key}</code> <StatusBadge status={st.status} />{' '}
+                  {items ? `${items.length} item${items.length === 1 ? '' : 's'}` : `${st.attempt_count} attempt${st.attempt_count === 1 ? '' : 's'}`}
+                  {st.error ? <span className="error"> · {st.error}</span> : null}</summary>
+                <p className="muted">{items ? 'a loop: each item is sent with its own webhook-id' : <>webhook-id <code>{st.webhook_id}</code> (the same on every attempt)</>}{needs(st).length ? ` · needs ${needs(st).join(', ')}` : ''}
+                  {st.child_run_id != null && <> · runs a workflow: <a href={`#/runs/${st.child_run_id}`}>run #{st.child_run_id}</a></>}</p>
+                {items && <LoopItems items={items} payload={run.payload} />}
+                {st.attempts.length > 0 && <Attempts attempts={st.attempts} payload={run.payload} />}
+              </details>
+            );
+          })}
         </>
       )}
       {!showSteps && (
