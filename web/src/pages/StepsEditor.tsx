@@ -145,7 +145,7 @@ export function asCurl(r: { method: string; url: string; headers: Record<string,
 
 type DryRun = {
   filtered: boolean;
-  steps: { key: string | null; status: string; needs: string[]; request: { method: string; url: string; headers: Record<string, string>; body: string | null; credential?: string } | null; error: { field?: string; reason?: string; position?: number | null } | null }[];
+  steps: { key: string | null; status: string; needs: string[]; request: { method: string; url: string; headers: Record<string, string>; body: string | null; credential?: string; items?: number; first_items?: { index: number; item: unknown; url: string; body: string | null }[] } | null; error: { field?: string; reason?: string; position?: number | null } | null }[];
 };
 
 /**
@@ -344,6 +344,14 @@ export function StepsEditor({ drafts, onChange, filter, onFilter, errorOf, workf
               <div className="copy-row">
                 <pre className="small">{`${s.request.method} ${s.request.url}\n${Object.entries(s.request.headers).map(([k, v]) => `${k}: ${v}`).join('\n')}${s.request.credential ? `\n${s.request.credential}` : ''}${s.request.body !== null ? `\n\n${s.request.body}` : ''}`}</pre>
                 <CopyButton text={asCurl(s.request)} label="Copy as curl" />
+              </div>
+            )}
+            {s.request?.items != null && (
+              <div className="muted" data-testid="preview-items">
+                <p>For each of {s.request.items} item{s.request.items === 1 ? '' : 's'} (above: item 0's request){s.request.first_items && s.request.first_items.length > 1 ? '; the next:' : ''}</p>
+                {(s.request.first_items ?? []).slice(1).map((it) => (
+                  <pre key={it.index} className="small">{`item ${it.index}: ${s.request!.method} ${it.url}${it.body !== null ? `\n${it.body}` : ''}`}</pre>
+                ))}
               </div>
             )}
             {s.error && <p className="error">{s.error.field}: {s.error.reason}</p>}

@@ -176,6 +176,9 @@ final class DryRun {
                 }
                 request.put(
                         "body", rendered.body() == null ? null : new String(rendered.body(), StandardCharsets.UTF_8));
+                if (items != null) {
+                    request.put("first_items", firstItems(step, stepContext, items, payloadText, rendered));
+                }
                 outcome.put(step.key(), "would_send");
                 results.add(new StepResult(step.key(), "would_send", request, null, step.needs()));
             } catch (ExpressionException e) {
@@ -187,6 +190,38 @@ final class DryRun {
             }
         }
         return new Result(false, results);
+    }
+
+    /** How many items of a loop the dry run shows with their requests. */
+    static final int SHOWN_ITEMS = 3;
+
+    /**
+     * The first {@link #SHOWN_ITEMS} items of a loop with the URL and body each would be sent with ({@code first}: item
+     * 0's request, rendered already).
+     */
+    private List<Map<String, Object>> firstItems(
+            StepDefinitions.Step step,
+            Map<String, Object> context,
+            List<?> items,
+            String payloadText,
+            StepRequests.Rendered first) {
+        List<Map<String, Object>> shown = new ArrayList<>();
+        for (int i = 0; i < Math.min(SHOWN_ITEMS, items.size()); i++) {
+            StepRequests.Rendered rendered = first;
+            if (i > 0) {
+                context.put("item", items.get(i));
+                context.put("index", i);
+                rendered = StepRequests.prepare(
+                        step, context, payloadText.getBytes(StandardCharsets.UTF_8), toJson, false);
+            }
+            Map<String, Object> one = new LinkedHashMap<>();
+            one.put("index", i);
+            one.put("item", items.get(i));
+            one.put("url", rendered.url());
+            one.put("body", rendered.body() == null ? null : new String(rendered.body(), StandardCharsets.UTF_8));
+            shown.add(one);
+        }
+        return shown;
     }
 
     /** Why {@code step} would not start after its needs ended as {@code ended}; null when it would. */

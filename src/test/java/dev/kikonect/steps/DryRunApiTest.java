@@ -65,7 +65,7 @@ class DryRunApiTest extends ApiTest {
                                     "payload.forced = true")));
 
     @Test
-    void a_for_each_shows_how_many_items_it_would_send_and_the_first_items_request() {
+    void a_for_each_shows_how_many_items_it_would_send_and_the_first_three_items_requests() {
         Map<String, Object> workflow = Map.of(
                 "steps",
                 List.of(Map.of(
@@ -93,6 +93,13 @@ class DryRunApiTest extends ApiTest {
         assertThat(request.path("url").asString()).isEqualTo("https://erp.example.com/lines/a");
         assertThat(Api.JSON.readTree(request.path("body").asString()))
                 .isEqualTo(Api.JSON.readTree("{\"qty\":1,\"n\":0}"));
+        JsonNode first = request.path("first_items");
+        assertThat(first).hasSize(3);
+        assertThat(first.get(2).path("index").asInt()).isEqualTo(2);
+        assertThat(first.get(2).path("item").path("sku").asString()).isEqualTo("c");
+        assertThat(first.get(2).path("url").asString()).isEqualTo("https://erp.example.com/lines/c");
+        assertThat(Api.JSON.readTree(first.get(1).path("body").asString()))
+                .isEqualTo(Api.JSON.readTree("{\"qty\":2,\"n\":1}"));
         assertThat(step(none, "lines").path("status").asString()).isEqualTo("skipped");
         assertThat(step(none, "lines").path("error").path("reason").asString()).contains("no items");
     }
