@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kikonect.ApiTest;
 import dev.kikonect.support.Api;
 import dev.kikonect.support.Sink;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,7 +59,7 @@ class OrderExampleTest extends ApiTest {
     }
 
     private static Map<String, Object> order(int id, int... quantities) {
-        List<Map<String, Object>> lines = new java.util.ArrayList<>();
+        List<Map<String, Object>> lines = new ArrayList<>();
         for (int i = 0; i < quantities.length; i++) {
             lines.add(Map.of("sku", "sku-" + i, "qty", quantities[i]));
         }
