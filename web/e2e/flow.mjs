@@ -298,6 +298,24 @@ try {
   await loopCard.locator('details[data-item="3"]').getByText('HTTP 422').first().waitFor();
   await shoot('run-loop-items');
 
+  step('a webhook that answers a GET handshake with its challenge, set in the form');
+  await page.evaluate(() => (window.location.hash = '/workflows/new'));
+  await page.getByLabel('Name').fill('Handshake');
+  await page.locator('input[name=action_url]').fill(`${sinkBase}/events`);
+  await page.locator('input[name=get_too]').check();
+  await page.locator('input[name=respond_body]').fill('query.challenge');
+  await page.getByRole('button', { name: 'Create workflow' }).click();
+  await page.getByRole('heading', { name: 'Handshake' }).waitFor();
+  const handshakeId = Number(page.url().match(/workflows\/(\d+)/)[1]);
+  const handshakeUrl = await page.evaluate(async (id) => (await (await fetch(`/workflows/${id}`, { headers: { 'X-Requested-With': 'KiKonect' } })).json()).webhook_url, handshakeId);
+  const answered = await fetch(`${base}${new URL(handshakeUrl).pathname}?challenge=abc123`);
+  if (answered.status !== 200 || (await answered.text()) !== 'abc123') throw new Error(`the GET handshake was answered ${answered.status}`);
+  await page.evaluate((id) => (window.location.hash = `/workflows/${id}/edit`), handshakeId);
+  await page.getByRole('heading', { name: 'Edit workflow' }).waitFor();
+  if (!(await page.locator('input[name=get_too]').isChecked()) || (await page.locator('input[name=respond_body]').inputValue()) !== 'query.challenge') {
+    throw new Error('the form does not show the webhook\'s answer settings');
+  }
+
   step('the step editor keeps what it does not change, sets run_if, asks before losing edits, and Enter does not save');
   const patched = await page.evaluate(async (id) => {
     const w = await (await fetch(`/workflows/${id}`, { headers: { 'X-Requested-With': 'KiKonect' } })).json();

@@ -11,6 +11,7 @@ describe('the workflow form', () => {
     name: 'n', action_url: 'https://x', interval_minutes: '5', expression: '0 9 * * *', timezone: 'Europe/Berlin',
     payload: '', max_attempts: '', misfire: 'fire_once', overlap: 'allow', on_failure_url: '', mode: 'url' as const, steps: [], filter: '',
     output: '', watch_all: true, watched: [] as number[],
+    get_too: false, respond_body: '', respond_status: '200', original_config: {} as Record<string, unknown>,
   };
 
   it('builds an interval config with its JSON payload', () => {
@@ -24,6 +25,13 @@ describe('the workflow form', () => {
 
   it('builds a cron config with expression and time zone', () => {
     expect(triggerConfig({ ...base, trigger_type: 'cron' }).config).toEqual({ expression: '0 9 * * *', timezone: 'Europe/Berlin' });
+  });
+
+  it('builds a webhook\u2019s answer and keeps what the form does not show, without the token', () => {
+    const original_config = { token: 't0k3n', verify: 'header', header_name: 'X-Key', secret: 's3cr3t-value' };
+    expect(triggerConfig({ ...base, trigger_type: 'webhook', original_config }).config).toEqual({ verify: 'header', header_name: 'X-Key', secret: 's3cr3t-value' });
+    expect(triggerConfig({ ...base, trigger_type: 'webhook', original_config, get_too: true, respond_body: 'query.`hub.challenge`', respond_status: '200' }).config)
+      .toEqual({ verify: 'header', header_name: 'X-Key', secret: 's3cr3t-value', methods: ['POST', 'GET'], respond: { mode: 'immediate', status: 200, headers: {}, body: 'query.`hub.challenge`' } });
   });
 
   it('builds an error workflow\u2019s config: every workflow, or the ones checked', () => {

@@ -31,6 +31,13 @@ interface FormState {
   /** run_failed: every workflow of the workspace, or the ones in {@link watched}. */
   watch_all: boolean;
   watched: number[];
+  /** webhook: also take GET (and HEAD), for senders that verify an endpoint with a GET. */
+  get_too: boolean;
+  /** webhook: the answer to the caller (trigger_config.respond), a JSONata body ('' for none) and its status. */
+  respond_body: string;
+  respond_status: string;
+  /** webhook: the stored trigger_config, carried so that a save keeps what the form does not show (verify...). */
+  original_config: Record<string, unknown>;
 }
 
 function toForm(w?: Workflow): FormState {
@@ -53,6 +60,10 @@ function toForm(w?: Workflow): FormState {
     output: w?.output ?? '',
     watch_all: c.workflows === undefined || c.workflows === 'all',
     watched: Array.isArray(c.workflows) ? (c.workflows as number[]) : [],
+    get_too: Array.isArray(c.methods) && c.methods.includes('GET'),
+    respond_body: ((c.respond as Record<string, unknown> | undefined)?.body as string) ?? '',
+    respond_status: String(((c.respond as Record<string, unknown> | undefined)?.status as number) ?? 200),
+    original_config: c,
   };
 }
 
@@ -74,7 +85,25 @@ export function triggerConfig(f: FormState): { config: Record<string, unknown>; 
     config.timezone = f.timezone;
   }
   if (f.trigger_type === 'run_failed') config.workflows = f.watch_all ? 'all' : f.watched;
+  if (f.trigger_type === 'webhook') {
+    // what the form does not show (verify, secret, header_name) is kept; the token is the server's
+    Object.entries(f.original_config).forEach(([k, v]) => { if (k !== 'token' && k !== 'methods' && k !== 'respond') config[k] = v; });
+    if (f.get_too) config.methods = ['POST', 'GET'];
+    if (f.respond_body.trim()) {
+      const before = (f.original_config.respond ?? {}) as Record<string, unknown>;
+      config.respond = { mode: 'immediate', status: Number(f.respond_status) || 200, headers: before.headers ?? {}, body: f.respond_body };
+    }
+  }
   return { config };
+}
+
+/** Whether the webhook's answer settings differ from the stored ones (only then does a save send trigger_config). */
+function answerChanged(f: FormState): boolean {
+  const c = f.original_config;
+  const before = (c.respond ?? {}) as Record<string, unknown>;
+  return f.get_too !== (Array.isArray(c.methods) && c.methods.includes('GET'))
+    || f.respond_body !== ((before.body as string) ?? '')
+    || (f.respond_body.trim() !== '' && Number(f.respond_status) !== ((before.status as number) ?? 200));
 }
 
 /** Create and edit, one form per trigger type, with a live preview of the next fire times. */
@@ -146,6 +175,7 @@ export function WorkflowFormPage({ id }: { id?: number }) {
     if (form.output.trim()) body.output = form.output;
     else if (id) body.output = null;
     if (form.trigger_type !== 'webhook' && form.trigger_type !== 'manual') body.trigger_config = config;
+    if (form.trigger_type === 'webhook' && answerChanged(form)) body.trigger_config = config;
     setError(null);
     await once(async () => {
     try {
@@ -156,7 +186,7 @@ export function WorkflowFormPage({ id }: { id?: number }) {
         body.trigger_type = form.trigger_type;
         if (body.max_attempts === null) delete body.max_attempts;
         if (body.on_failure_url === null) delete body.on_failure_url;
-        body.trigger_config = form.trigger_type === 'webhook' || form.trigger_type === 'manual' ? {} : config;
+        body.trigger_config = form.trigger_type === 'manual' ? {} : config;
         saved = await api.createWorkflow(body);
         if (saved.signing_secret) sessionSecret.set(saved.id, saved.signing_secret);
       }
@@ -187,6 +217,24 @@ export function WorkflowFormPage({ id }: { id?: number }) {
             <option value="run_failed">Error workflow — when a run of another workflow fails</option>
           </select>
         </Field>
+        {form.trigger_type === 'webhook' && (
+          <fieldset className="answer">
+            <legend>Answer to the caller (optional)</legend>
+            <label className="check">
+              <input type="checkbox" name="get_too" checked={form.get_too} onChange={(e) => setForm({ ...form, get_too: e.target.checked })} />
+              Also take GET (and HEAD), for senders that verify the URL with a GET (Meta, Microsoft Graph); its query is the payload
+            </label>
+            <div className="row">
+              <Field label="Answer body (JSONata over payload, headers, query, run): a text is sent as text, anything else as JSON; no value leaves the usual 202" error={fe('trigger_config.respond.body') ?? fe('trigger_config.respond')}>
+                <input name="respond_body" value={form.respond_body} placeholder="payload.type = 'url_verification' ? { 'challenge': payload.challenge }" onChange={set('respond_body')} />
+              </Field>
+              <Field label="Answer status" error={fe('trigger_config.respond.status')}>
+                <input name="respond_status" type="number" min={200} max={599} value={form.respond_status} onChange={set('respond_status')} />
+              </Field>
+            </div>
+            {fe('trigger_config.methods') && <p className="error">{fe('trigger_config.methods')}</p>}
+          </fieldset>
+        )}
         {form.trigger_type === 'run_failed' && (
           <WatchedWorkflows form={form} onChange={(watch_all, watched) => setForm({ ...form, watch_all, watched })} self={id} error={fe('trigger_config.workflows')} />
         )}

@@ -15,8 +15,10 @@ import dev.kikonect.lifecycle.Replays;
 import dev.kikonect.lifecycle.Run;
 import dev.kikonect.lifecycle.RunFilter;
 import dev.kikonect.lifecycle.RunStatus;
+import dev.kikonect.steps.ExpressionException;
 import dev.kikonect.steps.ExpressionSandbox;
 import dev.kikonect.steps.Filters;
+import dev.kikonect.steps.HookAnswers;
 import dev.kikonect.web.PublicEndpoint;
 import dev.kikonect.workflow.StoredWorkflow;
 import dev.kikonect.workflow.WorkflowService;
@@ -36,6 +38,8 @@ import java.util.TreeMap;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.transaction.support.TransactionTemplate;
+import org.springframework.web.HttpRequestMethodNotSupportedException;
+import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
@@ -63,6 +67,7 @@ class TriggerController {
 
     private final AuditLog audit;
     private final TransactionTemplate transactions;
+    private final HookAnswers answers;
 
     TriggerController(
             AuditLog audit,
@@ -79,7 +84,9 @@ class TriggerController {
             DatabaseHealth database,
             RunQuota runQuota,
             Filters filters,
+            HookAnswers answers,
             KiKonectProperties properties) {
+        this.answers = answers;
         this.audit = audit;
         this.transactions = transactions;
         this.runQuota = runQuota;
@@ -123,10 +130,23 @@ class TriggerController {
                 workflow, "manual", payload, request.getHeader("Idempotency-Key"), requestContext(workflow, request));
     }
 
+    /**
+     * GET (and HEAD) on a webhook, for workflows whose {@code trigger_config.methods} has GET: senders that verify an
+     * endpoint with a GET (Meta's hub.challenge, Microsoft Graph's validation). The query is the payload; a HEAD never
+     * starts a run.
+     */
+    @PublicEndpoint
+    @GetMapping("/hooks/{token}")
+    ResponseEntity<?> hookGet(@PathVariable String token, HttpServletRequest request)
+            throws HttpRequestMethodNotSupportedException {
+        return hook(token, request);
+    }
+
     /** No login: the unguessable token in the URL is the credential (plus a signature, if the workflow asks). */
     @PublicEndpoint
     @PostMapping("/hooks/{token}")
-    ResponseEntity<Run> hook(@PathVariable String token, HttpServletRequest request) {
+    ResponseEntity<?> hook(@PathVariable String token, HttpServletRequest request)
+            throws HttpRequestMethodNotSupportedException {
         // Unknown tokens cost no state: an implausible one is refused before anything, a well-formed one is looked up
         // (unknown tokens are not remembered) before it gets a rate-limit bucket.
         if (!HookLookup.plausible(token)) {
@@ -153,8 +173,12 @@ class TriggerController {
             idempotent = true;
         }
         requireEnabled(hook.workflow());
-        byte[] body = payloads.readBytes(request);
-        Optional<ResponseEntity<Run>> accepted = acceptHook(hook, body, idempotent, request);
+        boolean post = "POST".equals(request.getMethod());
+        if (!post && !methods(hook.config()).contains("GET")) {
+            throw new HttpRequestMethodNotSupportedException(request.getMethod(), methods(hook.config()));
+        }
+        byte[] body = post ? payloads.readBytes(request) : new byte[0];
+        Optional<ResponseEntity<?>> accepted = acceptHook(hook, body, idempotent, request);
         if (accepted.isEmpty()) {
             // The remembered workflow was out of date (paused, deleted, token or verification settings changed): check
             // the request again against the workflow as it is now.
@@ -166,17 +190,147 @@ class TriggerController {
                 "workflow-changed", "The workflow changed while this webhook was being accepted; send it again."));
     }
 
-    /** Verifies and enqueues; empty when the workflow changed since {@code hook} was read (nothing enqueued then). */
-    private Optional<ResponseEntity<Run>> acceptHook(
+    @SuppressWarnings("unchecked")
+    private static List<String> methods(Map<String, Object> config) {
+        return config.get("methods") instanceof List<?> list ? (List<String>) list : List.of("POST");
+    }
+
+    /**
+     * Verifies and enqueues; empty when the workflow changed since {@code hook} was read (nothing enqueued then). The
+     * answer is the workflow's own ({@code trigger_config.respond}) when it gives one, else the run with a 202.
+     */
+    private Optional<ResponseEntity<?>> acceptHook(
             HookLookup.Hook hook, byte[] body, boolean idempotent, HttpServletRequest request) {
         StoredWorkflow workflow = hook.workflow();
-        Optional<String> refused = HookVerifier.check(hook.config(), request, body, clock.instant());
-        if (refused.isPresent()) {
-            throw new DomainException.NotAuthenticated("Signature verification failed: " + refused.get() + ".");
+        boolean post = "POST".equals(request.getMethod());
+        if (post) {
+            // A GET brings no body to sign, and the senders that verify with a GET do not sign it: its filter and its
+            // answer decide (a GET answered by respond and dropped by the filter makes no run at all).
+            Optional<String> refused = HookVerifier.check(hook.config(), request, body, clock.instant());
+            if (refused.isPresent()) {
+                throw new DomainException.NotAuthenticated("Signature verification failed: " + refused.get() + ".");
+            }
         }
-        String payload = payloads.toPayload(body, request.getContentType());
+        String payload =
+                post ? payloads.toPayload(body, request.getContentType()) : json.writeValueAsString(query(request));
+        Map<String, Object> respond = respondOf(hook.config());
+        if ("HEAD".equals(request.getMethod())) {
+            return Optional.of(answerWithoutRun(workflow, respond, payload, request)); // a HEAD never starts a run
+        }
         runQuota.take(workflow.workspaceId(), 1);
         Optional<Filters.Verdict> stopped = stoppedByFilter(workflow, payload, "webhook", request);
+        if (stopped.isPresent() && !post && respond != null) {
+            return Optional.of(answerWithoutRun(workflow, respond, payload, request)); // a handshake: no run
+        }
+        return acceptRun(hook, workflow, payload, body, stopped, idempotent, request)
+                .map(accepted -> answered(workflow, respond, payload, request, accepted));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> respondOf(Map<String, Object> config) {
+        return config.get("respond") instanceof Map<?, ?> m ? (Map<String, Object>) m : null;
+    }
+
+    private static Map<String, String> query(HttpServletRequest request) {
+        Map<String, String> query = new LinkedHashMap<>();
+        request.getParameterMap().forEach((k, v) -> query.put(k, v.length == 0 ? "" : v[0]));
+        return query;
+    }
+
+    private static Map<String, String> headers(HttpServletRequest request) {
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (String name : Collections.list(request.getHeaderNames())) {
+            headers.put(name, request.getHeader(name));
+        }
+        return headers;
+    }
+
+    /**
+     * The workflow's answer after its run was accepted ({@code accepted}): its own when {@code respond} gives one, else
+     * {@code accepted}. The run is stored either way, so a failing or busy answer gives the usual 202 (a 5xx would make
+     * the sender send it again, and start a second run); the reason is in the {@code KiKonect-Respond-Error} header.
+     */
+    private ResponseEntity<?> answered(
+            StoredWorkflow workflow,
+            Map<String, Object> respond,
+            String payload,
+            HttpServletRequest request,
+            ResponseEntity<Run> accepted) {
+        if (respond == null || accepted.getBody() == null) {
+            return accepted;
+        }
+        try {
+            return ExpressionSandbox.onBehalfOf(
+                            workflow.workspaceId(),
+                            () -> answers.answer(
+                                    respond,
+                                    payload,
+                                    headers(request),
+                                    query(request),
+                                    accepted.getBody().id(),
+                                    workflow.id(),
+                                    workflow.name()))
+                    .<ResponseEntity<?>>map(TriggerController::answer)
+                    .orElse(accepted);
+        } catch (ExpressionException e) {
+            return ResponseEntity.status(accepted.getStatusCode())
+                    .headers(accepted.getHeaders())
+                    .header("KiKonect-Respond-Error", e.busy() ? "the expression sandbox is busy" : e.reason())
+                    .body(accepted.getBody());
+        }
+    }
+
+    /**
+     * The answer to a request that starts no run (a HEAD, or a GET the filter drops): the workflow's own, 204 when its
+     * body gives no value, a 422 naming the failure, a 503 when the sandbox is busy (nothing was stored: send again).
+     */
+    private ResponseEntity<?> answerWithoutRun(
+            StoredWorkflow workflow, Map<String, Object> respond, String payload, HttpServletRequest request) {
+        if (respond == null) {
+            return ResponseEntity.noContent().build();
+        }
+        try {
+            return ExpressionSandbox.onBehalfOf(
+                            workflow.workspaceId(),
+                            () -> answers.answer(
+                                    respond,
+                                    payload,
+                                    headers(request),
+                                    query(request),
+                                    null,
+                                    workflow.id(),
+                                    workflow.name()))
+                    .<ResponseEntity<?>>map(TriggerController::answer)
+                    .orElseGet(() -> ResponseEntity.noContent().build());
+        } catch (ExpressionException e) {
+            if (e.busy()) {
+                throw new DomainException.Unavailable(
+                        "expressions-busy",
+                        "This node's expression sandbox is busy; nothing was stored, retry.",
+                        Duration.ofSeconds(2));
+            }
+            throw new DomainException.InvalidRequest(
+                    "respond-failed", "The workflow's answer (trigger_config.respond) failed: " + e.reason());
+        }
+    }
+
+    private static ResponseEntity<?> answer(HookAnswers.Answer answer) {
+        ResponseEntity.BodyBuilder builder = ResponseEntity.status(answer.status());
+        if (answer.headers().stream().noneMatch(h -> h.getKey().equalsIgnoreCase("Content-Type"))) {
+            builder.header("Content-Type", answer.contentType()); // text, or JSON, unless the answer names its own
+        }
+        answer.headers().forEach(h -> builder.header(h.getKey(), h.getValue()));
+        return builder.body(answer.body());
+    }
+
+    private Optional<ResponseEntity<Run>> acceptRun(
+            HookLookup.Hook hook,
+            StoredWorkflow workflow,
+            String payload,
+            byte[] body,
+            Optional<Filters.Verdict> stopped,
+            boolean idempotent,
+            HttpServletRequest request) {
         if (stopped.isPresent()) {
             return ingest.enqueueIfCurrent(
                             workflow.id(),

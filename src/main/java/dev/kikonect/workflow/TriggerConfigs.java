@@ -4,12 +4,14 @@ import dev.kikonect.common.Fields;
 import dev.kikonect.common.SecureTokens;
 import dev.kikonect.execution.Signatures;
 import dev.kikonect.scheduling.Schedule;
+import dev.kikonect.steps.HookAnswers;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -51,10 +53,12 @@ final class TriggerConfigs {
         switch (type) {
             case MANUAL -> rejectUnknown(given, Set.of(), f);
             case WEBHOOK -> {
-                rejectUnknown(given, Set.of("verify", "secret", "header_name"), f);
+                rejectUnknown(given, Set.of("verify", "secret", "header_name", "methods", "respond"), f);
                 normalized.put(
                         "token", current != null && current.get("token") != null ? current.get("token") : newToken());
                 verification(given, normalized, f);
+                methods(given, normalized, f);
+                respond(given, normalized, f);
             }
             case INTERVAL -> {
                 rejectUnknown(given, Set.of("interval_minutes", "payload"), f);
@@ -155,6 +159,79 @@ final class TriggerConfigs {
             f.problem("header_name", "is only for verify: header");
         }
         normalized.put("secret", secret);
+    }
+
+    /** The HTTP methods a webhook takes: POST (the default), and GET (with HEAD) for senders that verify with a GET. */
+    private static void methods(Map<String, Object> given, Map<String, Object> normalized, Fields f) {
+        if (!given.containsKey("methods")) {
+            return;
+        }
+        if (!(given.get("methods") instanceof List<?> list)
+                || list.isEmpty()
+                || !list.stream().allMatch(m -> "POST".equals(m) || "GET".equals(m))) {
+            f.problem("methods", "must be a list of POST and GET (HEAD comes with GET)");
+            return;
+        }
+        normalized.put(
+                "methods",
+                list.contains("POST") && list.contains("GET") ? List.of("POST", "GET") : List.of(list.get(0)));
+    }
+
+    /**
+     * The answer to the webhook's caller: {@code {mode: "immediate", status, headers, body}} answers from the request
+     * alone ({@code trigger.HookAnswers}).
+     */
+    @SuppressWarnings("unchecked")
+    private static void respond(Map<String, Object> given, Map<String, Object> normalized, Fields f) {
+        if (!given.containsKey("respond") || given.get("respond") == null) {
+            return;
+        }
+        if (!(given.get("respond") instanceof Map<?, ?> raw)) {
+            f.problem("respond", "must be an object {mode, status, headers, body}");
+            return;
+        }
+        Map<String, Object> respond = (Map<String, Object>) raw;
+        Fields r = f.nested("respond", respond);
+        rejectUnknown(respond, Set.of("mode", "status", "headers", "body"), r);
+        String mode = r.string("mode", true, 1, 20);
+        if (mode != null && !mode.equals("immediate")) {
+            r.problem(
+                    "mode",
+                    mode.equals("step")
+                            ? "step is not available yet: immediate answers from the request alone"
+                            : "must be immediate");
+        }
+        Long status = r.integer("status", false, 200, 599);
+        String body = r.string("body", true, 1, 10_000);
+        if (body != null) {
+            HookAnswers.bodyProblem(body).ifPresent(why -> r.problem("body", why));
+        }
+        Map<String, Object> headers = r.object("headers", false);
+        Map<String, String> kept = new LinkedHashMap<>();
+        if (headers != null) {
+            if (headers.size() > HookAnswers.MAX_HEADERS) {
+                r.problem("headers", "at most " + HookAnswers.MAX_HEADERS + " headers");
+            }
+            headers.forEach((name, value) -> {
+                String lower = name.toLowerCase(Locale.ROOT);
+                if (!name.matches("[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}")) {
+                    r.problem("headers." + name, "must be an HTTP header name");
+                } else if (HookAnswers.RESERVED_HEADERS.contains(lower)) {
+                    r.problem("headers." + name, "is set by the server, not by an answer");
+                } else if (!(value instanceof String text) || text.length() > 1000) {
+                    r.problem("headers." + name, "must be a text (a template) of at most 1,000 characters");
+                } else {
+                    HookAnswers.templateProblem(text).ifPresent(why -> r.problem("headers." + name, why));
+                    kept.put(name, text);
+                }
+            });
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("mode", "immediate");
+        out.put("status", status == null ? 200 : status.intValue());
+        out.put("headers", kept);
+        out.put("body", body);
+        normalized.put("respond", out);
     }
 
     private static boolean isBase64(String s) {
