@@ -202,6 +202,12 @@ describe('the step editor', () => {
     expect(toSteps(fromSteps(steps))).toEqual(steps);
   });
 
+  it('keeps a step that only waits free of a URL', async () => {
+    const { toSteps, fromSteps } = await import('./pages/StepsEditor');
+    const pause = { key: 'pause', needs: ['first'], wait: { for: 'delay', duration: 'P3D' } };
+    expect(toSteps(fromSteps([pause]))).toEqual([pause]);
+  });
+
   it('round-trips every field of a step, the ones it does not show included', async () => {
     const { toSteps, fromSteps } = await import('./pages/StepsEditor');
     // Required<Step>: a field added to the schema does not compile here until this step sets it
@@ -210,6 +216,7 @@ describe('the step editor', () => {
       body: '{ "a": payload.a }', when: 'payload.go', needs: ['other'], run_if: 'any_failed', max_attempts: 5, timeout: 12, credential: 'erp-api',
       workflow: undefined as unknown as number, // a request step; a workflow step is below
       for_each: 'payload.items', concurrency: 3,
+      wait: { for: 'delay', duration: 'PT10M' }, // not shown in the editor: carried
     };
     const unknown = { ...every, added_later: { kept: true } }; // a field the editor has never heard of
     expect(toSteps(fromSteps([every as unknown as Record<string, unknown>]))).toEqual([every]);

@@ -64,6 +64,8 @@ export function toSteps(drafts: StepDraft[]): Record<string, unknown>[] {
     if (d.workflow.trim()) {
       // runs a workflow: no request of its own (url, method, headers, credential and timeout are for requests)
       step.workflow = numberOrText(d.workflow);
+    } else if (!d.url.trim() && step.wait) {
+      // a step that only waits (its wait is carried from the API): no request
     } else {
       step.url = d.url.trim();
       if (d.method !== 'POST') step.method = d.method;

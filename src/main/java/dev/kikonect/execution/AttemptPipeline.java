@@ -52,6 +52,9 @@ final class AttemptPipeline {
         /** Hand the job back without spending an attempt; {@code reason} names why (host_busy, expressions_busy). */
         record Defer(String reason) implements Outcome {}
 
+        /** The step's wait begins: its job goes back to the queue until {@code until}, holding nothing meanwhile. */
+        record Wait(Instant until) implements Outcome {}
+
         /** The node is stopping: the job goes back with the others it holds. */
         record Abandon() implements Outcome {}
 
@@ -172,6 +175,16 @@ final class AttemptPipeline {
                         && !runIfHolds(job, step)) {
                     return new Outcome.Complete(Next.SKIPPED, null, null, null); // its needs finished, not as it asks
                 }
+                if (step.waits() && job.waitedUntil() == null && job.attemptOffset() == 0) {
+                    // its first claim: the wait begins (a retry from the failure does not wait again)
+                    Instant until = waitEnds(job, payload, definition, step);
+                    if (until.isAfter(clock.instant())) {
+                        return new Outcome.Wait(until);
+                    }
+                }
+                if (step.onlyWaits()) {
+                    return new Outcome.Complete(Next.SUCCEEDED, null, null, null); // waited: nothing to send
+                }
                 if (step.loops() && !item) {
                     Optional<Outcome> gathered = loops.gather(job, started);
                     if (gathered.isPresent()) {
@@ -266,6 +279,22 @@ final class AttemptPipeline {
                 () -> ExpressionSandbox.shared().call("steps", () -> {
                     context.put("payload", payloads.tree(job.runId(), this::parsePayload));
                     return StepRequests.prepare(step, context, payload, StepRequests.toJson(json), checkWhen);
+                }));
+    }
+
+    /** When the wait of {@code step} that begins now ends: its duration from now, or its until over the run (sandboxed). */
+    private Instant waitEnds(
+            ClaimedJob job, byte[] payload, StepDefinitions.Definition definition, StepDefinitions.Step step) {
+        Instant now = clock.instant();
+        if (step.waiting().until() == null) {
+            return step.waiting().endsAfter(now, Map.of());
+        }
+        Map<String, Object> context = contexts.of(job, definition, step);
+        return ExpressionSandbox.onBehalfOf(
+                job.workspaceId(),
+                () -> ExpressionSandbox.shared().call("steps", () -> {
+                    context.put("payload", payloads.tree(job.runId(), this::parsePayload));
+                    return step.waiting().endsAfter(now, context);
                 }));
     }
 

@@ -254,6 +254,7 @@ class Executor implements SmartLifecycle {
                 }
                 case AttemptPipeline.Outcome.Abandon a -> {} // stopping: handed back with the other unfinished jobs
                 case AttemptPipeline.Outcome.Parked p -> {} // waits for the workflow it runs: its job is gone
+                case AttemptPipeline.Outcome.Wait w -> leases.waitUntil(job, w.until()); // holds nothing until then
             }
         } catch (Throwable e) {
             log.error("Recording job {} of run {} failed; retried when its lease expires", job.jobId(), job.runId(), e);

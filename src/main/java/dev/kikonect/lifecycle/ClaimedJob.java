@@ -14,7 +14,8 @@ import java.util.UUID;
  * claims; the attempt's number is {@link #number()}: a retry from the failure gives a step a fresh budget, and its
  * numbers go on from {@code attemptOffset}. {@code webhookId} is the step's own (a tracked run's steps each have one).
  * {@code runCancelled}: the run was cancelled while this job was being claimed; it is not to be sent. {@code readBytes}:
- * the saved responses of its run's steps, which its expressions may read (see {@link JobCost}).
+ * the saved responses of its run's steps, which its expressions may read (see {@link JobCost}). {@code waitedUntil}: its
+ * step's wait ({@code wait}) ended then (null: it has not waited yet).
  */
 public record ClaimedJob(
         long jobId,
@@ -38,7 +39,58 @@ public record ClaimedJob(
         String workflowName,
         long workspaceId,
         boolean runCancelled,
-        long readBytes) {
+        long readBytes,
+        Instant waitedUntil) {
+
+    /** A job whose step has not waited (or waits for nothing). */
+    public ClaimedJob(
+            long jobId,
+            long runId,
+            long workflowId,
+            int attempt,
+            int attemptOffset,
+            int maxAttempts,
+            UUID leaseToken,
+            String step,
+            String actionUrl,
+            String steps,
+            String payload,
+            String webhookId,
+            String signingSecret,
+            String previousSecret,
+            String trigger,
+            Instant runCreatedAt,
+            Instant scheduledFor,
+            String request,
+            String workflowName,
+            long workspaceId,
+            boolean runCancelled,
+            long readBytes) {
+        this(
+                jobId,
+                runId,
+                workflowId,
+                attempt,
+                attemptOffset,
+                maxAttempts,
+                leaseToken,
+                step,
+                actionUrl,
+                steps,
+                payload,
+                webhookId,
+                signingSecret,
+                previousSecret,
+                trigger,
+                runCreatedAt,
+                scheduledFor,
+                request,
+                workflowName,
+                workspaceId,
+                runCancelled,
+                readBytes,
+                null);
+    }
 
     /** This attempt's number in the step's attempt log. */
     public int number() {
@@ -74,6 +126,7 @@ public record ClaimedJob(
                 workflowName,
                 workspaceId,
                 runCancelled,
-                readBytes);
+                readBytes,
+                waitedUntil);
     }
 }

@@ -65,7 +65,8 @@ public class Claims {
                      lease_expires_at = :lease_until, locked_by = :node, started_at = :now
                 FROM sized
                WHERE j.id = sized.id AND (sized.total <= :max_bytes OR sized.n = 1)
-              RETURNING j.id, j.run_id, j.workflow_id, j.attempt, j.attempt_offset, j.lease_token, j.step, sized.read_bytes
+              RETURNING j.id, j.run_id, j.workflow_id, j.attempt, j.attempt_offset, j.lease_token, j.step, sized.read_bytes,
+                        j.waited_until
             ), step_row AS (
               UPDATE run_steps s
                  SET status = 'running', attempts = claimed.attempt_offset + claimed.attempt,
@@ -87,7 +88,7 @@ public class Claims {
                         r.request::text AS request
             )
             SELECT claimed.id, claimed.run_id, claimed.workflow_id, claimed.attempt, claimed.attempt_offset, claimed.lease_token,
-                   claimed.read_bytes,
+                   claimed.read_bytes, claimed.waited_until,
                    claimed.step, w.workspace_id, w.name AS workflow_name, w.action_url,
                    CASE WHEN w.action_url IS NULL THEN w.steps::text END AS steps,
                    coalesce(w.max_attempts, :default_max_attempts) AS max_attempts,
@@ -200,7 +201,8 @@ public class Claims {
                         rs.getString("workflow_name"),
                         rs.getLong("workspace_id"),
                         rs.getBoolean("run_cancelled"),
-                        rs.getLong("read_bytes")))
+                        rs.getLong("read_bytes"),
+                        Run.instant(rs.getTimestamp("waited_until"))))
                 .list();
     }
 

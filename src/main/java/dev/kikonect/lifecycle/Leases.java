@@ -127,6 +127,32 @@ public class Leases {
      * claimed (their place in it too: a job handed back is not sent behind the ones that came after it), so that another
      * node, or the next claim, takes them at once instead of after the lease.
      */
+    /**
+     * Gives {@code job} back to the queue until {@code until}, its step's wait ({@code wait: {for: delay}}) having begun:
+     * no attempt spent, no lease held, the step pending with {@code next_attempt_at} at the end of the wait, and
+     * {@code waited_until} set, so that the claim at that time sends it (fenced by the lease: false when it was lost).
+     */
+    public boolean waitUntil(ClaimedJob job, Instant until) {
+        return jdbc.sql("""
+            WITH job AS (
+              UPDATE jobs j
+                 SET status = 'pending', run_at = :until, waited_until = :until, attempt = j.attempt - 1,
+                     lease_token = NULL, lease_expires_at = NULL, locked_by = NULL
+               WHERE j.id = :id AND j.lease_token = :token AND j.status = 'processing'
+              RETURNING j.run_id, j.step, j.attempt, j.attempt_offset
+            )
+            UPDATE run_steps s
+               SET status = CASE WHEN job.attempt = 0 AND job.attempt_offset = 0 THEN 'pending' ELSE 'retrying' END,
+                   attempts = job.attempt_offset + job.attempt, next_attempt_at = :until
+              FROM job WHERE s.run_id = job.run_id AND s.key = job.step AND s.status = 'running'
+            """)
+                        .param("id", job.jobId())
+                        .param("token", job.leaseToken())
+                        .param("until", Timestamp.from(until))
+                        .update()
+                == 1;
+    }
+
     public int release(Collection<ClaimedJob> jobs, Instant now) {
         if (jobs.isEmpty()) {
             return 0;

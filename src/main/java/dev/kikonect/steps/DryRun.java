@@ -148,6 +148,12 @@ final class DryRun {
                     stepContext.put("item", items.get(0));
                     stepContext.put("index", 0);
                 }
+                if (step.onlyWaits()) {
+                    // waits, then succeeds: nothing to send
+                    outcome.put(step.key(), "would_send");
+                    results.add(new StepResult(step.key(), "would_send", null, null, step.needs()));
+                    continue;
+                }
                 StepRequests.Rendered rendered = StepRequests.prepare(
                         step, stepContext, payloadText.getBytes(StandardCharsets.UTF_8), toJson, true);
                 if (rendered == null) {

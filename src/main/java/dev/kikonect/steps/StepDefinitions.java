@@ -2,6 +2,10 @@ package dev.kikonect.steps;
 
 import dev.kikonect.common.DomainException;
 import dev.kikonect.common.FieldProblem;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -55,7 +59,51 @@ public final class StepDefinitions {
             RunIf runIf,
             Long workflow,
             Expression forEach,
-            Integer concurrency) {
+            Integer concurrency,
+            Wait waiting) {
+
+        public Step(
+                String key,
+                String method,
+                Template url,
+                Map<String, Template> headers,
+                Expression body,
+                Expression when,
+                List<String> needs,
+                Integer maxAttempts,
+                Integer timeoutSeconds,
+                String credential,
+                RunIf runIf,
+                Long workflow,
+                Expression forEach,
+                Integer concurrency) {
+            this(
+                    key,
+                    method,
+                    url,
+                    headers,
+                    body,
+                    when,
+                    needs,
+                    maxAttempts,
+                    timeoutSeconds,
+                    credential,
+                    runIf,
+                    workflow,
+                    forEach,
+                    concurrency,
+                    null);
+        }
+
+        /** Whether the step waits before it is sent ({@code wait}). */
+        public boolean waits() {
+            return waiting != null;
+        }
+
+        /** Whether the step only waits: no url and no workflow (it succeeds, with no response, once the wait ends). */
+        public boolean onlyWaits() {
+            return waiting != null && url == null && workflow == null;
+        }
 
         /** Whether any part of the request is computed (body, when, a templated URL or header): only then is a context built. */
         public boolean dynamic() {
@@ -89,6 +137,35 @@ public final class StepDefinitions {
         /** Whether the step has a {@code when}. */
         public boolean conditional() {
             return when != null;
+        }
+    }
+
+    /**
+     * What a step waits for before it is sent: a delay ({@code duration}, ISO 8601 such as PT10M or P3D) or a time
+     * ({@code until}, a JSONata expression giving an ISO 8601 instant such as {@code payload.remind_at}). The wait
+     * begins when the step would start, on the executors' clock.
+     */
+    public record Wait(Duration duration, Expression until) {
+
+        /** The longest wait. */
+        public static final Duration MAX = Duration.ofDays(366);
+
+        /** When the wait that begins {@code now} ends, over {@code context} for {@code until}. */
+        public Instant endsAfter(Instant now, Map<String, Object> context) {
+            if (duration != null) {
+                return now.plus(duration);
+            }
+            Object value = DryRun.plain(until.evaluate(context));
+            if (!(value instanceof String text)) {
+                throw new ExpressionException(
+                        until.field(), "must give an ISO 8601 time, like 2026-12-24T09:00:00Z", -1);
+            }
+            try {
+                return OffsetDateTime.parse(text).toInstant();
+            } catch (DateTimeParseException e) {
+                throw new ExpressionException(
+                        until.field(), "'" + text + "' is not an ISO 8601 time, like 2026-12-24T09:00:00Z", -1);
+            }
         }
     }
 
@@ -158,7 +235,11 @@ public final class StepDefinitions {
                                     s.headers().values().stream().flatMap(Template::sources),
                                     Stream.ofNullable(s.body()).map(Expression::source),
                                     Stream.ofNullable(s.when()).map(Expression::source),
-                                    Stream.ofNullable(s.forEach()).map(Expression::source))
+                                    Stream.ofNullable(s.forEach()).map(Expression::source),
+                                    Stream.ofNullable(s.waiting())
+                                            .map(Wait::until)
+                                            .filter(u -> u != null)
+                                            .map(Expression::source))
                             .flatMap(x -> x))
                     .anyMatch(text -> reads.matcher(text).find());
         }
@@ -168,7 +249,8 @@ public final class StepDefinitions {
          * {@code for_each} (its items are steps of the run).
          */
         public boolean tracked() {
-            return steps.size() > 1 || steps.stream().anyMatch(s -> s.conditional() || s.callsWorkflow() || s.loops());
+            return steps.size() > 1
+                    || steps.stream().anyMatch(s -> s.conditional() || s.callsWorkflow() || s.loops() || s.waits());
         }
     }
 
@@ -257,12 +339,13 @@ public final class StepDefinitions {
                             "run_if",
                             "workflow",
                             "for_each",
-                            "concurrency")
+                            "concurrency",
+                            "wait")
                     .contains(name)) {
                 problems.add(new FieldProblem(
                         at + "." + name,
                         "is not a step field (key, method, url, workflow, headers, body, when, needs, run_if,"
-                                + " for_each, concurrency, max_attempts, timeout, credential)"));
+                                + " for_each, concurrency, wait, max_attempts, timeout, credential)"));
             }
         }
         String key = raw.get("key") instanceof String k ? k : null;
@@ -294,6 +377,8 @@ public final class StepDefinitions {
                             "is for a step that sends a request; a step with workflow runs that workflow instead"));
                 }
             }
+        } else if (raw.get("url") == null && raw.get("wait") != null) {
+            // a step that only waits: it succeeds once its wait ends
         } else if (!(raw.get("url") instanceof String u) || u.isBlank()) {
             problems.add(new FieldProblem(
                     at + ".url", "is required: an http or https URL, {{ }} templates allowed (or a workflow to run)"));
@@ -382,6 +467,11 @@ public final class StepDefinitions {
             problems.add(new FieldProblem(
                     at + ".for_each", "cannot be used with workflow (yet): loop in the workflow it runs"));
         }
+        Wait wait = wait(problems, at + ".wait", raw.get("wait"));
+        if (wait != null && raw.get("for_each") != null) {
+            problems.add(
+                    new FieldProblem(at + ".wait", "cannot be used with for_each (yet): wait in a step before it"));
+        }
         if (problems.size() > before) {
             return null;
         }
@@ -399,7 +489,57 @@ public final class StepDefinitions {
                 runIf,
                 workflow,
                 forEach,
-                concurrency);
+                concurrency,
+                wait);
+    }
+
+    /** A step's {@code wait}: {for: "delay", duration | until}; callbacks and approvals are not available yet. */
+    @SuppressWarnings("unchecked")
+    private static Wait wait(List<FieldProblem> problems, String field, Object raw) {
+        if (raw == null) {
+            return null;
+        }
+        if (!(raw instanceof Map<?, ?> map)) {
+            problems.add(
+                    new FieldProblem(field, "must be an object such as {\"for\": \"delay\", \"duration\": \"PT1H\"}"));
+            return null;
+        }
+        Map<String, Object> w = (Map<String, Object>) map;
+        for (String name : w.keySet()) {
+            if (!Set.of("for", "duration", "until").contains(name)) {
+                problems.add(new FieldProblem(field + "." + name, "is not a wait field (for, duration, until)"));
+            }
+        }
+        Object kind = w.get("for");
+        if (!"delay".equals(kind)) {
+            problems.add(new FieldProblem(
+                    field + ".for",
+                    "callback".equals(kind) || "approval".equals(kind)
+                            ? kind + " is not available yet: delay is"
+                            : "must be delay"));
+            return null;
+        }
+        if ((w.get("duration") == null) == (w.get("until") == null)) {
+            problems.add(
+                    new FieldProblem(field, "needs exactly one of duration (ISO 8601, like PT10M or P3D) and until"));
+            return null;
+        }
+        if (w.get("duration") != null) {
+            try {
+                Duration d = Duration.parse(String.valueOf(w.get("duration")));
+                if (d.isNegative() || d.isZero() || d.compareTo(Wait.MAX) > 0) {
+                    problems.add(new FieldProblem(field + ".duration", "must be more than 0 and at most P366D"));
+                    return null;
+                }
+                return new Wait(d, null);
+            } catch (DateTimeParseException e) {
+                problems.add(new FieldProblem(
+                        field + ".duration", "must be an ISO 8601 duration such as PT30S, PT10M, PT2H or P3D"));
+                return null;
+            }
+        }
+        Expression until = optionalExpression(problems, field + ".until", w.get("until"));
+        return until == null ? null : new Wait(null, until);
     }
 
     private static Integer integer(List<FieldProblem> problems, String field, Object raw, int min, int max) {

@@ -468,6 +468,9 @@ public class WorkflowService {
                 continue;
             }
             String url = (String) step.get("url");
+            if (url == null) {
+                continue; // a step that only waits (StepDefinitions allowed it)
+            }
             if (!url.contains("{{")) {
                 Fields one = Fields.of(Map.of("steps[" + i + "].url", url));
                 actionUrl(one, "steps[" + i + "].url", true);
