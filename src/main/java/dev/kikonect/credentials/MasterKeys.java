@@ -14,6 +14,7 @@ import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import javax.crypto.Cipher;
 import javax.crypto.spec.GCMParameterSpec;
@@ -82,6 +83,11 @@ public class MasterKeys {
     /** Whether a value sealed under {@code keyId} can be opened. */
     public boolean knows(String keyId) {
         return keys.containsKey(keyId);
+    }
+
+    /** The keys' bytes, the current one first: for keys derived from them ({@link MasterKeyResumeTokens}). */
+    List<byte[]> raw() {
+        return keys.values().stream().map(SecretKeySpec::getEncoded).toList();
     }
 
     /** Where the current key came from (a property name or a file), for start-up messages; never the key. */

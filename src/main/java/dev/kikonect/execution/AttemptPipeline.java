@@ -63,6 +63,28 @@ final class AttemptPipeline {
     }
 
     /** {@code keepBytes}: how much of a response is kept for the steps that need it. */
+    /**
+     * Steps waiting for a callback: the JSON posted to a step's resume URL, once it came ({@code Resumes}), and the URL
+     * itself ({@code waits.<key>.url} in every step's expressions).
+     */
+    interface Callbacks {
+        Optional<String> posted(long runId, String step);
+
+        String url(long runId, String step);
+    }
+
+    static final Callbacks NO_CALLBACKS = new Callbacks() {
+        @Override
+        public Optional<String> posted(long runId, String step) {
+            return Optional.empty();
+        }
+
+        @Override
+        public String url(long runId, String step) {
+            return "";
+        }
+    };
+
     record Settings(Duration defaultTimeout, Duration hostPatience, int keepBytes, int maxItems, long maxItemsChars) {
 
         Settings(Duration defaultTimeout, Duration hostPatience, int keepBytes) {
@@ -84,6 +106,7 @@ final class AttemptPipeline {
     private final Runnable payloadParsed;
     private final WorkflowCalls calls;
     private final Loops loops;
+    private final Callbacks callbacks;
 
     AttemptPipeline(
             Clock clock,
@@ -110,7 +133,8 @@ final class AttemptPipeline {
                 settings,
                 payloadParsed,
                 WorkflowCalls.NONE,
-                Loops.NONE);
+                Loops.NONE,
+                NO_CALLBACKS);
     }
 
     AttemptPipeline(
@@ -126,7 +150,9 @@ final class AttemptPipeline {
             Settings settings,
             Runnable payloadParsed,
             WorkflowCalls.Store calls,
-            Loops.Store loops) {
+            Loops.Store loops,
+            Callbacks callbacks) {
+        this.callbacks = callbacks;
         this.calls = new WorkflowCalls(calls, clock, json, settings.keepBytes());
         this.loops = new Loops(loops, clock, json, settings.maxItems(), settings.maxItemsChars());
         this.clock = clock;
@@ -134,7 +160,7 @@ final class AttemptPipeline {
         this.compiled = compiled;
         this.payloads = payloads;
         this.reader = reader;
-        this.contexts = new StepContext(json, reader);
+        this.contexts = new StepContext(json, reader, callbacks);
         this.sender = sender;
         this.credentials = credentials;
         this.hosts = hosts;
@@ -174,6 +200,9 @@ final class AttemptPipeline {
                         && step.runIf() != StepDefinitions.RunIf.ALL_SUCCEEDED
                         && !runIfHolds(job, step)) {
                     return new Outcome.Complete(Next.SKIPPED, null, null, null); // its needs finished, not as it asks
+                }
+                if (step.waits() && step.waiting().callback()) {
+                    return callback(job, step, started); // its callback, its wait, or its timeout
                 }
                 if (step.waits() && job.waitedUntil() == null && job.attemptOffset() == 0) {
                     // its first claim: the wait begins (a retry from the failure does not wait again)
@@ -280,6 +309,39 @@ final class AttemptPipeline {
                     context.put("payload", payloads.tree(job.runId(), this::parsePayload));
                     return StepRequests.prepare(step, context, payload, StepRequests.toJson(json), checkWhen);
                 }));
+    }
+
+    /**
+     * A step waiting for a callback, claimed: it succeeds with the JSON posted once it came (before its wait began
+     * too); at its first claim the wait begins (until its timeout); claimed at its timeout without a callback, it fails
+     * or (on_timeout continue) succeeds with a null response.
+     */
+    private Outcome callback(ClaimedJob job, StepDefinitions.Step step, Instant started) {
+        Optional<String> posted = callbacks.posted(job.runId(), job.step());
+        if (posted.isPresent()) {
+            return new Outcome.Complete(
+                    Next.SUCCEEDED, null, null, new Completions.KeptResponse(200, "{}", posted.get()));
+        }
+        Instant now = clock.instant();
+        if (job.waitedUntil() == null) {
+            return new Outcome.Wait(step.waiting().timesOutAfter(now));
+        }
+        if (now.isBefore(job.waitedUntil())) {
+            return new Outcome.Wait(job.waitedUntil()); // back early (a lost lease): wait on
+        }
+        if (step.waiting().continueOnTimeout()) {
+            return new Outcome.Complete(Next.SUCCEEDED, null, null, new Completions.KeptResponse(200, "{}", "null"));
+        }
+        return new Outcome.Complete(
+                Next.FAILED,
+                AttemptRecords.failedBeforeSending(
+                        job,
+                        started,
+                        now,
+                        "wait: no callback came before its timeout ("
+                                + step.waiting().timeout() + ")"),
+                null,
+                null);
     }
 
     /** When the wait of {@code step} that begins now ends: its duration from now, or its until over the run (sandboxed). */

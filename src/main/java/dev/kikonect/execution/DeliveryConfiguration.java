@@ -1,10 +1,13 @@
 package dev.kikonect.execution;
 
 import dev.kikonect.KiKonectProperties;
+import dev.kikonect.common.PublicUrls;
+import dev.kikonect.common.ResumeTokens;
 import dev.kikonect.lifecycle.ClaimedJob;
 import dev.kikonect.lifecycle.Claims;
 import dev.kikonect.lifecycle.Completions;
 import dev.kikonect.lifecycle.Items;
+import dev.kikonect.lifecycle.Resumes;
 import dev.kikonect.lifecycle.SubRuns;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -86,6 +89,9 @@ class DeliveryConfiguration {
             Claims claims,
             SubRuns subRuns,
             Items items,
+            Resumes resumes,
+            ResumeTokens tokens,
+            PublicUrls urls,
             Delivery delivery,
             StepCredentials credentials,
             RetryPolicy retries,
@@ -169,6 +175,17 @@ class DeliveryConfiguration {
                     @Override
                     public Optional<String> value(long runId, String itemKey) {
                         return items.value(runId, itemKey);
+                    }
+                },
+                new AttemptPipeline.Callbacks() {
+                    @Override
+                    public Optional<String> posted(long runId, String step) {
+                        return resumes.posted(runId, step);
+                    }
+
+                    @Override
+                    public String url(long runId, String step) {
+                        return urls.base() + "/resume/" + tokens.token(runId, step);
                     }
                 });
     }

@@ -16,7 +16,10 @@ final class StepContext {
     private final JsonMapper json;
     private final AttemptPipeline.StepReader reader;
 
-    StepContext(JsonMapper json, AttemptPipeline.StepReader reader) {
+    private final AttemptPipeline.Callbacks callbacks;
+
+    StepContext(JsonMapper json, AttemptPipeline.StepReader reader, AttemptPipeline.Callbacks callbacks) {
+        this.callbacks = callbacks;
         this.json = json;
         this.reader = reader;
     }
@@ -71,6 +74,14 @@ final class StepContext {
             });
         }
         context.put("steps", steps);
+        if (job.tracked()) {
+            // the resume URL of every step of the run that waits for a callback, from the start of the run
+            Map<String, Object> waits = new LinkedHashMap<>();
+            for (String key : definition.callbacks()) {
+                waits.put(key, Map.of("url", callbacks.url(job.runId(), key)));
+            }
+            context.put("waits", waits);
+        }
         if (step.runIf() == StepDefinitions.RunIf.ANY_FAILED) {
             // An error path reads the first failed step it needs as `failed`: {key, error, response}.
             step.needs().stream()

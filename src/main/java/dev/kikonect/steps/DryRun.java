@@ -103,6 +103,12 @@ final class DryRun {
                 continue;
             }
             Map<String, Object> stepContext = new LinkedHashMap<>(context);
+            // each run gets its own resume URLs; the dry run shows where they would go
+            Map<String, Object> waits = new LinkedHashMap<>();
+            definition
+                    .callbacks()
+                    .forEach(key -> waits.put(key, Map.of("url", "/resume/<the run's token for " + key + ">")));
+            stepContext.put("waits", waits);
             Map<String, Object> steps = new LinkedHashMap<>();
             for (String need : definition.ancestors(step)) {
                 Object sample = responses.get(need);

@@ -145,10 +145,21 @@ public final class StepDefinitions {
      * ({@code until}, a JSONata expression giving an ISO 8601 instant such as {@code payload.remind_at}). The wait
      * begins when the step would start, on the executors' clock.
      */
-    public record Wait(Duration duration, Expression until) {
+    public record Wait(
+            Duration duration, Expression until, boolean callback, Duration timeout, boolean continueOnTimeout) {
 
         /** The longest wait. */
         public static final Duration MAX = Duration.ofDays(366);
+
+        /** A delay of {@code duration}, or until the time {@code until} gives. */
+        public Wait(Duration duration, Expression until) {
+            this(duration, until, false, null, false);
+        }
+
+        /** A callback's wait ends at its timeout, or after {@link #MAX} without one. */
+        public Instant timesOutAfter(Instant now) {
+            return now.plus(timeout == null ? MAX : timeout);
+        }
 
         /** When the wait that begins {@code now} ends, over {@code context} for {@code until}. */
         public Instant endsAfter(Instant now, Map<String, Object> context) {
@@ -203,6 +214,14 @@ public final class StepDefinitions {
         /** The step with this key, if there is one. */
         public Optional<Step> step(String key) {
             return steps.stream().filter(s -> s.key().equals(key)).findFirst();
+        }
+
+        /** The keys of the steps that wait for a callback (each has a resume URL, {@code waits.<key>.url}). */
+        public List<String> callbacks() {
+            return steps.stream()
+                    .filter(s -> s.waits() && s.waiting().callback())
+                    .map(Step::key)
+                    .toList();
         }
 
         /** Whether some step needs {@code key} (then its response is kept for them). */
@@ -468,6 +487,11 @@ public final class StepDefinitions {
                     at + ".for_each", "cannot be used with workflow (yet): loop in the workflow it runs"));
         }
         Wait wait = wait(problems, at + ".wait", raw.get("wait"));
+        if (wait != null && wait.callback() && (raw.get("url") != null || raw.get("workflow") != null)) {
+            problems.add(new FieldProblem(
+                    at + ".wait",
+                    "a callback wait is a step of its own (no url or workflow): the steps after it go on"));
+        }
         if (wait != null && raw.get("for_each") != null) {
             problems.add(
                     new FieldProblem(at + ".wait", "cannot be used with for_each (yet): wait in a step before it"));
@@ -506,17 +530,25 @@ public final class StepDefinitions {
         }
         Map<String, Object> w = (Map<String, Object>) map;
         for (String name : w.keySet()) {
-            if (!Set.of("for", "duration", "until").contains(name)) {
-                problems.add(new FieldProblem(field + "." + name, "is not a wait field (for, duration, until)"));
+            if (!Set.of("for", "duration", "until", "timeout", "on_timeout").contains(name)) {
+                problems.add(new FieldProblem(
+                        field + "." + name, "is not a wait field (for, duration, until, timeout, on_timeout)"));
             }
         }
         Object kind = w.get("for");
+        if ("callback".equals(kind)) {
+            return callback(problems, field, w);
+        }
         if (!"delay".equals(kind)) {
             problems.add(new FieldProblem(
                     field + ".for",
-                    "callback".equals(kind) || "approval".equals(kind)
-                            ? kind + " is not available yet: delay is"
-                            : "must be delay"));
+                    "approval".equals(kind)
+                            ? "approval is not available yet: delay and callback are"
+                            : "must be delay or callback"));
+            return null;
+        }
+        if (w.get("timeout") != null || w.get("on_timeout") != null) {
+            problems.add(new FieldProblem(field + ".timeout", "is for a callback wait; a delay ends by itself"));
             return null;
         }
         if ((w.get("duration") == null) == (w.get("until") == null)) {
@@ -540,6 +572,34 @@ public final class StepDefinitions {
         }
         Expression until = optionalExpression(problems, field + ".until", w.get("until"));
         return until == null ? null : new Wait(null, until);
+    }
+
+    /** A callback wait: {for: callback, timeout?, on_timeout? (fail, the default, or continue)}. */
+    private static Wait callback(List<FieldProblem> problems, String field, Map<String, Object> w) {
+        if (w.get("duration") != null || w.get("until") != null) {
+            problems.add(
+                    new FieldProblem(field, "a callback wait ends with its callback or its timeout, not a duration"));
+            return null;
+        }
+        Duration timeout = null;
+        if (w.get("timeout") != null) {
+            try {
+                timeout = Duration.parse(String.valueOf(w.get("timeout")));
+            } catch (DateTimeParseException e) {
+                problems.add(new FieldProblem(field + ".timeout", "must be an ISO 8601 duration such as PT10M or P7D"));
+                return null;
+            }
+            if (timeout.isNegative() || timeout.isZero() || timeout.compareTo(Wait.MAX) > 0) {
+                problems.add(new FieldProblem(field + ".timeout", "must be more than 0 and at most P366D"));
+                return null;
+            }
+        }
+        Object onTimeout = w.getOrDefault("on_timeout", "fail");
+        if (!"fail".equals(onTimeout) && !"continue".equals(onTimeout)) {
+            problems.add(new FieldProblem(field + ".on_timeout", "must be fail or continue"));
+            return null;
+        }
+        return new Wait(null, null, true, timeout, "continue".equals(onTimeout));
     }
 
     private static Integer integer(List<FieldProblem> problems, String field, Object raw, int min, int max) {

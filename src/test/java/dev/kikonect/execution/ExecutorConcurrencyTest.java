@@ -4,10 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kikonect.ApiTest;
 import dev.kikonect.KiKonectProperties;
+import dev.kikonect.common.PublicUrls;
+import dev.kikonect.common.ResumeTokens;
 import dev.kikonect.lifecycle.Claims;
 import dev.kikonect.lifecycle.Completions;
 import dev.kikonect.lifecycle.Items;
 import dev.kikonect.lifecycle.Leases;
+import dev.kikonect.lifecycle.Resumes;
 import dev.kikonect.lifecycle.ScheduledRuns;
 import dev.kikonect.lifecycle.SubRuns;
 import dev.kikonect.lifecycle.WorkSignal;
@@ -70,6 +73,15 @@ class ExecutorConcurrencyTest extends ApiTest {
     @Autowired
     Items items;
 
+    @Autowired
+    Resumes resumes;
+
+    @Autowired
+    ResumeTokens tokens;
+
+    @Autowired
+    PublicUrls urls;
+
     @Test
     void two_executors_on_one_database_deliver_every_job_exactly_once() {
         WorkSignal secondSignal = new WorkSignal();
@@ -90,6 +102,9 @@ class ExecutorConcurrencyTest extends ApiTest {
                         claims,
                         subRuns,
                         items,
+                        resumes,
+                        tokens,
+                        urls,
                         delivery,
                         stepCredentials,
                         retries,

@@ -1,0 +1,194 @@
+package dev.kikonect.steps;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kikonect.ApiTest;
+import dev.kikonect.support.Api;
+import dev.kikonect.support.Sink;
+import java.net.URI;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Steps that wait for a callback ({@code wait: {for: callback}}) over HTTP on the real database: the resume URL is in
+ * every step's expressions from the start of the run ({@code waits.<key>.url}); a POST to it (no login) resumes the
+ * step once with the JSON posted as its response (202, then 409), also when it comes before the wait began; another
+ * run's token or an altered one is a 404; at the timeout the step fails, or with on_timeout continue succeeds with a
+ * null response.
+ */
+class CallbackWaitsTest extends ApiTest {
+
+    private Api.User user;
+
+    @BeforeEach
+    void user() {
+        user = api.newUser();
+    }
+
+    private long create(Map<String, Object> wait, Sink sink) {
+        Map<String, Object> body = new HashMap<>();
+        body.put("name", "contract");
+        body.put("trigger_type", "manual");
+        body.put("max_attempts", 1);
+        body.put(
+                "steps",
+                List.of(
+                        Map.of(
+                                "key",
+                                "contract",
+                                "url",
+                                sink.url("/sign"),
+                                "body",
+                                "{ 'doc': payload.doc, 'callback': waits.signed.url }"),
+                        Map.of("key", "signed", "needs", List.of("contract"), "wait", wait),
+                        Map.of(
+                                "key",
+                                "archive",
+                                "needs",
+                                List.of("signed"),
+                                "url",
+                                sink.url("/archive"),
+                                "body",
+                                "{ 'by': steps.signed.response.body.by }")));
+        Api.Response created = api.post("/workflows", user.token(), body);
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        return created.json().path("id").asLong();
+    }
+
+    private long fire(long workflow) {
+        Api.Response accepted = api.post("/workflows/" + workflow + "/trigger", user.token(), Map.of("doc", "nda"));
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        return accepted.json().path("id").asLong();
+    }
+
+    private JsonNode run(long id) {
+        return api.get("/runs/" + id, user.token()).json();
+    }
+
+    private static JsonNode step(JsonNode run, String key) {
+        for (JsonNode s : run.path("steps")) {
+            if (s.path("key").asString().equals(key)) {
+                return s;
+            }
+        }
+        throw new AssertionError("no step " + key + " in " + run);
+    }
+
+    private static List<Sink.Received> at(Sink sink, String path) {
+        return sink.received().stream().filter(r -> r.path().equals(path)).toList();
+    }
+
+    /** The resume path the first step was sent (waits.signed.url), once it was sent. */
+    private String resumePath(Sink sink) {
+        eventually().until(() -> at(sink, "/sign").size(), n -> n >= 1);
+        String url = Api.JSON
+                .readTree(at(sink, "/sign").get(at(sink, "/sign").size() - 1).body())
+                .path("callback")
+                .asString();
+        assertThat(url).contains("/resume/");
+        return URI.create(url).getRawPath();
+    }
+
+    private Api.Response post(String path, String json) {
+        return api.sendWithHeaders("POST", path, "application/json", json, Map.of());
+    }
+
+    @Test
+    void the_callback_resumes_the_step_once_with_what_it_posted_and_the_steps_after_it_read_it() {
+        try (Sink sink = new Sink()) {
+            long runId = fire(create(Map.of("for", "callback", "timeout", "P7D"), sink));
+            String resume = resumePath(sink);
+            eventually()
+                    .until(
+                            () -> run(runId),
+                            r -> step(r, "signed").path("status").asString().equals("pending")
+                                    && !step(r, "signed")
+                                            .path("next_attempt_at")
+                                            .isNull());
+            assertThat(at(sink, "/archive")).isEmpty();
+
+            Api.Response first = post(resume, "{\"signed\":true,\"by\":\"ada@example.com\"}");
+            Api.Response again = post(resume, "{\"signed\":true,\"by\":\"mallory@example.com\"}");
+
+            assertThat(first.status()).as(first.body()).isEqualTo(202);
+            assertThat(first.json().path("step").asString()).isEqualTo("signed");
+            assertThat(again.status()).as("single use").isEqualTo(409);
+            JsonNode done = awaitFinished(user, runId);
+            assertThat(done.path("status").asString()).isEqualTo("succeeded");
+            assertThat(at(sink, "/archive")).hasSize(1);
+            assertThat(Api.JSON
+                            .readTree(at(sink, "/archive").get(0).body())
+                            .path("by")
+                            .asString())
+                    .isEqualTo("ada@example.com");
+        }
+    }
+
+    @Test
+    void a_callback_before_the_wait_began_is_kept_and_a_wrong_or_another_runs_token_is_a_404() {
+        try (Sink sink = new Sink().replyWith(r -> {
+            if (r.path().equals("/sign")) {
+                // the signing service calls back at once, before KiKonect has even recorded this step's answer
+                String callback = Api.JSON.readTree(r.body()).path("callback").asString();
+                Api.Response early = api.sendWithHeaders(
+                        "POST", URI.create(callback).getRawPath(), "application/json", "{\"by\":\"quick\"}", Map.of());
+                assertThat(early.status()).isEqualTo(202);
+            }
+            return Sink.Reply.status(200);
+        })) {
+            long workflow = create(Map.of("for", "callback"), sink);
+            long runId = fire(workflow);
+            JsonNode done = awaitFinished(user, runId);
+            assertThat(done.path("status").asString()).isEqualTo("succeeded");
+            assertThat(Api.JSON
+                            .readTree(at(sink, "/archive").get(0).body())
+                            .path("by")
+                            .asString())
+                    .isEqualTo("quick");
+
+            String resume = URI.create(Api.JSON
+                            .readTree(at(sink, "/sign").get(0).body())
+                            .path("callback")
+                            .asString())
+                    .getRawPath();
+            String token = resume.substring("/resume/".length());
+            String otherRun = token.replaceFirst("^\\d+", String.valueOf(runId + 1));
+            String altered = token.substring(0, token.length() - 1) + (token.endsWith("A") ? "B" : "A");
+            assertThat(post("/resume/" + otherRun, "{}").status()).isEqualTo(404);
+            assertThat(post("/resume/" + altered, "{}").status()).isEqualTo(404);
+            assertThat(post("/resume/nonsense", "{}").status()).isEqualTo(404);
+        }
+    }
+
+    @Test
+    void at_its_timeout_a_callback_wait_fails_or_with_on_timeout_continue_succeeds_with_no_response() {
+        try (Sink sink = new Sink()) {
+            long failing = fire(create(Map.of("for", "callback", "timeout", "PT10M"), sink));
+            long continuing =
+                    fire(create(Map.of("for", "callback", "timeout", "PT10M", "on_timeout", "continue"), sink));
+            for (long id : List.of(failing, continuing)) {
+                eventually()
+                        .until(
+                                () -> run(id),
+                                r -> step(r, "signed").path("status").asString().equals("pending")
+                                        && !step(r, "signed")
+                                                .path("next_attempt_at")
+                                                .isNull());
+            }
+
+            clock.advance(Duration.ofMinutes(11));
+
+            JsonNode failed = awaitFinished(user, failing);
+            assertThat(failed.path("status").asString()).isEqualTo("failed");
+            assertThat(step(failed, "signed").path("error").asString()).contains("no callback came before its timeout");
+            JsonNode continued = awaitFinished(user, continuing);
+            assertThat(continued.path("status").asString()).isEqualTo("succeeded");
+            assertThat(at(sink, "/archive")).as("only the run that continued").hasSize(1);
+        }
+    }
+}
