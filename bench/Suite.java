@@ -42,7 +42,7 @@ public class Suite {
   static volatile long lastSlow;
   static final AtomicLong maxRssKb = new AtomicLong();
 
-  static final String ALL_PHASES = "reference,ingest,e2e,steps,loop,latency,slow";
+  static final String ALL_PHASES = "reference,ingest,e2e,steps,loop,waiting,latency,slow";
 
   public static void main(String[] args) {
     try {
@@ -189,10 +189,14 @@ public class Suite {
     double stepsRate = Double.NaN;
     long stepsAccepted = 0;
     long stepsLost = 0;
+    double waitingRate = Double.NaN;
+    double waitingBefore = Double.NaN;
+    long waitingRuns = 0;
+    long waitingLost = 0;
     double loopRate = Double.NaN;
     long loopRuns = 0;
     long loopLost = 0;
-    if (phases.contains("e2e") || phases.contains("steps") || phases.contains("loop") || phases.contains("latency") || phases.contains("slow")) {
+    if (phases.contains("e2e") || phases.contains("steps") || phases.contains("loop") || phases.contains("waiting") || phases.contains("latency") || phases.contains("slow")) {
       Process node = BenchSupport.startKiKonect(jar, heap, work.resolve("node.log"), common);
       BenchSupport.waitForHealth(http, base, node, work.resolve("node.log"), Duration.ofSeconds(120));
       Thread.ofPlatform().daemon(true).start(() -> sample(node));
@@ -307,6 +311,42 @@ public class Suite {
         System.out.printf("  %,d runs accepted, %,d item deliveries (%.0f/s)%n", loopRuns, itemReceived.size(), loopRate);
       }
 
+      if (phases.contains("waiting")) {
+        // Issue 25: 100,000 runs waiting (a step with wait {for: delay, duration: P1D}) cost their rows only: the
+        // end-to-end figure with them present, then the same once they are deleted (the JVM as warm in both: measured
+        // before them, the figure was lower only because 100,000 webhooks warm the JIT further).
+        int waiting = tiny ? 1_000 : 100_000;
+        String waitWorkflow =
+            BenchSupport.post(http, base + "/workflows", token,
+                """
+                {"name":"suite waiting","trigger_type":"webhook",
+                 "steps":[{"key":"pause","wait":{"for":"delay","duration":"P1D"}},
+                          {"key":"after","needs":["pause"],"url":"SINK/never"}]}
+                """.replace("SINK", sinkBase));
+        String waitHook = base + URI.create(BenchSupport.field(waitWorkflow, "webhook_url")).getPath();
+        System.out.println("Waiting: " + waiting + " runs begin a 1-day wait...");
+        long began = System.nanoTime();
+        waitingRuns = sendRuns(http, waitHook, "[]", 10_000_000, waiting);
+        long expectedWaiting = waitingRuns;
+        long deadline = System.nanoTime() + Duration.ofSeconds(600).toNanos();
+        while (System.nanoTime() < deadline
+            && Long.parseLong(psql(dbPort, "postgres", "SELECT count(*) FROM jobs WHERE waited_until IS NOT NULL").strip()) < expectedWaiting) {
+          Thread.sleep(1000); // once a second: psql is a process of its own
+        }
+        System.out.printf("  %,d runs waiting after %.0f s%n", waitingRuns, (System.nanoTime() - began) / 1e9);
+        System.out.println("End to end with them waiting: closed loop, " + concurrency + " senders, " + e2eSeconds + " s...");
+        waitingRate = e2eOnce(http, fastHook, concurrency, e2eSeconds, 6_000_000_000_000L, 1_000_000_000);
+        waitingLost = lastLost;
+        System.out.printf("  %.0f deliveries/s with %,d runs waiting%n", waitingRate, waitingRuns);
+        http.send(
+            HttpRequest.newBuilder(URI.create(base + "/workflows/" + BenchSupport.json(waitWorkflow).path("id").asLong()))
+                .header("Authorization", "Bearer " + token).DELETE().build(),
+            HttpResponse.BodyHandlers.discarding()); // its runs and their jobs go with it
+        waitingBefore = e2eOnce(http, fastHook, concurrency, e2eSeconds, 5_000_000_000_000L, 900_000_000);
+        waitingLost += lastLost;
+        System.out.printf("  %.0f deliveries/s once they are deleted%n", waitingBefore);
+      }
+
       if (phases.contains("latency")) {
         System.out.println("Latency: open loop at " + rate + " req/s for " + latencySeconds + " s (after " + warmup + " s at that rate, not measured)...");
         openLoop(fastHook, rate, Duration.ofSeconds(warmup), new ConcurrentHashMap<>());
@@ -409,6 +449,9 @@ public class Suite {
     rows.put("for_each over " + ITEMS + " items, item deliveries (/s)",
         new String[] {fmt(loopRate), ratio(loopRate, e2eRate) + " of end-to-end", ">= 75% of end-to-end"});
     rows.put("  runs accepted / item deliveries lost", new String[] {phases.contains("loop") ? loopRuns + " / " + loopLost : "n/a", "", "0 lost"});
+    rows.put("end-to-end deliveries with " + (waitingRuns > 0 ? String.format("%,d", waitingRuns) : "100,000") + " runs waiting (/s)",
+        new String[] {fmt(waitingRate), ratio(waitingRate, waitingBefore) + " of the same once they are deleted (" + fmt(waitingBefore) + "/s)", ">= 95%"});
+    rows.put("  lost with runs waiting", new String[] {phases.contains("waiting") ? Long.toString(waitingLost) : "n/a", "", "0 lost"});
     rows.put("sent -> received p50 at " + rate + " req/s (ms)", new String[] {latencies.length == 0 ? "n/a" : BenchSupport.ms(BenchSupport.percentile(latencies, 50)), "", "<= 5"});
     rows.put("sent -> received p99 at " + rate + " req/s (ms)", new String[] {latencies.length == 0 ? "n/a" : BenchSupport.ms(BenchSupport.percentile(latencies, 99)), "", "<= 25"});
     rows.put("  the same p99 as KiKonect measures it, run created -> delivered (ms, histogram bucket)", new String[] {serverP99, "", ""});
@@ -437,6 +480,8 @@ public class Suite {
       if (stepsLost > 0) insane.add(stepsLost + " step deliveries of accepted runs never made");
       if (loopRuns == 0) insane.add("nothing accepted in the loop phase");
       if (loopLost > 0) insane.add(loopLost + " item deliveries of accepted runs never made");
+      if (waitingRuns == 0) insane.add("no run waiting in the waiting phase");
+      if (waitingLost > 0) insane.add(waitingLost + " deliveries lost with runs waiting");
       if (duplicates.get() > 0) insane.add(duplicates.get() + " duplicate deliveries");
       if (latencies.length == 0) insane.add("no latency measured");
       if (slowDone.get() < slowCount) insane.add("only " + slowDone.get() + " of " + slowCount + " slow deliveries done");
@@ -690,6 +735,27 @@ public class Suite {
     String email = "suite-" + System.nanoTime() + "@example.com";
     BenchSupport.post(http, base + "/register", null, "{\"email\":\"" + email + "\",\"password\":\"benchmark-password\",\"firstname\":\"B\",\"lastname\":\"M\"}");
     return BenchSupport.field(BenchSupport.post(http, base + "/login", null, "{\"email\":\"" + email + "\",\"password\":\"benchmark-password\"}"), "token");
+  }
+
+  /** What the last {@link #e2eOnce} lost (accepted, never received). */
+  static long lastLost;
+
+  /** One closed-loop end-to-end measurement of {@code seconds} to {@code hook}: deliveries per second until the last. */
+  static double e2eOnce(HttpClient http, String hook, int concurrency, int seconds, long wrkSeq, int closedSeq) throws Exception {
+    received.clear();
+    long start = System.nanoTime();
+    long accepted;
+    if (WRK != null) {
+      accepted = wrk(hook, concurrency, seconds, wrkSeq).accepted();
+    } else {
+      Map<Integer, Long> acceptedRuns = new ConcurrentHashMap<>();
+      closedLoop(http, hook, concurrency, Duration.ofSeconds(seconds), new AtomicInteger(closedSeq), acceptedRuns);
+      accepted = acceptedRuns.size();
+    }
+    waitFor(() -> received.size() >= accepted, Duration.ofSeconds(120));
+    long last = received.values().stream().mapToLong(Long::longValue).max().orElse(System.nanoTime());
+    lastLost = Math.max(0, accepted - received.size());
+    return received.size() / ((last - start) / 1e9);
   }
 
   /** Sends runs {@code from} .. {@code from + count - 1} of the loop phase (16 at a time); returns how many got a 202. */
