@@ -334,6 +334,8 @@ try {
   await page.locator('input[name=name]').press('Enter');
   await page.locator('input[name=step-1-timeout]').fill('7');
   await page.locator('select[name=step-1-run_if]').selectOption('always');
+  await page.locator('select[name=step-1-wait_for]').selectOption('delay');
+  await page.locator('input[name=step-1-wait_value]').fill('PT1S');
   await page.locator('input[name=step-1-timeout]').press('Enter');
   if (!(await page.getByRole('heading', { name: 'Edit workflow' }).isVisible())) throw new Error('Enter in a one-line field saved the form');
   let asked = '';
@@ -345,7 +347,8 @@ try {
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.getByRole('heading', { name: 'Flaky chain, renamed' }).waitFor();
   const kept = await page.evaluate(async (id) => (await (await fetch(`/workflows/${id}`, { headers: { 'X-Requested-With': 'KiKonect' } })).json()).steps, flaky);
-  if (kept[0].max_attempts !== 4 || kept[0].timeout !== 9 || kept[1].timeout !== 7 || kept[1].max_attempts !== 1 || kept[1].run_if !== 'always') {
+  if (kept[0].max_attempts !== 4 || kept[0].timeout !== 9 || kept[1].timeout !== 7 || kept[1].max_attempts !== 1 || kept[1].run_if !== 'always'
+    || kept[1].wait?.for !== 'delay' || kept[1].wait?.duration !== 'PT1S') {
     throw new Error(`the editor lost step settings: ${JSON.stringify(kept)}`);
   }
 

@@ -191,8 +191,8 @@ describe('the step editor', () => {
   it('turns drafts into the API\u2019s steps and back, leaving defaults out', async () => {
     const { toSteps, fromSteps } = await import('./pages/StepsEditor');
     const drafts = [
-      { key: 'ticket', method: 'POST', url: 'https://t.example.com/api', headers: 'X-Repo: {{ payload.repo }}\nnot a header', body: "{ 'title': payload.title }", when: '', needs: [], run_if: 'all_succeeded' as const, workflow: '', for_each: '', concurrency: '', credential: 'erp-api', max_attempts: '', timeout: '', original: {} },
-      { key: 'chat', method: 'PUT', url: 'https://c.example.com/{{ steps.ticket.response.body.id }}', headers: '', body: '', when: 'payload.loud', needs: ['ticket'], run_if: 'any_succeeded' as const, workflow: '', for_each: 'payload.lines', concurrency: '4', credential: '', max_attempts: '3', timeout: '', original: {} },
+      { key: 'ticket', method: 'POST', url: 'https://t.example.com/api', headers: 'X-Repo: {{ payload.repo }}\nnot a header', body: "{ 'title': payload.title }", when: '', needs: [], run_if: 'all_succeeded' as const, workflow: '', for_each: '', concurrency: '', credential: 'erp-api', max_attempts: '', timeout: '', wait_for: '' as const, wait_value: '', original: {} },
+      { key: 'chat', method: 'PUT', url: 'https://c.example.com/{{ steps.ticket.response.body.id }}', headers: '', body: '', when: 'payload.loud', needs: ['ticket'], run_if: 'any_succeeded' as const, workflow: '', for_each: 'payload.lines', concurrency: '4', credential: '', max_attempts: '3', timeout: '', wait_for: '' as const, wait_value: '', original: {} },
     ];
     const steps = toSteps(drafts);
     expect(steps).toEqual([
@@ -200,6 +200,16 @@ describe('the step editor', () => {
       { key: 'chat', method: 'PUT', url: 'https://c.example.com/{{ steps.ticket.response.body.id }}', for_each: 'payload.lines', concurrency: 4, when: 'payload.loud', needs: ['ticket'], run_if: 'any_succeeded', max_attempts: 3 },
     ]);
     expect(toSteps(fromSteps(steps))).toEqual(steps);
+  });
+
+  it('edits a wait: a callback\u2019s timeout keeps its on_timeout, a delay its kind, no wait removes it', async () => {
+    const { toSteps, fromSteps } = await import('./pages/StepsEditor');
+    const [draft] = fromSteps([{ key: 'signed', wait: { for: 'callback', timeout: 'P7D', on_timeout: 'continue' } }]);
+    expect(draft.wait_for).toBe('callback');
+    expect(draft.wait_value).toBe('P7D');
+    expect(toSteps([{ ...draft, wait_value: 'P2D' }])).toEqual([{ key: 'signed', wait: { for: 'callback', timeout: 'P2D', on_timeout: 'continue' } }]);
+    expect(toSteps([{ ...draft, wait_for: 'delay', wait_value: 'PT5M' }])).toEqual([{ key: 'signed', wait: { for: 'delay', duration: 'PT5M' } }]);
+    expect(toSteps([{ ...draft, wait_for: '', url: 'https://x.example.com' }])).toEqual([{ key: 'signed', url: 'https://x.example.com' }]);
   });
 
   it('keeps a step that only waits free of a URL', async () => {
@@ -238,7 +248,7 @@ describe('the step editor', () => {
 
   it('lays the steps out by how deep their needs go', async () => {
     const { depths } = await import('./pages/StepsEditor');
-    const d = (key: string, needs: string[]) => ({ key, method: 'POST', url: '', headers: '', body: '', when: '', needs, run_if: 'all_succeeded' as const, workflow: '', for_each: '', concurrency: '', credential: '', max_attempts: '', timeout: '', original: {} });
+    const d = (key: string, needs: string[]) => ({ key, method: 'POST', url: '', headers: '', body: '', when: '', needs, run_if: 'all_succeeded' as const, workflow: '', for_each: '', concurrency: '', credential: '', max_attempts: '', timeout: '', wait_for: '' as const, wait_value: '', original: {} });
     const levels = depths([d('a', []), d('b', ['a']), d('c', ['a', 'b']), d('audit', []), d('x', ['y']), d('y', ['x'])]);
     expect(Object.fromEntries(levels)).toEqual({ a: 0, b: 1, c: 2, audit: 0, x: expect.any(Number), y: expect.any(Number) });
   });

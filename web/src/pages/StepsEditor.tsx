@@ -32,11 +32,15 @@ export interface StepDraft {
   credential: string;
   max_attempts: string;
   timeout: string;
+  /** Wait before sending: '' (no wait), a delay, or a callback to its resume URL. */
+  wait_for: '' | 'delay' | 'callback';
+  /** The delay's duration, or the callback's timeout (ISO 8601: PT10M, P3D); until and on_timeout are carried. */
+  wait_value: string;
   original: Partial<Step>;
 }
 
 /** The fields the editor shows; every other field of a step is carried in {@link StepDraft.original}. */
-export const EDITED = ['key', 'method', 'url', 'workflow', 'for_each', 'concurrency', 'headers', 'body', 'when', 'needs', 'run_if', 'credential', 'max_attempts', 'timeout'] as const;
+export const EDITED = ['key', 'method', 'url', 'workflow', 'for_each', 'concurrency', 'headers', 'body', 'when', 'needs', 'run_if', 'credential', 'max_attempts', 'timeout', 'wait'] as const;
 
 /** When a step with needs starts (the schema's enum), with the words the editor shows. */
 export type RunIf = NonNullable<Step['run_if']>;
@@ -52,7 +56,7 @@ export const METHODS = ['POST', 'GET', 'PUT', 'PATCH', 'DELETE'];
 export function newStep(existing: StepDraft[]): StepDraft {
   let n = existing.length + 1;
   while (existing.some((s) => s.key === `step${n}`)) n++;
-  return { key: `step${n}`, method: 'POST', url: '', headers: '', body: '', when: '', needs: [], run_if: 'all_succeeded', workflow: '', for_each: '', concurrency: '', credential: '', max_attempts: '', timeout: '', original: {} };
+  return { key: `step${n}`, method: 'POST', url: '', headers: '', body: '', when: '', needs: [], run_if: 'all_succeeded', workflow: '', for_each: '', concurrency: '', credential: '', max_attempts: '', timeout: '', wait_for: '', wait_value: '', original: {} };
 }
 
 /** The API's step objects from the editor's drafts (empty fields left out, so that defaults apply). */
@@ -61,6 +65,20 @@ export function toSteps(drafts: StepDraft[]): Record<string, unknown>[] {
     const step: Record<string, unknown> = { ...d.original };
     for (const field of EDITED) delete step[field];
     step.key = d.key.trim();
+    if (d.wait_for) {
+      // the wait as stored when its kind is unchanged (until, on_timeout kept), with the duration or timeout edited
+      const before = (d.original.wait ?? {}) as Record<string, unknown>;
+      const wait: Record<string, unknown> = before.for === d.wait_for ? { ...before } : { for: d.wait_for };
+      const value = d.wait_value.trim();
+      if (d.wait_for === 'delay' && value) {
+        wait.duration = value;
+        delete wait.until;
+      } else if (d.wait_for === 'callback') {
+        if (value) wait.timeout = value;
+        else delete wait.timeout;
+      }
+      step.wait = wait;
+    }
     if (d.workflow.trim()) {
       // runs a workflow: no request of its own (url, method, headers, credential and timeout are for requests)
       step.workflow = numberOrText(d.workflow);
@@ -97,6 +115,10 @@ function numberOrText(v: string): number | string {
   return /^\d+$/.test(t) ? Number(t) : t;
 }
 
+function waitOf(s: Record<string, unknown>): Record<string, unknown> {
+  return (s.wait ?? {}) as Record<string, unknown>;
+}
+
 /** Drafts from the API's steps. */
 export function fromSteps(steps: Record<string, unknown>[]): StepDraft[] {
   return steps.map((s) => ({
@@ -114,6 +136,8 @@ export function fromSteps(steps: Record<string, unknown>[]): StepDraft[] {
     credential: typeof s.credential === 'string' ? s.credential : '',
     max_attempts: s.max_attempts == null ? '' : String(s.max_attempts),
     timeout: s.timeout == null ? '' : String(s.timeout),
+    wait_for: waitOf(s).for === 'delay' || waitOf(s).for === 'callback' ? (waitOf(s).for as 'delay' | 'callback') : '',
+    wait_value: String(waitOf(s).for === 'callback' ? (waitOf(s).timeout ?? '') : (waitOf(s).duration ?? '')),
     original: { ...(s as Partial<Step>) },
   }));
 }
@@ -288,6 +312,21 @@ export function StepsEditor({ drafts, onChange, filter, onFilter, errorOf, workf
             {d.for_each.trim() && (
               <Field label="Items at once (1-100; empty: 10)" error={errorOf(`steps[${i}].concurrency`)}>
                 <input name={`step-${i}-concurrency`} inputMode="numeric" value={d.concurrency} placeholder="10" onChange={(e) => update(i, { concurrency: e.target.value })} />
+              </Field>
+            )}
+          </div>
+          <div className="row">
+            <Field label="Wait before sending" error={errorOf(`steps[${i}].wait`) ?? errorOf(`steps[${i}].wait.for`)}>
+              <select name={`step-${i}-wait_for`} value={d.wait_for} onChange={(e) => update(i, { wait_for: e.target.value as StepDraft['wait_for'] })}>
+                <option value="">no wait</option>
+                <option value="delay">a delay (then sent; without URL it only waits)</option>
+                <option value="callback">a callback to waits.{d.key || 'key'}.url (no URL)</option>
+              </select>
+            </Field>
+            {d.wait_for && (
+              <Field label={d.wait_for === 'delay' ? 'For how long (ISO 8601: PT10M, P3D)' : 'Timeout (ISO 8601, empty: P366D)'}
+                error={errorOf(`steps[${i}].wait.duration`) ?? errorOf(`steps[${i}].wait.timeout`)}>
+                <input name={`step-${i}-wait_value`} value={d.wait_value} placeholder={d.wait_for === 'delay' ? 'PT1H' : 'P7D'} onChange={(e) => update(i, { wait_value: e.target.value })} />
               </Field>
             )}
           </div>
