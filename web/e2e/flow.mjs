@@ -316,6 +316,28 @@ try {
     throw new Error('the form does not show the webhook\'s answer settings');
   }
 
+  step('an approval waits on the Approvals page; approving it sends the step after it');
+  const approvalRun = await page.evaluate(async (target) => {
+    const headers = { 'Content-Type': 'application/json', 'X-Requested-With': 'KiKonect' };
+    const created = await fetch('/workflows', { method: 'POST', headers, body: JSON.stringify({ name: 'Refunds', trigger_type: 'manual', steps: [
+      { key: 'refund_ok', wait: { for: 'approval', message: 'Refund {{ payload.amount }} EUR?' } },
+      { key: 'refund', needs: ['refund_ok'], url: `${target}/refund` }] }) });
+    const id = (await created.json()).id;
+    return (await (await fetch(`/workflows/${id}/trigger`, { method: 'POST', headers, body: JSON.stringify({ amount: 120 }) })).json()).id;
+  }, sinkBase);
+  await page.getByRole('link', { name: 'Approvals' }).first().click();
+  const card = page.locator(`[data-approval="${approvalRun}-refund_ok"]`);
+  await card.getByText('Refund 120 EUR?').waitFor({ timeout: 20_000 });
+  await shoot('approvals');
+  await card.locator('input').fill('checked the order');
+  await card.getByRole('button', { name: 'Approve' }).click();
+  await page.getByText('Nothing waits for an approval.').waitFor({ timeout: 20_000 });
+  const refundBy = Date.now() + 20_000;
+  while (Date.now() < refundBy && !received.some((r) => r.path === '/refund')) await new Promise((r) => setTimeout(r, 100));
+  if (!received.some((r) => r.path === '/refund')) throw new Error('the approved step was not sent');
+  const approvedRun = await page.evaluate(async (id) => (await (await fetch(`/runs/${id}`, { headers: { 'X-Requested-With': 'KiKonect' } })).json()), approvalRun);
+  if (approvedRun.steps.find((s) => s.key === 'refund_ok').status !== 'succeeded') throw new Error(`the approval step: ${JSON.stringify(approvedRun.steps)}`);
+
   step('the step editor keeps what it does not change, sets run_if, asks before losing edits, and Enter does not save');
   const patched = await page.evaluate(async (id) => {
     const w = await (await fetch(`/workflows/${id}`, { headers: { 'X-Requested-With': 'KiKonect' } })).json();

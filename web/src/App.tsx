@@ -8,6 +8,7 @@ import { WorkspaceProvider, WorkspaceState } from './workspace';
 import { NotFound } from './ui';
 import { TeamPage } from './pages/TeamPage';
 import { AuditPage } from './pages/AuditPage';
+import { ApprovalsPage } from './pages/ApprovalsPage';
 import { InvitationPage } from './pages/InvitationPage';
 import { AuthPage } from './pages/AuthPage';
 import { WorkflowsPage } from './pages/WorkflowsPage';
@@ -46,7 +47,7 @@ function useRoute(): string {
 
 const TITLES: Record<string, string> = {
   dashboard: 'Dashboard', workflows: 'Workflows', runs: 'Runs', credentials: 'Credentials', 'api-keys': 'API keys',
-  team: 'Team', audit: 'Audit log', invitations: 'Invitation', instance: 'Instance',
+  team: 'Team', audit: 'Audit log', approvals: 'Approvals', invitations: 'Invitation', instance: 'Instance',
 };
 
 /** A title per page, and focus on the page's heading after each navigation (screen readers announce the page). */
@@ -200,6 +201,7 @@ export function App() {
   else if (parts[0] === 'team') page = <TeamPage me={user} />;
   else if (parts[0] === 'account') page = <AccountPage query={new URLSearchParams(routeQuery)} />;
   else if (parts[0] === 'audit') page = <AuditPage />;
+  else if (parts[0] === 'approvals') page = <ApprovalsPage />;
   else if (parts[0] === 'instance' && user.instance_admin) page = <InstancePage me={user} />;
   else if (parts[0] === 'invitations' && parts[1]) page = <InvitationPage token={parts[1]} />;
   else if (parts.length === 0 || parts[0] === 'dashboard' || parts[0] === 'login' || parts[0].startsWith('login')) page = <DashboardPage />;
@@ -241,6 +243,7 @@ export function App() {
           {link('/dashboard', 'Dashboard')}
           {link('/workflows', 'Workflows')}
           {link('/runs', 'Runs')}
+          {link('/approvals', 'Approvals')}
           {link('/credentials', 'Credentials')}
           {atLeast(role, 'admin') && link('/api-keys', 'API keys')}
           {link('/team', 'Team')}

@@ -35,6 +35,8 @@ export type User = Schemas['User'];
 export type Workflow = Schemas['Workflow'];
 export type Attempt = Schemas['Attempt'];
 export type Run = Schemas['Run'];
+/** A step waiting for an approval (GET /approvals). */
+export type Approval = paths['/approvals']['get']['responses'][200]['content']['application/json']['items'][number];
 export type RunSummary = Schemas['RunSummary'];
 export type RunStatus = Schemas['RunStatus'];
 export type TriggerType = Schemas['TriggerType'];
@@ -213,6 +215,13 @@ export function createApi(fetcher?: typeof fetch) {
     run: (v: number) => data<Run>(c.GET('/runs/{id}', id(v))),
     retry: (v: number) => data<Run>(c.POST('/runs/{id}/retry', id(v))),
     cancel: (v: number) => data<Run>(c.POST('/runs/{id}/cancel', id(v))),
+    approvals: () => data<{ items: Approval[] }>(c.GET('/approvals')),
+    decide: (run: number, step: string, approve: boolean, comment: string) =>
+      data<Schemas['Decided']>(
+        approve
+          ? c.POST('/runs/{id}/steps/{key}/approve', { params: { path: { id: run, key: step } }, body: comment ? { comment } : {} })
+          : c.POST('/runs/{id}/steps/{key}/reject', { params: { path: { id: run, key: step } }, body: comment ? { comment } : {} }),
+      ),
     countReplay: (b: ReplayFilter) => data<ReplayCount>(c.POST('/runs/replay', { body: { ...b, dry_run: true } })),
     replayMany: (b: ReplayFilter) => data<{ replayed: number }>(c.POST('/runs/replay', { body: b })),
     replay: (v: number, payload?: unknown) =>

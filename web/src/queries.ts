@@ -20,6 +20,7 @@ export const keys = {
   apiKeys: (ws: Ws) => ['ws', ws, 'api-keys'] as const,
   credentials: (ws: Ws) => ['ws', ws, 'credentials'] as const,
   audit: (ws: Ws) => ['ws', ws, 'audit'] as const,
+  approvals: (ws: Ws) => ['ws', ws, 'approvals'] as const,
   workspaces: (user: number | undefined) => ['user', user, 'workspaces'] as const,
   me: () => ['user', 'me'] as const,
   instance: () => ['instance'] as const,
@@ -46,6 +47,7 @@ export const queries = {
       getNextPageParam: (last) => last.next_cursor ?? undefined,
     }),
   run: (ws: Ws, id: number) => queryOptions({ queryKey: keys.run(ws, id), queryFn: () => api.run(id) }),
+  approvals: (ws: Ws) => queryOptions({ queryKey: keys.approvals(ws), queryFn: () => api.approvals() }),
   stats: (ws: Ws) => queryOptions({ queryKey: keys.stats(ws), queryFn: () => api.stats() }),
   members: (ws: Ws) => queryOptions({ queryKey: keys.members(ws), queryFn: () => api.members() }),
   invitations: (ws: Ws, isAdmin: boolean) =>

@@ -71,6 +71,9 @@ final class AttemptPipeline {
         Optional<String> posted(long runId, String step);
 
         String url(long runId, String step);
+
+        /** An approval's wait begins: who may decide and what they are told. */
+        void approvalBegins(long runId, String step, List<String> roles, String message);
     }
 
     static final Callbacks NO_CALLBACKS = new Callbacks() {
@@ -83,6 +86,9 @@ final class AttemptPipeline {
         public String url(long runId, String step) {
             return "";
         }
+
+        @Override
+        public void approvalBegins(long runId, String step, List<String> roles, String message) {}
     };
 
     record Settings(Duration defaultTimeout, Duration hostPatience, int keepBytes, int maxItems, long maxItemsChars) {
@@ -319,11 +325,26 @@ final class AttemptPipeline {
     private Outcome callback(ClaimedJob job, StepDefinitions.Step step, Instant started) {
         Optional<String> posted = callbacks.posted(job.runId(), job.step());
         if (posted.isPresent()) {
-            return new Outcome.Complete(
-                    Next.SUCCEEDED, null, null, new Completions.KeptResponse(200, "{}", posted.get()));
+            Completions.KeptResponse kept = new Completions.KeptResponse(200, "{}", posted.get());
+            if (step.waiting().approval()) {
+                Object decision = AttemptRecords.parsedBody(json, posted.get());
+                if (decision instanceof Map<?, ?> d && !Boolean.TRUE.equals(d.get("approved"))) {
+                    String error =
+                            "rejected by " + d.get("by") + (d.get("comment") == null ? "" : ": " + d.get("comment"));
+                    return new Outcome.Complete(
+                            Next.FAILED,
+                            AttemptRecords.failedBeforeSending(job, started, clock.instant(), error),
+                            null,
+                            kept);
+                }
+            }
+            return new Outcome.Complete(Next.SUCCEEDED, null, null, kept);
         }
         Instant now = clock.instant();
         if (job.waitedUntil() == null) {
+            if (step.waiting().approval()) {
+                callbacks.approvalBegins(job.runId(), job.step(), step.waiting().roles(), approvalMessage(job, step));
+            }
             return new Outcome.Wait(step.waiting().timesOutAfter(now));
         }
         if (now.isBefore(job.waitedUntil())) {
@@ -338,10 +359,27 @@ final class AttemptPipeline {
                         job,
                         started,
                         now,
-                        "wait: no callback came before its timeout ("
+                        (step.waiting().approval()
+                                        ? "wait: nobody approved or rejected it before its timeout ("
+                                        : "wait: no callback came before its timeout (")
                                 + step.waiting().timeout() + ")"),
                 null,
                 null);
+    }
+
+    /** An approval's message over the run (its template, in the sandbox); "" without one. */
+    private String approvalMessage(ClaimedJob job, StepDefinitions.Step step) {
+        if (step.waiting().message() == null) {
+            return "";
+        }
+        StepDefinitions.Definition definition = compiled.definition(job);
+        Map<String, Object> context = contexts.of(job, definition, step);
+        return ExpressionSandbox.onBehalfOf(
+                job.workspaceId(),
+                () -> ExpressionSandbox.shared().call("steps", () -> {
+                    context.put("payload", payloads.tree(job.runId(), this::parsePayload));
+                    return step.waiting().message(context, StepRequests.toJson(json));
+                }));
     }
 
     /** When the wait of {@code step} that begins now ends: its duration from now, or its until over the run (sandboxed). */

@@ -187,6 +187,11 @@ class DeliveryConfiguration {
                     public String url(long runId, String step) {
                         return urls.base() + "/resume/" + tokens.token(runId, step);
                     }
+
+                    @Override
+                    public void approvalBegins(long runId, String step, List<String> roles, String message) {
+                        resumes.approvalBegins(runId, step, roles, message);
+                    }
                 });
     }
 

@@ -2,6 +2,7 @@ package dev.kikonect.lifecycle;
 
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
@@ -33,7 +34,7 @@ public class Resumes {
         String outcome = jdbc.sql("""
             WITH target AS (
               SELECT s.run_id, s.key, s.resumed_at, s.status FROM run_steps s
-               WHERE s.run_id = :run AND s.key = :step AND s.item_of IS NULL
+               WHERE s.run_id = :run AND s.key = :step AND s.item_of IS NULL AND s.approval_roles IS NULL
             ), resumed AS (
               UPDATE run_steps s
                  SET resumed_at = :now, response_status = 200, response_headers = '{}'::jsonb, response_body = :body
@@ -58,6 +59,98 @@ public class Resumes {
                 .query(String.class)
                 .single();
         return Result.valueOf(outcome);
+    }
+
+    /** An approval waiting for a decision: the run, its workflow, the step, the message, who may decide, since when. */
+    public record Pending(
+            long runId,
+            long workflowId,
+            String workflowName,
+            String step,
+            String message,
+            List<String> roles,
+            String payload,
+            Instant waitingSince,
+            Instant timesOutAt) {}
+
+    /** The wait of approval step {@code step} of run {@code runId} begins: who may decide, and what they are told. */
+    public void approvalBegins(long runId, String step, List<String> roles, String message) {
+        jdbc.sql(
+                        "UPDATE run_steps SET approval_roles = :roles, approval_message = :message WHERE run_id = :run AND key = :step")
+                .param("roles", roles.toArray(String[]::new))
+                .param("message", message)
+                .param("run", runId)
+                .param("step", step)
+                .update();
+    }
+
+    /** Who may decide approval step {@code step} of run {@code runId}, while it waits for a decision; empty otherwise. */
+    public Optional<List<String>> approvers(long workspaceId, long runId, String step) {
+        return jdbc.sql("""
+            SELECT s.approval_roles FROM run_steps s JOIN workflow_runs r ON r.id = s.run_id
+             WHERE s.run_id = :run AND s.key = :step AND r.workspace_id = :workspace AND s.approval_roles IS NOT NULL
+            """)
+                .param("run", runId)
+                .param("step", step)
+                .param("workspace", workspaceId)
+                .query((rs, n) -> List.of((String[]) rs.getArray(1).getArray()))
+                .optional();
+    }
+
+    /**
+     * Records the decision on approval step {@code step} of run {@code runId} ({@code json}: {approved, by, comment}),
+     * once, while it waits (its wait has begun, nothing decided it, it has not ended); its job is due at once.
+     */
+    public Result decide(long runId, String step, String json, Instant now) {
+        String outcome = jdbc.sql("""
+            WITH target AS (
+              SELECT s.run_id, s.key, s.resumed_at, s.status FROM run_steps s
+               WHERE s.run_id = :run AND s.key = :step AND s.approval_roles IS NOT NULL
+            ), decided AS (
+              UPDATE run_steps s
+                 SET resumed_at = :now, response_status = 200, response_headers = '{}'::jsonb, response_body = :body
+                FROM target t
+               WHERE s.run_id = t.run_id AND s.key = t.key AND t.resumed_at IS NULL AND t.status IN ('pending', 'retrying')
+              RETURNING s.run_id, s.key
+            ), due AS (
+              UPDATE jobs j SET run_at = least(j.run_at, :now)
+                FROM decided d WHERE j.run_id = d.run_id AND j.step = d.key AND j.status = 'pending'
+            )
+            SELECT CASE WHEN EXISTS (SELECT 1 FROM decided) THEN 'RESUMED'
+                        WHEN EXISTS (SELECT 1 FROM target) THEN 'ALREADY'
+                        ELSE 'NOT_FOUND' END
+            """)
+                .param("run", runId)
+                .param("step", step)
+                .param("body", json)
+                .param("now", Timestamp.from(now))
+                .query(String.class)
+                .single();
+        return Result.valueOf(outcome);
+    }
+
+    /** The approvals of workspace {@code workspaceId} waiting for a decision, oldest first (at most 200). */
+    public List<Pending> pending(long workspaceId) {
+        return jdbc.sql("""
+            SELECT s.run_id, r.workflow_id, w.name, s.key, s.approval_message, s.approval_roles, r.payload::text AS payload,
+                   coalesce(s.started_at, s.created_at) AS since, s.next_attempt_at
+              FROM run_steps s JOIN workflow_runs r ON r.id = s.run_id JOIN workflows w ON w.id = r.workflow_id
+             WHERE r.workspace_id = :workspace AND s.approval_roles IS NOT NULL AND s.resumed_at IS NULL
+               AND s.status IN ('pending', 'retrying')
+             ORDER BY since, s.run_id LIMIT 200
+            """)
+                .param("workspace", workspaceId)
+                .query((rs, n) -> new Pending(
+                        rs.getLong("run_id"),
+                        rs.getLong("workflow_id"),
+                        rs.getString("name"),
+                        rs.getString("key"),
+                        rs.getString("approval_message"),
+                        List.of((String[]) rs.getArray("approval_roles").getArray()),
+                        rs.getString("payload"),
+                        rs.getTimestamp("since").toInstant(),
+                        Run.instant(rs.getTimestamp("next_attempt_at"))))
+                .list();
     }
 
     /** The JSON posted to step {@code step} of run {@code runId}, once it was resumed. */

@@ -1,5 +1,6 @@
 package dev.kikonect.steps;
 
+import dev.kikonect.auth.Role;
 import dev.kikonect.common.DomainException;
 import dev.kikonect.common.FieldProblem;
 import java.time.Duration;
@@ -15,6 +16,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -146,14 +148,36 @@ public final class StepDefinitions {
      * begins when the step would start, on the executors' clock.
      */
     public record Wait(
-            Duration duration, Expression until, boolean callback, Duration timeout, boolean continueOnTimeout) {
+            Duration duration,
+            Expression until,
+            boolean callback,
+            Duration timeout,
+            boolean continueOnTimeout,
+            List<String> roles,
+            Template message) {
+
+        /** A callback's wait ({@code roles} null), or an approval's ({@code roles} who may decide). */
+        public Wait(
+                Duration duration, Expression until, boolean callback, Duration timeout, boolean continueOnTimeout) {
+            this(duration, until, callback, timeout, continueOnTimeout, null, null);
+        }
+
+        /** Whether a member decides ({@code wait.for = approval}): a callback whose resume is approve or reject. */
+        public boolean approval() {
+            return roles != null;
+        }
+
+        /** The approval's message over {@code context} (its own text when it has no template; "" without one). */
+        public String message(Map<String, Object> context, Function<Object, String> toJson) {
+            return message == null ? "" : message.render(context, toJson);
+        }
 
         /** The longest wait. */
         public static final Duration MAX = Duration.ofDays(366);
 
         /** A delay of {@code duration}, or until the time {@code until} gives. */
         public Wait(Duration duration, Expression until) {
-            this(duration, until, false, null, false);
+            this(duration, until, false, null, false, null, null);
         }
 
         /** A callback's wait ends at its timeout, or after {@link #MAX} without one. */
@@ -219,7 +243,8 @@ public final class StepDefinitions {
         /** The keys of the steps that wait for a callback (each has a resume URL, {@code waits.<key>.url}). */
         public List<String> callbacks() {
             return steps.stream()
-                    .filter(s -> s.waits() && s.waiting().callback())
+                    .filter(s ->
+                            s.waits() && s.waiting().callback() && !s.waiting().approval())
                     .map(Step::key)
                     .toList();
         }
@@ -490,7 +515,7 @@ public final class StepDefinitions {
         if (wait != null && wait.callback() && (raw.get("url") != null || raw.get("workflow") != null)) {
             problems.add(new FieldProblem(
                     at + ".wait",
-                    "a callback wait is a step of its own (no url or workflow): the steps after it go on"));
+                    "a callback or approval wait is a step of its own (no url or workflow): the steps after it go on"));
         }
         if (wait != null && raw.get("for_each") != null) {
             problems.add(
@@ -517,7 +542,7 @@ public final class StepDefinitions {
                 wait);
     }
 
-    /** A step's {@code wait}: {for: "delay", duration | until}; callbacks and approvals are not available yet. */
+    /** A step's {@code wait}: {for: delay, duration | until}, {for: callback, ...} or {for: approval, roles, message, ...}. */
     @SuppressWarnings("unchecked")
     private static Wait wait(List<FieldProblem> problems, String field, Object raw) {
         if (raw == null) {
@@ -530,21 +555,19 @@ public final class StepDefinitions {
         }
         Map<String, Object> w = (Map<String, Object>) map;
         for (String name : w.keySet()) {
-            if (!Set.of("for", "duration", "until", "timeout", "on_timeout").contains(name)) {
+            if (!Set.of("for", "duration", "until", "timeout", "on_timeout", "roles", "message")
+                    .contains(name)) {
                 problems.add(new FieldProblem(
-                        field + "." + name, "is not a wait field (for, duration, until, timeout, on_timeout)"));
+                        field + "." + name,
+                        "is not a wait field (for, duration, until, timeout, on_timeout, roles, message)"));
             }
         }
         Object kind = w.get("for");
-        if ("callback".equals(kind)) {
-            return callback(problems, field, w);
+        if ("callback".equals(kind) || "approval".equals(kind)) {
+            return callback(problems, field, w, "approval".equals(kind));
         }
         if (!"delay".equals(kind)) {
-            problems.add(new FieldProblem(
-                    field + ".for",
-                    "approval".equals(kind)
-                            ? "approval is not available yet: delay and callback are"
-                            : "must be delay or callback"));
+            problems.add(new FieldProblem(field + ".for", "must be delay, callback or approval"));
             return null;
         }
         if (w.get("timeout") != null || w.get("on_timeout") != null) {
@@ -574,8 +597,42 @@ public final class StepDefinitions {
         return until == null ? null : new Wait(null, until);
     }
 
-    /** A callback wait: {for: callback, timeout?, on_timeout? (fail, the default, or continue)}. */
-    private static Wait callback(List<FieldProblem> problems, String field, Map<String, Object> w) {
+    /**
+     * A callback wait: {for: callback, timeout?, on_timeout? (fail, the default, or continue)}; an approval adds roles?
+     * (who may decide; default admin, and every role above one listed) and message? (a template).
+     */
+    private static Wait callback(List<FieldProblem> problems, String field, Map<String, Object> w, boolean approval) {
+        List<String> roles = null;
+        Template message = null;
+        if (approval) {
+            roles = List.of("admin");
+            if (w.get("roles") != null) {
+                if (w.get("roles") instanceof List<?> given
+                        && !given.isEmpty()
+                        && given.stream()
+                                .allMatch(r ->
+                                        r instanceof String s && Role.parse(s).isPresent())) {
+                    roles = given.stream().map(String::valueOf).distinct().toList();
+                } else {
+                    problems.add(new FieldProblem(field + ".roles", "must be a list of owner, admin, editor, viewer"));
+                    return null;
+                }
+            }
+            if (w.get("message") != null) {
+                if (!(w.get("message") instanceof String text) || text.length() > 2000) {
+                    problems.add(new FieldProblem(
+                            field + ".message", "must be a text (a template) of at most 2,000 characters"));
+                    return null;
+                }
+                message = template(problems, field + ".message", text);
+                if (message == null) {
+                    return null;
+                }
+            }
+        } else if (w.get("roles") != null || w.get("message") != null) {
+            problems.add(new FieldProblem(field + ".roles", "roles and message are for an approval"));
+            return null;
+        }
         if (w.get("duration") != null || w.get("until") != null) {
             problems.add(
                     new FieldProblem(field, "a callback wait ends with its callback or its timeout, not a duration"));
@@ -599,7 +656,7 @@ public final class StepDefinitions {
             problems.add(new FieldProblem(field + ".on_timeout", "must be fail or continue"));
             return null;
         }
-        return new Wait(null, null, true, timeout, "continue".equals(onTimeout));
+        return new Wait(null, null, true, timeout, "continue".equals(onTimeout), roles, message);
     }
 
     private static Integer integer(List<FieldProblem> problems, String field, Object raw, int min, int max) {

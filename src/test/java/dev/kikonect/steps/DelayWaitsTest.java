@@ -196,7 +196,7 @@ class DelayWaitsTest extends ApiTest {
         body.put(
                 "steps",
                 List.of(
-                        Map.of("key", "a", "wait", Map.of("for", "approval")),
+                        Map.of("key", "a", "wait", Map.of("for", "later")),
                         Map.of("key", "b", "wait", Map.of("for", "delay", "duration", "soon")),
                         Map.of("key", "c", "wait", Map.of("for", "delay", "duration", "PT1M", "until", "x")),
                         Map.of("key", "d", "wait", Map.of("for", "delay", "duration", "P400D"))));
@@ -209,6 +209,6 @@ class DelayWaitsTest extends ApiTest {
         assertThat(fields)
                 .containsExactlyInAnyOrder(
                         "steps[0].wait.for", "steps[1].wait.duration", "steps[2].wait", "steps[3].wait.duration");
-        assertThat(refused.body()).contains("approval is not available yet");
+        assertThat(refused.body()).contains("must be delay, callback or approval");
     }
 }

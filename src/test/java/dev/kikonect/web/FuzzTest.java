@@ -107,12 +107,14 @@ class FuzzTest extends ApiTest {
                             .replace("{id}", value)
                             .replace("{token}", value)
                             .replace("{user_id}", value)
+                            .replace("{key}", value)
                             .replace("{name}", "Not_A_Name" + value.replaceAll("[^A-Za-z0-9]", "")));
                 }
                 urls.addFirst(path.getKey()
                         .replace("{id}", Long.toString(workflow))
                         .replace("{token}", token)
                         .replace("{user_id}", Long.toString(workflow))
+                        .replace("{key}", "review")
                         .replace("{name}", "Not_A_Name"));
                 for (String url : urls) {
                     for (String q : QUERY_VALUES) {

@@ -203,6 +203,7 @@ class RoleMatrixTest extends ApiTest {
         long gone = 9_000_000_000L;
         return template.replace("/workflows/{id}", "/workflows/" + (missing ? gone : workflow))
                 .replace("/runs/{id}", "/runs/" + (missing ? gone : run))
+                .replace("/steps/{key}/", "/steps/review/")
                 .replace("/credentials/{id}", "/credentials/" + (missing ? gone : credential))
                 .replace("/members/{user_id}", "/members/" + (missing ? gone : member))
                 .replace("/instance/users/{user_id}", "/instance/users/" + member)

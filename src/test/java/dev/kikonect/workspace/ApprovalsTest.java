@@ -1,0 +1,176 @@
+package dev.kikonect.workspace;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kikonect.ApiTest;
+import dev.kikonect.support.Api;
+import dev.kikonect.support.Sink;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Approvals ({@code wait: {for: approval}}) over HTTP on the real database, in a team: the step waits holding its job
+ * row only and is listed with its message and payload; a member below the step's roles gets 403, one at or above them
+ * decides once (409 after); approval sends the steps after it with the decision, rejection fails the step with the
+ * comment; both are in the audit log; at the timeout the step fails.
+ */
+class ApprovalsTest extends ApiTest {
+
+    private static JsonNode step(JsonNode run, String key) {
+        for (JsonNode s : run.path("steps")) {
+            if (s.path("key").asString().equals(key)) {
+                return s;
+            }
+        }
+        throw new AssertionError("no step " + key + " in " + run);
+    }
+
+    @Test
+    void an_admin_approves_a_refund_once_an_editor_may_not_a_rejection_fails_the_step_and_the_audit_log_has_both() {
+        try (Sink sink = new Sink()) {
+            Api.User owner = api.newUser();
+            long team = WorkspacesTest.team(api, owner, "Refunds");
+            Api.User admin = WorkspacesTest.member(api, owner, team, "admin");
+            Api.User editor = WorkspacesTest.member(api, owner, team, "editor");
+            Api teamApi = api.in(team);
+            Map<String, Object> workflow = new HashMap<>();
+            workflow.put("name", "refunds");
+            workflow.put("trigger_type", "manual");
+            workflow.put(
+                    "steps",
+                    List.of(
+                            Map.of(
+                                    "key",
+                                    "refund_ok",
+                                    "wait",
+                                    Map.of(
+                                            "for",
+                                            "approval",
+                                            "roles",
+                                            List.of("admin"),
+                                            "message",
+                                            "Refund {{ payload.amount }}?")),
+                            Map.of(
+                                    "key",
+                                    "refund",
+                                    "needs",
+                                    List.of("refund_ok"),
+                                    "url",
+                                    sink.url("/refund"),
+                                    "body",
+                                    "{ 'amount': payload.amount, 'by': steps.refund_ok.response.body.by }")));
+            Api.Response created = teamApi.post("/workflows", owner.token(), workflow);
+            assertThat(created.status()).as(created.body()).isEqualTo(201);
+            long id = created.json().path("id").asLong();
+            long approved = teamApi.post("/workflows/" + id + "/trigger", owner.token(), Map.of("amount", 750))
+                    .json()
+                    .path("id")
+                    .asLong();
+            long rejected = teamApi.post("/workflows/" + id + "/trigger", owner.token(), Map.of("amount", 9000))
+                    .json()
+                    .path("id")
+                    .asLong();
+
+            JsonNode listed = eventually()
+                    .until(
+                            () -> teamApi.get("/approvals", editor.token())
+                                    .json()
+                                    .path("items"),
+                            items -> items.size() == 2);
+            assertThat(listed.get(0).path("message").asString()).isEqualTo("Refund 750?");
+            assertThat(listed.get(0).path("payload").path("amount").asInt()).isEqualTo(750);
+            assertThat(listed.get(0).path("may_decide").asBoolean())
+                    .as("an editor, below admin")
+                    .isFalse();
+            assertThat(teamApi.get("/approvals", admin.token())
+                            .json()
+                            .path("items")
+                            .get(0)
+                            .path("may_decide")
+                            .asBoolean())
+                    .isTrue();
+
+            Api.Response refused = teamApi.post(
+                    "/runs/" + approved + "/steps/refund_ok/approve", editor.token(), Map.of("comment", "sure"));
+            assertThat(refused.status()).as(refused.body()).isEqualTo(403);
+            Api.Response yes = teamApi.post(
+                    "/runs/" + approved + "/steps/refund_ok/approve", admin.token(), Map.of("comment", "customer ok"));
+            assertThat(yes.status()).as(yes.body()).isEqualTo(200);
+            assertThat(yes.json().path("decision").asString()).isEqualTo("approved");
+            assertThat(teamApi.post("/runs/" + approved + "/steps/refund_ok/reject", owner.token(), Map.of())
+                            .status())
+                    .as("decided once")
+                    .isEqualTo(409);
+            Api.Response no = teamApi.post(
+                    "/runs/" + rejected + "/steps/refund_ok/reject", owner.token(), Map.of("comment", "too much"));
+            assertThat(no.status()).as(no.body()).isEqualTo(200);
+
+            JsonNode done = eventually()
+                    .until(
+                            () -> teamApi.get("/runs/" + approved, owner.token())
+                                    .json(),
+                            r -> r.path("status").asString().equals("succeeded"));
+            assertThat(step(done, "refund_ok").path("status").asString()).isEqualTo("succeeded");
+            assertThat(sink.received()).hasSize(1);
+            assertThat(Api.JSON
+                            .readTree(sink.received().get(0).body())
+                            .path("by")
+                            .asString())
+                    .isEqualTo(admin.email());
+            JsonNode failed = eventually()
+                    .until(
+                            () -> teamApi.get("/runs/" + rejected, owner.token())
+                                    .json(),
+                            r -> r.path("status").asString().equals("failed"));
+            assertThat(step(failed, "refund_ok").path("error").asString())
+                    .isEqualTo("rejected by " + owner.email() + ": too much");
+            assertThat(step(failed, "refund").path("status").asString()).isEqualTo("skipped");
+            assertThat(teamApi.get("/approvals", owner.token()).json().path("items"))
+                    .isEmpty();
+
+            String audit = teamApi.get("/audit?limit=50", owner.token()).body();
+            assertThat(audit).contains("run.step_approved", "run.step_rejected", "customer ok", "too much");
+        }
+    }
+
+    @Test
+    void an_approval_nobody_decides_fails_at_its_timeout() {
+        Api.User owner = api.newUser();
+        Map<String, Object> workflow = new HashMap<>();
+        workflow.put("name", "timeout");
+        workflow.put("trigger_type", "manual");
+        workflow.put("steps", List.of(Map.of("key", "ok", "wait", Map.of("for", "approval", "timeout", "PT1H"))));
+        long id = api.post("/workflows", owner.token(), workflow)
+                .json()
+                .path("id")
+                .asLong();
+        long run = api.post("/workflows/" + id + "/trigger", owner.token(), Map.of())
+                .json()
+                .path("id")
+                .asLong();
+        eventually()
+                .until(
+                        () -> api.get("/approvals", owner.token())
+                                .json()
+                                .path("items")
+                                .size(),
+                        n -> n == 1);
+
+        clock.advance(Duration.ofMinutes(61));
+
+        JsonNode failed = eventually()
+                .until(
+                        () -> api.get("/runs/" + run, owner.token()).json(),
+                        r -> r.path("status").asString().equals("failed"));
+        assertThat(step(failed, "ok").path("error").asString())
+                .contains("nobody approved or rejected it before its timeout");
+        assertThat(api.post("/runs/" + run + "/steps/ok/approve", owner.token(), Map.of())
+                        .status())
+                .as("too late")
+                .isEqualTo(409);
+    }
+}
