@@ -212,6 +212,15 @@ describe('the step editor', () => {
     expect(toSteps([{ ...draft, wait_for: '', url: 'https://x.example.com' }])).toEqual([{ key: 'signed', url: 'https://x.example.com' }]);
   });
 
+  it('keeps an approval\u2019s roles and message through the editor', async () => {
+    const { toSteps, fromSteps } = await import('./pages/StepsEditor');
+    const approval = { key: 'refund_ok', wait: { for: 'approval', roles: ['owner'], message: 'Refund {{ payload.amount }}?', timeout: 'P2D' } };
+    const [draft] = fromSteps([approval]);
+    expect(draft.wait_for).toBe('approval');
+    expect(toSteps([draft])).toEqual([approval]);
+    expect(toSteps([{ ...draft, wait_value: 'P1D' }])).toEqual([{ key: 'refund_ok', wait: { ...approval.wait, timeout: 'P1D' } }]);
+  });
+
   it('keeps a step that only waits free of a URL', async () => {
     const { toSteps, fromSteps } = await import('./pages/StepsEditor');
     const pause = { key: 'pause', needs: ['first'], wait: { for: 'delay', duration: 'P3D' } };

@@ -33,7 +33,7 @@ export interface StepDraft {
   max_attempts: string;
   timeout: string;
   /** Wait before sending: '' (no wait), a delay, or a callback to its resume URL. */
-  wait_for: '' | 'delay' | 'callback';
+  wait_for: '' | 'delay' | 'callback' | 'approval';
   /** The delay's duration, or the callback's timeout (ISO 8601: PT10M, P3D); until and on_timeout are carried. */
   wait_value: string;
   original: Partial<Step>;
@@ -73,7 +73,7 @@ export function toSteps(drafts: StepDraft[]): Record<string, unknown>[] {
       if (d.wait_for === 'delay' && value) {
         wait.duration = value;
         delete wait.until;
-      } else if (d.wait_for === 'callback') {
+      } else if (d.wait_for === 'callback' || d.wait_for === 'approval') {
         if (value) wait.timeout = value;
         else delete wait.timeout;
       }
@@ -136,8 +136,8 @@ export function fromSteps(steps: Record<string, unknown>[]): StepDraft[] {
     credential: typeof s.credential === 'string' ? s.credential : '',
     max_attempts: s.max_attempts == null ? '' : String(s.max_attempts),
     timeout: s.timeout == null ? '' : String(s.timeout),
-    wait_for: waitOf(s).for === 'delay' || waitOf(s).for === 'callback' ? (waitOf(s).for as 'delay' | 'callback') : '',
-    wait_value: String(waitOf(s).for === 'callback' ? (waitOf(s).timeout ?? '') : (waitOf(s).duration ?? '')),
+    wait_for: ['delay', 'callback', 'approval'].includes(String(waitOf(s).for)) ? (waitOf(s).for as StepDraft['wait_for']) : '',
+    wait_value: String(waitOf(s).for === 'delay' ? (waitOf(s).duration ?? '') : (waitOf(s).timeout ?? '')),
     original: { ...(s as Partial<Step>) },
   }));
 }
@@ -321,6 +321,7 @@ export function StepsEditor({ drafts, onChange, filter, onFilter, errorOf, workf
                 <option value="">no wait</option>
                 <option value="delay">a delay (then sent; without URL it only waits)</option>
                 <option value="callback">a callback to waits.{d.key || 'key'}.url (no URL)</option>
+                <option value="approval">an approval by a member (no URL; roles and message kept as set)</option>
               </select>
             </Field>
             {d.wait_for && (
