@@ -11,7 +11,7 @@ describe('the workflow form', () => {
     name: 'n', action_url: 'https://x', interval_minutes: '5', expression: '0 9 * * *', timezone: 'Europe/Berlin',
     payload: '', max_attempts: '', misfire: 'fire_once', overlap: 'allow', on_failure_url: '', mode: 'url' as const, steps: [], filter: '',
     output: '', watch_all: true, watched: [] as number[],
-    get_too: false, respond_body: '', respond_status: '200', original_config: {} as Record<string, unknown>,
+    get_too: false, respond_body: '', respond_status: '200', respond_mode: 'immediate' as const, respond_step: '', respond_timeout: '10s', original_config: {} as Record<string, unknown>,
   };
 
   it('builds an interval config with its JSON payload', () => {
@@ -32,6 +32,12 @@ describe('the workflow form', () => {
     expect(triggerConfig({ ...base, trigger_type: 'webhook', original_config }).config).toEqual({ verify: 'header', header_name: 'X-Key', secret: 's3cr3t-value' });
     expect(triggerConfig({ ...base, trigger_type: 'webhook', original_config, get_too: true, respond_body: 'query.`hub.challenge`', respond_status: '200' }).config)
       .toEqual({ verify: 'header', header_name: 'X-Key', secret: 's3cr3t-value', methods: ['POST', 'GET'], respond: { mode: 'immediate', status: 200, headers: {}, body: 'query.`hub.challenge`' } });
+  });
+
+  it('keeps an answer that waits for a step: its step, timeout, own status and headers', () => {
+    const original_config = { token: 't0k3n', respond: { mode: 'step', step: 'price', timeout: '5s', status: null, headers: { 'X-Order': '{{ payload.id }}' }, body: null } };
+    expect(triggerConfig({ ...base, trigger_type: 'webhook', original_config, respond_mode: 'step', respond_step: 'price', respond_timeout: '5s', respond_status: '', respond_body: '' }).config)
+      .toEqual({ respond: { mode: 'step', step: 'price', timeout: '5s', status: null, headers: { 'X-Order': '{{ payload.id }}' }, body: null } });
   });
 
   it('builds an error workflow\u2019s config: every workflow, or the ones checked', () => {

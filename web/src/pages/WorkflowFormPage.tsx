@@ -36,6 +36,10 @@ interface FormState {
   /** webhook: the answer to the caller (trigger_config.respond), a JSONata body ('' for none) and its status. */
   respond_body: string;
   respond_status: string;
+  /** webhook: answer at once from the request ('immediate') or once a step has finished ('step', its key, the hold's timeout). */
+  respond_mode: 'immediate' | 'step';
+  respond_step: string;
+  respond_timeout: string;
   /** webhook: the stored trigger_config, carried so that a save keeps what the form does not show (verify...). */
   original_config: Record<string, unknown>;
 }
@@ -62,9 +66,18 @@ function toForm(w?: Workflow): FormState {
     watched: Array.isArray(c.workflows) ? (c.workflows as number[]) : [],
     get_too: Array.isArray(c.methods) && c.methods.includes('GET'),
     respond_body: ((c.respond as Record<string, unknown> | undefined)?.body as string) ?? '',
-    respond_status: String(((c.respond as Record<string, unknown> | undefined)?.status as number) ?? 200),
+    respond_status: respondStatus(c.respond as Record<string, unknown> | undefined),
+    respond_mode: (c.respond as Record<string, unknown> | undefined)?.mode === 'step' ? 'step' : 'immediate',
+    respond_step: ((c.respond as Record<string, unknown> | undefined)?.step as string) ?? '',
+    respond_timeout: ((c.respond as Record<string, unknown> | undefined)?.timeout as string) ?? '10s',
     original_config: c,
   };
+}
+
+/** An answer's status as the form shows it: '' for "the step's own" (mode step without one), else the number. */
+function respondStatus(respond?: Record<string, unknown>): string {
+  if (respond?.mode === 'step') return respond.status == null ? '' : String(respond.status);
+  return String((respond?.status as number) ?? 200);
 }
 
 /** Builds the trigger_config of the chosen type; returns an error message for a payload that is not JSON. */
@@ -89,8 +102,17 @@ export function triggerConfig(f: FormState): { config: Record<string, unknown>; 
     // what the form does not show (verify, secret, header_name) is kept; the token is the server's
     Object.entries(f.original_config).forEach(([k, v]) => { if (k !== 'token' && k !== 'methods' && k !== 'respond') config[k] = v; });
     if (f.get_too) config.methods = ['POST', 'GET'];
-    if (f.respond_body.trim()) {
-      const before = (f.original_config.respond ?? {}) as Record<string, unknown>;
+    const before = (f.original_config.respond ?? {}) as Record<string, unknown>;
+    if (f.respond_mode === 'step' && f.respond_step.trim()) {
+      config.respond = {
+        mode: 'step',
+        step: f.respond_step.trim(),
+        timeout: f.respond_timeout.trim() || '10s',
+        status: f.respond_status.trim() ? Number(f.respond_status) : null,
+        headers: before.headers ?? {},
+        body: f.respond_body.trim() ? f.respond_body : null,
+      };
+    } else if (f.respond_mode === 'immediate' && f.respond_body.trim()) {
       config.respond = { mode: 'immediate', status: Number(f.respond_status) || 200, headers: before.headers ?? {}, body: f.respond_body };
     }
   }
@@ -103,7 +125,10 @@ function answerChanged(f: FormState): boolean {
   const before = (c.respond ?? {}) as Record<string, unknown>;
   return f.get_too !== (Array.isArray(c.methods) && c.methods.includes('GET'))
     || f.respond_body !== ((before.body as string) ?? '')
-    || (f.respond_body.trim() !== '' && Number(f.respond_status) !== ((before.status as number) ?? 200));
+    || f.respond_status !== respondStatus(before)
+    || f.respond_mode !== (before.mode === 'step' ? 'step' : 'immediate')
+    || f.respond_step !== ((before.step as string) ?? '')
+    || f.respond_timeout !== ((before.timeout as string) ?? '10s');
 }
 
 /** Create and edit, one form per trigger type, with a live preview of the next fire times. */
@@ -225,10 +250,30 @@ export function WorkflowFormPage({ id }: { id?: number }) {
               Also take GET (and HEAD), for senders that verify the URL with a GET (Meta, Microsoft Graph); its query is the payload
             </label>
             <div className="row">
-              <Field label="Answer body (JSONata over payload, headers, query, run): a text is sent as text, anything else as JSON; no value leaves the usual 202" error={fe('trigger_config.respond.body') ?? fe('trigger_config.respond')}>
-                <input name="respond_body" value={form.respond_body} placeholder="payload.type = 'url_verification' ? { 'challenge': payload.challenge }" onChange={set('respond_body')} />
+              <Field label="When to answer" error={fe('trigger_config.respond.mode')}>
+                <select name="respond_mode" value={form.respond_mode} onChange={(e) => setForm({ ...form, respond_mode: e.target.value as FormState['respond_mode'], respond_status: e.target.value === 'step' && form.respond_status === '200' ? '' : form.respond_status })}>
+                  <option value="immediate">At once, from the request (handshakes)</option>
+                  <option value="step">When a step has finished (its response)</option>
+                </select>
               </Field>
-              <Field label="Answer status" error={fe('trigger_config.respond.status')}>
+              {form.respond_mode === 'step' && (
+                <>
+                  <Field label="Step whose response answers" error={fe('trigger_config.respond.step')}>
+                    <input name="respond_step" value={form.respond_step} placeholder="a step's key" onChange={set('respond_step')} />
+                  </Field>
+                  <Field label="Hold the caller at most (then the usual 202)" error={fe('trigger_config.respond.timeout')}>
+                    <input name="respond_timeout" value={form.respond_timeout} placeholder="10s" onChange={set('respond_timeout')} />
+                  </Field>
+                </>
+              )}
+            </div>
+            <div className="row">
+              <Field label={form.respond_mode === 'step'
+                ? "Answer body (optional JSONata over payload, headers, query, run and steps; empty: the step's own response)"
+                : 'Answer body (JSONata over payload, headers, query, run): a text is sent as text, anything else as JSON; no value leaves the usual 202'} error={fe('trigger_config.respond.body') ?? fe('trigger_config.respond')}>
+                <input name="respond_body" value={form.respond_body} placeholder={form.respond_mode === 'step' ? "{ 'total': steps.price.response.body.total }" : "payload.type = 'url_verification' ? { 'challenge': payload.challenge }"} onChange={set('respond_body')} />
+              </Field>
+              <Field label={form.respond_mode === 'step' ? "Answer status (empty: the step's own)" : 'Answer status'} error={fe('trigger_config.respond.status')}>
                 <input name="respond_status" type="number" min={200} max={599} value={form.respond_status} onChange={set('respond_status')} />
               </Field>
             </div>

@@ -243,7 +243,8 @@ final class AttemptPipeline {
                 if (step.callsWorkflow()) {
                     return calls.start(job, step, request.body(), started);
                 }
-                keep = job.tracked() && (item || definition.needed(step.key()));
+                keep = job.tracked()
+                        && (item || definition.needed(step.key()) || step.key().equals(job.answerStep()));
             } catch (ExpressionException e) {
                 if (e.busy()) {
                     return new Outcome.Defer("expressions_busy"); // nothing was evaluated or sent

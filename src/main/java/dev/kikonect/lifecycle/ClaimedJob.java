@@ -40,7 +40,9 @@ public record ClaimedJob(
         long workspaceId,
         boolean runCancelled,
         long readBytes,
-        Instant waitedUntil) {
+        Instant waitedUntil,
+        /** The step whose answer the webhook's caller may be waiting for ({@code respond.mode = step}), else null. */
+        String answerStep) {
 
     /** A job whose step has not waited (or waits for nothing). */
     public ClaimedJob(
@@ -89,6 +91,7 @@ public record ClaimedJob(
                 workspaceId,
                 runCancelled,
                 readBytes,
+                null,
                 null);
     }
 
@@ -127,6 +130,7 @@ public record ClaimedJob(
                 workspaceId,
                 runCancelled,
                 readBytes,
-                waitedUntil);
+                waitedUntil,
+                answerStep);
     }
 }

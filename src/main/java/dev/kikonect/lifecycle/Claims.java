@@ -97,7 +97,9 @@ public class Claims {
                    coalesce(step_row.webhook_id, run.webhook_id) AS webhook_id, run.trigger,
                    run.created_at AS run_created_at, run.scheduled_for, run.request, w.signing_secret,
                    claimed.step IS NOT NULL AND (run.status = 'cancelled' OR step_row.key IS NULL) AS run_cancelled,
-                   CASE WHEN w.previous_secret_expires_at > :now THEN w.previous_signing_secret END AS previous_secret
+                   CASE WHEN w.previous_secret_expires_at > :now THEN w.previous_signing_secret END AS previous_secret,
+                   CASE WHEN w.trigger_config->'respond'->>'mode' = 'step' THEN w.trigger_config->'respond'->>'step' END
+                     AS answer_step
               FROM claimed
               JOIN run ON run.id = claimed.run_id
               JOIN workflows w ON w.id = claimed.workflow_id
@@ -202,7 +204,8 @@ public class Claims {
                         rs.getLong("workspace_id"),
                         rs.getBoolean("run_cancelled"),
                         rs.getLong("read_bytes"),
-                        Run.instant(rs.getTimestamp("waited_until"))))
+                        Run.instant(rs.getTimestamp("waited_until")),
+                        rs.getString("answer_step")))
                 .list();
     }
 

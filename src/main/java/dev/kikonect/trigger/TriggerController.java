@@ -68,6 +68,7 @@ class TriggerController {
     private final AuditLog audit;
     private final TransactionTemplate transactions;
     private final HookAnswers answers;
+    private final HeldResponses held;
 
     TriggerController(
             AuditLog audit,
@@ -85,8 +86,10 @@ class TriggerController {
             RunQuota runQuota,
             Filters filters,
             HookAnswers answers,
+            HeldResponses held,
             KiKonectProperties properties) {
         this.answers = answers;
+        this.held = held;
         this.audit = audit;
         this.transactions = transactions;
         this.runQuota = runQuota;
@@ -259,6 +262,9 @@ class TriggerController {
         if (respond == null || accepted.getBody() == null) {
             return accepted;
         }
+        if ("step".equals(respond.get("mode"))) {
+            return heldAnswer(workflow, respond, payload, request, accepted);
+        }
         try {
             return ExpressionSandbox.onBehalfOf(
                             workflow.workspaceId(),
@@ -277,6 +283,57 @@ class TriggerController {
                     .headers(accepted.getHeaders())
                     .header("KiKonect-Respond-Error", e.busy() ? "the expression sandbox is busy" : e.reason())
                     .body(accepted.getBody());
+        }
+    }
+
+    /**
+     * The answer of the step {@code respond.step} of the run just accepted: the caller is held until the step has ended
+     * ({@link HeldResponses}), at most {@code respond.timeout}; past it, when too many callers are held, or when the
+     * answer's expressions fail, the usual 202 with the reason in {@code KiKonect-Respond-Error} (the run goes on).
+     */
+    private ResponseEntity<?> heldAnswer(
+            StoredWorkflow workflow,
+            Map<String, Object> respond,
+            String payload,
+            HttpServletRequest request,
+            ResponseEntity<Run> accepted) {
+        Run run = accepted.getBody();
+        if (run.status() == RunStatus.FILTERED || run.status() == RunStatus.SKIPPED) {
+            return accepted; // decided at ingest: no step will run
+        }
+        String step = (String) respond.get("step");
+        Duration timeout = Optional.ofNullable(respond.get("timeout"))
+                .map(t -> HookAnswers.parseHold(String.valueOf(t)))
+                .orElse(Duration.ofSeconds(10));
+        HeldResponses.Outcome outcome = held.await(workflow.workspaceId(), run.id(), step, timeout);
+        if (outcome != HeldResponses.Outcome.ENDED) {
+            return ResponseEntity.status(accepted.getStatusCode())
+                    .headers(accepted.getHeaders())
+                    .header(
+                            "KiKonect-Respond-Error",
+                            outcome == HeldResponses.Outcome.BUSY
+                                    ? "too many callers are waiting for answers (kikonect.hooks.max-held)"
+                                    : "step " + step + " had not finished after " + respond.get("timeout"))
+                    .body(run);
+        }
+        try {
+            Map<String, HookAnswers.StepEnd> steps = held.steps(run.id(), respond.get("body") == null ? step : null);
+            return answer(ExpressionSandbox.onBehalfOf(
+                    workflow.workspaceId(),
+                    () -> answers.answerStep(
+                            respond,
+                            payload,
+                            headers(request),
+                            query(request),
+                            run.id(),
+                            workflow.id(),
+                            workflow.name(),
+                            steps)));
+        } catch (ExpressionException e) {
+            return ResponseEntity.status(accepted.getStatusCode())
+                    .headers(accepted.getHeaders())
+                    .header("KiKonect-Respond-Error", e.busy() ? "the expression sandbox is busy" : e.reason())
+                    .body(run);
         }
     }
 

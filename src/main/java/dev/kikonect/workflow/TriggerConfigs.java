@@ -177,9 +177,17 @@ final class TriggerConfigs {
                 list.contains("POST") && list.contains("GET") ? List.of("POST", "GET") : List.of(list.get(0)));
     }
 
+    /** How long a caller may be held for a step's answer at most, and by default. */
+    static final Duration MAX_HOLD = Duration.ofSeconds(60);
+
+    static final Duration DEFAULT_HOLD = Duration.ofSeconds(10);
+
     /**
      * The answer to the webhook's caller: {@code {mode: "immediate", status, headers, body}} answers from the request
-     * alone ({@code trigger.HookAnswers}).
+     * alone; {@code {mode: "step", step, timeout, status?, headers?, body?}} holds the request until that step has
+     * finished ({@code trigger.HeldResponses}) and answers with its response, or with {@code body} over {@code steps}
+     * ({@code steps.HookAnswers}). That the step is one of the workflow's is checked with the steps
+     * ({@code WorkflowService}).
      */
     @SuppressWarnings("unchecked")
     private static void respond(Map<String, Object> given, Map<String, Object> normalized, Fields f) {
@@ -192,17 +200,21 @@ final class TriggerConfigs {
         }
         Map<String, Object> respond = (Map<String, Object>) raw;
         Fields r = f.nested("respond", respond);
-        rejectUnknown(respond, Set.of("mode", "status", "headers", "body"), r);
         String mode = r.string("mode", true, 1, 20);
-        if (mode != null && !mode.equals("immediate")) {
-            r.problem(
-                    "mode",
-                    mode.equals("step")
-                            ? "step is not available yet: immediate answers from the request alone"
-                            : "must be immediate");
+        boolean step = "step".equals(mode);
+        if (mode != null && !mode.equals("immediate") && !step) {
+            r.problem("mode", "must be immediate (an answer from the request alone) or step (the answer of a step)");
         }
+        rejectUnknown(
+                respond,
+                step
+                        ? Set.of("mode", "step", "timeout", "status", "headers", "body")
+                        : Set.of("mode", "status", "headers", "body"),
+                r);
+        String stepKey = step ? r.string("step", true, 1, 100) : null;
+        Duration hold = step ? holdTimeout(respond.get("timeout"), r) : null;
         Long status = r.integer("status", false, 200, 599);
-        String body = r.string("body", true, 1, 10_000);
+        String body = r.string("body", !step, 1, 10_000);
         if (body != null) {
             HookAnswers.bodyProblem(body).ifPresent(why -> r.problem("body", why));
         }
@@ -227,11 +239,34 @@ final class TriggerConfigs {
             });
         }
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("mode", "immediate");
-        out.put("status", status == null ? 200 : status.intValue());
+        out.put("mode", step ? "step" : "immediate");
+        if (step) {
+            out.put("step", stepKey);
+            out.put("timeout", hold == null ? null : holdText(hold));
+            out.put("status", status == null ? null : status.intValue()); // null: the step's own status
+        } else {
+            out.put("status", status == null ? 200 : status.intValue());
+        }
         out.put("headers", kept);
         out.put("body", body);
         normalized.put("respond", out);
+    }
+
+    /** A hold's timeout: "10s", "500ms", "1m" or an ISO 8601 duration ("PT10S"), from 100 ms to {@link #MAX_HOLD}. */
+    private static Duration holdTimeout(Object raw, Fields r) {
+        if (raw == null) {
+            return DEFAULT_HOLD;
+        }
+        Duration d = raw instanceof String text ? HookAnswers.parseHold(text.trim()) : null;
+        if (d == null || d.compareTo(Duration.ofMillis(100)) < 0 || d.compareTo(MAX_HOLD) > 0) {
+            r.problem("timeout", "must be a duration from 100ms to 60s, such as \"10s\", \"500ms\" or \"PT10S\"");
+            return null;
+        }
+        return d;
+    }
+
+    private static String holdText(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
     }
 
     private static boolean isBase64(String s) {

@@ -99,6 +99,9 @@ public class WorkflowService {
         Map<String, Object> normalized =
                 type == null ? Map.of() : TriggerConfigs.validate(type, config, null, fields, quotas.minCronInterval());
         watched(workspaceId, normalized, fields);
+        if (steps != null) {
+            answeringStep(normalized, steps.actionUrl(), steps.json(), fields);
+        }
         fields.throwIfInvalid();
         Instant now = clock.instant();
         Instant next = type.scheduled() ? Schedule.of(type.wire(), normalized).first(now) : null;
@@ -108,7 +111,7 @@ public class WorkflowService {
                 type,
                 steps.actionUrl(),
                 steps.json(),
-                steps.tracked(),
+                steps.tracked() || answeringStep(normalized) != null,
                 steps.readsRequest(),
                 json.writeValueAsString(normalized),
                 enabled == null || enabled,
@@ -182,6 +185,13 @@ public class WorkflowService {
                 reschedule = current.triggerType().scheduled() && !config.equals(currentConfig);
             }
         }
+        if (steps != null || body.containsKey("trigger_config")) {
+            answeringStep(
+                    config,
+                    steps == null ? current.actionUrl() : steps.actionUrl(),
+                    steps == null ? current.steps() : steps.json(),
+                    fields);
+        }
         fields.throwIfInvalid();
         Instant now = clock.instant();
         Instant next = null;
@@ -196,7 +206,7 @@ public class WorkflowService {
                 current.triggerType(),
                 steps == null ? current.actionUrl() : steps.actionUrl(),
                 steps == null ? current.steps() : steps.json(),
-                steps == null ? tracked(current.steps()) : steps.tracked(),
+                (steps == null ? tracked(current.steps()) : steps.tracked()) || answeringStep(config) != null,
                 steps == null ? current.keepsRequest() : steps.readsRequest(),
                 json.writeValueAsString(config),
                 enabled,
@@ -560,6 +570,39 @@ public class WorkflowService {
 
     /** Whether stored steps need per-step state (see {@link dev.kikonect.steps.StepDefinitions.Definition#tracked}). */
     @SuppressWarnings("unchecked")
+    /** The step whose answer a webhook's caller waits for ({@code trigger_config.respond}, mode step), if any. */
+    private static String answeringStep(Map<String, Object> config) {
+        return config.get("respond") instanceof Map<?, ?> respond && "step".equals(respond.get("mode"))
+                ? (String) respond.get("step")
+                : null;
+    }
+
+    /**
+     * A caller held for a step's answer needs a step of that name among the workflow's steps (runs of such a workflow
+     * keep each step's state, and the answering step's response, whatever the steps need).
+     */
+    private void answeringStep(Map<String, Object> config, String actionUrl, String stepsJson, Fields fields) {
+        String key = answeringStep(config);
+        if (key == null) {
+            return;
+        }
+        if (actionUrl != null) {
+            fields.problem(
+                    "trigger_config.respond.step",
+                    "needs the workflow's steps: give steps (one step {key, url} does what action_url does)");
+            return;
+        }
+        List<?> list = stepsJson == null ? List.of() : json.readValue(stepsJson, List.class);
+        List<String> keys = list.stream()
+                .map(step -> step instanceof Map<?, ?> m ? String.valueOf(m.get("key")) : "")
+                .toList();
+        if (!keys.contains(key)) {
+            fields.problem(
+                    "trigger_config.respond.step",
+                    "names no step of this workflow: '" + key + "' (its steps: " + String.join(", ", keys) + ")");
+        }
+    }
+
     private boolean tracked(String steps) {
         return StepDefinitions.parse(Map.of("steps", json.readValue(steps, List.class)))
                 .tracked();

@@ -189,7 +189,7 @@ class WebhookAnswersTest extends ApiTest {
                         "respond",
                         Map.of(
                                 "mode",
-                                "step",
+                                "later",
                                 "status",
                                 99,
                                 "body",
