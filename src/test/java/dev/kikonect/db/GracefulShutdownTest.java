@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kikonect.KiKonectApplication;
 import dev.kikonect.support.Api;
+import dev.kikonect.support.NodeProcess;
 import dev.kikonect.support.Sink;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -59,28 +59,11 @@ class GracefulShutdownTest {
             long workflow;
             List<Long> runs = new ArrayList<>();
             // The first node runs in its own JVM (this test's class path), so that it gets a real SIGTERM.
-            int port;
-            try (ServerSocket free = new ServerSocket(0)) {
-                port = free.getLocalPort();
-            }
-            Path log = dataDir.resolve("node.log");
-            List<String> command = new ArrayList<>(List.of(
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Xmx256m",
-                    "-cp",
-                    System.getProperty("java.class.path"),
-                    KiKonectApplication.class.getName()));
-            command.addAll(args(dataDir, port));
-            Process node = new ProcessBuilder(command)
-                    .redirectErrorStream(true)
-                    .redirectOutput(log.toFile())
-                    .start();
+            int port = NodeProcess.freePort();
+            NodeProcess node = NodeProcess.start(dataDir, port, args(dataDir, port));
+            Path log = node.log();
             try {
-                Api api = new Api(port);
-                Awaitility.await()
-                        .atMost(Duration.ofSeconds(90))
-                        .ignoreExceptions()
-                        .until(() -> api.get("/health/ready", null).status() == 200);
+                Api api = node.api();
                 user = api.newUser();
                 workflow = api.createWorkflow(user, "manual", sink.url(), Map.of(), Map.of("max_attempts", 1))
                         .path("id")
@@ -96,11 +79,11 @@ class GracefulShutdownTest {
                         .until(() -> sink.received().size() >= 50);
             } finally {
                 long started = System.nanoTime();
-                node.destroy(); // SIGTERM
-                boolean exited = node.waitFor(30, TimeUnit.SECONDS);
+                node.process().destroy(); // SIGTERM
+                boolean exited = node.process().waitFor(30, TimeUnit.SECONDS);
                 long seconds = (System.nanoTime() - started) / 1_000_000_000L;
                 if (!exited) {
-                    node.destroyForcibly();
+                    node.kill();
                 }
                 assertThat(exited).as("exited after SIGTERM; see " + log).isTrue();
                 assertThat(seconds).as("s to stop with a 2 s grace").isLessThan(15);

@@ -4,18 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kikonect.KiKonectApplication;
 import dev.kikonect.support.Api;
+import dev.kikonect.support.NodeProcess;
 import dev.kikonect.support.Sink;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.awaitility.Awaitility;
@@ -65,31 +63,13 @@ class LoopCrashTest {
             }
             return Sink.Reply.status(204);
         })) {
-            int port;
-            try (ServerSocket free = new ServerSocket(0)) {
-                port = free.getLocalPort();
-            }
-            Path log = dataDir.resolve("node.log");
-            List<String> command = new ArrayList<>(List.of(
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Xmx256m",
-                    "-cp",
-                    System.getProperty("java.class.path"),
-                    KiKonectApplication.class.getName()));
-            command.addAll(args(dataDir, port));
-            Process node = new ProcessBuilder(command)
-                    .redirectErrorStream(true)
-                    .redirectOutput(log.toFile())
-                    .start();
+            int port = NodeProcess.freePort();
+            NodeProcess node = NodeProcess.start(dataDir, port, args(dataDir, port));
             Api.User user;
             long runId;
             int beforeKill;
             try {
-                Api api = new Api(port);
-                Awaitility.await()
-                        .atMost(Duration.ofSeconds(90))
-                        .ignoreExceptions()
-                        .until(() -> api.get("/health/ready", null).status() == 200);
+                Api api = node.api();
                 user = api.newUser();
                 Map<String, Object> workflow = new HashMap<>();
                 workflow.put("name", "loop");
@@ -129,8 +109,7 @@ class LoopCrashTest {
                         .atMost(Duration.ofSeconds(60))
                         .until(() -> items(sink).size() >= ITEMS / 3);
             } finally {
-                node.destroyForcibly(); // SIGKILL: no hand-back, no completion, leases left to expire
-                assertThat(node.waitFor(30, TimeUnit.SECONDS)).isTrue();
+                node.close(); // SIGKILL: no hand-back, no completion, leases left to expire
             }
             beforeKill = items(sink).size();
             assertThat(beforeKill).as("items sent before the kill").isLessThan(ITEMS);

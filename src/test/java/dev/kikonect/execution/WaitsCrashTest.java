@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kikonect.KiKonectApplication;
 import dev.kikonect.support.Api;
+import dev.kikonect.support.NodeProcess;
 import dev.kikonect.support.Sink;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +19,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.awaitility.Awaitility;
@@ -53,32 +52,14 @@ class WaitsCrashTest {
     void a_node_killed_while_callbacks_arrive_resumes_every_run_once() throws Exception {
         Path dataDir = Files.createTempDirectory(Path.of("target"), "waits-crash-");
         try (Sink sink = new Sink()) {
-            int port;
-            try (ServerSocket free = new ServerSocket(0)) {
-                port = free.getLocalPort();
-            }
-            Path log = dataDir.resolve("node.log");
-            List<String> command = new ArrayList<>(List.of(
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Xmx256m",
-                    "-cp",
-                    System.getProperty("java.class.path"),
-                    KiKonectApplication.class.getName()));
-            command.addAll(args(dataDir, port));
-            Process node = new ProcessBuilder(command)
-                    .redirectErrorStream(true)
-                    .redirectOutput(log.toFile())
-                    .start();
+            int port = NodeProcess.freePort();
+            NodeProcess node = NodeProcess.start(dataDir, port, args(dataDir, port));
             Api.User user;
             List<Long> runs = new ArrayList<>();
             Map<String, AtomicInteger> accepted = new ConcurrentHashMap<>();
             List<String> unanswered = new CopyOnWriteArrayList<>();
             try {
-                Api api = new Api(port);
-                Awaitility.await()
-                        .atMost(Duration.ofSeconds(90))
-                        .ignoreExceptions()
-                        .until(() -> api.get("/health/ready", null).status() == 200);
+                Api api = node.api();
                 user = api.newUser();
                 Map<String, Object> workflow = new HashMap<>();
                 workflow.put("name", "contracts");
@@ -145,14 +126,13 @@ class WaitsCrashTest {
                                 unanswered.add(path); // the node is gone: the sender tries again later
                             }
                             if (accepted.size() >= RUNS / 3) {
-                                node.destroyForcibly();
+                                node.kill();
                             }
                         });
                     }
                 }
             } finally {
-                node.destroyForcibly();
-                assertThat(node.waitFor(30, TimeUnit.SECONDS)).isTrue();
+                node.close();
             }
             assertThat(unanswered)
                     .as("callbacks the killed node did not answer")
