@@ -288,7 +288,8 @@ export function RunPage({ id }: { id: number }) {
               <details key={st.key} className="card" open={st.status === 'failed'} data-step={st.key}>
                 <summary><code>{st.key}</code> <StatusBadge status={st.status} />{' '}
                   {items ? `${items.length} item${items.length === 1 ? '' : 's'}` : `${st.attempt_count} attempt${st.attempt_count === 1 ? '' : 's'}`}
-                  {st.error ? <span className="error"> · {st.error}</span> : null}</summary>
+                  {st.error ? <span className="error"> · {st.error}</span> : null}
+                  {st.timed_out ? <span className="muted"> · timed out: went on with no response</span> : null}</summary>
                 <p className="muted">{items ? 'a loop: each item is sent with its own webhook-id' : <>webhook-id <code>{st.webhook_id}</code> (the same on every attempt)</>}{needs(st).length ? ` · needs ${needs(st).join(', ')}` : ''}
                   {st.child_run_id != null && <> · runs a workflow: <a href={`#/runs/${st.child_run_id}`}>run #{st.child_run_id}</a></>}</p>
                 {items && <LoopItems items={items} payload={run.payload} />}

@@ -74,6 +74,9 @@ final class AttemptPipeline {
 
         /** An approval's wait begins: who may decide and what they are told. */
         void approvalBegins(long runId, String step, List<String> roles, String message);
+
+        /** A wait reached its timeout and goes on (on_timeout continue): the step says {@code timed_out}. */
+        void timedOut(long runId, String step);
     }
 
     static final Callbacks NO_CALLBACKS = new Callbacks() {
@@ -89,6 +92,9 @@ final class AttemptPipeline {
 
         @Override
         public void approvalBegins(long runId, String step, List<String> roles, String message) {}
+
+        @Override
+        public void timedOut(long runId, String step) {}
     };
 
     record Settings(Duration defaultTimeout, Duration hostPatience, int keepBytes, int maxItems, long maxItemsChars) {
@@ -352,7 +358,10 @@ final class AttemptPipeline {
             return new Outcome.Wait(job.waitedUntil()); // back early (a lost lease): wait on
         }
         if (step.waiting().continueOnTimeout()) {
-            return new Outcome.Complete(Next.SUCCEEDED, null, null, new Completions.KeptResponse(200, "{}", "null"));
+            // no response at all (steps.<key>.response is undefined), and timed_out: true, recorded before the
+            // completion (a completion lost with its lease comes back here and records it again)
+            callbacks.timedOut(job.runId(), job.step());
+            return new Outcome.Complete(Next.SUCCEEDED, null, null, null);
         }
         return new Outcome.Complete(
                 Next.FAILED,

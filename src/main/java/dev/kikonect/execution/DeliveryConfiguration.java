@@ -192,6 +192,11 @@ class DeliveryConfiguration {
                     public void approvalBegins(long runId, String step, List<String> roles, String message) {
                         resumes.approvalBegins(runId, step, roles, message);
                     }
+
+                    @Override
+                    public void timedOut(long runId, String step) {
+                        resumes.timedOut(runId, step);
+                    }
                 });
     }
 

@@ -50,6 +50,7 @@ final class StepContext {
             reader.responses(job.runId(), ancestors).forEach((key, r) -> {
                 Map<String, Object> view = new LinkedHashMap<>();
                 view.put("status", r.status());
+                view.put("timed_out", r.timedOut());
                 if (r.error() != null) {
                     view.put("error", r.error());
                 }

@@ -210,10 +210,11 @@ public class Claims {
     }
 
     /** A step of a run as a dependant's expressions read it: its status, its error and its kept response. */
-    public record StepResponse(String status, Integer responseStatus, String headers, String body, String error) {
+    public record StepResponse(
+            String status, Integer responseStatus, String headers, String body, String error, boolean timedOut) {
 
         public StepResponse(String status, Integer responseStatus, String headers, String body) {
-            this(status, responseStatus, headers, body, null);
+            this(status, responseStatus, headers, body, null, false);
         }
     }
 
@@ -221,7 +222,7 @@ public class Claims {
     public Map<String, StepResponse> stepResponses(long runId, List<String> keys) {
         Map<String, StepResponse> out = new LinkedHashMap<>();
         jdbc.sql("""
-            SELECT key, status, response_status, response_headers::text AS response_headers, response_body, error
+            SELECT key, status, response_status, response_headers::text AS response_headers, response_body, error, timed_out
               FROM run_steps WHERE run_id = :run AND key = ANY(:keys::text[]) ORDER BY position
             """)
                 .param("run", runId)
@@ -233,7 +234,8 @@ public class Claims {
                                 (Integer) rs.getObject("response_status"),
                                 rs.getString("response_headers"),
                                 rs.getString("response_body"),
-                                rs.getString("error"))))
+                                rs.getString("error"),
+                                rs.getBoolean("timed_out"))))
                 .list();
         return out;
     }

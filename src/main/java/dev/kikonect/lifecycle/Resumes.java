@@ -84,6 +84,14 @@ public class Resumes {
                 .update();
     }
 
+    /** The wait of step {@code step} of run {@code runId} reached its timeout and goes on (on_timeout continue). */
+    public void timedOut(long runId, String step) {
+        jdbc.sql("UPDATE run_steps SET timed_out = true WHERE run_id = :run AND key = :step")
+                .param("run", runId)
+                .param("step", step)
+                .update();
+    }
+
     /** Who may decide approval step {@code step} of run {@code runId}, while it waits for a decision; empty otherwise. */
     public Optional<List<String>> approvers(long workspaceId, long runId, String step) {
         return jdbc.sql("""

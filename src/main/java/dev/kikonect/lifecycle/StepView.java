@@ -19,4 +19,6 @@ public record StepView(
         Instant endedAt,
         /** The run this step started when it runs a workflow (its current one), else null. */
         Long childRunId,
+        /** A wait that reached its timeout and went on (on_timeout continue): the step succeeded with no response. */
+        boolean timedOut,
         List<AttemptView> attempts) {}

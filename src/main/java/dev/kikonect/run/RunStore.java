@@ -57,7 +57,7 @@ class RunStore {
     List<StepView> steps(Run run, List<AttemptView> log) {
         List<StepView> rows = jdbc.sql("""
                 SELECT s.key, s.status, s.needs, s.webhook_id, s.attempts, s.error, s.next_attempt_at, s.started_at,
-                       s.ended_at, sr.child_run_id
+                       s.ended_at, sr.child_run_id, s.timed_out
                   FROM run_steps s
                   LEFT JOIN sub_runs sr ON sr.parent_run_id = s.run_id AND sr.parent_step = s.key
                  WHERE s.run_id = :run ORDER BY s.position
@@ -76,6 +76,7 @@ class RunStore {
                             instant(rs.getTimestamp("started_at")),
                             instant(rs.getTimestamp("ended_at")),
                             (Long) rs.getObject("child_run_id"),
+                            rs.getBoolean("timed_out"),
                             log.stream().filter(a -> key.equals(a.step())).toList());
                 })
                 .list();
@@ -104,6 +105,7 @@ class RunStore {
                 run.startedAt(),
                 run.endedAt(),
                 null,
+                false,
                 log));
     }
 

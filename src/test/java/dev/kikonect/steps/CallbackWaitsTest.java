@@ -54,7 +54,7 @@ class CallbackWaitsTest extends ApiTest {
                                 "url",
                                 sink.url("/archive"),
                                 "body",
-                                "{ 'by': steps.signed.response.body.by }")));
+                                "{ 'by': steps.signed.response.body.by, 'timed_out': steps.signed.timed_out }")));
         Api.Response created = api.post("/workflows", user.token(), body);
         assertThat(created.status()).as(created.body()).isEqualTo(201);
         return created.json().path("id").asLong();
@@ -126,6 +126,12 @@ class CallbackWaitsTest extends ApiTest {
                             .path("by")
                             .asString())
                     .isEqualTo("ada@example.com");
+            assertThat(Api.JSON
+                            .readTree(at(sink, "/archive").get(0).body())
+                            .path("timed_out")
+                            .asBoolean(true))
+                    .as("a step resumed in time did not time out")
+                    .isFalse();
         }
     }
 
@@ -188,7 +194,14 @@ class CallbackWaitsTest extends ApiTest {
             assertThat(step(failed, "signed").path("error").asString()).contains("no callback came before its timeout");
             JsonNode continued = awaitFinished(user, continuing);
             assertThat(continued.path("status").asString()).isEqualTo("succeeded");
+            assertThat(step(continued, "signed").path("timed_out").asBoolean()).isTrue();
+            assertThat(step(failed, "signed").path("timed_out").asBoolean()).isFalse();
             assertThat(at(sink, "/archive")).as("only the run that continued").hasSize(1);
+            JsonNode archived = Api.JSON.readTree(at(sink, "/archive").get(0).body());
+            assertThat(archived.path("timed_out").asBoolean())
+                    .as("steps.signed.timed_out, and no response")
+                    .isTrue();
+            assertThat(archived.has("by")).isFalse();
         }
     }
 }
