@@ -179,7 +179,10 @@ public class RunControl {
                         UPDATE run_steps s
                            SET status = CASE WHEN t.waiting = 0 THEN 'pending' ELSE 'waiting' END, waiting_for = t.waiting,
                                after_failure = false, handled = false, error = NULL, ended_at = NULL, next_attempt_at = NULL,
-                               response_status = NULL, response_headers = NULL, response_body = NULL
+                               response_status = NULL, response_headers = NULL, response_body = NULL,
+                               -- a failed wait waits anew: its callback URL takes one callback again, an approval
+                               -- is asked again
+                               resumed_at = NULL, approval_roles = NULL, approval_message = NULL, timed_out = false
                           FROM target t
                          WHERE s.run_id = t.run_id AND s.key = t.key
                         RETURNING s.run_id, s.key, s.status, s.attempts

@@ -134,6 +134,30 @@ class ApprovalsTest extends ApiTest {
 
             String audit = teamApi.get("/audit?limit=50", owner.token()).body();
             assertThat(audit).contains("run.step_approved", "run.step_rejected", "customer ok", "too much");
+
+            // Retry from the failure: the rejected approval is asked again, and can be decided again.
+            Api.Response retried = teamApi.post("/runs/" + rejected + "/retry", owner.token(), Map.of());
+            assertThat(retried.status()).as(retried.body()).isIn(200, 202);
+            eventually()
+                    .until(
+                            () -> teamApi.get("/approvals", admin.token())
+                                    .json()
+                                    .path("items"),
+                            items -> items.size() == 1
+                                    && items.get(0).path("run_id").asLong() == rejected);
+            Api.Response second = teamApi.post(
+                    "/runs/" + rejected + "/steps/refund_ok/approve",
+                    admin.token(),
+                    Map.of("comment", "on reflection"));
+            assertThat(second.status()).as(second.body()).isEqualTo(200);
+            eventually()
+                    .until(
+                            () -> teamApi.get("/runs/" + rejected, owner.token())
+                                    .json()
+                                    .path("status")
+                                    .asString(),
+                            "succeeded"::equals);
+            assertThat(sink.received()).hasSize(2);
         }
     }
 
