@@ -252,7 +252,7 @@ export function createApi(fetcher?: typeof fetch) {
     deleteCredential: (v: number) => data<void>(c.DELETE('/credentials/{id}', id(v))),
     pushKey: () => data<{ public_key: string }>(c.GET('/push/key')),
     pushSubscriptions: () => data<{ items: PushSubscriptionView[] }>(c.GET('/push/subscriptions')),
-    subscribePush: (b: { endpoint: string; keys: { p256dh: string; auth: string }; workflow_ids: number[] }) =>
+    subscribePush: (b: { endpoint: string; keys: { p256dh: string; auth: string }; workflow_ids: number[]; approvals: boolean }) =>
       data<PushSubscriptionView>(c.PUT('/push/subscriptions', { body: b })),
     unsubscribePush: (v: number) => data<void>(c.DELETE('/push/subscriptions/{id}', id(v))),
     instance: () => data<Instance>(c.GET('/instance')),

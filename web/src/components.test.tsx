@@ -329,6 +329,14 @@ describe('browser notifications', () => {
     expect(Array.from(keyBytes('BP8A_-8'))).toEqual([0x04, 0xff, 0x00, 0xff, 0xef]);
   });
 
+  it('turning one workflow’s notifications on or off keeps the others and the approvals (a PUT replaces all)', async () => {
+    const { withWorkflow } = await import('./push');
+    const before = { id: 3, workflows: [1, 2], approvals: true };
+    expect(withWorkflow(before, 5, true)).toEqual({ id: 3, workflows: [1, 2, 5], approvals: true });
+    expect(withWorkflow(before, 1, false)).toEqual({ id: 3, workflows: [2], approvals: true });
+    expect(withWorkflow(before, 2, true).workflows).toEqual([1, 2]);
+  });
+
   it('says why subscribing failed in words, not the browser’s error names', async () => {
     const { subscribeProblem } = await import('./push');
     const abort = Object.assign(new Error('Registration failed - push service error'), { name: 'AbortError' });

@@ -26,11 +26,16 @@ export function keyBytes(base64url: string): Uint8Array<ArrayBuffer> {
 
 const storageKey = () => `kikonect.push.${currentWorkspaceId() ?? 'default'}`;
 
-async function thisBrowsersWorkflows(): Promise<{ id: number | null; workflows: number[] }> {
+/** This browser's subscription in the workspace: which workflows' failures and whether approvals it hears about. */
+export type PushState = { id: number | null; workflows: number[]; approvals: boolean };
+
+const none: PushState = { id: null, workflows: [], approvals: false };
+
+async function thisBrowsersSubscription(): Promise<PushState> {
   const saved = Number(window.localStorage.getItem(storageKey()));
-  if (!saved) return { id: null, workflows: [] };
+  if (!saved) return none;
   const mine = (await api.pushSubscriptions()).items.find((s) => s.id === saved);
-  return mine ? { id: mine.id, workflows: mine.workflow_ids } : { id: null, workflows: [] };
+  return mine ? { id: mine.id, workflows: mine.workflow_ids, approvals: mine.approvals } : none;
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
@@ -49,16 +54,46 @@ export function subscribeProblem(e: unknown): string {
   return e instanceof Error && e.message ? `Notifications could not be turned on: ${e.message}` : 'Notifications could not be turned on.';
 }
 
+/** The subscription with workflow {@code workflowId}'s failures turned on or off, the rest kept (a PUT replaces all). */
+export function withWorkflow(s: PushState, workflowId: number, on: boolean): PushState {
+  return { ...s, workflows: on ? [...s.workflows.filter((id) => id !== workflowId), workflowId] : s.workflows.filter((id) => id !== workflowId) };
+}
+
 /** "Notify me in this browser when a run of this workflow fails", on or off. */
 export function NotifyToggle({ workflowId }: { workflowId: number }) {
+  return (
+    <PushToggle
+      label="Notify me in this browser when a run fails"
+      isOn={(s) => s.workflows.includes(workflowId)}
+      next={(s, on) => withWorkflow(s, workflowId, on)}
+    />
+  );
+}
+
+/** "Notify me in this browser when an approval I may decide begins to wait", on or off. */
+export function ApprovalsNotifyToggle() {
+  return (
+    <PushToggle
+      label="Notify me in this browser when an approval I may decide is waiting"
+      isOn={(s) => s.approvals}
+      next={(s, on) => ({ ...s, approvals: on })}
+    />
+  );
+}
+
+/**
+ * One setting of this browser's subscription: {@code next} gives the subscription with it turned on or off; the rest
+ * (the other workflows, approvals) is kept, since a PUT replaces the whole subscription.
+ */
+function PushToggle({ label, isOn, next }: { label: string; isOn: (s: PushState) => boolean; next: (s: PushState, on: boolean) => PushState }) {
   const support = pushSupport();
-  const [state, setState] = useState<{ id: number | null; workflows: number[] } | null>(null);
+  const [state, setState] = useState<PushState | null>(null);
   const [problem, setProblem] = useState<string>();
   const [busy, once] = useBusy([]); // subscriptions are not in the query cache: nothing to refresh
 
   useEffect(() => {
     if (support !== 'supported') return;
-    thisBrowsersWorkflows().then(setState, () => setState({ id: null, workflows: [] }));
+    thisBrowsersSubscription().then(setState, () => setState(none));
   }, [support]);
 
   if (support !== 'supported') {
@@ -70,13 +105,13 @@ export function NotifyToggle({ workflowId }: { workflowId: number }) {
       </p>
     );
   }
-  const on = state !== null && state.workflows.includes(workflowId);
+  const on = state !== null && isOn(state);
 
   async function toggle() {
     setProblem(undefined);
     await once(async () => {
       try {
-        const wanted = on ? state!.workflows.filter((id) => id !== workflowId) : [...(state?.workflows ?? []), workflowId];
+        const wanted = next(state ?? none, !on);
         if (!on && (await Notification.requestPermission()) !== 'granted') {
           setProblem('Notifications are blocked for this site: allow them in the browser’s site settings.');
           return;
@@ -84,7 +119,7 @@ export function NotifyToggle({ workflowId }: { workflowId: number }) {
         const registration = await navigator.serviceWorker.ready;
         let subscription = await registration.pushManager.getSubscription();
         if (!subscription) {
-          if (wanted.length === 0) return;
+          if (wanted.workflows.length === 0 && !wanted.approvals) return;
           const { public_key } = await api.pushKey();
           // A browser whose push service cannot be reached may never settle: 20 s, then say so.
           subscription = await withDeadline(
@@ -93,9 +128,9 @@ export function NotifyToggle({ workflowId }: { workflowId: number }) {
           );
         }
         const json = subscription.toJSON() as { endpoint: string; keys: { p256dh: string; auth: string } };
-        const saved = await api.subscribePush({ endpoint: json.endpoint, keys: json.keys, workflow_ids: wanted });
+        const saved = await api.subscribePush({ endpoint: json.endpoint, keys: json.keys, workflow_ids: wanted.workflows, approvals: wanted.approvals });
         window.localStorage.setItem(storageKey(), String(saved.id));
-        setState({ id: saved.id, workflows: saved.workflow_ids });
+        setState({ id: saved.id, workflows: saved.workflow_ids, approvals: saved.approvals });
       } catch (e) {
         setProblem(subscribeProblem(e));
       }
@@ -106,7 +141,7 @@ export function NotifyToggle({ workflowId }: { workflowId: number }) {
     <div className="notify" data-testid="notify">
       <label className="inline">
         <input type="checkbox" checked={on} disabled={busy || state === null} onChange={toggle} aria-describedby={problem ? 'notify-problem' : undefined} />{' '}
-        Notify me in this browser when a run fails
+        {label}
       </label>
       {problem && <p className="error" id="notify-problem" role="alert">{problem}</p>}
     </div>

@@ -3,6 +3,7 @@ import { api, Approval, ApiError } from '../api';
 import { useLive } from '../query';
 import { ErrorNote, Field, Loading, useBusy, when } from '../ui';
 import { useWorkspace } from '../workspace';
+import { ApprovalsNotifyToggle } from '../push';
 import { keys, queries } from '../queries';
 
 /** One approval: the workflow and run, the message, the run's payload; approve or reject with a comment. */
@@ -52,6 +53,7 @@ export function ApprovalsPage() {
   return (
     <section>
       <h1>Approvals</h1>
+      <ApprovalsNotifyToggle />
       {data.items.length === 0 && <p className="muted">Nothing waits for an approval.</p>}
       <ul className="approvals" data-testid="approvals">
         {data.items.map((item) => <ApprovalCard key={`${item.run_id}-${item.step}`} item={item} />)}

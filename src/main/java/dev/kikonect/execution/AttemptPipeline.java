@@ -72,8 +72,8 @@ final class AttemptPipeline {
 
         String url(long runId, String step);
 
-        /** An approval's wait begins: who may decide and what they are told. */
-        void approvalBegins(long runId, String step, List<String> roles, String message);
+        /** An approval's wait begins (the step of {@code job}): who may decide and what they are told. */
+        void approvalBegins(ClaimedJob job, List<String> roles, String message);
 
         /** A wait reached its timeout and goes on (on_timeout continue): the step says {@code timed_out}. */
         void timedOut(long runId, String step);
@@ -91,7 +91,7 @@ final class AttemptPipeline {
         }
 
         @Override
-        public void approvalBegins(long runId, String step, List<String> roles, String message) {}
+        public void approvalBegins(ClaimedJob job, List<String> roles, String message) {}
 
         @Override
         public void timedOut(long runId, String step) {}
@@ -350,7 +350,7 @@ final class AttemptPipeline {
         Instant now = clock.instant();
         if (job.waitedUntil() == null) {
             if (step.waiting().approval()) {
-                callbacks.approvalBegins(job.runId(), job.step(), step.waiting().roles(), approvalMessage(job, step));
+                callbacks.approvalBegins(job, step.waiting().roles(), approvalMessage(job, step));
             }
             return new Outcome.Wait(step.waiting().timesOutAfter(now));
         }

@@ -90,6 +90,7 @@ class DeliveryConfiguration {
             SubRuns subRuns,
             Items items,
             Resumes resumes,
+            PushSender pushes,
             ResumeTokens tokens,
             PublicUrls urls,
             Delivery delivery,
@@ -189,8 +190,11 @@ class DeliveryConfiguration {
                     }
 
                     @Override
-                    public void approvalBegins(long runId, String step, List<String> roles, String message) {
-                        resumes.approvalBegins(runId, step, roles, message);
+                    public void approvalBegins(ClaimedJob job, List<String> roles, String message) {
+                        if (resumes.approvalBegins(job.runId(), job.step(), roles, message)) {
+                            pushes.approvalWaiting(new PushNotifications.ApprovalWaiting(
+                                    job.workspaceId(), job.runId(), job.workflowName(), job.step(), roles, message));
+                        }
                     }
 
                     @Override

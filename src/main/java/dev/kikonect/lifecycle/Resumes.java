@@ -73,15 +73,21 @@ public class Resumes {
             Instant waitingSince,
             Instant timesOutAt) {}
 
-    /** The wait of approval step {@code step} of run {@code runId} begins: who may decide, and what they are told. */
-    public void approvalBegins(long runId, String step, List<String> roles, String message) {
-        jdbc.sql(
-                        "UPDATE run_steps SET approval_roles = :roles, approval_message = :message WHERE run_id = :run AND key = :step")
-                .param("roles", roles.toArray(String[]::new))
-                .param("message", message)
-                .param("run", runId)
-                .param("step", step)
-                .update();
+    /**
+     * The wait of approval step {@code step} of run {@code runId} begins: who may decide, and what they are told; false
+     * when it had begun already (a claim whose wait was recorded but whose completion was lost comes here again).
+     */
+    public boolean approvalBegins(long runId, String step, List<String> roles, String message) {
+        return jdbc.sql("""
+            UPDATE run_steps SET approval_roles = :roles, approval_message = :message
+             WHERE run_id = :run AND key = :step AND approval_roles IS NULL
+            """)
+                        .param("roles", roles.toArray(String[]::new))
+                        .param("message", message)
+                        .param("run", runId)
+                        .param("step", step)
+                        .update()
+                == 1;
     }
 
     /** The wait of step {@code step} of run {@code runId} reached its timeout and goes on (on_timeout continue). */

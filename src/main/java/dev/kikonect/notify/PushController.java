@@ -85,12 +85,21 @@ class PushController {
             }
         }
         List<Long> workflowIds = workflowIds(fields, fields.raw("workflow_ids"));
+        boolean approvals = Boolean.TRUE.equals(fields.bool("approvals")); // also approvals waiting for its user
         fields.throwIfInvalid();
         for (long id : workflowIds) {
             workflows.owned(caller.workspaceId(), id); // 404 for a workflow that is not the workspace's
         }
         long id = subscriptions
-                .upsert(caller.userId(), caller.workspaceId(), endpoint, p256dh, auth, workflowIds, clock.instant())
+                .upsert(
+                        caller.userId(),
+                        caller.workspaceId(),
+                        endpoint,
+                        p256dh,
+                        auth,
+                        workflowIds,
+                        approvals,
+                        clock.instant())
                 .orElseThrow(() -> new DomainException.QuotaExceeded(
                         "push-subscriptions-per-user",
                         "You have " + PushSubscriptions.MAX_PER_USER

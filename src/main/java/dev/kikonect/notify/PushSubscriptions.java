@@ -28,6 +28,8 @@ public class PushSubscriptions {
             long id,
             String pushService,
             List<Long> workflowIds,
+            /** Whether this browser also hears about approvals waiting for its user. */
+            boolean approvals,
             Instant createdAt,
             Instant updatedAt,
             Instant lastSentAt,
@@ -53,14 +55,16 @@ public class PushSubscriptions {
             String p256dh,
             String auth,
             List<Long> workflowIds,
+            boolean approvals,
             Instant now) {
         return jdbc.sql("""
-            INSERT INTO push_subscriptions (user_id, workspace_id, endpoint, p256dh, auth, workflow_ids, created_at, updated_at)
-            SELECT :user, :workspace, :endpoint, :p256dh, :auth, :workflows, :now, :now
+            INSERT INTO push_subscriptions (user_id, workspace_id, endpoint, p256dh, auth, workflow_ids, approvals, created_at, updated_at)
+            SELECT :user, :workspace, :endpoint, :p256dh, :auth, :workflows, :approvals, :now, :now
              WHERE (SELECT count(*) FROM push_subscriptions
                      WHERE user_id = :user AND workspace_id = :workspace AND endpoint <> :endpoint) < :max
             ON CONFLICT (user_id, workspace_id, endpoint)
               DO UPDATE SET p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth, workflow_ids = EXCLUDED.workflow_ids,
+                            approvals = EXCLUDED.approvals,
                             updated_at = EXCLUDED.updated_at, last_error = NULL
             RETURNING id
             """)
@@ -70,6 +74,7 @@ public class PushSubscriptions {
                 .param("p256dh", p256dh)
                 .param("auth", auth)
                 .param("workflows", workflowIds.toArray(Long[]::new))
+                .param("approvals", approvals)
                 .param("now", Timestamp.from(now))
                 .param("max", MAX_PER_USER)
                 .query(Long.class)
@@ -78,7 +83,7 @@ public class PushSubscriptions {
 
     List<Subscription> list(long userId, long workspaceId) {
         return jdbc.sql("""
-            SELECT id, endpoint, workflow_ids, created_at, updated_at, last_sent_at, last_error FROM push_subscriptions
+            SELECT id, endpoint, workflow_ids, approvals, created_at, updated_at, last_sent_at, last_error FROM push_subscriptions
              WHERE user_id = :user AND workspace_id = :workspace ORDER BY id
             """)
                 .param("user", userId)
@@ -89,7 +94,7 @@ public class PushSubscriptions {
 
     Optional<Subscription> find(long userId, long workspaceId, long id) {
         return jdbc.sql("""
-            SELECT id, endpoint, workflow_ids, created_at, updated_at, last_sent_at, last_error FROM push_subscriptions
+            SELECT id, endpoint, workflow_ids, approvals, created_at, updated_at, last_sent_at, last_error FROM push_subscriptions
              WHERE id = :id AND user_id = :user AND workspace_id = :workspace
             """)
                 .param("id", id)
@@ -125,6 +130,29 @@ public class PushSubscriptions {
                 .list();
     }
 
+    /** A subscription that hears about approvals, with its user's role in the workspace. */
+    public record Approver(Target target, String role) {}
+
+    /** The subscriptions of workspace {@code workspaceId} that hear about approvals, of its members, at most 200. */
+    public List<Approver> approvers(long workspaceId) {
+        return jdbc.sql("""
+            SELECT p.id, p.endpoint, p.p256dh, p.auth, m.role
+              FROM push_subscriptions p
+              JOIN workspace_members m ON m.workspace_id = p.workspace_id AND m.user_id = p.user_id
+             WHERE p.workspace_id = :workspace AND p.approvals
+             ORDER BY p.id LIMIT 200
+            """)
+                .param("workspace", workspaceId)
+                .query((rs, n) -> new Approver(
+                        new Target(
+                                rs.getLong("id"),
+                                rs.getString("endpoint"),
+                                rs.getString("p256dh"),
+                                rs.getString("auth")),
+                        rs.getString("role")))
+                .list();
+    }
+
     /** Records one push: sent (error null) or not, and why. */
     public void recordSent(long id, String error, Instant now) {
         jdbc.sql("""
@@ -153,6 +181,7 @@ public class PushSubscriptions {
                 rs.getLong("id"),
                 origin(rs.getString("endpoint")),
                 workflowIds,
+                rs.getBoolean("approvals"),
                 rs.getTimestamp("created_at").toInstant(),
                 rs.getTimestamp("updated_at").toInstant(),
                 rs.getTimestamp("last_sent_at") == null

@@ -1,6 +1,7 @@
 package dev.kikonect.notify;
 
 import com.interaso.webpush.WebPush;
+import dev.kikonect.auth.Role;
 import dev.kikonect.common.Printable;
 import dev.kikonect.common.PublicUrls;
 import dev.kikonect.execution.PushNotifications;
@@ -10,6 +11,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
@@ -71,7 +73,11 @@ class WebPushMessages implements PushNotifications {
         message.put("url", urls.base() + "/app/#/runs/" + run.runId()); // the web app's run inspector
         message.put("run_id", run.runId());
         message.put("workflow_id", run.workflowId());
-        byte[] plain = json.writeValueAsBytes(message);
+        return encrypt(json.writeValueAsBytes(message), targets);
+    }
+
+    /** {@code plain} encrypted for each of {@code targets}, with its VAPID header; a browser whose keys fail is noted. */
+    private List<Push> encrypt(byte[] plain, List<PushSubscriptions.Target> targets) {
         WebPush push = new WebPush(subject(), keys.keys());
         List<Push> out = new ArrayList<>(targets.size());
         for (PushSubscriptions.Target target : targets) {
@@ -96,6 +102,33 @@ class WebPushMessages implements PushNotifications {
             }
         }
         return out;
+    }
+
+    @Override
+    public List<Push> forApproval(ApprovalWaiting approval) {
+        List<PushSubscriptions.Target> targets = subscriptions.approvers(approval.workspaceId()).stream()
+                .filter(a -> Role.parse(a.role())
+                        .map(role -> approval.roles().stream()
+                                .map(Role::parse)
+                                .flatMap(Optional::stream)
+                                .anyMatch(role::atLeast))
+                        .orElse(false))
+                .map(PushSubscriptions.Approver::target)
+                .toList();
+        if (targets.isEmpty()) {
+            return List.of();
+        }
+        Map<String, Object> message = new LinkedHashMap<>();
+        message.put("title", "Approval needed: " + Printable.of(approval.workflowName(), 80));
+        message.put(
+                "body",
+                approval.message() == null || approval.message().isBlank()
+                        ? "Step " + approval.step() + " of run " + approval.runId() + " waits for your decision"
+                        : Printable.of(approval.message(), 200));
+        message.put("url", urls.base() + "/app/#/approvals"); // the web app's Approvals page
+        message.put("run_id", approval.runId());
+        message.put("step", approval.step());
+        return encrypt(json.writeValueAsBytes(message), targets);
     }
 
     @Override

@@ -77,6 +77,9 @@ class ExecutorConcurrencyTest extends ApiTest {
     Resumes resumes;
 
     @Autowired
+    PushSender pushes;
+
+    @Autowired
     ResumeTokens tokens;
 
     @Autowired
@@ -103,6 +106,7 @@ class ExecutorConcurrencyTest extends ApiTest {
                         subRuns,
                         items,
                         resumes,
+                        pushes,
                         tokens,
                         urls,
                         delivery,

@@ -178,6 +178,85 @@ class PushNotificationsTest extends ApiTest {
                         "workflow_ids", workflowIds)));
     }
 
+    private static Api.Response subscribeIn(
+            Api teamApi, Api.User member, Browser browser, String endpoint, boolean approvals) {
+        return teamApi.send(
+                "PUT",
+                "/push/subscriptions",
+                member.token(),
+                "application/json",
+                Api.JSON.writeValueAsString(Map.of(
+                        "endpoint",
+                        endpoint,
+                        "keys",
+                        Map.of("p256dh", b64(browser.publicKey()), "auth", b64(browser.auth)),
+                        "workflow_ids",
+                        List.of(),
+                        "approvals",
+                        approvals)));
+    }
+
+    @Test
+    void an_approval_that_begins_to_wait_reaches_the_browsers_of_the_members_who_may_decide_it_and_asked()
+            throws Exception {
+        Api.User owner = api.newUser();
+        long team = api.newTeam(owner, "Refunds");
+        Api.User admin = api.newMember(owner, team, "admin");
+        Api.User editor = api.newMember(owner, team, "editor");
+        Api teamApi = api.in(team);
+        Browser adminBrowser = new Browser();
+        // Subscribed first, so that a push to them (wrongly) would come before the admin's: they sort by id.
+        assertThat(subscribeIn(teamApi, editor, new Browser(), pushService.endpoint("editor"), true)
+                        .status())
+                .isEqualTo(200);
+        assertThat(subscribeIn(teamApi, owner, new Browser(), pushService.endpoint("owner-not-asking"), false)
+                        .status())
+                .isEqualTo(200);
+        Api.Response subscribed = subscribeIn(teamApi, admin, adminBrowser, pushService.endpoint("admin"), true);
+        assertThat(subscribed.status()).as(subscribed.body()).isEqualTo(200);
+        assertThat(subscribed.json().path("approvals").asBoolean()).isTrue();
+        Map<String, Object> workflow = new HashMap<>();
+        workflow.put("name", "refunds");
+        workflow.put("trigger_type", "manual");
+        workflow.put(
+                "steps",
+                List.of(Map.of(
+                        "key",
+                        "refund_ok",
+                        "wait",
+                        Map.of(
+                                "for",
+                                "approval",
+                                "roles",
+                                List.of("admin"),
+                                "message",
+                                "Refund {{ payload.amount }}?"))));
+        long id = teamApi.post("/workflows", owner.token(), workflow)
+                .json()
+                .path("id")
+                .asLong();
+        long runId = teamApi.post("/workflows/" + id + "/trigger", owner.token(), Map.of("amount", 750))
+                .json()
+                .path("id")
+                .asLong();
+
+        eventually().until(() -> !pushService.received.isEmpty());
+
+        assertThat(pushService.received)
+                .extracting(PushService.Received::path)
+                .as("the admin's browser only: the editor may not decide, the owner did not ask")
+                .containsExactly("/push/admin");
+        JsonNode message = Api.JSON.readTree(
+                adminBrowser.decrypt(pushService.received.get(0).body()));
+        assertThat(message.path("title").asString()).isEqualTo("Approval needed: refunds");
+        assertThat(message.path("body").asString()).isEqualTo("Refund 750?");
+        assertThat(message.path("url").asString()).endsWith("/app/#/approvals");
+        assertThat(message.path("run_id").asLong()).isEqualTo(runId);
+        assertThat(teamApi.post("/runs/" + runId + "/steps/refund_ok/approve", admin.token(), Map.of())
+                        .status())
+                .isEqualTo(200);
+    }
+
     private long failedRun(JsonNode workflow) {
         Api.Response accepted =
                 api.post("/workflows/" + workflow.path("id").asLong() + "/trigger", user.token(), Map.of("order", 42));

@@ -166,6 +166,32 @@ public class Api {
                 login.json().path("token").asString());
     }
 
+    /** A team workspace made by {@code owner}; its id. */
+    public long newTeam(User owner, String name) {
+        Response created = post("/workspaces", owner.token(), Map.of("name", name));
+        if (created.status() != 201) {
+            throw new IllegalStateException("workspace not created: " + created.body());
+        }
+        return created.json().path("id").asLong();
+    }
+
+    /** A fresh user invited by {@code admin} into {@code workspace} with {@code role}, who accepted. */
+    public User newMember(User admin, long workspace, String role) {
+        User user = newUser();
+        Response invited =
+                in(workspace).post("/invitations", admin.token(), Map.of("email", user.email(), "role", role));
+        if (invited.status() != 201) {
+            throw new IllegalStateException("not invited: " + invited.body());
+        }
+        String link = invited.json().path("link").asString();
+        Response accepted =
+                post("/invitations/accept", user.token(), Map.of("token", link.substring(link.lastIndexOf('/') + 1)));
+        if (accepted.status() != 200) {
+            throw new IllegalStateException("invitation not accepted: " + accepted.body());
+        }
+        return user;
+    }
+
     /** Creates a workflow and returns its JSON. */
     public JsonNode createWorkflow(User user, String triggerType, String actionUrl, Map<String, Object> triggerConfig) {
         return createWorkflow(user, triggerType, actionUrl, triggerConfig, Map.of());

@@ -29,20 +29,12 @@ class WorkspacesTest extends ApiTest {
 
     /** A team workspace made by {@code owner}. */
     static long team(Api api, Api.User owner, String name) {
-        Api.Response created = api.post("/workspaces", owner.token(), Map.of("name", name));
-        assertThat(created.status()).as(created.body()).isEqualTo(201);
-        return created.json().path("id").asLong();
+        return api.newTeam(owner, name);
     }
 
     /** Invites a fresh user into the workspace with the role; they accept. */
     static Api.User member(Api api, Api.User admin, long workspace, String role) {
-        Api.User user = api.newUser();
-        Api.Response invited =
-                api.in(workspace).post("/invitations", admin.token(), Map.of("email", user.email(), "role", role));
-        assertThat(invited.status()).as(invited.body()).isEqualTo(201);
-        Api.Response accepted = api.post("/invitations/accept", user.token(), Map.of("token", token(invited)));
-        assertThat(accepted.status()).as(accepted.body()).isEqualTo(200);
-        return user;
+        return api.newMember(admin, workspace, role);
     }
 
     static String token(Api.Response invitation) {
