@@ -50,10 +50,12 @@ public class Abuse {
     Process app = BenchSupport.startKiKonect(o.get("jar"), o.get("heap"), log, appArgs);
     List<String> insane = new ArrayList<>();
     try (ServerSocket stalled = new ServerSocket(0, 4096, InetAddress.getByName("127.0.0.1"));
-        ServerSocket sink = new ServerSocket(0, 4096, InetAddress.getByName("127.0.0.1"))) {
+        ServerSocket sink = new ServerSocket(0, 4096, InetAddress.getByName("127.0.0.1"));
+        ServerSocket hang = new ServerSocket(0, 4096, InetAddress.getByName("127.0.0.1"))) {
       BenchSupport.waitForHealth(HTTP, base, app, log, Duration.ofSeconds(120));
       acceptForever(stalled, false);
       acceptForever(sink, true);
+      acceptForever(hang, false);
       String email = "legit-" + System.nanoTime() + "@example.com";
       BenchSupport.post(HTTP, base + "/register", null, "{\"email\":\"" + email + "\",\"password\":\"legit password 1\",\"firstname\":\"L\",\"lastname\":\"G\"}");
       String login = "{\"email\":\"" + email + "\",\"password\":\"legit password 1\"}";
@@ -68,6 +70,11 @@ public class Abuse {
           "{\"name\":\"to a receiver that never answers\",\"trigger_type\":\"manual\",\"max_attempts\":1,\"action_url\":\"http://127.0.0.1:" + stalled.getLocalPort() + "/\"}")).path("id").asString();
       List<String> bombs = bombs();
       List<String> stored = storedBombs(base, attacker, bombs, sink.getLocalPort());
+      List<String> answerBombs = answerBombs(base, attacker, bombs, sink.getLocalPort());
+      String held = URI.create(BenchSupport.field(BenchSupport.post(HTTP, base + "/workflows", attacker,
+          "{\"name\":\"held\",\"trigger_type\":\"webhook\",\"steps\":[{\"key\":\"never\",\"max_attempts\":1,\"url\":\"http://127.0.0.1:"
+              + hang.getLocalPort() + "/\"}],\"trigger_config\":{\"respond\":{\"mode\":\"step\",\"step\":\"never\",\"timeout\":\"5s\"}}}"),
+          "webhook_url")).getPath();
       String wide = URI.create(BenchSupport.field(BenchSupport.post(HTTP, base + "/workflows", attacker, wideWorkflow(sink.getLocalPort())), "webhook_url")).getPath();
 
       System.out.println("# KiKonect under abuse " + java.time.Instant.now());
@@ -89,7 +96,9 @@ public class Abuse {
           new Attack("4. 1 MiB manual triggers to a receiver that hangs, then goes away, then a restart", () -> bigTriggers(base, attacker, manual, sent, attacker5xx)),
           new Attack("5. " + bombs.size() + " expression bombs in dry runs, 4 at a time", () -> dryRunBombs(base, attacker, bombs, sent, attacker5xx)),
           new Attack("6. " + stored.size() + " stored bombs (body, when, url, filter) triggered, 4 at a time", () -> storedTriggers(base, attacker, stored, sent, attacker5xx)),
-          new Attack("7. anonymous ~1 MiB [0,0,...] webhooks to a 20-step workflow reading payload, 4 at a time", () -> wideHooks(base, wide, sent, attacker5xx)));
+          new Attack("7. anonymous ~1 MiB [0,0,...] webhooks to a 20-step workflow reading payload, 4 at a time", () -> wideHooks(base, wide, sent, attacker5xx)),
+          new Attack("8. anonymous: " + answerBombs.size() + " answers whose body is a bomb, callers held for a step that never answers (up to 200 at once), forged resume tokens",
+              () -> answersAndResumes(base, answerBombs, held, sent, attacker5xx)));
       // Warm-up, not measured: the legitimate client's paths (login, webhook, delivery) compiled by the JIT first, so
       // that a short --check run does not measure a cold node as an attack's effect.
       Legit warmUp = new Legit(base, login, hook);
@@ -301,6 +310,61 @@ public class Abuse {
     int i = ThreadLocalRandom.current().nextInt(Math.max(1, ids.size()));
     while (!STOP.get() && !ids.isEmpty()) {
       send(client, base + "/workflows/" + ids.get(i++ % ids.size()) + "/trigger", token, "{\"a\":1}", sent, fivexx);
+    }
+  }
+
+  /** Up to 8 of the bombs (those that compile and fit) as the webhook answers (respond immediate) of the attacker. */
+  static List<String> answerBombs(String base, String token, List<String> bombs, int sinkPort) throws Exception {
+    List<String> hooks = new ArrayList<>();
+    for (int i = 0; i < bombs.size() && hooks.size() < 8; i++) {
+      if (bombs.get(i).length() > 10_000) {
+        continue;
+      }
+      String answer = BenchSupport.post(HTTP, base + "/workflows", token, "{\"name\":\"answer bomb\",\"trigger_type\":\"webhook\",\"action_url\":\"http://127.0.0.1:"
+          + sinkPort + "/\",\"trigger_config\":{\"respond\":{\"mode\":\"immediate\",\"body\":" + quoted(bombs.get(i)) + "}}}");
+      String url = BenchSupport.json(answer).path("webhook_url").asString();
+      if (!url.isEmpty()) {
+        hooks.add(URI.create(url).getPath());
+      }
+    }
+    return hooks;
+  }
+
+  /**
+   * Anonymous callers of the attacker's webhooks, in turn: an answer whose body is an expression bomb (it runs in the
+   * sandbox: the usual 202 with the reason), a caller held for a step whose receiver never answers (at most 20 held
+   * per workspace, the rest get their 202 at once; 50 outstanding per attacker thread), and a forged resume token
+   * (refused by its HMAC before any database work).
+   */
+  static void answersAndResumes(String base, List<String> bombHooks, String heldHook, AtomicLong sent, AtomicLong fivexx) {
+    HttpClient client = HttpClient.newBuilder().localAddress(loopback(5)).connectTimeout(Duration.ofSeconds(5)).build();
+    java.util.concurrent.Semaphore outstanding = new java.util.concurrent.Semaphore(50);
+    long n = ThreadLocalRandom.current().nextLong(1000);
+    while (!STOP.get()) {
+      long k = n++;
+      switch ((int) (k % 3)) {
+        case 0 -> {
+          if (!bombHooks.isEmpty()) {
+            send(client, base + bombHooks.get((int) (k / 3 % bombHooks.size())), null, "{\"a\":1}", sent, fivexx);
+          }
+        }
+        case 1 -> {
+          if (outstanding.tryAcquire()) {
+            Thread.startVirtualThread(() -> {
+              try {
+                send(client, base + heldHook, null, "{\"a\":1}", sent, fivexx);
+              } finally {
+                outstanding.release();
+              }
+            });
+          }
+        }
+        default -> {
+          String forged = ThreadLocalRandom.current().nextLong(1, 1_000_000) + ".never."
+              + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(java.util.UUID.randomUUID().toString().getBytes(StandardCharsets.US_ASCII));
+          send(client, base + "/resume/" + forged, null, "{\"by\":\"mallory\"}", sent, fivexx);
+        }
+      }
     }
   }
 

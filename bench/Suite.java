@@ -42,7 +42,8 @@ public class Suite {
   static volatile long lastSlow;
   static final AtomicLong maxRssKb = new AtomicLong();
 
-  static final String ALL_PHASES = "reference,ingest,e2e,steps,loop,waiting,latency,slow";
+  static final String ALL_PHASES = "reference,ingest,e2e,steps,loop,waiting,latency,held,slow";
+  static final int HELD_RATE = 200;
 
   public static void main(String[] args) {
     try {
@@ -196,7 +197,10 @@ public class Suite {
     double loopRate = Double.NaN;
     long loopRuns = 0;
     long loopLost = 0;
-    if (phases.contains("e2e") || phases.contains("steps") || phases.contains("loop") || phases.contains("waiting") || phases.contains("latency") || phases.contains("slow")) {
+    long[] held = new long[0];
+    long heldOther = 0;
+    if (phases.contains("e2e") || phases.contains("steps") || phases.contains("loop") || phases.contains("waiting") || phases.contains("latency")
+        || phases.contains("held") || phases.contains("slow")) {
       Process node = BenchSupport.startKiKonect(jar, heap, work.resolve("node.log"), common);
       BenchSupport.waitForHealth(http, base, node, work.resolve("node.log"), Duration.ofSeconds(120));
       Thread.ofPlatform().daemon(true).start(() -> sample(node));
@@ -402,6 +406,24 @@ public class Suite {
         }
       }
 
+      if (phases.contains("held")) {
+        System.out.println("Held answers: webhooks whose caller waits for a step's answer (respond.mode = step), open loop at "
+            + HELD_RATE + " req/s for " + latencySeconds + " s (after " + warmup + " s at that rate, not measured)...");
+        String workflow = BenchSupport.post(http, base + "/workflows", token,
+            "{\"name\":\"held\",\"trigger_type\":\"webhook\",\"steps\":[{\"key\":\"answer\",\"url\":\"" + sinkBase + "/held\"}],"
+                + "\"trigger_config\":{\"respond\":{\"mode\":\"step\",\"step\":\"answer\",\"timeout\":\"10s\"}}}");
+        String heldHook = base + URI.create(BenchSupport.field(workflow, "webhook_url")).getPath();
+        heldLoop(http, heldHook, HELD_RATE, Duration.ofSeconds(warmup), new ArrayList<>());
+        waitQuiet(Duration.ofSeconds(30));
+        List<long[]> answers = java.util.Collections.synchronizedList(new ArrayList<>());
+        heldLoop(http, heldHook, HELD_RATE, Duration.ofSeconds(latencySeconds), answers);
+        held = answers.stream().filter(a -> a[0] == 200).mapToLong(a -> a[1]).sorted().toArray();
+        heldOther = answers.stream().filter(a -> a[0] != 200).count();
+        System.out.printf("  answered by the step: %d, otherwise (the usual 202 or an error): %d; ms p50 %s, p99 %s, max %s%n",
+            held.length, heldOther, BenchSupport.ms(BenchSupport.percentile(held, 50)), BenchSupport.ms(BenchSupport.percentile(held, 99)),
+            BenchSupport.ms(BenchSupport.percentile(held, 100)));
+      }
+
       if (phases.contains("slow")) {
         System.out.println("Slow receiver: " + slowCount + " deliveries to a sink that answers after 2 s...");
         String slowHook = base + hookFor(http, base, token, sinkBase + "/slow");
@@ -457,6 +479,9 @@ public class Suite {
     rows.put("  the same p99 as KiKonect measures it, run created -> delivered (ms, histogram bucket)", new String[] {serverP99, "", ""});
     rows.put("  PostgreSQL alone at " + rate + " tx/s, commit p50 / p99 (ms; pgbench -R, same server, same sitting)",
         new String[] {pgLatency.length == 0 ? "n/a" : BenchSupport.ms(BenchSupport.percentile(pgLatency, 50)) + " / " + BenchSupport.ms(BenchSupport.percentile(pgLatency, 99)), "reference", ""});
+    rows.put("held answer (respond.mode = step), request -> the step's answer, p50 / p99 at " + HELD_RATE + " req/s (ms)",
+        new String[] {held.length == 0 ? "n/a" : BenchSupport.ms(BenchSupport.percentile(held, 50)) + " / " + BenchSupport.ms(BenchSupport.percentile(held, 99)), "", ""});
+    rows.put("  answered by the step / not (202 or error)", new String[] {phases.contains("held") ? held.length + " / " + heldOther : "n/a", "", "0 not"});
     rows.put(String.format("%,d deliveries to a 2 s receiver (s)", slowCount), new String[] {Double.isNaN(slowSeconds) ? "n/a" : String.format("%.1f", slowSeconds), "", "<= 4"});
     rows.put("KiKonect RSS, max (MB)", new String[] {Long.toString(maxRssKb.get() / 1024), "", "<= 400"});
     StringBuilder table = new StringBuilder("| figure | value | ratio to reference | target |\n|---|---|---|---|\n");
@@ -484,6 +509,8 @@ public class Suite {
       if (waitingLost > 0) insane.add(waitingLost + " deliveries lost with runs waiting");
       if (duplicates.get() > 0) insane.add(duplicates.get() + " duplicate deliveries");
       if (latencies.length == 0) insane.add("no latency measured");
+      if (held.length == 0) insane.add("no held answer measured");
+      if (heldOther > 0) insane.add(heldOther + " held webhooks not answered by their step");
       if (slowDone.get() < slowCount) insane.add("only " + slowDone.get() + " of " + slowCount + " slow deliveries done");
       if (maxRssKb.get() == 0) insane.add("no RSS sampled");
       if (WRK != null && Files.isExecutable(Path.of("/usr/lib/postgresql/15/bin/pgbench")) && (pgLatency.length == 0 || !(pgIngest > 0)))
@@ -565,6 +592,41 @@ public class Suite {
       }
     }
     return "n/a";
+  }
+
+  /**
+   * Open loop for held answers: a POST every 1/{@code rate} s for {@code duration}, each on its own virtual thread;
+   * adds {status, ns from its scheduled start to the whole answer} per request to {@code out} (scheduled start, not
+   * the send: a late sender does not hide the wait, no coordinated omission). Waits for every answer (60 s at most).
+   */
+  static void heldLoop(HttpClient http, String hook, int rate, Duration duration, List<long[]> out) throws Exception {
+    long interval = 1_000_000_000L / rate;
+    long count = duration.toSeconds() * rate;
+    long start = System.nanoTime();
+    List<Thread> senders = new ArrayList<>();
+    for (long i = 0; i < count; i++) {
+      long due = start + i * interval;
+      long wait = due - System.nanoTime();
+      if (wait > 0) {
+        java.util.concurrent.locks.LockSupport.parkNanos(wait);
+      }
+      long n = i;
+      senders.add(Thread.ofVirtual().start(() -> {
+        try {
+          HttpResponse<byte[]> r = http.send(
+              HttpRequest.newBuilder(URI.create(hook)).timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+                  .POST(HttpRequest.BodyPublishers.ofString("{\"seq\":" + n + "}")).build(),
+              HttpResponse.BodyHandlers.ofByteArray());
+          out.add(new long[] {r.statusCode(), System.nanoTime() - due});
+        } catch (Exception e) {
+          out.add(new long[] {-1, System.nanoTime() - due});
+        }
+      }));
+    }
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    for (Thread t : senders) {
+      t.join(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+    }
   }
 
   /** wrk (a C load generator: far less CPU than the JDK client) for the closed-loop phases, when installed. */

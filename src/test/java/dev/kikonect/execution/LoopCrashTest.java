@@ -34,14 +34,7 @@ class LoopCrashTest {
     private static final int CONCURRENCY = 10;
 
     private static List<String> args(Path dataDir, int port) {
-        return List.of(
-                "--server.port=" + port,
-                "--kikonect.data-dir=" + dataDir,
-                "--kikonect.executor.poll-interval=50ms",
-                "--kikonect.executor.lease-duration=3s", // what the killed node's jobs wait for before a rescue
-                "--kikonect.executor.sweep-interval=500ms",
-                "--kikonect.delivery.retry-delays=100ms",
-                "--kikonect.delivery.allowed-cidrs=127.0.0.1/32");
+        return NodeProcess.crashTestArgs(dataDir, port);
     }
 
     @Test

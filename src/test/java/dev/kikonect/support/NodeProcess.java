@@ -32,6 +32,22 @@ public final class NodeProcess implements AutoCloseable {
         return log;
     }
 
+    /**
+     * The settings of a node that a crash test kills: on {@code dataDir} and {@code port} (0: any), polling every 50
+     * ms, leases of 3 s (what a killed node's jobs wait for before a rescue), a sweep every 500 ms, retries after 100
+     * ms, receivers on 127.0.0.1 allowed.
+     */
+    public static List<String> crashTestArgs(Path dataDir, int port) {
+        return List.of(
+                "--server.port=" + port,
+                "--kikonect.data-dir=" + dataDir,
+                "--kikonect.executor.poll-interval=50ms",
+                "--kikonect.executor.lease-duration=3s",
+                "--kikonect.executor.sweep-interval=500ms",
+                "--kikonect.delivery.retry-delays=100ms",
+                "--kikonect.delivery.allowed-cidrs=127.0.0.1/32");
+    }
+
     /** A free local port. */
     public static int freePort() {
         try (ServerSocket free = new ServerSocket(0)) {

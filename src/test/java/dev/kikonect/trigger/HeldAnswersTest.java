@@ -50,6 +50,16 @@ class HeldAnswersTest extends ApiTest {
         return created.json();
     }
 
+    /** A receiver's answer once {@code release} is counted down: 200. */
+    private static Sink.Reply afterRelease(CountDownLatch release) {
+        try {
+            release.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return Sink.Reply.status(200);
+    }
+
     private Api.Response post(JsonNode workflow, String json) {
         return api.sendWithHeaders(
                 "POST",
@@ -146,14 +156,7 @@ class HeldAnswersTest extends ApiTest {
     void past_its_timeout_the_caller_gets_the_usual_202_and_the_run_goes_on() {
         CountDownLatch release = new CountDownLatch(1);
         try (Sink slow = new Sink()) {
-            slow.replyWith(r -> {
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return Sink.Reply.status(200);
-            });
+            slow.replyWith(r -> afterRelease(release));
             JsonNode workflow = workflow(
                     List.of(Map.of("key", "slow", "url", slow.url("/slow"))),
                     Map.of("mode", "step", "step", "slow", "timeout", "100ms"));
@@ -173,14 +176,7 @@ class HeldAnswersTest extends ApiTest {
         CountDownLatch release = new CountDownLatch(1);
         ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor();
         try (Sink slow = new Sink()) {
-            slow.replyWith(r -> {
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return Sink.Reply.status(200);
-            });
+            slow.replyWith(r -> afterRelease(release));
             JsonNode workflow = workflow(
                     List.of(Map.of("key", "slow", "url", slow.url("/slow"), "max_attempts", 10)),
                     Map.of("mode", "step", "step", "slow", "timeout", "60s"));
