@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
@@ -202,6 +203,94 @@ class CallbackWaitsTest extends ApiTest {
                     .as("steps.signed.timed_out, and no response")
                     .isTrue();
             assertThat(archived.has("by")).isFalse();
+        }
+    }
+
+    /** The resume path sent to the first step of run {@code runId} (its token starts with the run's id). */
+    private String resumePathOf(Sink sink, long runId) {
+        return eventually()
+                .until(
+                        () -> at(sink, "/sign").stream()
+                                .map(r -> URI.create(Api.JSON
+                                                .readTree(r.body())
+                                                .path("callback")
+                                                .asString())
+                                        .getRawPath())
+                                .filter(path -> path.startsWith("/resume/" + runId + "."))
+                                .findFirst(),
+                        Optional::isPresent)
+                .orElseThrow();
+    }
+
+    private void awaitWaiting(long runId) {
+        eventually()
+                .until(
+                        () -> run(runId),
+                        // a step waiting again after a retry shows as retrying (it has an attempt behind it)
+                        r -> List.of("pending", "retrying")
+                                        .contains(
+                                                step(r, "signed").path("status").asString())
+                                && !step(r, "signed").path("next_attempt_at").isNull());
+    }
+
+    @Test
+    void cancel_ends_a_callback_wait_a_replay_waits_anew_at_a_new_url_and_a_retry_waits_again_at_the_same_url() {
+        try (Sink sink = new Sink()) {
+            long workflow = create(Map.of("for", "callback", "timeout", "PT10M"), sink);
+            long cancelled = fire(workflow);
+            long timedOut = fire(workflow);
+            long resumed = fire(workflow);
+            for (long id : List.of(cancelled, timedOut, resumed)) {
+                awaitWaiting(id);
+            }
+
+            // Cancel ends the wait: its URL takes no callback, nothing after it is sent.
+            assertThat(api.post("/runs/" + cancelled + "/cancel", user.token(), Map.of())
+                            .status())
+                    .isIn(200, 202);
+            assertThat(post(resumePathOf(sink, cancelled), "{\"by\":\"late\"}").status())
+                    .isEqualTo(409);
+
+            // A replay is a new run with new waits: its own URL, the old one spent.
+            String first = resumePathOf(sink, resumed);
+            assertThat(post(first, "{\"by\":\"ada\"}").status()).isEqualTo(202);
+            assertThat(awaitFinished(user, resumed).path("status").asString()).isEqualTo("succeeded");
+            Api.Response replay = api.post("/runs/" + resumed + "/replay", user.token(), Map.of());
+            assertThat(replay.status()).as(replay.body()).isEqualTo(202);
+            long replayed = replay.json().path("id").asLong();
+            String second = resumePathOf(sink, replayed);
+            assertThat(second).isNotEqualTo(first);
+            awaitWaiting(replayed);
+            assertThat(post(first, "{\"by\":\"mallory\"}").status())
+                    .as("the first run's URL stays spent")
+                    .isEqualTo(409);
+            assertThat(post(second, "{\"by\":\"grace\"}").status()).isEqualTo(202);
+            assertThat(awaitFinished(user, replayed).path("status").asString()).isEqualTo("succeeded");
+
+            // A retry from the failure waits again, at the same URL (the step before is not sent again).
+            clock.advance(Duration.ofMinutes(11));
+            assertThat(awaitFinished(user, timedOut).path("status").asString()).isEqualTo("failed");
+            assertThat(api.post("/runs/" + timedOut + "/retry", user.token(), Map.of())
+                            .status())
+                    .isIn(200, 202);
+            awaitWaiting(timedOut);
+            assertThat(post(resumePathOf(sink, timedOut), "{\"by\":\"linus\"}").status())
+                    .isEqualTo(202);
+            assertThat(awaitFinished(user, timedOut).path("status").asString()).isEqualTo("succeeded");
+
+            assertThat(at(sink, "/archive"))
+                    .extracting(r -> Api.JSON.readTree(r.body()).path("by").asString())
+                    .as("the cancelled run archived nothing; the others once each, with their own callback")
+                    .containsExactlyInAnyOrder("ada", "grace", "linus");
+            assertThat(at(sink, "/sign").stream()
+                            .filter(r -> Api.JSON
+                                    .readTree(r.body())
+                                    .path("callback")
+                                    .asString()
+                                    .contains("/resume/" + timedOut + "."))
+                            .count())
+                    .as("the retry did not send the step before the wait again")
+                    .isEqualTo(1);
         }
     }
 }

@@ -197,4 +197,78 @@ class ApprovalsTest extends ApiTest {
                 .as("too late")
                 .isEqualTo(409);
     }
+
+    @Test
+    void cancel_ends_an_approval_a_replay_asks_anew_and_on_timeout_continue_goes_on_with_timed_out() {
+        Api.User owner = api.newUser();
+        Map<String, Object> workflow = new HashMap<>();
+        workflow.put("name", "approvals");
+        workflow.put("trigger_type", "manual");
+        workflow.put(
+                "steps",
+                List.of(Map.of(
+                        "key",
+                        "ok",
+                        "wait",
+                        Map.of(
+                                "for",
+                                "approval",
+                                "timeout",
+                                "PT1H",
+                                "on_timeout",
+                                "continue",
+                                "message",
+                                "n={{ payload.n }}"))));
+        long id = api.post("/workflows", owner.token(), workflow)
+                .json()
+                .path("id")
+                .asLong();
+        long cancelled = api.post("/workflows/" + id + "/trigger", owner.token(), Map.of("n", 1))
+                .json()
+                .path("id")
+                .asLong();
+        long replayedFrom = api.post("/workflows/" + id + "/trigger", owner.token(), Map.of("n", 2))
+                .json()
+                .path("id")
+                .asLong();
+        eventually()
+                .until(
+                        () -> api.get("/approvals", owner.token())
+                                .json()
+                                .path("items")
+                                .size(),
+                        n -> n == 2);
+
+        assertThat(api.post("/runs/" + cancelled + "/cancel", owner.token(), Map.of())
+                        .status())
+                .isIn(200, 202);
+        assertThat(api.post("/runs/" + cancelled + "/steps/ok/approve", owner.token(), Map.of())
+                        .status())
+                .as("a cancelled run's approval cannot be decided")
+                .isEqualTo(409);
+        assertThat(api.post("/runs/" + replayedFrom + "/steps/ok/approve", owner.token(), Map.of())
+                        .status())
+                .isEqualTo(200);
+        assertThat(awaitFinished(owner, replayedFrom).path("status").asString()).isEqualTo("succeeded");
+        long replayed = api.post("/runs/" + replayedFrom + "/replay", owner.token(), Map.of())
+                .json()
+                .path("id")
+                .asLong();
+        JsonNode listed = eventually()
+                .until(() -> api.get("/approvals", owner.token()).json().path("items"), items -> items.size() == 1);
+        assertThat(listed.get(0).path("run_id").asLong())
+                .as("only the replay waits: the cancelled run's approval is gone, the decided one stays decided")
+                .isEqualTo(replayed);
+        assertThat(listed.get(0).path("message").asString()).isEqualTo("n=2");
+
+        clock.advance(Duration.ofMinutes(61));
+
+        JsonNode continued = awaitFinished(owner, replayed);
+        assertThat(continued.path("status").asString()).isEqualTo("succeeded");
+        assertThat(step(continued, "ok").path("timed_out").asBoolean()).isTrue();
+        assertThat(step(awaitFinished(owner, replayedFrom), "ok")
+                        .path("timed_out")
+                        .asBoolean())
+                .isFalse();
+    }
 }
