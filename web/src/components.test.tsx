@@ -197,8 +197,8 @@ describe('the step editor', () => {
   it('turns drafts into the API\u2019s steps and back, leaving defaults out', async () => {
     const { toSteps, fromSteps } = await import('./pages/StepsEditor');
     const drafts = [
-      { key: 'ticket', method: 'POST', url: 'https://t.example.com/api', headers: 'X-Repo: {{ payload.repo }}\nnot a header', body: "{ 'title': payload.title }", when: '', needs: [], run_if: 'all_succeeded' as const, workflow: '', for_each: '', concurrency: '', credential: 'erp-api', max_attempts: '', timeout: '', wait_for: '' as const, wait_value: '', original: {} },
-      { key: 'chat', method: 'PUT', url: 'https://c.example.com/{{ steps.ticket.response.body.id }}', headers: '', body: '', when: 'payload.loud', needs: ['ticket'], run_if: 'any_succeeded' as const, workflow: '', for_each: 'payload.lines', concurrency: '4', credential: '', max_attempts: '3', timeout: '', wait_for: '' as const, wait_value: '', original: {} },
+      { key: 'ticket', method: 'POST', url: 'https://t.example.com/api', headers: 'X-Repo: {{ payload.repo }}\nnot a header', body: "{ 'title': payload.title }", when: '', needs: [], run_if: 'all_succeeded' as const, workflow: '', for_each: '', concurrency: '', credential: 'erp-api', max_attempts: '', timeout: '', wait_for: '' as const, wait_value: '', wait_on_timeout: 'fail' as const, wait_role: 'admin' as const, wait_message: '', original: {} },
+      { key: 'chat', method: 'PUT', url: 'https://c.example.com/{{ steps.ticket.response.body.id }}', headers: '', body: '', when: 'payload.loud', needs: ['ticket'], run_if: 'any_succeeded' as const, workflow: '', for_each: 'payload.lines', concurrency: '4', credential: '', max_attempts: '3', timeout: '', wait_for: '' as const, wait_value: '', wait_on_timeout: 'fail' as const, wait_role: 'admin' as const, wait_message: '', original: {} },
     ];
     const steps = toSteps(drafts);
     expect(steps).toEqual([
@@ -225,6 +225,12 @@ describe('the step editor', () => {
     expect(draft.wait_for).toBe('approval');
     expect(toSteps([draft])).toEqual([approval]);
     expect(toSteps([{ ...draft, wait_value: 'P1D' }])).toEqual([{ key: 'refund_ok', wait: { ...approval.wait, timeout: 'P1D' } }]);
+    expect(draft.wait_role).toBe('owner');
+    expect(toSteps([{ ...draft, wait_role: 'editor', wait_message: 'Refund {{ payload.amount }} to {{ payload.customer }}?', wait_on_timeout: 'continue' }]))
+      .toEqual([{ key: 'refund_ok', wait: { for: 'approval', roles: ['editor'], message: 'Refund {{ payload.amount }} to {{ payload.customer }}?', timeout: 'P2D', on_timeout: 'continue' } }]);
+    const [both] = fromSteps([{ key: 'k', wait: { for: 'approval', roles: ['owner', 'admin'] } }]);
+    expect(both.wait_role).toBe('admin');
+    expect(toSteps([both])).toEqual([{ key: 'k', wait: { for: 'approval', roles: ['owner', 'admin'] } }]);
   });
 
   it('keeps a step that only waits free of a URL', async () => {
@@ -263,7 +269,7 @@ describe('the step editor', () => {
 
   it('lays the steps out by how deep their needs go', async () => {
     const { depths } = await import('./pages/StepsEditor');
-    const d = (key: string, needs: string[]) => ({ key, method: 'POST', url: '', headers: '', body: '', when: '', needs, run_if: 'all_succeeded' as const, workflow: '', for_each: '', concurrency: '', credential: '', max_attempts: '', timeout: '', wait_for: '' as const, wait_value: '', original: {} });
+    const d = (key: string, needs: string[]) => ({ key, method: 'POST', url: '', headers: '', body: '', when: '', needs, run_if: 'all_succeeded' as const, workflow: '', for_each: '', concurrency: '', credential: '', max_attempts: '', timeout: '', wait_for: '' as const, wait_value: '', wait_on_timeout: 'fail' as const, wait_role: 'admin' as const, wait_message: '', original: {} });
     const levels = depths([d('a', []), d('b', ['a']), d('c', ['a', 'b']), d('audit', []), d('x', ['y']), d('y', ['x'])]);
     expect(Object.fromEntries(levels)).toEqual({ a: 0, b: 1, c: 2, audit: 0, x: expect.any(Number), y: expect.any(Number) });
   });

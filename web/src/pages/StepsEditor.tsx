@@ -34,8 +34,13 @@ export interface StepDraft {
   timeout: string;
   /** Wait before sending: '' (no wait), a delay, or a callback to its resume URL. */
   wait_for: '' | 'delay' | 'callback' | 'approval';
-  /** The delay's duration, or the callback's timeout (ISO 8601: PT10M, P3D); until and on_timeout are carried. */
+  /** The delay's duration, or the callback's timeout (ISO 8601: PT10M, P3D); until is carried. */
   wait_value: string;
+  /** A callback's or approval's timeout policy: fail the step, or go on with no response (timed_out). */
+  wait_on_timeout: 'fail' | 'continue';
+  /** An approval: the lowest role that may decide it (each role admits the ones above), and its message (a template). */
+  wait_role: 'editor' | 'admin' | 'owner';
+  wait_message: string;
   original: Partial<Step>;
 }
 
@@ -56,7 +61,7 @@ export const METHODS = ['POST', 'GET', 'PUT', 'PATCH', 'DELETE'];
 export function newStep(existing: StepDraft[]): StepDraft {
   let n = existing.length + 1;
   while (existing.some((s) => s.key === `step${n}`)) n++;
-  return { key: `step${n}`, method: 'POST', url: '', headers: '', body: '', when: '', needs: [], run_if: 'all_succeeded', workflow: '', for_each: '', concurrency: '', credential: '', max_attempts: '', timeout: '', wait_for: '', wait_value: '', original: {} };
+  return { key: `step${n}`, method: 'POST', url: '', headers: '', body: '', when: '', needs: [], run_if: 'all_succeeded', workflow: '', for_each: '', concurrency: '', credential: '', max_attempts: '', timeout: '', wait_for: '', wait_value: '', wait_on_timeout: 'fail', wait_role: 'admin', wait_message: '', original: {} };
 }
 
 /** The API's step objects from the editor's drafts (empty fields left out, so that defaults apply). */
@@ -76,6 +81,14 @@ export function toSteps(drafts: StepDraft[]): Record<string, unknown>[] {
       } else if (d.wait_for === 'callback' || d.wait_for === 'approval') {
         if (value) wait.timeout = value;
         else delete wait.timeout;
+        if (d.wait_on_timeout === 'continue') wait.on_timeout = 'continue';
+        else if (wait.on_timeout !== 'fail') delete wait.on_timeout;
+      }
+      if (d.wait_for === 'approval') {
+        // the roles as the API set them while they admit the same members, else the one chosen
+        if (lowestRole(wait.roles) !== d.wait_role) wait.roles = [d.wait_role];
+        if (d.wait_message.trim()) wait.message = d.wait_message;
+        else delete wait.message;
       }
       step.wait = wait;
     }
@@ -138,8 +151,20 @@ export function fromSteps(steps: Record<string, unknown>[]): StepDraft[] {
     timeout: s.timeout == null ? '' : String(s.timeout),
     wait_for: ['delay', 'callback', 'approval'].includes(String(waitOf(s).for)) ? (waitOf(s).for as StepDraft['wait_for']) : '',
     wait_value: String(waitOf(s).for === 'delay' ? (waitOf(s).duration ?? '') : (waitOf(s).timeout ?? '')),
+    wait_on_timeout: waitOf(s).on_timeout === 'continue' ? 'continue' : 'fail',
+    wait_role: lowestRole(waitOf(s).roles),
+    wait_message: typeof waitOf(s).message === 'string' ? (waitOf(s).message as string) : '',
     original: { ...(s as Partial<Step>) },
   }));
+}
+
+const ROLES = ['viewer', 'editor', 'admin', 'owner'] as const;
+
+/** The lowest role of an approval's roles (who may decide: that role and the ones above it); admin when none. */
+export function lowestRole(roles: unknown): StepDraft['wait_role'] {
+  const given = Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [];
+  const lowest = ROLES.find((r) => given.includes(r));
+  return lowest === 'editor' || lowest === 'owner' ? lowest : lowest === 'viewer' ? 'editor' : 'admin';
 }
 
 /** Each step's depth: 0 for steps that need nothing, else one more than the deepest step it needs (cycles: 0). */
@@ -321,7 +346,7 @@ export function StepsEditor({ drafts, onChange, filter, onFilter, errorOf, workf
                 <option value="">no wait</option>
                 <option value="delay">a delay (then sent; without URL it only waits)</option>
                 <option value="callback">a callback to waits.{d.key || 'key'}.url (no URL)</option>
-                <option value="approval">an approval by a member (no URL; roles and message kept as set)</option>
+                <option value="approval">an approval by a member (no URL)</option>
               </select>
             </Field>
             {d.wait_for && (
@@ -330,7 +355,29 @@ export function StepsEditor({ drafts, onChange, filter, onFilter, errorOf, workf
                 <input name={`step-${i}-wait_value`} value={d.wait_value} placeholder={d.wait_for === 'delay' ? 'PT1H' : 'P7D'} onChange={(e) => update(i, { wait_value: e.target.value })} />
               </Field>
             )}
+            {(d.wait_for === 'callback' || d.wait_for === 'approval') && (
+              <Field label="At the timeout" error={errorOf(`steps[${i}].wait.on_timeout`)}>
+                <select name={`step-${i}-wait_on_timeout`} value={d.wait_on_timeout} onChange={(e) => update(i, { wait_on_timeout: e.target.value as StepDraft['wait_on_timeout'] })}>
+                  <option value="fail">fail the step</option>
+                  <option value="continue">go on with no response (timed_out)</option>
+                </select>
+              </Field>
+            )}
           </div>
+          {d.wait_for === 'approval' && (
+            <div className="row">
+              <Field label="Who may decide" error={errorOf(`steps[${i}].wait.roles`)}>
+                <select name={`step-${i}-wait_role`} value={d.wait_role} onChange={(e) => update(i, { wait_role: e.target.value as StepDraft['wait_role'] })}>
+                  <option value="editor">editors, admins and owners</option>
+                  <option value="admin">admins and owners</option>
+                  <option value="owner">owners</option>
+                </select>
+              </Field>
+              <Field label="Message to the approver (a template: {{ payload.amount }})" error={errorOf(`steps[${i}].wait.message`)}>
+                <input name={`step-${i}-wait_message`} value={d.wait_message} placeholder="Refund {{ payload.amount }}?" onChange={(e) => update(i, { wait_message: e.target.value })} />
+              </Field>
+            </div>
+          )}
           <Field label="When (JSONata, optional): the step runs only when true" error={errorOf(`steps[${i}].when`)}>
             <input name={`step-${i}-when`} value={d.when} onChange={(e) => update(i, { when: e.target.value })} />
           </Field>
