@@ -39,8 +39,10 @@ public class Resumes {
               UPDATE run_steps s
                  SET resumed_at = :now, response_status = 200, response_headers = '{}'::jsonb, response_body = :body
                 FROM target t
-               WHERE s.run_id = t.run_id AND s.key = t.key AND t.resumed_at IS NULL
-                 AND t.status IN ('waiting', 'pending', 'retrying', 'running')
+               -- on s, not t: a concurrent resume of the same step that committed first is seen here (the row is
+               -- re-read after its lock), and this one then resumes nothing
+               WHERE s.run_id = t.run_id AND s.key = t.key AND s.resumed_at IS NULL
+                 AND s.status IN ('waiting', 'pending', 'retrying', 'running')
               RETURNING s.run_id, s.key
             ), due AS (
               -- a step that waits in the queue is due at once; one not yet started (or being claimed) finds the
@@ -124,7 +126,7 @@ public class Resumes {
               UPDATE run_steps s
                  SET resumed_at = :now, response_status = 200, response_headers = '{}'::jsonb, response_body = :body
                 FROM target t
-               WHERE s.run_id = t.run_id AND s.key = t.key AND t.resumed_at IS NULL AND t.status IN ('pending', 'retrying')
+               WHERE s.run_id = t.run_id AND s.key = t.key AND s.resumed_at IS NULL AND s.status IN ('pending', 'retrying')
               RETURNING s.run_id, s.key
             ), due AS (
               UPDATE jobs j SET run_at = least(j.run_at, :now)

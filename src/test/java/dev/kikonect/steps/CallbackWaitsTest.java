@@ -11,6 +11,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
@@ -291,6 +295,47 @@ class CallbackWaitsTest extends ApiTest {
                             .count())
                     .as("the retry did not send the step before the wait again")
                     .isEqualTo(1);
+        }
+    }
+
+    @Test
+    void twenty_callbacks_at_once_to_one_url_resume_the_step_once_with_the_winners_json() throws Exception {
+        try (Sink sink = new Sink()) {
+            long runId = fire(create(Map.of("for", "callback", "timeout", "P7D"), sink));
+            String resume = resumePath(sink);
+            awaitWaiting(runId);
+            CountDownLatch go = new CountDownLatch(1);
+            Map<String, Integer> answers = new ConcurrentHashMap<>();
+            try (ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < 20; i++) {
+                    String by = "signer-" + i;
+                    senders.execute(() -> {
+                        try {
+                            go.await();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        answers.put(by, post(resume, "{\"by\":\"" + by + "\"}").status());
+                    });
+                }
+                go.countDown();
+            }
+
+            assertThat(answers).hasSize(20);
+            List<String> winners = answers.entrySet().stream()
+                    .filter(e -> e.getValue() == 202)
+                    .map(Map.Entry::getKey)
+                    .toList();
+            assertThat(winners).as("one 202, whoever came first").hasSize(1);
+            assertThat(answers.values()).filteredOn(status -> status != 202).containsOnly(409);
+            assertThat(awaitFinished(user, runId).path("status").asString()).isEqualTo("succeeded");
+            assertThat(at(sink, "/archive")).hasSize(1);
+            assertThat(Api.JSON
+                            .readTree(at(sink, "/archive").get(0).body())
+                            .path("by")
+                            .asString())
+                    .as("the step after the wait got what the accepted callback posted")
+                    .isEqualTo(winners.get(0));
         }
     }
 }

@@ -9,6 +9,10 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
@@ -270,5 +274,64 @@ class ApprovalsTest extends ApiTest {
                         .path("timed_out")
                         .asBoolean())
                 .isFalse();
+    }
+
+    @Test
+    void ten_decisions_at_once_decide_an_approval_once() throws Exception {
+        Api.User owner = api.newUser();
+        Map<String, Object> workflow = new HashMap<>();
+        workflow.put("name", "race");
+        workflow.put("trigger_type", "manual");
+        workflow.put("steps", List.of(Map.of("key", "ok", "wait", Map.of("for", "approval"))));
+        long id = api.post("/workflows", owner.token(), workflow)
+                .json()
+                .path("id")
+                .asLong();
+        long run = api.post("/workflows/" + id + "/trigger", owner.token(), Map.of())
+                .json()
+                .path("id")
+                .asLong();
+        eventually()
+                .until(
+                        () -> api.get("/approvals", owner.token())
+                                .json()
+                                .path("items")
+                                .size(),
+                        n -> n == 1);
+        CountDownLatch go = new CountDownLatch(1);
+        Map<String, Integer> answers = new ConcurrentHashMap<>();
+        try (ExecutorService deciders = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < 10; i++) {
+                String decision = (i % 2 == 0 ? "approve" : "reject") + "-" + i;
+                deciders.execute(() -> {
+                    try {
+                        go.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    String verb = decision.substring(0, decision.indexOf('-'));
+                    answers.put(
+                            decision,
+                            api.post("/runs/" + run + "/steps/ok/" + verb, owner.token(), Map.of("comment", decision))
+                                    .status());
+                });
+            }
+            go.countDown();
+        }
+
+        List<String> won = answers.entrySet().stream()
+                .filter(e -> e.getValue() == 200)
+                .map(Map.Entry::getKey)
+                .toList();
+        assertThat(won).as("decided once").hasSize(1);
+        assertThat(answers.values()).filteredOn(status -> status != 200).containsOnly(409);
+        JsonNode done = eventually()
+                .until(
+                        () -> api.get("/runs/" + run, owner.token()).json(),
+                        r -> List.of("succeeded", "failed")
+                                .contains(r.path("status").asString()));
+        assertThat(done.path("status").asString())
+                .as("as the one decision that counted said")
+                .isEqualTo(won.get(0).startsWith("approve") ? "succeeded" : "failed");
     }
 }
