@@ -153,7 +153,9 @@ class DatabaseWatch extends BackgroundLoop implements HealthIndicator {
         Instant after = clock.systemInstant();
         Instant middle = before.plus(Duration.between(before, after).dividedBy(2));
         Duration skew = Duration.between(middle, database);
-        clock.measured(skew);
+        if (!clock.measured(skew, Duration.between(before, after))) {
+            return; // a slow probe (a paused database, a pause here) says too little about the skew to act on
+        }
         if (skew.abs().compareTo(AlignedClock.TOLERANCE) > 0 && System.nanoTime() - lastSkewWarning > 60_000_000_000L) {
             lastSkewWarning = System.nanoTime();
             log.warn("This node's clock is {} ms off the database's; following the database's clock", -skew.toMillis());
