@@ -69,7 +69,8 @@ public class Leases {
      * db-scheduler's dead-execution policy do the same): the job waits out the retry policy's delay for that attempt
      * (with its jitter), and when it was the last of the step's {@code max_attempts} it is due at once, for the executor
      * to fail it without sending anything ({@code Executor}: "lease expired"). A job whose delivery kills its node thus
-     * stops after its budget instead of circling the cluster.
+     * stops after its budget instead of circling the cluster. Returns how many jobs (not runs) went back, at most
+     * {@code limit}: the lease keeper sweeps again until it is zero.
      */
     public int requeueExpired(Instant now, int limit) {
         return jdbc.sql("""
@@ -105,21 +106,25 @@ public class Leases {
             ), step_row AS (
               UPDATE run_steps s SET status = 'retrying', next_attempt_at = job.run_at
                 FROM job WHERE job.step IS NOT NULL AND s.run_id = job.run_id AND s.key = job.step AND s.status = 'running'
+            ), run AS (
+              -- An untracked run is its one job (status and attempts follow it; the claim counted the attempt); a
+              -- tracked run counts the attempts logged for its steps.
+              UPDATE workflow_runs r
+                 SET status = CASE WHEN job.step IS NULL THEN 'retrying' ELSE r.status END,
+                     next_attempt_at = CASE WHEN job.step IS NULL THEN job.run_at ELSE r.next_attempt_at END,
+                     attempts = CASE WHEN job.step IS NULL THEN r.attempts
+                                     ELSE r.attempts + (SELECT count(*) FROM attempt a WHERE a.run_id = r.id) END
+                FROM job WHERE r.id = job.run_id
             )
-            -- An untracked run is its one job (status and attempts follow it; the claim counted the attempt); a tracked
-            -- run counts the attempts logged for its steps.
-            UPDATE workflow_runs r
-               SET status = CASE WHEN job.step IS NULL THEN 'retrying' ELSE r.status END,
-                   next_attempt_at = CASE WHEN job.step IS NULL THEN job.run_at ELSE r.next_attempt_at END,
-                   attempts = CASE WHEN job.step IS NULL THEN r.attempts
-                                   ELSE r.attempts + (SELECT count(*) FROM attempt a WHERE a.run_id = r.id) END
-              FROM job WHERE r.id = job.run_id
+            -- the jobs, not the runs (a run with steps has several): the caller sweeps again while this is not zero
+            SELECT count(*) FROM job
             """)
                 .param("now", Timestamp.from(now))
                 .param("limit", limit)
                 .param("default_max_attempts", defaultMaxAttempts)
                 .param("delays_ms", retryDelaysMs)
-                .update();
+                .query(Integer.class)
+                .single();
     }
 
     /**

@@ -47,7 +47,9 @@ class AlignedClockTest {
                 .isZero();
 
         clock.measured(Duration.ofMillis(1_500), Duration.ofMillis(5));
-        assertThat(clock.offset()).as("1.5 s from the current shift: not on one probe").isZero();
+        assertThat(clock.offset())
+                .as("1.5 s from the current shift: not on one probe")
+                .isZero();
         clock.measured(Duration.ofMillis(1_600), Duration.ofMillis(5));
         assertThat(clock.offset()).as("confirmed").isEqualTo(Duration.ofMillis(1_600));
         clock.measured(Duration.ofMillis(2_300), Duration.ofMillis(5));

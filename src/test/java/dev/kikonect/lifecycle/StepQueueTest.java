@@ -214,6 +214,22 @@ class StepQueueTest {
     }
 
     @Test
+    void the_lease_sweep_counts_the_jobs_it_requeued_for_runs_with_steps_too_and_takes_at_most_its_limit() {
+        List<ClaimedJob> claimed = enqueueAndClaim(3); // two steps in flight per run: six jobs of three runs
+        assertThat(claimed).hasSize(6);
+        Instant expired = later.plus(Duration.ofMinutes(6));
+
+        int first = queue.leases().requeueExpired(expired, 4);
+        int second = queue.leases().requeueExpired(expired, 4);
+        int third = queue.leases().requeueExpired(expired, 4);
+
+        assertThat(List.of(first, second, third))
+                .as(
+                        "jobs, not runs: a sweep that counted runs stopped early (its caller sweeps while it gets its limit)")
+                .containsExactly(4, 2, 0);
+    }
+
+    @Test
     void a_step_whose_lease_expired_goes_back_to_retrying_with_its_lost_attempt_logged_and_the_run_stays_running() {
         List<ClaimedJob> claimed = enqueueAndClaim(1);
         long run = claimed.get(0).runId();
