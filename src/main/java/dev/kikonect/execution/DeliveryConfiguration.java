@@ -75,8 +75,10 @@ class DeliveryConfiguration {
     }
 
     @Bean(destroyMethod = "close")
-    OutcomeRecorder outcomeRecorder(Completions completions, Clock clock, MeterRegistry meters) {
-        return new OutcomeRecorder(completions, clock, meters);
+    OutcomeRecorder outcomeRecorder(
+            Completions completions, Clock clock, MeterRegistry meters, KiKonectProperties properties) {
+        return new OutcomeRecorder(
+                completions, clock, meters, properties.executor().leaseDuration());
     }
 
     /** The attempt pipeline as the executor runs it: sends through {@link Delivery} (timed), reads steps through {@link Claims}. */

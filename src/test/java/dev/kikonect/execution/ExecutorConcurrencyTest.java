@@ -17,6 +17,7 @@ import dev.kikonect.lifecycle.WorkSignal;
 import dev.kikonect.support.Api;
 import dev.kikonect.support.Sink;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -93,7 +94,7 @@ class ExecutorConcurrencyTest extends ApiTest {
         DeliveryConfiguration wiring = new DeliveryConfiguration();
         SharedPayloads payloads = wiring.sharedPayloads();
         CompiledSteps compiled = wiring.compiledSteps(json);
-        OutcomeRecorder outcomes = new OutcomeRecorder(completions, clock, secondMeters);
+        OutcomeRecorder outcomes = new OutcomeRecorder(completions, clock, secondMeters, Duration.ofSeconds(30));
         Executor second = new Executor(
                 claims,
                 leases,
