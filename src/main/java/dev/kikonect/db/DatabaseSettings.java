@@ -16,7 +16,9 @@ import org.springframework.stereotype.Component;
  * Warns at start-up about server settings of an external PostgreSQL that KiKonect's guarantees or speed depend on
  * (the embedded one is configured by KiKonect itself): {@code synchronous_commit} off loses acknowledged webhooks on
  * a crash (a 202 must mean stored), and an {@code autovacuum_naptime} above 1 s lets the queue tables' dead rows pile
- * up between vacuums, which slows every claim (measured in bench/results: the queue is insert-delete heavy).
+ * up between vacuums, which slows every claim (measured in bench/results: the queue is insert-delete heavy). A primary
+ * that streams to standbys with an empty {@code synchronous_standby_names} acknowledges commits before any standby has
+ * them: a failover to one of them loses the webhooks answered 202 just before it.
  */
 @Component
 class DatabaseSettings {
@@ -47,7 +49,10 @@ class DatabaseSettings {
     List<String> warnings() {
         Map<String, String> settings =
                 jdbc.sql("""
-            SELECT name, setting FROM pg_settings WHERE name IN ('synchronous_commit', 'autovacuum_naptime', 'autovacuum', 'fsync')
+            SELECT name, setting FROM pg_settings
+             WHERE name IN ('synchronous_commit', 'autovacuum_naptime', 'autovacuum', 'fsync', 'synchronous_standby_names')
+            UNION ALL
+            SELECT 'standbys', count(*)::text FROM pg_stat_replication
             """).query((rs, n) -> Map.entry(rs.getString(1), rs.getString(2))).list().stream()
                         .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
         return warnings(settings);
@@ -67,6 +72,15 @@ class DatabaseSettings {
         if ("off".equals(settings.get("autovacuum"))) {
             out.add(
                     "PostgreSQL has autovacuum = off: the queue tables' dead rows are never cleaned and claims slow down. Set autovacuum = on.");
+        }
+        String standbys = settings.getOrDefault("standbys", "0");
+        if (!"0".equals(standbys)
+                && settings.getOrDefault("synchronous_standby_names", "").isBlank()) {
+            out.add("PostgreSQL streams to " + standbys
+                    + " standby(s) with synchronous_standby_names empty: a commit is"
+                    + " acknowledged before any standby has it, so a failover to one loses the webhooks answered 202 just"
+                    + " before. Name them (ALTER SYSTEM SET synchronous_standby_names = 'ANY 1 (standby1, standby2)';"
+                    + " SELECT pg_reload_conf()).");
         }
         String naptime = settings.get("autovacuum_naptime"); // seconds
         if (naptime != null && naptime.matches("\\d+") && Integer.parseInt(naptime) > 1) {

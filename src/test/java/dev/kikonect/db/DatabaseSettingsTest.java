@@ -29,6 +29,21 @@ class DatabaseSettingsTest extends ApiTest {
     }
 
     @Test
+    void a_primary_streaming_to_standbys_without_synchronous_standby_names_is_named_at_start() {
+        assertThat(DatabaseSettings.warnings(Map.of("synchronous_standby_names", "", "standbys", "2")))
+                .singleElement()
+                .asString()
+                .contains("synchronous_standby_names empty")
+                .contains("2 standby(s)");
+        assertThat(DatabaseSettings.warnings(
+                        Map.of("synchronous_standby_names", "ANY 1 (standby1, standby2)", "standbys", "2")))
+                .isEmpty();
+        assertThat(DatabaseSettings.warnings(Map.of("synchronous_standby_names", "", "standbys", "0")))
+                .as("one server: no failover to lose anything to")
+                .isEmpty();
+    }
+
+    @Test
     void the_check_reads_the_servers_own_settings() {
         DatabaseSettings check = new DatabaseSettings(
                 jdbc, new MockEnvironment().withProperty("spring.datasource.url", "jdbc:postgresql://db/x"));
