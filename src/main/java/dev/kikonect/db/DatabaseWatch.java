@@ -29,8 +29,9 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 
 /**
- * Probes the database every half second ({@code SELECT clock_timestamp()}: an error counts as down at once, no answer
- * after five seconds too) and
+ * Probes the database every half second ({@code SELECT clock_timestamp()}, then a one-row update that commits: an
+ * error counts as down at once, no answer after five seconds too, as a commit that waits for a missing synchronous
+ * standby does) and
  * reports to {@link DatabaseHealth}: readiness ({@code /health/ready}, the {@code database} indicator) answers from
  * that at once, and hooks refuse with 503 while it is down. A probe that hangs (a paused server) is not repeated
  * until it returns, so a stuck database costs one thread, not one per probe.
@@ -146,10 +147,19 @@ class DatabaseWatch extends BackgroundLoop implements HealthIndicator {
         if (Boolean.TRUE.equals(row.get("standby"))) {
             throw new IllegalStateException("the database is read-only (in recovery): it takes no writes");
         }
-        Instant database = ((Timestamp) row.get("now")).toInstant();
-        if (clock == null) {
-            return;
+        if (clock != null) {
+            align(before, ((Timestamp) row.get("now")).toInstant());
         }
+        // A write, committed: a primary whose commits wait for a synchronous standby that is gone answers reads but
+        // hangs every write, and this probe then hangs with them (down after SLOW) instead of reporting a node ready
+        // that cannot store a webhook. (A transaction that only takes a transaction id writes no WAL and does not
+        // wait: PostgreSQL answers it at once.)
+        jdbc.sql("UPDATE database_probe SET at = clock_timestamp() WHERE id = 1")
+                .update();
+    }
+
+    /** The skew of this node's clock, from a probe sent at {@code before} that read {@code database}. */
+    private void align(Instant before, Instant database) {
         Instant after = clock.systemInstant();
         Instant middle = before.plus(Duration.between(before, after).dividedBy(2));
         Duration skew = Duration.between(middle, database);

@@ -8,6 +8,9 @@ import dev.kikonect.support.Sink;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -108,6 +111,56 @@ class DatabaseFaultsTest {
                                 .asString())
                         .isIn("succeeded", "running", "pending");
             }
+        }
+    }
+
+    @Test
+    void a_primary_whose_commits_wait_for_a_missing_synchronous_standby_is_not_ready() throws Exception {
+        Path dataDir = Files.createTempDirectory(Path.of("target"), "sync-standby-");
+        try (Sink sink = new Sink();
+                ConfigurableApplicationContext app = new SpringApplicationBuilder(KiKonectApplication.class)
+                        .run(
+                                "--server.port=0",
+                                "--kikonect.data-dir=" + dataDir,
+                                "--kikonect.delivery.allowed-cidrs=127.0.0.1/32")) {
+            Api api = new Api(Integer.parseInt(app.getEnvironment().getProperty("local.server.port")));
+            Api.User user = api.newUser();
+            String hook = api.createWorkflow(user, "webhook", sink.url(), Map.of())
+                    .path("webhook_url")
+                    .asString();
+            assertThat(api.get("/health/ready", null).status()).isEqualTo(200);
+            // line 4 of postmaster.pid is the port
+            String port = Files.readAllLines(dataDir.resolve("postgres/postmaster.pid"))
+                    .get(3)
+                    .strip();
+            try (Connection admin =
+                    DriverManager.getConnection("jdbc:postgresql://localhost:" + port + "/postgres", "postgres", "")) {
+                // Every commit now waits for a synchronous standby that does not exist: reads still answer.
+                setSynchronousStandbys(admin, "'nobody'");
+                try {
+                    Awaitility.await()
+                            .atMost(Duration.ofSeconds(20))
+                            .until(() -> api.get("/health/ready", null).status() == 503);
+                    assertThat(post(api, hook).status())
+                            .as("a hook while no commit can finish")
+                            .isEqualTo(503);
+                } finally {
+                    setSynchronousStandbys(admin, "DEFAULT");
+                }
+            }
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(20))
+                    .until(() -> api.get("/health/ready", null).status() == 200);
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> post(api, hook).status() == 202);
+        }
+    }
+
+    private static void setSynchronousStandbys(Connection admin, String value) throws Exception {
+        try (Statement s = admin.createStatement()) {
+            s.execute("ALTER SYSTEM SET synchronous_standby_names = " + value);
+            s.execute("SELECT pg_reload_conf()");
         }
     }
 
