@@ -33,6 +33,22 @@ class ApprovalsTest extends ApiTest {
         throw new AssertionError("no step " + key + " in " + run);
     }
 
+    /** A manual workflow of one step "ok" that waits as {@code wait} says; its id. */
+    private long approvalWorkflow(Api.User owner, Map<String, Object> wait) {
+        Map<String, Object> workflow = new HashMap<>();
+        workflow.put("name", "approval");
+        workflow.put("trigger_type", "manual");
+        workflow.put("steps", List.of(Map.of("key", "ok", "wait", wait)));
+        return api.post("/workflows", owner.token(), workflow).json().path("id").asLong();
+    }
+
+    private long trigger(Api.User owner, long workflow, Map<String, Object> payload) {
+        return api.post("/workflows/" + workflow + "/trigger", owner.token(), payload)
+                .json()
+                .path("id")
+                .asLong();
+    }
+
     @Test
     void an_admin_approves_a_refund_once_an_editor_may_not_a_rejection_fails_the_step_and_the_audit_log_has_both() {
         try (Sink sink = new Sink()) {
@@ -168,18 +184,8 @@ class ApprovalsTest extends ApiTest {
     @Test
     void an_approval_nobody_decides_fails_at_its_timeout() {
         Api.User owner = api.newUser();
-        Map<String, Object> workflow = new HashMap<>();
-        workflow.put("name", "timeout");
-        workflow.put("trigger_type", "manual");
-        workflow.put("steps", List.of(Map.of("key", "ok", "wait", Map.of("for", "approval", "timeout", "PT1H"))));
-        long id = api.post("/workflows", owner.token(), workflow)
-                .json()
-                .path("id")
-                .asLong();
-        long run = api.post("/workflows/" + id + "/trigger", owner.token(), Map.of())
-                .json()
-                .path("id")
-                .asLong();
+        long id = approvalWorkflow(owner, Map.of("for", "approval", "timeout", "PT1H"));
+        long run = trigger(owner, id, Map.of());
         eventually()
                 .until(
                         () -> api.get("/approvals", owner.token())
@@ -205,36 +211,11 @@ class ApprovalsTest extends ApiTest {
     @Test
     void cancel_ends_an_approval_a_replay_asks_anew_and_on_timeout_continue_goes_on_with_timed_out() {
         Api.User owner = api.newUser();
-        Map<String, Object> workflow = new HashMap<>();
-        workflow.put("name", "approvals");
-        workflow.put("trigger_type", "manual");
-        workflow.put(
-                "steps",
-                List.of(Map.of(
-                        "key",
-                        "ok",
-                        "wait",
-                        Map.of(
-                                "for",
-                                "approval",
-                                "timeout",
-                                "PT1H",
-                                "on_timeout",
-                                "continue",
-                                "message",
-                                "n={{ payload.n }}"))));
-        long id = api.post("/workflows", owner.token(), workflow)
-                .json()
-                .path("id")
-                .asLong();
-        long cancelled = api.post("/workflows/" + id + "/trigger", owner.token(), Map.of("n", 1))
-                .json()
-                .path("id")
-                .asLong();
-        long replayedFrom = api.post("/workflows/" + id + "/trigger", owner.token(), Map.of("n", 2))
-                .json()
-                .path("id")
-                .asLong();
+        long id = approvalWorkflow(
+                owner,
+                Map.of("for", "approval", "timeout", "PT1H", "on_timeout", "continue", "message", "n={{ payload.n }}"));
+        long cancelled = trigger(owner, id, Map.of("n", 1));
+        long replayedFrom = trigger(owner, id, Map.of("n", 2));
         eventually()
                 .until(
                         () -> api.get("/approvals", owner.token())
@@ -279,18 +260,8 @@ class ApprovalsTest extends ApiTest {
     @Test
     void ten_decisions_at_once_decide_an_approval_once() throws Exception {
         Api.User owner = api.newUser();
-        Map<String, Object> workflow = new HashMap<>();
-        workflow.put("name", "race");
-        workflow.put("trigger_type", "manual");
-        workflow.put("steps", List.of(Map.of("key", "ok", "wait", Map.of("for", "approval"))));
-        long id = api.post("/workflows", owner.token(), workflow)
-                .json()
-                .path("id")
-                .asLong();
-        long run = api.post("/workflows/" + id + "/trigger", owner.token(), Map.of())
-                .json()
-                .path("id")
-                .asLong();
+        long id = approvalWorkflow(owner, Map.of("for", "approval"));
+        long run = trigger(owner, id, Map.of());
         eventually()
                 .until(
                         () -> api.get("/approvals", owner.token())
