@@ -11,7 +11,6 @@ import java.util.Map;
 import org.postgresql.util.PGInterval;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
-import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
@@ -52,7 +51,9 @@ class RunStats {
         this.jdbc = jdbc;
         this.readOnly = new TransactionTemplate(transactions.getTransactionManager());
         readOnly.setReadOnly(true);
-        readOnly.setIsolationLevel(TransactionDefinition.ISOLATION_REPEATABLE_READ);
+        // Repeatable read is asked for by the transaction's first statement, not by the template's isolation level:
+        // that one makes the driver send SET SESSION CHARACTERISTICS before BEGIN (and again after), session state
+        // that pgbouncer in transaction mode would leave on whichever server connection it ran (issue 26).
     }
 
     /**
@@ -61,7 +62,10 @@ class RunStats {
      */
     Stats of(long workspaceId, Instant now) {
         Instant since = now.truncatedTo(ChronoUnit.HOURS).minus(WINDOW).plus(Duration.ofHours(1));
-        return readOnly.execute(status -> read(workspaceId, since, now, since));
+        return readOnly.execute(status -> {
+            jdbc.sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").update();
+            return read(workspaceId, since, now, since);
+        });
     }
 
     private Stats read(long workspaceId, Instant since, Instant until, Instant firstHour) {
