@@ -15,7 +15,8 @@ import org.springframework.jdbc.datasource.DriverManagerDataSource;
  * get a connection answers 503 fast), and on a loaded machine the pool had not opened that second connection within
  * the second: the start failed with "Connection is not available, request timed out after 1029ms (total=1,
  * active=1)". A direct connection waits only for the server ({@code connectTimeout}, the same driver properties as
- * the pool's), which is the right deadline at start.
+ * the pool's), which is the right deadline at start. With {@code spring.flyway.url} set (the database itself, while
+ * the pool goes through pgbouncer in transaction mode, where Flyway's session lock would not hold), Flyway uses that.
  */
 @Configuration(proxyBeanMethods = false)
 class MigrationConnections {
@@ -23,7 +24,8 @@ class MigrationConnections {
     @Bean
     FlywayMigrationStrategy migrateOnDirectConnections(DataSource dataSource) {
         return flyway -> {
-            DataSource direct = direct(dataSource);
+            // spring.flyway.url (a direct URL beside a pooler's, as behind pgbouncer): Flyway has its own already
+            DataSource direct = flyway.getConfiguration().getDataSource() == dataSource ? direct(dataSource) : null;
             if (direct == null) {
                 flyway.migrate();
                 return;
