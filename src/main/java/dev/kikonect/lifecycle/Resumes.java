@@ -31,29 +31,17 @@ public class Resumes {
 
     /** Resumes step {@code step} of run {@code runId} with {@code json} (the JSON posted), once. */
     public Result resume(long runId, String step, String json, Instant now) {
-        String outcome = jdbc.sql("""
-            WITH target AS (
-              SELECT s.run_id, s.key, s.resumed_at, s.status FROM run_steps s
-               WHERE s.run_id = :run AND s.key = :step AND s.item_of IS NULL AND s.approval_roles IS NULL
-            ), resumed AS (
-              UPDATE run_steps s
-                 SET resumed_at = :now, response_status = 200, response_headers = '{}'::jsonb, response_body = :body
-                FROM target t
-               -- on s, not t: a concurrent resume of the same step that committed first is seen here (the row is
-               -- re-read after its lock), and this one then resumes nothing
-               WHERE s.run_id = t.run_id AND s.key = t.key AND s.resumed_at IS NULL
-                 AND s.status IN ('waiting', 'pending', 'retrying', 'running')
-              RETURNING s.run_id, s.key
-            ), due AS (
-              -- a step that waits in the queue is due at once; one not yet started (or being claimed) finds the
-              -- callback at its claim
-              UPDATE jobs j SET run_at = least(j.run_at, :now)
-                FROM resumed r WHERE j.run_id = r.run_id AND j.step = r.key AND j.status = 'pending'
-            )
-            SELECT CASE WHEN EXISTS (SELECT 1 FROM resumed) THEN 'RESUMED'
-                        WHEN EXISTS (SELECT 1 FROM target) THEN 'ALREADY'
-                        ELSE 'NOT_FOUND' END
-            """)
+        // any step but an approval's or a loop's item, waiting or about to (a callback may come before the wait began)
+        return record(RESUME, runId, step, json, now);
+    }
+
+    /**
+     * Records {@code json} as the response of step {@code step} of run {@code runId}, once: the one statement of a
+     * callback and of an approval's decision, which differ in the steps they may reach and the states those may be in
+     * ({@code statement}: {@link #RESUME} or {@link #DECIDE}).
+     */
+    private Result record(String statement, long runId, String step, String json, Instant now) {
+        String outcome = jdbc.sql(statement)
                 .param("run", runId)
                 .param("step", step)
                 .param("body", json)
@@ -62,6 +50,35 @@ public class Resumes {
                 .single();
         return Result.valueOf(outcome);
     }
+
+    /**
+     * The response is recorded on the step's row while nobody did (conditions on s, not t: a concurrent one that
+     * committed first is seen here, the row being re-read after its lock, and this one then records nothing); a step
+     * that waits in the queue is due at once, one not yet started (or being claimed) finds the response at its claim.
+     */
+    private static final String RECORD = """
+            WITH target AS (
+              SELECT s.run_id, s.key FROM run_steps s WHERE s.run_id = :run AND s.key = :step AND %s
+            ), recorded AS (
+              UPDATE run_steps s
+                 SET resumed_at = :now, response_status = 200, response_headers = '{}'::jsonb, response_body = :body
+                FROM target t
+               WHERE s.run_id = t.run_id AND s.key = t.key AND s.resumed_at IS NULL AND s.status IN (%s)
+              RETURNING s.run_id, s.key
+            ), due AS (
+              UPDATE jobs j SET run_at = least(j.run_at, :now)
+                FROM recorded r WHERE j.run_id = r.run_id AND j.step = r.key AND j.status = 'pending'
+            )
+            SELECT CASE WHEN EXISTS (SELECT 1 FROM recorded) THEN 'RESUMED'
+                        WHEN EXISTS (SELECT 1 FROM target) THEN 'ALREADY'
+                        ELSE 'NOT_FOUND' END
+            """;
+
+    private static final String RESUME = RECORD.formatted(
+            "s.item_of IS NULL AND s.approval_roles IS NULL", "'waiting', 'pending', 'retrying', 'running'");
+
+    /** An approval's decision: its wait has begun (approval_roles set), and the step still waits (not being claimed). */
+    private static final String DECIDE = RECORD.formatted("s.approval_roles IS NOT NULL", "'pending', 'retrying'");
 
     /** An approval waiting for a decision: the run, its workflow, the step, the message, who may decide, since when. */
     public record Pending(
@@ -118,31 +135,7 @@ public class Resumes {
      * once, while it waits (its wait has begun, nothing decided it, it has not ended); its job is due at once.
      */
     public Result decide(long runId, String step, String json, Instant now) {
-        String outcome = jdbc.sql("""
-            WITH target AS (
-              SELECT s.run_id, s.key, s.resumed_at, s.status FROM run_steps s
-               WHERE s.run_id = :run AND s.key = :step AND s.approval_roles IS NOT NULL
-            ), decided AS (
-              UPDATE run_steps s
-                 SET resumed_at = :now, response_status = 200, response_headers = '{}'::jsonb, response_body = :body
-                FROM target t
-               WHERE s.run_id = t.run_id AND s.key = t.key AND s.resumed_at IS NULL AND s.status IN ('pending', 'retrying')
-              RETURNING s.run_id, s.key
-            ), due AS (
-              UPDATE jobs j SET run_at = least(j.run_at, :now)
-                FROM decided d WHERE j.run_id = d.run_id AND j.step = d.key AND j.status = 'pending'
-            )
-            SELECT CASE WHEN EXISTS (SELECT 1 FROM decided) THEN 'RESUMED'
-                        WHEN EXISTS (SELECT 1 FROM target) THEN 'ALREADY'
-                        ELSE 'NOT_FOUND' END
-            """)
-                .param("run", runId)
-                .param("step", step)
-                .param("body", json)
-                .param("now", Timestamp.from(now))
-                .query(String.class)
-                .single();
-        return Result.valueOf(outcome);
+        return record(DECIDE, runId, step, json, now);
     }
 
     /** The approvals of workspace {@code workspaceId} waiting for a decision, oldest first (at most 200). */
