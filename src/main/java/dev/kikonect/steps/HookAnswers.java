@@ -107,16 +107,21 @@ public class HookAnswers {
      *
      * @throws ExpressionException when an expression fails; of kind BUSY when the sandbox had no room
      */
-    public Optional<Answer> answer(
-            Map<String, Object> respond,
+    public Optional<Answer> answer(Map<String, Object> respond, Call call) {
+        return answer(respond, call, null);
+    }
+
+    /**
+     * What an answer is made from: the request ({@code payloadJson}, {@code headers}, {@code query}), the run it
+     * started ({@code runId}, null: none) and its workflow.
+     */
+    public record Call(
             String payloadJson,
             Map<String, String> headers,
             Map<String, String> query,
             Long runId,
             long workflowId,
-            String workflowName) {
-        return answer(respond, payloadJson, headers, query, runId, workflowId, workflowName, null);
-    }
+            String workflowName) {}
 
     /** A step of a run as an answer reads it once the answering step has ended: its status, kept response, error. */
     public record StepEnd(String status, Integer responseStatus, String headersJson, String body, String error) {}
@@ -141,44 +146,27 @@ public class HookAnswers {
      *
      * @throws ExpressionException when an expression fails; of kind BUSY when the sandbox had no room
      */
-    public Answer answerStep(
-            Map<String, Object> respond,
-            String payloadJson,
-            Map<String, String> headers,
-            Map<String, String> query,
-            long runId,
-            long workflowId,
-            String workflowName,
-            Map<String, StepEnd> steps) {
-        return answer(respond, payloadJson, headers, query, runId, workflowId, workflowName, steps)
-                .orElseThrow();
+    public Answer answerStep(Map<String, Object> respond, Call call, Map<String, StepEnd> steps) {
+        return answer(respond, call, steps).orElseThrow();
     }
 
     @SuppressWarnings("unchecked")
-    private Optional<Answer> answer(
-            Map<String, Object> respond,
-            String payloadJson,
-            Map<String, String> headers,
-            Map<String, String> query,
-            Long runId,
-            long workflowId,
-            String workflowName,
-            Map<String, StepEnd> steps) {
-        byte[] bytes = payloadJson.getBytes(StandardCharsets.UTF_8);
+    private Optional<Answer> answer(Map<String, Object> respond, Call call, Map<String, StepEnd> steps) {
+        byte[] bytes = call.payloadJson().getBytes(StandardCharsets.UTF_8);
         long parsed = ParsedSize.estimate(bytes);
         if (parsed > ExpressionSandbox.shared().maxContextBytes()) {
             throw ExpressionException.overBudget("payload", "the payload is too large for expressions");
         }
         Map<String, Object> context = new LinkedHashMap<>();
         Map<String, String> lower = new LinkedHashMap<>();
-        headers.forEach((k, v) -> lower.put(k.toLowerCase(Locale.ROOT), v));
+        call.headers().forEach((k, v) -> lower.put(k.toLowerCase(Locale.ROOT), v));
         context.put("headers", lower);
-        context.put("query", query);
+        context.put("query", call.query());
         Map<String, Object> run = new LinkedHashMap<>();
-        run.put("id", runId);
+        run.put("id", call.runId());
         run.put("trigger", "webhook");
         context.put("run", run);
-        context.put("workflow", Map.of("id", workflowId, "name", workflowName));
+        context.put("workflow", Map.of("id", call.workflowId(), "name", call.workflowName()));
         StepEnd answering = null;
         if (steps != null) {
             Map<String, Object> views = new LinkedHashMap<>();

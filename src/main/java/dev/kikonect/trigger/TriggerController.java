@@ -234,6 +234,12 @@ class TriggerController {
         return config.get("respond") instanceof Map<?, ?> m ? (Map<String, Object>) m : null;
     }
 
+    /** What the workflow's answer is made from: the request, the run it started ({@code runId}, null: none). */
+    private static HookAnswers.Call call(
+            StoredWorkflow workflow, String payload, HttpServletRequest request, Long runId) {
+        return new HookAnswers.Call(payload, headers(request), query(request), runId, workflow.id(), workflow.name());
+    }
+
     private static Map<String, String> query(HttpServletRequest request) {
         Map<String, String> query = new LinkedHashMap<>();
         request.getParameterMap().forEach((k, v) -> query.put(k, v.length == 0 ? "" : v[0]));
@@ -270,12 +276,11 @@ class TriggerController {
                             workflow.workspaceId(),
                             () -> answers.answer(
                                     respond,
-                                    payload,
-                                    headers(request),
-                                    query(request),
-                                    accepted.getBody().id(),
-                                    workflow.id(),
-                                    workflow.name()))
+                                    call(
+                                            workflow,
+                                            payload,
+                                            request,
+                                            accepted.getBody().id())))
                     .<ResponseEntity<?>>map(TriggerController::answer)
                     .orElse(accepted);
         } catch (ExpressionException e) {
@@ -320,15 +325,7 @@ class TriggerController {
             Map<String, HookAnswers.StepEnd> steps = held.steps(run.id(), respond.get("body") == null ? step : null);
             return answer(ExpressionSandbox.onBehalfOf(
                     workflow.workspaceId(),
-                    () -> answers.answerStep(
-                            respond,
-                            payload,
-                            headers(request),
-                            query(request),
-                            run.id(),
-                            workflow.id(),
-                            workflow.name(),
-                            steps)));
+                    () -> answers.answerStep(respond, call(workflow, payload, request, run.id()), steps)));
         } catch (ExpressionException e) {
             return ResponseEntity.status(accepted.getStatusCode())
                     .headers(accepted.getHeaders())
@@ -349,14 +346,7 @@ class TriggerController {
         try {
             return ExpressionSandbox.onBehalfOf(
                             workflow.workspaceId(),
-                            () -> answers.answer(
-                                    respond,
-                                    payload,
-                                    headers(request),
-                                    query(request),
-                                    null,
-                                    workflow.id(),
-                                    workflow.name()))
+                            () -> answers.answer(respond, call(workflow, payload, request, null)))
                     .<ResponseEntity<?>>map(TriggerController::answer)
                     .orElseGet(() -> ResponseEntity.noContent().build());
         } catch (ExpressionException e) {
