@@ -44,57 +44,6 @@ public record ClaimedJob(
         /** The step whose answer the webhook's caller may be waiting for ({@code respond.mode = step}), else null. */
         String answerStep) {
 
-    /** A job whose step has not waited (or waits for nothing). */
-    public ClaimedJob(
-            long jobId,
-            long runId,
-            long workflowId,
-            int attempt,
-            int attemptOffset,
-            int maxAttempts,
-            UUID leaseToken,
-            String step,
-            String actionUrl,
-            String steps,
-            String payload,
-            String webhookId,
-            String signingSecret,
-            String previousSecret,
-            String trigger,
-            Instant runCreatedAt,
-            Instant scheduledFor,
-            String request,
-            String workflowName,
-            long workspaceId,
-            boolean runCancelled,
-            long readBytes) {
-        this(
-                jobId,
-                runId,
-                workflowId,
-                attempt,
-                attemptOffset,
-                maxAttempts,
-                leaseToken,
-                step,
-                actionUrl,
-                steps,
-                payload,
-                webhookId,
-                signingSecret,
-                previousSecret,
-                trigger,
-                runCreatedAt,
-                scheduledFor,
-                request,
-                workflowName,
-                workspaceId,
-                runCancelled,
-                readBytes,
-                null,
-                null);
-    }
-
     /** This attempt's number in the step's attempt log. */
     public int number() {
         return attemptOffset + attempt;

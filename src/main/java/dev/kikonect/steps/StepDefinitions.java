@@ -64,39 +64,6 @@ public final class StepDefinitions {
             Integer concurrency,
             Wait waiting) {
 
-        public Step(
-                String key,
-                String method,
-                Template url,
-                Map<String, Template> headers,
-                Expression body,
-                Expression when,
-                List<String> needs,
-                Integer maxAttempts,
-                Integer timeoutSeconds,
-                String credential,
-                RunIf runIf,
-                Long workflow,
-                Expression forEach,
-                Integer concurrency) {
-            this(
-                    key,
-                    method,
-                    url,
-                    headers,
-                    body,
-                    when,
-                    needs,
-                    maxAttempts,
-                    timeoutSeconds,
-                    credential,
-                    runIf,
-                    workflow,
-                    forEach,
-                    concurrency,
-                    null);
-        }
-
         /** Whether the step waits before it is sent ({@code wait}). */
         public boolean waits() {
             return waiting != null;
@@ -145,7 +112,8 @@ public final class StepDefinitions {
     /**
      * What a step waits for before it is sent: a delay ({@code duration}, ISO 8601 such as PT10M or P3D) or a time
      * ({@code until}, a JSONata expression giving an ISO 8601 instant such as {@code payload.remind_at}). The wait
-     * begins when the step would start, on the executors' clock.
+     * begins when the step would start, on the executors' clock. Or a callback ({@code callback}; {@code roles} null),
+     * or an approval ({@code roles}: who may decide), until its {@code timeout}.
      */
     public record Wait(
             Duration duration,
@@ -155,12 +123,6 @@ public final class StepDefinitions {
             boolean continueOnTimeout,
             List<String> roles,
             Template message) {
-
-        /** A callback's wait ({@code roles} null), or an approval's ({@code roles} who may decide). */
-        public Wait(
-                Duration duration, Expression until, boolean callback, Duration timeout, boolean continueOnTimeout) {
-            this(duration, until, callback, timeout, continueOnTimeout, null, null);
-        }
 
         /** Whether a member decides ({@code wait.for = approval}): a callback whose resume is approve or reject. */
         public boolean approval() {

@@ -106,7 +106,9 @@ class AttemptPipelineTest {
                 "wf",
                 7,
                 cancelled,
-                0);
+                0,
+                null,
+                null);
     }
 
     private AttemptPipeline.Outcome run(ClaimedJob job, String payload) {
@@ -275,7 +277,9 @@ class AttemptPipelineTest {
                 "wf",
                 7,
                 false,
-                0);
+                0,
+                null,
+                null);
         byte[] payload = "{\"a\": 1}".getBytes(StandardCharsets.UTF_8);
         var done = complete(pipeline().run(shorthand, payload));
         assertThat(done.next()).isEqualTo(Next.SUCCEEDED);

@@ -126,7 +126,9 @@ class LeaseTest extends ApiTest {
                 "w",
                 api.personalWorkspace(user),
                 false,
-                0);
+                0,
+                null,
+                null);
         Attempt late = new Attempt(1, now, 5, false, false, 500, "{}", "", "HTTP 500", null, null);
         assertThat(completions.complete(stale, late, Next.FAILED, null, clock.instant()))
                 .isFalse();

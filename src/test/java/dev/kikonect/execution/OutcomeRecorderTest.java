@@ -50,7 +50,9 @@ class OutcomeRecorderTest {
                 "wf",
                 7,
                 false,
-                0);
+                0,
+                null,
+                null);
     }
 
     private static AttemptPipeline.Outcome.Complete succeeded() {

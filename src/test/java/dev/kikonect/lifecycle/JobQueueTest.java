@@ -197,7 +197,9 @@ class JobQueueTest {
                         "wf",
                         workspace,
                         false,
-                        0))
+                        0,
+                        null,
+                        null))
                 .list();
     }
 
@@ -261,7 +263,9 @@ class JobQueueTest {
                 "w",
                 workspace,
                 false,
-                0);
+                0,
+                null,
+                null);
         assertThat(queue.leases().renew(List.of(impostor), later.plusSeconds(600)))
                 .isZero();
     }
