@@ -159,6 +159,12 @@ final class DeliveryClient implements AutoCloseable {
 
     private final AddressGuard guard;
     private final OkHttpClient client;
+    /**
+     * The same client with a pool that keeps nothing: a request whose pooled connection turned out dead is sent again
+     * here, on a connection opened for it. Trying the pool again could take the next dead one (a receiver that closes
+     * each connection after answering, sent to 16 at once, leaves many).
+     */
+    private final OkHttpClient unpooled;
 
     DeliveryClient(AddressGuard guard, Tls tls, Duration connectTimeout) {
         this.guard = guard;
@@ -181,6 +187,9 @@ final class DeliveryClient implements AutoCloseable {
             builder.sslSocketFactory(tls.socketFactory(), tls.trustManager());
         }
         this.client = builder.build();
+        this.unpooled = client.newBuilder()
+                .connectionPool(new ConnectionPool(0, 1, TimeUnit.MILLISECONDS))
+                .build();
     }
 
     /**
@@ -266,24 +275,24 @@ final class DeliveryClient implements AutoCloseable {
             throws IOException {
         HttpUrl url = HttpUrl.get(uri.toString());
         long deadline = System.nanoTime() + timeout.toNanos();
-        // A request on a pooled connection the receiver had closed fails before any answer: sent again on a new
-        // connection, within the same deadline (OkHttp's own retryOnConnectionFailure is off: it also retries requests
-        // a receiver may have processed). A few tries, as the pool may hold more than one such connection.
-        for (int tries = 1; ; tries++) {
-            Progress progress = new Progress();
-            try {
-                return sendOnce(method, url, headers, body, deadline - System.nanoTime(), maxBody, progress);
-            } catch (DeadlineException e) {
+        // A request on a pooled connection the receiver had closed fails before any answer: sent again once, on a
+        // connection opened for it, within the same deadline (OkHttp's own retryOnConnectionFailure is off: it also
+        // retries requests a receiver may have processed).
+        Progress progress = new Progress();
+        try {
+            return sendOnce(client, method, url, headers, body, deadline - System.nanoTime(), maxBody, progress);
+        } catch (DeadlineException e) {
+            throw e;
+        } catch (IOException e) {
+            if (!progress.stalePooled() || deadline - System.nanoTime() <= 0) {
                 throw e;
-            } catch (IOException e) {
-                if (!progress.stalePooled() || tries == 3 || deadline - System.nanoTime() <= 0) {
-                    throw e;
-                }
             }
         }
+        return sendOnce(unpooled, method, url, headers, body, deadline - System.nanoTime(), maxBody, new Progress());
     }
 
     private Response sendOnce(
+            OkHttpClient via,
             String method,
             HttpUrl url,
             List<Map.Entry<String, String>> headers,
@@ -298,7 +307,7 @@ final class DeliveryClient implements AutoCloseable {
         }
         // No media type on the body: the Content-Type header above is sent as given.
         request.method(method, body == null ? null : RequestBody.create(body, null));
-        Call call = client.newCall(request.build());
+        Call call = via.newCall(request.build());
         call.timeout().timeout(Math.max(1, timeoutNanos), TimeUnit.NANOSECONDS);
         try (okhttp3.Response response = call.execute()) {
             BufferedSource source = response.body().source();
