@@ -248,10 +248,8 @@ class Executor implements SmartLifecycle {
         try {
             switch (pipeline.run(job, payload)) {
                 case AttemptPipeline.Outcome.Complete c -> outcomes.complete(job, c);
-                case AttemptPipeline.Outcome.Defer d -> {
-                    leases.release(List.of(job), clock.instant());
-                    outcomes.deferred(d.reason());
-                }
+                case AttemptPipeline.Outcome.Defer d ->
+                    outcomes.deferred(job, d.reason(), () -> leases.release(List.of(job), clock.instant()));
                 case AttemptPipeline.Outcome.Abandon a -> {} // stopping: handed back with the other unfinished jobs
                 case AttemptPipeline.Outcome.Parked p -> {} // waits for the workflow it runs: its job is gone
                 case AttemptPipeline.Outcome.Wait w -> leases.waitUntil(job, w.until()); // holds nothing until then

@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessException;
@@ -117,11 +118,25 @@ final class OutcomeRecorder implements AutoCloseable {
 
     /** Writes {@code completion}, trying again while the database fails and the job's lease lasts. */
     private Completions.Done record(ClaimedJob job, Completions.Completion completion) {
+        return whileLeased(job, "Recording", () -> completer.submit(completion).join());
+    }
+
+    /**
+     * Hands a job back without an attempt ({@code release}: its statement) and counts why; tried again like a
+     * completion, so that a deferral during a failover does not leave its job to wait out its lease.
+     */
+    void deferred(ClaimedJob job, String reason, Supplier<Integer> release) {
+        whileLeased(job, "Handing back", release);
+        deferred(reason);
+    }
+
+    /** Runs {@code write}, trying again while the database fails and the job's lease lasts. */
+    private <T> T whileLeased(ClaimedJob job, String what, Supplier<T> write) {
         long deadline = System.nanoTime() + retryFor.toNanos();
         long pauseMs = 100;
         for (int tries = 1; ; tries++) {
             try {
-                return completer.submit(completion).join();
+                return write.get();
             } catch (CompletionException | DataAccessException | DomainException.Unavailable e) {
                 Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
                 // the database failed, or is far behind ("overloaded"); not a node that is shutting down
@@ -132,7 +147,8 @@ final class OutcomeRecorder implements AutoCloseable {
                 }
                 if (tries == 1) {
                     log.warn(
-                            "Recording job {} of run {} failed on the database ({}); trying again while its lease lasts",
+                            "{} job {} of run {} failed on the database ({}); trying again while its lease lasts",
+                            what,
                             job.jobId(),
                             job.runId(),
                             cause.toString());

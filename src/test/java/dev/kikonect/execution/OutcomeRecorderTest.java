@@ -86,6 +86,28 @@ class OutcomeRecorderTest {
     }
 
     @Test
+    void a_deferred_job_whose_hand_back_fails_on_the_database_is_handed_back_once_it_answers_again() {
+        AtomicInteger releases = new AtomicInteger();
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        try (OutcomeRecorder recorder = new OutcomeRecorder(
+                failing(0, new AtomicInteger()), Clock.systemUTC(), meters, Duration.ofSeconds(30))) {
+            recorder.deferred(job(), "host_busy", () -> {
+                if (releases.incrementAndGet() <= 2) {
+                    throw new DataAccessResourceFailureException("the primary is gone (a failover)");
+                }
+                return 1;
+            });
+        }
+        assertThat(releases.get())
+                .as("two tries failed, the third handed it back")
+                .isEqualTo(3);
+        assertThat(meters.counter("kikonect.deliveries.deferred", "reason", "host_busy")
+                        .count())
+                .as("counted once")
+                .isEqualTo(1.0);
+    }
+
+    @Test
     void it_stops_trying_when_the_lease_would_have_run_out() {
         AtomicInteger calls = new AtomicInteger();
         try (OutcomeRecorder recorder = new OutcomeRecorder(
