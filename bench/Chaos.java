@@ -287,15 +287,7 @@ public class Chaos {
       replicated.promote();
       promotedAt = System.nanoTime();
       System.out.printf("  %3.0f s: %s (promoted %.1f s after the fault)%n", (faultAt - start) / 1e9, fault, (promotedAt - faultAt) / 1e9);
-      long promoted = promotedAt;
-      long deadline = promoted + Duration.ofSeconds(60).toNanos();
-      while (System.nanoTime() < deadline && serveAgainNanos < 0) {
-        long firstAfter = acceptedAt.values().stream().filter(t -> t > promoted).mapToLong(Long::longValue).min().orElse(-1);
-        if (firstAfter > 0) {
-          serveAgainNanos = firstAfter - promoted;
-        }
-        Thread.sleep(100);
-      }
+      serveAgainNanos = serveAgain(acceptedAt, promotedAt);
     }
     if (killDb || pauseDb) {
       Thread.sleep(seconds * 1000L / 3);
@@ -316,15 +308,7 @@ public class Chaos {
         faultEnd = System.nanoTime();
       }
       System.out.printf("  %3.0f s: %s%n", (faultEnd - start) / 1e9, fault);
-      // Serving again: the first webhook accepted after the database is back.
-      long deadline = faultEnd + Duration.ofSeconds(60).toNanos();
-      while (System.nanoTime() < deadline && serveAgainNanos < 0) {
-        long firstAfter = acceptedAt.values().stream().filter(t -> t > faultEnd).mapToLong(Long::longValue).min().orElse(-1);
-        if (firstAfter > 0) {
-          serveAgainNanos = firstAfter - faultEnd;
-        }
-        Thread.sleep(100);
-      }
+      serveAgainNanos = serveAgain(acceptedAt, faultEnd); // the first webhook accepted after the database is back
     }
     while (!(killDb || pauseDb) && failover.isEmpty() && System.nanoTime() + Duration.ofSeconds(killEvery).toNanos() < end) {
       Thread.sleep(killEvery * 1000L);
@@ -440,6 +424,19 @@ public class Chaos {
     }
     // An asynchronous standby may lose what the primary acknowledged: that run prints its loss and does not fail.
     System.exit((lost == 0 || asyncStandby) && duplicatesWithOtherId == 0 ? 0 : 1);
+  }
+
+  /** How long after {@code since} the first webhook was accepted (waiting up to 60 s for one), or -1. */
+  static long serveAgain(Map<Integer, Long> acceptedAt, long since) throws InterruptedException {
+    long deadline = since + Duration.ofSeconds(60).toNanos();
+    while (System.nanoTime() < deadline) {
+      long firstAfter = acceptedAt.values().stream().filter(t -> t > since).mapToLong(Long::longValue).min().orElse(-1);
+      if (firstAfter > 0) {
+        return firstAfter - since;
+      }
+      Thread.sleep(100);
+    }
+    return -1;
   }
 
   static void signal(String signal, List<Long> pids) throws Exception {
