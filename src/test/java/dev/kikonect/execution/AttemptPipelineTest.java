@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -84,31 +83,7 @@ class AttemptPipelineTest {
     }
 
     private ClaimedJob job(String steps, String step, int attempt, int maxAttempts, boolean cancelled) {
-        return new ClaimedJob(
-                1,
-                10,
-                100,
-                attempt,
-                0,
-                maxAttempts,
-                UUID.randomUUID(),
-                step,
-                null,
-                steps,
-                null,
-                "msg_1",
-                null,
-                null,
-                "manual",
-                NOW,
-                null,
-                null,
-                "wf",
-                7,
-                cancelled,
-                0,
-                null,
-                null);
+        return TestJobs.job(null, steps, step, null, attempt, maxAttempts, cancelled, NOW);
     }
 
     private AttemptPipeline.Outcome run(ClaimedJob job, String payload) {
@@ -255,31 +230,7 @@ class AttemptPipelineTest {
 
     @Test
     void the_one_step_shorthand_posts_the_payload_byte_for_byte() {
-        ClaimedJob shorthand = new ClaimedJob(
-                1,
-                10,
-                100,
-                1,
-                0,
-                3,
-                UUID.randomUUID(),
-                null,
-                "https://receiver.example/hook",
-                null,
-                null,
-                "msg_1",
-                null,
-                null,
-                "manual",
-                NOW,
-                null,
-                null,
-                "wf",
-                7,
-                false,
-                0,
-                null,
-                null);
+        ClaimedJob shorthand = TestJobs.job("https://receiver.example/hook", null, null, null, 1, 3, false, NOW);
         byte[] payload = "{\"a\": 1}".getBytes(StandardCharsets.UTF_8);
         var done = complete(pipeline().run(shorthand, payload));
         assertThat(done.next()).isEqualTo(Next.SUCCEEDED);

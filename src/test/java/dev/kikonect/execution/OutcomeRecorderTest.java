@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
@@ -28,31 +27,7 @@ class OutcomeRecorderTest {
     private static final Instant NOW = Instant.parse("2026-12-07T12:00:00Z");
 
     private static ClaimedJob job() {
-        return new ClaimedJob(
-                1,
-                10,
-                100,
-                1,
-                0,
-                8,
-                UUID.randomUUID(),
-                null,
-                "http://127.0.0.1:9/",
-                null,
-                "{}",
-                "msg_1",
-                null,
-                null,
-                "manual",
-                NOW,
-                null,
-                null,
-                "wf",
-                7,
-                false,
-                0,
-                null,
-                null);
+        return TestJobs.job("http://127.0.0.1:9/", null, null, "{}", 1, 8, false, NOW);
     }
 
     private static AttemptPipeline.Outcome.Complete succeeded() {

@@ -186,13 +186,7 @@ class ApprovalsTest extends ApiTest {
         Api.User owner = api.newUser();
         long id = approvalWorkflow(owner, Map.of("for", "approval", "timeout", "PT1H"));
         long run = trigger(owner, id, Map.of());
-        eventually()
-                .until(
-                        () -> api.get("/approvals", owner.token())
-                                .json()
-                                .path("items")
-                                .size(),
-                        n -> n == 1);
+        awaitOneApproval(owner);
 
         clock.advance(Duration.ofMinutes(61));
 
@@ -262,13 +256,7 @@ class ApprovalsTest extends ApiTest {
         Api.User owner = api.newUser();
         long id = approvalWorkflow(owner, Map.of("for", "approval"));
         long run = trigger(owner, id, Map.of());
-        eventually()
-                .until(
-                        () -> api.get("/approvals", owner.token())
-                                .json()
-                                .path("items")
-                                .size(),
-                        n -> n == 1);
+        awaitOneApproval(owner);
         CountDownLatch go = new CountDownLatch(1);
         Map<String, Integer> answers = new ConcurrentHashMap<>();
         try (ExecutorService deciders = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -304,5 +292,16 @@ class ApprovalsTest extends ApiTest {
         assertThat(done.path("status").asString())
                 .as("as the one decision that counted said")
                 .isEqualTo(won.get(0).startsWith("approve") ? "succeeded" : "failed");
+    }
+
+    /** Waits until the approval the workflow just reached is on the Approvals list. */
+    private void awaitOneApproval(Api.User owner) {
+        eventually()
+                .until(
+                        () -> api.get("/approvals", owner.token())
+                                .json()
+                                .path("items")
+                                .size(),
+                        n -> n == 1);
     }
 }
