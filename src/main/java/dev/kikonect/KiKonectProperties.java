@@ -128,13 +128,16 @@ public record KiKonectProperties(
      * @param succeeded how long succeeded runs (with their attempts) are kept
      * @param failed how long failed, cancelled and skipped runs are kept
      * @param interval how often the pruning runs
-     * @param batchSize rows deleted per statement (small, so deliveries never wait behind it)
+     * @param partitionRuns run ids per history partition (retention drops whole partitions: about a day of runs is
+     *     a good size)
+     * @param partitionsAhead empty partitions kept above the run-id sequence
      */
     public record Retention(
             @DefaultValue("30d") Duration succeeded,
             @DefaultValue("90d") Duration failed,
             @DefaultValue("10m") Duration interval,
-            @DefaultValue("1000") int batchSize) {}
+            @DefaultValue("1000000") long partitionRuns,
+            @DefaultValue("2") int partitionsAhead) {}
 
     public KiKonectProperties {
         for (String role : roles) {

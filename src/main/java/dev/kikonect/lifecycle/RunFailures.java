@@ -160,7 +160,14 @@ public class RunFailures {
                 .toArray(String[]::new);
         String[] errors = starts.stream().map(Start::error).toArray(String[]::new);
         return jdbc.sql("""
-            WITH run AS (
+            WITH cause AS (
+              -- once per failed run and watcher: the cause's row is taken in the same statement as the run
+              INSERT INTO run_failed_causes (workflow_id, caused_by_run_id)
+              SELECT DISTINCT s.workflow_id, CAST(:caused_by AS bigint) FROM unnest(:workflows::bigint[]) AS s(workflow_id)
+                JOIN workflows w ON w.id = s.workflow_id AND w.enabled
+              ON CONFLICT DO NOTHING
+              RETURNING workflow_id
+            ), run AS (
               INSERT INTO workflow_runs (workflow_id, workspace_id, status, trigger, payload, error, created_at, ended_at,
                                          open_steps, caused_by_run_id, filter_failed)
               SELECT s.workflow_id, s.workspace_id, coalesce(s.outcome, 'pending'), 'run_failed', CAST(:payload AS json),
@@ -170,7 +177,7 @@ public class RunFailures {
                 FROM unnest(:workflows::bigint[], :workspaces::bigint[], :outcomes::text[], :errors::text[])
                      AS s(workflow_id, workspace_id, outcome, error)
                 JOIN workflows w ON w.id = s.workflow_id AND w.enabled
-              ON CONFLICT (workflow_id, caused_by_run_id) WHERE caused_by_run_id IS NOT NULL DO NOTHING
+                JOIN cause c ON c.workflow_id = s.workflow_id
               RETURNING id, workflow_id, status, open_steps, created_at
             )
             """ + RunSteps.START + """

@@ -58,7 +58,17 @@ public class ScheduledRuns {
             skips[i] = f.skipReason();
         }
         return jdbc.sql("""
-            WITH run AS (
+            WITH f AS (
+              SELECT * FROM unnest(:workflows::bigint[], :users::bigint[], :triggers::text[], :payloads::text[],
+                                   :slots::timestamptz[], :skips::text[]) WITH ORDINALITY
+                         AS f(workflow_id, workspace_id, trigger, payload, slot, skip, n)
+            ), slot AS (
+              -- at most one run per slot: the slot's row is taken in the same statement as its run
+              INSERT INTO schedule_slots (workflow_id, scheduled_for)
+              SELECT workflow_id, slot FROM f WHERE slot IS NOT NULL
+              ON CONFLICT DO NOTHING
+              RETURNING workflow_id, scheduled_for
+            ), run AS (
               INSERT INTO workflow_runs (workflow_id, workspace_id, status, trigger, payload, scheduled_for, error,
                                          created_at, ended_at, open_steps)
               SELECT f.workflow_id, f.workspace_id, CASE WHEN f.skip IS NULL THEN 'pending' ELSE 'skipped' END, f.trigger,
@@ -67,10 +77,10 @@ public class ScheduledRuns {
                      CASE WHEN f.skip IS NULL
                           THEN (SELECT CASE WHEN w.tracked THEN jsonb_array_length(w.steps) END FROM workflows w WHERE w.id = f.workflow_id)
                      END
-              FROM unnest(:workflows::bigint[], :users::bigint[], :triggers::text[], :payloads::text[],
-                          :slots::timestamptz[], :skips::text[])
-                   AS f(workflow_id, workspace_id, trigger, payload, slot, skip)
-              ON CONFLICT (workflow_id, scheduled_for) WHERE scheduled_for IS NOT NULL DO NOTHING
+              FROM f
+              WHERE f.slot IS NULL
+                 OR (EXISTS (SELECT 1 FROM slot s WHERE s.workflow_id = f.workflow_id AND s.scheduled_for = f.slot)
+                     AND NOT EXISTS (SELECT 1 FROM f e WHERE e.workflow_id = f.workflow_id AND e.slot = f.slot AND e.n < f.n))
               RETURNING id, workflow_id, status, open_steps, created_at
             )
             """ + RunSteps.START + """

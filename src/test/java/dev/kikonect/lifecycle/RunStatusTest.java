@@ -28,7 +28,8 @@ class RunStatusTest extends ApiTest {
     @Test
     void the_database_check_allows_exactly_the_enum() {
         String check = jdbc.sql(
-                        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'workflow_runs_status_check'")
+                        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'workflow_runs_status_check'"
+                                + " AND conrelid = 'workflow_runs'::regclass")
                 .query(String.class)
                 .single();
         assertThat(quoted(check)).isEqualTo(ENUM);

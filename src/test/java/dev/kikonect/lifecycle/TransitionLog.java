@@ -34,9 +34,9 @@ final class TransitionLog {
             CREATE OR REPLACE FUNCTION test_log_transition() RETURNS trigger AS $$
             BEGIN
               IF TG_OP = 'INSERT' THEN
-                INSERT INTO test_transitions VALUES (TG_TABLE_NAME, NULL, NEW.status);
+                INSERT INTO test_transitions VALUES (regexp_replace(TG_TABLE_NAME, '_(p[0-9]+|legacy)$', ''), NULL, NEW.status);
               ELSIF NEW.status IS DISTINCT FROM OLD.status THEN
-                INSERT INTO test_transitions VALUES (TG_TABLE_NAME, OLD.status, NEW.status);
+                INSERT INTO test_transitions VALUES (regexp_replace(TG_TABLE_NAME, '_(p[0-9]+|legacy)$', ''), OLD.status, NEW.status);
               END IF;
               RETURN NULL;
             END $$ LANGUAGE plpgsql

@@ -25,8 +25,11 @@ public final class TestDatabase implements BeforeEachCallback {
     private static final class Server {
         static final EmbeddedPostgres POSTGRES = start();
         static final List<String> TABLES = JdbcClient.create(POSTGRES.getPostgresDatabase())
-                .sql(
-                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'flyway_schema_history'")
+                .sql("""
+                    SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+                       AND c.relname <> 'flyway_schema_history'
+                    """)
                 .query(String.class)
                 .list();
 
@@ -62,6 +65,30 @@ public final class TestDatabase implements BeforeEachCallback {
 
     public JdbcClient jdbc() {
         return JdbcClient.create(dataSource());
+    }
+
+    /**
+     * A database of its own on the same server, freshly migrated and empty ({@code name} is dropped first): for tests
+     * that change the schema's shape, such as dropping history partitions, which the shared database must keep.
+     */
+    public DataSource isolated(String name) {
+        synchronized (Server.class) {
+            JdbcClient admin = jdbc();
+            if (admin.sql("SELECT count(*) FROM pg_database WHERE datname = 'kikonect_migrated'")
+                            .query(Integer.class)
+                            .single()
+                    == 0) {
+                admin.sql("CREATE DATABASE kikonect_migrated").update();
+                Flyway.configure()
+                        .dataSource(Server.POSTGRES.getDatabase("postgres", "kikonect_migrated"))
+                        .locations("classpath:db/migration")
+                        .load()
+                        .migrate();
+            }
+            admin.sql("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").update();
+            admin.sql("CREATE DATABASE " + name + " TEMPLATE kikonect_migrated").update();
+            return Server.POSTGRES.getDatabase("postgres", name);
+        }
     }
 
     public TransactionTemplate transactions() {

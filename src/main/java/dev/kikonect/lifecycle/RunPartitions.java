@@ -1,0 +1,313 @@
+package dev.kikonect.lifecycle;
+
+import dev.kikonect.KiKonectProperties;
+import dev.kikonect.common.BackgroundLoop;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.dao.DataAccessException;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * History's partitions (V33): {@code workflow_runs}, {@code attempts} and {@code run_steps} are range-partitioned by
+ * run id with the same bounds, one partition of each per range, named by the range's first id ({@code _p1000001}; the
+ * rows from before partitioning are {@code _legacy}, from the lowest id).
+ *
+ * <p>Every node keeps {@code kikonect.retention.partitions-ahead} empty partitions (of {@code
+ * kikonect.retention.partition-runs} ids) above the run-id sequence, checked every 10 s, so an insert always finds its
+ * partition. Retention ({@link Retention}) drops a whole partition once every run in it is past its retention: no
+ * run still open, no job left, every succeeded run ended before {@code succeeded} ago and every other before {@code
+ * failed} ago. A run is therefore kept at least its retention and at most until the last run of its partition is due
+ * (a partition holds about {@code partition-runs} consecutive runs). Only partitions the sequence has passed are
+ * candidates. The drop detaches and drops {@code attempts}, then {@code run_steps}, then {@code workflow_runs}, after
+ * deleting the few {@code failure_alerts} and {@code sub_runs} rows that point into the range, in one transaction that
+ * waits at most 2 s for its locks (it tries again next pass); the foreign key from {@code jobs} makes the detach fail,
+ * rather than lose a run, if a run was reopened meanwhile.
+ *
+ * <p>All of it runs under one transaction-scoped advisory lock, so several nodes (and pgbouncer in transaction mode)
+ * are safe. Partitioning by id, not time: every hot statement reaches history by run id, so each prunes to one
+ * partition and the keys stay as they were (docs/scaling.md).
+ */
+@Component
+public class RunPartitions extends BackgroundLoop {
+
+    private static final Logger log = LoggerFactory.getLogger(RunPartitions.class);
+
+    /** The partitioned tables, in the order a partition is dropped (the referencing ones first). */
+    static final List<String> TABLES = List.of("attempts", "run_steps", "workflow_runs");
+
+    /** The advisory lock that serialises partition changes across nodes ("kkparts"). */
+    private static final long LOCK = 0x6b6b7061727473L;
+
+    private static final Pattern BOUND = Pattern.compile("FROM \\((MINVALUE|'?(-?\\d+)'?)\\) TO \\('?(-?\\d+)'?\\)");
+
+    /** One range: {@code from} null for the legacy partition (from MINVALUE). */
+    public record Partition(String suffix, Long from, long to) {
+        String range(String column) {
+            return from == null ? column + " < " + to : column + " >= " + from + " AND " + column + " < " + to;
+        }
+    }
+
+    /** What a pass of {@link #dropDue} did: partitions and runs dropped. */
+    public record Dropped(int partitions, long runs) {}
+
+    private final JdbcClient jdbc;
+    private final TransactionTemplate transactions;
+    private final long size;
+    private final int ahead;
+
+    @Autowired
+    RunPartitions(JdbcClient jdbc, TransactionTemplate transactions, KiKonectProperties properties) {
+        this(
+                jdbc,
+                transactions,
+                properties.retention().partitionRuns(),
+                properties.retention().partitionsAhead(),
+                !properties.hasRole("none"));
+    }
+
+    RunPartitions(JdbcClient jdbc, TransactionTemplate transactions, long size, int ahead, boolean loop) {
+        super("kikonect-partitions", loop);
+        this.jdbc = jdbc;
+        this.transactions = transactions;
+        this.size = size;
+        this.ahead = ahead;
+    }
+
+    /** The partitions of {@code workflow_runs}, lowest first. */
+    public List<Partition> partitions() {
+        List<Partition> all = new ArrayList<>(jdbc.sql("""
+                SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound
+                  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                 WHERE i.inhparent = 'workflow_runs'::regclass
+                """)
+                .query((rs, n) -> {
+                    String name = rs.getString("relname");
+                    Matcher m = BOUND.matcher(rs.getString("bound"));
+                    if (!m.find()) {
+                        throw new IllegalStateException("unexpected partition bound of " + name);
+                    }
+                    Long from = m.group(2) == null ? null : Long.parseLong(m.group(2));
+                    return new Partition(name.substring("workflow_runs_".length()), from, Long.parseLong(m.group(3)));
+                })
+                .list());
+        all.sort(Comparator.comparing(Partition::to));
+        return all;
+    }
+
+    /** The id the next run will get. */
+    public long nextRunId() {
+        return jdbc.sql("""
+                SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('workflow_runs', 'id')::regclass) + 1,
+                                (SELECT start_value FROM pg_sequences
+                                  WHERE schemaname || '.' || sequencename = pg_get_serial_sequence('workflow_runs', 'id')))
+                """).query(Long.class).single();
+    }
+
+    /**
+     * Creates partitions until {@code ahead} whole empty ones lie above the next run id; returns how many it made.
+     */
+    public int ensureAhead() {
+        Integer made = transactions.execute(status -> {
+            lock();
+            jdbc.sql("SET LOCAL lock_timeout = '2s'").update();
+            List<Partition> all = partitions();
+            long top = all.isEmpty() ? 1 : all.getLast().to();
+            long next = nextRunId();
+            int created = 0;
+            while (top - next < ahead * size) {
+                long to = next >= top ? next + size : top + size;
+                for (String table : TABLES.reversed()) {
+                    jdbc.sql("CREATE TABLE %1$s_p%2$d PARTITION OF %1$s FOR VALUES FROM (%2$d) TO (%3$d)"
+                                    .formatted(table, top, to))
+                            .update();
+                }
+                top = to;
+                created++;
+            }
+            return created;
+        });
+        if (made != null && made > 0) {
+            log.info("Created {} history partition(s) of {} runs ahead of run id {}", made, size, nextRunId());
+        }
+        return made == null ? 0 : made;
+    }
+
+    /**
+     * Moves the next run id to the start of the next partition (ids between are never used), so the partition in
+     * use now is closed: for tests and the history benchmark, which need runs in partitions of their own. Nothing
+     * changes when no run has an id in the partition yet.
+     */
+    public void rollOver() {
+        transactions.executeWithoutResult(status -> {
+            lock();
+            long next = nextRunId();
+            Partition current = partitions().stream()
+                    .filter(p -> (p.from() == null || p.from() <= next) && next < p.to())
+                    .findFirst()
+                    .orElseThrow(() -> new IllegalStateException("no partition holds run id " + next));
+            if (current.from() != null && current.from() == next) {
+                return;
+            }
+            jdbc.sql("SELECT setval(pg_get_serial_sequence('workflow_runs', 'id'), :last)")
+                    .param("last", current.to() - 1)
+                    .query(Long.class)
+                    .single();
+        });
+        ensureAhead();
+    }
+
+    /**
+     * Drops every partition whose runs are all past their retention (succeeded before {@code succeededBefore}, others
+     * before {@code failedBefore}, none open, no job). Stops at the first partition with a succeeded run that ended
+     * after {@code succeededBefore} (the later ones are newer still), so a pass reads few partitions.
+     */
+    public Dropped dropDue(Instant succeededBefore, Instant failedBefore) {
+        long started = System.nanoTime();
+        long next = nextRunId();
+        int partitions = 0;
+        long runs = 0;
+        for (Partition p : partitions()) {
+            if (p.to() > next) {
+                break; // still being filled
+            }
+            Result result = dropIfDue(p, succeededBefore, failedBefore);
+            if (result instanceof Result.Kept kept && kept.newer()) {
+                break;
+            }
+            if (result instanceof Result.Gone gone) {
+                partitions++;
+                runs += gone.runs();
+            }
+        }
+        if (partitions > 0) {
+            log.info(
+                    "Retention dropped {} history partition(s), {} runs, in {} ms",
+                    partitions,
+                    runs,
+                    (System.nanoTime() - started) / 1_000_000);
+        }
+        return new Dropped(partitions, runs);
+    }
+
+    /** A partition kept ({@code NEWER}: and the later ones are newer still, so the pass stops) or dropped. */
+    private sealed interface Result {
+        Result NEWER = new Kept(true);
+        Result KEPT = new Kept(false);
+
+        record Kept(boolean newer) implements Result {}
+
+        record Gone(long runs) implements Result {}
+    }
+
+    private Result dropIfDue(Partition p, Instant succeededBefore, Instant failedBefore) {
+        try {
+            return transactions.execute(status -> {
+                lock();
+                jdbc.sql("SET LOCAL lock_timeout = '2s'").update();
+                // Two index probes first, so that a pass over partitions that are not due reads little: a job left
+                // (jobs_run_idx), and the partition's last run (its newest), which ended within the shorter
+                // retention, or not at all, when the partition is surely not due.
+                boolean jobs = jdbc.sql("SELECT EXISTS (SELECT 1 FROM jobs WHERE " + p.range("run_id") + ")")
+                        .query(Boolean.class)
+                        .single();
+                if (jobs) {
+                    return Result.KEPT;
+                }
+                Instant recent = succeededBefore.isAfter(failedBefore) ? succeededBefore : failedBefore;
+                List<Timestamp> last = jdbc.sql("SELECT ended_at FROM workflow_runs WHERE" + " " + p.range("id")
+                                + " ORDER BY id DESC LIMIT 1")
+                        .query(Timestamp.class)
+                        .list();
+                if (!last.isEmpty() && last.getFirst() == null) {
+                    return Result.KEPT;
+                }
+                if (!last.isEmpty() && !last.getFirst().toInstant().isBefore(recent)) {
+                    return Result.NEWER;
+                }
+                var state = jdbc.sql("""
+                        SELECT count(*) AS runs,
+                               count(*) FILTER (WHERE ended_at IS NULL) AS open,
+                               max(ended_at) FILTER (WHERE status = 'succeeded') AS newest_succeeded,
+                               max(ended_at) FILTER (WHERE status <> 'succeeded') AS newest_other
+                          FROM workflow_runs WHERE""" + " " + p.range("id"))
+                        .query((rs, n) -> new Object[] {
+                            rs.getLong("runs"),
+                            rs.getLong("open"),
+                            rs.getTimestamp("newest_succeeded"),
+                            rs.getTimestamp("newest_other")
+                        })
+                        .single();
+                long runs = (Long) state[0];
+                Timestamp newestSucceeded = (Timestamp) state[2];
+                Timestamp newestOther = (Timestamp) state[3];
+                if (newestSucceeded != null && !newestSucceeded.toInstant().isBefore(succeededBefore)) {
+                    return Result.NEWER;
+                }
+                if ((Long) state[1] > 0
+                        || (newestOther != null && !newestOther.toInstant().isBefore(failedBefore))) {
+                    return Result.KEPT;
+                }
+                jdbc.sql("DELETE FROM failure_alerts WHERE " + p.range("run_id"))
+                        .update();
+                jdbc.sql("DELETE FROM sub_runs WHERE " + p.range("parent_run_id"))
+                        .update();
+                for (String table : TABLES) {
+                    String partition = table + "_" + p.suffix();
+                    jdbc.sql("ALTER TABLE " + table + " DETACH PARTITION " + partition)
+                            .update();
+                    jdbc.sql("DROP TABLE " + partition).update();
+                }
+                return new Result.Gone(runs);
+            });
+        } catch (DataAccessException e) {
+            if (e.getMostSpecificCause() instanceof SQLException sql && "55P03".equals(sql.getSQLState())) {
+                log.info("Retention could not lock history partition {} within 2 s; trying next pass", p.suffix());
+                return Result.KEPT;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * The slots of schedules' runs older than {@code before} and the causes of run_failed runs whose failed run is
+     * gone: the two small tables that keep "at most once" for runs (V33), pruned with the history they guard.
+     */
+    public int pruneKeys(Instant before) {
+        int slots = jdbc.sql("DELETE FROM schedule_slots WHERE scheduled_for < :before")
+                .param("before", Timestamp.from(before))
+                .update();
+        List<Partition> all = partitions();
+        if (all.isEmpty() || all.getFirst().from() == null) {
+            return slots;
+        }
+        return slots
+                + jdbc.sql("DELETE FROM run_failed_causes WHERE caused_by_run_id < :lowest")
+                        .param("lowest", all.getFirst().from())
+                        .update();
+    }
+
+    private void lock() {
+        jdbc.sql("SELECT pg_advisory_xact_lock(:key)")
+                .param("key", LOCK)
+                .query()
+                .singleRow();
+    }
+
+    @Override
+    protected Duration runOnce() {
+        ensureAhead();
+        return Duration.ofSeconds(10);
+    }
+}
