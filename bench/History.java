@@ -29,7 +29,7 @@ public class History {
 
   public static void main(String[] args) throws Exception {
     Map<String, String> opts = BenchSupport.options(args, "jar", "target/kikonect.jar", "old-jar", "", "heap", "256m", "runs", "3000000",
-        "partitions", "10", "drop", "3", "e2e-seconds", "30", "concurrency", "64", "rate", "500", "latency-seconds", "40");
+        "partitions", "10", "drop", "3", "e2e-seconds", "30", "concurrency", "64", "rate", "500", "latency-seconds", "20");
     long runs = Long.parseLong(opts.get("runs"));
     int partitions = Integer.parseInt(opts.get("partitions"));
     int drop = Integer.parseInt(opts.get("drop"));
@@ -101,7 +101,7 @@ public class History {
       long workspace = Long.parseLong(Suite.psql(dbPort, "postgres", "SELECT workspace_id FROM workflows WHERE id = " + workflow).strip());
 
       System.out.println("Warm-up, then end to end with empty history: " + concurrency + " senders, " + e2eSeconds + " s...");
-      Suite.e2eOnce(http, hook, concurrency, 10, 8_000_000_000_000L, 1_500_000_000);
+      Suite.e2eOnce(http, hook, concurrency, 30, 8_000_000_000_000L, 1_500_000_000);
       Suite.waitQuiet(Duration.ofSeconds(30));
       double empty = Suite.e2eOnce(http, hook, concurrency, e2eSeconds, 0, 0);
       long emptyLost = Suite.lastLost;
@@ -160,6 +160,14 @@ public class History {
       figures.put("end-to-end deliveries/s, with the history", String.format("%.0f (%d lost)", full, fullLost));
       figures.put("with history / empty", String.format("%.0f %%", 100 * full / empty));
 
+      System.out.println("Latency at " + rate + " req/s for " + latencySeconds + " s with the history, nothing removed (after 10 s at that rate)...");
+      Suite.openLoop(hook, rate, Duration.ofSeconds(10), new ConcurrentHashMap<>());
+      Suite.waitQuiet(Duration.ofSeconds(30));
+      Suite.received.clear();
+      Map<Integer, Long> quiet = new ConcurrentHashMap<>();
+      Suite.openLoop(hook, rate, Duration.ofSeconds(latencySeconds), quiet);
+      figures.put("latency at " + rate + " req/s with the history, p50 / p99 / max (ms)", latency(quiet));
+
       if (!partitioned) {
         // the old build's retention runs at start: restart the node so that its first pass is the one measured
         node.destroy();
@@ -173,7 +181,7 @@ public class History {
       long phaseStart = System.currentTimeMillis();
       Thread release = Thread.ofPlatform().start(() -> {
         try {
-          Thread.sleep(10_000);
+          Thread.sleep(5_000);
           if (!gates.isEmpty()) {
             Suite.psql(dbPort, "postgres", "DELETE FROM jobs WHERE id IN (" + gates.stream().map(String::valueOf).reduce((a, b) -> a + "," + b).orElseThrow() + ")");
             System.out.println("  gates released at +" + (System.currentTimeMillis() - phaseStart) / 1000 + " s");
@@ -185,16 +193,7 @@ public class History {
       Suite.openLoop(hook, rate, Duration.ofSeconds(latencySeconds), accepted);
       release.join();
       long phaseEnd = System.currentTimeMillis();
-      Suite.waitFor(() -> accepted.keySet().stream().allMatch(k -> Suite.received.containsKey((long) k)), Duration.ofSeconds(60));
-      long[] latencies = accepted.entrySet().stream()
-          .filter(e -> Suite.received.containsKey((long) e.getKey()))
-          .mapToLong(e -> Math.max(0, Suite.received.get((long) e.getKey()) - e.getValue()))
-          .sorted()
-          .toArray();
-      long lost = accepted.size() - latencies.length;
-      figures.put("latency at " + rate + " req/s during the removal, p50 / p99 / max (ms)", String.format("%s / %s / %s (%d lost)",
-          BenchSupport.ms(BenchSupport.percentile(latencies, 50)), BenchSupport.ms(BenchSupport.percentile(latencies, 99)),
-          BenchSupport.ms(BenchSupport.percentile(latencies, 100)), lost));
+      figures.put("latency at " + rate + " req/s during the removal, p50 / p99 / max (ms)", latency(accepted));
       figures.put("runs left after the phase", String.format("%,d", Long.parseLong(Suite.psql(dbPort, "postgres", "SELECT count(*) FROM workflow_runs").strip())));
 
       // When the removal ran and how long it took, from the node's own log line.
@@ -217,6 +216,18 @@ public class History {
         figures.put("retention's removal of the old runs", "not finished within the phase (" + (phaseEnd - phaseStart) / 1000 + " s)");
       }
       figures.put("RSS after (MB)", String.valueOf(BenchSupport.rssKb(node.pid()) / 1024));
+      // the worst latency per second of the phase, to line up with the node's retention lines below
+      Map<Long, Long> worst = new java.util.TreeMap<>();
+      long firstDue = accepted.values().stream().mapToLong(Long::longValue).min().orElse(0);
+      accepted.forEach((k, due) -> {
+        Long got = Suite.received.get((long) k);
+        if (got != null) {
+          worst.merge((due - firstDue) / 1_000_000_000L, (got - due) / 1_000_000L, Math::max);
+        }
+      });
+      System.out.println("  worst latency (ms) per second of the phase: " + worst.values());
+      log.lines().filter(l -> l.contains("Retention") || l.contains("partition") || l.contains("WARN") || l.contains("ERROR"))
+          .limit(40).forEach(l -> System.out.println("  node: " + l));
     } finally {
       node.destroy();
       node.waitFor();
@@ -226,28 +237,59 @@ public class History {
     return figures;
   }
 
+  /** p50 / p99 / max of an open-loop phase's latencies (sent -> received), after waiting for the last deliveries. */
+  static String latency(Map<Integer, Long> accepted) throws InterruptedException {
+    Suite.waitFor(() -> accepted.keySet().stream().allMatch(k -> Suite.received.containsKey((long) k)), Duration.ofSeconds(60));
+    long[] latencies = accepted.entrySet().stream()
+        .filter(e -> Suite.received.containsKey((long) e.getKey()))
+        .mapToLong(e -> Math.max(0, Suite.received.get((long) e.getKey()) - e.getValue()))
+        .sorted()
+        .toArray();
+    return String.format("%s / %s / %s (%d lost)", BenchSupport.ms(BenchSupport.percentile(latencies, 50)),
+        BenchSupport.ms(BenchSupport.percentile(latencies, 99)), BenchSupport.ms(BenchSupport.percentile(latencies, 100)),
+        accepted.size() - latencies.length);
+  }
+
+  /** The upper bounds of the partitions, from psql's lines of "FOR VALUES FROM (..) TO ('n')", lowest first. */
+  static List<Long> tops(String lines) {
+    Matcher m = Pattern.compile("TO \\('?(-?\\d+)'?\\)").matcher(lines);
+    List<Long> tops = new ArrayList<>();
+    while (m.find()) {
+      tops.add(Long.parseLong(m.group(1)));
+    }
+    return tops.stream().sorted().toList();
+  }
+
   /** Moves the run-id sequence to the start of the next partition and waits until the node has made it and one more. */
   static void startPartition(int dbPort, long size) throws Exception {
     String bounds = """
-        SELECT string_agg(substring(pg_get_expr(c.relpartbound, c.oid) from 'TO \\(''?(\\d+)'), ',' ORDER BY c.oid)
-          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'workflow_runs'::regclass""";
+        SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = 'workflow_runs'::regclass""";
     long next = Long.parseLong(Suite.psql(dbPort, "postgres",
         "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('workflow_runs', 'id')::regclass) + 1, 1)").strip());
+    List<Long> tops = tops(Suite.psql(dbPort, "postgres", bounds));
+    long start = tops.stream().filter(t -> t <= next).reduce((a, b) -> b).orElse(Long.MIN_VALUE);
+    long from = next;
+    if (start != next) {
+      long end = tops.stream().filter(t -> t > next).findFirst().orElseThrow();
+      Suite.psql(dbPort, "postgres", "SELECT setval(pg_get_serial_sequence('workflow_runs', 'id'), " + (end - 1) + ")");
+      from = end;
+    }
     long deadline = System.nanoTime() + 60_000_000_000L;
     while (true) {
-      List<Long> tops = java.util.Arrays.stream(Suite.psql(dbPort, "postgres", bounds).strip().split(",")).map(Long::parseLong).sorted().toList();
-      long end = tops.stream().filter(t -> t > next).findFirst().orElse(Long.MAX_VALUE);
-      long start = tops.stream().filter(t -> t <= next).reduce((a, b) -> b).orElse(Long.MIN_VALUE);
-      boolean atStart = start == next || next == 1;
-      long needed = atStart ? next + size : end + size;
-      if (tops.getLast() >= needed + size) {
-        if (!atStart) {
-          Suite.psql(dbPort, "postgres", "SELECT setval(pg_get_serial_sequence('workflow_runs', 'id'), " + (end - 1) + ")");
-        }
+      String out = Suite.psql(dbPort, "postgres", bounds);
+      List<Long> now = tops(out);
+      if (now.isEmpty()) {
+        System.out.println("  (no partition bounds read: [" + out + "])");
+        Thread.sleep(500);
+        continue;
+      }
+      long top = now.getLast();
+      if (top >= from + size) {
         return;
       }
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("the node made no partitions ahead within 60 s");
+        throw new IllegalStateException("the node made no partition for ids from " + from + " within 60 s");
       }
       Thread.sleep(500);
     }

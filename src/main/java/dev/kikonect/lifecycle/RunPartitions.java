@@ -3,18 +3,23 @@ package dev.kikonect.lifecycle;
 import dev.kikonect.KiKonectProperties;
 import dev.kikonect.common.BackgroundLoop;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.dao.DataAccessException;
+import org.springframework.jdbc.core.ConnectionCallback;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -30,12 +35,22 @@ import org.springframework.transaction.support.TransactionTemplate;
  * run still open, no job left, every succeeded run ended before {@code succeeded} ago and every other before {@code
  * failed} ago. A run is therefore kept at least its retention and at most until the last run of its partition is due
  * (a partition holds about {@code partition-runs} consecutive runs). Only partitions the sequence has passed are
- * candidates. The drop detaches and drops {@code attempts}, then {@code run_steps}, then {@code workflow_runs}, after
- * deleting the few {@code failure_alerts} and {@code sub_runs} rows that point into the range, in one transaction that
- * waits at most 2 s for its locks (it tries again next pass); the foreign key from {@code jobs} makes the detach fail,
- * rather than lose a run, if a run was reopened meanwhile.
+ * candidates.
  *
- * <p>All of it runs under one transaction-scoped advisory lock, so several nodes (and pgbouncer in transaction mode)
+ * <p>Partition DDL needs brief exclusive locks on busy tables (a new partition: the parent exclusively and the tables
+ * whose foreign keys meet it against writes; dropping one: its parent, and {@code workflows} for the foreign key). So
+ * each DDL statement runs alone in its own transaction, waits at most 50 ms for each lock and 500 ms in all (below
+ * PostgreSQL's deadlock_timeout of 1 s: a claim or a completion that waits behind it never waits long enough to run
+ * the deadlock check, so it is never a deadlock's victim), and is tried again after a random pause until it gets its
+ * locks (bench/history found both the 2 s wait and one transaction locking all tables at once failing under load: the
+ * first made deliveries deadlock victims, the second never got its locks). A drop goes: check that every run is due
+ * (no table lock), delete the {@code failure_alerts} and {@code sub_runs} rows pointing into the range after checking
+ * again that no job or open run appeared, drop {@code attempts} and {@code run_steps}' partitions, detach {@code
+ * workflow_runs}' partition CONCURRENTLY (no lock that stops deliveries; the foreign key from {@code jobs} makes it fail,
+ * rather than lose a run, if a run was reopened since), drop its foreign key to {@code workflows}, drop it. A drop
+ * interrupted half-way is finished by the next pass (a pending detach is finalized, a detached table dropped).
+ *
+ * <p>Each change runs under one transaction-scoped advisory lock, so several nodes (and pgbouncer in transaction mode)
  * are safe. Partitioning by id, not time: every hot statement reaches history by run id, so each prunes to one
  * partition and the keys stay as they were (docs/scaling.md).
  */
@@ -62,24 +77,26 @@ public class RunPartitions extends BackgroundLoop {
     /** What a pass of {@link #dropDue} did: partitions and runs dropped. */
     public record Dropped(int partitions, long runs) {}
 
+    private final JdbcTemplate template;
     private final JdbcClient jdbc;
     private final TransactionTemplate transactions;
     private final long size;
     private final int ahead;
 
     @Autowired
-    RunPartitions(JdbcClient jdbc, TransactionTemplate transactions, KiKonectProperties properties) {
+    RunPartitions(JdbcTemplate template, TransactionTemplate transactions, KiKonectProperties properties) {
         this(
-                jdbc,
+                template,
                 transactions,
                 properties.retention().partitionRuns(),
                 properties.retention().partitionsAhead(),
                 !properties.hasRole("none"));
     }
 
-    RunPartitions(JdbcClient jdbc, TransactionTemplate transactions, long size, int ahead, boolean loop) {
+    RunPartitions(JdbcTemplate template, TransactionTemplate transactions, long size, int ahead, boolean loop) {
         super("kikonect-partitions", loop);
-        this.jdbc = jdbc;
+        this.template = template;
+        this.jdbc = JdbcClient.create(template);
         this.transactions = transactions;
         this.size = size;
         this.ahead = ahead;
@@ -116,32 +133,50 @@ public class RunPartitions extends BackgroundLoop {
     }
 
     /**
-     * Creates partitions until {@code ahead} whole empty ones lie above the next run id; returns how many it made.
+     * Creates partitions until {@code ahead} whole empty ones lie above the next run id; returns how many ranges it
+     * made. Each table's partition is one short transaction ({@link #ddl}); a range's {@code attempts} and {@code
+     * run_steps} partitions come before its {@code workflow_runs} one, so a range that has a run partition has all.
      */
     public int ensureAhead() {
-        Integer made = transactions.execute(status -> {
-            lock();
-            jdbc.sql("SET LOCAL lock_timeout = '2s'").update();
-            List<Partition> all = partitions();
-            long top = all.isEmpty() ? 1 : all.getLast().to();
-            long next = nextRunId();
-            int created = 0;
-            while (top - next < ahead * size) {
-                long to = next >= top ? next + size : top + size;
-                for (String table : TABLES.reversed()) {
-                    jdbc.sql("CREATE TABLE %1$s_p%2$d PARTITION OF %1$s FOR VALUES FROM (%2$d) TO (%3$d)"
-                                    .formatted(table, top, to))
-                            .update();
+        int made = 0;
+        while (true) {
+            String created = ddl(() -> {
+                List<Partition> all = partitions();
+                long top = all.isEmpty() ? 1 : all.getLast().to();
+                long next = nextRunId();
+                if (top - next >= ahead * size) {
+                    return null;
                 }
-                top = to;
-                created++;
+                long to = next >= top ? next + size : top + size;
+                for (String table : TABLES) {
+                    String name = table + "_p" + top;
+                    if (!exists(name)) {
+                        jdbc.sql("CREATE TABLE %s PARTITION OF %s FOR VALUES FROM (%d) TO (%d)"
+                                        .formatted(name, table, top, to))
+                                .update();
+                        return name;
+                    }
+                }
+                throw new IllegalStateException("workflow_runs_p" + top + " exists but is not a partition");
+            });
+            if (created == null) {
+                break;
             }
-            return created;
-        });
-        if (made != null && made > 0) {
+            if (created.startsWith("workflow_runs_")) {
+                made++;
+            }
+        }
+        if (made > 0) {
             log.info("Created {} history partition(s) of {} runs ahead of run id {}", made, size, nextRunId());
         }
-        return made == null ? 0 : made;
+        return made;
+    }
+
+    private boolean exists(String table) {
+        return jdbc.sql("SELECT to_regclass(:name) IS NOT NULL")
+                .param("name", table)
+                .query(Boolean.class)
+                .single();
     }
 
     /**
@@ -175,6 +210,7 @@ public class RunPartitions extends BackgroundLoop {
      */
     public Dropped dropDue(Instant succeededBefore, Instant failedBefore) {
         long started = System.nanoTime();
+        finishInterruptedDrops();
         long next = nextRunId();
         int partitions = 0;
         long runs = 0;
@@ -212,72 +248,174 @@ public class RunPartitions extends BackgroundLoop {
     }
 
     private Result dropIfDue(Partition p, Instant succeededBefore, Instant failedBefore) {
-        try {
-            return transactions.execute(status -> {
-                lock();
-                jdbc.sql("SET LOCAL lock_timeout = '2s'").update();
-                // Two index probes first, so that a pass over partitions that are not due reads little: a job left
-                // (jobs_run_idx), and the partition's last run (its newest), which ended within the shorter
-                // retention, or not at all, when the partition is surely not due.
-                boolean jobs = jdbc.sql("SELECT EXISTS (SELECT 1 FROM jobs WHERE " + p.range("run_id") + ")")
-                        .query(Boolean.class)
-                        .single();
-                if (jobs) {
-                    return Result.KEPT;
-                }
-                Instant recent = succeededBefore.isAfter(failedBefore) ? succeededBefore : failedBefore;
-                List<Timestamp> last = jdbc.sql("SELECT ended_at FROM workflow_runs WHERE" + " " + p.range("id")
-                                + " ORDER BY id DESC LIMIT 1")
-                        .query(Timestamp.class)
-                        .list();
-                if (!last.isEmpty() && last.getFirst() == null) {
-                    return Result.KEPT;
-                }
-                if (!last.isEmpty() && !last.getFirst().toInstant().isBefore(recent)) {
-                    return Result.NEWER;
-                }
-                var state = jdbc.sql("""
-                        SELECT count(*) AS runs,
-                               count(*) FILTER (WHERE ended_at IS NULL) AS open,
-                               max(ended_at) FILTER (WHERE status = 'succeeded') AS newest_succeeded,
-                               max(ended_at) FILTER (WHERE status <> 'succeeded') AS newest_other
-                          FROM workflow_runs WHERE""" + " " + p.range("id"))
-                        .query((rs, n) -> new Object[] {
-                            rs.getLong("runs"),
-                            rs.getLong("open"),
-                            rs.getTimestamp("newest_succeeded"),
-                            rs.getTimestamp("newest_other")
-                        })
-                        .single();
-                long runs = (Long) state[0];
-                Timestamp newestSucceeded = (Timestamp) state[2];
-                Timestamp newestOther = (Timestamp) state[3];
-                if (newestSucceeded != null && !newestSucceeded.toInstant().isBefore(succeededBefore)) {
-                    return Result.NEWER;
-                }
-                if ((Long) state[1] > 0
-                        || (newestOther != null && !newestOther.toInstant().isBefore(failedBefore))) {
-                    return Result.KEPT;
-                }
-                jdbc.sql("DELETE FROM failure_alerts WHERE " + p.range("run_id"))
-                        .update();
-                jdbc.sql("DELETE FROM sub_runs WHERE " + p.range("parent_run_id"))
-                        .update();
-                for (String table : TABLES) {
-                    String partition = table + "_" + p.suffix();
-                    jdbc.sql("ALTER TABLE " + table + " DETACH PARTITION " + partition)
-                            .update();
-                    jdbc.sql("DROP TABLE " + partition).update();
-                }
-                return new Result.Gone(runs);
-            });
-        } catch (DataAccessException e) {
-            if (e.getMostSpecificCause() instanceof SQLException sql && "55P03".equals(sql.getSQLState())) {
-                log.info("Retention could not lock history partition {} within 2 s; trying next pass", p.suffix());
+        Result checked = transactions.execute(status -> {
+            // Two index probes first, so that a pass over partitions that are not due reads little: a job left
+            // (jobs_run_idx), and the partition's last run (its newest), which ended within the shorter retention, or
+            // not at all, when the partition is surely not due. Only then the partition is read whole.
+            boolean jobs = jdbc.sql("SELECT EXISTS (SELECT 1 FROM jobs WHERE " + p.range("run_id") + ")")
+                    .query(Boolean.class)
+                    .single();
+            if (jobs) {
                 return Result.KEPT;
+            }
+            Instant recent = succeededBefore.isAfter(failedBefore) ? succeededBefore : failedBefore;
+            List<Timestamp> last = jdbc.sql("SELECT ended_at FROM workflow_runs WHERE" + " " + p.range("id")
+                            + " ORDER BY id DESC LIMIT 1")
+                    .query(Timestamp.class)
+                    .list();
+            if (!last.isEmpty() && last.getFirst() == null) {
+                return Result.KEPT;
+            }
+            if (!last.isEmpty() && !last.getFirst().toInstant().isBefore(recent)) {
+                return Result.NEWER;
+            }
+            var state = jdbc.sql("""
+                    SELECT count(*) AS runs,
+                           count(*) FILTER (WHERE ended_at IS NULL) AS open,
+                           max(ended_at) FILTER (WHERE status = 'succeeded') AS newest_succeeded,
+                           max(ended_at) FILTER (WHERE status <> 'succeeded') AS newest_other
+                      FROM workflow_runs WHERE""" + " " + p.range("id"))
+                    .query((rs, n) -> new Object[] {
+                        rs.getLong("runs"),
+                        rs.getLong("open"),
+                        rs.getTimestamp("newest_succeeded"),
+                        rs.getTimestamp("newest_other")
+                    })
+                    .single();
+            Timestamp newestSucceeded = (Timestamp) state[2];
+            Timestamp newestOther = (Timestamp) state[3];
+            if (newestSucceeded != null && !newestSucceeded.toInstant().isBefore(succeededBefore)) {
+                return Result.NEWER;
+            }
+            if ((Long) state[1] > 0
+                    || (newestOther != null && !newestOther.toInstant().isBefore(failedBefore))) {
+                return Result.KEPT;
+            }
+            return new Result.Gone((Long) state[0]);
+        });
+        if (!(checked instanceof Result.Gone)) {
+            return checked;
+        }
+        return drop(p) ? checked : Result.KEPT;
+    }
+
+    /** Drops partition {@code p}'s three tables (see the class comment); false when a job or open run appeared. */
+    private boolean drop(Partition p) {
+        Boolean clear = transactions.execute(status -> {
+            lock();
+            boolean busy = jdbc.sql("SELECT EXISTS (SELECT 1 FROM jobs WHERE " + p.range("run_id") + ")"
+                            + " OR EXISTS (SELECT 1 FROM workflow_runs WHERE " + p.range("id")
+                            + " AND status IN ('pending', 'running', 'retrying'))")
+                    .query(Boolean.class)
+                    .single();
+            if (busy) {
+                return false;
+            }
+            jdbc.sql("DELETE FROM failure_alerts WHERE " + p.range("run_id")).update();
+            jdbc.sql("DELETE FROM sub_runs WHERE " + p.range("parent_run_id")).update();
+            return true;
+        });
+        if (!Boolean.TRUE.equals(clear)) {
+            return false;
+        }
+        for (String table : List.of("attempts", "run_steps")) {
+            String name = table + "_" + p.suffix();
+            ddl(() -> jdbc.sql("DROP TABLE IF EXISTS " + name).update());
+        }
+        try {
+            detachConcurrently("workflow_runs_" + p.suffix(), "");
+        } catch (DataAccessException e) {
+            if (e.getMostSpecificCause() instanceof SQLException sql && "23503".equals(sql.getSQLState())) {
+                log.warn(
+                        "History partition {} got a job while it was dropped (a run retried past its retention):"
+                                + " its runs stay, their attempts and steps are gone",
+                        p.suffix());
+                return false;
             }
             throw e;
         }
+        dropDetached("workflow_runs_" + p.suffix());
+        return true;
+    }
+
+    /**
+     * {@code ALTER TABLE workflow_runs DETACH PARTITION name CONCURRENTLY} (or {@code FINALIZE}): outside any
+     * transaction, as PostgreSQL requires; it takes no lock that stops deliveries, and waits for the transactions
+     * that may still read the partition (at most 60 s here).
+     */
+    private void detachConcurrently(String name, String finalize) {
+        template.execute((ConnectionCallback<Void>) connection -> {
+            try (Statement statement = connection.createStatement()) {
+                statement.execute("SET statement_timeout = '60s'");
+                try {
+                    statement.execute("ALTER TABLE workflow_runs DETACH PARTITION " + name
+                            + (finalize.isEmpty() ? " CONCURRENTLY" : " " + finalize));
+                } finally {
+                    statement.execute("RESET statement_timeout");
+                }
+            }
+            return null;
+        });
+    }
+
+    /** Drops a detached {@code workflow_runs} partition: first its foreign key to {@code workflows}, then the table. */
+    private void dropDetached(String name) {
+        ddl(() -> jdbc.sql(
+                        "ALTER TABLE IF EXISTS " + name + " DROP CONSTRAINT IF EXISTS workflow_runs_workflow_id_fkey")
+                .update());
+        ddl(() -> jdbc.sql("DROP TABLE IF EXISTS " + name).update());
+    }
+
+    /**
+     * Finishes drops a stopped node left half-way: a detach still pending is finalized, and a {@code workflow_runs}
+     * partition already detached (a table of that name that is no partition) is dropped.
+     */
+    private void finishInterruptedDrops() {
+        for (String pending : jdbc.sql("""
+                SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                 WHERE i.inhparent = 'workflow_runs'::regclass AND i.inhdetachpending
+                """).query(String.class).list()) {
+            detachConcurrently(pending, "FINALIZE");
+        }
+        for (String detached : jdbc.sql("""
+                SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = current_schema() AND c.relkind = 'r' AND NOT c.relispartition
+                   AND c.relname ~ '^workflow_runs_(p[0-9]+|legacy)$'
+                """).query(String.class).list()) {
+            dropDetached(detached);
+        }
+    }
+
+    /**
+     * Runs {@code statement} in a transaction of its own under the advisory lock, waiting at most 50 ms for each table
+     * lock and 500 ms in all, and tries again after a pause of 20 to 200 ms while those time out (up to 100 times).
+     */
+    private <T> T ddl(Supplier<T> statement) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return transactions.execute(status -> {
+                    lock();
+                    jdbc.sql("SET LOCAL lock_timeout = '50ms'").update();
+                    jdbc.sql("SET LOCAL statement_timeout = '500ms'").update();
+                    return statement.get();
+                });
+            } catch (DataAccessException e) {
+                if (!lockTimedOut(e) || attempt == 100) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(ThreadLocalRandom.current().nextLong(20, 200));
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static boolean lockTimedOut(DataAccessException e) {
+        return e.getMostSpecificCause() instanceof SQLException sql
+                && ("55P03".equals(sql.getSQLState()) || "57014".equals(sql.getSQLState()));
     }
 
     /**

@@ -51,7 +51,7 @@ class HotStatementPlansTest {
         completions = new Completions(jdbc);
         leases = new Leases(jdbc, 3, new long[] {100, 200});
         runs = new ScheduledRuns(jdbc);
-        partitions = new RunPartitions(plans.plain(), plans.transactions(), HISTORY, 2, false);
+        partitions = new RunPartitions(plans.template(), plans.transactions(), HISTORY, 2, false);
         JdbcClient plain = plans.plain();
         workspace = plain.sql("INSERT INTO workspaces (name, created_at) VALUES ('w', now()) RETURNING id")
                 .query(Long.class)

@@ -4,14 +4,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kikonect.support.TestDatabase;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.sql.Timestamp;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -26,6 +35,7 @@ class RunPartitionsTest {
     static final TestDatabase db = new TestDatabase();
 
     private JdbcClient jdbc;
+    private DataSource data;
     private RunPartitions partitions;
     private long workflow;
     private long workspace;
@@ -35,10 +45,10 @@ class RunPartitionsTest {
 
     @BeforeEach
     void database() {
-        DataSource data = db.isolated("kikonect_partitions");
+        data = db.isolated("kikonect_partitions");
         jdbc = JdbcClient.create(data);
-        partitions =
-                new RunPartitions(jdbc, new TransactionTemplate(new DataSourceTransactionManager(data)), 10, 2, false);
+        partitions = new RunPartitions(
+                new JdbcTemplate(data), new TransactionTemplate(new DataSourceTransactionManager(data)), 10, 2, false);
         workspace = jdbc.sql("INSERT INTO workspaces (name, created_at) VALUES ('w', now()) RETURNING id")
                 .query(Long.class)
                 .single();
@@ -200,6 +210,51 @@ class RunPartitionsTest {
         assertThat(partitions.dropDue(succeededBefore, failedBefore).runs()).isEqualTo(10);
         assertThat(count("workflow_runs", open)).isEqualTo(10);
         assertThat(count("workflow_runs", due)).isZero();
+    }
+
+    @Test
+    void making_partitions_gives_way_to_an_open_delivery_transaction_instead_of_deadlocking_it() throws Exception {
+        List<Long> ids = runs(10, "succeeded", 1);
+        try (Connection delivery = data.getConnection();
+                ExecutorService background = Executors.newSingleThreadExecutor()) {
+            delivery.setAutoCommit(false);
+            Future<Integer> made;
+            try (Statement statement = delivery.createStatement()) {
+                // as a completion does: the attempt first, then the run
+                statement.executeUpdate("INSERT INTO attempts (run_id, number, started_at, duration_ms) VALUES ("
+                        + ids.getFirst() + ", 2, now(), 1)");
+                made = background.submit(partitions::ensureAhead);
+                Awaitility.await()
+                        .atMost(Duration.ofSeconds(10))
+                        .until(() -> jdbc.sql("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted)")
+                                .query(Boolean.class)
+                                .single());
+                statement.executeUpdate("UPDATE workflow_runs SET attempts = 2 WHERE id = " + ids.getFirst());
+            }
+            delivery.commit();
+            assertThat(made.get(30, TimeUnit.SECONDS))
+                    .as("the DDL gave up while the delivery held its locks, and made its partition after")
+                    .isPositive();
+        }
+        assertThat(count("attempts", List.of(ids.getFirst())))
+                .as("the delivery's writes committed")
+                .isEqualTo(2);
+    }
+
+    @Test
+    void a_drop_a_stopped_node_left_half_way_is_finished_by_the_next_pass() {
+        List<Long> ids = runs(10, "failed", 91);
+        String suffix = partitionOf("workflow_runs", "id", ids.getFirst()).substring("workflow_runs_".length());
+        partitions.rollOver();
+        // as if the node stopped after dropping the children and detaching the run partition
+        jdbc.sql("DROP TABLE attempts_" + suffix + ", run_steps_" + suffix).update();
+        jdbc.sql("ALTER TABLE workflow_runs DETACH PARTITION workflow_runs_" + suffix)
+                .update();
+        assertThat(tableExists("workflow_runs_" + suffix)).isTrue();
+
+        partitions.dropDue(succeededBefore, failedBefore);
+
+        assertThat(tableExists("workflow_runs_" + suffix)).isFalse();
     }
 
     @Test

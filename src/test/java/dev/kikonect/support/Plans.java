@@ -69,6 +69,11 @@ public final class Plans {
         return plain;
     }
 
+    /** A plain template on the same database, for code that takes one. */
+    public JdbcTemplate template() {
+        return new JdbcTemplate(data);
+    }
+
     public TransactionTemplate transactions() {
         return new TransactionTemplate(new DataSourceTransactionManager(data));
     }
