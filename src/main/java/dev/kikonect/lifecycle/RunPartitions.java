@@ -43,12 +43,16 @@ import org.springframework.transaction.support.TransactionTemplate;
  * PostgreSQL's deadlock_timeout of 1 s: a claim or a completion that waits behind it never waits long enough to run
  * the deadlock check, so it is never a deadlock's victim), and is tried again after a random pause until it gets its
  * locks (bench/history found both the 2 s wait and one transaction locking all tables at once failing under load: the
- * first made deliveries deadlock victims, the second never got its locks). A drop goes: check that every run is due
- * (no table lock), delete the {@code failure_alerts} and {@code sub_runs} rows pointing into the range after checking
- * again that no job or open run appeared, drop {@code attempts} and {@code run_steps}' partitions, detach {@code
- * workflow_runs}' partition CONCURRENTLY (no lock that stops deliveries; the foreign key from {@code jobs} makes it fail,
- * rather than lose a run, if a run was reopened since), drop its foreign key to {@code workflows}, drop it. A drop
- * interrupted half-way is finished by the next pass (a pending detach is finalized, a detached table dropped).
+ * first made deliveries deadlock victims, the second never got its locks). Note that an old partition is no quieter
+ * than a new one: PostgreSQL locks every partition of a generic plan, so each hot statement takes a weak lock on all of
+ * them, and any strong lock on any partition queues every delivery behind it. A pass first waits until no transaction
+ * older than its start still runs (so every run with an id below the sequence is committed; a bulk insert still
+ * running once made its partition look empty). A drop goes: check that every run is due (no table lock), delete the
+ * {@code failure_alerts} and {@code sub_runs} rows pointing into the range after checking again that no job or open
+ * run appeared, drop {@code attempts} and {@code run_steps}' partitions, detach {@code workflow_runs}' partition
+ * CONCURRENTLY (the foreign key from {@code jobs} makes it fail, rather than lose a run, if a run was reopened since),
+ * drop its foreign key to {@code workflows}, drop it. A drop interrupted half-way is finished by the next pass (a
+ * pending detach is finalized, a detached table dropped).
  *
  * <p>Each change runs under one transaction-scoped advisory lock, so several nodes (and pgbouncer in transaction mode)
  * are safe. Partitioning by id, not time: every hot statement reaches history by run id, so each prunes to one
@@ -211,7 +215,17 @@ public class RunPartitions extends BackgroundLoop {
     public Dropped dropDue(Instant succeededBefore, Instant failedBefore) {
         long started = System.nanoTime();
         finishInterruptedDrops();
+        // Every id below next was handed out before now; once no transaction that began before now is still running,
+        // every run below next is committed (or never will be), so a partition below it cannot look emptier, or
+        // older, than it is (a bulk insert still running once made one look empty).
+        var seen = jdbc.sql("SELECT now() AS at")
+                .query((rs, n) -> rs.getTimestamp("at"))
+                .single();
         long next = nextRunId();
+        if (!olderTransactionsEnded(seen)) {
+            log.info("Retention waits for transactions older than its pass to end; trying next pass");
+            return new Dropped(0, 0);
+        }
         int partitions = 0;
         long runs = 0;
         for (Partition p : partitions()) {
@@ -323,7 +337,7 @@ public class RunPartitions extends BackgroundLoop {
             ddl(() -> jdbc.sql("DROP TABLE IF EXISTS " + name).update());
         }
         try {
-            detachConcurrently("workflow_runs_" + p.suffix(), "");
+            detach("workflow_runs_" + p.suffix());
         } catch (DataAccessException e) {
             if (e.getMostSpecificCause() instanceof SQLException sql && "23503".equals(sql.getSQLState())) {
                 log.warn(
@@ -338,24 +352,82 @@ public class RunPartitions extends BackgroundLoop {
         return true;
     }
 
+    /** Waits up to 10 s until no client transaction that began before {@code at} is running; false if one still is. */
+    private boolean olderTransactionsEnded(Timestamp at) {
+        for (int i = 0; i < 100; i++) {
+            boolean older = jdbc.sql("""
+                    SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                                    WHERE datname = current_database() AND backend_type = 'client backend'
+                                      AND pid <> pg_backend_pid() AND xact_start < :at)
+                    """).param("at", at).query(Boolean.class).single();
+            if (!older) {
+                return true;
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return false;
+    }
+
     /**
-     * {@code ALTER TABLE workflow_runs DETACH PARTITION name CONCURRENTLY} (or {@code FINALIZE}): outside any
-     * transaction, as PostgreSQL requires; it takes no lock that stops deliveries, and waits for the transactions
-     * that may still read the partition (at most 60 s here).
+     * {@code ALTER TABLE workflow_runs DETACH PARTITION name CONCURRENTLY}, outside any transaction as PostgreSQL
+     * requires. Its first step takes no lock that stops deliveries and waits for the transactions that may still read
+     * the partition; its last takes the partition exclusively, which every statement with a generic plan over {@code
+     * workflow_runs} also locks (PostgreSQL locks all partitions of such a plan), so it waits at most 50 ms, like
+     * {@link #ddl}; when that times out the detach stays pending and is finalized in a short transaction instead.
      */
-    private void detachConcurrently(String name, String finalize) {
-        template.execute((ConnectionCallback<Void>) connection -> {
-            try (Statement statement = connection.createStatement()) {
-                statement.execute("SET statement_timeout = '60s'");
+    private void detach(String name) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                template.execute((ConnectionCallback<Void>) connection -> {
+                    try (Statement statement = connection.createStatement()) {
+                        statement.execute("SET lock_timeout = '50ms'");
+                        statement.execute("SET statement_timeout = '60s'");
+                        try {
+                            statement.execute("ALTER TABLE workflow_runs DETACH PARTITION " + name + " CONCURRENTLY");
+                        } finally {
+                            statement.execute("RESET lock_timeout");
+                            statement.execute("RESET statement_timeout");
+                        }
+                    }
+                    return null;
+                });
+                return;
+            } catch (DataAccessException e) {
+                if (!lockTimedOut(e)) {
+                    throw e;
+                }
+                if (pendingDetach(name)) {
+                    finalizeDetach(name);
+                    return;
+                }
+                if (attempt == 20) {
+                    throw e;
+                }
                 try {
-                    statement.execute("ALTER TABLE workflow_runs DETACH PARTITION " + name
-                            + (finalize.isEmpty() ? " CONCURRENTLY" : " " + finalize));
-                } finally {
-                    statement.execute("RESET statement_timeout");
+                    Thread.sleep(ThreadLocalRandom.current().nextLong(20, 200));
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
                 }
             }
-            return null;
-        });
+        }
+    }
+
+    private boolean pendingDetach(String name) {
+        return jdbc.sql("""
+                SELECT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                                WHERE i.inhparent = 'workflow_runs'::regclass AND c.relname = :name AND i.inhdetachpending)
+                """).param("name", name).query(Boolean.class).single();
+    }
+
+    private void finalizeDetach(String name) {
+        ddl(() -> jdbc.sql("ALTER TABLE workflow_runs DETACH PARTITION " + name + " FINALIZE")
+                .update());
     }
 
     /** Drops a detached {@code workflow_runs} partition: first its foreign key to {@code workflows}, then the table. */
@@ -375,7 +447,7 @@ public class RunPartitions extends BackgroundLoop {
                 SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                  WHERE i.inhparent = 'workflow_runs'::regclass AND i.inhdetachpending
                 """).query(String.class).list()) {
-            detachConcurrently(pending, "FINALIZE");
+            finalizeDetach(pending);
         }
         for (String detached : jdbc.sql("""
                 SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

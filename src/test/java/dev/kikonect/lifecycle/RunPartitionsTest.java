@@ -36,6 +36,7 @@ class RunPartitionsTest {
 
     private JdbcClient jdbc;
     private DataSource data;
+    private long first;
     private RunPartitions partitions;
     private long workflow;
     private long workspace;
@@ -62,6 +63,7 @@ class RunPartitionsTest {
                 .query(Long.class)
                 .single();
         partitions.ensureAhead();
+        first = partitions.nextRunId();
         partitions.dropDue(succeededBefore, failedBefore); // the empty legacy and first partitions
     }
 
@@ -255,6 +257,31 @@ class RunPartitionsTest {
         partitions.dropDue(succeededBefore, failedBefore);
 
         assertThat(tableExists("workflow_runs_" + suffix)).isFalse();
+    }
+
+    @Test
+    void a_partition_whose_runs_are_still_being_inserted_is_not_dropped() throws Exception {
+        try (Connection loader = data.getConnection()) {
+            loader.setAutoCommit(false);
+            try (Statement statement = loader.createStatement()) {
+                statement.executeUpdate("""
+                    INSERT INTO workflow_runs (workflow_id, workspace_id, status, trigger, payload, created_at, ended_at)
+                    SELECT %d, %d, 'failed', 'manual', '{}', now() - interval '100 days', now() - interval '100 days'
+                      FROM generate_series(1, 10)""".formatted(workflow, workspace));
+            }
+            assertThat(partitions.nextRunId())
+                    .as("the sequence is past the partition")
+                    .isEqualTo(first + 10);
+
+            assertThat(partitions.dropDue(succeededBefore, failedBefore).partitions())
+                    .as("its rows are not committed yet: it only looks empty")
+                    .isZero();
+            loader.commit();
+        }
+        assertThat(jdbc.sql("SELECT count(*) FROM workflow_runs")
+                        .query(Integer.class)
+                        .single())
+                .isEqualTo(10);
     }
 
     @Test
