@@ -29,7 +29,11 @@ public class History {
 
   public static void main(String[] args) throws Exception {
     Map<String, String> opts = BenchSupport.options(args, "jar", "target/kikonect.jar", "old-jar", "", "heap", "256m", "runs", "3000000",
-        "partitions", "10", "drop", "3", "e2e-seconds", "30", "concurrency", "64", "rate", "500", "latency-seconds", "20");
+        "partitions", "10", "drop", "3", "e2e-seconds", "30", "concurrency", "64", "rate", "500", "latency-seconds", "20", "backlog", "0");
+    if (Long.parseLong(opts.get("backlog")) > 0) {
+      backlog(opts.get("jar"), opts.get("heap"), Long.parseLong(opts.get("backlog")));
+      return;
+    }
     long runs = Long.parseLong(opts.get("runs"));
     int partitions = Integer.parseInt(opts.get("partitions"));
     int drop = Integer.parseInt(opts.get("drop"));
@@ -235,6 +239,99 @@ public class History {
       BenchSupport.deleteRecursively(work);
     }
     return figures;
+  }
+
+  /**
+   * --backlog=N: N runs queued by SQL (one-step, due now) while the node runs without its executor, then the node
+   * restarted with every role: how fast it drains them (deliveries per second per 10 s and overall) and its RSS
+   * every 10 s.
+   */
+  static void backlog(String jar, String heap, long n) throws Exception {
+    Path work = Files.createTempDirectory("kikonect-backlog-");
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+    java.util.concurrent.atomic.AtomicLong delivered = new java.util.concurrent.atomic.AtomicLong();
+    LeanHttp.Sink sink = new LeanHttp.Sink(request -> delivered.incrementAndGet());
+    int dbPort = BenchSupport.freePort();
+    int port = BenchSupport.freePort();
+    String base = "http://127.0.0.1:" + port;
+    List<String> common = new ArrayList<>(List.of("--server.port=" + port, "--kikonect.data-dir=" + work.resolve("data"),
+        "--kikonect.embedded-db-port=" + dbPort, "--kikonect.delivery.allowed-cidrs=127.0.0.1/32", "--kikonect.hooks.rate-limit=0",
+        "--kikonect.quotas.runs-per-minute=0"));
+    List<String> apiOnly = new ArrayList<>(common);
+    apiOnly.add("--kikonect.roles=api,scheduler");
+    Process node = BenchSupport.startKiKonect(jar, heap, work.resolve("node.log"), apiOnly);
+    StringBuilder report = new StringBuilder();
+    try {
+      BenchSupport.waitForHealth(http, base, node, work.resolve("node.log"), Duration.ofSeconds(120));
+      String token = Suite.login(http, base);
+      Suite.hookFor(http, base, token, "http://127.0.0.1:" + sink.port() + "/fast");
+      long workflow = Long.parseLong(Suite.psql(dbPort, "postgres", "SELECT max(id) FROM workflows").strip());
+      long workspace = Long.parseLong(Suite.psql(dbPort, "postgres", "SELECT workspace_id FROM workflows WHERE id = " + workflow).strip());
+      System.out.printf("Queueing %,d runs by SQL, executor off...%n", n);
+      long t0 = System.nanoTime();
+      for (long done = 0; done < n; done += 100_000) {
+        long chunk = Math.min(100_000, n - done);
+        // the node keeps partitions ahead every 10 s: wait for room for this chunk
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (true) {
+          long next = Long.parseLong(Suite.psql(dbPort, "postgres",
+              "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('workflow_runs', 'id')::regclass) + 1, 1)").strip());
+          List<Long> tops = tops(Suite.psql(dbPort, "postgres",
+              "SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'workflow_runs'::regclass"));
+          if (!tops.isEmpty() && tops.getLast() > next + chunk) {
+            break;
+          }
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException("no partition room for the backlog within 60 s");
+          }
+          Thread.sleep(500);
+        }
+        Suite.psql(dbPort, "postgres", """
+            WITH run AS (
+              INSERT INTO workflow_runs (workflow_id, workspace_id, status, trigger, payload, created_at)
+              SELECT %d, %d, 'pending', 'webhook', json_build_object('seq', g, 'event', 'order.created', 'amount', 4200), now()
+                FROM generate_series(%d, %d) g
+              RETURNING id, workflow_id, created_at
+            )
+            INSERT INTO jobs (run_id, workflow_id, run_at, created_at) SELECT id, workflow_id, created_at, created_at FROM run
+            """.formatted(workflow, workspace, done + 1, done + chunk));
+      }
+      Suite.psql(dbPort, "postgres", "VACUUM ANALYZE jobs");
+      double queued = (System.nanoTime() - t0) / 1e9;
+      node.destroy();
+      node.waitFor();
+      System.out.println("Draining with every role...");
+      node = BenchSupport.startKiKonect(jar, heap, work.resolve("node-2.log"), common);
+      long start = System.nanoTime();
+      BenchSupport.waitForHealth(http, base, node, work.resolve("node-2.log"), Duration.ofSeconds(120));
+      List<String> windows = new ArrayList<>();
+      List<Long> rss = new ArrayList<>();
+      long last = 0;
+      while (delivered.get() < n && System.nanoTime() - start < 1_800_000_000_000L) {
+        Thread.sleep(10_000);
+        long now = delivered.get();
+        windows.add(String.valueOf((now - last) / 10));
+        rss.add(BenchSupport.rssKb(node.pid()) / 1024);
+        last = now;
+      }
+      double seconds = (System.nanoTime() - start) / 1e9;
+      report.append("# bench/history --backlog ").append(Instant.now()).append("\n\n").append(BenchSupport.machine()).append("\n\n")
+          .append(String.format("%,d one-step runs queued by SQL in %.0f s with the executor off (roles api,scheduler), then the node restarted "
+              + "with every role (-Xmx%s, embedded PostgreSQL, receiver on this machine) and left to drain them.%n%n", n, queued, heap))
+          .append(String.format("- delivered %,d of %,d in %.0f s from the start (JVM start included): **%.0f deliveries/s**%n", delivered.get(), n, seconds,
+              delivered.get() / seconds))
+          .append("- deliveries/s per 10 s: ").append(windows).append("\n")
+          .append("- RSS (MB) every 10 s: ").append(rss).append("\n");
+    } finally {
+      node.destroy();
+      node.waitFor();
+      sink.close();
+      BenchSupport.deleteRecursively(work);
+    }
+    System.out.println(report);
+    Path out = Path.of("bench/results/backlog-" + java.time.LocalDate.now() + "-" + System.currentTimeMillis() / 1000 + ".md");
+    Files.writeString(out, report.toString());
+    System.out.println("Written to " + out);
   }
 
   /** p50 / p99 / max of an open-loop phase's latencies (sent -> received), after waiting for the last deliveries. */
