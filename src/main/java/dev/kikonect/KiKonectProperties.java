@@ -137,7 +137,7 @@ public record KiKonectProperties(
             @DefaultValue("90d") Duration failed,
             @DefaultValue("10m") Duration interval,
             @DefaultValue("1000000") long partitionRuns,
-            @DefaultValue("2") int partitionsAhead) {}
+            @DefaultValue("4") int partitionsAhead) {}
 
     public KiKonectProperties {
         for (String role : roles) {

@@ -4,6 +4,7 @@ import dev.kikonect.common.DomainException;
 import dev.kikonect.common.FieldProblem;
 import jakarta.servlet.http.HttpServletRequest;
 import java.net.URI;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.tomcat.util.http.InvalidParameterException;
@@ -98,6 +99,17 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
                 new HttpHeaders());
     }
 
+    private static boolean missingPartition(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql
+                    && "23514".equals(sql.getSQLState())
+                    && String.valueOf(sql.getMessage()).contains("no partition of relation")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** When the last "database unavailable" warning was logged (nanoTime); one a 10 s at most. */
     private final AtomicLong lastDatabaseWarning = new AtomicLong(System.nanoTime() - 20_000_000_000L);
 
@@ -131,6 +143,11 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
 
     @ExceptionHandler(Exception.class)
     ResponseEntity<Object> unexpected(Exception e, HttpServletRequest request) {
+        if (missingPartition(e)) {
+            // the nodes keep history partitions ahead of the run ids; if they fell behind, a 503 (nothing stored) until
+            // they catch up, never a 500
+            return databaseUnavailable(e);
+        }
         log.error("Unexpected error on {} {}", request.getMethod(), request.getRequestURI(), e);
         ProblemDetail problem = Problems.of(
                 HttpStatus.INTERNAL_SERVER_ERROR,
