@@ -410,12 +410,7 @@ public class RunPartitions extends BackgroundLoop {
                 if (attempt == 30) {
                     throw e;
                 }
-                try {
-                    Thread.sleep(ThreadLocalRandom.current().nextLong(20, 200));
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    throw e;
-                }
+                pauseBeforeRetry(e);
             }
         }
     }
@@ -481,13 +476,18 @@ public class RunPartitions extends BackgroundLoop {
                 if (!lockTimedOut(e) || attempt == 100) {
                     throw e;
                 }
-                try {
-                    Thread.sleep(ThreadLocalRandom.current().nextLong(20, 200));
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    throw e;
-                }
+                pauseBeforeRetry(e);
             }
+        }
+    }
+
+    /** A random 20 to 200 ms before trying DDL again, so that nodes and deliveries interleave; {@code e} if interrupted. */
+    private static void pauseBeforeRetry(DataAccessException e) {
+        try {
+            Thread.sleep(ThreadLocalRandom.current().nextLong(20, 200));
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            throw e;
         }
     }
 

@@ -56,9 +56,9 @@ class HotStatementPlansTest {
         workspace = plain.sql("INSERT INTO workspaces (name, created_at) VALUES ('w', now()) RETURNING id")
                 .query(Long.class)
                 .single();
-        oneStep = workflow("[]", "http://127.0.0.1:9/", false);
-        twoSteps = workflow("""
-            [{"key": "a", "url": "http://127.0.0.1:9/a"}, {"key": "b", "url": "http://127.0.0.1:9/b", "needs": ["a"]}]""", null, true);
+        oneStep = TestDatabase.workflowIn(plain, workspace, "http://127.0.0.1:9/", "[]");
+        twoSteps = TestDatabase.workflowIn(plain, workspace, null, """
+            [{"key": "a", "url": "http://127.0.0.1:9/a"}, {"key": "b", "url": "http://127.0.0.1:9/b", "needs": ["a"]}]""");
         plain.sql("SELECT setval(pg_get_serial_sequence('workflow_runs', 'id'), 1000000)")
                 .query(Long.class)
                 .single();
@@ -69,21 +69,6 @@ class HotStatementPlansTest {
         }
         plain.sql("ANALYZE").update(); // as autovacuum would have: the planner sees history as large as it is
         assertThat(partitions.partitions()).hasSizeGreaterThanOrEqualTo(5);
-    }
-
-    private long workflow(String steps, String url, boolean tracked) {
-        return plans.plain()
-                .sql("""
-            INSERT INTO workflows (workspace_id, name, trigger_type, action_url, steps, tracked, signing_secret,
-                                   created_at, updated_at)
-            VALUES (:workspace, 'wf', 'manual', :url, CAST(:steps AS jsonb), :tracked, 'whsec_dGVzdA==', now(), now())
-            RETURNING id""")
-                .param("workspace", workspace)
-                .param("url", url)
-                .param("steps", steps)
-                .param("tracked", tracked)
-                .query(Long.class)
-                .single();
     }
 
     /** {@code n} finished runs of both workflows, with their attempts and steps, filling one partition. */

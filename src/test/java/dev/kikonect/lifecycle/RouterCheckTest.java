@@ -63,9 +63,9 @@ class RouterCheckTest {
             long workspace = plain.sql("INSERT INTO workspaces (name, created_at) VALUES ('w', now()) RETURNING id")
                     .query(Long.class)
                     .single();
-            long oneStep = workflow(plain, workspace, "[]", "http://127.0.0.1:9/", false);
-            long twoSteps = workflow(plain, workspace, """
-                [{"key": "a", "url": "http://127.0.0.1:9/a"}, {"key": "b", "url": "http://127.0.0.1:9/b", "needs": ["a"]}]""", null, true);
+            long oneStep = TestDatabase.workflowIn(plain, workspace, "http://127.0.0.1:9/", "[]");
+            long twoSteps = TestDatabase.workflowIn(plain, workspace, null, """
+                [{"key": "a", "url": "http://127.0.0.1:9/a"}, {"key": "b", "url": "http://127.0.0.1:9/b", "needs": ["a"]}]""");
             firings.add(new ScheduledRuns.Firing(oneStep, workspace, "manual", "{}"));
             firings.add(new ScheduledRuns.Firing(twoSteps, workspace, "manual", "{}"));
         }
@@ -116,19 +116,5 @@ class RouterCheckTest {
                 routable, read.size(), read);
         assertThat(read).as("statements that read runs").hasSizeGreaterThanOrEqualTo(4);
         assertThat(routable).as("single-workspace statements today: " + read).isZero();
-    }
-
-    private static long workflow(JdbcClient plain, long workspace, String steps, String url, boolean tracked) {
-        return plain.sql("""
-            INSERT INTO workflows (workspace_id, name, trigger_type, action_url, steps, tracked, signing_secret,
-                                   created_at, updated_at)
-            VALUES (:workspace, 'wf', 'manual', :url, CAST(:steps AS jsonb), :tracked, 'whsec_dGVzdA==', now(), now())
-            RETURNING id""")
-                .param("workspace", workspace)
-                .param("url", url)
-                .param("steps", steps)
-                .param("tracked", tracked)
-                .query(Long.class)
-                .single();
     }
 }

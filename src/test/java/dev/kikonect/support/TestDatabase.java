@@ -110,7 +110,12 @@ public final class TestDatabase implements BeforeEachCallback {
         long workspace = jdbc.sql("INSERT INTO workspaces (name, created_at) VALUES ('w', now()) RETURNING id")
                 .query(Long.class)
                 .single();
-        long workflow = jdbc.sql("""
+        return new Workflow(workspace, workflowIn(jdbc, workspace, actionUrl, steps));
+    }
+
+    /** As {@link #workflow(String, String)}, in {@code workspace} of the database {@code jdbc} reaches; returns its id. */
+    public static long workflowIn(JdbcClient jdbc, long workspace, String actionUrl, String steps) {
+        return jdbc.sql("""
             INSERT INTO workflows (workspace_id, name, trigger_type, action_url, steps, tracked, signing_secret, created_at, updated_at)
             VALUES (:workspace, 'wf', 'manual', :url, CAST(:steps AS jsonb),
                     jsonb_array_length(CAST(:steps AS jsonb)) > 1
@@ -122,7 +127,6 @@ public final class TestDatabase implements BeforeEachCallback {
                 .param("steps", steps)
                 .query(Long.class)
                 .single();
-        return new Workflow(workspace, workflow);
     }
 
     public record Workflow(long workspace, long id) {}
