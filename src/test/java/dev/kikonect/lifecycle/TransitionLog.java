@@ -5,6 +5,9 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.locks.LockSupport;
+import org.springframework.dao.PessimisticLockingFailureException;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
 /**
@@ -42,15 +45,32 @@ final class TransitionLog {
             END $$ LANGUAGE plpgsql
             """).update();
         for (String table : TABLES) {
-            jdbc.sql("CREATE OR REPLACE TRIGGER test_transitions AFTER INSERT OR UPDATE OF status ON " + table
-                            + " FOR EACH ROW EXECUTE FUNCTION test_log_transition()")
-                    .update();
+            ddl("CREATE OR REPLACE TRIGGER test_transitions AFTER INSERT OR UPDATE OF status ON " + table
+                    + " FOR EACH ROW EXECUTE FUNCTION test_log_transition()");
         }
     }
 
     void stop() {
         for (String table : TABLES) {
-            jdbc.sql("DROP TRIGGER IF EXISTS test_transitions ON " + table).update();
+            ddl("DROP TRIGGER IF EXISTS test_transitions ON " + table);
+        }
+    }
+
+    /**
+     * A trigger on a partitioned table is one on each partition, locked one after another while the application's
+     * loops keep writing: the DDL can be a deadlock's victim. It is tried again then (up to 20 times).
+     */
+    private void ddl(String sql) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                jdbc.sql(sql).update();
+                return;
+            } catch (PessimisticLockingFailureException e) {
+                if (attempt == 20) {
+                    throw e;
+                }
+                LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(20_000_000, 200_000_000));
+            }
         }
     }
 
