@@ -2,22 +2,40 @@ package dev.kikonect.web;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kikonect.support.TestDatabase;
 import java.sql.SQLException;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.dao.QueryTimeoutException;
 import org.springframework.jdbc.CannotGetJdbcConnectionException;
+import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.test.web.servlet.MockMvc;
 import org.springframework.test.web.servlet.MvcResult;
 import org.springframework.test.web.servlet.request.MockMvcRequestBuilders;
 import org.springframework.test.web.servlet.setup.MockMvcBuilders;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
 
 /** A database that cannot take work is a 503 the caller can retry, not a 500 with a stack trace. */
 class DatabaseErrorsTest {
 
+    @RegisterExtension
+    static final TestDatabase db = new TestDatabase();
+
+    /** A database of its own whose run ids have run past the last history partition (the nodes fell behind). */
+    private static JdbcClient behind;
+
     @RestController
     static class Failing {
+        @PostMapping("/runs")
+        String insertRun() {
+            behind.sql("""
+                    INSERT INTO workflow_runs (workflow_id, workspace_id, status, trigger, payload, created_at)
+                    VALUES (1, 1, 'pending', 'webhook', '{}', now())""").update();
+            return "stored";
+        }
+
         @GetMapping("/no-connection")
         String noConnection() {
             throw new CannotGetJdbcConnectionException(
@@ -54,6 +72,31 @@ class DatabaseErrorsTest {
                     .contains("database-unavailable")
                     .doesNotContain("Connection refused");
         }
+    }
+
+    @Test
+    void a_run_whose_id_has_no_history_partition_yet_is_a_503_and_nothing_is_stored() throws Exception {
+        behind = JdbcClient.create(db.isolated("kikonect_no_partition"));
+        long top = behind.sql("""
+                SELECT max(CAST(substring(pg_get_expr(c.relpartbound, c.oid) from 'TO \\(''?(\\d+)') AS bigint))
+                  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'workflow_runs'::regclass
+                """).query(Long.class).single();
+        behind.sql("SELECT setval(pg_get_serial_sequence('workflow_runs', 'id'), :top)")
+                .param("top", top)
+                .query(Long.class)
+                .single();
+
+        MvcResult result = mvc.perform(MockMvcRequestBuilders.post("/runs")).andReturn();
+
+        assertThat(result.getResponse().getStatus()).isEqualTo(503);
+        assertThat(result.getResponse().getHeader("Retry-After")).isEqualTo("1");
+        assertThat(result.getResponse().getContentAsString())
+                .contains("database-unavailable")
+                .doesNotContain("partition");
+        assertThat(behind.sql("SELECT count(*) FROM workflow_runs")
+                        .query(Integer.class)
+                        .single())
+                .isZero();
     }
 
     @Test
