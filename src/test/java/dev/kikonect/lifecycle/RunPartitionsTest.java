@@ -105,6 +105,16 @@ class RunPartitionsTest {
                 .single();
     }
 
+    /** A failure alert for the first run and a sub-run row whose parent is the first run, child the second. */
+    private void alertAndSubRun(List<Long> ids) {
+        jdbc.sql("INSERT INTO failure_alerts (run_id, next_at, created_at) VALUES (:id, now(), now())")
+                .param("id", ids.getFirst())
+                .update();
+        jdbc.sql("""
+            INSERT INTO sub_runs (parent_run_id, parent_step, child_run_id, depth, created_at)
+            VALUES (:parent, 'a', :child, 1, now())""").param("parent", ids.getFirst()).param("child", ids.get(1)).update();
+    }
+
     private boolean tableExists(String name) {
         return jdbc.sql("SELECT to_regclass(:name) IS NOT NULL")
                 .param("name", name)
@@ -296,12 +306,7 @@ class RunPartitionsTest {
     @Test
     void a_run_with_a_failure_alert_and_a_sub_run_is_dropped_with_them() {
         List<Long> ids = runs(10, "failed", 91);
-        jdbc.sql("INSERT INTO failure_alerts (run_id, next_at, created_at) VALUES (:id, now(), now())")
-                .param("id", ids.getFirst())
-                .update();
-        jdbc.sql("""
-            INSERT INTO sub_runs (parent_run_id, parent_step, child_run_id, depth, created_at)
-            VALUES (:parent, 'a', :child, 1, now())""").param("parent", ids.getFirst()).param("child", ids.get(1)).update();
+        alertAndSubRun(ids);
         partitions.rollOver();
 
         assertThat(partitions.dropDue(succeededBefore, failedBefore).runs()).isEqualTo(10);
@@ -341,12 +346,7 @@ class RunPartitionsTest {
                 .param("run", ids.getFirst())
                 .param("wf", workflow)
                 .update();
-        jdbc.sql("INSERT INTO failure_alerts (run_id, next_at, created_at) VALUES (:id, now(), now())")
-                .param("id", ids.getFirst())
-                .update();
-        jdbc.sql("""
-            INSERT INTO sub_runs (parent_run_id, parent_step, child_run_id, depth, created_at)
-            VALUES (:parent, 'a', :child, 1, now())""").param("parent", ids.getFirst()).param("child", ids.get(1)).update();
+        alertAndSubRun(ids);
 
         jdbc.sql("DELETE FROM workflows WHERE id = :id").param("id", workflow).update();
 
