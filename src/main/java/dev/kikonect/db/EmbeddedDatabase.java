@@ -43,6 +43,15 @@ public final class EmbeddedDatabase {
                 // a 500 webhooks/s run until PostgreSQL used a whole core; vacuuming the small table every second keeps
                 // it flat. Production servers: see README, "Running on your own PostgreSQL".
                 .setServerConfig("autovacuum_naptime", "1s")
+                // The server's own log, in <data>/postgres/log: a crashed backend's "terminated by signal" and the
+                // statement it was running are only there (bench/results/2026-12-08-history.md: crashes whose statement
+                // was lost). One file per weekday and hour, emptied when its hour comes round again: a week at most.
+                .setServerConfig("logging_collector", "on")
+                .setServerConfig("log_directory", "log")
+                .setServerConfig("log_filename", "postgresql-%a-%H.log")
+                .setServerConfig("log_rotation_age", "60")
+                .setServerConfig("log_rotation_size", "0")
+                .setServerConfig("log_truncate_on_rotation", "on")
                 .setServerConfig("timezone", "UTC");
         if (port > 0) {
             builder.setPort(port);

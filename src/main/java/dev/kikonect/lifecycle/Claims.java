@@ -23,45 +23,18 @@ import org.springframework.stereotype.Repository;
 @Repository
 public class Claims {
 
-    /** The due jobs, oldest first, of every owner. */
-    private static final String DUE = """
-              SELECT id, run_id, run_at, step FROM jobs, no_fsync
-              WHERE status = 'pending' AND run_at <= :now
-              ORDER BY run_at, id
-              LIMIT :limit
-              FOR UPDATE OF jobs SKIP LOCKED""";
-
-    /**
-     * The due jobs, oldest first, of the owners not in {@code :skip_owners}: found workflow by workflow through
-     * jobs_pending_workflow_idx (V35), so the claim never reads the skipped owners' backlog. Filtering the oldest-first
-     * scan instead read all of it when the skipped owner had the whole backlog: 184 ms a claim with a million of one
-     * owner's jobs queued, and the drain ran at 700/s (bench/history --backlog).
-     */
-    private static final String DUE_SKIPPING = """
-              SELECT id, run_id, run_at, step FROM jobs, no_fsync
-              WHERE id = ANY(ARRAY(SELECT c.id FROM workflows w
-                                     CROSS JOIN LATERAL (SELECT j.id, j.run_at FROM jobs j
-                                                          WHERE j.workflow_id = w.id AND j.status = 'pending'
-                                                            AND j.run_at <= :now
-                                                          ORDER BY j.run_at, j.id LIMIT :limit) c
-                                    WHERE w.workspace_id <> ALL(:skip_owners::bigint[])
-                                    ORDER BY c.run_at, c.id LIMIT :limit))
-                AND status = 'pending' -- checked again on the row locked (another claim may have taken it since)
-              -- no order here: the candidates are the oldest already, and the rest of the claim orders by run_at, id
-              FOR UPDATE OF jobs SKIP LOCKED""";
-
-    /** {@link #DUE_SKIPPING} as a statement of its own, for a test to read its plan. */
-    static String dueSkipping() {
-        return "WITH no_fsync AS (SELECT 1) " + DUE_SKIPPING;
-    }
-
-    /** The claim (see {@link #claim(int, long, long[], long[], Instant, Duration, String)}), around its due jobs. */
+    /** The claim (see {@link #claim(int, long, long[], long[], Instant, Duration, String)}), made once. */
     private static final String CLAIM = """
             WITH no_fsync AS (
               -- This statement's commit does not wait for the disk (see the method's comment).
               SELECT set_config('synchronous_commit', 'off', true)
             ), due AS (
-            %s
+              SELECT id, run_id, run_at, step FROM jobs, no_fsync
+              WHERE status = 'pending' AND run_at <= :now
+                AND workflow_id NOT IN (SELECT w.id FROM workflows w WHERE w.workspace_id = ANY(:skip_owners::bigint[]))
+              ORDER BY run_at, id
+              LIMIT :limit
+              FOR UPDATE OF jobs SKIP LOCKED
             ), each_due AS (
               -- What each due job costs (JobCost): it brings its run's payload when it is the first of its run and the
               -- run is not held (payloads shared), and a step reads the saved responses of its run's steps.
@@ -132,11 +105,7 @@ public class Claims {
               JOIN workflows w ON w.id = claimed.workflow_id
               LEFT JOIN step_row ON step_row.run_id = claimed.run_id AND step_row.key = claimed.step
              ORDER BY claimed.id
-            """;
-
-    private static final String CLAIM_ALL = CLAIM.formatted(DUE, JobCost.SQL);
-
-    private static final String CLAIM_SKIPPING = CLAIM.formatted(DUE_SKIPPING, JobCost.SQL);
+            """.formatted(JobCost.SQL);
 
     private final JdbcClient jdbc;
     private final int defaultMaxAttempts;
@@ -201,7 +170,7 @@ public class Claims {
             Instant now,
             Duration lease,
             String node) {
-        return jdbc.sql(skipOwners.length == 0 ? CLAIM_ALL : CLAIM_SKIPPING)
+        return jdbc.sql(CLAIM)
                 .param("now", Timestamp.from(now))
                 .param("limit", limit)
                 .param("max_bytes", maxPayloadBytes)

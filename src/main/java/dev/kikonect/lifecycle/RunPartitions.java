@@ -37,26 +37,22 @@ import org.springframework.transaction.support.TransactionTemplate;
  * (a partition holds about {@code partition-runs} consecutive runs). Only partitions the sequence has passed are
  * candidates.
  *
- * <p>No foreign key meets a history partition (V34: triggers do what they did), because a foreign key makes every
- * change to a partition lock the tables on its other side exclusively: detaching a {@code workflow_runs} partition
- * locked {@code jobs}, {@code attempts} and {@code run_steps}, and dropping it {@code workflows}, and on a busy node
- * those locks were never free at once. Partition DDL still needs brief strong locks (a new partition: its parent
- * exclusively; the last step of a detach: the partition, which nothing uses by then). So each DDL statement runs alone in its own transaction, waits at most 50 ms for each lock and 500 ms in all (below
+ * <p>Partition DDL needs brief exclusive locks on busy tables (a new partition: the parent exclusively and the tables
+ * whose foreign keys meet it against writes; dropping one: its parent, and {@code workflows} for the foreign key). So
+ * each DDL statement runs alone in its own transaction, waits at most 50 ms for each lock and 500 ms in all (below
  * PostgreSQL's deadlock_timeout of 1 s: a claim or a completion that waits behind it never waits long enough to run
  * the deadlock check, so it is never a deadlock's victim), and is tried again after a random pause until it gets its
  * locks (bench/history found both the 2 s wait and one transaction locking all tables at once failing under load: the
  * first made deliveries deadlock victims, the second never got its locks). Note that an old partition is no quieter
  * than a new one: PostgreSQL locks every partition of a generic plan, so each hot statement takes a weak lock on all of
- * them, and a strong lock on any partition queues every delivery behind it; a partition detached CONCURRENTLY is left
- * out of every plan made after its first step, so its last step finds it unused. A pass first waits until no
- * transaction older than its start still runs (so every run with an id below the sequence is committed; a bulk insert
- * still running once made its partition look empty). A drop goes: check that every run is due (no table lock), check
- * again under the advisory lock that no job or open run appeared, detach {@code workflow_runs}' partition
- * CONCURRENTLY (from then on no job can be added for its runs: a job needs its run), check a third time (a run retried
- * in between: the partition is attached back and kept), delete the {@code failure_alerts} and {@code sub_runs} rows of
- * its runs, detach {@code attempts}' and {@code run_steps}' partitions CONCURRENTLY, drop the three tables. A drop
- * interrupted half-way is finished by the next pass (a pending detach is finalized, a detached table dropped or, if a
- * job points into it, attached back).
+ * them, and any strong lock on any partition queues every delivery behind it. A pass first waits until no transaction
+ * older than its start still runs (so every run with an id below the sequence is committed; a bulk insert still
+ * running once made its partition look empty). A drop goes: check that every run is due (no table lock), delete the
+ * {@code failure_alerts} and {@code sub_runs} rows pointing into the range after checking again that no job or open
+ * run appeared, drop {@code attempts} and {@code run_steps}' partitions, detach {@code workflow_runs}' partition
+ * CONCURRENTLY (the foreign key from {@code jobs} makes it fail, rather than lose a run, if a run was reopened since),
+ * drop its foreign key to {@code workflows}, drop it. A drop interrupted half-way is finished by the next pass (a
+ * pending detach is finalized, a detached table dropped).
  *
  * <p>Each change runs under one transaction-scoped advisory lock, so several nodes (and pgbouncer in transaction mode)
  * are safe. Partitioning by id, not time: every hot statement reaches history by run id, so each prunes to one
@@ -317,98 +313,52 @@ public class RunPartitions extends BackgroundLoop {
         return drop(p) ? checked : Result.KEPT;
     }
 
-    /**
-     * Drops partition {@code p}'s three tables (see the class comment); false when a job or an open run appeared, and
-     * the partition is kept.
-     */
+    /** Drops partition {@code p}'s three tables (see the class comment); false when a job or open run appeared. */
     private boolean drop(Partition p) {
-        String runs = "workflow_runs_" + p.suffix();
         Boolean clear = transactions.execute(status -> {
             lock();
-            return !busy(p, runs);
+            boolean busy = jdbc.sql("SELECT EXISTS (SELECT 1 FROM jobs WHERE " + p.range("run_id") + ")"
+                            + " OR EXISTS (SELECT 1 FROM workflow_runs WHERE " + p.range("id")
+                            + " AND status IN ('pending', 'running', 'retrying'))")
+                    .query(Boolean.class)
+                    .single();
+            if (busy) {
+                return false;
+            }
+            jdbc.sql("DELETE FROM failure_alerts WHERE " + p.range("run_id")).update();
+            jdbc.sql("DELETE FROM sub_runs WHERE " + p.range("parent_run_id")).update();
+            return true;
         });
         if (!Boolean.TRUE.equals(clear)) {
             return false;
         }
-        detach("workflow_runs", runs);
-        // The detach waited for every transaction that had the partition in use, and a job can no longer be added for
-        // one of its runs (a job needs its run): what is here now is final.
-        if (Boolean.TRUE.equals(transactions.execute(status -> busy(p, runs)))) {
-            log.warn(
-                    "History partition {} got a job or an open run while it was dropped (a run retried past its"
-                            + " retention): it is kept",
-                    p.suffix());
-            attach("workflow_runs", runs, p);
-            return false;
+        for (String table : List.of("attempts", "run_steps")) {
+            String name = table + "_" + p.suffix();
+            ddl(() -> jdbc.sql("DROP TABLE IF EXISTS " + name).update());
         }
-        finishDrop(p.suffix());
+        try {
+            detach("workflow_runs_" + p.suffix());
+        } catch (DataAccessException e) {
+            if (e.getMostSpecificCause() instanceof SQLException sql && "23503".equals(sql.getSQLState())) {
+                log.warn(
+                        "History partition {} got a job while it was dropped (a run retried past its retention):"
+                                + " its runs stay, their attempts and steps are gone",
+                        p.suffix());
+                return false;
+            }
+            throw e;
+        }
+        dropDetached("workflow_runs_" + p.suffix());
         return true;
     }
 
-    /** Whether a job points into {@code p} or one of its runs ({@code runs}, attached or not) is open. */
-    private boolean busy(Partition p, String runs) {
-        return jdbc.sql("SELECT EXISTS (SELECT 1 FROM jobs WHERE " + p.range("run_id") + ")"
-                        + " OR EXISTS (SELECT 1 FROM " + runs + " WHERE status IN ('pending', 'running', 'retrying'))")
-                .query(Boolean.class)
-                .single();
-    }
-
-    /**
-     * The rest of a drop once {@code workflow_runs}' partition {@code suffix} is detached: the failure alerts and
-     * sub-run rows of its runs, then {@code attempts}' and {@code run_steps}' partitions (detached CONCURRENTLY),
-     * then the three tables.
-     */
-    private void finishDrop(String suffix) {
-        String runs = "workflow_runs_" + suffix;
-        transactions.executeWithoutResult(status -> {
-            jdbc.sql("DELETE FROM failure_alerts f WHERE EXISTS (SELECT 1 FROM " + runs + " r WHERE r.id = f.run_id)")
-                    .update();
-            jdbc.sql("DELETE FROM sub_runs s WHERE EXISTS (SELECT 1 FROM " + runs + " r WHERE r.id = s.parent_run_id)")
-                    .update();
-        });
-        for (String table : List.of("attempts", "run_steps")) {
-            if (isPartitionOf(table, table + "_" + suffix)) {
-                detach(table, table + "_" + suffix);
-            }
-        }
-        for (String table : TABLES) {
-            String name = table + "_" + suffix;
-            ddl(() -> jdbc.sql("DROP TABLE IF EXISTS " + name).update());
-        }
-    }
-
-    private boolean isPartitionOf(String parent, String name) {
-        return jdbc.sql("""
-                SELECT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                                WHERE i.inhparent = to_regclass(:parent) AND c.relname = :name)
-                """)
-                .param("parent", parent)
-                .param("name", name)
-                .query(Boolean.class)
-                .single();
-    }
-
-    /** Attaches {@code name} back to {@code parent} as partition {@code p} (no scan: the detach left its check). */
-    private void attach(String parent, String name, Partition p) {
-        String from = p.from() == null ? "MINVALUE" : Long.toString(p.from());
-        ddl(() -> jdbc.sql("ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%d)"
-                        .formatted(parent, name, from, p.to()))
-                .update());
-    }
-
-    /**
-     * Waits up to 10 s until no client transaction that began before {@code at} and writes {@code workflow_runs} is
-     * running; false if one still is. (Others cannot add a run: a long report or a delivery elsewhere does not stall
-     * retention.)
-     */
+    /** Waits up to 10 s until no client transaction that began before {@code at} is running; false if one still is. */
     private boolean olderTransactionsEnded(Timestamp at) {
         for (int i = 0; i < 100; i++) {
             boolean older = jdbc.sql("""
-                    SELECT EXISTS (SELECT 1 FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
-                                    WHERE a.datname = current_database() AND a.backend_type = 'client backend'
-                                      AND a.pid <> pg_backend_pid() AND a.xact_start < :at
-                                      AND l.locktype = 'relation' AND l.relation = 'workflow_runs'::regclass
-                                      AND l.mode = 'RowExclusiveLock')
+                    SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                                    WHERE datname = current_database() AND backend_type = 'client backend'
+                                      AND pid <> pg_backend_pid() AND xact_start < :at)
                     """).param("at", at).query(Boolean.class).single();
             if (!older) {
                 return true;
@@ -424,14 +374,15 @@ public class RunPartitions extends BackgroundLoop {
     }
 
     /**
-     * {@code ALTER TABLE parent DETACH PARTITION name CONCURRENTLY}, outside any transaction as PostgreSQL requires.
-     * Its first step takes no lock that stops deliveries (share update exclusive on the parent and the partition),
-     * marks the partition detached for every later query and waits for the transactions that may still use it; its
-     * last takes the partition exclusively, when nothing uses it any more. No foreign key meets a history partition
-     * (V34), so no other table is locked. Each lock waits at most 300 ms, tried up to 30 times; when the last step
-     * times out the detach stays pending and is finalized in a short transaction instead.
+     * {@code ALTER TABLE workflow_runs DETACH PARTITION name CONCURRENTLY}, outside any transaction as PostgreSQL
+     * requires. Its first step takes no lock that stops deliveries and waits for the transactions that may still read
+     * the partition; its last takes the partition exclusively, which every statement with a generic plan over {@code
+     * workflow_runs} also locks (PostgreSQL locks all partitions of such a plan), and checks the tables whose foreign
+     * keys point at it. Each lock waits at most 300 ms (50 ms failed 20 times in a row at 500 webhooks/s in
+     * bench/history), tried up to 30 times; when the last step times out the detach stays pending and is finalized in
+     * a short transaction instead.
      */
-    private void detach(String parent, String name) {
+    private void detach(String name) {
         for (int attempt = 1; ; attempt++) {
             try {
                 template.execute((ConnectionCallback<Void>) connection -> {
@@ -439,7 +390,7 @@ public class RunPartitions extends BackgroundLoop {
                         statement.execute("SET lock_timeout = '300ms'");
                         statement.execute("SET statement_timeout = '60s'");
                         try {
-                            statement.execute("ALTER TABLE " + parent + " DETACH PARTITION " + name + " CONCURRENTLY");
+                            statement.execute("ALTER TABLE workflow_runs DETACH PARTITION " + name + " CONCURRENTLY");
                         } finally {
                             statement.execute("RESET lock_timeout");
                             statement.execute("RESET statement_timeout");
@@ -452,8 +403,8 @@ public class RunPartitions extends BackgroundLoop {
                 if (!lockTimedOut(e)) {
                     throw e;
                 }
-                if (pendingDetaches(parent).contains(name)) {
-                    finalizeDetach(parent, name);
+                if (pendingDetach(name)) {
+                    finalizeDetach(name);
                     return;
                 }
                 if (attempt == 30) {
@@ -464,77 +415,44 @@ public class RunPartitions extends BackgroundLoop {
         }
     }
 
-    private List<String> pendingDetaches(String parent) {
+    private boolean pendingDetach(String name) {
         return jdbc.sql("""
-                SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                 WHERE i.inhparent = to_regclass(:parent) AND i.inhdetachpending
-                """).param("parent", parent).query(String.class).list();
+                SELECT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                                WHERE i.inhparent = 'workflow_runs'::regclass AND c.relname = :name AND i.inhdetachpending)
+                """).param("name", name).query(Boolean.class).single();
     }
 
-    private void finalizeDetach(String parent, String name) {
-        ddl(() -> jdbc.sql("ALTER TABLE " + parent + " DETACH PARTITION " + name + " FINALIZE")
+    private void finalizeDetach(String name) {
+        ddl(() -> jdbc.sql("ALTER TABLE workflow_runs DETACH PARTITION " + name + " FINALIZE")
                 .update());
     }
 
+    /** Drops a detached {@code workflow_runs} partition: first its foreign key to {@code workflows}, then the table. */
+    private void dropDetached(String name) {
+        ddl(() -> jdbc.sql(
+                        "ALTER TABLE IF EXISTS " + name + " DROP CONSTRAINT IF EXISTS workflow_runs_workflow_id_fkey")
+                .update());
+        ddl(() -> jdbc.sql("DROP TABLE IF EXISTS " + name).update());
+    }
+
     /**
-     * Finishes drops a stopped node left half-way: a detach still pending is finalized; a detached {@code
-     * workflow_runs} table is dropped with its range's other tables, or attached back (into the gap it left between
-     * the partitions) if a job or an open run points into it; a detached {@code attempts} or {@code run_steps} table
-     * whose runs are gone is dropped.
+     * Finishes drops a stopped node left half-way: a detach still pending is finalized, and a {@code workflow_runs}
+     * partition already detached (a table of that name that is no partition) is dropped.
      */
     private void finishInterruptedDrops() {
-        for (String table : TABLES) {
-            for (String pending : pendingDetaches(table)) {
-                finalizeDetach(table, pending);
-            }
+        for (String pending : jdbc.sql("""
+                SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                 WHERE i.inhparent = 'workflow_runs'::regclass AND i.inhdetachpending
+                """).query(String.class).list()) {
+            finalizeDetach(pending);
         }
-        for (String runs : detachedTables("workflow_runs")) {
-            String suffix = runs.substring("workflow_runs_".length());
-            Long lowest =
-                    jdbc.sql("SELECT min(id) FROM " + runs).query(Long.class).single();
-            Partition gap = lowest == null ? null : gapOf(runs, lowest);
-            if (gap != null && Boolean.TRUE.equals(transactions.execute(status -> busy(gap, runs)))) {
-                attach("workflow_runs", runs, gap);
-            } else {
-                finishDrop(suffix);
-            }
-        }
-        for (String table : List.of("attempts", "run_steps")) {
-            for (String detached : detachedTables(table)) {
-                if (!exists("workflow_runs_" + detached.substring(table.length() + 1))) {
-                    ddl(() -> jdbc.sql("DROP TABLE IF EXISTS " + detached).update());
-                }
-            }
-        }
-    }
-
-    /** Tables named as {@code table}'s partitions that are not partitions (detached by an unfinished drop). */
-    private List<String> detachedTables(String table) {
-        return jdbc.sql("""
+        for (String detached : jdbc.sql("""
                 SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                  WHERE n.nspname = current_schema() AND c.relkind = 'r' AND NOT c.relispartition
-                   AND c.relname ~ ('^' || :table || '_(p[0-9]+|legacy)$')
-                """).param("table", table).query(String.class).list();
-    }
-
-    /**
-     * The range between the partitions around detached table {@code runs}, whose lowest run id is {@code at}: the one
-     * it had (ranges are contiguous).
-     */
-    private Partition gapOf(String runs, long at) {
-        Long from = null;
-        Long to = null;
-        for (Partition p : partitions()) {
-            if (p.to() <= at) {
-                from = p.to();
-            } else if (to == null) {
-                to = p.from();
-            }
+                   AND c.relname ~ '^workflow_runs_(p[0-9]+|legacy)$'
+                """).query(String.class).list()) {
+            dropDetached(detached);
         }
-        if (to == null) {
-            throw new IllegalStateException("no partition above detached " + runs);
-        }
-        return new Partition(runs.substring("workflow_runs_".length()), from, to);
     }
 
     /**

@@ -79,6 +79,14 @@ class DurabilityAndRestartTest {
                         .isEqualTo("on");
                 assertThat(jdbc.sql("SHOW full_page_writes").query(String.class).single())
                         .isEqualTo("on");
+                assertThat(jdbc.sql("SHOW logging_collector")
+                                .query(String.class)
+                                .single())
+                        .isEqualTo("on");
+                assertThat(dataDir.resolve("postgres/log"))
+                        .as("the server's own log, where a crashed backend's statement is written")
+                        .isDirectoryContaining(
+                                path -> path.getFileName().toString().startsWith("postgresql-"));
 
                 Api api = new Api(port(app));
                 user = api.newUser();

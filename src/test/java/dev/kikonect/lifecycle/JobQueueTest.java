@@ -171,58 +171,6 @@ class JobQueueTest {
         ours(single);
     }
 
-    @Test
-    void a_claim_that_skips_an_owner_takes_the_other_owners_oldest_jobs_without_reading_the_skipped_backlog() {
-        enqueue(3_000, later);
-        TestDatabase.Workflow other = db.workflow("http://127.0.0.1:9/", "[]");
-        List<ScheduledRuns.Firing> firings = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            firings.add(new ScheduledRuns.Firing(other.id(), other.workspace(), "manual", "{}"));
-        }
-        queue.transactions().executeWithoutResult(s -> queue.runs().enqueueAll(firings, later.plusSeconds(1)));
-        queue.transactions().executeWithoutResult(s -> queue.runs().enqueueAll(firings, later.plusSeconds(2)));
-
-        List<ClaimedJob> claimed = queue
-                .claims()
-                .claim(
-                        4,
-                        Long.MAX_VALUE,
-                        new long[] {workspace},
-                        later.plusSeconds(3),
-                        Duration.ofMinutes(1),
-                        "test-node")
-                .stream()
-                .filter(j -> j.workflowId() == workflow || j.workflowId() == other.id())
-                .toList();
-
-        assertThat(claimed)
-                .as("none of the skipped owner's 3,000 older jobs, the other owner's oldest first")
-                .hasSize(4)
-                .allSatisfy(j -> assertThat(j.workflowId()).isEqualTo(other.id()));
-        assertThat(claimed.stream().map(ClaimedJob::runCreatedAt).toList())
-                .containsExactly(
-                        later.plusSeconds(1), later.plusSeconds(1), later.plusSeconds(1), later.plusSeconds(2));
-        queue.leases().release(claimed, later.plusSeconds(3));
-        queue.jdbc().sql("ANALYZE jobs").update();
-        // read from the plan PostgreSQL chose: the skipping claim reaches jobs per workflow, never by the oldest-first
-        // index over everyone's backlog
-        String plan = String.join(
-                "\n",
-                queue.jdbc()
-                        .sql("EXPLAIN " + Claims.dueSkipping())
-                        .param("now", Timestamp.from(later.plusSeconds(3)))
-                        .param("limit", 4)
-                        .param("skip_owners", new long[] {workspace})
-                        .query(String.class)
-                        .list());
-        queue.jdbc()
-                .sql("DELETE FROM jobs WHERE workflow_id IN (:ours, :other)")
-                .param("ours", workflow)
-                .param("other", other.id())
-                .update();
-        assertThat(plan).contains("jobs_pending_workflow_idx").doesNotContain("jobs_pending_idx");
-    }
-
     /** Every job claimed right now, to hand back. */
     private List<ClaimedJob> jdbcClaimed() {
         return queue.jdbc()
